@@ -1,0 +1,54 @@
+# Thin wrapper around CMake. The two quick-start commands:
+#   make run    build and start wadispatchd with the mock provider on :3001
+#   make test   build and run the whole test suite (what CI runs)
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+PORT  ?= 3001
+DEV_API_KEY ?= dev-api-key-12345
+
+.PHONY: all deps test-deps build run test test-fast test-asan test-tsan clean
+
+all: build
+
+deps:
+	@sh packaging/install-deps.sh
+
+test-deps:
+	@sh packaging/install-deps.sh --test
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWA_WERROR=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	API_KEY="$${API_KEY:-$(DEV_API_KEY)}" PORT=$(PORT) WHATSAPP_PROVIDER="$${WHATSAPP_PROVIDER:-mock}" \
+	PROVIDER_DIR="$${PROVIDER_DIR:-$(CURDIR)/$(BUILD)/providers}" \
+	STORE_PATH="$${STORE_PATH:-./wadispatch.db}" \
+	exec $(BUILD)/core/wadispatchd
+
+# Everything CI checks: warnings-as-errors build + suite, the suite again
+# under ASan+UBSan, the concurrent parts under TSan.
+test: test-deps test-fast test-asan test-tsan
+
+test-fast: test-deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWA_WERROR=ON >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: test-deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DWA_WERROR=ON \
+	      -DWA_SANITIZE=address,undefined >/dev/null
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE nosan
+
+test-tsan: test-deps
+	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DWA_WERROR=ON \
+	      -DWA_SANITIZE=thread >/dev/null
+	cmake --build $(BUILD)-tsan -j $(JOBS)
+	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -L concurrent
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

@@ -1,0 +1,316 @@
+/* config.c - configuration: environment, optional env file */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "defaults.h"
+
+/* clang-format off */
+const wa_config_spec wa_core_keys[] = {
+	{"PORT", "3001", "TCP port of the HTTP API."},
+	{"BIND_ADDRESS", "0.0.0.0", "IPv4 address to listen on."},
+	{"API_KEY", NULL, "Key callers send in X-API-Key (required)."},
+	{"API_KEYS", NULL, "More accepted keys, comma-separated (optional)."},
+	{"WHATSAPP_PROVIDER", "mock", "Provider name (PROVIDER_DIR/<name>.so) or absolute path to a .so."},
+	{"PROVIDER_DIR", WA_DEFAULT_PROVIDER_DIR, "Directory holding provider plugins."},
+	{"MAX_BODY_BYTES", "65536", "Largest accepted request body, in bytes."},
+	{"WORKERS", "16", "Delivery worker threads (blocking-send providers)."},
+	{"HTTP_THREADS", "0", "HTTP thread pool size; 0 = number of cores."},
+	{"MAX_CONNECTIONS", "1024", "Simultaneous HTTP connections."},
+	{"CONNECTION_TIMEOUT", "30", "Seconds an idle HTTP connection is kept."},
+	{"LOG_LEVEL", "info", "debug, info, warn or error."},
+	{"SHUTDOWN_TIMEOUT", "10", "Seconds allowed for a graceful stop."},
+	{"STORE_PATH", "./wadispatch.db", "SQLite database file."},
+	{"STORE_SYNC", "full", "full (survives power loss) or normal (survives a process crash, not a power loss)."},
+	{"PROVIDER_RATE", NULL, "Messages per second to the provider; unset = the provider's default, 0 = unlimited."},
+	{"MAX_ATTEMPTS", "8", "Delivery attempts before a message fails."},
+	{"MESSAGE_TTL", "86400", "Seconds after acceptance when an undelivered message fails."},
+	{"LEASE_SECONDS", "60", "How long a worker owns a message it is sending."},
+	{"RETRY_BASE_MS", "1000", "First retry backoff ceiling, in ms (doubles per attempt, full jitter)."},
+	{"RETRY_MAX_MS", "300000", "Largest retry backoff, in ms."},
+	{"BATCH_MAX", "1000", "Most messages in one POST /v1/messages/batch."},
+	{"QUEUE_MAX", "10000", "Inserts waiting for the store before 503 + Retry-After."},
+	{"HTTP_TIMEOUT_MS", "15000", "Total timeout of one provider HTTP request."},
+	{"HTTP_CONNECT_TIMEOUT_MS", "5000", "Connect timeout of one provider HTTP request."},
+	{"HTTP_MAX_RESPONSE_BYTES", "1048576", "Largest provider reply accepted, in bytes."},
+	{"PROBE_INTERVAL_MS", "5000", "First wait before re-probing a paused provider (doubles, max 5 min)."},
+	{NULL, NULL, NULL},
+};
+/* clang-format on */
+
+typedef struct kv {
+	char *key;
+	char *value;
+} kv;
+
+static kv *g_file;
+static size_t g_nfile;
+
+bool wa_ct_streq(const char *secret, const char *given)
+{
+	size_t ls = strlen(secret), lg = strlen(given);
+	unsigned char diff = (unsigned char)(ls != lg);
+
+	/* Walk the caller's input; index the secret modulo its length so the
+	 * time depends on the input's length, not on where bytes differ. */
+	for (size_t i = 0; i < lg; i++)
+		diff |= (unsigned char)given[i] ^
+			(unsigned char)(ls ? secret[i % ls] : 0);
+	return diff == 0;
+}
+
+static int valid_key(const char *k)
+{
+	if (!*k || isdigit((unsigned char)*k))
+		return 0;
+	for (; *k; k++)
+		if (!(isalnum((unsigned char)*k) || *k == '_'))
+			return 0;
+	return 1;
+}
+
+int wa_config_parse(const char *text, size_t len, const char *origin,
+		    int (*set)(const char *key, const char *value, void *ud),
+		    void *ud, char *err, size_t err_len)
+{
+	size_t pos = 0;
+	int lineno = 0;
+
+	while (pos < len) {
+		char line[4096], key[256], value[4096];
+		size_t ll = 0, vl = 0;
+		char *p, *eq;
+
+		lineno++;
+		while (pos < len && text[pos] != '\n') {
+			if (text[pos] == '\0') {
+				snprintf(err, err_len, "%s:%d: NUL byte in config",
+					 origin, lineno);
+				return -1;
+			}
+			if (ll + 1 >= sizeof(line)) {
+				snprintf(err, err_len, "%s:%d: line too long",
+					 origin, lineno);
+				return -1;
+			}
+			line[ll++] = text[pos++];
+		}
+		pos++; /* the newline */
+		if (ll && line[ll - 1] == '\r')
+			ll--;
+		line[ll] = 0;
+		p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		if (strncmp(p, "export ", 7) == 0)
+			p += 7;
+		eq = strchr(p, '=');
+		if (!eq) {
+			snprintf(err, err_len,
+				 "%s:%d: expected KEY=VALUE, got \"%.60s\"",
+				 origin, lineno, p);
+			return -1;
+		}
+		*eq = 0;
+		for (char *e = eq - 1; e >= p && (*e == ' ' || *e == '\t'); e--)
+			*e = 0;
+		if (strlen(p) >= sizeof(key) || !valid_key(p)) {
+			snprintf(err, err_len, "%s:%d: invalid key \"%.60s\"",
+				 origin, lineno, p);
+			return -1;
+		}
+		snprintf(key, sizeof(key), "%s", p);
+		p = eq + 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '"' || *p == '\'') {
+			char q = *p++;
+			while (*p && *p != q) {
+				if (q == '"' && *p == '\\' && p[1]) {
+					p++;
+					value[vl++] = *p == 'n' ? '\n' : *p;
+					p++;
+					continue;
+				}
+				value[vl++] = *p++;
+			}
+			if (*p != q) {
+				snprintf(err, err_len,
+					 "%s:%d: unterminated quote in %s",
+					 origin, lineno, key);
+				return -1;
+			}
+			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p && *p != '#') {
+				snprintf(err, err_len,
+					 "%s:%d: text after closing quote in %s",
+					 origin, lineno, key);
+				return -1;
+			}
+		} else {
+			/* Unquoted: ends at " #" (a comment) or end of line. */
+			while (*p) {
+				if (*p == '#' && vl && (value[vl - 1] == ' ' ||
+						       value[vl - 1] == '\t'))
+					break;
+				value[vl++] = *p++;
+			}
+			while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
+				vl--;
+		}
+		value[vl] = 0;
+		if (set(key, value, ud) != 0) {
+			snprintf(err, err_len, "%s:%d: out of memory", origin,
+				 lineno);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int file_set(const char *key, const char *value, void *ud)
+{
+	(void)ud;
+	for (size_t i = 0; i < g_nfile; i++) {
+		if (strcmp(g_file[i].key, key) == 0) {
+			char *v = strdup(value);
+			if (!v)
+				return -1;
+			free(g_file[i].value);
+			g_file[i].value = v;
+			return 0;
+		}
+	}
+	kv *n = realloc(g_file, (g_nfile + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	g_file = n;
+	g_file[g_nfile].key = strdup(key);
+	g_file[g_nfile].value = strdup(value);
+	if (!g_file[g_nfile].key || !g_file[g_nfile].value)
+		return -1;
+	g_nfile++;
+	return 0;
+}
+
+int wa_config_load_file(const char *path, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+	int rc;
+
+	if (!f) {
+		snprintf(err, err_len, "Cannot read config file %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		snprintf(err, err_len, "Config file %s is unreadable or over 1 MiB",
+			 path);
+		fclose(f);
+		return -1;
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		snprintf(err, err_len, "Cannot read config file %s", path);
+		free(buf);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	rc = wa_config_parse(buf, (size_t)n, path, file_set, NULL, err, err_len);
+	free(buf);
+	return rc;
+}
+
+const char *wa_config_get(const char *key)
+{
+	const char *v = getenv(key);
+	if (v && *v)
+		return v;
+	for (size_t i = 0; i < g_nfile; i++)
+		if (strcmp(g_file[i].key, key) == 0)
+			return *g_file[i].value ? g_file[i].value : NULL;
+	return NULL;
+}
+
+size_t wa_config_file_keys(const char ***keys)
+{
+	static const char **list;
+	free(list);
+	list = calloc(g_nfile + 1, sizeof(*list));
+	if (!list)
+		return 0;
+	for (size_t i = 0; i < g_nfile; i++)
+		list[i] = g_file[i].key;
+	*keys = list;
+	return g_nfile;
+}
+
+const char *wa_config_default(const char *key)
+{
+	for (const wa_config_spec *s = wa_core_keys; s->name; s++)
+		if (strcmp(s->name, key) == 0)
+			return s->def;
+	return NULL;
+}
+
+int wa_config_long(const char *key, long min, long max, long *out, char *err,
+		   size_t err_len)
+{
+	const char *v = wa_config_get(key);
+	char *end;
+	long n;
+
+	if (!v)
+		v = wa_config_default(key);
+	if (!v) {
+		snprintf(err, err_len, "%s is not set", key);
+		return -1;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max) {
+		snprintf(err, err_len,
+			 "%s must be a whole number from %ld to %ld, got \"%.40s\"",
+			 key, min, max, v);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+int wa_config_bool(const char *key, bool *out, char *err, size_t err_len)
+{
+	const char *v = wa_config_get(key);
+	if (!v)
+		v = wa_config_default(key);
+	if (!v) {
+		*out = false;
+		return 0;
+	}
+	if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+	    !strcasecmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+	    !strcasecmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	snprintf(err, err_len, "%s must be true or false, got \"%.40s\"", key, v);
+	return -1;
+}

@@ -1,0 +1,84 @@
+/* engine.h - the delivery engine: claim due messages, pace, deliver, record
+ *
+ * Workers claim due messages from the store (through the writer, with a
+ * lease), pace them with a token bucket at the provider rate, deliver them
+ * (HTTP pair on a libcurl multi loop owned by the engine; blocking send on
+ * the worker pool), and record the outcome: OK -> sent; RETRY -> queued
+ * again after exponential backoff with full jitter (honouring retry-after),
+ * until max_attempts or the message's TTL -> failed; REJECT -> failed;
+ * CONFIG -> the provider is paused, the message released, and a probe
+ * retries after a backoff.
+ */
+#ifndef WA_ENGINE_H
+#define WA_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loader.h"
+#include "store.h"
+#include "writer.h"
+
+typedef struct wa_engine_config {
+	unsigned workers;           /* blocking-send threads */
+	double rate;                /* msgs/s; 0 = unlimited */
+	int max_attempts;
+	int64_t lease_ms;
+	int64_t retry_base_ms;
+	int64_t retry_max_ms;
+	long http_timeout_ms;
+	long http_connect_timeout_ms;
+	long http_max_response_bytes;
+	int64_t probe_interval_ms;
+} wa_engine_config;
+
+typedef struct wa_engine wa_engine;
+
+/* Result of a delivery attempt, for Prefer: wait. */
+typedef struct wa_attempt_report {
+	bool finished;        /* false: the wait timed out */
+	wa_msg_status status; /* status reached after the attempt */
+	char provider_message_id[WA_PMID_MAX];
+	char error[WA_ERR_MAX];
+} wa_attempt_report;
+
+typedef void (*wa_engine_wait_cb)(void *ud, const wa_attempt_report *r);
+
+wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
+			    wa_writer *writer, wa_loaded_provider *provider,
+			    char *err, size_t err_len);
+int wa_engine_start(wa_engine *e, char *err, size_t err_len);
+
+/* New work was committed: wake a claimer. Thread-safe, cheap. */
+void wa_engine_kick(wa_engine *e);
+
+/* Call cb once, from an engine thread, when the next attempt of message id
+ * finishes or at deadline_ms (wall clock), whichever comes first. */
+int wa_engine_wait(wa_engine *e, const char *id, int64_t deadline_ms,
+		   wa_engine_wait_cb cb, void *ud);
+
+/* Provider usable? Otherwise reason says why (paused: CONFIG error). */
+bool wa_engine_ready(wa_engine *e, char *reason, size_t len);
+
+/* Stop claiming; let in-flight attempts finish until deadline_ms (mono),
+ * then release what is left; pending waits are answered (not finished).
+ * Joins all threads. */
+void wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms);
+
+/* Accepts NULL. Call after wa_engine_stop. */
+void wa_engine_destroy(wa_engine *e);
+
+/* Counters for metrics (monotonic). */
+typedef struct wa_engine_counts {
+	unsigned long long attempts, sent, retried, failed, config_errors;
+	unsigned long long in_flight;
+} wa_engine_counts;
+void wa_engine_get_counts(wa_engine *e, wa_engine_counts *out);
+
+/* Backoff: full jitter in [0, min(max, base * 2^(attempt-1))], at least
+ * retry_after_ms when given. rnd in [0,1). Exposed for tests. */
+int64_t wa_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms,
+		      int64_t retry_after_ms, double rnd);
+
+#endif

@@ -1,0 +1,54 @@
+/* writer.h - the single store writer thread: group commit of every write
+ *
+ * Jobs from any thread are queued; the writer thread takes all waiting jobs,
+ * runs them inside ONE transaction, commits, then calls each job's done
+ * callback (on the writer thread). So many concurrent requests share one
+ * fsync. If the batch fails, it is rolled back and each job is retried in a
+ * transaction of its own, so one bad job cannot fail the others.
+ */
+#ifndef WA_WRITER_H
+#define WA_WRITER_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+typedef struct wa_writer wa_writer;
+
+/* The work of one job, run inside the batch's transaction. Return 0, or -1
+ * with err filled (the job then fails; others are unaffected). */
+typedef int (*wa_writer_fn)(wa_store *s, void *ud, char *err, size_t err_len);
+/* Called once per job after COMMIT (rc 0) or on failure (rc -1, err). Runs
+ * on the writer thread: be quick, do not call back into the writer sync. */
+typedef void (*wa_writer_done)(void *ud, int rc, const char *err);
+
+/* queue_max bounds waiting jobs (back-pressure). NULL with err on failure. */
+wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
+			    size_t err_len);
+
+/* Queue fn; done(done_ud, rc, err) follows after commit. Returns 0, or -1
+ * at once when the queue is full or the writer is stopping (nothing runs,
+ * done is not called). */
+int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
+		     wa_writer_done done, void *done_ud);
+
+/* Queue fn and block until it is committed. Returns fn's rc (or -1 when
+ * the queue is full / stopping, with err filled). Not from the writer
+ * thread itself. Ignores queue_max (internal callers must not be shed). */
+int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
+		  size_t err_len);
+
+/* Called on the writer thread after every successful commit. */
+void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud);
+
+/* Jobs waiting now. */
+size_t wa_writer_depth(wa_writer *w);
+
+/* Statistics: batches committed, jobs committed (for metrics). */
+void wa_writer_counts(wa_writer *w, unsigned long long *batches,
+		      unsigned long long *jobs);
+
+/* Run what is queued, stop the thread, free. Accepts NULL. */
+void wa_writer_destroy(wa_writer *w);
+
+#endif

@@ -39,6 +39,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"HTTP_TIMEOUT_MS", "15000", "Total timeout of one provider HTTP request."},
 	{"HTTP_CONNECT_TIMEOUT_MS", "5000", "Connect timeout of one provider HTTP request."},
 	{"HTTP_MAX_RESPONSE_BYTES", "1048576", "Largest provider reply accepted, in bytes."},
+	{"PUBLIC_BASE_URL", NULL, "Public base URL providers use to reach this service (status callbacks)."},
 	{"PROBE_INTERVAL_MS", "5000", "First wait before re-probing a paused provider (doubles, max 5 min)."},
 	{NULL, NULL, NULL},
 };

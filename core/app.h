@@ -1,0 +1,28 @@
+/* app.h - the daemon's parts, wired together once at startup */
+#ifndef WA_APP_H
+#define WA_APP_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "loader.h"
+#include "settings.h"
+#include "store.h"
+#include "writer.h"
+
+struct MHD_Daemon;
+
+typedef struct wa_app {
+	wa_settings *settings;
+	wa_store *store;
+	wa_writer *writer;
+	wa_engine *engine;
+	wa_loaded_provider *provider;
+	struct MHD_Daemon *mhd;
+	atomic_bool stopping; /* set on SIGTERM: /ready fails, sends get 503 */
+	atomic_long requests_open; /* requests between arrival and completion */
+	int64_t started_ms;
+} wa_app;
+
+#endif

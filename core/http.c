@@ -1,0 +1,389 @@
+/* http.c - the HTTP server on libmicrohttpd and the per-request context */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "timeutil.h"
+
+enum { PHASE_NEW, PHASE_READING, PHASE_SUSPENDED, PHASE_READY, PHASE_SENT };
+
+static const wa_route *g_routes;
+
+/* ---- answers ------------------------------------------------------------ */
+
+void wa_req_json_take(wa_req *r, unsigned status, char *json, size_t len)
+{
+	free(r->resp);
+	r->status = status;
+	r->resp = json;
+	r->resp_len = len;
+	if (r->phase != PHASE_SUSPENDED)
+		r->phase = PHASE_READY;
+}
+
+void wa_req_json(wa_req *r, unsigned status, const char *json)
+{
+	size_t len = strlen(json);
+	char *copy = malloc(len + 1);
+
+	if (!copy) {
+		/* Nothing sensible is left to send; an empty 500 at least. */
+		wa_req_json_take(r, 500, NULL, 0);
+		return;
+	}
+	memcpy(copy, json, len + 1);
+	wa_req_json_take(r, status, copy, len);
+}
+
+void wa_req_error(wa_req *r, unsigned status, const char *msg,
+		  const char *details)
+{
+	char emsg[1024], edet[1024], out[2200];
+
+	wa_json_escape(msg, emsg, sizeof(emsg));
+	if (details) {
+		wa_json_escape(details, edet, sizeof(edet));
+		snprintf(out, sizeof(out), "{\"error\":\"%s\",\"details\":\"%s\"}",
+			 emsg, edet);
+	} else {
+		snprintf(out, sizeof(out), "{\"error\":\"%s\"}", emsg);
+	}
+	wa_req_json(r, status, out);
+}
+
+void wa_req_add_header(wa_req *r, const char *name, const char *value)
+{
+	if (r->n_headers >= WA_REQ_MAX_HEADERS)
+		return;
+	snprintf(r->hdr_name[r->n_headers], sizeof(r->hdr_name[0]), "%s", name);
+	snprintf(r->hdr_value[r->n_headers], sizeof(r->hdr_value[0]), "%s",
+		 value);
+	r->n_headers++;
+}
+
+const char *wa_req_header(wa_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *wa_req_query(wa_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void wa_req_suspend(wa_req *r)
+{
+	r->phase = PHASE_SUSPENDED;
+	MHD_suspend_connection(r->conn);
+}
+
+void wa_req_resume(wa_req *r)
+{
+	r->phase = PHASE_READY;
+	MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result send_answer(wa_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *body = r->resp;
+
+	if (!body) {
+		body = strdup("{\"error\":\"Internal server error\"}");
+		r->status = 500;
+		r->resp_len = body ? strlen(body) : 0;
+	}
+	r->resp = NULL;
+	resp = MHD_create_response_from_buffer(r->resp_len, body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				r->content_type[0] ? r->content_type
+						   : "application/json; charset=utf-8");
+	for (size_t i = 0; i < r->n_headers; i++)
+		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+	ret = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	r->phase = PHASE_SENT;
+	if (wa_log_get_level() <= WA_LOG_DEBUG)
+		wa_log(WA_LOG_DEBUG, "http", "%s %s -> %u in %lld ms", r->method,
+		       r->route ? r->route->name : "unknown", r->status,
+		       (long long)(wa_mono_ms() - r->start_mono_ms));
+	return ret;
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+/* Match url against pattern; '*' matches one non-empty segment. */
+static bool match(const char *pattern, const char *url, char *param,
+		  size_t param_len)
+{
+	const char *p = pattern, *u = url;
+
+	while (*p && *u) {
+		if (*p == '*') {
+			const char *end = strchr(u, '/');
+			size_t len = end ? (size_t)(end - u) : strlen(u);
+			if (len == 0 || len >= param_len)
+				return false;
+			memcpy(param, u, len);
+			param[len] = 0;
+			u += len;
+			p++;
+			continue;
+		}
+		if (*p != *u)
+			return false;
+		p++, u++;
+	}
+	return *p == 0 && *u == 0;
+}
+
+static bool json_content_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+	if (!ct || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == 0 || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Checks that need only the headers: route, method, auth, content type,
+ * declared length. Answers r when one fails. */
+static void check_head(wa_req *r, const char *url)
+{
+	const wa_route *rt;
+	const char *key, *ct, *cl;
+	bool is_get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
+	bool is_post = !strcmp(r->method, "POST");
+
+	for (rt = g_routes; rt->pattern; rt++)
+		if (match(rt->pattern, url, r->param, sizeof(r->param)))
+			break;
+	if (!rt->pattern) {
+		wa_req_error(r, 404, "Not found", NULL);
+		return;
+	}
+	r->route = rt;
+	if (!((is_get && rt->get) || (is_post && rt->post))) {
+		wa_req_add_header(r, "Allow", rt->methods);
+		wa_req_error(r, 405, "Method not allowed", NULL);
+		return;
+	}
+	if (rt->auth) {
+		key = wa_req_header(r, "X-API-Key");
+		if (!key || !*key) {
+			wa_req_error(r, 401, "Missing X-API-Key header", NULL);
+			return;
+		}
+		if (!wa_settings_key_ok(r->app->settings, key)) {
+			wa_req_error(r, 401, "Invalid API Key", NULL);
+			return;
+		}
+	}
+	cl = wa_req_header(r, "Content-Length");
+	if (cl && strtoull(cl, NULL, 10) > r->app->settings->max_body_bytes) {
+		wa_req_error(r, 413, "Request body too large", NULL);
+		return;
+	}
+	if (is_post && rt->json_body) {
+		ct = wa_req_header(r, "Content-Type");
+		if (!json_content_type(ct)) {
+			wa_req_error(r, 415, "Content-Type must be application/json",
+				     NULL);
+			return;
+		}
+	}
+	r->phase = PHASE_READING;
+}
+
+static int append_body(wa_req *r, const char *data, size_t len)
+{
+	size_t max = r->app->settings->max_body_bytes;
+
+	if (r->body_too_large || r->body_len + len > max) {
+		r->body_too_large = true;
+		return 0;
+	}
+	if (r->body_len + len + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 1024;
+		while (cap < r->body_len + len + 1)
+			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
+		char *nb = realloc(r->body, cap);
+		if (!nb)
+			return -1;
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, len);
+	r->body_len += len;
+	r->body[r->body_len] = 0;
+	return 0;
+}
+
+/* Called first for every request, with the raw URI (query included):
+ * the request context is born here so the raw URI can be kept for
+ * signature checks (libmicrohttpd hands the handler only the path). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	wa_req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->app = cls;
+	r->conn = conn;
+	r->start_mono_ms = wa_mono_ms();
+	r->raw_uri = strndup(uri, 8192);
+	atomic_fetch_add(&r->app->requests_open, 1);
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	wa_app *app = cls;
+	wa_req *r = *con_cls;
+
+	if (!r)
+		return MHD_NO; /* out of memory in on_uri */
+	if (r->phase == PHASE_NEW) {
+		(void)app;
+		r->method = method;
+		r->url = url;
+		check_head(r, url);
+		if (r->phase == PHASE_READY)
+			return send_answer(r);
+		return MHD_YES;
+	}
+	switch (r->phase) {
+	case PHASE_READING:
+		if (*upload_data_size) {
+			if (append_body(r, upload_data, *upload_data_size) != 0)
+				return MHD_NO;
+			*upload_data_size = 0;
+			if (r->body_too_large) {
+				wa_req_error(r, 413, "Request body too large",
+					     NULL);
+				return send_answer(r);
+			}
+			return MHD_YES;
+		}
+		if (!strcmp(method, "POST"))
+			r->route->post(r);
+		else
+			r->route->get(r);
+		if (r->phase == PHASE_READY)
+			return send_answer(r);
+		return MHD_YES; /* suspended: the answer comes on resume */
+	case PHASE_READY:
+		return send_answer(r);
+	case PHASE_SUSPENDED:
+		/* Resumed without an answer: must not happen. */
+		wa_req_error(r, 500, "Internal server error",
+			     "request resumed without an answer");
+		return send_answer(r);
+	default:
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	wa_req *r = *con_cls;
+
+	if (!r)
+		return;
+	if (r->data_free)
+		r->data_free(r->data);
+	free(r->body);
+	free(r->resp);
+	free(r->raw_uri);
+	atomic_fetch_sub(&r->app->requests_open, 1);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = 0;
+	wa_log(WA_LOG_WARN, "http", "libmicrohttpd: %s", msg);
+}
+
+int wa_http_start(wa_app *app, const wa_route *routes, char *err,
+		  size_t err_len)
+{
+	const wa_settings *s = app->settings;
+	struct sockaddr_in addr = {0};
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+
+	g_routes = routes;
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)s->port);
+	inet_pton(AF_INET, s->bind_address, &addr.sin_addr);
+	app->mhd = MHD_start_daemon(
+		flags, (uint16_t)s->port, NULL, NULL, on_request, app,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->http_threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->connection_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, app, MHD_OPTION_END);
+	if (!app->mhd) {
+		snprintf(err, err_len,
+			 "Cannot listen on %s:%d (port in use or not permitted)",
+			 s->bind_address, s->port);
+		return -1;
+	}
+	return 0;
+}
+
+void wa_http_quiesce(wa_app *app)
+{
+	if (app->mhd) {
+		MHD_socket fd = MHD_quiesce_daemon(app->mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+}
+
+void wa_http_drain(wa_app *app, int64_t deadline_mono_ms)
+{
+	struct timespec ts = {0, 5 * 1000000L};
+
+	while (atomic_load(&app->requests_open) > 0 &&
+	       wa_mono_ms() < deadline_mono_ms)
+		nanosleep(&ts, NULL);
+}
+
+void wa_http_stop(wa_app *app)
+{
+	if (app->mhd)
+		MHD_stop_daemon(app->mhd);
+	app->mhd = NULL;
+}

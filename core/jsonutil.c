@@ -1,0 +1,57 @@
+/* jsonutil.c - strict JSON parsing of request bodies */
+#include "jsonutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
+				  size_t err_len)
+{
+	struct json_tokener *tok;
+	json_object *obj;
+	enum json_tokener_error jerr;
+	size_t used;
+
+	if (len == 0) {
+		snprintf(err, err_len, "Request body is empty");
+		return NULL;
+	}
+	if (memchr(buf, '\0', len)) {
+		snprintf(err, err_len, "Invalid JSON body: NUL byte");
+		return NULL;
+	}
+	if (len > 0x7fffffff) {
+		snprintf(err, err_len, "Invalid JSON body: too large");
+		return NULL;
+	}
+	tok = json_tokener_new_ex(WA_JSON_MAX_DEPTH);
+	if (!tok) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	jerr = json_tokener_get_error(tok);
+	used = json_tokener_get_parse_end(tok);
+	if (!obj || jerr != json_tokener_success) {
+		snprintf(err, err_len, "Invalid JSON body: %s",
+			 jerr == json_tokener_continue
+				 ? "unexpected end of input"
+				 : json_tokener_error_desc(jerr));
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return NULL;
+	}
+	json_tokener_free(tok);
+	for (size_t i = used; i < len; i++) {
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
+		    buf[i] != '\r') {
+			snprintf(err, err_len,
+				 "Invalid JSON body: trailing data after the value");
+			json_object_put(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}

@@ -1,0 +1,18 @@
+/* jsonutil.h - strict JSON parsing of request bodies */
+#ifndef WA_JSONUTIL_H
+#define WA_JSONUTIL_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define WA_JSON_MAX_DEPTH 16
+
+/* Parse exactly one JSON value from buf[0..len): rejects embedded NULs,
+ * invalid UTF-8, nesting deeper than WA_JSON_MAX_DEPTH, and anything but
+ * whitespace after the value. Returns a new reference or NULL with a
+ * sentence in err. */
+json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
+				  size_t err_len);
+
+#endif

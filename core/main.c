@@ -1,0 +1,204 @@
+/* main.c - wadispatchd: configuration, start-up, signals, graceful stop */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "defaults.h"
+#include "http.h"
+#include "log.h"
+#include "routes.h"
+#include "timeutil.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: wadispatchd [--config FILE] [--check-config] [--version] [--help]\n"
+		"\n"
+		"WhatsApp message dispatcher. Settings come from the environment;\n"
+		"--config FILE also reads KEY=VALUE lines (the environment wins).\n"
+		"\n"
+		"  --config FILE   read settings from an env file\n"
+		"  --check-config  validate settings, load the provider, open the\n"
+		"                  store, then exit 0 (or 1 with the reason)\n"
+		"  --version       print the version\n"
+		"  --help          this text\n"
+		"\nSettings (default in brackets):\n");
+	for (const wa_config_spec *s = wa_core_keys; s->name; s++)
+		fprintf(f, "  %-24s %s [%s]\n", s->name, s->help,
+			s->def ? s->def : "unset");
+	fprintf(f, "\nProviders declare their own settings; see wadispatchd(8).\n");
+}
+
+static int fail(const char *msg)
+{
+	wa_log(WA_LOG_ERROR, "main", "%s", msg);
+	return 1;
+}
+
+static void warn_unknown_keys(const wa_loaded_provider *p)
+{
+	const char **keys;
+	size_t n = wa_config_file_keys(&keys);
+
+	for (size_t i = 0; i < n; i++) {
+		if (wa_config_default(keys[i]) || wa_provider_declares(p, keys[i]))
+			continue;
+		bool core = false;
+		for (const wa_config_spec *s = wa_core_keys; s->name; s++)
+			if (!strcmp(s->name, keys[i]))
+				core = true;
+		if (!core)
+			wa_log(WA_LOG_WARN, "config",
+			       "Unknown setting %s in the config file (not used by the core or the %s provider)",
+			       keys[i], p->table->name);
+	}
+}
+
+static void kick_engine(void *ud)
+{
+	wa_engine_kick(ud);
+}
+
+int main(int argc, char **argv)
+{
+	static wa_settings settings;
+	static wa_loaded_provider provider;
+	static wa_app app;
+	const char *config_file = NULL;
+	bool check_only = false;
+	char err[1024];
+	sigset_t sigs;
+	int sig = 0;
+	wa_engine_config ec;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--version")) {
+			printf("wadispatchd %s (provider ABI %d.%d)\n", WA_VERSION,
+			       WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ABI_MINOR);
+			return 0;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--check-config")) {
+			check_only = true;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			config_file = argv[++i];
+		} else {
+			fprintf(stderr, "wadispatchd: unknown argument \"%s\"\n\n",
+				argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	if (config_file && wa_config_load_file(config_file, err, sizeof(err)) != 0)
+		return fail(err);
+	if (wa_settings_load(&settings, err, sizeof(err)) != 0)
+		return fail(err);
+	wa_log_set_level((wa_log_level)settings.log_level);
+	if (settings.dev_key_in_use)
+		wa_log(WA_LOG_WARN, "main",
+		       "WARNING: the development API key \"" WA_DEV_API_KEY
+		       "\" is accepted. Anyone who read the docs can send messages. "
+		       "Set API_KEY to a secret before going to production.");
+
+	/* Signals are taken by sigwait() in main; every thread created from
+	 * here on inherits the mask. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (wa_provider_load(settings.provider, settings.provider_dir, &provider,
+			     err, sizeof(err)) != 0)
+		return fail(err);
+	warn_unknown_keys(&provider);
+
+	app.settings = &settings;
+	app.provider = &provider;
+	app.started_ms = wa_now_ms();
+	app.store = wa_store_open_sqlite(settings.store_path,
+					 settings.store_sync_full, err, sizeof(err));
+	if (!app.store)
+		return fail(err);
+	app.store->ops->set_outbox(app.store, false);
+	app.writer = wa_writer_create(app.store, settings.queue_max, err,
+				      sizeof(err));
+	if (!app.writer)
+		return fail(err);
+
+	memset(&ec, 0, sizeof(ec));
+	ec.workers = settings.workers;
+	ec.rate = settings.provider_rate_set ? settings.provider_rate
+					      : (double)provider.table->default_rate;
+	ec.max_attempts = settings.max_attempts;
+	ec.lease_ms = settings.lease_ms;
+	ec.retry_base_ms = settings.retry_base_ms;
+	ec.retry_max_ms = settings.retry_max_ms;
+	ec.http_timeout_ms = settings.http_timeout_ms;
+	ec.http_connect_timeout_ms = settings.http_connect_timeout_ms;
+	ec.http_max_response_bytes = settings.http_max_response_bytes;
+	ec.probe_interval_ms = settings.probe_interval_ms;
+	app.engine = wa_engine_create(&ec, app.store, app.writer, &provider, err,
+				      sizeof(err));
+	if (!app.engine)
+		return fail(err);
+
+	if (check_only) {
+		printf("Configuration OK: provider %s %s from %s, store %s\n",
+		       provider.table->name, provider.table->version, provider.path,
+		       settings.store_path);
+		wa_engine_destroy(app.engine);
+		wa_writer_destroy(app.writer);
+		wa_store_close(app.store);
+		wa_provider_unload(&provider);
+		wa_settings_free(&settings);
+		return 0;
+	}
+
+	wa_writer_on_commit(app.writer, kick_engine, app.engine);
+	if (wa_engine_start(app.engine, err, sizeof(err)) != 0)
+		return fail(err);
+	if (wa_http_start(&app, wa_routes, err, sizeof(err)) != 0) {
+		wa_engine_stop(app.engine, wa_mono_ms());
+		return fail(err);
+	}
+	char rate[32];
+	if (ec.rate > 0)
+		snprintf(rate, sizeof(rate), "%g/s", ec.rate);
+	else
+		snprintf(rate, sizeof(rate), "unlimited");
+	wa_log(WA_LOG_INFO, "main",
+	       "wadispatchd %s listening on %s:%d with provider %s %s (rate %s, %u HTTP threads)",
+	       WA_VERSION, settings.bind_address, settings.port,
+	       provider.table->name, provider.table->version, rate,
+	       settings.http_threads);
+
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	wa_log(WA_LOG_INFO, "main", "Got %s: stopping (at most %u s)",
+	       sig == SIGTERM ? "SIGTERM" : "SIGINT", settings.shutdown_timeout_s);
+
+	int64_t deadline = wa_mono_ms() + (int64_t)settings.shutdown_timeout_s * 1000;
+	app.stopping = true;
+	wa_http_quiesce(&app);
+	/* Leave a second for the writer and HTTP to flush after the engine. */
+	wa_engine_stop(app.engine, deadline - 1000);
+	wa_writer_destroy(app.writer); /* commits what is queued, answers it */
+	wa_http_drain(&app, deadline);
+	wa_http_stop(&app);
+	wa_engine_destroy(app.engine);
+	wa_provider_unload(&provider);
+	wa_store_close(app.store);
+	wa_settings_free(&settings);
+	wa_log(WA_LOG_INFO, "main", "Stopped cleanly");
+	return 0;
+}

@@ -1,0 +1,170 @@
+/* routes_callback.c - inbound status callbacks, handed to the provider's hook */
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "routes.h"
+#include "timeutil.h"
+
+typedef struct cb_job {
+	wa_req *r;
+	wa_callback_request in;
+	wa_callback_reply out;
+	char public_url[WA_URL_MAX + 8192];
+	const char *query;
+	size_t applied, stale, unknown;
+} cb_job;
+
+static const char *cb_header(const wa_callback_request *req, const char *name)
+{
+	cb_job *j = req->host_ctx;
+	return wa_req_header(j->r, name);
+}
+
+static wa_msg_status map_status(wa_message_status s, bool *ok)
+{
+	*ok = true;
+	switch (s) {
+	case WA_STATUS_SENT: return WA_MSG_SENT;
+	case WA_STATUS_DELIVERED: return WA_MSG_DELIVERED;
+	case WA_STATUS_READ: return WA_MSG_READ;
+	case WA_STATUS_FAILED: return WA_MSG_FAILED;
+	default: *ok = false; return WA_MSG_QUEUED;
+	}
+}
+
+static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
+{
+	cb_job *j = ud;
+	const char *pname = j->r->app->provider->table->name;
+
+	j->applied = j->stale = j->unknown = 0;
+	for (size_t i = 0; i < j->out.n_updates && i < WA_STATUS_UPDATES_MAX; i++) {
+		const wa_status_update *u = &j->out.updates[i];
+		wa_status_change c;
+		wa_apply_kind kind;
+		char id[WA_ID_MAX];
+		char error[WA_ERR_MAX + WA_CODE_MAX + 8];
+		bool ok;
+
+		c.status = map_status(u->status, &ok);
+		if (!ok || !u->provider_message_id[0])
+			continue;
+		if (u->error_code[0])
+			snprintf(error, sizeof(error), "%s%s%s", u->error_code,
+				 u->error[0] ? ": " : "", u->error);
+		else
+			snprintf(error, sizeof(error), "%s", u->error);
+		c.provider = pname;
+		c.provider_message_id = u->provider_message_id;
+		c.at_ms = u->occurred_at_ms > 0 ? u->occurred_at_ms : wa_now_ms();
+		c.error = error[0] ? error : NULL;
+		if (s->ops->apply_status(s, &c, &kind, id, err, err_len) != 0)
+			return -1;
+		if (kind == WA_APPLY_APPLIED)
+			j->applied++;
+		else if (kind == WA_APPLY_STALE)
+			j->stale++;
+		else
+			j->unknown++;
+	}
+	return 0;
+}
+
+static void reply(cb_job *j)
+{
+	wa_req *r = j->r;
+	unsigned status = j->out.http_status ? (unsigned)j->out.http_status : 200;
+
+	j->out.body[sizeof(j->out.body) - 1] = 0;
+	j->out.content_type[sizeof(j->out.content_type) - 1] = 0;
+	snprintf(r->content_type, sizeof(r->content_type), "%s",
+		 j->out.content_type[0] ? j->out.content_type : "text/plain");
+	wa_req_json(r, status, j->out.body);
+}
+
+static void apply_done(void *ud, int rc, const char *err)
+{
+	cb_job *j = ud;
+
+	if (rc != 0) {
+		/* Let the provider retry later: its callbacks are retried. */
+		wa_log(WA_LOG_ERROR, "callback", "Cannot record status updates: %s",
+		       err);
+		wa_req_add_header(j->r, "Retry-After", "5");
+		wa_req_error(j->r, 503, "Store unavailable", NULL);
+	} else {
+		if (j->unknown)
+			wa_log(WA_LOG_WARN, "callback",
+			       "%zu status update(s) for unknown provider message ids",
+			       j->unknown);
+		reply(j);
+	}
+	wa_req_resume(j->r);
+}
+
+void wa_route_callback(wa_req *r)
+{
+	wa_app *app = r->app;
+	const wa_provider *t = app->provider->table;
+	const char *base = wa_config_get("PUBLIC_BASE_URL");
+	const char *q;
+	cb_job *j;
+
+	if (strcmp(r->param, t->name) != 0 || !t->on_callback) {
+		wa_req_error(r, 404, "No callback for this provider", NULL);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		wa_req_error(r, 500, "Internal server error", "out of memory");
+		return;
+	}
+	j->r = r;
+	r->data = j;
+	r->data_free = free;
+	q = r->raw_uri ? strchr(r->raw_uri, '?') : NULL;
+	j->query = q ? q + 1 : "";
+	if (base) {
+		size_t bl = strlen(base);
+		while (bl && base[bl - 1] == '/')
+			bl--;
+		snprintf(j->public_url, sizeof(j->public_url), "%.*s%s", (int)bl,
+			 base, r->raw_uri ? r->raw_uri : r->url);
+	} else {
+		const char *host = wa_req_header(r, "Host");
+		snprintf(j->public_url, sizeof(j->public_url), "http://%s%s",
+			 host ? host : "localhost", r->raw_uri ? r->raw_uri : r->url);
+	}
+	j->in.struct_size = sizeof(j->in);
+	j->in.method = r->method;
+	j->in.public_url = j->public_url;
+	j->in.query = j->query;
+	j->in.content_type = wa_req_header(r, "Content-Type");
+	j->in.body = r->body ? r->body : "";
+	j->in.body_len = r->body_len;
+	j->in.header = cb_header;
+	j->in.host_ctx = j;
+	j->out.struct_size = sizeof(j->out);
+	/* Verification and parsing only: pure CPU, no I/O in the hook. */
+	t->on_callback(app->provider->state, &j->in, &j->out);
+	if (j->out.http_status && (j->out.http_status < 200 || j->out.http_status > 299)) {
+		wa_log(WA_LOG_WARN, "callback", "Refused a %s callback: HTTP %d",
+		       t->name, j->out.http_status);
+		reply(j);
+		return;
+	}
+	if (j->out.n_updates == 0) {
+		reply(j);
+		return;
+	}
+	wa_req_suspend(r);
+	if (wa_writer_submit(app->writer, apply_fn, j, apply_done, j) != 0) {
+		wa_req_add_header(r, "Retry-After", "1");
+		wa_req_error(r, 503, "Server busy, retry later", NULL);
+		wa_req_resume(r);
+	}
+}

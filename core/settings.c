@@ -1,0 +1,197 @@
+/* settings.c - the daemon's typed, validated settings */
+#include "settings.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
+		   char *err, size_t err_len)
+{
+	while (len && (*k == ' ' || *k == '\t'))
+		k++, len--;
+	while (len && (k[len - 1] == ' ' || k[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return 0;
+	if (len < 8) {
+		snprintf(err, err_len, "%s holds a key shorter than 8 characters",
+			 var);
+		return -1;
+	}
+	if (s->n_api_keys >= WA_MAX_API_KEYS) {
+		snprintf(err, err_len, "%s: more than %d API keys", var,
+			 WA_MAX_API_KEYS);
+		return -1;
+	}
+	s->api_keys[s->n_api_keys] = strndup(k, len);
+	if (!s->api_keys[s->n_api_keys]) {
+		snprintf(err, err_len, "out of memory");
+		return -1;
+	}
+	if (strcmp(s->api_keys[s->n_api_keys], WA_DEV_API_KEY) == 0)
+		s->dev_key_in_use = true;
+	s->n_api_keys++;
+	return 0;
+}
+
+static int copy_str(char *dst, size_t len, const char *key, char *err,
+		    size_t err_len)
+{
+	const char *v = wa_config_get(key);
+	if (!v)
+		v = wa_config_default(key);
+	if (!v)
+		v = "";
+	if ((size_t)snprintf(dst, len, "%s", v) >= len) {
+		snprintf(err, err_len, "%s is too long", key);
+		return -1;
+	}
+	return 0;
+}
+
+#define LONG_OR_FAIL(key, min, max, dst)                                         \
+	do {                                                                     \
+		long v_;                                                         \
+		if (wa_config_long(key, min, max, &v_, err, err_len) != 0)       \
+			return -1;                                               \
+		dst = v_;                                                        \
+	} while (0)
+
+int wa_settings_load(wa_settings *s, char *err, size_t err_len)
+{
+	const char *v;
+	long n;
+	struct in_addr addr;
+
+	memset(s, 0, sizeof(*s));
+	LONG_OR_FAIL("PORT", 1, 65535, s->port);
+	if (copy_str(s->bind_address, sizeof(s->bind_address), "BIND_ADDRESS",
+		     err, err_len) != 0)
+		return -1;
+	if (inet_pton(AF_INET, s->bind_address, &addr) != 1) {
+		snprintf(err, err_len,
+			 "BIND_ADDRESS must be an IPv4 address, got \"%.40s\"",
+			 s->bind_address);
+		return -1;
+	}
+
+	v = wa_config_get("API_KEY");
+	if (!v) {
+		snprintf(err, err_len,
+			 "API_KEY is not set: refusing to run without authentication");
+		return -1;
+	}
+	if (add_key(s, v, strlen(v), "API_KEY", err, err_len) != 0)
+		return -1;
+	if ((v = wa_config_get("API_KEYS"))) {
+		const char *p = v;
+		while (*p) {
+			const char *c = strchr(p, ',');
+			size_t len = c ? (size_t)(c - p) : strlen(p);
+			if (add_key(s, p, len, "API_KEYS", err, err_len) != 0)
+				return -1;
+			p += len + (c ? 1 : 0);
+		}
+	}
+
+	if (copy_str(s->provider, sizeof(s->provider), "WHATSAPP_PROVIDER", err,
+		     err_len) != 0 ||
+	    copy_str(s->provider_dir, sizeof(s->provider_dir), "PROVIDER_DIR",
+		     err, err_len) != 0 ||
+	    copy_str(s->store_path, sizeof(s->store_path), "STORE_PATH", err,
+		     err_len) != 0)
+		return -1;
+
+	LONG_OR_FAIL("MAX_BODY_BYTES", 1024, 16L << 20, s->max_body_bytes);
+	LONG_OR_FAIL("WORKERS", 1, 1024, s->workers);
+	LONG_OR_FAIL("HTTP_THREADS", 0, 256, s->http_threads);
+	if (s->http_threads == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		s->http_threads = cores > 0 ? (unsigned)cores : 2;
+	}
+	LONG_OR_FAIL("MAX_CONNECTIONS", 16, 1000000, s->max_connections);
+	LONG_OR_FAIL("CONNECTION_TIMEOUT", 1, 3600, s->connection_timeout_s);
+	LONG_OR_FAIL("SHUTDOWN_TIMEOUT", 1, 3600, s->shutdown_timeout_s);
+
+	v = wa_config_get("LOG_LEVEL");
+	if (!v)
+		v = wa_config_default("LOG_LEVEL");
+	if ((s->log_level = wa_log_level_parse(v)) < 0) {
+		snprintf(err, err_len,
+			 "LOG_LEVEL must be debug, info, warn or error, got \"%.40s\"",
+			 v);
+		return -1;
+	}
+
+	v = wa_config_get("STORE_SYNC");
+	if (!v)
+		v = wa_config_default("STORE_SYNC");
+	if (strcmp(v, "full") == 0)
+		s->store_sync_full = true;
+	else if (strcmp(v, "normal") == 0)
+		s->store_sync_full = false;
+	else {
+		snprintf(err, err_len,
+			 "STORE_SYNC must be full or normal, got \"%.40s\"", v);
+		return -1;
+	}
+
+	if ((v = wa_config_get("PROVIDER_RATE"))) {
+		char *end;
+		double r = strtod(v, &end);
+		if (end == v || *end || !(r >= 0) || r > 1e6) {
+			snprintf(err, err_len,
+				 "PROVIDER_RATE must be a number of messages per second from 0 to 1000000, got \"%.40s\"",
+				 v);
+			return -1;
+		}
+		s->provider_rate_set = true;
+		s->provider_rate = r;
+	}
+	LONG_OR_FAIL("MAX_ATTEMPTS", 1, 1000, s->max_attempts);
+	LONG_OR_FAIL("MESSAGE_TTL", 1, 30L * 86400, n);
+	s->message_ttl_ms = (int64_t)n * 1000;
+	LONG_OR_FAIL("LEASE_SECONDS", 1, 3600, n);
+	s->lease_ms = (int64_t)n * 1000;
+	LONG_OR_FAIL("RETRY_BASE_MS", 1, 3600000, s->retry_base_ms);
+	LONG_OR_FAIL("RETRY_MAX_MS", 1, 86400000, s->retry_max_ms);
+	if (s->retry_max_ms < s->retry_base_ms) {
+		snprintf(err, err_len,
+			 "RETRY_MAX_MS must not be smaller than RETRY_BASE_MS");
+		return -1;
+	}
+	LONG_OR_FAIL("BATCH_MAX", 1, 100000, s->batch_max);
+	LONG_OR_FAIL("QUEUE_MAX", 1, 10000000, s->queue_max);
+	LONG_OR_FAIL("HTTP_TIMEOUT_MS", 100, 600000, s->http_timeout_ms);
+	LONG_OR_FAIL("HTTP_CONNECT_TIMEOUT_MS", 100, 600000,
+		     s->http_connect_timeout_ms);
+	LONG_OR_FAIL("HTTP_MAX_RESPONSE_BYTES", 1024, 64L << 20,
+		     s->http_max_response_bytes);
+	LONG_OR_FAIL("PROBE_INTERVAL_MS", 10, 3600000, s->probe_interval_ms);
+	return 0;
+}
+
+void wa_settings_free(wa_settings *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_api_keys; i++)
+		free(s->api_keys[i]);
+	s->n_api_keys = 0;
+}
+
+bool wa_settings_key_ok(const wa_settings *s, const char *given)
+{
+	bool ok = false;
+	/* Compare against every key, always, so timing does not reveal
+	 * which key (or whether a later one) matched. */
+	for (size_t i = 0; i < s->n_api_keys; i++)
+		ok |= wa_ct_streq(s->api_keys[i], given);
+	return ok;
+}

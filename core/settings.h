@@ -1,0 +1,52 @@
+/* settings.h - the daemon's typed, validated settings */
+#ifndef WA_SETTINGS_H
+#define WA_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WA_DEV_API_KEY "dev-api-key-12345"
+#define WA_MAX_API_KEYS 32
+
+typedef struct wa_settings {
+	int port;
+	char bind_address[64];
+	char *api_keys[WA_MAX_API_KEYS]; /* strdup'd */
+	size_t n_api_keys;
+	bool dev_key_in_use;
+	char provider[1024];
+	char provider_dir[1024];
+	size_t max_body_bytes;
+	unsigned workers;
+	unsigned http_threads;
+	unsigned max_connections;
+	unsigned connection_timeout_s;
+	int log_level;
+	unsigned shutdown_timeout_s;
+	char store_path[1024];
+	bool store_sync_full;
+	bool provider_rate_set;
+	double provider_rate;
+	int max_attempts;
+	int64_t message_ttl_ms;
+	int64_t lease_ms;
+	int64_t retry_base_ms;
+	int64_t retry_max_ms;
+	size_t batch_max;
+	size_t queue_max;
+	long http_timeout_ms;
+	long http_connect_timeout_ms;
+	long http_max_response_bytes;
+	int64_t probe_interval_ms;
+} wa_settings;
+
+/* Read and validate every core key (config.h). 0, or -1 with one sentence
+ * naming the variable in err. */
+int wa_settings_load(wa_settings *s, char *err, size_t err_len);
+void wa_settings_free(wa_settings *s);
+
+/* Does given match one of the keys? Constant time in the keys' contents. */
+bool wa_settings_key_ok(const wa_settings *s, const char *given);
+
+#endif

@@ -52,3 +52,10 @@ test-tsan: test-deps
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+
+# Debian packages (wadispatch, wadispatch-dev, -dbgsym) into build-deb/,
+# checked with lintian --pedantic.
+.PHONY: deb
+deb:
+	@sh packaging/install-deps.sh --deb
+	sh packaging/build-deb.sh --out build-deb --lintian

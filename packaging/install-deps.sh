@@ -3,14 +3,17 @@
 # needs on Debian 12, with apt-get, only when something is missing.
 #   packaging/install-deps.sh          build dependencies
 #   packaging/install-deps.sh --test   build + test dependencies
+#   packaging/install-deps.sh --deb    build + .deb packaging tools (make deb)
 set -eu
 
 BUILD="build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev"
 TEST="binutils curl"
+DEB="debhelper dpkg-dev lintian systemd util-linux"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST ${WA_EXTRA_TEST_DEPS:-}"
+[ "${1:-}" = "--deb" ] && want="$BUILD $TEST $DEB"
 
 missing=""
 for p in $want; do

@@ -77,7 +77,7 @@ typedef struct wa_history_entry {
 	char detail[WA_ERR_MAX]; /* e.g. "attempt 2: HTTP 503" or "" */
 } wa_history_entry;
 
-/* A full message as stored. Filled by get*/claim; free with
+/* A full message as stored. Filled by get* and claim; free with
  * wa_message_rec_free (body, template_json, media_url, history are
  * malloc'd). */
 typedef struct wa_message_rec {
@@ -248,5 +248,23 @@ static inline void wa_store_close(wa_store *s)
 	if (s)
 		s->ops->close(s);
 }
+
+/* Semantics both backends implement (decided with the implementation):
+ *   - Outbox events are created only for changes of the externally
+ *     meaningful status: sent, delivered, read, failed, canceled. Insert
+ *     (queued: the caller learnt it from the 200), claim (sending) and the
+ *     sending -> queued moves of RETRY, RELEASE and release_all create none;
+ *     every change still appends a history entry.
+ *   - History details: "" for queued on insert, "attempt N" for sending, the
+ *     error for RETRY (status queued) and FAILED, "released" for RELEASE and
+ *     release_all, the callback's error (or "") for apply_status.
+ *   - finish SENT keeps last_error from earlier attempts; RELEASE and
+ *     release_all give the attempt back (attempts - 1).
+ *   - A lease is expired once lease_until_ms < now; next_due reports an
+ *     expiring lease as due at lease_until_ms + 1.
+ *   - outbox_finish returns 0, 1 when no event has that seq, -1 on error; a
+ *     failed delivery increments the event's attempts and clears its lease.
+ *   - Write operations are meant to run between begin and commit.
+ */
 
 #endif

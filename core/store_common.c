@@ -1,0 +1,70 @@
+/* store_common.c - status names, the monotonic status rule, record helpers */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[] = {
+	"queued", "sending", "sent", "delivered", "read", "failed", "canceled",
+};
+
+#define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
+
+const char *wa_msg_status_name(wa_msg_status s)
+{
+	if ((unsigned)s >= N_STATUS)
+		return "unknown";
+	return status_names[s];
+}
+
+int wa_msg_status_parse(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < N_STATUS; i++) {
+		if (strcmp(name, status_names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+bool wa_msg_status_can_move(wa_msg_status from, wa_msg_status to)
+{
+	switch (from) {
+	case WA_MSG_QUEUED:
+		return to == WA_MSG_SENDING || to == WA_MSG_FAILED ||
+		       to == WA_MSG_CANCELED;
+	case WA_MSG_SENDING:
+		/* sending -> queued: a retry or a release (see finish) */
+		return to == WA_MSG_SENT || to == WA_MSG_FAILED ||
+		       to == WA_MSG_QUEUED;
+	case WA_MSG_SENT:
+		/* read may arrive without delivered */
+		return to == WA_MSG_DELIVERED || to == WA_MSG_READ ||
+		       to == WA_MSG_FAILED;
+	case WA_MSG_DELIVERED:
+		return to == WA_MSG_READ || to == WA_MSG_FAILED;
+	case WA_MSG_READ:
+	case WA_MSG_FAILED:
+	case WA_MSG_CANCELED:
+		return false;
+	}
+	return false;
+}
+
+void wa_message_rec_free(wa_message_rec *m)
+{
+	if (!m)
+		return;
+	free(m->body);
+	free(m->template_json);
+	free(m->media_url);
+	free(m->history);
+	m->body = NULL;
+	m->template_json = NULL;
+	m->media_url = NULL;
+	m->history = NULL;
+	m->n_history = 0;
+}

@@ -1,0 +1,108 @@
+/* store_mem_impl.h - internals shared by the memory store's source files */
+#ifndef WA_STORE_MEM_IMPL_H
+#define WA_STORE_MEM_IMPL_H
+
+#include <pthread.h>
+
+#include "store.h"
+
+typedef struct mem_msg {
+	wa_message_rec r; /* history grows in place (hist_cap) */
+	size_t hist_cap;
+	size_t next_id, next_ext; /* hash chains: index + 1, 0 ends */
+} mem_msg;
+
+typedef struct mem_ob {
+	wa_outbox_event e;
+	int64_t next_attempt_ms, lease_until_ms;
+	char last_error[WA_ERR_MAX];
+	bool deleted;
+} mem_ob;
+
+/* The mutable part of a message, saved before a change for rollback. */
+typedef struct msg_state {
+	wa_msg_status status;
+	int attempts;
+	char provider_message_id[WA_PMID_MAX];
+	char last_error[WA_ERR_MAX];
+	char upstream_code[WA_UCODE_MAX];
+	long upstream_status;
+	int64_t updated_ms, next_attempt_ms, lease_until_ms;
+	size_t n_history;
+} msg_state;
+
+enum { U_MSG_NEW, U_MSG_SET, U_OB_NEW, U_OB_SET };
+
+typedef struct undo {
+	int kind;
+	size_t idx;
+	union {
+		msg_state ms;
+		mem_ob ob;
+	} u;
+} undo;
+
+typedef struct mem_store {
+	wa_store base;
+	pthread_mutex_t mu; /* recursive: held from begin to commit */
+	bool in_tx;         /* writer thread only */
+	bool outbox;
+	mem_msg **msgs;
+	size_t n_msgs, cap_msgs;
+	size_t *head_id, *head_ext; /* hash buckets: index + 1 */
+	size_t n_buckets;
+	mem_ob *obs;
+	size_t n_obs, cap_obs, n_ob_deleted;
+	int64_t next_seq;
+	undo *undo;
+	size_t n_undo, cap_undo;
+} mem_store;
+
+static inline mem_store *M(wa_store *s)
+{
+	return s->impl;
+}
+
+/* store_mem.c: index, undo log, transactions, helpers */
+bool wa_mem_eq_opt(const char *a, const char *b);
+void wa_mem_grow_fail(char *err, size_t err_len);
+void wa_mem_link_msg(mem_store *m, size_t idx);
+int wa_mem_rehash(mem_store *m, size_t n_buckets);
+mem_msg *wa_mem_find_id(mem_store *m, const char *id);
+mem_msg *wa_mem_find_ext(mem_store *m, const char *ext);
+mem_msg *wa_mem_find_pmid(mem_store *m, const char *provider, const char *pmid);
+void wa_mem_msg_free(mem_msg *mm);
+undo *wa_mem_undo_push(mem_store *m, int kind, size_t idx);
+/* Save a message's mutable state before changing it (for rollback). */
+int wa_mem_touch(mem_store *m, mem_msg *mm, char *err, size_t err_len);
+/* Write operations outside begin/commit run in their own transaction. */
+bool wa_mem_w_enter(mem_store *m);
+int wa_mem_w_leave(mem_store *m, bool own, int rc);
+/* strdup of NULL is NULL; sets *oom on failure. */
+char *wa_mem_dup_opt(const char *s, bool *oom);
+
+/* store_mem_write.c: the write operations */
+int wa_mem_insert(wa_store *s, const wa_new_message *n, wa_insert_result *res,
+		  char *err, size_t err_len);
+int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
+		 size_t max, wa_message_rec *out, size_t *n, char *err,
+		 size_t err_len);
+int wa_mem_finish(wa_store *s, const char *id, const wa_outcome *o, char *err,
+		  size_t err_len);
+int wa_mem_cancel(wa_store *s, const char *id, int64_t now_ms,
+		  wa_cancel_kind *kind, wa_msg_status *status, char *err,
+		  size_t err_len);
+int wa_mem_apply_status(wa_store *s, const wa_status_change *c,
+			wa_apply_kind *kind, char *message_id, char *err,
+			size_t err_len);
+long wa_mem_release_all(wa_store *s, int64_t now_ms, char *err,
+			size_t err_len);
+void wa_mem_set_outbox(wa_store *s, bool enabled);
+int wa_mem_outbox_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
+			size_t max, wa_outbox_event *out, size_t *n, char *err,
+			size_t err_len);
+int wa_mem_outbox_finish(wa_store *s, int64_t seq, bool delivered,
+			 int64_t next_attempt_ms, const char *error, char *err,
+			 size_t err_len);
+
+#endif

@@ -1,0 +1,593 @@
+/* store_sqlite.c - the SQLite message store: open, read pool, reads, ping */
+#include "store_sqlite_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "timeutil.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+static const char *const read_sql[R_N] = {
+	[R_BEGIN] = "BEGIN",
+	[R_END] = "COMMIT",
+	[R_GET_ID] = "SELECT " WA_SQ_MSG_COLS " FROM messages WHERE id = ?1",
+	[R_GET_EXT] = "SELECT " WA_SQ_MSG_COLS
+		      " FROM messages WHERE external_id = ?1",
+	[R_GET_PMID] = "SELECT " WA_SQ_MSG_COLS
+		       " FROM messages WHERE provider_message_id = ?2"
+		       " AND provider = ?1 ORDER BY rowid DESC LIMIT 1",
+	[R_HIST] = "SELECT status, at_ms, detail FROM history"
+		   " WHERE message_id = ?1 ORDER BY id",
+	[R_COUNTS] = "SELECT status, count(*) FROM messages GROUP BY status",
+	[R_OLDEST] = "SELECT min(created_ms) FROM messages"
+		     " WHERE status = 'queued'",
+	[R_OB_COUNT] = "SELECT count(*) FROM outbox",
+	[R_NEXT_Q] = "SELECT min(next_attempt_ms) FROM messages"
+		     " WHERE status = 'queued'",
+	[R_NEXT_L] = "SELECT min(lease_until_ms) FROM messages"
+		     " WHERE status = 'sending'",
+	[R_PING] = "SELECT count(*) FROM sqlite_master",
+};
+
+/* ---- shared helpers ---- */
+
+void wa_sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+int wa_sq_bind_str(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (!s)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+int wa_sq_col_status(sqlite3_stmt *st, int col)
+{
+	return wa_msg_status_parse((const char *)sqlite3_column_text(st, col));
+}
+
+static int col_dup(sqlite3_stmt *st, int col, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	*out = NULL;
+	if (!t)
+		return 0;
+	*out = strdup((const char *)t);
+	return *out ? 0 : -1;
+}
+
+int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m)
+{
+	int status;
+
+	memset(m, 0, sizeof(*m));
+	wa_sq_col_copy(st, 0, m->id, sizeof(m->id));
+	wa_sq_col_copy(st, 1, m->external_id, sizeof(m->external_id));
+	wa_sq_col_copy(st, 2, m->phone, sizeof(m->phone));
+	if (col_dup(st, 3, &m->body) < 0 || col_dup(st, 4, &m->template_json) < 0 ||
+	    col_dup(st, 5, &m->media_url) < 0)
+		goto oom;
+	if (!m->body && !(m->body = strdup("")))
+		goto oom;
+	wa_sq_col_copy(st, 6, m->provider, sizeof(m->provider));
+	status = wa_sq_col_status(st, 7);
+	m->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
+	m->attempts = sqlite3_column_int(st, 8);
+	wa_sq_col_copy(st, 9, m->provider_message_id,
+		       sizeof(m->provider_message_id));
+	wa_sq_col_copy(st, 10, m->last_error, sizeof(m->last_error));
+	wa_sq_col_copy(st, 11, m->upstream_code, sizeof(m->upstream_code));
+	m->upstream_status = (long)sqlite3_column_int64(st, 12);
+	m->created_ms = sqlite3_column_int64(st, 13);
+	m->updated_ms = sqlite3_column_int64(st, 14);
+	m->next_attempt_ms = sqlite3_column_int64(st, 15);
+	m->expires_ms = sqlite3_column_int64(st, 16);
+	m->lease_until_ms = sqlite3_column_int64(st, 17);
+	return 0;
+oom:
+	wa_message_rec_free(m);
+	return -1;
+}
+
+/* ---- read connection pool ---- */
+
+static void reader_free(wa_sq_reader *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	for (i = 0; i < R_N; i++)
+		sqlite3_finalize(r->st[i]);
+	sqlite3_close(r->db);
+	free(r);
+}
+
+static wa_sq_reader *reader_open(wa_sq_store *s, char *err, size_t err_len)
+{
+	wa_sq_reader *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		snprintf(err, err_len, "Out of memory.");
+		return NULL;
+	}
+	if (sqlite3_open_v2(s->path, &r->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, err_len, "Cannot open a read connection: %s.",
+			 r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		reader_free(r);
+		return NULL;
+	}
+	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+	sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+	return r;
+}
+
+/* Check a reader out of the pool, opening one when all are in use and the
+ * pool is not full; else wait for one. */
+static wa_sq_reader *reader_get(wa_sq_store *s, char *err, size_t err_len)
+{
+	wa_sq_reader *r = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&s->pool_mu);
+	for (;;) {
+		for (i = 0; i < s->n_readers; i++) {
+			if (!s->readers[i]->busy) {
+				r = s->readers[i];
+				r->busy = 1;
+				pthread_mutex_unlock(&s->pool_mu);
+				return r;
+			}
+		}
+		if (s->n_readers < WA_SQ_POOL_MAX)
+			break;
+		pthread_cond_wait(&s->pool_cv, &s->pool_mu);
+	}
+	r = reader_open(s, err, err_len);
+	if (r) {
+		r->busy = 1;
+		s->readers[s->n_readers++] = r;
+	}
+	pthread_mutex_unlock(&s->pool_mu);
+	return r;
+}
+
+static void reader_put(wa_sq_store *s, wa_sq_reader *r)
+{
+	pthread_mutex_lock(&s->pool_mu);
+	r->busy = 0;
+	pthread_cond_signal(&s->pool_cv);
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+static sqlite3_stmt *rd_stmt(wa_sq_reader *r, int which, char *err,
+			     size_t err_len)
+{
+	if (!r->st[which] &&
+	    sqlite3_prepare_v3(r->db, read_sql[which], -1,
+			       SQLITE_PREPARE_PERSISTENT, &r->st[which],
+			       NULL) != SQLITE_OK) {
+		snprintf(err, err_len, "Cannot prepare a store query: %s.",
+			 sqlite3_errmsg(r->db));
+		return NULL;
+	}
+	return r->st[which];
+}
+
+static int rd_fail(wa_sq_reader *r, char *err, size_t err_len)
+{
+	snprintf(err, err_len, "Store read failed: %s.", sqlite3_errmsg(r->db));
+	return -1;
+}
+
+/* Run a statement that returns no row or whose rows are ignored. */
+static int rd_exec(wa_sq_reader *r, int which, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = rd_stmt(r, which, err, err_len);
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : rd_fail(r, err, err_len);
+}
+
+/* One integer from a single-row query with optional text params; *null
+ * tells whether the value was NULL. */
+static int rd_int(wa_sq_reader *r, int which, int64_t *v, int *null, char *err,
+		  size_t err_len)
+{
+	sqlite3_stmt *st = rd_stmt(r, which, err, err_len);
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rd_fail(r, err, err_len);
+	}
+	*null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* ---- reads ---- */
+
+static int load_history(wa_sq_reader *r, wa_message_rec *m, char *err,
+			size_t err_len)
+{
+	sqlite3_stmt *st = rd_stmt(r, R_HIST, err, err_len);
+	size_t cap = 0;
+	int rc, status;
+
+	if (!st)
+		return -1;
+	wa_sq_bind_str(st, 1, m->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wa_history_entry *h;
+
+		if (m->n_history == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+
+			h = realloc(m->history, ncap * sizeof(*h));
+			if (!h) {
+				sqlite3_reset(st);
+				snprintf(err, err_len, "Out of memory.");
+				return -1;
+			}
+			m->history = h;
+			cap = ncap;
+		}
+		h = &m->history[m->n_history++];
+		status = wa_sq_col_status(st, 0);
+		h->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
+		h->at_ms = sqlite3_column_int64(st, 1);
+		wa_sq_col_copy(st, 2, h->detail, sizeof(h->detail));
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : rd_fail(r, err, err_len);
+}
+
+static int get_common(wa_store *base, int which, const char *a, const char *b,
+		      wa_message_rec *out, char *err, size_t err_len)
+{
+	wa_sq_store *s = base->impl;
+	wa_sq_reader *r;
+	sqlite3_stmt *st;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!a || (which == R_GET_PMID && (!b || !*b)))
+		return 1;
+	r = reader_get(s, err, err_len);
+	if (!r)
+		return -1;
+	if (rd_exec(r, R_BEGIN, err, err_len) < 0)
+		goto out;
+	st = rd_stmt(r, which, err, err_len);
+	if (!st)
+		goto end;
+	wa_sq_bind_str(st, 1, a);
+	if (b)
+		wa_sq_bind_str(st, 2, b);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (wa_sq_fill_rec(st, out) < 0)
+			snprintf(err, err_len, "Out of memory.");
+		else
+			ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else {
+		rd_fail(r, err, err_len);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (ret == 0 && load_history(r, out, err, err_len) < 0) {
+		wa_message_rec_free(out);
+		ret = -1;
+	}
+end:
+	rd_exec(r, R_END, err, err_len);
+out:
+	reader_put(s, r);
+	return ret;
+}
+
+static int sq_get(wa_store *s, const char *id, wa_message_rec *out, char *err,
+		  size_t err_len)
+{
+	return get_common(s, R_GET_ID, id, NULL, out, err, err_len);
+}
+
+static int sq_get_by_external(wa_store *s, const char *external_id,
+			      wa_message_rec *out, char *err, size_t err_len)
+{
+	return get_common(s, R_GET_EXT, external_id, NULL, out, err, err_len);
+}
+
+static int sq_get_by_provider_id(wa_store *s, const char *provider,
+				 const char *pmid, wa_message_rec *out,
+				 char *err, size_t err_len)
+{
+	return get_common(s, R_GET_PMID, provider, pmid, out, err, err_len);
+}
+
+static int sq_stats(wa_store *base, wa_store_stats *out, char *err,
+		    size_t err_len)
+{
+	wa_sq_store *s = base->impl;
+	wa_sq_reader *r;
+	sqlite3_stmt *st;
+	int64_t v;
+	int rc, null, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	r = reader_get(s, err, err_len);
+	if (!r)
+		return -1;
+	if (rd_exec(r, R_BEGIN, err, err_len) < 0)
+		goto out;
+	st = rd_stmt(r, R_COUNTS, err, err_len);
+	if (!st)
+		goto end;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int status = wa_sq_col_status(st, 0);
+
+		if (status >= 0)
+			out->count[status] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		rd_fail(r, err, err_len);
+		goto end;
+	}
+	if (rd_int(r, R_OLDEST, &v, &null, err, err_len) < 0)
+		goto end;
+	out->oldest_queued_ms = null ? 0 : v;
+	if (rd_int(r, R_OB_COUNT, &v, &null, err, err_len) < 0)
+		goto end;
+	out->outbox_pending = v;
+	ret = 0;
+end:
+	rd_exec(r, R_END, err, err_len);
+out:
+	reader_put(s, r);
+	return ret;
+}
+
+static int sq_next_due(wa_store *base, int64_t *due_ms, char *err,
+		       size_t err_len)
+{
+	wa_sq_store *s = base->impl;
+	wa_sq_reader *r;
+	int64_t q, l;
+	int qnull, lnull, ret = -1;
+
+	r = reader_get(s, err, err_len);
+	if (!r)
+		return -1;
+	if (rd_exec(r, R_BEGIN, err, err_len) < 0)
+		goto out;
+	if (rd_int(r, R_NEXT_Q, &q, &qnull, err, err_len) < 0 ||
+	    rd_int(r, R_NEXT_L, &l, &lnull, err, err_len) < 0)
+		goto end;
+	/* A lease is reclaimable once lease_until_ms < now. */
+	l += 1;
+	if (qnull && lnull) {
+		ret = 1;
+	} else {
+		*due_ms = qnull ? l : lnull ? q : (q < l ? q : l);
+		ret = 0;
+	}
+end:
+	rd_exec(r, R_END, err, err_len);
+out:
+	reader_put(s, r);
+	return ret;
+}
+
+static int sq_ping(wa_store *base, char *err, size_t err_len)
+{
+	wa_sq_store *s = base->impl;
+	struct statvfs vfs;
+	struct stat sb;
+	wa_sq_reader *r;
+	int64_t v;
+	int null, fault, rc;
+
+	/* A failed write (disk full, I/O error) makes the store unusable until
+	 * a commit succeeds or, with no writes at all, for a while. */
+	fault = atomic_load(&s->write_fault);
+	if (fault && wa_mono_ms() - atomic_load(&s->fault_mono_ms) <
+			     WA_SQ_FAULT_HOLD_MS) {
+		snprintf(err, err_len, "The last store write failed: %s.",
+			 sqlite3_errstr(fault));
+		return -1;
+	}
+	if (stat(s->path, &sb) < 0 || sb.st_ino != s->ino ||
+	    sb.st_dev != s->dev) {
+		snprintf(err, err_len,
+			 "The database file was removed or replaced.");
+		return -1;
+	}
+	if (statvfs(s->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+		snprintf(err, err_len,
+			 "The database's file system is read-only.");
+		return -1;
+	}
+	if (access(s->path, W_OK) < 0) {
+		snprintf(err, err_len, "The database file is not writable: %s.",
+			 strerror(errno));
+		return -1;
+	}
+	r = reader_get(s, err, err_len);
+	if (!r)
+		return -1;
+	rc = rd_int(r, R_PING, &v, &null, err, err_len);
+	reader_put(s, r);
+	return rc;
+}
+
+/* ---- open / close ---- */
+
+static void sq_close(wa_store *base)
+{
+	wa_sq_store *s = base->impl;
+	size_t i;
+
+	for (i = 0; i < s->n_readers; i++)
+		reader_free(s->readers[i]);
+	for (i = 0; i < W_N; i++)
+		sqlite3_finalize(s->ws[i]);
+	sqlite3_close(s->wdb);
+	pthread_cond_destroy(&s->pool_cv);
+	pthread_mutex_destroy(&s->pool_mu);
+	free(s->path);
+	free(s);
+}
+
+static const wa_store_ops sq_ops = {
+	.close = sq_close,
+	.begin = wa_sq_begin,
+	.commit = wa_sq_commit,
+	.rollback = wa_sq_rollback,
+	.insert = wa_sq_insert,
+	.claim = wa_sq_claim,
+	.finish = wa_sq_finish,
+	.cancel = wa_sq_cancel,
+	.apply_status = wa_sq_apply_status,
+	.release_all = wa_sq_release_all,
+	.set_outbox = wa_sq_set_outbox,
+	.outbox_claim = wa_sq_outbox_claim,
+	.outbox_finish = wa_sq_outbox_finish,
+	.get = sq_get,
+	.get_by_external = sq_get_by_external,
+	.get_by_provider_id = sq_get_by_provider_id,
+	.stats = sq_stats,
+	.next_due = sq_next_due,
+	.ping = sq_ping,
+};
+
+static int exec_pragma(sqlite3 *db, const char *sql, const char *want,
+		       char *err, size_t err_len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	int ok = rc == SQLITE_OK;
+
+	if (ok) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *v = (const char *)sqlite3_column_text(st, 0);
+
+			if (want && (!v || strcmp(v, want) != 0)) {
+				snprintf(err, err_len,
+					 "\"%s\" returned \"%s\", want \"%s\".",
+					 sql, v ? v : "", want);
+				sqlite3_finalize(st);
+				return -1;
+			}
+		}
+		ok = rc == SQLITE_DONE;
+	}
+	if (!ok)
+		snprintf(err, err_len, "\"%s\" failed: %s.", sql,
+			 sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* Create the file with restrictive permissions before SQLite sees it; its
+ * -wal and -shm files then inherit the mode. */
+static int create_file(const char *path, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		snprintf(err, err_len, "Cannot open the store file \"%s\": %s.",
+			 path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
+			       size_t err_len)
+{
+	char e[WA_ERR_MAX];
+	wa_sq_store *s;
+	struct stat sb;
+
+	if (!path || !*path) {
+		snprintf(err, err_len, "The store path is empty.");
+		return NULL;
+	}
+	if (create_file(path, err, err_len) < 0)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		snprintf(err, err_len, "Out of memory.");
+		return NULL;
+	}
+	pthread_mutex_init(&s->pool_mu, NULL);
+	pthread_cond_init(&s->pool_cv, NULL);
+	atomic_init(&s->outbox, false);
+	atomic_init(&s->write_fault, 0);
+	atomic_init(&s->fault_mono_ms, 0);
+	s->base.ops = &sq_ops;
+	s->base.kind = "sqlite";
+	s->base.impl = s;
+	if (sqlite3_open_v2(path, &s->wdb,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(e, sizeof(e), "%s",
+			 s->wdb ? sqlite3_errmsg(s->wdb) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->wdb, BUSY_TIMEOUT_MS);
+	if (exec_pragma(s->wdb, "PRAGMA journal_mode = WAL", "wal", e,
+			sizeof(e)) < 0 ||
+	    exec_pragma(s->wdb,
+			sync_full ? "PRAGMA synchronous = FULL"
+				  : "PRAGMA synchronous = NORMAL",
+			NULL, e, sizeof(e)) < 0 ||
+	    exec_pragma(s->wdb, "PRAGMA foreign_keys = ON", NULL, e,
+			sizeof(e)) < 0 ||
+	    wa_sq_migrate(s->wdb, e, sizeof(e)) < 0 ||
+	    wa_sq_prepare_writes(s, e, sizeof(e)) < 0)
+		goto fail;
+	if (stat(path, &sb) < 0) {
+		snprintf(e, sizeof(e), "%s", strerror(errno));
+		goto fail;
+	}
+	s->dev = sb.st_dev;
+	s->ino = sb.st_ino;
+	return &s->base;
+
+fail:
+	snprintf(err, err_len, "Cannot open the SQLite store \"%s\": %s", path,
+		 e);
+	sq_close(&s->base);
+	return NULL;
+}

@@ -1,0 +1,136 @@
+/* store_sqlite_impl.h - internals shared by the SQLite store's source files */
+#ifndef WA_STORE_SQLITE_IMPL_H
+#define WA_STORE_SQLITE_IMPL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+/* The schema version this program writes (PRAGMA user_version). */
+#define WA_SQ_SCHEMA_VERSION 1
+
+/* The columns of a full message row, in the order wa_sq_fill_rec reads. */
+#define WA_SQ_MSG_COLS                                                       \
+	"id, external_id, phone, body, template_json, media_url, provider, " \
+	"status, attempts, provider_message_id, last_error, upstream_code, " \
+	"upstream_status, created_ms, updated_ms, next_attempt_ms, "        \
+	"expires_ms, lease_until_ms"
+
+/* Prepared statements of the write connection (store_sqlite_write.c). */
+enum {
+	W_BEGIN,
+	W_COMMIT,
+	W_ROLLBACK,
+	W_FIND_EXT,
+	W_INSERT_MSG,
+	W_INSERT_HIST,
+	W_INSERT_OUTBOX,
+	W_CLAIM_QUEUED,
+	W_CLAIM_LEASED,
+	W_SET_SENDING,
+	W_GET_STATE,
+	W_FINISH_SENT,
+	W_FINISH_RETRY,
+	W_FINISH_FAILED,
+	W_FINISH_RELEASE,
+	W_CANCEL,
+	W_FIND_PMID,
+	W_SET_STATUS,
+	W_RELEASE_HIST,
+	W_RELEASE_ALL,
+	W_OB_CLAIM,
+	W_OB_LEASE,
+	W_OB_DELETE,
+	W_OB_RETRY,
+	W_N
+};
+
+/* Read statements, prepared lazily on each read connection. */
+enum {
+	R_BEGIN,
+	R_END,
+	R_GET_ID,
+	R_GET_EXT,
+	R_GET_PMID,
+	R_HIST,
+	R_COUNTS,
+	R_OLDEST,
+	R_OB_COUNT,
+	R_NEXT_Q,
+	R_NEXT_L,
+	R_PING,
+	R_N
+};
+
+#define WA_SQ_POOL_MAX 8
+/* ping reports a failed write this long unless a commit succeeds first. */
+#define WA_SQ_FAULT_HOLD_MS 30000
+
+typedef struct wa_sq_reader {
+	sqlite3 *db;
+	sqlite3_stmt *st[R_N];
+	int busy;
+} wa_sq_reader;
+
+typedef struct wa_sq_store {
+	wa_store base;
+	char *path;
+	sqlite3 *wdb; /* the write connection: writer thread only */
+	sqlite3_stmt *ws[W_N];
+	atomic_bool outbox;
+	atomic_int write_fault; /* primary SQLite code of a failed write, 0 ok */
+	atomic_llong fault_mono_ms; /* when it happened (monotonic clock) */
+	dev_t dev;
+	ino_t ino;
+	pthread_mutex_t pool_mu;
+	pthread_cond_t pool_cv;
+	wa_sq_reader *readers[WA_SQ_POOL_MAX];
+	size_t n_readers;
+} wa_sq_store;
+
+/* store_sqlite_schema.c: create or upgrade the schema to
+ * WA_SQ_SCHEMA_VERSION. 0, or -1 with err. */
+int wa_sq_migrate(sqlite3 *db, char *err, size_t err_len);
+
+/* store_sqlite_write.c */
+int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len);
+int wa_sq_begin(wa_store *st, char *err, size_t err_len);
+int wa_sq_commit(wa_store *st, char *err, size_t err_len);
+void wa_sq_rollback(wa_store *st);
+int wa_sq_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
+		 char *err, size_t err_len);
+int wa_sq_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
+		size_t max, wa_message_rec *out, size_t *n, char *err,
+		size_t err_len);
+int wa_sq_finish(wa_store *st, const char *id, const wa_outcome *o, char *err,
+		 size_t err_len);
+int wa_sq_cancel(wa_store *st, const char *id, int64_t now_ms,
+		 wa_cancel_kind *kind, wa_msg_status *status, char *err,
+		 size_t err_len);
+int wa_sq_apply_status(wa_store *st, const wa_status_change *c,
+		       wa_apply_kind *kind, char *message_id, char *err,
+		       size_t err_len);
+long wa_sq_release_all(wa_store *st, int64_t now_ms, char *err,
+		       size_t err_len);
+void wa_sq_set_outbox(wa_store *st, bool enabled);
+int wa_sq_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
+		       size_t max, wa_outbox_event *out, size_t *n, char *err,
+		       size_t err_len);
+int wa_sq_outbox_finish(wa_store *st, int64_t seq, bool delivered,
+			int64_t next_attempt_ms, const char *error, char *err,
+			size_t err_len);
+
+/* Shared helpers (store_sqlite.c). */
+/* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */
+int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m);
+/* Copy column col as text into a fixed buffer ("" for NULL). */
+void wa_sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t n);
+/* Bind s as text, or NULL when s is NULL. */
+int wa_sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
+/* Map a status column back to the enum (-1 when unknown). */
+int wa_sq_col_status(sqlite3_stmt *st, int col);
+
+#endif

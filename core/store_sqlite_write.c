@@ -1,0 +1,623 @@
+/* store_sqlite_write.c - the SQLite store's write side (writer thread only) */
+#include "store_sqlite_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timeutil.h"
+
+static const char *const write_sql[W_N] = {
+	[W_BEGIN] = "BEGIN IMMEDIATE",
+	[W_COMMIT] = "COMMIT",
+	[W_ROLLBACK] = "ROLLBACK",
+	[W_FIND_EXT] = "SELECT id, status, created_ms, phone, body,"
+		       " template_json, media_url FROM messages"
+		       " WHERE external_id = ?1",
+	[W_INSERT_MSG] = "INSERT INTO messages (id, external_id, phone, body,"
+			 " template_json, media_url, provider, status,"
+			 " attempts, created_ms, updated_ms, next_attempt_ms,"
+			 " expires_ms, lease_until_ms, upstream_status)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
+			 " ?8, ?8, ?8, ?9, 0, 0)",
+	[W_INSERT_HIST] = "INSERT INTO history (message_id, status, at_ms,"
+			  " detail) VALUES (?1, ?2, ?3, ?4)",
+	[W_INSERT_OUTBOX] = "INSERT INTO outbox (message_id, external_id,"
+			    " status, provider, provider_message_id, error,"
+			    " occurred_ms) SELECT id, external_id, ?2,"
+			    " provider, provider_message_id, ?3, ?4"
+			    " FROM messages WHERE id = ?1",
+	[W_CLAIM_QUEUED] = "SELECT rowid, next_attempt_ms FROM messages"
+			   " WHERE status = 'queued' AND next_attempt_ms <= ?1"
+			   " ORDER BY next_attempt_ms, rowid LIMIT ?2",
+	[W_CLAIM_LEASED] = "SELECT rowid, next_attempt_ms FROM messages"
+			   " WHERE status = 'sending' AND lease_until_ms < ?1"
+			   " ORDER BY next_attempt_ms, rowid LIMIT ?2",
+	[W_SET_SENDING] = "UPDATE messages SET status = 'sending',"
+			  " attempts = attempts + 1, lease_until_ms = ?2,"
+			  " updated_ms = ?3 WHERE rowid = ?1"
+			  " RETURNING " WA_SQ_MSG_COLS,
+	[W_GET_STATE] = "SELECT status, attempts FROM messages WHERE id = ?1",
+	[W_FINISH_SENT] = "UPDATE messages SET status = 'sent',"
+			  " provider_message_id = ?2, upstream_code = ?3,"
+			  " upstream_status = ?4, lease_until_ms = 0,"
+			  " updated_ms = ?5 WHERE id = ?1",
+	[W_FINISH_RETRY] = "UPDATE messages SET status = 'queued',"
+			   " next_attempt_ms = ?2, last_error = ?3,"
+			   " upstream_code = ?4, upstream_status = ?5,"
+			   " lease_until_ms = 0, updated_ms = ?6 WHERE id = ?1",
+	[W_FINISH_FAILED] = "UPDATE messages SET status = 'failed',"
+			    " last_error = ?2, upstream_code = ?3,"
+			    " upstream_status = ?4, lease_until_ms = 0,"
+			    " updated_ms = ?5 WHERE id = ?1",
+	[W_FINISH_RELEASE] = "UPDATE messages SET status = 'queued',"
+			     " attempts = max(attempts - 1, 0),"
+			     " next_attempt_ms = ?2, lease_until_ms = 0,"
+			     " updated_ms = ?3 WHERE id = ?1",
+	[W_CANCEL] = "UPDATE messages SET status = 'canceled',"
+		     " updated_ms = ?2 WHERE id = ?1",
+	[W_FIND_PMID] = "SELECT id, status FROM messages"
+			" WHERE provider_message_id = ?2 AND provider = ?1"
+			" ORDER BY rowid DESC LIMIT 1",
+	[W_SET_STATUS] = "UPDATE messages SET status = ?2, updated_ms = ?3,"
+			 " last_error = coalesce(?4, last_error) WHERE id = ?1",
+	[W_RELEASE_HIST] = "INSERT INTO history (message_id, status, at_ms,"
+			   " detail) SELECT id, 'queued', ?1, 'released'"
+			   " FROM messages WHERE status = 'sending'",
+	[W_RELEASE_ALL] = "UPDATE messages SET status = 'queued',"
+			  " attempts = max(attempts - 1, 0),"
+			  " next_attempt_ms = ?1, lease_until_ms = 0,"
+			  " updated_ms = ?1 WHERE status = 'sending'",
+	[W_OB_CLAIM] = "SELECT seq, message_id, external_id, status, provider,"
+		       " provider_message_id, error, occurred_ms, attempts"
+		       " FROM outbox AS o WHERE next_attempt_ms <= ?1"
+		       " AND lease_until_ms < ?1 AND seq = (SELECT min(seq)"
+		       " FROM outbox WHERE message_id = o.message_id)"
+		       " ORDER BY seq LIMIT ?2",
+	[W_OB_LEASE] = "UPDATE outbox SET lease_until_ms = ?2 WHERE seq = ?1",
+	[W_OB_DELETE] = "DELETE FROM outbox WHERE seq = ?1",
+	[W_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
+		       " next_attempt_ms = ?2, last_error = ?3,"
+		       " lease_until_ms = 0 WHERE seq = ?1",
+};
+
+int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len)
+{
+	int i;
+
+	for (i = 0; i < W_N; i++) {
+		if (sqlite3_prepare_v3(s->wdb, write_sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &s->ws[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, err_len,
+				 "Cannot prepare a store statement: %s.",
+				 sqlite3_errmsg(s->wdb));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static wa_sq_store *S(wa_store *st)
+{
+	return st->impl;
+}
+
+/* Describe the connection's last error; remember I/O-class failures so
+ * ping reports the store unusable until a commit succeeds again. */
+static int werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
+{
+	int code = sqlite3_errcode(s->wdb) & 0xff;
+
+	switch (code) {
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		atomic_store(&s->fault_mono_ms, (long long)wa_mono_ms());
+		atomic_store(&s->write_fault, code);
+		break;
+	default:
+		break;
+	}
+	snprintf(err, err_len, "Store %s failed: %s.", what,
+		 sqlite3_errmsg(s->wdb));
+	return -1;
+}
+
+/* Step a statement expected to return no row, then reset it. */
+static int step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
+		     char *err, size_t err_len)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE) {
+		werr(s, what, err, err_len);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
+		       int64_t at_ms, const char *detail, char *err,
+		       size_t err_len)
+{
+	sqlite3_stmt *st = s->ws[W_INSERT_HIST];
+
+	wa_sq_bind_str(st, 1, id);
+	wa_sq_bind_str(st, 2, wa_msg_status_name(status));
+	sqlite3_bind_int64(st, 3, at_ms);
+	wa_sq_bind_str(st, 4, detail ? detail : "");
+	return step_done(s, st, "history insert", err, err_len);
+}
+
+/* Outbox events exist only for externally meaningful statuses (store.h). */
+static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
+		      int64_t at_ms, const char *error, char *err,
+		      size_t err_len)
+{
+	sqlite3_stmt *st = s->ws[W_INSERT_OUTBOX];
+
+	if (!atomic_load(&s->outbox) || status == WA_MSG_QUEUED ||
+	    status == WA_MSG_SENDING)
+		return 0;
+	wa_sq_bind_str(st, 1, id);
+	wa_sq_bind_str(st, 2, wa_msg_status_name(status));
+	wa_sq_bind_str(st, 3, error);
+	sqlite3_bind_int64(st, 4, at_ms);
+	return step_done(s, st, "outbox insert", err, err_len);
+}
+
+/* A status change: history always, outbox when on. */
+static int record(wa_sq_store *s, const char *id, wa_msg_status status,
+		  int64_t at_ms, const char *detail, char *err, size_t err_len)
+{
+	if (add_history(s, id, status, at_ms, detail, err, err_len) < 0)
+		return -1;
+	return add_outbox(s, id, status, at_ms,
+			  detail && *detail ? detail : NULL, err, err_len);
+}
+
+int wa_sq_begin(wa_store *st, char *err, size_t err_len)
+{
+	wa_sq_store *s = S(st);
+
+	return step_done(s, s->ws[W_BEGIN], "begin", err, err_len);
+}
+
+int wa_sq_commit(wa_store *st, char *err, size_t err_len)
+{
+	wa_sq_store *s = S(st);
+
+	if (step_done(s, s->ws[W_COMMIT], "commit", err, err_len) < 0)
+		return -1;
+	atomic_store(&s->write_fault, 0);
+	return 0;
+}
+
+void wa_sq_rollback(wa_store *st)
+{
+	wa_sq_store *s = S(st);
+
+	if (!sqlite3_get_autocommit(s->wdb)) {
+		sqlite3_step(s->ws[W_ROLLBACK]);
+		sqlite3_reset(s->ws[W_ROLLBACK]);
+	}
+}
+
+static bool same_str(const char *a, const unsigned char *b)
+{
+	if (!a || !b)
+		return !a && !b;
+	return strcmp(a, (const char *)b) == 0;
+}
+
+int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
+		 char *err, size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[W_FIND_EXT];
+	int rc, status;
+
+	if (!m->external_id || !m->phone || !m->body || !m->provider ||
+	    !m->id[0]) {
+		snprintf(err, err_len, "A message needs an id, external_id, "
+				       "phone, body and provider.");
+		return -1;
+	}
+	memset(res, 0, sizeof(*res));
+	wa_sq_bind_str(st, 1, m->external_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		bool same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
+			    same_str(m->body, sqlite3_column_text(st, 4)) &&
+			    same_str(m->template_json,
+				     sqlite3_column_text(st, 5)) &&
+			    same_str(m->media_url, sqlite3_column_text(st, 6));
+
+		res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
+		wa_sq_col_copy(st, 0, res->id, sizeof(res->id));
+		status = wa_sq_col_status(st, 1);
+		res->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
+		res->created_ms = sqlite3_column_int64(st, 2);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return 0;
+	}
+	if (rc != SQLITE_DONE) {
+		werr(s, "lookup", err, err_len);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+
+	st = s->ws[W_INSERT_MSG];
+	wa_sq_bind_str(st, 1, m->id);
+	wa_sq_bind_str(st, 2, m->external_id);
+	wa_sq_bind_str(st, 3, m->phone);
+	wa_sq_bind_str(st, 4, m->body);
+	wa_sq_bind_str(st, 5, m->template_json);
+	wa_sq_bind_str(st, 6, m->media_url);
+	wa_sq_bind_str(st, 7, m->provider);
+	sqlite3_bind_int64(st, 8, m->created_ms);
+	sqlite3_bind_int64(st, 9, m->expires_ms);
+	if (step_done(s, st, "insert", err, err_len) < 0 ||
+	    record(s, m->id, WA_MSG_QUEUED, m->created_ms, "", err, err_len) < 0)
+		return -1;
+	res->kind = WA_INSERT_CREATED;
+	snprintf(res->id, sizeof(res->id), "%s", m->id);
+	res->status = WA_MSG_QUEUED;
+	res->created_ms = m->created_ms;
+	return 0;
+}
+
+typedef struct cand {
+	int64_t rowid, next;
+} cand;
+
+/* Up to max (rowid, next_attempt_ms) pairs from a claim query. */
+static int candidates(wa_sq_store *s, int which, int64_t now_ms, size_t max,
+		      cand *out, size_t *n, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = s->ws[which];
+	int rc;
+
+	*n = 0;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		out[*n].rowid = sqlite3_column_int64(st, 0);
+		out[*n].next = sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		werr(s, "claim", err, err_len);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+static bool cand_before(const cand *a, const cand *b)
+{
+	return a->next < b->next || (a->next == b->next && a->rowid < b->rowid);
+}
+
+int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
+		size_t max, wa_message_rec *out, size_t *n, char *err,
+		size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[W_SET_SENDING];
+	cand *q, *l;
+	size_t nq = 0, nl = 0, iq = 0, il = 0;
+	char detail[32];
+	int ret = -1;
+
+	*n = 0;
+	if (max == 0)
+		return 0;
+	q = calloc(max, sizeof(*q));
+	l = calloc(max, sizeof(*l));
+	if (!q || !l) {
+		snprintf(err, err_len, "Out of memory.");
+		goto out;
+	}
+	if (candidates(s, W_CLAIM_QUEUED, now_ms, max, q, &nq, err, err_len) < 0 ||
+	    candidates(s, W_CLAIM_LEASED, now_ms, max, l, &nl, err, err_len) < 0)
+		goto out;
+	while (*n < max && (iq < nq || il < nl)) {
+		const cand *c;
+		wa_message_rec *m = &out[*n];
+
+		if (il >= nl || (iq < nq && cand_before(&q[iq], &l[il])))
+			c = &q[iq++];
+		else
+			c = &l[il++];
+		sqlite3_bind_int64(st, 1, c->rowid);
+		sqlite3_bind_int64(st, 2, lease_until_ms);
+		sqlite3_bind_int64(st, 3, now_ms);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			werr(s, "claim update", err, err_len);
+			sqlite3_reset(st);
+			goto fail;
+		}
+		if (wa_sq_fill_rec(st, m) < 0) {
+			sqlite3_reset(st);
+			snprintf(err, err_len, "Out of memory.");
+			goto fail;
+		}
+		sqlite3_reset(st);
+		(*n)++;
+		snprintf(detail, sizeof(detail), "attempt %d", m->attempts);
+		if (record(s, m->id, WA_MSG_SENDING, now_ms, detail, err,
+			   err_len) < 0)
+			goto fail;
+	}
+	ret = 0;
+	goto out;
+fail:
+	while (*n > 0)
+		wa_message_rec_free(&out[--(*n)]);
+out:
+	free(q);
+	free(l);
+	return ret;
+}
+
+/* Current status (and attempts) of id: 0, 1 not found, -1 error. */
+static int get_state(wa_sq_store *s, const char *id, wa_msg_status *status,
+		     int *attempts, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = s->ws[W_GET_STATE];
+	int rc, v;
+
+	wa_sq_bind_str(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		v = wa_sq_col_status(st, 0);
+		*status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
+		if (attempts)
+			*attempts = sqlite3_column_int(st, 1);
+	} else if (rc != SQLITE_DONE) {
+		werr(s, "lookup", err, err_len);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
+		 size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	wa_msg_status cur, to;
+	sqlite3_stmt *st;
+	const char *detail = o->error ? o->error : "";
+	int rc;
+
+	rc = get_state(s, id, &cur, NULL, err, err_len);
+	if (rc != 0)
+		return rc;
+	if (cur != WA_MSG_SENDING)
+		return 1;
+	switch (o->kind) {
+	case WA_OUT_SENT:
+		to = WA_MSG_SENT;
+		st = s->ws[W_FINISH_SENT];
+		wa_sq_bind_str(st, 2, o->provider_message_id &&
+					      *o->provider_message_id
+				      ? o->provider_message_id
+				      : NULL);
+		wa_sq_bind_str(st, 3, o->upstream_code);
+		sqlite3_bind_int64(st, 4, o->upstream_status);
+		sqlite3_bind_int64(st, 5, o->at_ms);
+		detail = "";
+		break;
+	case WA_OUT_RETRY:
+		to = WA_MSG_QUEUED;
+		st = s->ws[W_FINISH_RETRY];
+		sqlite3_bind_int64(st, 2, o->next_attempt_ms);
+		wa_sq_bind_str(st, 3, o->error);
+		wa_sq_bind_str(st, 4, o->upstream_code);
+		sqlite3_bind_int64(st, 5, o->upstream_status);
+		sqlite3_bind_int64(st, 6, o->at_ms);
+		break;
+	case WA_OUT_FAILED:
+		to = WA_MSG_FAILED;
+		st = s->ws[W_FINISH_FAILED];
+		wa_sq_bind_str(st, 2, o->error);
+		wa_sq_bind_str(st, 3, o->upstream_code);
+		sqlite3_bind_int64(st, 4, o->upstream_status);
+		sqlite3_bind_int64(st, 5, o->at_ms);
+		break;
+	case WA_OUT_RELEASE:
+		to = WA_MSG_QUEUED;
+		st = s->ws[W_FINISH_RELEASE];
+		sqlite3_bind_int64(st, 2, o->next_attempt_ms);
+		sqlite3_bind_int64(st, 3, o->at_ms);
+		detail = "released";
+		break;
+	default:
+		snprintf(err, err_len, "Unknown outcome kind %d.", (int)o->kind);
+		return -1;
+	}
+	wa_sq_bind_str(st, 1, id);
+	if (step_done(s, st, "finish", err, err_len) < 0)
+		return -1;
+	return record(s, id, to, o->at_ms, detail, err, err_len) < 0 ? -1 : 0;
+}
+
+int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
+		 wa_cancel_kind *kind, wa_msg_status *status, char *err,
+		 size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[W_CANCEL];
+	wa_msg_status cur = WA_MSG_QUEUED;
+	int rc;
+
+	rc = get_state(s, id, &cur, NULL, err, err_len);
+	if (rc < 0)
+		return -1;
+	*status = cur;
+	if (rc == 1) {
+		*kind = WA_CANCEL_NOT_FOUND;
+		return 0;
+	}
+	if (!wa_msg_status_can_move(cur, WA_MSG_CANCELED)) {
+		*kind = WA_CANCEL_TOO_LATE;
+		return 0;
+	}
+	wa_sq_bind_str(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_ms);
+	if (step_done(s, st, "cancel", err, err_len) < 0 ||
+	    record(s, id, WA_MSG_CANCELED, now_ms, "", err, err_len) < 0)
+		return -1;
+	*kind = WA_CANCEL_DONE;
+	*status = WA_MSG_CANCELED;
+	return 0;
+}
+
+int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
+		       wa_apply_kind *kind, char *message_id, char *err,
+		       size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[W_FIND_PMID];
+	char id[WA_ID_MAX];
+	wa_msg_status cur;
+	int rc, v;
+	bool reportable = c->status == WA_MSG_SENT ||
+			  c->status == WA_MSG_DELIVERED ||
+			  c->status == WA_MSG_READ || c->status == WA_MSG_FAILED;
+
+	*kind = WA_APPLY_UNKNOWN;
+	if (!c->provider || !c->provider_message_id || !*c->provider_message_id)
+		return 0;
+	wa_sq_bind_str(st, 1, c->provider);
+	wa_sq_bind_str(st, 2, c->provider_message_id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			werr(s, "lookup", err, err_len);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	wa_sq_col_copy(st, 0, id, sizeof(id));
+	v = wa_sq_col_status(st, 1);
+	cur = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (message_id)
+		snprintf(message_id, WA_ID_MAX, "%s", id);
+	if (!reportable || !wa_msg_status_can_move(cur, c->status)) {
+		*kind = WA_APPLY_STALE;
+		return 0;
+	}
+	st = s->ws[W_SET_STATUS];
+	wa_sq_bind_str(st, 1, id);
+	wa_sq_bind_str(st, 2, wa_msg_status_name(c->status));
+	sqlite3_bind_int64(st, 3, c->at_ms);
+	wa_sq_bind_str(st, 4, c->status == WA_MSG_FAILED ? c->error : NULL);
+	if (step_done(s, st, "status update", err, err_len) < 0 ||
+	    record(s, id, c->status, c->at_ms, c->error ? c->error : "", err,
+		   err_len) < 0)
+		return -1;
+	*kind = WA_APPLY_APPLIED;
+	return 0;
+}
+
+long wa_sq_release_all(wa_store *base, int64_t now_ms, char *err,
+		       size_t err_len)
+{
+	wa_sq_store *s = S(base);
+
+	sqlite3_bind_int64(s->ws[W_RELEASE_HIST], 1, now_ms);
+	if (step_done(s, s->ws[W_RELEASE_HIST], "release", err, err_len) < 0)
+		return -1;
+	sqlite3_bind_int64(s->ws[W_RELEASE_ALL], 1, now_ms);
+	if (step_done(s, s->ws[W_RELEASE_ALL], "release", err, err_len) < 0)
+		return -1;
+	return (long)sqlite3_changes(s->wdb);
+}
+
+void wa_sq_set_outbox(wa_store *base, bool enabled)
+{
+	atomic_store(&S(base)->outbox, enabled);
+}
+
+int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
+		       size_t max, wa_outbox_event *out, size_t *n, char *err,
+		       size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[W_OB_CLAIM];
+	size_t i;
+	int rc = SQLITE_DONE, v;
+
+	*n = 0;
+	if (max == 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wa_outbox_event *e = &out[(*n)++];
+
+		memset(e, 0, sizeof(*e));
+		e->seq = sqlite3_column_int64(st, 0);
+		wa_sq_col_copy(st, 1, e->message_id, sizeof(e->message_id));
+		wa_sq_col_copy(st, 2, e->external_id, sizeof(e->external_id));
+		v = wa_sq_col_status(st, 3);
+		e->status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
+		wa_sq_col_copy(st, 4, e->provider, sizeof(e->provider));
+		wa_sq_col_copy(st, 5, e->provider_message_id,
+			       sizeof(e->provider_message_id));
+		wa_sq_col_copy(st, 6, e->error, sizeof(e->error));
+		e->occurred_ms = sqlite3_column_int64(st, 7);
+		e->attempts = sqlite3_column_int(st, 8);
+	}
+	if (*n < max && rc != SQLITE_DONE) {
+		werr(s, "outbox claim", err, err_len);
+		sqlite3_reset(st);
+		*n = 0;
+		return -1;
+	}
+	sqlite3_reset(st);
+	st = s->ws[W_OB_LEASE];
+	for (i = 0; i < *n; i++) {
+		sqlite3_bind_int64(st, 1, out[i].seq);
+		sqlite3_bind_int64(st, 2, lease_until_ms);
+		if (step_done(s, st, "outbox lease", err, err_len) < 0) {
+			*n = 0;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int wa_sq_outbox_finish(wa_store *base, int64_t seq, bool delivered,
+			int64_t next_attempt_ms, const char *error, char *err,
+			size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[delivered ? W_OB_DELETE : W_OB_RETRY];
+
+	sqlite3_bind_int64(st, 1, seq);
+	if (!delivered) {
+		sqlite3_bind_int64(st, 2, next_attempt_ms);
+		wa_sq_bind_str(st, 3, error);
+	}
+	if (step_done(s, st, "outbox finish", err, err_len) < 0)
+		return -1;
+	return sqlite3_changes(s->wdb) > 0 ? 0 : 1;
+}

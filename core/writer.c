@@ -1,0 +1,309 @@
+/* writer.c - the single store writer thread: group commit of every write */
+#include "writer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+typedef struct job {
+	struct job *next;
+	wa_writer_fn fn;
+	void *ud;
+	wa_writer_done done;
+	void *done_ud;
+	char err[WA_ERR_MAX];
+} job;
+
+struct wa_writer {
+	wa_store *store;
+	size_t queue_max;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	job *head, *tail; /* waiting jobs, oldest first */
+	size_t depth;
+	bool stopping;
+	void (*hook)(void *ud);
+	void *hook_ud;
+	atomic_ullong batches, jobs;
+};
+
+/* A wa_writer_run caller waiting for its job. */
+typedef struct sync_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int rc;
+	char err[WA_ERR_MAX];
+} sync_wait;
+
+static void finish_job(job *j, int rc)
+{
+	if (j->done)
+		j->done(j->done_ud, rc, rc == 0 ? NULL : j->err);
+	free(j);
+}
+
+static void committed(wa_writer *w, size_t n)
+{
+	void (*hook)(void *ud);
+	void *hook_ud;
+
+	atomic_fetch_add(&w->batches, 1);
+	atomic_fetch_add(&w->jobs, n);
+	pthread_mutex_lock(&w->mu);
+	hook = w->hook;
+	hook_ud = w->hook_ud;
+	pthread_mutex_unlock(&w->mu);
+	if (hook)
+		hook(hook_ud);
+}
+
+/* One job in a transaction of its own. */
+static void run_alone(wa_writer *w, job *j)
+{
+	wa_store *s = w->store;
+	int rc;
+
+	j->err[0] = '\0';
+	rc = s->ops->begin(s, j->err, sizeof(j->err));
+	if (rc == 0) {
+		rc = j->fn(s, j->ud, j->err, sizeof(j->err));
+		if (rc == 0)
+			rc = s->ops->commit(s, j->err, sizeof(j->err));
+		if (rc != 0)
+			s->ops->rollback(s);
+	}
+	if (rc != 0 && !j->err[0])
+		snprintf(j->err, sizeof(j->err), "The store write failed.");
+	if (rc == 0)
+		committed(w, 1);
+	finish_job(j, rc == 0 ? 0 : -1);
+}
+
+/* All jobs in one transaction; on any failure roll back and give every job
+ * a transaction of its own, so only the bad one fails. */
+static void run_batch(wa_writer *w, job *batch)
+{
+	wa_store *s = w->store;
+	char err[WA_ERR_MAX];
+	size_t n = 0;
+	job *j, *next;
+	int rc;
+
+	if (!batch->next) {
+		run_alone(w, batch);
+		return;
+	}
+	err[0] = '\0';
+	rc = s->ops->begin(s, err, sizeof(err));
+	for (j = batch; rc == 0 && j; j = j->next, n++) {
+		j->err[0] = '\0';
+		rc = j->fn(s, j->ud, j->err, sizeof(j->err));
+	}
+	if (rc == 0)
+		rc = s->ops->commit(s, err, sizeof(err));
+	if (rc != 0) {
+		s->ops->rollback(s);
+		for (j = batch; j; j = next) {
+			next = j->next;
+			run_alone(w, j);
+		}
+		return;
+	}
+	committed(w, n);
+	for (j = batch; j; j = next) {
+		next = j->next;
+		finish_job(j, 0);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	wa_writer *w = arg;
+	job *batch;
+
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->head && !w->stopping)
+			pthread_cond_wait(&w->cv, &w->mu);
+		batch = w->head;
+		w->head = w->tail = NULL;
+		w->depth = 0;
+		pthread_mutex_unlock(&w->mu);
+		if (!batch)
+			break; /* stopping and drained */
+		run_batch(w, batch);
+	}
+	return NULL;
+}
+
+wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
+			    size_t err_len)
+{
+	wa_writer *w;
+	int rc;
+
+	if (!store || queue_max == 0) {
+		snprintf(err, err_len,
+			 "The writer needs a store and a queue bound above 0.");
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, err_len, "Out of memory.");
+		return NULL;
+	}
+	w->store = store;
+	w->queue_max = queue_max;
+	atomic_init(&w->batches, 0);
+	atomic_init(&w->jobs, 0);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	rc = pthread_create(&w->thread, NULL, writer_main, w);
+	if (rc != 0) {
+		snprintf(err, err_len, "Cannot start the writer thread: %s.",
+			 strerror(rc));
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static int enqueue(wa_writer *w, job *j, bool bounded)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->stopping || (bounded && w->depth >= w->queue_max)) {
+		pthread_mutex_unlock(&w->mu);
+		return -1;
+	}
+	j->next = NULL;
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	w->depth++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
+		     wa_writer_done done, void *done_ud)
+{
+	job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -1;
+	j->fn = fn;
+	j->ud = ud;
+	j->done = done;
+	j->done_ud = done_ud;
+	if (enqueue(w, j, true) < 0) {
+		free(j);
+		return -1;
+	}
+	return 0;
+}
+
+static void sync_done(void *ud, int rc, const char *err)
+{
+	sync_wait *sw = ud;
+
+	pthread_mutex_lock(&sw->mu);
+	sw->rc = rc;
+	snprintf(sw->err, sizeof(sw->err), "%s", err ? err : "");
+	sw->done = true;
+	pthread_cond_signal(&sw->cv);
+	pthread_mutex_unlock(&sw->mu);
+}
+
+int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
+		  size_t err_len)
+{
+	sync_wait sw;
+	job *j;
+
+	if (pthread_equal(pthread_self(), w->thread)) {
+		snprintf(err, err_len,
+			 "wa_writer_run called from the writer thread.");
+		return -1;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		snprintf(err, err_len, "Out of memory.");
+		return -1;
+	}
+	memset(&sw, 0, sizeof(sw));
+	pthread_mutex_init(&sw.mu, NULL);
+	pthread_cond_init(&sw.cv, NULL);
+	j->fn = fn;
+	j->ud = ud;
+	j->done = sync_done;
+	j->done_ud = &sw;
+	if (enqueue(w, j, false) < 0) {
+		free(j);
+		snprintf(err, err_len, "The store writer is stopping.");
+		sw.rc = -1;
+		goto out;
+	}
+	pthread_mutex_lock(&sw.mu);
+	while (!sw.done)
+		pthread_cond_wait(&sw.cv, &sw.mu);
+	pthread_mutex_unlock(&sw.mu);
+	if (sw.rc != 0)
+		snprintf(err, err_len, "%s", sw.err);
+out:
+	pthread_cond_destroy(&sw.cv);
+	pthread_mutex_destroy(&sw.mu);
+	return sw.rc;
+}
+
+void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud)
+{
+	pthread_mutex_lock(&w->mu);
+	w->hook = hook;
+	w->hook_ud = ud;
+	pthread_mutex_unlock(&w->mu);
+}
+
+size_t wa_writer_depth(wa_writer *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->mu);
+	n = w->depth;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+void wa_writer_counts(wa_writer *w, unsigned long long *batches,
+		      unsigned long long *jobs)
+{
+	if (batches)
+		*batches = atomic_load(&w->batches);
+	if (jobs)
+		*jobs = atomic_load(&w->jobs);
+}
+
+void wa_writer_destroy(wa_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}

@@ -1,0 +1,304 @@
+/* store_util.c - helpers shared by the store suite and the writer test */
+#include "store_util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testing.h"
+
+static const char *backend = "sqlite";
+static char tmpdir[256];
+static int n_opened;
+
+void su_init(const char *name)
+{
+	const char *base = getenv("TMPDIR");
+
+	backend = name;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/wa-store-XXXXXX",
+		 base && *base ? base : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+}
+
+void su_cleanup(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char p[512];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+}
+
+const char *su_backend(void)
+{
+	return backend;
+}
+
+bool su_is_sqlite(void)
+{
+	return strcmp(backend, "sqlite") == 0;
+}
+
+wa_store *su_open(char *path, size_t path_len)
+{
+	char p[512], err[256] = "";
+	wa_store *s;
+
+	if (su_is_sqlite()) {
+		snprintf(p, sizeof(p), "%s/store-%d.db", tmpdir, ++n_opened);
+		if (path)
+			snprintf(path, path_len, "%s", p);
+		s = wa_store_open_sqlite(p, true, err, sizeof(err));
+	} else {
+		s = wa_store_open_memory(err, sizeof(err));
+	}
+	if (!s) {
+		fprintf(stderr, "cannot open the %s store: %s\n", backend, err);
+		exit(2);
+	}
+	return s;
+}
+
+static void tx_begin(wa_store *s)
+{
+	char err[256] = "";
+	int rc = s->ops->begin(s, err, sizeof(err));
+
+	if (rc != 0)
+		fprintf(stderr, "begin: %s\n", err);
+	CHECK_INT(rc, 0);
+}
+
+static void tx_commit(wa_store *s)
+{
+	char err[256] = "";
+	int rc = s->ops->commit(s, err, sizeof(err));
+
+	if (rc != 0)
+		fprintf(stderr, "commit: %s\n", err);
+	CHECK_INT(rc, 0);
+}
+
+wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
+			   const char *phone, const char *body,
+			   const char *tmpl, const char *media, int64_t created)
+{
+	wa_new_message m;
+	wa_insert_result r;
+	char err[256] = "";
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	m.external_id = ext;
+	m.phone = phone;
+	m.body = body;
+	m.template_json = tmpl;
+	m.media_url = media;
+	m.provider = "mock";
+	m.created_ms = created;
+	m.expires_ms = created + 86400000;
+	tx_begin(s);
+	rc = s->ops->insert(s, &m, &r, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "insert: %s\n", err);
+	CHECK_INT(rc, 0);
+	tx_commit(s);
+	return r;
+}
+
+wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
+				  int64_t created)
+{
+	return su_insert(s, id, ext, "+5511999990000", "hi", NULL, NULL,
+			 created);
+}
+
+size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
+		wa_message_rec *out)
+{
+	char err[256] = "";
+	size_t n = 0;
+	int rc;
+
+	tx_begin(s);
+	rc = s->ops->claim(s, now, lease, max, out, &n, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "claim: %s\n", err);
+	CHECK_INT(rc, 0);
+	tx_commit(s);
+	return n;
+}
+
+int su_finish(wa_store *s, const char *id, wa_outcome_kind kind, int64_t at,
+	      int64_t next, const char *pmid, const char *error)
+{
+	wa_outcome o;
+	char err[256] = "";
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.at_ms = at;
+	o.next_attempt_ms = next;
+	o.provider_message_id = pmid;
+	o.error = error;
+	o.upstream_code = error ? "E42" : NULL;
+	o.upstream_status = error ? 503 : 200;
+	tx_begin(s);
+	rc = s->ops->finish(s, id, &o, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "finish: %s\n", err);
+	CHECK(rc >= 0);
+	tx_commit(s);
+	return rc;
+}
+
+wa_apply_kind su_apply(wa_store *s, const char *provider, const char *pmid,
+		       wa_msg_status st, int64_t at, const char *error,
+		       char *message_id)
+{
+	wa_status_change c;
+	wa_apply_kind k = WA_APPLY_UNKNOWN;
+	char err[256] = "", id[WA_ID_MAX] = "";
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.provider = provider;
+	c.provider_message_id = pmid;
+	c.status = st;
+	c.at_ms = at;
+	c.error = error;
+	tx_begin(s);
+	rc = s->ops->apply_status(s, &c, &k, id, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "apply_status: %s\n", err);
+	CHECK_INT(rc, 0);
+	tx_commit(s);
+	if (message_id)
+		snprintf(message_id, WA_ID_MAX, "%s", id);
+	return k;
+}
+
+wa_cancel_kind su_cancel(wa_store *s, const char *id, int64_t now,
+			 wa_msg_status *status)
+{
+	wa_cancel_kind k = WA_CANCEL_NOT_FOUND;
+	char err[256] = "";
+	int rc;
+
+	tx_begin(s);
+	rc = s->ops->cancel(s, id, now, &k, status, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "cancel: %s\n", err);
+	CHECK_INT(rc, 0);
+	tx_commit(s);
+	return k;
+}
+
+long su_release_all(wa_store *s, int64_t now)
+{
+	char err[256] = "";
+	long n;
+
+	tx_begin(s);
+	n = s->ops->release_all(s, now, err, sizeof(err));
+	if (n < 0)
+		fprintf(stderr, "release_all: %s\n", err);
+	CHECK(n >= 0);
+	tx_commit(s);
+	return n;
+}
+
+size_t su_outbox_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
+		       wa_outbox_event *out)
+{
+	char err[256] = "";
+	size_t n = 0;
+	int rc;
+
+	tx_begin(s);
+	rc = s->ops->outbox_claim(s, now, lease, max, out, &n, err,
+				  sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "outbox_claim: %s\n", err);
+	CHECK_INT(rc, 0);
+	tx_commit(s);
+	return n;
+}
+
+int su_outbox_finish(wa_store *s, int64_t seq, bool delivered, int64_t next,
+		     const char *error)
+{
+	char err[256] = "";
+	int rc;
+
+	tx_begin(s);
+	rc = s->ops->outbox_finish(s, seq, delivered, next, error, err,
+				   sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "outbox_finish: %s\n", err);
+	CHECK(rc >= 0);
+	tx_commit(s);
+	return rc;
+}
+
+int su_status(wa_store *s, const char *id)
+{
+	wa_message_rec r;
+	char err[256] = "";
+	int rc = s->ops->get(s, id, &r, err, sizeof(err));
+
+	CHECK(rc >= 0);
+	if (rc != 0)
+		return -1;
+	rc = (int)r.status;
+	wa_message_rec_free(&r);
+	return rc;
+}
+
+void su_make_sent(wa_store *s, const char *id, const char *ext,
+		  const char *pmid, int64_t t)
+{
+	wa_message_rec r[4];
+	wa_insert_result ir = su_insert_simple(s, id, ext, t);
+	size_t n;
+
+	CHECK_INT(ir.kind, WA_INSERT_CREATED);
+	n = su_claim(s, t, t + 1000, 1, r);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		CHECK_STR(r[0].id, id);
+	su_free_recs(r, n);
+	CHECK_INT(su_finish(s, id, WA_OUT_SENT, t + 1, 0, pmid, NULL), 0);
+}
+
+void su_free_recs(wa_message_rec *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		wa_message_rec_free(&r[i]);
+}
+
+void su_util_counts(int *passed, int *failed)
+{
+	*passed = wa_t_passed;
+	*failed = wa_t_failed;
+}

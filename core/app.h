@@ -12,6 +12,7 @@
 #include "writer.h"
 
 struct MHD_Daemon;
+struct wa_guard;
 
 typedef struct wa_app {
 	wa_settings *settings;
@@ -20,6 +21,7 @@ typedef struct wa_app {
 	wa_engine *engine;
 	wa_loaded_provider *provider;
 	struct MHD_Daemon *mhd;
+	struct wa_guard *guard; /* per-key rate limits */
 	atomic_bool stopping; /* set on SIGTERM: /ready fails, sends get 503 */
 	atomic_long requests_open; /* requests between arrival and completion */
 	int64_t started_ms;

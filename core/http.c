@@ -11,7 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "uuid.h"
 #include "timeutil.h"
 
 enum { PHASE_NEW, PHASE_READING, PHASE_SUSPENDED, PHASE_READY, PHASE_SENT };
@@ -115,13 +118,11 @@ static enum MHD_Result send_answer(wa_req *r)
 						   : "application/json; charset=utf-8");
 	for (size_t i = 0; i < r->n_headers; i++)
 		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+	if (r->request_id[0])
+		MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	r->phase = PHASE_SENT;
-	if (wa_log_get_level() <= WA_LOG_DEBUG)
-		wa_log(WA_LOG_DEBUG, "http", "%s %s -> %u in %lld ms", r->method,
-		       r->route ? r->route->name : "unknown", r->status,
-		       (long long)(wa_mono_ms() - r->start_mono_ms));
 	return ret;
 }
 
@@ -160,6 +161,44 @@ static bool json_content_type(const char *ct)
 	return ct[n] == 0 || ct[n] == ';' || ct[n] == ' ';
 }
 
+bool wa_req_rate_limit(wa_req *r, size_t n)
+{
+	long retry;
+	char ra[24];
+
+	if (r->key_index < 0 ||
+	    wa_guard_take(r->app->guard, (size_t)r->key_index, n, wa_mono_us(),
+			  &retry))
+		return true;
+	if (retry > 0) {
+		snprintf(ra, sizeof(ra), "%ld", retry);
+		wa_req_add_header(r, "Retry-After", ra);
+		wa_req_error(r, 429, "Rate limit exceeded", NULL);
+	} else {
+		wa_req_error(r, 429, "Rate limit exceeded",
+			     "the batch is larger than the rate limit's burst");
+	}
+	return false;
+}
+
+/* Accept a sane caller-given X-Request-Id, else make one. */
+static void set_request_id(wa_req *r)
+{
+	const char *given = wa_req_header(r, "X-Request-Id");
+	size_t n = given ? strlen(given) : 0;
+	bool ok = n > 0 && n < 64;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		char c = given[i];
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		     (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+	}
+	if (ok)
+		snprintf(r->request_id, sizeof(r->request_id), "%s", given);
+	else if (wa_uuid_v4(r->request_id, sizeof(r->request_id)) != 0)
+		r->request_id[0] = 0;
+}
+
 /* Checks that need only the headers: route, method, auth, content type,
  * declared length. Answers r when one fails. */
 static void check_head(wa_req *r, const char *url)
@@ -169,6 +208,8 @@ static void check_head(wa_req *r, const char *url)
 	bool is_get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	bool is_post = !strcmp(r->method, "POST");
 
+	r->key_index = -1;
+	set_request_id(r);
 	for (rt = g_routes; rt->pattern; rt++)
 		if (match(rt->pattern, url, r->param, sizeof(r->param)))
 			break;
@@ -188,10 +229,21 @@ static void check_head(wa_req *r, const char *url)
 			wa_req_error(r, 401, "Missing X-API-Key header", NULL);
 			return;
 		}
-		if (!wa_settings_key_ok(r->app->settings, key)) {
+		r->key_index = wa_settings_key_index(r->app->settings, key);
+		if (r->key_index < 0) {
 			wa_req_error(r, 401, "Invalid API Key", NULL);
 			return;
 		}
+		/* A batch is charged its item count once it is parsed. */
+		if (strcmp(rt->name, "batch") != 0 && !wa_req_rate_limit(r, 1))
+			return;
+	}
+	if (r->app->settings->max_inflight &&
+	    atomic_load(&r->app->requests_open) >
+		    (long)r->app->settings->max_inflight) {
+		wa_req_add_header(r, "Retry-After", "1");
+		wa_req_error(r, 503, "Server busy, retry later", NULL);
+		return;
 	}
 	cl = wa_req_header(r, "Content-Length");
 	if (cl && strtoull(cl, NULL, 10) > r->app->settings->max_body_bytes) {
@@ -311,6 +363,23 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
 	if (!r)
 		return;
+	if (r->app->settings->access_log) {
+		char fields[512], key[16] = "-";
+		const char *route = r->route ? r->route->name : "-";
+		if (r->key_index >= 0)
+			snprintf(key, sizeof(key), "key#%d", r->key_index + 1);
+		snprintf(fields, sizeof(fields),
+			 "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,"
+			 "\"duration_ms\":%lld,\"request_id\":\"%s\",\"key\":\"%s\"%s",
+			 r->method ? r->method : "-", route,
+			 r->phase == PHASE_SENT ? r->status : 0,
+			 (long long)(wa_mono_ms() - r->start_mono_ms), r->request_id,
+			 key,
+			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
+		wa_log_fields(WA_LOG_INFO, "access", fields, "%s %s %u",
+			      r->method ? r->method : "-", route,
+			      r->phase == PHASE_SENT ? r->status : 0);
+	}
 	if (r->data_free)
 		r->data_free(r->data);
 	free(r->body);
@@ -341,6 +410,8 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 
 	g_routes = routes;
+	if (s->tls_cert)
+		flags |= MHD_USE_TLS;
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t)s->port);
 	inet_pton(AF_INET, s->bind_address, &addr.sin_addr);
@@ -353,10 +424,14 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->connection_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, app, MHD_OPTION_END);
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_conn_per_ip,
+		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+		MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+		MHD_OPTION_HTTPS_PRIORITIES, s->tls_priorities, MHD_OPTION_END);
 	if (!app->mhd) {
 		snprintf(err, err_len,
-			 "Cannot listen on %s:%d (port in use or not permitted)",
+			 "Cannot listen on %s:%d (port in use, not permitted, or the TLS certificate, key or TLS_PRIORITIES rejected)",
 			 s->bind_address, s->port);
 		return -1;
 	}

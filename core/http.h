@@ -52,6 +52,8 @@ struct wa_req {
 	char hdr_value[WA_REQ_MAX_HEADERS][128];
 	char content_type[64]; /* default application/json; charset=utf-8 */
 	int64_t start_mono_ms;
+	char request_id[72]; /* X-Request-Id, accepted or generated */
+	int key_index;       /* which API key authenticated, -1 if none */
 	/* route-owned data, freed with the request */
 	void *data;
 	void (*data_free)(void *data);
@@ -81,6 +83,9 @@ void wa_req_add_header(wa_req *r, const char *name, const char *value);
 const char *wa_req_header(wa_req *r, const char *name);
 /* A query argument or NULL. */
 const char *wa_req_query(wa_req *r, const char *name);
+
+/* Take n tokens from the caller's rate limit; false after answering 429. */
+bool wa_req_rate_limit(wa_req *r, size_t n);
 
 /* Park the request (from its handler); the answer comes later. */
 void wa_req_suspend(wa_req *r);

@@ -4,6 +4,27 @@
 #include <stdio.h>
 #include <string.h>
 
+/* json-c accepts 'single-quoted' strings even in strict mode; JSON does
+ * not. True when a ' appears outside a double-quoted string. */
+static int bare_single_quote(const char *buf, size_t len)
+{
+	int in_str = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_str) {
+			if (buf[i] == '\\')
+				i++;
+			else if (buf[i] == '"')
+				in_str = 0;
+		} else if (buf[i] == '"') {
+			in_str = 1;
+		} else if (buf[i] == '\'') {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
 				  size_t err_len)
 {
@@ -22,6 +43,10 @@ json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
 	}
 	if (len > 0x7fffffff) {
 		snprintf(err, err_len, "Invalid JSON body: too large");
+		return NULL;
+	}
+	if (bare_single_quote(buf, len)) {
+		snprintf(err, err_len, "Invalid JSON body: single-quoted string");
 		return NULL;
 	}
 	tok = json_tokener_new_ex(WA_JSON_MAX_DEPTH);

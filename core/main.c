@@ -11,6 +11,7 @@
 #include "app.h"
 #include "config.h"
 #include "defaults.h"
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
@@ -164,6 +165,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	app.guard = wa_guard_create(settings.n_api_keys, settings.rate_limit_rps,
+				    settings.rate_limit_burst);
+	if (!app.guard)
+		return fail("Out of memory creating the rate limiter");
 	wa_writer_on_commit(app.writer, kick_engine, app.engine);
 	if (wa_engine_start(app.engine, err, sizeof(err)) != 0)
 		return fail(err);
@@ -196,6 +201,7 @@ int main(int argc, char **argv)
 	wa_http_drain(&app, deadline);
 	wa_http_stop(&app);
 	wa_engine_destroy(app.engine);
+	wa_guard_destroy(app.guard);
 	wa_provider_unload(&provider);
 	wa_store_close(app.store);
 	wa_settings_free(&settings);

@@ -315,6 +315,10 @@ void wa_route_batch(wa_req *r)
 		wa_req_error(r, 413, msg, NULL);
 		return;
 	}
+	if (!wa_req_rate_limit(r, n)) {
+		json_object_put(obj);
+		return;
+	}
 	b = calloc(1, sizeof(*b));
 	if (b)
 		b->items = calloc(n, sizeof(*b->items));

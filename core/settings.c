@@ -2,6 +2,7 @@
 #include "settings.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,56 @@ static int copy_str(char *dst, size_t len, const char *key, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+/* Read a whole PEM file into *out (malloc'd). */
+static int read_pem(const char *key, char **out, char *err, size_t err_len)
+{
+	const char *path = wa_config_get(key);
+	FILE *f;
+	long n;
+
+	*out = NULL;
+	if (!path)
+		return 0;
+	f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, err_len, "%s: cannot read %s: %s", key, path,
+			 strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || n > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0 || !(*out = calloc(1, (size_t)n + 1)) ||
+	    fread(*out, 1, (size_t)n, f) != (size_t)n) {
+		snprintf(err, err_len, "%s: %s is empty, unreadable or over 1 MiB",
+			 key, path);
+		fclose(f);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	fclose(f);
+	if (!strstr(*out, "-----BEGIN ")) {
+		snprintf(err, err_len, "%s: %s is not a PEM file", key, path);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int load_tls(wa_settings *s, char *err, size_t err_len)
+{
+	if (read_pem("TLS_CERT_FILE", &s->tls_cert, err, err_len) != 0 ||
+	    read_pem("TLS_KEY_FILE", &s->tls_key, err, err_len) != 0)
+		return -1;
+	if (!s->tls_cert != !s->tls_key) {
+		snprintf(err, err_len,
+			 "TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+		return -1;
+	}
+	return copy_str(s->tls_priorities, sizeof(s->tls_priorities),
+			"TLS_PRIORITIES", err, err_len);
 }
 
 #define LONG_OR_FAIL(key, min, max, dst)                                         \
@@ -174,6 +225,40 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	LONG_OR_FAIL("HTTP_MAX_RESPONSE_BYTES", 1024, 64L << 20,
 		     s->http_max_response_bytes);
 	LONG_OR_FAIL("PROBE_INTERVAL_MS", 10, 3600000, s->probe_interval_ms);
+	LONG_OR_FAIL("RATE_LIMIT_RPS", 0, 1000000, n);
+	s->rate_limit_rps = (double)n;
+	LONG_OR_FAIL("RATE_LIMIT_BURST", 0, 10000000, n);
+	s->rate_limit_burst = (double)n;
+	LONG_OR_FAIL("MAX_INFLIGHT", 0, 1000000, s->max_inflight);
+	LONG_OR_FAIL("MAX_CONN_PER_IP", 0, 1000000, s->max_conn_per_ip);
+	if (wa_config_bool("ACCESS_LOG", &s->access_log, err, err_len) != 0)
+		return -1;
+	if (load_tls(s, err, err_len) != 0)
+		return -1;
+	if (copy_str(s->webhook_url, sizeof(s->webhook_url), "STATUS_WEBHOOK_URL",
+		     err, err_len) != 0 ||
+	    copy_str(s->webhook_secret, sizeof(s->webhook_secret),
+		     "STATUS_WEBHOOK_SECRET", err, err_len) != 0)
+		return -1;
+	if (s->webhook_url[0]) {
+		if (strncmp(s->webhook_url, "http://", 7) != 0 &&
+		    strncmp(s->webhook_url, "https://", 8) != 0) {
+			snprintf(err, err_len,
+				 "STATUS_WEBHOOK_URL must start with http:// or https://");
+			return -1;
+		}
+		if (strlen(s->webhook_secret) < 16) {
+			snprintf(err, err_len,
+				 "STATUS_WEBHOOK_SECRET must be set (16 characters or more) when STATUS_WEBHOOK_URL is set");
+			return -1;
+		}
+	}
+	if ((v = wa_config_get("PUBLIC_BASE_URL")) &&
+	    strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+		snprintf(err, err_len,
+			 "PUBLIC_BASE_URL must start with http:// or https://");
+		return -1;
+	}
 	return 0;
 }
 
@@ -181,9 +266,22 @@ void wa_settings_free(wa_settings *s)
 {
 	if (!s)
 		return;
+	free(s->tls_cert);
+	free(s->tls_key);
+	s->tls_cert = s->tls_key = NULL;
 	for (size_t i = 0; i < s->n_api_keys; i++)
 		free(s->api_keys[i]);
 	s->n_api_keys = 0;
+}
+
+int wa_settings_key_index(const wa_settings *s, const char *given)
+{
+	int found = -1;
+	for (size_t i = 0; i < s->n_api_keys; i++) {
+		bool eq = wa_ct_streq(s->api_keys[i], given);
+		found = (found < 0 && eq) ? (int)i : found;
+	}
+	return found;
 }
 
 bool wa_settings_key_ok(const wa_settings *s, const char *given)

@@ -39,6 +39,16 @@ typedef struct wa_settings {
 	long http_connect_timeout_ms;
 	long http_max_response_bytes;
 	int64_t probe_interval_ms;
+	double rate_limit_rps;
+	double rate_limit_burst;
+	unsigned max_inflight;
+	unsigned max_conn_per_ip;
+	bool access_log;
+	char *tls_cert; /* PEM contents, malloc'd, or NULL */
+	char *tls_key;
+	char tls_priorities[512];
+	char webhook_url[2048];
+	char webhook_secret[512];
 } wa_settings;
 
 /* Read and validate every core key (config.h). 0, or -1 with one sentence
@@ -48,5 +58,7 @@ void wa_settings_free(wa_settings *s);
 
 /* Does given match one of the keys? Constant time in the keys' contents. */
 bool wa_settings_key_ok(const wa_settings *s, const char *given);
+/* Which key (0-based) given matches, or -1. Compares against all keys. */
+int wa_settings_key_index(const wa_settings *s, const char *given);
 
 #endif

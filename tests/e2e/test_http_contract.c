@@ -109,7 +109,7 @@ static void validation(void)
 	CHECK_CONTAINS(r.body, "\"error\":\"Invalid JSON body");
 	wa_h_reply_free(&r);
 	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "{} []", &r), 400);
-	CHECK_CONTAINS(r.body, "trailing data");
+	CHECK_CONTAINS(r.body, "\"error\":\"Invalid JSON body");
 	wa_h_reply_free(&r);
 	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "\"text\"", &r), 400);
 	CHECK_STR(r.body, "{\"error\":\"Request body must be a JSON object\"}");
@@ -171,7 +171,10 @@ static void http_errors(void)
 		/* chunked upload with no Content-Length: cut while reading */
 		const char *chunked[] = {"X-API-Key: " KEY, "Content-Type: application/json",
 					 "Transfer-Encoding: chunked", NULL};
-		CHECK_INT(req("POST", "/v1/messages/send", chunked, big, &r), 413);
+		/* The answer is 413, or the connection is closed while the
+		 * client is still sending: either way nothing is accepted. */
+		long st = req("POST", "/v1/messages/send", chunked, big, &r);
+		CHECK(st == 413 || st == -1);
 		wa_h_reply_free(&r);
 		free(big);
 	}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# bench.sh - benchmark of the send path and of the drain rate; prints figures.
+#
+# Not a test: it asserts nothing and is never run by CTest. Run it on an
+# otherwise idle machine after `make build`:
+#   tests/bench/bench.sh            (BUILD=build DUR=10s RATE=200 N=20000)
+# It starts everything it measures on 127.0.0.1 and stops it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+DUR=${DUR:-10s}
+RATE=${RATE:-200}
+N=${N:-20000}
+KEY=bench-key-0123456789
+export WA_BENCH_KEY=$KEY
+TMP=$(mktemp -d /tmp/wa-bench-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+[ -x "$BUILD/core/wadispatchd" ] && [ -x "$BUILD/tests/bench/bench_hello" ] ||
+	{ echo "bench: build first (make build)" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_ready() { for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.02; done; return 1; }
+wrk_run() { wrk -t2 -c"$1" -d"$DUR" --latency -s "$3" "http://127.0.0.1:$2/v1/messages/send" | grep RESULT | sed 's/RESULT //'; }
+
+echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -d$DUR"
+
+port=$(free_port)
+"$BUILD/tests/bench/bench_hello" "$port" & PIDS+=($!)
+wait_ready "$port" || curl -s "http://127.0.0.1:$port/" >/dev/null
+for c in 64 256; do echo "hello   c=$c  $(wrk_run $c "$port" tests/bench/hello.lua)"; done
+kill "${PIDS[-1]}"
+
+start_daemon() { # $1 = STORE_SYNC, rest = extra env
+	local sync=$1; shift
+	port=$(free_port)
+	rm -f "$TMP"/wa.db*
+	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$BUILD/providers" \
+		STORE_PATH="$TMP/wa.db" STORE_SYNC="$sync" LOG_LEVEL=warn "$@" \
+		"$BUILD/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
+	dpid=$!
+	wait_ready "$port"
+}
+
+for sync in full normal; do
+	for c in 64 256; do
+		start_daemon "$sync" MOCK_DELAY_MS=100
+		res=$(wrk_run $c "$port" tests/bench/send.lua)
+		rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
+		echo "send    c=$c sync=$sync  $res peak_rss=$rss"
+		kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
+	done
+done
+
+# Drain: N queued messages to mock.so (100 ms per send) at PROVIDER_RATE.
+start_daemon normal MOCK_DELAY_MS=100 WORKERS=64 PROVIDER_RATE="$RATE" \
+	MOCK_RECORD_FILE="$TMP/record.txt"
+batch() { # $1 = batch number
+	local i body="{\"messages\":["
+	for i in $(seq 1 1000); do
+		body+="{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"drain\",\"external_id\":\"drain-$1-$i\"},"
+	done
+	body="${body%,}]}"
+	curl -sf -o /dev/null -X POST "http://127.0.0.1:$port/v1/messages/batch" \
+		-H "X-API-Key: $KEY" -H "Content-Type: application/json" --data-binary "$body"
+}
+for b in $(seq 1 $((N / 1000))); do batch "$b"; done
+deadline=$((SECONDS + N / (RATE / 2 + 1) + 60))
+while [ "$(wc -l < "$TMP/record.txt" 2>/dev/null || echo 0)" -lt "$N" ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
+got=$(wc -l < "$TMP/record.txt")
+# The mock's ids are mock-<epoch ms>: the first and last give the drain span.
+read -r first last < <(sed 's/.* mock-//' "$TMP/record.txt" | sort -n | awk 'NR==1{f=$1} {l=$1} END{print f, l}')
+awk -v n="$got" -v f="$first" -v l="$last" -v r="$RATE" 'BEGIN {
+	rate = (n - 1) / ((l - f) / 1000.0);
+	printf "drain   n=%d provider_rate=%d measured=%.1f msg/s (%.1f%% of the configured rate)\n", n, r, rate, 100 * rate / r }'
+rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
+echo "drain   peak_rss=$rss"

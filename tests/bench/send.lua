@@ -1,0 +1,31 @@
+-- send.lua - wrk script: POST /v1/messages/send with a unique external_id each time
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + tid)
+  run = math.random(1, 1e9)
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format(
+    '{"recipient_phone":"+5564999998888","message_body":"Bench message %d","external_id":"bench-%d-%d-%d"}',
+    counter, run, tid, counter)
+  return wrk.format("POST", "/v1/messages/send",
+    {["X-API-Key"] = os.getenv("WA_BENCH_KEY") or "bench-key-0123456789",
+     ["Content-Type"] = "application/json"}, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT req_s=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d non2xx=%d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status))
+end

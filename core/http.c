@@ -13,6 +13,7 @@
 
 #include "guard.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "uuid.h"
 #include "timeutil.h"
@@ -299,6 +300,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->app = cls;
 	r->conn = conn;
 	r->start_mono_ms = wa_mono_ms();
+	r->start_us = wa_mono_us();
 	r->raw_uri = strndup(uri, 8192);
 	atomic_fetch_add(&r->app->requests_open, 1);
 	return r;
@@ -363,6 +365,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
 	if (!r)
 		return;
+	wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1,
+			r->phase == PHASE_SENT ? r->status : 0,
+			(double)(wa_mono_us() - r->start_us) / 1e6);
 	if (r->app->settings->access_log) {
 		char fields[512], key[16] = "-";
 		const char *route = r->route ? r->route->name : "-";

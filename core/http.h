@@ -52,6 +52,7 @@ struct wa_req {
 	char hdr_value[WA_REQ_MAX_HEADERS][128];
 	char content_type[64]; /* default application/json; charset=utf-8 */
 	int64_t start_mono_ms;
+	int64_t start_us; /* monotonic, for latency metrics */
 	char request_id[72]; /* X-Request-Id, accepted or generated */
 	int key_index;       /* which API key authenticated, -1 if none */
 	/* route-owned data, freed with the request */

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "timeutil.h"
 
 /* clang-format off */
@@ -19,6 +20,7 @@ const wa_route wa_routes[] = {
 	{"/v1/messages", "GET", true, false, wa_route_find_message, NULL, "find"},
 	{"/v1/messages/*", "GET", true, false, wa_route_get_message, NULL, "get"},
 	{"/v1/messages/*/cancel", "POST", true, false, NULL, wa_route_cancel, "cancel"},
+	{"/metrics", "GET", false, false, wa_route_metrics, NULL, "metrics"},
 	{"/v1/providers/*/callback", "GET, POST", false, false, wa_route_callback,
 	 wa_route_callback, "callback"},
 	{NULL, NULL, false, false, NULL, NULL, NULL},

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "routes.h"
 #include "timeutil.h"
 
@@ -64,8 +65,10 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 		c.error = error[0] ? error : NULL;
 		if (s->ops->apply_status(s, &c, &kind, id, err, err_len) != 0)
 			return -1;
-		if (kind == WA_APPLY_APPLIED)
+		if (kind == WA_APPLY_APPLIED) {
 			j->applied++;
+			wa_metrics_callback_status((int)c.status);
+		}
 		else if (kind == WA_APPLY_STALE)
 			j->stale++;
 		else

@@ -6,6 +6,7 @@
 
 #include "jsonutil.h"
 #include "log.h"
+#include "metrics.h"
 #include "render.h"
 #include "routes.h"
 #include "timeutil.h"
@@ -133,6 +134,7 @@ static void send_done(void *ud, int rc, const char *err)
 	}
 	switch (j->res.kind) {
 	case WA_INSERT_CREATED:
+		wa_metrics_accepted(1);
 		if (j->wait_s > 0 && r->app->engine &&
 		    wa_engine_wait(r->app->engine, j->res.id,
 				   wa_now_ms() + (int64_t)j->wait_s * 1000,
@@ -264,6 +266,8 @@ static void batch_done(void *ud, int rc, const char *err)
 					       json_object_new_string(it->res.id));
 		} else {
 			accepted++;
+			if (it->res.kind == WA_INSERT_CREATED)
+				wa_metrics_accepted(1);
 			json_object_object_add(
 				o, "status",
 				json_object_new_string(wa_msg_status_name(it->res.status)));

@@ -1,6 +1,9 @@
 /* writer.c - the single store writer thread: group commit of every write */
 #include "writer.h"
 
+#include "metrics.h"
+#include "ratelimit.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -70,6 +73,8 @@ static void run_alone(wa_writer *w, job *j)
 	wa_store *s = w->store;
 	int rc;
 
+	int64_t t0 = wa_mono_us();
+
 	j->err[0] = '\0';
 	rc = s->ops->begin(s, j->err, sizeof(j->err));
 	if (rc == 0) {
@@ -81,8 +86,10 @@ static void run_alone(wa_writer *w, job *j)
 	}
 	if (rc != 0 && !j->err[0])
 		snprintf(j->err, sizeof(j->err), "The store write failed.");
-	if (rc == 0)
+	if (rc == 0) {
+		wa_metrics_commit(1, (double)(wa_mono_us() - t0) / 1e6);
 		committed(w, 1);
+	}
 	finish_job(j, rc == 0 ? 0 : -1);
 }
 
@@ -100,6 +107,8 @@ static void run_batch(wa_writer *w, job *batch)
 		run_alone(w, batch);
 		return;
 	}
+	int64_t t0 = wa_mono_us();
+
 	err[0] = '\0';
 	rc = s->ops->begin(s, err, sizeof(err));
 	for (j = batch; rc == 0 && j; j = j->next, n++) {
@@ -116,6 +125,7 @@ static void run_batch(wa_writer *w, job *batch)
 		}
 		return;
 	}
+	wa_metrics_commit(n, (double)(wa_mono_us() - t0) / 1e6);
 	committed(w, n);
 	for (j = batch; j; j = next) {
 		next = j->next;

@@ -1,0 +1,150 @@
+/* pc.h - helpers shared by the in-tree provider plugins (compiled into each, hidden) */
+#ifndef WA_PC_H
+#define WA_PC_H
+
+/*
+ * This code is linked statically INTO every provider .so and built with
+ * -fvisibility=hidden, so none of these names leave a plugin: each plugin
+ * still exports only wa_provider_entry_v1. Nothing here does I/O or keeps
+ * global state; every function is safe to call from several threads.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "wadispatch/provider.h"
+
+/* ---- bounded byte buffer (caller memory, never grows) ------------------ */
+
+typedef struct wa_pc_buf {
+	char *data;   /* caller's storage, always NUL-terminated when cap > 0 */
+	size_t cap;   /* its size */
+	size_t len;   /* bytes written, NUL excluded */
+	bool overflow; /* set once anything did not fit; data stays truncated */
+} wa_pc_buf;
+
+void wa_pc_buf_init(wa_pc_buf *b, char *data, size_t cap);
+void wa_pc_buf_add(wa_pc_buf *b, const char *s, size_t n);
+void wa_pc_buf_adds(wa_pc_buf *b, const char *s);
+
+/* ---- encodings ---------------------------------------------------------- */
+
+/* Percent-encode n bytes of s for a form body or a URL path segment:
+ * everything but ALPHA / DIGIT / "-._~" becomes %XX (space is %20). */
+void wa_pc_buf_add_pct(wa_pc_buf *b, const char *s, size_t n);
+/* Append "name=value" (both encoded), with '&' first unless b is empty. */
+void wa_pc_form_add(wa_pc_buf *b, const char *name, const char *value);
+
+/* Decode form/query encoding ('+' is a space, %XX a byte) of in[0..n) into
+ * out (cap bytes, NUL-terminated). Returns the decoded length, or -1 when
+ * out is too small or a %-escape is malformed. */
+long wa_pc_pct_decode(const char *in, size_t n, char *out, size_t cap);
+
+/* Standard base64 (with padding) of n bytes into out; -1 if too small. */
+int wa_pc_base64(const unsigned char *in, size_t n, char *out, size_t cap);
+/* Lower-case hex of n bytes into out (2n+1 bytes); -1 if too small. */
+int wa_pc_hex(const unsigned char *in, size_t n, char *out, size_t cap);
+
+/* Number of UTF-8 code points in s (continuation bytes are not counted). */
+size_t wa_pc_utf8_len(const char *s);
+
+/* Copy the digits of s into out (NUL-terminated); -1 if out is too small
+ * or there are none. "+55 (11) 9999" -> "55119999". */
+int wa_pc_digits(const char *s, char *out, size_t cap);
+
+/* Copy s into out (truncating), replacing control bytes by spaces and
+ * masking every run of 6+ digits except its last 2 ("+55119******99"), so
+ * upstream error texts never carry a full phone number into our logs. */
+void wa_pc_copy_masked(char *out, size_t cap, const char *s);
+
+/* Does s match ^<prefix>[0-9a-fA-F]{nhex}$ ? */
+bool wa_pc_is_sid(const char *s, const char *prefix, size_t nhex);
+/* s is non-empty and only 0-9. */
+bool wa_pc_is_digits(const char *s);
+
+/* ---- form / query parsing ----------------------------------------------- */
+
+#define WA_PC_FORM_MAX 64        /* fields kept per request */
+#define WA_PC_FORM_BYTES 16384   /* decoded bytes kept per request */
+
+typedef struct wa_pc_form {
+	size_t n;
+	const char *name[WA_PC_FORM_MAX];
+	const char *value[WA_PC_FORM_MAX];
+	char store[WA_PC_FORM_BYTES];
+} wa_pc_form;
+
+/* Parse "a=1&b=2" (n bytes) into f (decoded, NUL-terminated copies). Empty
+ * pieces are skipped; a piece without '=' has value "". Returns 0, or -1
+ * when the input is malformed or exceeds the fixed limits. */
+int wa_pc_form_parse(wa_pc_form *f, const char *in, size_t n);
+/* First value of name, or NULL. */
+const char *wa_pc_form_get(const wa_pc_form *f, const char *name);
+
+/* ---- crypto (OpenSSL libcrypto) ----------------------------------------- */
+
+/* Constant-time equality of two strings (time depends only on lengths). */
+bool wa_pc_ct_streq(const char *a, const char *b);
+
+/* HMAC-SHA1 / HMAC-SHA256. out must hold 20 / 32 bytes. 0 or -1. */
+int wa_pc_hmac_sha1(const char *key, const void *msg, size_t n,
+		    unsigned char out[20]);
+int wa_pc_hmac_sha256(const char *key, const void *msg, size_t n,
+		      unsigned char out[32]);
+
+/* Twilio's X-Twilio-Signature: base64(HMAC-SHA1(token, url + for each
+ * name in byte order, its de-duplicated values in byte order, name+value)).
+ * f may be NULL (no parameters). out gets the 28-char base64. 0 or -1. */
+int wa_pc_twilio_signature(const char *token, const char *url,
+			   const wa_pc_form *f, char *out, size_t cap);
+
+/* ---- JSON (json-c) ------------------------------------------------------- */
+
+/* Parse exactly n bytes as one JSON value with nesting depth <= 32; any
+ * trailing non-space byte, embedded NUL or error gives NULL. Caller frees
+ * with json_object_put(). */
+json_object *wa_pc_json_parse(const char *s, size_t n);
+/* Walk a dotted path of object keys ("error.code"); NULL if absent. */
+json_object *wa_pc_json_path(json_object *o, const char *path);
+/* String at path, or NULL (not a string or absent). */
+const char *wa_pc_json_str(json_object *o, const char *path);
+/* Integer at path into *out (accepts a JSON int or a decimal string). */
+bool wa_pc_json_int(json_object *o, const char *path, int64_t *out);
+/* Serialise compactly without escaping '/'. Valid while o lives. */
+const char *wa_pc_json_text(json_object *o);
+
+/* ---- plugin <-> host glue ----------------------------------------------- */
+
+/* config_get(key) treating "" as unset. */
+const char *wa_pc_config(const wa_host *host, const char *key);
+
+/* Copy an http(s) base URL into out without trailing '/'. -1 with a
+ * sentence naming key in err when it is not http:// or https://, has
+ * spaces/controls, or is too long. */
+int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
+		   char *err, size_t err_len);
+
+/* Add one "Name: value" header; -1 when the table or line is full. */
+int wa_pc_req_header(wa_http_request *req, const char *name,
+		     const char *value);
+
+/* Fill res: class, HTTP status, code and a formatted error sentence. */
+void wa_pc_result(wa_result *res, wa_result_class cls, long status,
+		  const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Retry-After as delta-seconds -> milliseconds (capped at one hour); 0 when
+ * absent or not a plain number (HTTP-date form is not parsed). */
+uint32_t wa_pc_retry_after_ms(const char *value);
+
+/* Add one status update to reply; false (and nothing added) when full. */
+bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,
+			wa_message_status status, int64_t occurred_at_ms,
+			const char *error_code, const char *error);
+/* Set the reply status and a short text/plain body. */
+void wa_pc_reply(wa_callback_reply *reply, int http_status, const char *body);
+
+#endif

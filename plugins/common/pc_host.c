@@ -1,0 +1,140 @@
+/* pc_host.c - glue between a provider plugin and the host's structs */
+#include "pc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *wa_pc_config(const wa_host *host, const char *key)
+{
+	const char *v;
+
+	if (!host || !host->config_get)
+		return NULL;
+	v = host->config_get(host, key);
+	return (v && *v) ? v : NULL;
+}
+
+int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
+		   char *err, size_t err_len)
+{
+	size_t n = strlen(value);
+	const char *host;
+
+	if (strncmp(value, "https://", 8) == 0)
+		host = value + 8;
+	else if (strncmp(value, "http://", 7) == 0)
+		host = value + 7;
+	else {
+		snprintf(err, err_len,
+			 "%s must start with https:// or http://.", key);
+		return -1;
+	}
+	if (*host == '\0' || *host == '/') {
+		snprintf(err, err_len, "%s has no host name.", key);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#') {
+			snprintf(err, err_len,
+				 "%s must be a plain base URL without spaces, query or fragment.",
+				 key);
+			return -1;
+		}
+	}
+	while (n > 0 && value[n - 1] == '/')
+		n--;
+	if (n + 1 > cap || n > 512) {
+		snprintf(err, err_len, "%s is too long.", key);
+		return -1;
+	}
+	memcpy(out, value, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int wa_pc_req_header(wa_http_request *req, const char *name,
+		     const char *value)
+{
+	int n;
+
+	if (req->n_headers >= WA_HEADERS_MAX)
+		return -1;
+	n = snprintf(req->headers[req->n_headers], WA_HEADER_MAX, "%s: %s",
+		     name, value);
+	if (n < 0 || (size_t)n >= WA_HEADER_MAX) {
+		req->headers[req->n_headers][0] = '\0';
+		return -1;
+	}
+	req->n_headers++;
+	return 0;
+}
+
+void wa_pc_result(wa_result *res, wa_result_class cls, long status,
+		  const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->result_class = cls;
+	res->upstream_status = status;
+	if (code)
+		snprintf(res->upstream_code, sizeof(res->upstream_code), "%s",
+			 code);
+	va_start(ap, fmt);
+	vsnprintf(res->error, sizeof(res->error), fmt, ap);
+	va_end(ap);
+}
+
+uint32_t wa_pc_retry_after_ms(const char *value)
+{
+	unsigned long s = 0;
+
+	if (!value)
+		return 0;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value < '0' || *value > '9')
+		return 0;
+	for (; *value >= '0' && *value <= '9'; value++) {
+		s = s * 10 + (unsigned long)(*value - '0');
+		if (s > 3600)
+			s = 3600;
+	}
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value)
+		return 0;
+	return (uint32_t)(s * 1000);
+}
+
+bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,
+			wa_message_status status, int64_t occurred_at_ms,
+			const char *error_code, const char *error)
+{
+	wa_status_update *u;
+
+	if (reply->n_updates >= WA_STATUS_UPDATES_MAX)
+		return false;
+	u = &reply->updates[reply->n_updates++];
+	memset(u, 0, sizeof(*u));
+	snprintf(u->provider_message_id, sizeof(u->provider_message_id), "%s",
+		 provider_id);
+	u->status = status;
+	u->occurred_at_ms = occurred_at_ms;
+	if (error_code)
+		snprintf(u->error_code, sizeof(u->error_code), "%s", error_code);
+	if (error)
+		wa_pc_copy_masked(u->error, sizeof(u->error), error);
+	return true;
+}
+
+void wa_pc_reply(wa_callback_reply *reply, int http_status, const char *body)
+{
+	reply->http_status = http_status;
+	snprintf(reply->content_type, sizeof(reply->content_type),
+		 "text/plain; charset=utf-8");
+	snprintf(reply->body, sizeof(reply->body), "%s", body ? body : "");
+}

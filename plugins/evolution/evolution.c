@@ -1,0 +1,421 @@
+/* evolution.c - Evolution API v2 (Baileys) provider: sendText builder, reply classifier, webhook parser */
+#include "pc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EV_TOKEN_HEADER "X-Wadispatch-Token"
+
+/*
+ * Scope and choices
+ *   - Only text is sent (POST /message/sendText/{instance}, v2 body
+ *     {"number","text"}). Evolution has no template concept on this route:
+ *     a message with template_name is sent as its message_body. media_url is
+ *     ignored: media goes through /message/sendMedia, another endpoint with
+ *     another body, out of scope for this plugin.
+ *   - No length limit is applied: the v2 schema has none ([U] what Baileys
+ *     or WhatsApp do with very long texts); the host caps bodies at 4096.
+ *   - Webhooks carry no signature. We require a shared secret that the
+ *     operator puts in the instance's webhook headers (X-Wadispatch-Token)
+ *     or in the webhook URL (?token=...).
+ */
+
+typedef struct ev_state {
+	const wa_host *host;
+	char url[WA_URL_MAX];
+	char apikey[512];
+	char webhook_token[257]; /* "" refuses every callback */
+} ev_state;
+
+static const wa_config_key ev_keys[] = {
+	{"EVOLUTION_BASE_URL", NULL, WA_CONFIG_REQUIRED,
+	 "Base URL of the Evolution API server (http:// allowed on private networks)"},
+	{"EVOLUTION_INSTANCE", NULL, WA_CONFIG_REQUIRED,
+	 "Instance name (not its UUID) in /message/sendText/{instance}"},
+	{"EVOLUTION_API_KEY", NULL, WA_CONFIG_REQUIRED | WA_CONFIG_SECRET,
+	 "apikey header: the global key or the instance token"},
+	{"EVOLUTION_WEBHOOK_TOKEN", NULL, WA_CONFIG_SECRET,
+	 "Shared secret webhooks must carry in X-Wadispatch-Token or ?token=; unset refuses callbacks"},
+	{NULL, NULL, 0, NULL},
+};
+
+static int fail(char *err, size_t err_len, const char *msg)
+{
+	snprintf(err, err_len, "%s", msg);
+	return -1;
+}
+
+static void ev_destroy(void *state)
+{
+	ev_state *st = state;
+
+	if (!st)
+		return;
+	memset(st, 0, sizeof(*st));
+	free(st);
+}
+
+static int ev_configure(ev_state *st, char *err, size_t err_len)
+{
+	const char *base = wa_pc_config(st->host, "EVOLUTION_BASE_URL");
+	const char *inst = wa_pc_config(st->host, "EVOLUTION_INSTANCE");
+	const char *key = wa_pc_config(st->host, "EVOLUTION_API_KEY");
+	const char *hook = wa_pc_config(st->host, "EVOLUTION_WEBHOOK_TOKEN");
+	char base_url[600];
+	wa_pc_buf b;
+
+	if (!base)
+		return fail(err, err_len, "EVOLUTION_BASE_URL is not set.");
+	if (wa_pc_base_url("EVOLUTION_BASE_URL", base, base_url,
+			   sizeof(base_url), err, err_len) != 0)
+		return -1;
+	if (!inst)
+		return fail(err, err_len, "EVOLUTION_INSTANCE is not set.");
+	if (strlen(inst) > 128)
+		return fail(err, err_len, "EVOLUTION_INSTANCE is too long.");
+	if (!key)
+		return fail(err, err_len, "EVOLUTION_API_KEY is not set.");
+	for (const char *p = key; *p; p++)
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return fail(err, err_len,
+				    "EVOLUTION_API_KEY must be printable ASCII without spaces.");
+	if (strlen(key) >= sizeof(st->apikey))
+		return fail(err, err_len, "EVOLUTION_API_KEY is too long.");
+	snprintf(st->apikey, sizeof(st->apikey), "%s", key);
+	if (hook) {
+		if (strlen(hook) >= sizeof(st->webhook_token))
+			return fail(err, err_len,
+				    "EVOLUTION_WEBHOOK_TOKEN is too long.");
+		snprintf(st->webhook_token, sizeof(st->webhook_token), "%s",
+			 hook);
+	}
+	wa_pc_buf_init(&b, st->url, sizeof(st->url));
+	wa_pc_buf_adds(&b, base_url);
+	wa_pc_buf_adds(&b, "/message/sendText/");
+	wa_pc_buf_add_pct(&b, inst, strlen(inst));
+	if (b.overflow)
+		return fail(err, err_len, "EVOLUTION_BASE_URL is too long.");
+	return 0;
+}
+
+static int ev_init(const wa_host *host, void **state, char *err,
+		   size_t err_len)
+{
+	ev_state *st = calloc(1, sizeof(*st));
+
+	*state = NULL;
+	if (!st)
+		return fail(err, err_len, "Out of memory.");
+	st->host = host;
+	if (ev_configure(st, err, err_len) != 0) {
+		ev_destroy(st);
+		return -1;
+	}
+	if (host && host->log) {
+		if (strncmp(st->url, "http://", 7) == 0)
+			host->log(host, WA_LOG_INFO,
+				  "evolution: EVOLUTION_BASE_URL is plain http; keep it on a private network.");
+		if (!st->webhook_token[0])
+			host->log(host, WA_LOG_WARN,
+				  "evolution: EVOLUTION_WEBHOOK_TOKEN is not set; status callbacks will be refused with 401.");
+	}
+	*state = st;
+	return 0;
+}
+
+static int ev_build_request(void *state, const wa_message *msg,
+			    wa_http_request *req, wa_result *res)
+{
+	ev_state *st = state;
+	char number[24];
+	json_object *o;
+	const char *text;
+	size_t n;
+	int rc = -1;
+
+	if (wa_pc_digits(msg->recipient_phone ? msg->recipient_phone : "",
+			 number, sizeof(number)) != 0 || strlen(number) > 15) {
+		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
+			     "Recipient phone is not an E.164 number.");
+		return -1;
+	}
+	/* Templates and media are not part of sendText: the body is sent. */
+	o = json_object_new_object();
+	if (!o || json_object_object_add(o, "number",
+					 json_object_new_string(number)) != 0 ||
+	    json_object_object_add(o, "text",
+				   json_object_new_string(msg->message_body ?
+								  msg->message_body :
+								  "")) != 0) {
+		wa_pc_result(res, WA_RESULT_RETRY, 0, NULL,
+			     "Out of memory building the request.");
+		goto out;
+	}
+	text = wa_pc_json_text(o);
+	n = text ? strlen(text) : 0;
+	if (!text || n >= req->body_cap) {
+		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
+			     "Request does not fit the host's %zu-byte body buffer.",
+			     req->body_cap);
+		goto out;
+	}
+	memcpy(req->body, text, n + 1);
+	req->body_len = n;
+	snprintf(req->method, sizeof(req->method), "POST");
+	snprintf(req->url, sizeof(req->url), "%s", st->url);
+	if (wa_pc_req_header(req, "apikey", st->apikey) != 0 ||
+	    wa_pc_req_header(req, "Content-Type", "application/json") != 0 ||
+	    wa_pc_req_header(req, "Accept", "application/json") != 0) {
+		wa_pc_result(res, WA_RESULT_CONFIG, 0, NULL,
+			     "Request headers do not fit the host's header table.");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* Look through response.message (string, array of strings, array of
+ * arrays, or array of OnWhatsApp objects) for what matters. */
+typedef struct ev_err {
+	bool not_on_whatsapp;
+	bool connection_closed;
+	const char *first; /* first text seen, or NULL */
+} ev_err;
+
+static void ev_scan(json_object *v, ev_err *e, int depth)
+{
+	if (!v || depth > 3)
+		return;
+	if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+
+		if (strstr(s, "Connection Closed"))
+			e->connection_closed = true;
+		if (!e->first)
+			e->first = s;
+	} else if (json_object_is_type(v, json_type_array)) {
+		size_t n = json_object_array_length(v);
+
+		for (size_t i = 0; i < n && i < 16; i++)
+			ev_scan(json_object_array_get_idx(v, i), e, depth + 1);
+	} else if (json_object_is_type(v, json_type_object)) {
+		json_object *ex = wa_pc_json_path(v, "exists");
+
+		if (ex && json_object_is_type(ex, json_type_boolean) &&
+		    !json_object_get_boolean(ex))
+			e->not_on_whatsapp = true;
+	}
+}
+
+static bool id_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n >= WA_PROVIDER_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static void ev_parse_response(void *state, const wa_message *msg,
+			      const wa_http_response *resp, wa_result *res)
+{
+	long st = resp->status;
+	json_object *o = wa_pc_json_parse(resp->body, resp->body_len);
+	ev_err e = {false, false, NULL};
+	char text[200];
+
+	(void)state;
+	(void)msg;
+	if (o)
+		ev_scan(wa_pc_json_path(o, "response.message"), &e, 0);
+	wa_pc_copy_masked(text, sizeof(text),
+			  e.first ? e.first :
+				    (o ? "no message" : "unparseable reply"));
+
+	if (st == 200 || st == 201) {
+		const char *id = o ? wa_pc_json_str(o, "key.id") : NULL;
+
+		if (id_ok(id)) {
+			wa_pc_result(res, WA_RESULT_OK, st, NULL, "%s", "");
+			snprintf(res->provider_message_id,
+				 sizeof(res->provider_message_id), "%s", id);
+		} else {
+			/* Accepted but unreadable: a retry could send twice. */
+			wa_pc_result(res, WA_RESULT_REJECT, st, NULL,
+				     "Evolution answered %ld without key.id; not retried to avoid a duplicate.",
+				     st);
+		}
+	} else if (st == 400 && e.not_on_whatsapp) {
+		wa_pc_result(res, WA_RESULT_REJECT, st, "not_on_whatsapp",
+			     "Number not on WhatsApp.");
+	} else if (e.connection_closed && (st == 400 || st >= 500)) {
+		wa_pc_result(res, WA_RESULT_RETRY, st, "connection_closed",
+			     "Evolution instance is not connected (Connection Closed), will retry.");
+		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
+	} else if (st == 401 || st == 403) {
+		wa_pc_result(res, WA_RESULT_CONFIG, st, NULL,
+			     "Evolution refused EVOLUTION_API_KEY (HTTP %ld).",
+			     st);
+	} else if (st == 404) {
+		wa_pc_result(res, WA_RESULT_CONFIG, st, NULL,
+			     "Evolution answered 404 (check EVOLUTION_INSTANCE and EVOLUTION_BASE_URL): %s",
+			     text);
+	} else if (st == 408 || st == 429 || st >= 500) {
+		wa_pc_result(res, WA_RESULT_RETRY, st, NULL,
+			     "Evolution answered %ld, will retry: %s", st, text);
+		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
+	} else if (st >= 400) {
+		wa_pc_result(res, WA_RESULT_REJECT, st, NULL,
+			     "Evolution rejected the message (HTTP %ld): %s",
+			     st, text);
+	} else {
+		wa_pc_result(res, WA_RESULT_CONFIG, st, NULL,
+			     "Evolution answered unexpected HTTP %ld; check EVOLUTION_BASE_URL.",
+			     st);
+	}
+	json_object_put(o);
+}
+
+static wa_message_status map_status(const char *s)
+{
+	if (!s)
+		return WA_STATUS_UNKNOWN;
+	if (strcmp(s, "SERVER_ACK") == 0)
+		return WA_STATUS_SENT;
+	if (strcmp(s, "DELIVERY_ACK") == 0)
+		return WA_STATUS_DELIVERED;
+	if (strcmp(s, "READ") == 0 || strcmp(s, "PLAYED") == 0)
+		return WA_STATUS_READ;
+	if (strcmp(s, "ERROR") == 0)
+		return WA_STATUS_FAILED;
+	return WA_STATUS_UNKNOWN; /* PENDING, DELETED, ... */
+}
+
+static void ev_one_update(json_object *d, wa_callback_reply *reply,
+			  size_t *dropped)
+{
+	const char *id, *status;
+	json_object *from_me = wa_pc_json_path(d, "fromMe");
+	wa_message_status ms;
+	int64_t when = 0;
+
+	if (!d || !json_object_is_type(d, json_type_object))
+		return;
+	/* Status of a message someone sent us: not ours to track. */
+	if (from_me && json_object_is_type(from_me, json_type_boolean) &&
+	    !json_object_get_boolean(from_me))
+		return;
+	id = wa_pc_json_str(d, "keyId"); /* v2 */
+	if (!id)
+		id = wa_pc_json_str(d, "key.id");
+	if (!id)
+		id = wa_pc_json_str(d, "id"); /* v1 spreads the key into data */
+	status = wa_pc_json_str(d, "status");
+	ms = map_status(status);
+	if (!id_ok(id) || ms == WA_STATUS_UNKNOWN)
+		return;
+	if (!wa_pc_json_int(d, "datetime", &when) || when < 0)
+		when = 0; /* v1 only, epoch ms; v2's date_time is local time */
+	if (!wa_pc_reply_update(reply, id, ms, when,
+				ms == WA_STATUS_FAILED ? "ERROR" : NULL,
+				ms == WA_STATUS_FAILED ?
+					"Evolution reported status ERROR" :
+					NULL))
+		(*dropped)++;
+}
+
+static void ev_on_callback(void *state, const wa_callback_request *req,
+			   wa_callback_reply *reply)
+{
+	ev_state *st = state;
+	const wa_host *h = st->host;
+	const char *tok = req->header ? req->header(req, EV_TOKEN_HEADER) : NULL;
+	const char *event;
+	json_object *o = NULL, *data;
+	wa_pc_form *q = NULL;
+	size_t dropped = 0;
+
+	if (!tok && req->query && *req->query) {
+		q = malloc(sizeof(*q));
+		if (q && wa_pc_form_parse(q, req->query, strlen(req->query)) == 0)
+			tok = wa_pc_form_get(q, "token");
+	}
+	if (!st->webhook_token[0] || !wa_pc_ct_streq(tok, st->webhook_token)) {
+		if (h && h->log)
+			h->log(h, WA_LOG_WARN, "evolution: callback refused: %s.",
+			       !st->webhook_token[0] ? "EVOLUTION_WEBHOOK_TOKEN is not set" :
+			       tok ? "wrong token" : "no token");
+		wa_pc_reply(reply, 401, "Unauthorized\n");
+		goto out;
+	}
+	if (!req->method || strcmp(req->method, "POST") != 0) {
+		wa_pc_reply(reply, 405, "POST expected\n");
+		goto out;
+	}
+	o = wa_pc_json_parse(req->body, req->body_len);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		wa_pc_reply(reply, 400, "Malformed JSON body\n");
+		goto out;
+	}
+	event = wa_pc_json_str(o, "event");
+	if (!event || (strcmp(event, "messages.update") != 0 &&
+		       strcmp(event, "MESSAGES_UPDATE") != 0)) {
+		wa_pc_reply(reply, 200, "");
+		goto out;
+	}
+	data = wa_pc_json_path(o, "data");
+	if (data && json_object_is_type(data, json_type_array)) {
+		size_t n = json_object_array_length(data);
+
+		for (size_t i = 0; i < n; i++)
+			ev_one_update(json_object_array_get_idx(data, i), reply,
+				      &dropped);
+	} else {
+		ev_one_update(data, reply, &dropped);
+	}
+	if (dropped && h && h->log)
+		h->log(h, WA_LOG_WARN,
+		       "evolution: callback carried more than %d updates; %zu dropped.",
+		       WA_STATUS_UPDATES_MAX, dropped);
+	wa_pc_reply(reply, 200, "");
+out:
+	json_object_put(o);
+	free(q);
+}
+
+static const wa_provider ev_provider = {
+	.abi_major = WA_PROVIDER_ABI_MAJOR,
+	.abi_minor = WA_PROVIDER_ABI_MINOR,
+	.struct_size = sizeof(wa_provider),
+	.name = "evolution",
+	.version = "1.0.0",
+	.description = "Evolution API v2 (Baileys, linked WhatsApp device)",
+	.config_keys = ev_keys,
+	.message_id_name = "key_id",
+	/* [U] Evolution documents no rate limit. It drives one linked phone
+	 * through WhatsApp Web, where bursts risk a ban: stay gentle. */
+	.default_rate = 20,
+	.init = ev_init,
+	.destroy = ev_destroy,
+	.build_request = ev_build_request,
+	.parse_response = ev_parse_response,
+	.on_callback = ev_on_callback,
+};
+
+WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
+							   uint32_t host_minor);
+
+WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
+							   uint32_t host_minor)
+{
+	if (host_major != WA_PROVIDER_ABI_MAJOR ||
+	    host_minor < WA_PROVIDER_ABI_MINOR)
+		return NULL;
+	return &ev_provider;
+}

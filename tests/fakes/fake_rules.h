@@ -1,0 +1,48 @@
+/* fake_rules.h - what the fake provider servers check and answer (no sockets here) */
+#ifndef WA_FAKE_RULES_H
+#define WA_FAKE_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum fp_mode { FP_TWILIO, FP_EVOLUTION, FP_CLOUDAPI } fp_mode;
+
+#define FP_TWILIO_ACCOUNT "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define FP_TWILIO_TOKEN "test_auth_token_0123456789abcdef"
+#define FP_TWILIO_KEY_SID "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define FP_TWILIO_KEY_SECRET "test_api_key_secret"
+#define FP_EVOLUTION_INSTANCE "dispatcher"
+#define FP_EVOLUTION_KEY "test_evolution_key_0123"
+#define FP_CLOUDAPI_PHONE_ID "106540352242922"
+#define FP_CLOUDAPI_TOKEN "EAAtest_cloudapi_token_0123"
+
+typedef struct fp_config {
+	fp_mode mode;
+	unsigned long outage; /* first N requests fail transiently */
+	bool outage_503;
+	bool auth_fail;
+	char retry_after[16];
+} fp_config;
+
+typedef struct fp_request {
+	const char *method;
+	const char *path;
+	const char *authorization; /* may be NULL */
+	const char *apikey;        /* may be NULL */
+	const char *content_type;  /* may be NULL */
+	const char *body;
+	size_t body_len;
+} fp_request;
+
+typedef struct fp_answer {
+	int status;
+	char body[32768];
+	char retry_after[16];
+	char record[16384]; /* "" unless the send was accepted */
+} fp_answer;
+
+/* Check request n (1-based) and fill the answer. Thread-safe. */
+void fp_handle(const fp_config *cfg, const fp_request *req, unsigned long n,
+	       fp_answer *a);
+
+#endif

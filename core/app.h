@@ -13,6 +13,7 @@
 
 struct MHD_Daemon;
 struct wa_guard;
+struct wa_watchdog;
 
 typedef struct wa_app {
 	wa_settings *settings;
@@ -22,6 +23,7 @@ typedef struct wa_app {
 	wa_loaded_provider *provider;
 	struct MHD_Daemon *mhd;
 	struct wa_guard *guard; /* per-key rate limits */
+	struct wa_watchdog *watchdog; /* slow-client deadline */
 	atomic_bool stopping; /* set on SIGTERM: /ready fails, sends get 503 */
 	atomic_long requests_open; /* requests between arrival and completion */
 	int64_t started_ms;

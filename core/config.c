@@ -24,6 +24,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"HTTP_THREADS", "0", "HTTP thread pool size; 0 = number of cores."},
 	{"MAX_CONNECTIONS", "1024", "Simultaneous HTTP connections."},
 	{"CONNECTION_TIMEOUT", "30", "Seconds an idle HTTP connection is kept."},
+	{"REQUEST_TIMEOUT", "15", "Seconds a client has to send a whole request (head and body); slower clients are cut off."},
 	{"LOG_LEVEL", "info", "debug, info, warn or error."},
 	{"SHUTDOWN_TIMEOUT", "10", "Seconds allowed for a graceful stop."},
 	{"STORE_PATH", "./wadispatch.db", "SQLite database file."},

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "uuid.h"
+#include "watchdog.h"
 #include "timeutil.h"
 
 enum { PHASE_NEW, PHASE_READING, PHASE_SUSPENDED, PHASE_READY, PHASE_SENT };
@@ -321,8 +322,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		r->method = method;
 		r->url = url;
 		check_head(r, url);
-		if (r->phase == PHASE_READY)
+		if (r->phase == PHASE_READY) {
+			wa_watchdog_request_in(conn);
 			return send_answer(r);
+		}
 		return MHD_YES;
 	}
 	switch (r->phase) {
@@ -338,6 +341,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			}
 			return MHD_YES;
 		}
+		wa_watchdog_request_in(conn);
 		if (!strcmp(method, "POST"))
 			r->route->post(r);
 		else
@@ -365,6 +369,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
 	if (!r)
 		return;
+	wa_watchdog_request_done(conn);
 	wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1,
 			r->phase == PHASE_SENT ? r->status : 0,
 			(double)(wa_mono_us() - r->start_us) / 1e6);
@@ -405,6 +410,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	wa_log(WA_LOG_WARN, "http", "libmicrohttpd: %s", msg);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	wa_watchdog_notify(cls, c, socket_context, (int)code);
+}
+
 int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 		  size_t err_len)
 {
@@ -415,6 +427,11 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 
 	g_routes = routes;
+	app->watchdog = wa_watchdog_create((int64_t)s->request_timeout_s * 1000);
+	if (!app->watchdog) {
+		snprintf(err, err_len, "Cannot start the request watchdog thread");
+		return -1;
+	}
 	if (s->tls_cert)
 		flags |= MHD_USE_TLS;
 	addr.sin_family = AF_INET;
@@ -430,11 +447,14 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, app->watchdog,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_conn_per_ip,
 		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
 		MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
 		MHD_OPTION_HTTPS_PRIORITIES, s->tls_priorities, MHD_OPTION_END);
 	if (!app->mhd) {
+		wa_watchdog_destroy(app->watchdog);
+		app->watchdog = NULL;
 		snprintf(err, err_len,
 			 "Cannot listen on %s:%d (port in use, not permitted, or the TLS certificate, key or TLS_PRIORITIES rejected)",
 			 s->bind_address, s->port);
@@ -466,4 +486,6 @@ void wa_http_stop(wa_app *app)
 	if (app->mhd)
 		MHD_stop_daemon(app->mhd);
 	app->mhd = NULL;
+	wa_watchdog_destroy(app->watchdog);
+	app->watchdog = NULL;
 }

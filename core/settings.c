@@ -168,6 +168,7 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	}
 	LONG_OR_FAIL("MAX_CONNECTIONS", 16, 1000000, s->max_connections);
 	LONG_OR_FAIL("CONNECTION_TIMEOUT", 1, 3600, s->connection_timeout_s);
+	LONG_OR_FAIL("REQUEST_TIMEOUT", 1, 3600, s->request_timeout_s);
 	LONG_OR_FAIL("SHUTDOWN_TIMEOUT", 1, 3600, s->shutdown_timeout_s);
 
 	v = wa_config_get("LOG_LEVEL");

@@ -22,6 +22,7 @@ typedef struct wa_settings {
 	unsigned http_threads;
 	unsigned max_connections;
 	unsigned connection_timeout_s;
+	unsigned request_timeout_s;
 	int log_level;
 	unsigned shutdown_timeout_s;
 	char store_path[1024];

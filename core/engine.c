@@ -1,0 +1,615 @@
+/* engine.c - the delivery engine: claimer, worker pool, pause, stop */
+#include "engine_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "timeutil.h"
+
+#define CLAIM_SAFETY_MS 1000 /* the longest the claimer sleeps unasked */
+#define CLAIM_RECHECK_MS 20  /* store says due but gave nothing: look again */
+
+/* ---- claiming --------------------------------------------------------- */
+
+typedef struct claim_ctx {
+	int64_t now, lease_until;
+	size_t max, n;
+	wa_message_rec *out;
+} claim_ctx;
+
+static int claim_fn(wa_store *s, void *ud, char *err, size_t err_len)
+{
+	claim_ctx *c = ud;
+
+	c->n = 0;
+	return s->ops->claim(s, c->now, c->lease_until, c->max, c->out, &c->n,
+	                     err, err_len);
+}
+
+typedef struct release_ctx {
+	wa_message_rec *recs;
+	size_t n;
+	int64_t now;
+} release_ctx;
+
+static int release_fn(wa_store *s, void *ud, char *err, size_t err_len)
+{
+	release_ctx *c = ud;
+	wa_outcome o = {
+	    .kind = WA_OUT_RELEASE, .at_ms = c->now, .next_attempt_ms = c->now};
+
+	for (size_t i = 0; i < c->n; i++)
+		if (s->ops->finish(s, c->recs[i].id, &o, err, err_len) < 0)
+			return -1;
+	return 0;
+}
+
+static void http_done(void *ud, bool completed)
+{
+	wa_job *j = ud;
+
+	if (completed) {
+		wa_job_complete(j);
+	} else { /* abandoned at stop: release_all gives it back */
+		wa_engine *e = j->e;
+
+		pthread_mutex_lock(&e->mu);
+		e->in_flight--;
+		pthread_cond_broadcast(&e->idle_cond);
+		pthread_mutex_unlock(&e->mu);
+		wa_job_free(j);
+	}
+}
+
+/* Hand a claimed job to the pool or the HTTP loop. Under mu. */
+static void dispatch_locked(wa_engine *e, wa_job *j)
+{
+	if (e->http) {
+		j->called = true;
+		if (wa_httpexec_submit(e->hx, &j->msg, &j->res, http_done, j) ==
+		    0)
+			return;
+		/* not expected while running; a worker completes it as RETRY */
+		j->res.result_class = WA_RESULT_RETRY;
+		snprintf(j->res.error, sizeof(j->res.error),
+		         "HTTP executor stopped");
+	}
+	j->next = NULL;
+	if (e->work_tail)
+		e->work_tail->next = j;
+	else
+		e->work_head = j;
+	e->work_tail = j;
+	pthread_cond_signal(&e->work_cond);
+}
+
+/* Claim up to want messages and start them. Called without mu; returns the
+ * number claimed, or -1 on a store error. */
+static long claim_and_start(wa_engine *e, size_t want, bool probe)
+{
+	wa_message_rec *recs = calloc(want, sizeof(*recs));
+	claim_ctx c = {0};
+	char err[WA_ERR_MAX] = "";
+	int64_t now;
+
+	if (!recs)
+		return -1;
+	c.now = wa_now_ms();
+	c.lease_until = c.now + e->cfg.lease_ms;
+	c.max = want;
+	c.out = recs;
+	if (wa_writer_run(e->writer, claim_fn, &c, err, sizeof(err)) != 0) {
+		wa_log(WA_LOG_ERROR, "engine", "Cannot claim messages: %s",
+		       err);
+		for (size_t i = 0; i < c.n; i++)
+			wa_message_rec_free(&recs[i]);
+		free(recs);
+		return -1;
+	}
+	now = wa_now_ms();
+	pthread_mutex_lock(&e->mu);
+	if (e->stopping && c.n) {
+		release_ctx r = {recs, c.n, now};
+
+		pthread_mutex_unlock(&e->mu);
+		if (wa_writer_run(e->writer, release_fn, &r, err,
+		                  sizeof(err)) != 0)
+			wa_log(WA_LOG_WARN, "engine",
+			       "Cannot release claimed messages at stop: %s",
+			       err);
+		for (size_t i = 0; i < c.n; i++)
+			wa_message_rec_free(&recs[i]);
+		free(recs);
+		return 0;
+	}
+	if (c.n < want)
+		wa_ratelimit_put_back(&e->rl, want - c.n);
+	for (size_t i = 0; i < c.n; i++) {
+		wa_job *j = wa_job_new(e, &recs[i]);
+
+		if (!j) { /* its lease runs out and someone claims it again */
+			wa_message_rec_free(&recs[i]);
+			continue;
+		}
+		e->in_flight++;
+		if (j->rec.expires_ms > 0 && now >= j->rec.expires_ms) {
+			j->out.kind = WA_OUT_FAILED;
+			j->out.at_ms = now;
+			snprintf(j->error, sizeof(j->error), "expired");
+			j->out.error = j->error;
+			j->reached = WA_MSG_FAILED;
+			atomic_fetch_add(&e->n_failed, 1);
+			wa_ratelimit_put_back(&e->rl, 1);
+			if (probe)
+				e->probe_out =
+				    false; /* no call made: probe again */
+			pthread_mutex_unlock(&e->mu);
+			wa_job_finish(j);
+			pthread_mutex_lock(&e->mu);
+			continue;
+		}
+		j->probe = probe;
+		atomic_fetch_add(&e->n_attempts, 1);
+		dispatch_locked(e, j);
+	}
+	pthread_mutex_unlock(&e->mu);
+	free(recs);
+	return (long)c.n;
+}
+
+static struct timespec mono_ts(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000,
+	                      .tv_nsec = (long)(ms % 1000) * 1000000};
+	return ts;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Ask the store when work is due; under mu (dropped for the read).
+ * Returns true when something is due now; else sets *until (mono). */
+static bool due_now(wa_engine *e, int64_t *until)
+{
+	int64_t due = 0, in;
+	char err[WA_ERR_MAX];
+	int rc;
+
+	pthread_mutex_unlock(&e->mu);
+	rc = e->store->ops->next_due(e->store, &due, err, sizeof(err));
+	pthread_mutex_lock(&e->mu);
+	if (rc < 0)
+		wa_log(WA_LOG_WARN, "engine",
+		       "Cannot read the next due time: %s", err);
+	if (rc != 0) {
+		*until = wa_mono_ms() + CLAIM_SAFETY_MS;
+		return false;
+	}
+	in = due - wa_now_ms();
+	if (in <= 0)
+		return true;
+	*until = wa_mono_ms() + in;
+	return false;
+}
+
+/* The claimer: claims what can start now, tells waiters, keeps time. It
+ * consults next_due (a read) before claiming (a write), so a kick after
+ * every commit never turns into a loop of empty claims. */
+static void *claimer_main(void *arg)
+{
+	wa_engine *e = arg;
+	bool dry = false;      /* nothing due before dry_until */
+	bool check = true;     /* ask next_due before the next claim */
+	int64_t dry_until = 0; /* mono */
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->shutdown) {
+		int64_t now = wa_mono_ms(), wake = now + CLAIM_SAFETY_MS;
+		int64_t next_deadline;
+		wa_job *done = e->done_head;
+		size_t cap = 0, want = 0;
+		bool probe = false;
+		long got;
+
+		e->done_head = NULL;
+		if (e->kicked) {
+			e->kicked = false;
+			dry = false;
+			check = true;
+		}
+		if (dry && now >= dry_until) {
+			dry = false;
+			check = true;
+		}
+		pthread_mutex_unlock(&e->mu);
+		wa_engine_notify_done(e, done);
+		next_deadline = wa_engine_expire_waiters(e, false);
+		if (next_deadline != INT64_MAX)
+			wake = min64(wake, now + (next_deadline - wa_now_ms()));
+		pthread_mutex_lock(&e->mu);
+
+		if (!e->stopping && e->in_flight < e->max_inflight)
+			cap = e->max_inflight - e->in_flight;
+		if (cap && e->paused) {
+			if (e->probe_out) {
+				cap = 0;
+			} else if (now < e->probe_at) {
+				wake = min64(wake, e->probe_at);
+				cap = 0;
+			} else {
+				cap = 1;
+				probe = true;
+			}
+		}
+		if (cap && !dry && check) {
+			if (due_now(e, &dry_until))
+				check = false;
+			else
+				dry = true;
+			if (e->kicked || e->done_head)
+				continue;
+		}
+		if (cap && !dry) {
+			int64_t now_us = wa_mono_us();
+
+			want = wa_ratelimit_take(&e->rl, now_us, cap);
+			if (!want)
+				wake = min64(wake, now +
+				                       wa_ratelimit_wait_us(
+				                           &e->rl, now_us) /
+				                           1000 +
+				                       1);
+		}
+		if (want) {
+			if (probe)
+				e->probe_out = true;
+			pthread_mutex_unlock(&e->mu);
+			got = claim_and_start(e, want, probe);
+			pthread_mutex_lock(&e->mu);
+			if (probe && got <= 0)
+				e->probe_out = false;
+			if (got <
+			    0) { /* store trouble: try again a bit later */
+				wa_ratelimit_put_back(&e->rl, want);
+				dry = true;
+				dry_until = wa_mono_ms() + CLAIM_SAFETY_MS;
+				continue;
+			}
+			if ((size_t)got == want)
+				continue; /* maybe more is due: go again */
+			check = true; /* ran dry: ask when the next is due */
+			if (got ==
+			    0) { /* said due, gave nothing: do not spin */
+				dry = true;
+				dry_until = wa_mono_ms() + CLAIM_RECHECK_MS;
+			}
+			continue;
+		}
+		if (dry)
+			wake = min64(wake, dry_until);
+		if (e->done_head || e->kicked || e->shutdown)
+			continue;
+		{
+			struct timespec ts =
+			    mono_ts(wake > now ? wake : now + 1);
+
+			pthread_cond_timedwait(&e->claim_cond, &e->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+/* ---- the blocking-send worker pool ------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	wa_engine *e = arg;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		wa_job *j;
+
+		while (!e->work_head && !e->shutdown)
+			pthread_cond_wait(&e->work_cond, &e->mu);
+		if (!e->work_head)
+			break;
+		j = e->work_head;
+		e->work_head = j->next;
+		if (!e->work_head)
+			e->work_tail = NULL;
+		pthread_mutex_unlock(&e->mu);
+		if (e->http) /* a job the HTTP loop refused */
+			wa_job_complete(j);
+		else
+			wa_job_run_send(j);
+		pthread_mutex_lock(&e->mu);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
+                            wa_writer *writer, wa_loaded_provider *provider,
+                            char *err, size_t err_len)
+{
+	wa_engine *e;
+	pthread_condattr_t ca;
+
+	if (!cfg || !store || !writer || !provider || !provider->table) {
+		snprintf(err, err_len,
+		         "The engine needs a store, a writer and a provider.");
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, err_len, "Out of memory creating the engine.");
+		return NULL;
+	}
+	e->cfg = *cfg;
+	if (!e->cfg.workers)
+		e->cfg.workers = 1;
+	if (e->cfg.max_attempts < 1)
+		e->cfg.max_attempts = 1;
+	if (e->cfg.lease_ms <= 0)
+		e->cfg.lease_ms = 60000;
+	if (e->cfg.probe_interval_ms <= 0)
+		e->cfg.probe_interval_ms = 5000;
+	if (e->cfg.http_timeout_ms <= 0)
+		e->cfg.http_timeout_ms = 15000;
+	if (e->cfg.http_connect_timeout_ms <= 0)
+		e->cfg.http_connect_timeout_ms = 5000;
+	if (e->cfg.http_max_response_bytes <= 0)
+		e->cfg.http_max_response_bytes = 1048576;
+	e->store = store;
+	e->writer = writer;
+	e->prov = provider;
+	e->http = wa_provider_is_http(provider);
+	e->max_inflight = e->http ? WA_ENGINE_HTTP_INFLIGHT : e->cfg.workers;
+	wa_ratelimit_init(&e->rl, e->cfg.rate,
+	                  wa_ratelimit_default_burst(e->cfg.rate),
+	                  wa_mono_us());
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->claim_cond, &ca);
+	pthread_cond_init(&e->idle_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&e->work_cond, NULL);
+	if (e->http) {
+		wa_httpexec_config hc = {
+		    .max_inflight = WA_ENGINE_HTTP_INFLIGHT,
+		    .timeout_ms = e->cfg.http_timeout_ms,
+		    .connect_timeout_ms = e->cfg.http_connect_timeout_ms,
+		    .max_response_bytes = e->cfg.http_max_response_bytes,
+		};
+
+		e->hx = wa_httpexec_create(provider, &hc, err, err_len);
+		if (!e->hx) {
+			wa_engine_destroy(e);
+			return NULL;
+		}
+	}
+	return e;
+}
+
+int wa_engine_start(wa_engine *e, char *err, size_t err_len)
+{
+	unsigned n = e->http ? 1 : e->cfg.workers; /* http: one for refusals */
+	int rc;
+
+	if (e->started) {
+		snprintf(err, err_len, "The engine is already started.");
+		return -1;
+	}
+	e->workers = calloc(n, sizeof(*e->workers));
+	if (!e->workers) {
+		snprintf(err, err_len, "Out of memory starting the engine.");
+		return -1;
+	}
+	if (e->hx && wa_httpexec_start(e->hx, err, err_len) != 0)
+		return -1;
+	e->started = true; /* from here stop() joins whatever runs */
+	for (; e->n_workers < n; e->n_workers++) {
+		rc = pthread_create(&e->workers[e->n_workers], NULL,
+		                    worker_main, e);
+		if (rc != 0)
+			goto fail;
+	}
+	rc = pthread_create(&e->claimer, NULL, claimer_main, e);
+	if (rc != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, err_len, "Cannot start an engine thread: %s.",
+	         strerror(rc));
+	pthread_mutex_lock(&e->mu);
+	e->stopping = e->shutdown = true;
+	pthread_cond_broadcast(&e->work_cond);
+	pthread_mutex_unlock(&e->mu);
+	for (unsigned i = 0; i < e->n_workers; i++)
+		pthread_join(e->workers[i], NULL);
+	e->n_workers = 0;
+	wa_httpexec_stop(e->hx);
+	e->started = false;
+	e->stopped = true;
+	return -1;
+}
+
+void wa_engine_kick(wa_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	e->kicked = true;
+	pthread_cond_signal(&e->claim_cond);
+	pthread_mutex_unlock(&e->mu);
+}
+
+int wa_engine_wait(wa_engine *e, const char *id, int64_t deadline_ms,
+                   wa_engine_wait_cb cb, void *ud)
+{
+	wa_waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -1;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	w->deadline_ms = deadline_ms;
+	w->cb = cb;
+	w->ud = ud;
+	pthread_mutex_lock(&e->mu);
+	if (e->stopping || !e->started) {
+		pthread_mutex_unlock(&e->mu);
+		free(w);
+		return -1;
+	}
+	w->next = e->waiters;
+	e->waiters = w;
+	pthread_cond_signal(
+	    &e->claim_cond); /* its deadline may be the nearest */
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+bool wa_engine_ready(wa_engine *e, char *reason, size_t len)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&e->mu);
+	if (e->stopping || !e->started) {
+		snprintf(reason, len, "delivery engine %s",
+		         e->stopping ? "stopping" : "not started");
+		ok = false;
+	} else if (e->paused) {
+		snprintf(reason, len, "provider paused: %s", e->pause_error);
+		ok = false;
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (ok && len)
+		reason[0] = 0;
+	return ok;
+}
+
+static int release_all_fn(wa_store *s, void *ud, char *err, size_t err_len)
+{
+	long n = s->ops->release_all(s, wa_now_ms(), err, err_len);
+
+	*(long *)ud = n;
+	return n < 0 ? -1 : 0;
+}
+
+void wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
+{
+	size_t left;
+	wa_job *drop, *done;
+
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->mu);
+	if (e->stopped || !e->started) {
+		e->stopping = true;
+		pthread_mutex_unlock(&e->mu);
+		wa_engine_expire_waiters(e, true);
+		return;
+	}
+	e->stopping = true;
+	pthread_cond_broadcast(&e->claim_cond);
+	while (e->in_flight > 0) {
+		struct timespec ts = mono_ts(deadline_mono_ms);
+
+		if (wa_mono_ms() >= deadline_mono_ms)
+			break;
+		if (pthread_cond_timedwait(&e->idle_cond, &e->mu, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+	/* what is still out is abandoned: its result is not recorded */
+	e->abandon = true;
+	drop = e->work_head;
+	e->work_head = e->work_tail = NULL;
+	while (drop) {
+		wa_job *j = drop;
+
+		drop = j->next;
+		e->in_flight--;
+		wa_job_free(j);
+	}
+	left = e->in_flight;
+	pthread_mutex_unlock(&e->mu);
+
+	wa_httpexec_stop(e->hx);
+	if (left) {
+		long n = 0;
+		char err[WA_ERR_MAX] = "";
+
+		if (wa_writer_run(e->writer, release_all_fn, &n, err,
+		                  sizeof(err)) != 0)
+			wa_log(WA_LOG_ERROR, "engine",
+			       "Cannot release in-flight messages at stop: %s",
+			       err);
+		else
+			wa_log(WA_LOG_WARN, "engine",
+			       "Stop deadline reached: %ld in-flight messages "
+			       "released for a later attempt.",
+			       n);
+	}
+	pthread_mutex_lock(&e->mu);
+	e->shutdown = true;
+	pthread_cond_broadcast(&e->claim_cond);
+	pthread_cond_broadcast(&e->work_cond);
+	pthread_mutex_unlock(&e->mu);
+	pthread_join(e->claimer, NULL);
+	for (unsigned i = 0; i < e->n_workers; i++)
+		pthread_join(e->workers[i], NULL);
+	e->n_workers = 0;
+
+	pthread_mutex_lock(&e->mu);
+	while (e->pending_finish > 0) /* done callbacks touch e */
+		pthread_cond_wait(&e->idle_cond, &e->mu);
+	done = e->done_head;
+	e->done_head = NULL;
+	e->stopped = true;
+	pthread_mutex_unlock(&e->mu);
+	wa_engine_notify_done(e, done);
+	wa_engine_expire_waiters(e, true);
+}
+
+void wa_engine_destroy(wa_engine *e)
+{
+	if (!e)
+		return;
+	if (e->started && !e->stopped)
+		wa_engine_stop(e, wa_mono_ms());
+	wa_httpexec_destroy(e->hx);
+	free(e->workers);
+	while (e->waiters) {
+		wa_waiter *w = e->waiters;
+
+		e->waiters = w->next;
+		free(w);
+	}
+	pthread_cond_destroy(&e->claim_cond);
+	pthread_cond_destroy(&e->idle_cond);
+	pthread_cond_destroy(&e->work_cond);
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+}
+
+void wa_engine_get_counts(wa_engine *e, wa_engine_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->attempts = atomic_load(&e->n_attempts);
+	out->sent = atomic_load(&e->n_sent);
+	out->retried = atomic_load(&e->n_retried);
+	out->failed = atomic_load(&e->n_failed);
+	out->config_errors = atomic_load(&e->n_config);
+	pthread_mutex_lock(&e->mu);
+	out->in_flight = e->in_flight;
+	pthread_mutex_unlock(&e->mu);
+}

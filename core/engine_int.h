@@ -1,0 +1,103 @@
+/* engine_int.h - the delivery engine's private parts, shared by engine*.c */
+#ifndef WA_ENGINE_INT_H
+#define WA_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "engine.h"
+#include "httpexec.h"
+#include "ratelimit.h"
+
+#define WA_ENGINE_HTTP_INFLIGHT 64 /* transfers in flight on the HTTP loop */
+#define WA_ENGINE_PROBE_MAX_MS 300000
+
+struct json_object;
+
+/* One claimed message on its way through the engine. */
+typedef struct wa_job {
+	struct wa_job *next;
+	struct wa_engine *e;
+	wa_message_rec rec;
+	wa_message msg;          /* points into rec and tpl */
+	struct json_object *tpl; /* parsed template_json, or NULL */
+	const char **vars;       /* template variables (into tpl) */
+	bool probe;              /* the one message let through a pause */
+	bool called;             /* the provider was called */
+	wa_result res;           /* the provider's answer */
+	wa_outcome out;          /* what is written to the store */
+	wa_msg_status reached;   /* status after the outcome */
+	char error[WA_ERR_MAX];
+	int finish_rc; /* store finish: 0, 1 ignored, -1 */
+} wa_job;
+
+/* A pending wa_engine_wait(). */
+typedef struct wa_waiter {
+	struct wa_waiter *next;
+	char id[WA_ID_MAX];
+	int64_t deadline_ms; /* wall clock */
+	wa_engine_wait_cb cb;
+	void *ud;
+	wa_attempt_report rep;
+} wa_waiter;
+
+struct wa_engine {
+	wa_engine_config cfg;
+	wa_store *store;
+	wa_writer *writer;
+	wa_loaded_provider *prov;
+	bool http;
+	size_t max_inflight;
+
+	pthread_mutex_t mu;
+	pthread_cond_t claim_cond; /* the claimer: kick, capacity, done jobs */
+	pthread_cond_t work_cond;  /* workers: a job is queued */
+	pthread_cond_t idle_cond;  /* stop: in_flight / pending reached 0 */
+
+	/* all below under mu */
+	bool started, stopping, abandon, shutdown, stopped;
+	bool kicked;
+	size_t in_flight;              /* claimed, outcome not yet committed */
+	size_t pending_finish;         /* finishes submitted to the writer */
+	wa_job *work_head, *work_tail; /* for the send workers */
+	wa_job *done_head;             /* committed, waiters to tell */
+	wa_waiter *waiters;
+	wa_ratelimit rl;
+	bool paused, probe_out;
+	int64_t probe_at;       /* mono ms */
+	int64_t probe_interval; /* ms */
+	char pause_error[WA_ERR_MAX];
+
+	pthread_t claimer;
+	pthread_t *workers;
+	unsigned n_workers;
+	wa_httpexec *hx;
+
+	_Atomic unsigned long long n_attempts, n_sent, n_retried, n_failed,
+	    n_config;
+};
+
+/* engine_job.c */
+wa_job *wa_job_new(wa_engine *e, wa_message_rec *rec);
+void wa_job_free(wa_job *j);
+/* The provider answered (j->res): decide the outcome, update the pause
+ * state and counters, and queue the store write. Any thread. */
+void wa_job_complete(wa_job *j);
+/* Record a decided outcome (j->out etc.) through the writer. */
+void wa_job_finish(wa_job *j);
+/* Run the blocking send() of one job and complete it. */
+void wa_job_run_send(wa_job *j);
+/* Tell the waiters of the committed jobs on list; frees the jobs. Call
+ * without mu. */
+void wa_engine_notify_done(wa_engine *e, wa_job *list);
+/* Answer waiters whose deadline passed (all when everything is true);
+ * returns the earliest deadline left (wall ms) or INT64_MAX. Call without
+ * mu. */
+int64_t wa_engine_expire_waiters(wa_engine *e, bool everything);
+
+/* backoff.c: uniform in [0, 1) from a per-thread xorshift seeded by
+ * getrandom(). */
+double wa_rand01(void);
+
+#endif

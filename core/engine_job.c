@@ -1,0 +1,353 @@
+/* engine_job.c - one claimed message: build it, judge the answer, record it,
+ * tell waiters */
+#include "engine_int.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "timeutil.h"
+
+/* Fill the template fields of msg from template_json (best effort: the
+ * API validated it on the way in). */
+static void parse_template(wa_job *j)
+{
+	json_object *o, *v;
+	size_t n;
+
+	if (!j->rec.template_json || !*j->rec.template_json)
+		return;
+	o = json_tokener_parse(j->rec.template_json);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return;
+	}
+	j->tpl = o;
+	if (json_object_object_get_ex(o, "name", &v) &&
+	    json_object_is_type(v, json_type_string))
+		j->msg.template_name = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "language", &v) &&
+	    json_object_is_type(v, json_type_string))
+		j->msg.template_language = json_object_get_string(v);
+	if (!json_object_object_get_ex(o, "variables", &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return;
+	n = json_object_array_length(v);
+	if (!n)
+		return;
+	j->vars = calloc(n, sizeof(*j->vars));
+	if (!j->vars)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *s =
+		    json_object_get_string(json_object_array_get_idx(v, i));
+
+		j->vars[i] = s ? s : "";
+	}
+	j->msg.template_variables = j->vars;
+	j->msg.n_template_variables = n;
+}
+
+wa_job *wa_job_new(wa_engine *e, wa_message_rec *rec)
+{
+	wa_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->e = e;
+	j->rec = *rec; /* takes over the record's allocations */
+	memset(rec, 0, sizeof(*rec));
+	j->msg.struct_size = sizeof(j->msg);
+	j->msg.message_id = j->rec.id;
+	j->msg.external_id = j->rec.external_id;
+	j->msg.recipient_phone = j->rec.phone;
+	j->msg.message_body = j->rec.body ? j->rec.body : "";
+	j->msg.attempt = j->rec.attempts > 0 ? (uint32_t)j->rec.attempts : 1;
+	j->msg.media_url = j->rec.media_url;
+	parse_template(j);
+	j->res.struct_size = sizeof(j->res);
+	return j;
+}
+
+void wa_job_free(wa_job *j)
+{
+	if (!j)
+		return;
+	wa_message_rec_free(&j->rec);
+	json_object_put(j->tpl);
+	free(j->vars);
+	free(j);
+}
+
+void wa_job_run_send(wa_job *j)
+{
+	const wa_loaded_provider *p = j->e->prov;
+
+	j->called = true;
+	p->table->send(p->state, &j->msg, &j->res);
+	wa_job_complete(j);
+}
+
+static const char *class_error(const wa_result *r, char *buf, size_t len)
+{
+	if (r->error[0]) {
+		snprintf(buf, len, "%.*s", (int)(WA_ERROR_MAX - 1), r->error);
+		return buf;
+	}
+	if (r->upstream_status)
+		snprintf(buf, len, "provider answered HTTP %ld",
+		         r->upstream_status);
+	else
+		snprintf(buf, len, "provider error");
+	return buf;
+}
+
+/* The provider said CONFIG (or a probe came back): the pause state. */
+static void update_pause(wa_job *j, bool config)
+{
+	wa_engine *e = j->e;
+	int64_t now = wa_mono_ms();
+
+	pthread_mutex_lock(&e->mu);
+	if (config) {
+		snprintf(e->pause_error, sizeof(e->pause_error), "%s",
+		         j->error);
+		if (j->probe) {
+			e->probe_out = false;
+			e->probe_interval =
+			    e->probe_interval * 2 > WA_ENGINE_PROBE_MAX_MS
+			        ? WA_ENGINE_PROBE_MAX_MS
+			        : e->probe_interval * 2;
+			e->probe_at = now + e->probe_interval;
+		} else if (!e->paused) {
+			e->paused = true;
+			e->probe_out = false;
+			e->probe_interval = e->cfg.probe_interval_ms;
+			e->probe_at = now + e->probe_interval;
+			wa_log(WA_LOG_ERROR, "engine",
+			       "Provider %s paused after a configuration "
+			       "error: %s. A probe follows in %lld ms.",
+			       e->prov->table->name, j->error,
+			       (long long)e->probe_interval);
+		}
+	} else if (j->probe) {
+		e->probe_out = false;
+		if (j->called && e->paused) {
+			e->paused = false;
+			e->pause_error[0] = 0;
+			wa_log(
+			    WA_LOG_INFO, "engine",
+			    "Provider %s answered the probe; delivery resumes.",
+			    e->prov->table->name);
+			pthread_cond_signal(&e->claim_cond);
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+}
+
+void wa_job_complete(wa_job *j)
+{
+	wa_engine *e = j->e;
+	const wa_result *r = &j->res;
+	int64_t now = wa_now_ms();
+	int64_t delay;
+
+	class_error(r, j->error, sizeof(j->error));
+	memset(&j->out, 0, sizeof(j->out));
+	j->out.at_ms = now;
+	j->out.upstream_status = r->upstream_status;
+	j->out.upstream_code = r->upstream_code[0] ? r->upstream_code : NULL;
+	switch (r->result_class) {
+	case WA_RESULT_OK:
+		j->out.kind = WA_OUT_SENT;
+		j->out.provider_message_id =
+		    r->provider_message_id[0] ? r->provider_message_id : NULL;
+		j->error[0] = 0;
+		j->reached = WA_MSG_SENT;
+		atomic_fetch_add(&e->n_sent, 1);
+		break;
+	case WA_RESULT_RETRY:
+		delay = wa_backoff_ms(j->rec.attempts, e->cfg.retry_base_ms,
+		                      e->cfg.retry_max_ms,
+		                      (int64_t)r->retry_after_ms, wa_rand01());
+		if (j->rec.attempts >= e->cfg.max_attempts ||
+		    (j->rec.expires_ms > 0 &&
+		     now + delay >= j->rec.expires_ms)) {
+			j->out.kind = WA_OUT_FAILED;
+			j->reached = WA_MSG_FAILED;
+			atomic_fetch_add(&e->n_failed, 1);
+		} else {
+			j->out.kind = WA_OUT_RETRY;
+			j->out.next_attempt_ms = now + delay;
+			j->reached = WA_MSG_QUEUED;
+			atomic_fetch_add(&e->n_retried, 1);
+		}
+		break;
+	case WA_RESULT_CONFIG:
+		j->out.kind = WA_OUT_RELEASE;
+		j->out.next_attempt_ms = now;
+		j->reached = WA_MSG_QUEUED;
+		atomic_fetch_add(&e->n_config, 1);
+		break;
+	case WA_RESULT_REJECT:
+	default:
+		j->out.kind = WA_OUT_FAILED;
+		j->reached = WA_MSG_FAILED;
+		atomic_fetch_add(&e->n_failed, 1);
+		break;
+	}
+	if (j->out.kind != WA_OUT_SENT)
+		j->out.error = j->error;
+	if (j->out.kind == WA_OUT_FAILED)
+		wa_log(WA_LOG_INFO, "engine",
+		       "Message %s failed at attempt %d: %s", j->rec.id,
+		       j->rec.attempts, j->error);
+	else if (j->out.kind == WA_OUT_RETRY &&
+	         wa_log_get_level() <= WA_LOG_DEBUG)
+		wa_log(WA_LOG_DEBUG, "engine",
+		       "Message %s attempt %d: %s; next try in %lld ms.",
+		       j->rec.id, j->rec.attempts, j->error,
+		       (long long)(j->out.next_attempt_ms - now));
+	update_pause(j, r->result_class == WA_RESULT_CONFIG);
+	wa_job_finish(j);
+}
+
+/* ---- the store write ------------------------------------------------------
+ */
+
+static int finish_fn(wa_store *s, void *ud, char *err, size_t err_len)
+{
+	wa_job *j = ud;
+
+	j->finish_rc = s->ops->finish(s, j->rec.id, &j->out, err, err_len);
+	return j->finish_rc < 0 ? -1 : 0;
+}
+
+static void finish_done(void *ud, int rc, const char *err)
+{
+	wa_job *j = ud;
+	wa_engine *e = j->e;
+
+	if (rc != 0) {
+		wa_log(WA_LOG_ERROR, "engine",
+		       "Cannot record the attempt of %s: %s. It is retried "
+		       "when its lease ends.",
+		       j->rec.id, err ? err : "store error");
+		j->finish_rc = -1;
+	}
+	pthread_mutex_lock(&e->mu);
+	j->next = e->done_head;
+	e->done_head = j;
+	e->in_flight--;
+	e->pending_finish--;
+	if (j->out.kind == WA_OUT_RETRY || j->out.kind == WA_OUT_RELEASE)
+		e->kicked = true; /* a new due time the claimer has not seen */
+	pthread_cond_signal(&e->claim_cond);
+	if (e->in_flight == 0 || e->pending_finish == 0)
+		pthread_cond_broadcast(&e->idle_cond);
+	pthread_mutex_unlock(&e->mu);
+}
+
+void wa_job_finish(wa_job *j)
+{
+	wa_engine *e = j->e;
+	char err[WA_ERR_MAX];
+	int rc;
+
+	pthread_mutex_lock(&e->mu);
+	if (e->abandon) {
+		/* stop gave up on in-flight work: release_all covers it */
+		e->in_flight--;
+		pthread_cond_broadcast(&e->idle_cond);
+		pthread_mutex_unlock(&e->mu);
+		wa_job_free(j);
+		return;
+	}
+	e->pending_finish++;
+	pthread_mutex_unlock(&e->mu);
+	if (wa_writer_submit(e->writer, finish_fn, j, finish_done, j) == 0)
+		return;
+	/* the queue is full: wait for our turn instead of losing the outcome */
+	err[0] = 0;
+	rc = wa_writer_run(e->writer, finish_fn, j, err, sizeof(err));
+	finish_done(j, rc, err);
+}
+
+/* ---- waiters ------------------------------------------------------------ */
+
+void wa_engine_notify_done(wa_engine *e, wa_job *list)
+{
+	while (list) {
+		wa_job *j = list;
+		wa_waiter *mine = NULL, **pp;
+
+		list = j->next;
+		if (j->finish_rc == 0) {
+			pthread_mutex_lock(&e->mu);
+			for (pp = &e->waiters; *pp;) {
+				wa_waiter *w = *pp;
+
+				if (strcmp(w->id, j->rec.id) == 0) {
+					*pp = w->next;
+					w->next = mine;
+					mine = w;
+				} else {
+					pp = &w->next;
+				}
+			}
+			pthread_mutex_unlock(&e->mu);
+		}
+		while (mine) {
+			wa_waiter *w = mine;
+
+			mine = w->next;
+			w->rep.finished = true;
+			w->rep.status = j->reached;
+			snprintf(w->rep.provider_message_id,
+			         sizeof(w->rep.provider_message_id), "%s",
+			         j->out.kind == WA_OUT_SENT &&
+			                 j->out.provider_message_id
+			             ? j->out.provider_message_id
+			             : "");
+			snprintf(w->rep.error, sizeof(w->rep.error), "%s",
+			         j->out.kind == WA_OUT_SENT ? "" : j->error);
+			w->cb(w->ud, &w->rep);
+			free(w);
+		}
+		wa_job_free(j);
+	}
+}
+
+int64_t wa_engine_expire_waiters(wa_engine *e, bool everything)
+{
+	int64_t now = wa_now_ms(), next = INT64_MAX;
+	wa_waiter *due = NULL, **pp;
+
+	pthread_mutex_lock(&e->mu);
+	for (pp = &e->waiters; *pp;) {
+		wa_waiter *w = *pp;
+
+		if (everything || w->deadline_ms <= now) {
+			*pp = w->next;
+			w->next = due;
+			due = w;
+		} else {
+			if (w->deadline_ms < next)
+				next = w->deadline_ms;
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+	while (due) {
+		wa_waiter *w = due;
+
+		due = w->next;
+		memset(&w->rep, 0, sizeof(w->rep));
+		w->rep.finished = false;
+		w->cb(w->ud, &w->rep);
+		free(w);
+	}
+	return next;
+}

@@ -1,0 +1,676 @@
+/* httpexec.c - the libcurl multi loop that runs a provider's HTTP pair */
+#include "httpexec.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define HX_BODY_CAP (64 * 1024)
+#define HX_LOG_LINE 4096
+#define HX_MAX_SECRETS 32
+
+/* A delivery waiting for a transfer slot. */
+typedef struct hx_item {
+	struct hx_item *next;
+	const wa_message *msg;
+	wa_result *res;
+	wa_httpexec_done done;
+	void *ud;
+} hx_item;
+
+/* One transfer: an easy handle and its buffers, pooled for reuse. */
+typedef struct hx_xfer {
+	struct hx_xfer *next;          /* in the pool */
+	struct hx_xfer *aprev, *anext; /* in the active list */
+	struct wa_httpexec *hx;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	hx_item item;
+	wa_http_request req;
+	char *body_buf;
+	char *resp;
+	size_t resp_len, resp_cap;
+	bool too_large;
+	char retry_after[128];
+	bool have_retry_after;
+	int64_t started_ms;
+	char errbuf[CURL_ERROR_SIZE];
+} hx_xfer;
+
+struct wa_httpexec {
+	const wa_loaded_provider *p;
+	wa_httpexec_config cfg;
+	CURLM *multi;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t mu;
+	hx_item *head, *tail; /* submitted, under mu */
+	bool stop;            /* under mu */
+
+	/* loop thread only */
+	hx_item *wait_head, *wait_tail;
+	hx_xfer *pool;
+	hx_xfer *active_head; /* transfers added to the multi handle */
+	size_t active;
+	const char *secrets[HX_MAX_SECRETS + 1];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- redaction ------------------------------------------------------------
+ */
+
+static bool is_auth_header(const char *line, size_t *name_len)
+{
+	static const char *const names[] = {"authorization", "apikey",
+	                                    "proxy-authorization", "x-api-key",
+	                                    NULL};
+	const char *colon = strchr(line, ':');
+
+	if (!colon)
+		return false;
+	for (int i = 0; names[i]; i++) {
+		size_t n = strlen(names[i]);
+
+		if ((size_t)(colon - line) == n &&
+		    strncasecmp(line, names[i], n) == 0) {
+			*name_len = n;
+			return true;
+		}
+	}
+	return false;
+}
+
+void wa_httpexec_redact(const char *line, const char *const *secrets, char *out,
+                        size_t out_len)
+{
+	static const char mark[] = "[redacted]";
+	size_t o = 0, name_len;
+
+	if (!out_len)
+		return;
+	if (is_auth_header(line, &name_len)) {
+		snprintf(out, out_len, "%.*s: %s", (int)name_len, line, mark);
+		return;
+	}
+	for (const char *s = line; *s && o + 1 < out_len;) {
+		size_t hit = 0;
+
+		for (int i = 0; secrets && secrets[i]; i++) {
+			size_t n = strlen(secrets[i]);
+
+			if (n && strncmp(s, secrets[i], n) == 0) {
+				hit = n;
+				break;
+			}
+		}
+		if (hit) {
+			size_t m = sizeof(mark) - 1;
+
+			if (o + m >= out_len)
+				break;
+			memcpy(out + o, mark, m);
+			o += m;
+			s += hit;
+		} else {
+			out[o++] = *s++;
+		}
+	}
+	out[o] = 0;
+}
+
+static void log_request(wa_httpexec *hx, const hx_xfer *x)
+{
+	char line[HX_LOG_LINE], part[WA_URL_MAX + 64];
+	size_t o;
+	int n;
+
+	wa_httpexec_redact(x->req.url, hx->secrets, part, sizeof(part));
+	n = snprintf(line, sizeof(line),
+	             "Provider request %s %s (%zu body bytes), headers:",
+	             x->req.method[0] ? x->req.method : "POST", part,
+	             x->req.body_len);
+	o = n > 0 && (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	for (size_t i = 0; i < x->req.n_headers && o + 1 < sizeof(line); i++) {
+		wa_httpexec_redact(x->req.headers[i], hx->secrets, part,
+		                   sizeof(part));
+		n = snprintf(line + o, sizeof(line) - o, " [%s]", part);
+		if (n < 0 || (size_t)n >= sizeof(line) - o)
+			break;
+		o += (size_t)n;
+	}
+	wa_log(WA_LOG_DEBUG, "http", "%s", line);
+}
+
+/* ---- transfers -------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	hx_xfer *x = ud;
+	size_t n = size * nmemb;
+
+	if (x->resp_len + n > (size_t)x->hx->cfg.max_response_bytes) {
+		x->too_large = true;
+		return 0; /* aborts the transfer */
+	}
+	if (x->resp_len + n + 1 > x->resp_cap) {
+		size_t cap = x->resp_cap ? x->resp_cap : 4096;
+		char *p;
+
+		while (cap < x->resp_len + n + 1)
+			cap *= 2;
+		p = realloc(x->resp, cap);
+		if (!p)
+			return 0;
+		x->resp = p;
+		x->resp_cap = cap;
+	}
+	memcpy(x->resp + x->resp_len, data, n);
+	x->resp_len += n;
+	x->resp[x->resp_len] = 0;
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+	static const char name[] = "retry-after:";
+	hx_xfer *x = ud;
+	size_t n = size * nmemb, k = sizeof(name) - 1;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		x->have_retry_after = false; /* a new response starts */
+	} else if (n > k && strncasecmp(data, name, k) == 0) {
+		const char *v = data + k, *end = data + n;
+
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && isspace((unsigned char)end[-1]))
+			end--;
+		snprintf(x->retry_after, sizeof(x->retry_after), "%.*s",
+		         (int)(end - v), v);
+		x->have_retry_after = true;
+	}
+	return n;
+}
+
+static void active_add(wa_httpexec *hx, hx_xfer *x)
+{
+	x->aprev = NULL;
+	x->anext = hx->active_head;
+	if (hx->active_head)
+		hx->active_head->aprev = x;
+	hx->active_head = x;
+	hx->active++;
+}
+
+static void active_remove(wa_httpexec *hx, hx_xfer *x)
+{
+	curl_multi_remove_handle(hx->multi, x->easy);
+	if (x->aprev)
+		x->aprev->anext = x->anext;
+	else
+		hx->active_head = x->anext;
+	if (x->anext)
+		x->anext->aprev = x->aprev;
+	x->aprev = x->anext = NULL;
+	hx->active--;
+}
+
+static hx_xfer *xfer_get(wa_httpexec *hx)
+{
+	hx_xfer *x = hx->pool;
+
+	if (x) {
+		hx->pool = x->next;
+		curl_easy_reset(x->easy);
+	} else {
+		x = calloc(1, sizeof(*x));
+		if (!x)
+			return NULL;
+		x->hx = hx;
+		x->easy = curl_easy_init();
+		x->body_buf = malloc(HX_BODY_CAP);
+		if (!x->easy || !x->body_buf) {
+			if (x->easy)
+				curl_easy_cleanup(x->easy);
+			free(x->body_buf);
+			free(x);
+			return NULL;
+		}
+	}
+	x->next = NULL;
+	memset(&x->req, 0, sizeof(x->req));
+	x->req.struct_size = sizeof(x->req);
+	x->req.body = x->body_buf;
+	x->req.body_cap = HX_BODY_CAP;
+	x->resp_len = 0;
+	if (x->resp)
+		x->resp[0] = 0;
+	x->too_large = false;
+	x->have_retry_after = false;
+	x->errbuf[0] = 0;
+	return x;
+}
+
+static void xfer_put(wa_httpexec *hx, hx_xfer *x)
+{
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	x->next = hx->pool;
+	hx->pool = x;
+}
+
+static void set_result(wa_result *res, wa_result_class cls, const char *what,
+                       const char *detail)
+{
+	res->result_class = cls;
+	snprintf(res->error, sizeof(res->error), "%s%s", what, detail);
+}
+
+/* Options for one request; 0 or -1 (res filled). */
+static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
+{
+	wa_http_request *r = &x->req;
+	CURL *c = x->easy;
+	long timeout = r->timeout_ms ? (long)r->timeout_ms : hx->cfg.timeout_ms;
+	bool ok = true;
+
+	r->method[sizeof(r->method) - 1] = 0;
+	r->url[sizeof(r->url) - 1] = 0;
+	if (r->n_headers > WA_HEADERS_MAX || r->body_len > r->body_cap) {
+		set_result(x->item.res, WA_RESULT_REJECT,
+		           "provider built an invalid request", "");
+		return -1;
+	}
+	for (size_t i = 0; i < r->n_headers && ok; i++) {
+		struct curl_slist *l;
+
+		r->headers[i][WA_HEADER_MAX - 1] = 0;
+		l = curl_slist_append(x->hdrs, r->headers[i]);
+		ok = l != NULL;
+		if (l)
+			x->hdrs = l;
+	}
+	if (ok) { /* no "100 Continue" round trip */
+		struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
+
+		ok = l != NULL;
+		if (l)
+			x->hdrs = l;
+	}
+	if (!ok) {
+		set_result(x->item.res, WA_RESULT_RETRY, "out of memory", "");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	                 hx->cfg.connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+	                 (curl_off_t)hx->cfg.max_response_bytes);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "wadispatch");
+	if (r->method[0] == 0 || strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)r->body_len);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+	} else if (strcmp(r->method, "GET") == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+		if (r->body_len) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+			                 (curl_off_t)r->body_len);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+		}
+	}
+	return 0;
+}
+
+/* Start one delivery, or end it at once (build_request said no). */
+static void start(wa_httpexec *hx, hx_item *it)
+{
+	const wa_provider *t = hx->p->table;
+	hx_xfer *x = xfer_get(hx);
+
+	if (!x) {
+		set_result(it->res, WA_RESULT_RETRY, "out of memory", "");
+		it->done(it->ud, true);
+		free(it);
+		return;
+	}
+	x->item = *it;
+	free(it);
+	if (t->build_request(hx->p->state, x->item.msg, &x->req, x->item.res) !=
+	    0) {
+		wa_result *res = x->item.res;
+
+		if (res->result_class ==
+		    WA_RESULT_OK) /* -1 must come with a class */
+			set_result(res, WA_RESULT_REJECT,
+			           "provider could not build the request", "");
+		goto end_now;
+	}
+	if (xfer_setup(hx, x) != 0)
+		goto end_now;
+	if (wa_log_get_level() <= WA_LOG_DEBUG)
+		log_request(hx, x);
+	x->started_ms = wa_mono_ms();
+	if (curl_multi_add_handle(hx->multi, x->easy) != CURLM_OK) {
+		set_result(x->item.res, WA_RESULT_RETRY,
+		           "cannot start the HTTP transfer", "");
+		goto end_now;
+	}
+	active_add(hx, x);
+	return;
+
+end_now : {
+	hx_item done = x->item;
+
+	xfer_put(hx, x);
+	done.done(done.ud, true);
+}
+}
+
+static void transport_error(hx_xfer *x, CURLcode code)
+{
+	wa_result *res = x->item.res;
+	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
+
+	res->upstream_status = 0;
+	if (x->too_large || code == CURLE_FILESIZE_EXCEEDED) {
+		res->result_class = WA_RESULT_RETRY;
+		snprintf(res->error, sizeof(res->error),
+		         "reply too large (over %ld bytes)",
+		         x->hx->cfg.max_response_bytes);
+	} else if (code == CURLE_UNSUPPORTED_PROTOCOL ||
+	           code == CURLE_URL_MALFORMAT) {
+		/* the provider's URL can never work: a set-up problem */
+		set_result(res, WA_RESULT_CONFIG,
+		           "provider request URL unusable: ", why);
+	} else {
+		set_result(res, WA_RESULT_RETRY, "HTTP transport error: ", why);
+	}
+	snprintf(res->upstream_code, sizeof(res->upstream_code), "curl_%d",
+	         (int)code);
+}
+
+static void finish(wa_httpexec *hx, hx_xfer *x, CURLcode code)
+{
+	wa_result *res = x->item.res;
+	hx_item done;
+
+	active_remove(hx, x);
+	if (code != CURLE_OK) {
+		transport_error(x, code);
+	} else {
+		wa_http_response r = {0};
+		long status = 0;
+		char *ct = NULL;
+
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+		r.struct_size = sizeof(r);
+		r.status = status;
+		r.content_type = ct;
+		r.retry_after = x->have_retry_after ? x->retry_after : NULL;
+		r.body = x->resp_len ? x->resp : "";
+		r.body_len = x->resp_len;
+		hx->p->table->parse_response(hx->p->state, x->item.msg, &r,
+		                             res);
+		if (res->upstream_status == 0)
+			res->upstream_status = status;
+	}
+	if (wa_log_get_level() <= WA_LOG_DEBUG)
+		wa_log(
+		    WA_LOG_DEBUG, "http",
+		    "Provider reply: HTTP %ld, class %d, %zu bytes, %lld ms.",
+		    res->upstream_status, (int)res->result_class, x->resp_len,
+		    (long long)(wa_mono_ms() - x->started_ms));
+	done = x->item;
+	xfer_put(hx, x);
+	done.done(done.ud, true);
+}
+
+static void abandon_all(wa_httpexec *hx)
+{
+	while (hx->active_head) {
+		hx_xfer *x = hx->active_head;
+		hx_item done;
+
+		active_remove(hx, x);
+		done = x->item;
+		xfer_put(hx, x);
+		done.done(done.ud, false);
+	}
+	while (hx->wait_head) {
+		hx_item *it = hx->wait_head;
+
+		hx->wait_head = it->next;
+		it->done(it->ud, false);
+		free(it);
+	}
+	hx->wait_tail = NULL;
+}
+
+static void *loop(void *arg)
+{
+	wa_httpexec *hx = arg;
+
+	for (;;) {
+		hx_item *got;
+		bool stop;
+		int running = 0, left;
+		CURLMsg *m;
+
+		pthread_mutex_lock(&hx->mu);
+		got = hx->head;
+		hx->head = hx->tail = NULL;
+		stop = hx->stop;
+		pthread_mutex_unlock(&hx->mu);
+		while (got) {
+			hx_item *it = got;
+
+			got = it->next;
+			it->next = NULL;
+			if (hx->wait_tail)
+				hx->wait_tail->next = it;
+			else
+				hx->wait_head = it;
+			hx->wait_tail = it;
+		}
+		if (stop) {
+			abandon_all(hx);
+			break;
+		}
+		while (hx->wait_head && hx->active < hx->cfg.max_inflight) {
+			hx_item *it = hx->wait_head;
+
+			hx->wait_head = it->next;
+			if (!hx->wait_head)
+				hx->wait_tail = NULL;
+			start(hx, it);
+		}
+		curl_multi_perform(hx->multi, &running);
+		while ((m = curl_multi_info_read(hx->multi, &left))) {
+			hx_xfer *x = NULL;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+			                  (char **)&x);
+			finish(hx, x, m->data.result);
+		}
+		if (hx->wait_head && hx->active < hx->cfg.max_inflight)
+			continue; /* slots freed: start the next ones now */
+		curl_multi_poll(hx->multi, NULL, 0, 1000, NULL);
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void collect_secrets(wa_httpexec *hx)
+{
+	const wa_config_key *k = hx->p->table->config_keys;
+	size_t n = 0;
+
+	for (; k && k->name && n < HX_MAX_SECRETS; k++) {
+		const char *v;
+
+		if (!wa_provider_key_is_secret(hx->p, k->name))
+			continue;
+		v = hx->p->host.config_get
+		        ? hx->p->host.config_get(&hx->p->host, k->name)
+		        : wa_config_get(k->name);
+		if (v && *v)
+			hx->secrets[n++] = v;
+	}
+	hx->secrets[n] = NULL;
+}
+
+wa_httpexec *wa_httpexec_create(const wa_loaded_provider *p,
+                                const wa_httpexec_config *cfg, char *err,
+                                size_t err_len)
+{
+	wa_httpexec *hx;
+
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK) {
+		snprintf(err, err_len, "libcurl cannot be initialised: %s.",
+		         curl_easy_strerror(curl_init_rc));
+		return NULL;
+	}
+	if (!p->table->build_request || !p->table->parse_response) {
+		snprintf(err, err_len, "Provider %s has no HTTP pair.",
+		         p->table->name);
+		return NULL;
+	}
+	hx = calloc(1, sizeof(*hx));
+	if (!hx) {
+		snprintf(err, err_len,
+		         "Out of memory creating the HTTP executor.");
+		return NULL;
+	}
+	hx->p = p;
+	hx->cfg = *cfg;
+	if (!hx->cfg.max_inflight)
+		hx->cfg.max_inflight = 64;
+	if (hx->cfg.max_response_bytes <= 0)
+		hx->cfg.max_response_bytes = 1048576;
+	hx->multi = curl_multi_init();
+	if (!hx->multi) {
+		snprintf(err, err_len, "curl_multi_init failed.");
+		free(hx);
+		return NULL;
+	}
+	pthread_mutex_init(&hx->mu, NULL);
+	collect_secrets(hx);
+	return hx;
+}
+
+int wa_httpexec_start(wa_httpexec *hx, char *err, size_t err_len)
+{
+	int rc = pthread_create(&hx->thread, NULL, loop, hx);
+
+	if (rc != 0) {
+		snprintf(err, err_len, "Cannot start the HTTP thread: %s.",
+		         strerror(rc));
+		return -1;
+	}
+	hx->started = true;
+	return 0;
+}
+
+int wa_httpexec_submit(wa_httpexec *hx, const wa_message *msg, wa_result *res,
+                       wa_httpexec_done done, void *ud)
+{
+	hx_item *it = calloc(1, sizeof(*it));
+
+	if (!it)
+		return -1;
+	it->msg = msg;
+	it->res = res;
+	it->done = done;
+	it->ud = ud;
+	pthread_mutex_lock(&hx->mu);
+	if (hx->stop || !hx->started) {
+		pthread_mutex_unlock(&hx->mu);
+		free(it);
+		return -1;
+	}
+	if (hx->tail)
+		hx->tail->next = it;
+	else
+		hx->head = it;
+	hx->tail = it;
+	pthread_mutex_unlock(&hx->mu);
+	curl_multi_wakeup(hx->multi);
+	return 0;
+}
+
+void wa_httpexec_stop(wa_httpexec *hx)
+{
+	if (!hx)
+		return;
+	pthread_mutex_lock(&hx->mu);
+	hx->stop = true;
+	pthread_mutex_unlock(&hx->mu);
+	if (hx->started) {
+		curl_multi_wakeup(hx->multi);
+		pthread_join(hx->thread, NULL);
+		hx->started = false;
+	}
+}
+
+void wa_httpexec_destroy(wa_httpexec *hx)
+{
+	if (!hx)
+		return;
+	while (hx->pool) {
+		hx_xfer *x = hx->pool;
+
+		hx->pool = x->next;
+		curl_easy_cleanup(x->easy);
+		free(x->body_buf);
+		free(x->resp);
+		free(x);
+	}
+	while (hx->head) {
+		hx_item *it = hx->head;
+
+		hx->head = it->next;
+		free(it);
+	}
+	curl_multi_cleanup(hx->multi);
+	pthread_mutex_destroy(&hx->mu);
+	free(hx);
+}

@@ -1,0 +1,462 @@
+/* test_engine_mock.c - the engine delivering through the mock provider
+ * (blocking send) */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine_testlib.h"
+#include "testing.h"
+#include "timeutil.h"
+
+static void mock_env(const char *delay, const char *fail_first,
+                     const char *reject_rate)
+{
+	setenv("MOCK_DELAY_MS", delay, 1);
+	setenv("MOCK_FAIL_FIRST", fail_first, 1);
+	setenv("MOCK_REJECT_RATE", reject_rate, 1);
+	setenv("MOCK_RETRY_RATE", "0", 1);
+	unsetenv("MOCK_CONFIG_FAIL_FILE");
+	unsetenv("MOCK_RECORD_FILE");
+	unsetenv("MOCK_RETRY_AFTER_MS");
+}
+
+static void id_of(char *id, size_t len, const char *tag, int i)
+{
+	snprintf(id, len, "msg-%s-%d", tag, i);
+}
+
+static int count_lines(const char *path, char ids[][WA_ID_MAX], int max)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (n < max)
+			sscanf(line, "%47s", ids[n]);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* 60 messages, SQLite store: each delivered exactly once. */
+static void test_all_delivered(void)
+{
+	wa_engine_config c = et_config();
+	et_rig r;
+	char rec_path[600], id[WA_ID_MAX];
+	static char seen[100][WA_ID_MAX];
+	wa_engine_counts k;
+	int n, dup = 0;
+
+	mock_env("5", "0", "0");
+	{
+		char tmpl[] = "/tmp/wa-engine-rec-XXXXXX";
+		int fd = mkstemp(tmpl);
+
+		CHECK(fd >= 0);
+		close(fd);
+		snprintf(rec_path, sizeof(rec_path), "%s", tmpl);
+	}
+	setenv("MOCK_RECORD_FILE", rec_path, 1); /* read at init */
+	if (et_rig_open(&r, true, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	for (int i = 0; i < 60; i++) {
+		id_of(id, sizeof(id), "all", i);
+		CHECK_INT(et_insert(&r, id, "hello", 600000), 0);
+	}
+	CHECK(et_wait_final(&r, 60, 30000));
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 60);
+	wa_engine_get_counts(r.engine, &k);
+	CHECK_INT(k.sent, 60);
+	CHECK_INT(k.attempts, 60);
+	CHECK_INT(k.failed, 0);
+	{
+		wa_message_rec m;
+
+		CHECK_INT(et_get(&r, "msg-all-7", &m), 0);
+		CHECK_INT(m.attempts, 1);
+		CHECK(strncmp(m.provider_message_id, "mock-", 5) == 0);
+		wa_message_rec_free(&m);
+	}
+	/* idle: commits kick the engine, but it must not answer each kick
+	 * with a claim transaction (which would kick again, forever) */
+	{
+		unsigned long long b0, b1, j0, j1;
+		int64_t end = wa_mono_ms() + 300;
+
+		wa_writer_counts(r.writer, &b0, &j0);
+		while (wa_mono_ms() < end)
+			et_sleep_ms(10);
+		wa_writer_counts(r.writer, &b1, &j1);
+		printf("idle for 300 ms: %llu writer batches\n", b1 - b0);
+		CHECK(b1 - b0 < 10);
+	}
+	et_rig_close(&r, 1000);
+	n = count_lines(rec_path, seen, 100);
+	CHECK_INT(n, 60);
+	for (int i = 0; i < n && i < 100; i++)
+		for (int j = i + 1; j < n && j < 100; j++)
+			if (strcmp(seen[i], seen[j]) == 0)
+				dup++;
+	CHECK_INT(dup, 0);
+	unlink(rec_path);
+	unsetenv("MOCK_RECORD_FILE");
+}
+
+/* MOCK_FAIL_FIRST=2: two retries then success; attempts counted. */
+static void test_retry_then_ok(void)
+{
+	wa_engine_config c = et_config();
+	wa_engine_counts k;
+	et_rig r;
+	char id[WA_ID_MAX];
+
+	mock_env("0", "2", "0");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	for (int i = 0; i < 10; i++) {
+		id_of(id, sizeof(id), "rt", i);
+		et_insert(&r, id, "retry me", 600000);
+	}
+	CHECK(et_wait_final(&r, 10, 20000));
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 10);
+	for (int i = 0; i < 10; i++) {
+		wa_message_rec m;
+
+		id_of(id, sizeof(id), "rt", i);
+		if (et_get(&r, id, &m) == 0) {
+			CHECK_INT(m.attempts, 3);
+			CHECK_INT(m.status, WA_MSG_SENT);
+		}
+		wa_message_rec_free(&m);
+	}
+	wa_engine_get_counts(r.engine, &k);
+	CHECK_INT(k.attempts, 30);
+	CHECK_INT(k.retried, 20);
+	CHECK_INT(k.sent, 10);
+	et_rig_close(&r, 1000);
+}
+
+/* Always RETRY: fails after max_attempts with the last error. */
+static void test_retry_exhausted(void)
+{
+	wa_engine_config c = et_config();
+	et_rig r;
+	wa_message_rec m;
+
+	c.max_attempts = 3;
+	mock_env("0", "100", "0");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	et_insert(&r, "msg-ex-1", "never", 600000);
+	CHECK(et_wait_final(&r, 1, 20000));
+	CHECK_INT(et_get(&r, "msg-ex-1", &m), 0);
+	CHECK_INT(m.status, WA_MSG_FAILED);
+	CHECK_INT(m.attempts, 3);
+	CHECK_CONTAINS(m.last_error, "MOCK_FAIL_FIRST");
+	CHECK_STR(m.upstream_code, "mock_fail_first");
+	wa_message_rec_free(&m);
+	et_rig_close(&r, 1000);
+}
+
+/* REJECT: failed after one attempt. */
+static void test_reject(void)
+{
+	wa_engine_config c = et_config();
+	et_rig r;
+	wa_message_rec m;
+
+	mock_env("0", "0", "1");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	et_insert(&r, "msg-rj-1", "no", 600000);
+	CHECK(et_wait_final(&r, 1, 20000));
+	CHECK_INT(et_get(&r, "msg-rj-1", &m), 0);
+	CHECK_INT(m.status, WA_MSG_FAILED);
+	CHECK_INT(m.attempts, 1);
+	CHECK_CONTAINS(m.last_error, "rejected");
+	wa_message_rec_free(&m);
+	et_rig_close(&r, 1000);
+}
+
+static bool config_seen(et_rig *r, void *ud)
+{
+	wa_engine_counts k;
+
+	wa_engine_get_counts(r->engine, &k);
+	return k.config_errors >= *(unsigned long long *)ud && k.in_flight == 0;
+}
+
+/* CONFIG: paused, not ready, messages kept queued; probes; recovery. */
+static void test_config_pause(void)
+{
+	wa_engine_config c = et_config();
+	char fail_file[] = "/tmp/wa-engine-cfg-XXXXXX", reason[256],
+	     id[WA_ID_MAX];
+	unsigned long long want;
+	et_rig r;
+	int fd = mkstemp(fail_file);
+
+	CHECK(fd >= 0);
+	close(fd);
+	mock_env("0", "0", "0");
+	setenv("MOCK_CONFIG_FAIL_FILE", fail_file, 1);
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	CHECK(wa_engine_ready(r.engine, reason, sizeof(reason)));
+	for (int i = 0; i < 5; i++) {
+		id_of(id, sizeof(id), "cf", i);
+		et_insert(&r, id, "cfg", 600000);
+	}
+	want = 1;
+	CHECK(et_wait_until(&r, config_seen, &want, 10000));
+	CHECK(!wa_engine_ready(r.engine, reason, sizeof(reason)));
+	CHECK_CONTAINS(reason, "provider paused: ");
+	CHECK_CONTAINS(reason, "mock credentials rejected");
+	/* probes go through while paused (50 ms, then 100 ms), messages stay
+	 * queued */
+	{
+		wa_engine_counts k;
+
+		wa_engine_get_counts(r.engine, &k);
+		want = k.config_errors + 2;
+	}
+	CHECK(et_wait_until(&r, config_seen, &want, 10000));
+	CHECK_INT(et_count(&r, WA_MSG_QUEUED), 5);
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 0);
+	{
+		wa_message_rec m;
+
+		CHECK_INT(et_get(&r, "msg-cf-0", &m), 0);
+		CHECK_INT(m.attempts, 0); /* released: not counted */
+		wa_message_rec_free(&m);
+	}
+	CHECK(!wa_engine_ready(r.engine, reason, sizeof(reason)));
+	/* credentials fixed: the next probe succeeds and everything goes */
+	unlink(fail_file);
+	CHECK(et_wait_final(&r, 5, 20000));
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 5);
+	CHECK(wa_engine_ready(r.engine, reason, sizeof(reason)));
+	et_rig_close(&r, 1000);
+	unsetenv("MOCK_CONFIG_FAIL_FILE");
+}
+
+/* TTL over before the first attempt: failed "expired", provider not called. */
+static void test_ttl(void)
+{
+	wa_engine_config c = et_config();
+	wa_engine_counts k;
+	et_rig r;
+	wa_message_rec m;
+
+	mock_env("0", "0", "0");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	et_insert(&r, "msg-ttl-1", "late", 0);
+	et_insert(&r, "msg-ttl-2", "fine", 600000);
+	CHECK(et_wait_final(&r, 2, 20000));
+	CHECK_INT(et_get(&r, "msg-ttl-1", &m), 0);
+	CHECK_INT(m.status, WA_MSG_FAILED);
+	CHECK_STR(m.last_error, "expired");
+	wa_message_rec_free(&m);
+	CHECK_INT(et_get(&r, "msg-ttl-2", &m), 0);
+	CHECK_INT(m.status, WA_MSG_SENT);
+	wa_message_rec_free(&m);
+	wa_engine_get_counts(r.engine, &k);
+	CHECK_INT(k.attempts, 1);
+	et_rig_close(&r, 1000);
+}
+
+typedef struct waitbox {
+	atomic_int calls;
+	wa_attempt_report rep;
+} waitbox;
+
+static void on_report(void *ud, const wa_attempt_report *rep)
+{
+	waitbox *b = ud;
+
+	b->rep = *rep;
+	atomic_fetch_add(&b->calls, 1);
+}
+
+static bool box_called(et_rig *r, void *ud)
+{
+	(void)r;
+	return atomic_load(&((waitbox *)ud)->calls) > 0;
+}
+
+/* wa_engine_wait: finished with the provider id; timeout; stop answers. */
+static void test_wait(void)
+{
+	wa_engine_config c = et_config();
+	waitbox a = {0}, a2 = {0}, t = {0};
+	et_rig r;
+
+	mock_env("30", "0", "0");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	/* registered before the insert, as the API does */
+	CHECK_INT(wa_engine_wait(r.engine, "msg-w-1", wa_now_ms() + 10000,
+	                         on_report, &a),
+	          0);
+	CHECK_INT(wa_engine_wait(r.engine, "msg-w-1", wa_now_ms() + 10000,
+	                         on_report, &a2),
+	          0);
+	CHECK_INT(wa_engine_wait(r.engine, "msg-nobody", wa_now_ms() + 100,
+	                         on_report, &t),
+	          0);
+	et_insert(&r, "msg-w-1", "wait for me", 600000);
+	CHECK(et_wait_until(&r, box_called, &a, 10000));
+	CHECK(et_wait_until(&r, box_called, &a2, 10000));
+	CHECK(et_wait_until(&r, box_called, &t, 10000));
+	CHECK_INT(atomic_load(&a.calls), 1);
+	CHECK(a.rep.finished);
+	CHECK_INT(a.rep.status, WA_MSG_SENT);
+	CHECK(strncmp(a.rep.provider_message_id, "mock-", 5) == 0);
+	CHECK_STR(a.rep.error, "");
+	CHECK(a2.rep.finished);
+	CHECK_INT(atomic_load(&t.calls), 1);
+	CHECK(!t.rep.finished);
+	et_rig_close(&r, 1000);
+	CHECK_INT(atomic_load(&a.calls), 1);
+	CHECK_INT(atomic_load(&t.calls), 1);
+}
+
+static bool all_started(et_rig *r, void *ud)
+{
+	wa_engine_counts k;
+
+	wa_engine_get_counts(r->engine, &k);
+	return k.attempts >= *(unsigned long long *)ud;
+}
+
+/* Stop with a short deadline: in-flight sends are released. */
+static void test_stop_releases(void)
+{
+	wa_engine_config c = et_config();
+	unsigned long long four = 4;
+	waitbox w = {0};
+	et_rig r;
+	char id[WA_ID_MAX];
+	int64_t t0;
+
+	c.workers = 4;
+	mock_env("1500", "0", "0");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	for (int i = 0; i < 6; i++) {
+		id_of(id, sizeof(id), "st", i);
+		et_insert(&r, id, "slow", 600000);
+	}
+	CHECK(et_wait_until(&r, all_started, &four, 10000));
+	CHECK_INT(wa_engine_wait(r.engine, "msg-st-0", wa_now_ms() + 60000,
+	                         on_report, &w),
+	          0);
+	t0 = wa_mono_ms();
+	wa_engine_stop(r.engine, wa_mono_ms() + 100);
+	CHECK(wa_mono_ms() - t0 >= 100); /* waited for the deadline */
+	CHECK_INT(atomic_load(&w.calls), 1);
+	CHECK(!w.rep.finished);
+	CHECK_INT(et_count(&r, WA_MSG_SENDING), 0);
+	CHECK_INT(et_count(&r, WA_MSG_QUEUED), 6);
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 0);
+	for (int i = 0; i < 6; i++) {
+		wa_message_rec m;
+
+		id_of(id, sizeof(id), "st", i);
+		if (et_get(&r, id, &m) == 0)
+			CHECK_INT(m.attempts, 0);
+		wa_message_rec_free(&m);
+	}
+	CHECK(!wa_engine_ready(r.engine, id, sizeof(id)));
+	CHECK_INT(wa_engine_wait(r.engine, "msg-st-1", wa_now_ms() + 1000,
+	                         on_report, &w),
+	          -1);
+	et_rig_close(&r, 1000);
+}
+
+/* Stop while idle: returns without waiting for the deadline. */
+static void test_stop_idle(void)
+{
+	wa_engine_config c = et_config();
+	et_rig r;
+	int64_t t0;
+
+	mock_env("0", "0", "0");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	t0 = wa_mono_ms();
+	wa_engine_stop(r.engine, wa_mono_ms() + 60000);
+	/* far below the 60 s deadline: it did not wait for it */
+	CHECK(wa_mono_ms() - t0 < 30000);
+	et_rig_close(&r, 1000);
+}
+
+/* Pacing: 20 messages at 50/s (burst 5) need at least ~0.3 s. */
+static void test_rate(void)
+{
+	wa_engine_config c = et_config();
+	et_rig r;
+	char id[WA_ID_MAX];
+	int64_t t0, took;
+
+	c.rate = 50;
+	mock_env("0", "0", "0");
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	t0 = wa_mono_ms();
+	for (int i = 0; i < 20; i++) {
+		id_of(id, sizeof(id), "rate", i);
+		et_insert(&r, id, "paced", 600000);
+	}
+	CHECK(et_wait_final(&r, 20, 20000));
+	took = wa_mono_ms() - t0;
+	printf("20 messages at 50/s took %lld ms\n", (long long)took);
+	CHECK(took >= 250);
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 20);
+	et_rig_close(&r, 1000);
+}
+
+int main(void)
+{
+	if (!getenv("WA_PROVIDER_BUILD_DIR"))
+		setenv("WA_PROVIDER_BUILD_DIR", ".", 1);
+	test_all_delivered();
+	test_retry_then_ok();
+	test_retry_exhausted();
+	test_reject();
+	test_config_pause();
+	test_ttl();
+	test_wait();
+	test_stop_releases();
+	test_stop_idle();
+	test_rate();
+	return wa_t_report();
+}

@@ -8,8 +8,10 @@ set -eu
 
 BUILD="build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev
 libcurl4-openssl-dev libsqlite3-dev libssl-dev"
-TEST="binutils curl"
 DEB="debhelper dpkg-dev lintian systemd util-linux"
+# Tests also build the .deb files, check metrics with promtool and make TLS
+# certificates with openssl.
+TEST="binutils curl openssl prometheus $DEB"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST ${WA_EXTRA_TEST_DEPS:-}"

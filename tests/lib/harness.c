@@ -184,7 +184,8 @@ int wa_h_daemon_start_args(wa_daemon *d, const char *const *env,
 			 d->dir);
 		sk = store_kv;
 	}
-	snprintf(d->base, sizeof(d->base), "http://127.0.0.1:%d", d->port);
+	snprintf(d->base, sizeof(d->base), "%s://127.0.0.1:%d",
+		 d->tls ? "https" : "http", d->port);
 	d->pid = spawn(env, args, d->log_path, pk, dk, sk);
 	if (d->pid < 0)
 		return -1;
@@ -321,6 +322,13 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *ud)
 	return add;
 }
 
+static char g_ca[512];
+
+void wa_h_set_ca(const char *path)
+{
+	snprintf(g_ca, sizeof(g_ca), "%s", path ? path : "");
+}
+
 int wa_h_http(const char *method, const char *url, const char *const *headers,
 	      const char *body, size_t body_len, wa_http_reply *r)
 {
@@ -341,6 +349,8 @@ int wa_h_http(const char *method, const char *url, const char *const *headers,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	if (g_ca[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, g_ca);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	if (body) {

@@ -11,7 +11,11 @@ typedef struct wa_daemon {
 	char base[64];      /* "http://127.0.0.1:<port>" */
 	char dir[256];      /* private temp dir (store, logs, records) */
 	char log_path[320]; /* daemon stderr */
+	int tls;            /* set before start: the daemon serves HTTPS */
 } wa_daemon;
+
+/* Trust this CA file for https:// requests (NULL: system default). */
+void wa_h_set_ca(const char *path);
 
 /* Path of a built provider: $WA_PROVIDER_BUILD_DIR/<name>.so (static buf). */
 const char *wa_h_provider_dir(void);

@@ -1,0 +1,330 @@
+/* test_ops.c - production hardening: metrics, caller limits, request ids,
+ * slow clients, header and batch limits, HTTPS */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "testing.h"
+
+#define KEY2 "second-caller-key-987654"
+
+static wa_daemon d;
+
+static int start(const char *const *knobs)
+{
+	const char *env[24] = {"API_KEY=" E2E_KEY, "API_KEYS=" KEY2, "BIND_ADDRESS=127.0.0.1",
+			       "MOCK_DELAY_MS=1"};
+	size_t n = 4;
+	int tls = d.tls;
+
+	for (const char *const *k = knobs; k && *k && n < 23; k++)
+		env[n++] = *k;
+	env[n] = NULL;
+	if (wa_h_daemon_init(&d) != 0)
+		return -1;
+	d.tls = tls;
+	return wa_h_daemon_start(&d, env);
+}
+
+static void stop(void)
+{
+	CHECK_INT(wa_h_daemon_stop(&d, 15, 15000), 0);
+}
+
+/* Run cmd with input on stdin; its exit status. */
+static int pipe_to(const char *cmd, const char *input)
+{
+	FILE *p = popen(cmd, "w");
+	if (!p)
+		return -1;
+	fputs(input, p);
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void metrics(void)
+{
+	wa_http_reply r;
+	char ct[128], cmd[1200];
+	const char *src = getenv("WA_SOURCE_DIR");
+
+	CHECK_INT(start(NULL), 0);
+	CHECK_INT(e2e_send(&d, "m-1", "+5564999998888", "metrics", NULL, &r), 200);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_send(&d, "m-2", "12", "bad", NULL, &r), 400);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_get(&d, "/metrics", &r), 200);
+	CHECK_STR(wa_h_header(&r, "Content-Type", ct, sizeof(ct)),
+		  "text/plain; version=0.0.4; charset=utf-8");
+	CHECK_CONTAINS(r.body, "wadispatch_http_requests_total{route=\"send\",code=\"200\"} 1\n");
+	CHECK_CONTAINS(r.body, "wadispatch_http_requests_total{route=\"send\",code=\"400\"} 1\n");
+	CHECK_CONTAINS(r.body, "wadispatch_messages_accepted_total{provider=\"mock\"} 1\n");
+	CHECK_CONTAINS(r.body, "wadispatch_build_info{version=");
+	CHECK_CONTAINS(r.body, "wadispatch_http_request_duration_seconds_bucket{route=\"send\",le=\"+Inf\"} 2\n");
+	CHECK_CONTAINS(r.body, "wadispatch_queue_depth ");
+	CHECK_CONTAINS(r.body, "wadispatch_queue_oldest_age_seconds ");
+	CHECK_CONTAINS(r.body, "wadispatch_outbox_depth ");
+	CHECK_CONTAINS(r.body, "wadispatch_store_commit_batch_size_bucket");
+	CHECK_CONTAINS(r.body, "wadispatch_provider_paused{provider=\"mock\"} 0\n");
+	/* promtool is the judge of the exposition format */
+	CHECK_INT(pipe_to("promtool check metrics", r.body), 0);
+	wa_h_reply_free(&r);
+	snprintf(cmd, sizeof(cmd), "promtool check rules %s/etc/wadispatch-alerts.yml >/dev/null",
+		 src ? src : "..");
+	CHECK_INT(system(cmd), 0);
+	stop();
+}
+
+static void limits(void)
+{
+	const char *knobs[] = {"RATE_LIMIT_RPS=1", "RATE_LIMIT_BURST=3", "BATCH_MAX=5", NULL};
+	const char *key2[] = {"X-API-Key: " KEY2, NULL};
+	wa_http_reply r;
+	char v[64], url[256], body[4096];
+	int ok = 0;
+
+	CHECK_INT(start(knobs), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(v, sizeof(v), "rl-%d", i);
+		ok += e2e_send(&d, v, "+5564999998888", "x", NULL, &r) == 200;
+		wa_h_reply_free(&r);
+	}
+	CHECK_INT(ok, 3);
+	CHECK_INT(e2e_send(&d, "rl-4", "+5564999998888", "x", NULL, &r), 429);
+	CHECK_STR(r.body, "{\"error\":\"Rate limit exceeded\"}");
+	CHECK(wa_h_header(&r, "Retry-After", v, sizeof(v)) && atoi(v) >= 1);
+	wa_h_reply_free(&r);
+	/* another key has its own bucket; a batch counts its items */
+	{
+		const char *h[] = {"X-API-Key: " KEY2, "Content-Type: application/json", NULL};
+		const char *four = "{\"messages\":["
+			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-1\"},"
+			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-2\"},"
+			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-3\"},"
+			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-4\"}]}";
+		const char *two = "{\"messages\":["
+			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-5\"},"
+			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-6\"}]}";
+		snprintf(url, sizeof(url), "%s/v1/messages/batch", d.base);
+		CHECK_INT(wa_h_http("POST", url, h, four, strlen(four), &r), 0);
+		CHECK_INT(r.status, 429); /* 4 items > burst 3 */
+		wa_h_reply_free(&r);
+		CHECK_INT(wa_h_http("POST", url, h, two, strlen(two), &r), 0);
+		CHECK_INT(r.status, 200);
+		CHECK_CONTAINS(r.body, "\"accepted\":2");
+		wa_h_reply_free(&r);
+	}
+	(void)key2;
+	/* batch size cap (BATCH_MAX=5) */
+	{
+		size_t n = (size_t)snprintf(body, sizeof(body), "{\"messages\":[");
+		for (int i = 0; i < 6; i++)
+			n += (size_t)snprintf(body + n, sizeof(body) - n,
+					      "%s{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"b-%d\"}",
+					      i ? "," : "", i);
+		snprintf(body + n, sizeof(body) - n, "]}");
+		CHECK_INT(e2e_post(&d, "/v1/messages/batch", body, NULL, &r), 413);
+		CHECK_CONTAINS(r.body, "at most 5 per batch");
+		wa_h_reply_free(&r);
+	}
+	/* a 40 KiB header: refused with a 4xx or a closed connection */
+	{
+		char *big = malloc(41000);
+		const char *h[] = {big, NULL};
+		memcpy(big, "X-Filler: ", 10);
+		memset(big + 10, 'a', 40000);
+		big[40010] = 0;
+		snprintf(url, sizeof(url), "%s/health", d.base);
+		int rc = wa_h_http("GET", url, h, NULL, 0, &r);
+		CHECK(rc != 0 || (r.status >= 400 && r.status < 500));
+		wa_h_reply_free(&r);
+		free(big);
+		CHECK_INT(e2e_get(&d, "/health", &r), 200);
+		wa_h_reply_free(&r);
+	}
+	stop();
+}
+
+static int count_regex(const char *path, const char *re)
+{
+	char *text = wa_h_slurp(path, NULL);
+	regex_t rx;
+	int n = 0;
+
+	if (!text || regcomp(&rx, re, REG_EXTENDED | REG_NOSUB | REG_NEWLINE) != 0) {
+		free(text);
+		return -1;
+	}
+	for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		n += regexec(&rx, line, 0, NULL, 0) == 0;
+	}
+	regfree(&rx);
+	free(text);
+	return n;
+}
+
+static void request_ids(void)
+{
+	const char *given[] = {"X-Request-Id: campaign-42.req_7", NULL};
+	const char *evil[] = {"X-Request-Id: \"><script>", NULL};
+	wa_http_reply r;
+	char v[128];
+
+	CHECK_INT(start(NULL), 0);
+	CHECK_INT(e2e_send(&d, "rid-1", "+5564999998888", "x", given, &r), 200);
+	CHECK_STR(wa_h_header(&r, "X-Request-Id", v, sizeof(v)), "campaign-42.req_7");
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_send(&d, "rid-2", "+5564999998888", "x", evil, &r), 200);
+	CHECK(wa_h_header(&r, "X-Request-Id", v, sizeof(v)) != NULL);
+	CHECK(strchr(v, '<') == NULL && strlen(v) == 36);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_get(&d, "/health", &r), 200);
+	CHECK(wa_h_header(&r, "X-Request-Id", v, sizeof(v)) && strlen(v) == 36);
+	wa_h_reply_free(&r);
+	stop();
+	/* one access line per request, with the request id and the key's
+	 * number, never the key itself */
+	CHECK_INT(count_regex(d.log_path, "\"component\":\"access\".*\"method\":\"POST\",\"route\":\"send\","
+				       "\"status\":200,\"duration_ms\":[0-9]+,\"request_id\":\"campaign-42\\.req_7\","
+				       "\"key\":\"key#1\""), 1);
+	CHECK_INT(count_regex(d.log_path, "\"component\":\"access\".*\"route\":\"send\""), 2);
+	CHECK_INT(wa_h_count_lines(d.log_path, E2E_KEY), 0);
+}
+
+static int connect_to(int port)
+{
+	struct sockaddr_in a = {0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* true when the server closed the connection (EOF or reset) */
+static int closed_by_server(int fd, int timeout_ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char buf[256];
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0;
+}
+
+static void slow_clients(void)
+{
+	const char *knobs[] = {"REQUEST_TIMEOUT=1", NULL};
+	enum { SLOW = 20 };
+	int fds[SLOW], cut = 0;
+	struct timespec step = {0, 200 * 1000000L};
+	wa_http_reply r;
+	int64_t t0;
+
+	CHECK_INT(start(knobs), 0);
+	for (int i = 0; i < SLOW; i++) {
+		fds[i] = connect_to(d.port);
+		CHECK(fds[i] >= 0);
+		if (fds[i] >= 0 && send(fds[i], "POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n", 42, MSG_NOSIGNAL) != 42)
+			CHECK(0);
+	}
+	/* trickle a byte every 200 ms for up to 4 s; others must still be served */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t0 = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	for (int round = 0; round < 20 && cut < SLOW; round++) {
+		CHECK_INT(e2e_get(&d, "/health", &r), 200);
+		wa_h_reply_free(&r);
+		for (int i = 0; i < SLOW; i++) {
+			if (fds[i] < 0)
+				continue;
+			if (send(fds[i], "X", 1, MSG_NOSIGNAL) != 1 || closed_by_server(fds[i], 0)) {
+				close(fds[i]);
+				fds[i] = -1;
+				cut++;
+			}
+		}
+		nanosleep(&step, NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	printf("slow clients cut: %d of %d after %lld ms\n", cut, SLOW,
+	       (long long)((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - t0));
+	CHECK_INT(cut, SLOW);
+	for (int i = 0; i < SLOW; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	CHECK_INT(e2e_get(&d, "/health", &r), 200);
+	wa_h_reply_free(&r);
+	stop();
+}
+
+static void https(void)
+{
+	char cert[400], key[400], cmd[2000], kv1[500], kv2[500];
+	wa_http_reply r;
+
+	memset(&d, 0, sizeof(d));
+	if (wa_h_daemon_init(&d) != 0)
+		return;
+	snprintf(cert, sizeof(cert), "%s/cert.pem", d.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", d.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 "
+		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+		 key, cert);
+	CHECK_INT(system(cmd), 0);
+	snprintf(kv1, sizeof(kv1), "TLS_CERT_FILE=%s", cert);
+	snprintf(kv2, sizeof(kv2), "TLS_KEY_FILE=%s", key);
+	const char *knobs[] = {kv1, kv2, NULL};
+	wa_h_set_ca(cert);
+	d.tls = 1;
+	CHECK_INT(start(knobs), 0);
+	CHECK(strncmp(d.base, "https://", 8) == 0);
+	CHECK_INT(e2e_send(&d, "tls-1", "+5564999998888", "over TLS", NULL, &r), 200);
+	CHECK_CONTAINS(r.body, "\"status\":\"queued\"");
+	wa_h_reply_free(&r);
+	/* TLS 1.2 works, TLS 1.1 is refused, plain HTTP gets no answer */
+	snprintf(cmd, sizeof(cmd), "curl -sf --cacert %s --tlsv1.2 --tls-max 1.2 -o /dev/null %s/health", cert, d.base);
+	CHECK_INT(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "curl -sf --cacert %s --tlsv1.1 --tls-max 1.1 -o /dev/null %s/health 2>/dev/null", cert, d.base);
+	CHECK(system(cmd) != 0);
+	snprintf(cmd, sizeof(cmd), "curl -sf -m 5 -o /dev/null http://127.0.0.1:%d/health 2>/dev/null", d.port);
+	CHECK(system(cmd) != 0);
+	stop();
+	wa_h_set_ca(NULL);
+	d.tls = 0;
+	/* a bad key file stops the daemon with a sentence */
+	{
+		char out[4096], port[32];
+		snprintf(port, sizeof(port), "PORT=%d", wa_h_free_port());
+		snprintf(kv2, sizeof(kv2), "TLS_KEY_FILE=%s/missing.pem", d.dir);
+		const char *env[] = {"API_KEY=" E2E_KEY, port, kv1, kv2, NULL};
+		CHECK(wa_h_run_daemon(env, NULL, out, sizeof(out)) != 0);
+		CHECK_CONTAINS(out, "TLS_KEY_FILE: cannot read");
+	}
+}
+
+int main(void)
+{
+	metrics();
+	limits();
+	request_ids();
+	slow_clients();
+	https();
+	return wa_t_report();
+}

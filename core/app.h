@@ -14,12 +14,14 @@
 struct MHD_Daemon;
 struct wa_guard;
 struct wa_watchdog;
+struct wa_webhook;
 
 typedef struct wa_app {
 	wa_settings *settings;
 	wa_store *store;
 	wa_writer *writer;
 	wa_engine *engine;
+	struct wa_webhook *webhook; /* NULL unless STATUS_WEBHOOK_URL is set */
 	wa_loaded_provider *provider;
 	struct MHD_Daemon *mhd;
 	struct wa_guard *guard; /* per-key rate limits */

@@ -1,5 +1,6 @@
 /* engine.c - the delivery engine: claimer, worker pool, pause, stop */
 #include "engine_int.h"
+#include "ratelimit.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ static void dispatch_locked(wa_engine *e, wa_job *j)
 {
 	if (e->http) {
 		j->called = true;
+		j->call_start_us = wa_mono_us();
 		if (wa_httpexec_submit(e->hx, &j->msg, &j->res, http_done, j) ==
 		    0)
 			return;

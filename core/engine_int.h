@@ -25,6 +25,7 @@ typedef struct wa_job {
 	const char **vars;       /* template variables (into tpl) */
 	bool probe;              /* the one message let through a pause */
 	bool called;             /* the provider was called */
+	int64_t call_start_us;   /* when (monotonic), for metrics */
 	wa_result res;           /* the provider's answer */
 	wa_outcome out;          /* what is written to the store */
 	wa_msg_status reached;   /* status after the outcome */

@@ -1,6 +1,8 @@
 /* engine_job.c - one claimed message: build it, judge the answer, record it,
  * tell waiters */
 #include "engine_int.h"
+#include "metrics.h"
+#include "ratelimit.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -86,6 +88,7 @@ void wa_job_run_send(wa_job *j)
 	const wa_loaded_provider *p = j->e->prov;
 
 	j->called = true;
+	j->call_start_us = wa_mono_us();
 	p->table->send(p->state, &j->msg, &j->res);
 	wa_job_complete(j);
 }
@@ -154,6 +157,13 @@ void wa_job_complete(wa_job *j)
 	int64_t now = wa_now_ms();
 	int64_t delay;
 
+	if (j->called) {
+		/* Host-classified transport failures carry "curl_<code>". */
+		bool transport = r->upstream_status == 0 &&
+				 strncmp(r->upstream_code, "curl_", 5) == 0;
+		wa_metrics_provider_call(transport ? -1 : (int)r->result_class,
+					 (double)(wa_mono_us() - j->call_start_us) / 1e6);
+	}
 	class_error(r, j->error, sizeof(j->error));
 	memset(&j->out, 0, sizeof(j->out));
 	j->out.at_ms = now;

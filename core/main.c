@@ -16,6 +16,7 @@
 #include "log.h"
 #include "routes.h"
 #include "timeutil.h"
+#include "webhook.h"
 
 static void usage(FILE *f)
 {
@@ -62,9 +63,13 @@ static void warn_unknown_keys(const wa_loaded_provider *p)
 	}
 }
 
-static void kick_engine(void *ud)
+/* After every commit: new work for the engine, maybe new webhook events. */
+static void on_commit(void *ud)
 {
-	wa_engine_kick(ud);
+	wa_app *app = ud;
+	wa_engine_kick(app->engine);
+	if (app->webhook)
+		wa_webhook_kick(app->webhook);
 }
 
 int main(int argc, char **argv)
@@ -130,7 +135,7 @@ int main(int argc, char **argv)
 					 settings.store_sync_full, err, sizeof(err));
 	if (!app.store)
 		return fail(err);
-	app.store->ops->set_outbox(app.store, false);
+	app.store->ops->set_outbox(app.store, settings.webhook_url[0] != 0);
 	app.writer = wa_writer_create(app.store, settings.queue_max, err,
 				      sizeof(err));
 	if (!app.writer)
@@ -153,10 +158,26 @@ int main(int argc, char **argv)
 	if (!app.engine)
 		return fail(err);
 
+	if (settings.webhook_url[0]) {
+		wa_webhook_config wc = {
+			.url = settings.webhook_url,
+			.secret = settings.webhook_secret,
+			.timeout_ms = settings.http_timeout_ms,
+			.retry_base_ms = settings.retry_base_ms,
+			.retry_max_ms = settings.retry_max_ms,
+			.lease_ms = settings.lease_ms,
+		};
+		app.webhook = wa_webhook_create(&wc, app.store, app.writer, err,
+						sizeof(err));
+		if (!app.webhook)
+			return fail(err);
+	}
+
 	if (check_only) {
 		printf("Configuration OK: provider %s %s from %s, store %s\n",
 		       provider.table->name, provider.table->version, provider.path,
 		       settings.store_path);
+		wa_webhook_destroy(app.webhook);
 		wa_engine_destroy(app.engine);
 		wa_writer_destroy(app.writer);
 		wa_store_close(app.store);
@@ -169,8 +190,10 @@ int main(int argc, char **argv)
 				    settings.rate_limit_burst);
 	if (!app.guard)
 		return fail("Out of memory creating the rate limiter");
-	wa_writer_on_commit(app.writer, kick_engine, app.engine);
+	wa_writer_on_commit(app.writer, on_commit, &app);
 	if (wa_engine_start(app.engine, err, sizeof(err)) != 0)
+		return fail(err);
+	if (app.webhook && wa_webhook_start(app.webhook, err, sizeof(err)) != 0)
 		return fail(err);
 	if (wa_http_start(&app, wa_routes, err, sizeof(err)) != 0) {
 		wa_engine_stop(app.engine, wa_mono_ms());
@@ -197,9 +220,11 @@ int main(int argc, char **argv)
 	wa_http_quiesce(&app);
 	/* Leave a second for the writer and HTTP to flush after the engine. */
 	wa_engine_stop(app.engine, deadline - 1000);
+	wa_webhook_stop(app.webhook, deadline - 1000);
 	wa_writer_destroy(app.writer); /* commits what is queued, answers it */
 	wa_http_drain(&app, deadline);
 	wa_http_stop(&app);
+	wa_webhook_destroy(app.webhook);
 	wa_engine_destroy(app.engine);
 	wa_guard_destroy(app.guard);
 	wa_provider_unload(&provider);

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "routes.h"
 #include "timeutil.h"
+#include "webhook.h"
 
 #define MAX_ROUTES 16
 
@@ -281,6 +282,16 @@ char *wa_metrics_render(wa_app *app, size_t *len)
 		    st.oldest_queued_ms ? (double)(wa_now_ms() - st.oldest_queued_ms) / 1000 : 0.0);
 		help(&b, "wadispatch_outbox_depth", "gauge", "Status webhooks waiting to be delivered.");
 		put(&b, "wadispatch_outbox_depth %lld\n", st.outbox_pending);
+	}
+	if (app->webhook) {
+		unsigned long long wd = 0, wf = 0;
+		wa_webhook_counts(app->webhook, &wd, &wf, NULL);
+		help(&b, "wadispatch_webhooks_delivered_total", "counter",
+		     "Status webhooks the receiver accepted (2xx).");
+		put(&b, "wadispatch_webhooks_delivered_total %llu\n", wd);
+		help(&b, "wadispatch_webhook_failures_total", "counter",
+		     "Status webhook attempts that failed and will be retried.");
+		put(&b, "wadispatch_webhook_failures_total %llu\n", wf);
 	}
 	help(&b, "wadispatch_store_up", "gauge", "1 when the store is writable.");
 	put(&b, "wadispatch_store_up %d\n",

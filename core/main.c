@@ -1,4 +1,5 @@
 /* main.c - wadispatchd: configuration, start-up, signals, graceful stop */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,23 +45,60 @@ static int fail(const char *msg)
 	return 1;
 }
 
-static void warn_unknown_keys(const wa_loaded_provider *p)
+static bool is_core_key(const char *key)
 {
-	const char **keys;
-	size_t n = wa_config_file_keys(&keys);
+	for (const wa_config_spec *s = wa_core_keys; s->name; s++)
+		if (!strcmp(s->name, key))
+			return true;
+	return false;
+}
 
-	for (size_t i = 0; i < n; i++) {
-		if (wa_config_default(keys[i]) || wa_provider_declares(p, keys[i]))
+/* A setting named like the provider's own ("TWILIO_...") that it does not
+ * declare is a typo that would silently be ignored: refuse it. Other
+ * unknown keys in the config file only get a warning (the file may hold
+ * settings of providers not loaded now). */
+static int check_unknown_keys(const wa_loaded_provider *p, char *err,
+			      size_t err_len)
+{
+	extern char **environ;
+	char prefix[80];
+	size_t n = 0;
+	const char **keys;
+	size_t nf = wa_config_file_keys(&keys);
+
+	for (const char *c = p->table->name; *c && n + 2 < sizeof(prefix); c++)
+		prefix[n++] = (*c == '-') ? '_' : (char)toupper((unsigned char)*c);
+	prefix[n++] = '_';
+	prefix[n] = 0;
+	for (char **e = environ; *e; e++) {
+		char key[256];
+		const char *eq = strchr(*e, '=');
+		size_t kl = eq ? (size_t)(eq - *e) : 0;
+		if (!kl || kl >= sizeof(key) || strncmp(*e, prefix, n) != 0)
 			continue;
-		bool core = false;
-		for (const wa_config_spec *s = wa_core_keys; s->name; s++)
-			if (!strcmp(s->name, keys[i]))
-				core = true;
-		if (!core)
-			wa_log(WA_LOG_WARN, "config",
-			       "Unknown setting %s in the config file (not used by the core or the %s provider)",
-			       keys[i], p->table->name);
+		memcpy(key, *e, kl);
+		key[kl] = 0;
+		if (!wa_provider_declares(p, key) && !is_core_key(key)) {
+			snprintf(err, err_len,
+				 "Unknown setting %s: the %s provider does not read it (check the spelling; see wadispatchd --help and the provider's docs)",
+				 key, p->table->name);
+			return -1;
+		}
 	}
+	for (size_t i = 0; i < nf; i++) {
+		if (is_core_key(keys[i]) || wa_provider_declares(p, keys[i]))
+			continue;
+		if (strncmp(keys[i], prefix, n) == 0) {
+			snprintf(err, err_len,
+				 "Unknown setting %s in the config file: the %s provider does not read it (check the spelling)",
+				 keys[i], p->table->name);
+			return -1;
+		}
+		wa_log(WA_LOG_WARN, "config",
+		       "Unknown setting %s in the config file (not used by the core or the %s provider)",
+		       keys[i], p->table->name);
+	}
+	return 0;
 }
 
 /* After every commit: new work for the engine, maybe new webhook events. */
@@ -126,7 +164,8 @@ int main(int argc, char **argv)
 	if (wa_provider_load(settings.provider, settings.provider_dir, &provider,
 			     err, sizeof(err)) != 0)
 		return fail(err);
-	warn_unknown_keys(&provider);
+	if (check_unknown_keys(&provider, err, sizeof(err)) != 0)
+		return fail(err);
 
 	app.settings = &settings;
 	app.provider = &provider;

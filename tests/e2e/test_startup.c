@@ -67,6 +67,12 @@ int main(void)
 		CHECK_CONTAINS(out, "MOCK_DELAY_MS");
 	}
 	{
+		/* a misspelt provider setting is refused, not ignored */
+		const char *env[] = {pdir, "API_KEY=some-long-key-123", "MOCK_DELAYMS=5", NULL};
+		CHECK(run(env, NULL) != 0);
+		CHECK_CONTAINS(out, "Unknown setting MOCK_DELAYMS: the mock provider does not read it");
+	}
+	{
 		const char *env[] = {pdir, "API_KEY=some-long-key-123", "STORE_PATH=/proc/nope/x.db", NULL};
 		CHECK(run(env, NULL) != 0);
 		CHECK_CONTAINS(out, "/proc/nope/x.db");

@@ -367,10 +367,16 @@ int wa_h_http(const char *method, const char *url, const char *const *headers,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		/* No reply: nothing for the caller to free. */
+		free(b.p);
+		free(h.p);
+		return -1;
+	}
 	r->body = b.p ? b.p : calloc(1, 1);
 	r->body_len = b.n;
 	r->headers = h.p ? h.p : calloc(1, 1);
-	return rc == CURLE_OK ? 0 : -1;
+	return 0;
 }
 
 const char *wa_h_header(const wa_http_reply *r, const char *name, char *out,

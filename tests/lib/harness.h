@@ -57,7 +57,8 @@ typedef struct wa_http_reply {
 } wa_http_reply;
 
 /* One request. headers: NULL-terminated "Name: value" list (may be NULL).
- * body may be NULL. Returns 0 when an HTTP reply arrived. */
+ * body may be NULL. Returns 0 when an HTTP reply arrived (free it with
+ * wa_h_reply_free), else -1 with r zeroed (freeing it is harmless). */
 int wa_h_http(const char *method, const char *url, const char *const *headers,
 	      const char *body, size_t body_len, wa_http_reply *r);
 /* Value of a response header (case-insensitive), copied into buf. */

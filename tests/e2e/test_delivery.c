@@ -16,14 +16,20 @@ static char record[400], rec_kv[512];
 
 static int start(const char *const *knobs)
 {
-	const char *env[24] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1",
-			       "WHATSAPP_PROVIDER=mock", "RETRY_BASE_MS=10",
-			       "RETRY_MAX_MS=50", "PROBE_INTERVAL_MS=50",
-			       "LOG_LEVEL=debug", rec_kv};
-	size_t n = 8;
+	/* The knobs come first: the daemon sees the first of duplicate keys,
+	 * so a knob overrides the defaults below. */
+	static const char *const defaults[] = {
+		"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1", "WHATSAPP_PROVIDER=mock",
+		"RETRY_BASE_MS=10", "RETRY_MAX_MS=50", "PROBE_INTERVAL_MS=50",
+		"LOG_LEVEL=debug", NULL};
+	const char *env[32];
+	size_t n = 0;
 
-	for (const char *const *k = knobs; k && *k && n < 23; k++)
+	for (const char *const *k = knobs; k && *k && n < 20; k++)
 		env[n++] = *k;
+	for (const char *const *k = defaults; *k; k++)
+		env[n++] = *k;
+	env[n++] = rec_kv;
 	env[n] = NULL;
 	memset(&d, 0, sizeof(d));
 	if (wa_h_daemon_init(&d) != 0)
@@ -266,7 +272,9 @@ static void paused(void)
 	if (f)
 		fclose(f);
 	snprintf(kv, sizeof(kv), "MOCK_CONFIG_FAIL_FILE=%s", fail_file);
-	const char *knobs[] = {"MOCK_DELAY_MS=1", kv, NULL};
+	/* The first probe comes 3 s after the pause: until then nothing is
+	 * handed to the provider, so both messages are certainly queued. */
+	const char *knobs[] = {"MOCK_DELAY_MS=1", kv, "PROBE_INTERVAL_MS=3000", NULL};
 	CHECK_INT(start(knobs), 0);
 	send_id("paused-1", "later", id, sizeof(id));
 	CHECK(wa_h_wait_for(ready_is, &s503, 10000));

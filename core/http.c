@@ -125,6 +125,10 @@ static enum MHD_Result send_answer(wa_req *r)
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	r->phase = PHASE_SENT;
+	/* Counted when the answer is queued, so a client that reads /metrics
+	 * right after an answer sees it counted. */
+	wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1, r->status,
+			(double)(wa_mono_us() - r->start_us) / 1e6);
 	return ret;
 }
 
@@ -370,9 +374,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	if (!r)
 		return;
 	wa_watchdog_request_done(conn);
-	wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1,
-			r->phase == PHASE_SENT ? r->status : 0,
-			(double)(wa_mono_us() - r->start_us) / 1e6);
+	if (r->phase != PHASE_SENT) /* never answered: counted here, as code 0 */
+		wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1, 0,
+				(double)(wa_mono_us() - r->start_us) / 1e6);
 	if (r->app->settings->access_log) {
 		char fields[512], key[16] = "-";
 		const char *route = r->route ? r->route->name : "-";

@@ -221,7 +221,7 @@ char *wa_metrics_render(wa_app *app, size_t *len)
 		}
 	}
 	help(&b, "wadispatch_http_request_duration_seconds", "histogram",
-	     "Time from request arrival to the end of the answer.");
+	     "Time from request arrival until the answer is queued.");
 	for (size_t r = 0; r <= MAX_ROUTES; r++) {
 		if (r >= n_routes && r != MAX_ROUTES)
 			continue;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,75 @@ static void slow_clients(void)
 	stop();
 }
 
+typedef struct held {
+	long status;
+} held;
+
+static void *slow_send(void *arg)
+{
+	held *h = arg;
+	const char *prefer[] = {"Prefer: wait=5", NULL};
+	wa_http_reply r;
+	char ext[32];
+	static int n;
+	snprintf(ext, sizeof(ext), "held-%d", __atomic_add_fetch(&n, 1, __ATOMIC_SEQ_CST));
+	h->status = e2e_send(&d, ext, "+5564999998888", "slow", prefer, &r);
+	wa_h_reply_free(&r);
+	return NULL;
+}
+
+static int health_is_503(void *arg)
+{
+	wa_http_reply r;
+	long st = e2e_get(&d, "/health", &r);
+	if (st == 503) {
+		char v[16];
+		CHECK_STR(r.body, "{\"error\":\"Server busy, retry later\"}");
+		CHECK_STR(wa_h_header(&r, "Retry-After", v, sizeof(v)), "1");
+	}
+	wa_h_reply_free(&r);
+	(void)arg;
+	return st == 503;
+}
+
+/* MAX_INFLIGHT: requests held open (Prefer: wait on a slow provider) count;
+ * past the cap new requests get 503. MAX_CONN_PER_IP caps connections. */
+static void caps(void)
+{
+	const char *knobs[] = {"MAX_INFLIGHT=2", "MOCK_DELAY_MS=3000", "WORKERS=1", NULL};
+	pthread_t t[2];
+	held h[2] = {{0}, {0}};
+	wa_http_reply r;
+
+	CHECK_INT(start(knobs), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, slow_send, &h[i]);
+	/* Both held for 3 s or more: a third request is over the cap. */
+	CHECK(wa_h_wait_for(health_is_503, NULL, 10000));
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(h[i].status, 200);
+	}
+	CHECK_INT(e2e_get(&d, "/health", &r), 200);
+	wa_h_reply_free(&r);
+	stop();
+
+	/* per-IP connections */
+	const char *knobs2[] = {"MAX_CONN_PER_IP=2", NULL};
+	CHECK_INT(start(knobs2), 0);
+	int a = connect_to(d.port), b = connect_to(d.port), c = connect_to(d.port);
+	CHECK(a >= 0 && b >= 0);
+	/* the third is accepted by the kernel, then closed by the server */
+	CHECK(c < 0 || closed_by_server(c, 3000));
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	if (c >= 0)
+		close(c);
+	stop();
+}
+
 static void https(void)
 {
 	char cert[400], key[400], cmd[2000], kv1[500], kv2[500];
@@ -325,6 +395,7 @@ int main(void)
 	limits();
 	request_ids();
 	slow_clients();
+	caps();
 	https();
 	return wa_t_report();
 }

@@ -87,6 +87,7 @@ const char *wa_req_query(wa_req *r, const char *name)
 
 void wa_req_suspend(wa_req *r)
 {
+	r->parked = true;
 	r->phase = PHASE_SUSPENDED;
 	MHD_suspend_connection(r->conn);
 }
@@ -350,9 +351,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			r->route->post(r);
 		else
 			r->route->get(r);
-		if (r->phase == PHASE_READY)
-			return send_answer(r);
-		return MHD_YES; /* suspended: the answer comes on resume */
+		/* Once parked, another thread owns the request until it resumes
+		 * it: do not even look at phase here (it may be changing). */
+		if (r->parked)
+			return MHD_YES; /* the answer comes on resume */
+		return send_answer(r);
 	case PHASE_READY:
 		return send_answer(r);
 	case PHASE_SUSPENDED:

@@ -43,6 +43,7 @@ struct wa_req {
 	size_t body_len, body_cap;
 	bool body_too_large;
 	int phase;
+	bool parked; /* set by wa_req_suspend, read only by the HTTP thread */
 	/* the answer */
 	unsigned status;
 	char *resp; /* malloc'd JSON */

@@ -279,11 +279,10 @@ static int ca_build_request(void *state, const wa_message *msg,
 	ca_state *st = state;
 	bool tmpl = msg->template_name && *msg->template_name;
 	const char *body = msg->message_body ? msg->message_body : "";
-	size_t chars = wa_pc_utf8_len(body), n;
+	size_t chars = wa_pc_utf8_len(body);
 	char to[24];
-	json_object *o = NULL;
-	const char *text;
-	int rc = -1;
+	json_object *o;
+	int rc;
 
 	if (!tmpl && chars > CA_BODY_MAX) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
@@ -312,32 +311,8 @@ static int ca_build_request(void *state, const wa_message *msg,
 		return -1;
 	}
 	o = message_json(st, msg, to);
-	text = o ? wa_pc_json_text(o) : NULL;
-	if (!text) {
-		wa_pc_result(res, WA_RESULT_RETRY, 0, NULL,
-			     "Out of memory building the request.");
-		goto out;
-	}
-	n = strlen(text);
-	if (n >= req->body_cap) {
-		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Request does not fit the host's %zu-byte body buffer.",
-			     req->body_cap);
-		goto out;
-	}
-	memcpy(req->body, text, n + 1);
-	req->body_len = n;
-	snprintf(req->method, sizeof(req->method), "POST");
-	snprintf(req->url, sizeof(req->url), "%s", st->url);
-	if (wa_pc_req_header(req, "Authorization", st->auth_header) != 0 ||
-	    wa_pc_req_header(req, "Content-Type", "application/json") != 0 ||
-	    wa_pc_req_header(req, "Accept", "application/json") != 0) {
-		wa_pc_result(res, WA_RESULT_CONFIG, 0, NULL,
-			     "Request headers do not fit the host's header table.");
-		goto out;
-	}
-	rc = 0;
-out:
+	rc = wa_pc_json_post(req, res, st->url, o, "Authorization",
+			     st->auth_header);
 	json_object_put(o);
 	return rc;
 }

@@ -131,6 +131,14 @@ int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
 int wa_pc_req_header(wa_http_request *req, const char *name,
 		     const char *value);
 
+/* Make req a JSON POST of o to url with the header auth_name: auth_value
+ * (plus Content-Type and Accept). 0, or -1 with res filled (RETRY when out
+ * of memory, REJECT when the body does not fit the host's buffer, CONFIG
+ * when the headers do not fit). */
+int wa_pc_json_post(wa_http_request *req, wa_result *res, const char *url,
+		    json_object *o, const char *auth_name,
+		    const char *auth_value);
+
 /* Fill res: class, HTTP status, code and a formatted error sentence. */
 void wa_pc_result(wa_result *res, wa_result_class cls, long status,
 		  const char *code, const char *fmt, ...)

@@ -2,6 +2,7 @@
 #include "pc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,4 +99,36 @@ const char *wa_pc_json_text(json_object *o)
 {
 	return json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+int wa_pc_json_post(wa_http_request *req, wa_result *res, const char *url,
+		    json_object *o, const char *auth_name,
+		    const char *auth_value)
+{
+	const char *text = o ? wa_pc_json_text(o) : NULL;
+	size_t n = text ? strlen(text) : 0;
+
+	if (!text) {
+		wa_pc_result(res, WA_RESULT_RETRY, 0, NULL,
+			     "Out of memory building the request.");
+		return -1;
+	}
+	if (n >= req->body_cap) {
+		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
+			     "Request does not fit the host's %zu-byte body buffer.",
+			     req->body_cap);
+		return -1;
+	}
+	memcpy(req->body, text, n + 1);
+	req->body_len = n;
+	snprintf(req->method, sizeof(req->method), "POST");
+	snprintf(req->url, sizeof(req->url), "%s", url);
+	if (wa_pc_req_header(req, auth_name, auth_value) != 0 ||
+	    wa_pc_req_header(req, "Content-Type", "application/json") != 0 ||
+	    wa_pc_req_header(req, "Accept", "application/json") != 0) {
+		wa_pc_result(res, WA_RESULT_CONFIG, 0, NULL,
+			     "Request headers do not fit the host's header table.");
+		return -1;
+	}
+	return 0;
 }

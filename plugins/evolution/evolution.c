@@ -130,8 +130,6 @@ static int ev_build_request(void *state, const wa_message *msg,
 	ev_state *st = state;
 	char number[24];
 	json_object *o;
-	const char *text;
-	size_t n;
 	int rc = -1;
 
 	if (wa_pc_digits(msg->recipient_phone ? msg->recipient_phone : "",
@@ -152,26 +150,7 @@ static int ev_build_request(void *state, const wa_message *msg,
 			     "Out of memory building the request.");
 		goto out;
 	}
-	text = wa_pc_json_text(o);
-	n = text ? strlen(text) : 0;
-	if (!text || n >= req->body_cap) {
-		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Request does not fit the host's %zu-byte body buffer.",
-			     req->body_cap);
-		goto out;
-	}
-	memcpy(req->body, text, n + 1);
-	req->body_len = n;
-	snprintf(req->method, sizeof(req->method), "POST");
-	snprintf(req->url, sizeof(req->url), "%s", st->url);
-	if (wa_pc_req_header(req, "apikey", st->apikey) != 0 ||
-	    wa_pc_req_header(req, "Content-Type", "application/json") != 0 ||
-	    wa_pc_req_header(req, "Accept", "application/json") != 0) {
-		wa_pc_result(res, WA_RESULT_CONFIG, 0, NULL,
-			     "Request headers do not fit the host's header table.");
-		goto out;
-	}
-	rc = 0;
+	rc = wa_pc_json_post(req, res, st->url, o, "apikey", st->apikey);
 out:
 	json_object_put(o);
 	return rc;

@@ -24,7 +24,7 @@ typedef struct wa_app {
 	struct wa_webhook *webhook; /* NULL unless STATUS_WEBHOOK_URL is set */
 	wa_loaded_provider *provider;
 	struct MHD_Daemon *mhd;
-	struct wa_guard *guard; /* per-key rate limits */
+	struct wa_guard *guard;       /* per-key rate limits */
 	struct wa_watchdog *watchdog; /* slow-client deadline */
 	atomic_bool stopping; /* set on SIGTERM: /ready fails, sends get 503 */
 	atomic_long requests_open; /* requests between arrival and completion */

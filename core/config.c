@@ -73,7 +73,7 @@ bool wa_ct_streq(const char *secret, const char *given)
 	 * time depends on the input's length, not on where bytes differ. */
 	for (size_t i = 0; i < lg; i++)
 		diff |= (unsigned char)given[i] ^
-			(unsigned char)(ls ? secret[i % ls] : 0);
+		        (unsigned char)(ls ? secret[i % ls] : 0);
 	return diff == 0;
 }
 
@@ -88,8 +88,8 @@ static int valid_key(const char *k)
 }
 
 int wa_config_parse(const char *text, size_t len, const char *origin,
-		    int (*set)(const char *key, const char *value, void *ud),
-		    void *ud, char *err, size_t err_len)
+                    int (*set)(const char *key, const char *value, void *ud),
+                    void *ud, char *err, size_t err_len)
 {
 	size_t pos = 0;
 	int lineno = 0;
@@ -102,13 +102,14 @@ int wa_config_parse(const char *text, size_t len, const char *origin,
 		lineno++;
 		while (pos < len && text[pos] != '\n') {
 			if (text[pos] == '\0') {
-				snprintf(err, err_len, "%s:%d: NUL byte in config",
-					 origin, lineno);
+				snprintf(err, err_len,
+				         "%s:%d: NUL byte in config", origin,
+				         lineno);
 				return -1;
 			}
 			if (ll + 1 >= sizeof(line)) {
 				snprintf(err, err_len, "%s:%d: line too long",
-					 origin, lineno);
+				         origin, lineno);
 				return -1;
 			}
 			line[ll++] = text[pos++];
@@ -127,8 +128,8 @@ int wa_config_parse(const char *text, size_t len, const char *origin,
 		eq = strchr(p, '=');
 		if (!eq) {
 			snprintf(err, err_len,
-				 "%s:%d: expected KEY=VALUE, got \"%.60s\"",
-				 origin, lineno, p);
+			         "%s:%d: expected KEY=VALUE, got \"%.60s\"",
+			         origin, lineno, p);
 			return -1;
 		}
 		*eq = 0;
@@ -136,7 +137,7 @@ int wa_config_parse(const char *text, size_t len, const char *origin,
 			*e = 0;
 		if (strlen(p) >= sizeof(key) || !valid_key(p)) {
 			snprintf(err, err_len, "%s:%d: invalid key \"%.60s\"",
-				 origin, lineno, p);
+			         origin, lineno, p);
 			return -1;
 		}
 		snprintf(key, sizeof(key), "%s", p);
@@ -156,34 +157,37 @@ int wa_config_parse(const char *text, size_t len, const char *origin,
 			}
 			if (*p != q) {
 				snprintf(err, err_len,
-					 "%s:%d: unterminated quote in %s",
-					 origin, lineno, key);
+				         "%s:%d: unterminated quote in %s",
+				         origin, lineno, key);
 				return -1;
 			}
 			p++;
 			while (*p == ' ' || *p == '\t')
 				p++;
 			if (*p && *p != '#') {
-				snprintf(err, err_len,
-					 "%s:%d: text after closing quote in %s",
-					 origin, lineno, key);
+				snprintf(
+				    err, err_len,
+				    "%s:%d: text after closing quote in %s",
+				    origin, lineno, key);
 				return -1;
 			}
 		} else {
 			/* Unquoted: ends at " #" (a comment) or end of line. */
 			while (*p) {
-				if (*p == '#' && vl && (value[vl - 1] == ' ' ||
-						       value[vl - 1] == '\t'))
+				if (*p == '#' && vl &&
+				    (value[vl - 1] == ' ' ||
+				     value[vl - 1] == '\t'))
 					break;
 				value[vl++] = *p++;
 			}
-			while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
+			while (vl &&
+			       (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
 				vl--;
 		}
 		value[vl] = 0;
 		if (set(key, value, ud) != 0) {
 			snprintf(err, err_len, "%s:%d: out of memory", origin,
-				 lineno);
+			         lineno);
 			return -1;
 		}
 	}
@@ -224,13 +228,13 @@ int wa_config_load_file(const char *path, char *err, size_t err_len)
 
 	if (!f) {
 		snprintf(err, err_len, "Cannot read config file %s: %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
 	    fseek(f, 0, SEEK_SET) != 0) {
-		snprintf(err, err_len, "Config file %s is unreadable or over 1 MiB",
-			 path);
+		snprintf(err, err_len,
+		         "Config file %s is unreadable or over 1 MiB", path);
 		fclose(f);
 		return -1;
 	}
@@ -242,7 +246,8 @@ int wa_config_load_file(const char *path, char *err, size_t err_len)
 		return -1;
 	}
 	fclose(f);
-	rc = wa_config_parse(buf, (size_t)n, path, file_set, NULL, err, err_len);
+	rc =
+	    wa_config_parse(buf, (size_t)n, path, file_set, NULL, err, err_len);
 	free(buf);
 	return rc;
 }
@@ -280,7 +285,7 @@ const char *wa_config_default(const char *key)
 }
 
 int wa_config_long(const char *key, long min, long max, long *out, char *err,
-		   size_t err_len)
+                   size_t err_len)
 {
 	const char *v = wa_config_get(key);
 	char *end;
@@ -295,9 +300,10 @@ int wa_config_long(const char *key, long min, long max, long *out, char *err,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || n < min || n > max) {
-		snprintf(err, err_len,
-			 "%s must be a whole number from %ld to %ld, got \"%.40s\"",
-			 key, min, max, v);
+		snprintf(
+		    err, err_len,
+		    "%s must be a whole number from %ld to %ld, got \"%.40s\"",
+		    key, min, max, v);
 		return -1;
 	}
 	*out = n;
@@ -313,16 +319,17 @@ int wa_config_bool(const char *key, bool *out, char *err, size_t err_len)
 		*out = false;
 		return 0;
 	}
-	if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-	    !strcasecmp(v, "on")) {
+	if (!strcasecmp(v, "1") || !strcasecmp(v, "true") ||
+	    !strcasecmp(v, "yes") || !strcasecmp(v, "on")) {
 		*out = true;
 		return 0;
 	}
-	if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-	    !strcasecmp(v, "off")) {
+	if (!strcasecmp(v, "0") || !strcasecmp(v, "false") ||
+	    !strcasecmp(v, "no") || !strcasecmp(v, "off")) {
 		*out = false;
 		return 0;
 	}
-	snprintf(err, err_len, "%s must be true or false, got \"%.40s\"", key, v);
+	snprintf(err, err_len, "%s must be true or false, got \"%.40s\"", key,
+	         v);
 	return -1;
 }

@@ -25,8 +25,8 @@ int wa_config_load_file(const char *path, char *err, size_t err_len);
 /* Parse env-file text (exposed for tests and fuzzing). For each pair,
  * calls set(key, value, ud); returns 0 or -1 with err filled. */
 int wa_config_parse(const char *text, size_t len, const char *origin,
-		    int (*set)(const char *key, const char *value, void *ud),
-		    void *ud, char *err, size_t err_len);
+                    int (*set)(const char *key, const char *value, void *ud),
+                    void *ud, char *err, size_t err_len);
 
 /* The value of key: environment, then env file, then NULL. Empty strings
  * count as unset. The returned string lives as long as the process. */
@@ -41,7 +41,7 @@ const char *wa_config_default(const char *key);
 /* Typed lookups with the core default: 0 or -1 with a sentence naming the
  * variable in err. */
 int wa_config_long(const char *key, long min, long max, long *out, char *err,
-		   size_t err_len);
+                   size_t err_len);
 int wa_config_bool(const char *key, bool *out, char *err, size_t err_len);
 
 /* Constant-time comparison of two NUL-terminated strings (time depends

@@ -21,8 +21,8 @@
 #include "writer.h"
 
 typedef struct wa_engine_config {
-	unsigned workers;           /* blocking-send threads */
-	double rate;                /* msgs/s; 0 = unlimited */
+	unsigned workers; /* blocking-send threads */
+	double rate;      /* msgs/s; 0 = unlimited */
 	int max_attempts;
 	int64_t lease_ms;
 	int64_t retry_base_ms;
@@ -46,8 +46,8 @@ typedef struct wa_attempt_report {
 typedef void (*wa_engine_wait_cb)(void *ud, const wa_attempt_report *r);
 
 wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
-			    wa_writer *writer, wa_loaded_provider *provider,
-			    char *err, size_t err_len);
+                            wa_writer *writer, wa_loaded_provider *provider,
+                            char *err, size_t err_len);
 int wa_engine_start(wa_engine *e, char *err, size_t err_len);
 
 /* New work was committed: wake a claimer. Thread-safe, cheap. */
@@ -56,7 +56,7 @@ void wa_engine_kick(wa_engine *e);
 /* Call cb once, from an engine thread, when the next attempt of message id
  * finishes or at deadline_ms (wall clock), whichever comes first. */
 int wa_engine_wait(wa_engine *e, const char *id, int64_t deadline_ms,
-		   wa_engine_wait_cb cb, void *ud);
+                   wa_engine_wait_cb cb, void *ud);
 
 /* Provider usable? Otherwise reason says why (paused: CONFIG error). */
 bool wa_engine_ready(wa_engine *e, char *reason, size_t len);
@@ -79,6 +79,6 @@ void wa_engine_get_counts(wa_engine *e, wa_engine_counts *out);
 /* Backoff: full jitter in [0, min(max, base * 2^(attempt-1))], at least
  * retry_after_ms when given. rnd in [0,1). Exposed for tests. */
 int64_t wa_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms,
-		      int64_t retry_after_ms, double rnd);
+                      int64_t retry_after_ms, double rnd);
 
 #endif

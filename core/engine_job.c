@@ -160,9 +160,10 @@ void wa_job_complete(wa_job *j)
 	if (j->called) {
 		/* Host-classified transport failures carry "curl_<code>". */
 		bool transport = r->upstream_status == 0 &&
-				 strncmp(r->upstream_code, "curl_", 5) == 0;
-		wa_metrics_provider_call(transport ? -1 : (int)r->result_class,
-					 (double)(wa_mono_us() - j->call_start_us) / 1e6);
+		                 strncmp(r->upstream_code, "curl_", 5) == 0;
+		wa_metrics_provider_call(
+		    transport ? -1 : (int)r->result_class,
+		    (double)(wa_mono_us() - j->call_start_us) / 1e6);
 	}
 	class_error(r, j->error, sizeof(j->error));
 	memset(&j->out, 0, sizeof(j->out));

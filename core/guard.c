@@ -44,7 +44,7 @@ void wa_guard_destroy(wa_guard *g)
 }
 
 bool wa_guard_take(wa_guard *g, size_t key, size_t n, int64_t now_us,
-		   long *retry_after_s)
+                   long *retry_after_s)
 {
 	wa_ratelimit *b;
 	size_t got;

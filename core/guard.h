@@ -16,6 +16,6 @@ void wa_guard_destroy(wa_guard *g); /* accepts NULL */
  * *retry_after_s says when n tokens will be there (at least 1). A request
  * for more than the burst can never pass: *retry_after_s is then 0. */
 bool wa_guard_take(wa_guard *g, size_t key, size_t n, int64_t now_us,
-		   long *retry_after_s);
+                   long *retry_after_s);
 
 #endif

@@ -12,10 +12,10 @@
  * with one write(2), so they are safe from any plugin thread. */
 
 static void host_log(const wa_host *host, wa_log_level level, const char *fmt,
-		     ...) WA_PRINTF_LIKE(3, 4);
+                     ...) WA_PRINTF_LIKE(3, 4);
 
 static void host_log(const wa_host *host, wa_log_level level, const char *fmt,
-		     ...)
+                     ...)
 {
 	char component[96];
 	const char *name = host && host->host_data ? host->host_data : "?";

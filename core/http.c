@@ -15,9 +15,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "timeutil.h"
 #include "uuid.h"
 #include "watchdog.h"
-#include "timeutil.h"
 
 enum { PHASE_NEW, PHASE_READING, PHASE_SUSPENDED, PHASE_READY, PHASE_SENT };
 
@@ -50,15 +50,15 @@ void wa_req_json(wa_req *r, unsigned status, const char *json)
 }
 
 void wa_req_error(wa_req *r, unsigned status, const char *msg,
-		  const char *details)
+                  const char *details)
 {
 	char emsg[1024], edet[1024], out[2200];
 
 	wa_json_escape(msg, emsg, sizeof(emsg));
 	if (details) {
 		wa_json_escape(details, edet, sizeof(edet));
-		snprintf(out, sizeof(out), "{\"error\":\"%s\",\"details\":\"%s\"}",
-			 emsg, edet);
+		snprintf(out, sizeof(out),
+		         "{\"error\":\"%s\",\"details\":\"%s\"}", emsg, edet);
 	} else {
 		snprintf(out, sizeof(out), "{\"error\":\"%s\"}", emsg);
 	}
@@ -71,7 +71,7 @@ void wa_req_add_header(wa_req *r, const char *name, const char *value)
 		return;
 	snprintf(r->hdr_name[r->n_headers], sizeof(r->hdr_name[0]), "%s", name);
 	snprintf(r->hdr_value[r->n_headers], sizeof(r->hdr_value[0]), "%s",
-		 value);
+	         value);
 	r->n_headers++;
 }
 
@@ -82,7 +82,8 @@ const char *wa_req_header(wa_req *r, const char *name)
 
 const char *wa_req_query(wa_req *r, const char *name)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	                                   name);
 }
 
 void wa_req_suspend(wa_req *r)
@@ -111,14 +112,15 @@ static enum MHD_Result send_answer(wa_req *r)
 	}
 	r->resp = NULL;
 	resp = MHD_create_response_from_buffer(r->resp_len, body,
-					       MHD_RESPMEM_MUST_FREE);
+	                                       MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				r->content_type[0] ? r->content_type
-						   : "application/json; charset=utf-8");
+	                        r->content_type[0]
+	                            ? r->content_type
+	                            : "application/json; charset=utf-8");
 	for (size_t i = 0; i < r->n_headers; i++)
 		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
 	if (r->request_id[0])
@@ -129,7 +131,7 @@ static enum MHD_Result send_answer(wa_req *r)
 	/* Counted when the answer is queued, so a client that reads /metrics
 	 * right after an answer sees it counted. */
 	wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1, r->status,
-			(double)(wa_mono_us() - r->start_us) / 1e6);
+	                (double)(wa_mono_us() - r->start_us) / 1e6);
 	return ret;
 }
 
@@ -137,7 +139,7 @@ static enum MHD_Result send_answer(wa_req *r)
 
 /* Match url against pattern; '*' matches one non-empty segment. */
 static bool match(const char *pattern, const char *url, char *param,
-		  size_t param_len)
+                  size_t param_len)
 {
 	const char *p = pattern, *u = url;
 
@@ -175,7 +177,7 @@ bool wa_req_rate_limit(wa_req *r, size_t n)
 
 	if (r->key_index < 0 ||
 	    wa_guard_take(r->app->guard, (size_t)r->key_index, n, wa_mono_us(),
-			  &retry))
+	                  &retry))
 		return true;
 	if (retry > 0) {
 		snprintf(ra, sizeof(ra), "%ld", retry);
@@ -183,7 +185,7 @@ bool wa_req_rate_limit(wa_req *r, size_t n)
 		wa_req_error(r, 429, "Rate limit exceeded", NULL);
 	} else {
 		wa_req_error(r, 429, "Rate limit exceeded",
-			     "the batch is larger than the rate limit's burst");
+		             "the batch is larger than the rate limit's burst");
 	}
 	return false;
 }
@@ -247,7 +249,7 @@ static void check_head(wa_req *r, const char *url)
 	}
 	if (r->app->settings->max_inflight &&
 	    atomic_load(&r->app->requests_open) >
-		    (long)r->app->settings->max_inflight) {
+	        (long)r->app->settings->max_inflight) {
 		wa_req_add_header(r, "Retry-After", "1");
 		wa_req_error(r, 503, "Server busy, retry later", NULL);
 		return;
@@ -260,8 +262,9 @@ static void check_head(wa_req *r, const char *url)
 	if (is_post && rt->json_body) {
 		ct = wa_req_header(r, "Content-Type");
 		if (!json_content_type(ct)) {
-			wa_req_error(r, 415, "Content-Type must be application/json",
-				     NULL);
+			wa_req_error(r, 415,
+			             "Content-Type must be application/json",
+			             NULL);
 			return;
 		}
 	}
@@ -313,9 +316,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	wa_app *app = cls;
 	wa_req *r = *con_cls;
@@ -341,7 +344,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			*upload_data_size = 0;
 			if (r->body_too_large) {
 				wa_req_error(r, 413, "Request body too large",
-					     NULL);
+				             NULL);
 				return send_answer(r);
 			}
 			return MHD_YES;
@@ -361,7 +364,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	case PHASE_SUSPENDED:
 		/* Resumed without an answer: must not happen. */
 		wa_req_error(r, 500, "Internal server error",
-			     "request resumed without an answer");
+		             "request resumed without an answer");
 		return send_answer(r);
 	default:
 		*upload_data_size = 0;
@@ -369,33 +372,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
 	wa_req *r = *con_cls;
 
 	if (!r)
 		return;
 	wa_watchdog_request_done(conn);
-	if (r->phase != PHASE_SENT) /* never answered: counted here, as code 0 */
+	if (r->phase !=
+	    PHASE_SENT) /* never answered: counted here, as code 0 */
 		wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1, 0,
-				(double)(wa_mono_us() - r->start_us) / 1e6);
+		                (double)(wa_mono_us() - r->start_us) / 1e6);
 	if (r->app->settings->access_log) {
 		char fields[512], key[16] = "-";
 		const char *route = r->route ? r->route->name : "-";
 		if (r->key_index >= 0)
 			snprintf(key, sizeof(key), "key#%d", r->key_index + 1);
 		snprintf(fields, sizeof(fields),
-			 "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,"
-			 "\"duration_ms\":%lld,\"request_id\":\"%s\",\"key\":\"%s\"%s",
-			 r->method ? r->method : "-", route,
-			 r->phase == PHASE_SENT ? r->status : 0,
-			 (long long)(wa_mono_ms() - r->start_mono_ms), r->request_id,
-			 key,
-			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
+		         "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,"
+		         "\"duration_ms\":%lld,\"request_id\":\"%s\",\"key\":"
+		         "\"%s\"%s",
+		         r->method ? r->method : "-", route,
+		         r->phase == PHASE_SENT ? r->status : 0,
+		         (long long)(wa_mono_ms() - r->start_mono_ms),
+		         r->request_id, key,
+		         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+		             ? ""
+		             : ",\"aborted\":true");
 		wa_log_fields(WA_LOG_INFO, "access", fields, "%s %s %u",
-			      r->method ? r->method : "-", route,
-			      r->phase == PHASE_SENT ? r->status : 0);
+		              r->method ? r->method : "-", route,
+		              r->phase == PHASE_SENT ? r->status : 0);
 	}
 	if (r->data_free)
 		r->data_free(r->data);
@@ -418,25 +425,27 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c,
-			  void **socket_context,
-			  enum MHD_ConnectionNotificationCode code)
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
 {
 	wa_watchdog_notify(cls, c, socket_context, (int)code);
 }
 
 int wa_http_start(wa_app *app, const wa_route *routes, char *err,
-		  size_t err_len)
+                  size_t err_len)
 {
 	const wa_settings *s = app->settings;
 	struct sockaddr_in addr = {0};
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 
 	g_routes = routes;
-	app->watchdog = wa_watchdog_create((int64_t)s->request_timeout_s * 1000);
+	app->watchdog =
+	    wa_watchdog_create((int64_t)s->request_timeout_s * 1000);
 	if (!app->watchdog) {
-		snprintf(err, err_len, "Cannot start the request watchdog thread");
+		snprintf(err, err_len,
+		         "Cannot start the request watchdog thread");
 		return -1;
 	}
 	if (s->tls_cert)
@@ -445,26 +454,28 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 	addr.sin_port = htons((uint16_t)s->port);
 	inet_pton(AF_INET, s->bind_address, &addr.sin_addr);
 	app->mhd = MHD_start_daemon(
-		flags, (uint16_t)s->port, NULL, NULL, on_request, app,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->http_threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->connection_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, app->watchdog,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_conn_per_ip,
-		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
-		MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
-		MHD_OPTION_HTTPS_PRIORITIES, s->tls_priorities, MHD_OPTION_END);
+	    flags, (uint16_t)s->port, NULL, NULL, on_request, app,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)s->http_threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)s->connection_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, app->watchdog,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->max_conn_per_ip,
+	    s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+	    s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+	    MHD_OPTION_HTTPS_PRIORITIES, s->tls_priorities, MHD_OPTION_END);
 	if (!app->mhd) {
 		wa_watchdog_destroy(app->watchdog);
 		app->watchdog = NULL;
-		snprintf(err, err_len,
-			 "Cannot listen on %s:%d (port in use, not permitted, or the TLS certificate, key or TLS_PRIORITIES rejected)",
-			 s->bind_address, s->port);
+		snprintf(
+		    err, err_len,
+		    "Cannot listen on %s:%d (port in use, not permitted, or "
+		    "the TLS certificate, key or TLS_PRIORITIES rejected)",
+		    s->bind_address, s->port);
 		return -1;
 	}
 	return 0;

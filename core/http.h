@@ -28,7 +28,7 @@ typedef struct wa_route {
 	bool json_body;      /* POST needs Content-Type: application/json */
 	wa_handler get;
 	wa_handler post;
-	const char *name;    /* for logs and metrics */
+	const char *name; /* for logs and metrics */
 } wa_route;
 
 struct wa_req {
@@ -53,7 +53,7 @@ struct wa_req {
 	char hdr_value[WA_REQ_MAX_HEADERS][128];
 	char content_type[64]; /* default application/json; charset=utf-8 */
 	int64_t start_mono_ms;
-	int64_t start_us; /* monotonic, for latency metrics */
+	int64_t start_us;    /* monotonic, for latency metrics */
 	char request_id[72]; /* X-Request-Id, accepted or generated */
 	int key_index;       /* which API key authenticated, -1 if none */
 	/* route-owned data, freed with the request */
@@ -63,7 +63,7 @@ struct wa_req {
 
 /* Start listening per app->settings. 0, or -1 with err. */
 int wa_http_start(wa_app *app, const wa_route *routes, char *err,
-		  size_t err_len);
+                  size_t err_len);
 /* Stop accepting new connections (keeps serving the open ones). */
 void wa_http_quiesce(wa_app *app);
 /* Wait (until deadline, monotonic ms) for requests under way to finish
@@ -78,7 +78,7 @@ void wa_req_json(wa_req *r, unsigned status, const char *json);
 void wa_req_json_take(wa_req *r, unsigned status, char *json, size_t len);
 /* Answer {"error": msg} (and "details" when not NULL). */
 void wa_req_error(wa_req *r, unsigned status, const char *msg,
-		  const char *details);
+                  const char *details);
 /* Add a response header. */
 void wa_req_add_header(wa_req *r, const char *name, const char *value);
 /* A request header (case-insensitive) or NULL. */

@@ -26,7 +26,7 @@ static int bare_single_quote(const char *buf, size_t len)
 }
 
 json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
-				  size_t err_len)
+                                  size_t err_len)
 {
 	struct json_tokener *tok;
 	json_object *obj;
@@ -46,7 +46,8 @@ json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
 		return NULL;
 	}
 	if (bare_single_quote(buf, len)) {
-		snprintf(err, err_len, "Invalid JSON body: single-quoted string");
+		snprintf(err, err_len,
+		         "Invalid JSON body: single-quoted string");
 		return NULL;
 	}
 	tok = json_tokener_new_ex(WA_JSON_MAX_DEPTH);
@@ -55,15 +56,15 @@ json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_VALIDATE_UTF8);
+	                                JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
 	if (!obj || jerr != json_tokener_success) {
 		snprintf(err, err_len, "Invalid JSON body: %s",
-			 jerr == json_tokener_continue
-				 ? "unexpected end of input"
-				 : json_tokener_error_desc(jerr));
+		         jerr == json_tokener_continue
+		             ? "unexpected end of input"
+		             : json_tokener_error_desc(jerr));
 		json_object_put(obj);
 		json_tokener_free(tok);
 		return NULL;
@@ -72,8 +73,9 @@ json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
 	for (size_t i = used; i < len; i++) {
 		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
 		    buf[i] != '\r') {
-			snprintf(err, err_len,
-				 "Invalid JSON body: trailing data after the value");
+			snprintf(
+			    err, err_len,
+			    "Invalid JSON body: trailing data after the value");
 			json_object_put(obj);
 			return NULL;
 		}

@@ -13,6 +13,6 @@
  * whitespace after the value. Returns a new reference or NULL with a
  * sentence in err. */
 json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
-				  size_t err_len);
+                                  size_t err_len);
 
 #endif

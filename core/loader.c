@@ -16,7 +16,7 @@
 /* Size of the v1.0 table: every field up to and including on_callback.
  * Fields are only ever appended, so any v1 plugin's table is at least
  * this big, and everything past a plugin's struct_size reads as NULL/0. */
-#define WA_PROVIDER_V1_0_SIZE \
+#define WA_PROVIDER_V1_0_SIZE                                                  \
 	(offsetof(wa_provider, on_callback) + sizeof(void *))
 
 #define NAME_MAX_LEN 64
@@ -69,7 +69,8 @@ static void list_available(const char *dir, char *out, size_t len)
 	DIR *d = opendir(dir);
 
 	if (!d) {
-		snprintf(out, len, "(cannot list %s: %s)", dir, strerror(errno));
+		snprintf(out, len, "(cannot list %s: %s)", dir,
+		         strerror(errno));
 		return;
 	}
 	while ((de = readdir(d)) && n < MAX_LISTED) {
@@ -90,7 +91,7 @@ static void list_available(const char *dir, char *out, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		if (o < len)
 			o += (size_t)snprintf(out + o, len - o, "%s%s",
-					      i ? ", " : "", names[i]);
+			                      i ? ", " : "", names[i]);
 		free(names[i]);
 	}
 	if (o < len)
@@ -99,7 +100,7 @@ static void list_available(const char *dir, char *out, size_t len)
 
 /* Resolve name_or_path into out->path; 0 or -1 with err filled. */
 static int resolve(const char *name_or_path, const char *dir,
-		   wa_loaded_provider *out, char *err, size_t err_len)
+                   wa_loaded_provider *out, char *err, size_t err_len)
 {
 	char shown[96];
 	int n;
@@ -109,21 +110,22 @@ static int resolve(const char *name_or_path, const char *dir,
 		n = snprintf(out->path, sizeof(out->path), "%s", name_or_path);
 	} else if (wa_provider_name_valid(name_or_path)) {
 		n = snprintf(out->path, sizeof(out->path), "%s/%s.so", dir,
-			     name_or_path);
+		             name_or_path);
 	} else {
-		snprintf(err, err_len,
-			 "Provider \"%s\" is not valid: WHATSAPP_PROVIDER must be "
-			 "a name of 1 to 64 characters from a-z, 0-9, '_' and "
-			 "'-', or an absolute path to a .so file.",
-			 printable(name_or_path, shown, sizeof(shown)));
+		snprintf(
+		    err, err_len,
+		    "Provider \"%s\" is not valid: WHATSAPP_PROVIDER must be "
+		    "a name of 1 to 64 characters from a-z, 0-9, '_' and "
+		    "'-', or an absolute path to a .so file.",
+		    printable(name_or_path, shown, sizeof(shown)));
 		return -1;
 	}
 	if (n < 0 || (size_t)n >= sizeof(out->path)) {
 		snprintf(err, err_len,
-			 "Provider \"%s\" cannot be loaded: its path is longer "
-			 "than %zu bytes.",
-			 printable(name_or_path, shown, sizeof(shown)),
-			 sizeof(out->path) - 1);
+		         "Provider \"%s\" cannot be loaded: its path is longer "
+		         "than %zu bytes.",
+		         printable(name_or_path, shown, sizeof(shown)),
+		         sizeof(out->path) - 1);
 		return -1;
 	}
 	return 0;
@@ -131,7 +133,7 @@ static int resolve(const char *name_or_path, const char *dir,
 
 /* The file must exist and be a regular file. */
 static int check_file(const char *name_or_path, const char *dir,
-		      const char *path, char *err, size_t err_len)
+                      const char *path, char *err, size_t err_len)
 {
 	char shown[96], avail[512];
 	struct stat st;
@@ -139,28 +141,30 @@ static int check_file(const char *name_or_path, const char *dir,
 	if (stat(path, &st) == 0) {
 		if (S_ISREG(st.st_mode))
 			return 0;
-		snprintf(err, err_len,
-			 "Provider \"%s\" cannot be loaded: %s is not a regular "
-			 "file.",
-			 printable(name_or_path, shown, sizeof(shown)), path);
+		snprintf(
+		    err, err_len,
+		    "Provider \"%s\" cannot be loaded: %s is not a regular "
+		    "file.",
+		    printable(name_or_path, shown, sizeof(shown)), path);
 		return -1;
 	}
 	if (errno != ENOENT && errno != ENOTDIR) {
 		snprintf(err, err_len,
-			 "Provider \"%s\" cannot be loaded: %s: %s.",
-			 printable(name_or_path, shown, sizeof(shown)), path,
-			 strerror(errno));
+		         "Provider \"%s\" cannot be loaded: %s: %s.",
+		         printable(name_or_path, shown, sizeof(shown)), path,
+		         strerror(errno));
 		return -1;
 	}
 	list_available(dir, avail, sizeof(avail));
-	snprintf(err, err_len, "Provider \"%s\" not found: %s does not exist %s.",
-		 printable(name_or_path, shown, sizeof(shown)), path, avail);
+	snprintf(err, err_len,
+	         "Provider \"%s\" not found: %s does not exist %s.",
+	         printable(name_or_path, shown, sizeof(shown)), path, avail);
 	return -1;
 }
 
 /* dlopen the file and ask its entry point for the table. */
 static const wa_provider *open_plugin(const char *path, void **handle,
-				      char *err, size_t err_len)
+                                      char *err, size_t err_len)
 {
 	wa_provider_entry_fn entry;
 	const wa_provider *t;
@@ -171,16 +175,16 @@ static const wa_provider *open_plugin(const char *path, void **handle,
 	if (!*handle) {
 		why = dlerror();
 		snprintf(err, err_len, "Provider %s could not be loaded: %s.",
-			 path, why ? why : "unknown dlopen error");
+		         path, why ? why : "unknown dlopen error");
 		return NULL;
 	}
 	dlerror();
 	sym = dlsym(*handle, WA_PROVIDER_ENTRY_SYMBOL);
 	if (!sym) {
 		snprintf(err, err_len,
-			 "Provider %s is not a wadispatch provider for ABI %d: "
-			 "it does not export %s.",
-			 path, WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ENTRY_SYMBOL);
+		         "Provider %s is not a wadispatch provider for ABI %d: "
+		         "it does not export %s.",
+		         path, WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ENTRY_SYMBOL);
 		return NULL;
 	}
 	/* POSIX guarantees data and function pointers convert; memcpy keeps
@@ -188,12 +192,13 @@ static const wa_provider *open_plugin(const char *path, void **handle,
 	memcpy(&entry, &sym, sizeof(entry));
 	t = entry(WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ABI_MINOR);
 	if (!t) {
-		snprintf(err, err_len,
-			 "Provider %s refused to load: %s(%d, %d) returned NULL "
-			 "(it does not support this host's ABI %d.%d).",
-			 path, WA_PROVIDER_ENTRY_SYMBOL, WA_PROVIDER_ABI_MAJOR,
-			 WA_PROVIDER_ABI_MINOR, WA_PROVIDER_ABI_MAJOR,
-			 WA_PROVIDER_ABI_MINOR);
+		snprintf(
+		    err, err_len,
+		    "Provider %s refused to load: %s(%d, %d) returned NULL "
+		    "(it does not support this host's ABI %d.%d).",
+		    path, WA_PROVIDER_ENTRY_SYMBOL, WA_PROVIDER_ABI_MAJOR,
+		    WA_PROVIDER_ABI_MINOR, WA_PROVIDER_ABI_MAJOR,
+		    WA_PROVIDER_ABI_MINOR);
 		return NULL;
 	}
 	return t;
@@ -201,32 +206,35 @@ static const wa_provider *open_plugin(const char *path, void **handle,
 
 /* Versions and size of the table, before any other field is read. */
 static int check_version(const char *path, const wa_provider *t, char *err,
-			 size_t err_len)
+                         size_t err_len)
 {
 	if (t->abi_major != WA_PROVIDER_ABI_MAJOR) {
-		snprintf(err, err_len,
-			 "Provider %s was built for provider ABI %u.%u, but this "
-			 "wadispatchd speaks ABI %d.%d: the major versions must "
-			 "match.",
-			 path, t->abi_major, t->abi_minor, WA_PROVIDER_ABI_MAJOR,
-			 WA_PROVIDER_ABI_MINOR);
+		snprintf(
+		    err, err_len,
+		    "Provider %s was built for provider ABI %u.%u, but this "
+		    "wadispatchd speaks ABI %d.%d: the major versions must "
+		    "match.",
+		    path, t->abi_major, t->abi_minor, WA_PROVIDER_ABI_MAJOR,
+		    WA_PROVIDER_ABI_MINOR);
 		return -1;
 	}
 	if (t->abi_minor > WA_PROVIDER_ABI_MINOR) {
-		snprintf(err, err_len,
-			 "Provider %s was built for provider ABI %u.%u, newer "
-			 "than this wadispatchd's %d.%d: upgrade wadispatch or "
-			 "rebuild the provider against the installed provider.h.",
-			 path, t->abi_major, t->abi_minor, WA_PROVIDER_ABI_MAJOR,
-			 WA_PROVIDER_ABI_MINOR);
+		snprintf(
+		    err, err_len,
+		    "Provider %s was built for provider ABI %u.%u, newer "
+		    "than this wadispatchd's %d.%d: upgrade wadispatch or "
+		    "rebuild the provider against the installed provider.h.",
+		    path, t->abi_major, t->abi_minor, WA_PROVIDER_ABI_MAJOR,
+		    WA_PROVIDER_ABI_MINOR);
 		return -1;
 	}
 	if (t->struct_size < WA_PROVIDER_V1_0_SIZE) {
-		snprintf(err, err_len,
-			 "Provider %s has a table of %zu bytes, smaller than the "
-			 "%zu bytes of ABI 1.0: it was not built against "
-			 "wadispatch/provider.h.",
-			 path, t->struct_size, (size_t)WA_PROVIDER_V1_0_SIZE);
+		snprintf(
+		    err, err_len,
+		    "Provider %s has a table of %zu bytes, smaller than the "
+		    "%zu bytes of ABI 1.0: it was not built against "
+		    "wadispatch/provider.h.",
+		    path, t->struct_size, (size_t)WA_PROVIDER_V1_0_SIZE);
 		return -1;
 	}
 	return 0;
@@ -234,7 +242,7 @@ static int check_version(const char *path, const wa_provider *t, char *err,
 
 /* Mandatory fields and the delivery mode of a normalised table. */
 static int check_table(const char *path, const wa_provider *t, char *err,
-		       size_t err_len)
+                       size_t err_len)
 {
 	const char *missing = NULL;
 	char shown[96];
@@ -250,53 +258,54 @@ static int check_table(const char *path, const wa_provider *t, char *err,
 		missing = "destroy function";
 	if (missing) {
 		snprintf(err, err_len,
-			 "Provider %s is incomplete: its table has no %s.", path,
-			 missing);
+		         "Provider %s is incomplete: its table has no %s.",
+		         path, missing);
 		return -1;
 	}
 	if (!wa_provider_name_valid(t->name)) {
 		snprintf(err, err_len,
-			 "Provider %s declares the invalid name \"%s\": names "
-			 "are 1 to 64 characters from a-z, 0-9, '_' and '-'.",
-			 path, printable(t->name, shown, sizeof(shown)));
+		         "Provider %s declares the invalid name \"%s\": names "
+		         "are 1 to 64 characters from a-z, 0-9, '_' and '-'.",
+		         path, printable(t->name, shown, sizeof(shown)));
 		return -1;
 	}
 	if (br != pr) {
 		snprintf(err, err_len,
-			 "Provider %s sets %s without %s: the HTTP pair needs "
-			 "both.",
-			 path, br ? "build_request" : "parse_response",
-			 br ? "parse_response" : "build_request");
+		         "Provider %s sets %s without %s: the HTTP pair needs "
+		         "both.",
+		         path, br ? "build_request" : "parse_response",
+		         br ? "parse_response" : "build_request");
 		return -1;
 	}
 	if (br && t->send) {
 		snprintf(err, err_len,
-			 "Provider %s sets both send and the HTTP pair "
-			 "(build_request, parse_response): it must set exactly "
-			 "one.",
-			 path);
+		         "Provider %s sets both send and the HTTP pair "
+		         "(build_request, parse_response): it must set exactly "
+		         "one.",
+		         path);
 		return -1;
 	}
 	if (!br && !t->send) {
-		snprintf(err, err_len,
-			 "Provider %s has no way to deliver: it sets neither send "
-			 "nor the HTTP pair (build_request, parse_response).",
-			 path);
+		snprintf(
+		    err, err_len,
+		    "Provider %s has no way to deliver: it sets neither send "
+		    "nor the HTTP pair (build_request, parse_response).",
+		    path);
 		return -1;
 	}
 	return 0;
 }
 
 static int check_required_keys(const char *path, const wa_provider *t,
-			       char *err, size_t err_len)
+                               char *err, size_t err_len)
 {
 	for (const wa_config_key *k = t->config_keys; k && k->name; k++) {
 		if (!(k->flags & WA_CONFIG_REQUIRED) || wa_config_get(k->name))
 			continue;
 		snprintf(err, err_len,
-			 "Provider \"%s\" (%s) needs %s: set it in the "
-			 "environment or the config file.",
-			 t->name, path, k->name);
+		         "Provider \"%s\" (%s) needs %s: set it in the "
+		         "environment or the config file.",
+		         t->name, path, k->name);
 		return -1;
 	}
 	return 0;
@@ -321,17 +330,17 @@ static int run_init(wa_loaded_provider *out, char *err, size_t err_len)
 	why[sizeof(why) - 1] = 0;
 	wl = strlen(why);
 	if (!wl)
-		snprintf(why, sizeof(why), "init() returned %d without a reason",
-			 rc);
+		snprintf(why, sizeof(why),
+		         "init() returned %d without a reason", rc);
 	else if (why[wl - 1] == '.')
 		why[wl - 1] = 0;
 	snprintf(err, err_len, "Provider \"%s\" (%s) failed to start: %s.",
-		 t->name, out->path, why);
+	         t->name, out->path, why);
 	return -1;
 }
 
 int wa_provider_load(const char *name_or_path, const char *dir,
-		     wa_loaded_provider *out, char *err, size_t err_len)
+                     wa_loaded_provider *out, char *err, size_t err_len)
 {
 	const wa_provider *t;
 	wa_provider *copy;
@@ -352,8 +361,10 @@ int wa_provider_load(const char *name_or_path, const char *dir,
 	 * plugin's struct_size (an older minor) read as NULL/0. */
 	copy = calloc(1, sizeof(*copy));
 	if (!copy) {
-		snprintf(err, err_len, "Provider %s cannot be loaded: out of "
-			 "memory.", out->path);
+		snprintf(err, err_len,
+		         "Provider %s cannot be loaded: out of "
+		         "memory.",
+		         out->path);
 		goto fail_close;
 	}
 	n = t->struct_size < sizeof(*copy) ? t->struct_size : sizeof(*copy);
@@ -402,7 +413,7 @@ bool wa_provider_is_http(const wa_loaded_provider *p)
 }
 
 static const wa_config_key *find_key(const wa_loaded_provider *p,
-				     const char *key)
+                                     const char *key)
 {
 	if (!p || !p->table || !key)
 		return NULL;

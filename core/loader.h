@@ -9,10 +9,10 @@
 
 typedef struct wa_loaded_provider {
 	const wa_provider *table;
-	void *state;   /* what init() returned */
-	void *handle;  /* dlopen handle; never dlclose()d */
+	void *state;  /* what init() returned */
+	void *handle; /* dlopen handle; never dlclose()d */
 	char path[1024];
-	wa_host host;  /* services lent to the plugin */
+	wa_host host; /* services lent to the plugin */
 	bool initialized;
 } wa_loaded_provider;
 
@@ -27,7 +27,7 @@ bool wa_provider_name_valid(const char *name);
  * or send), every WA_CONFIG_REQUIRED key set, then init(). Returns 0, or -1
  * with one sentence naming the file and the reason in err. */
 int wa_provider_load(const char *name_or_path, const char *dir,
-		     wa_loaded_provider *out, char *err, size_t err_len);
+                     wa_loaded_provider *out, char *err, size_t err_len);
 
 /* destroy() the state (after all delivery threads joined). No dlclose. */
 void wa_provider_unload(wa_loaded_provider *p);

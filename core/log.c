@@ -12,8 +12,14 @@
 static _Atomic int g_level = WA_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void wa_log_set_level(wa_log_level level) { g_level = (int)level; }
-wa_log_level wa_log_get_level(void) { return (wa_log_level)g_level; }
+void wa_log_set_level(wa_log_level level)
+{
+	g_level = (int)level;
+}
+wa_log_level wa_log_get_level(void)
+{
+	return (wa_log_level)g_level;
+}
 
 int wa_log_level_parse(const char *s)
 {
@@ -37,11 +43,21 @@ size_t wa_json_escape(const char *s, char *out, size_t len)
 		size_t el;
 
 		switch (*p) {
-		case '"': e = "\\\""; break;
-		case '\\': e = "\\\\"; break;
-		case '\n': e = "\\n"; break;
-		case '\r': e = "\\r"; break;
-		case '\t': e = "\\t"; break;
+		case '"':
+			e = "\\\"";
+			break;
+		case '\\':
+			e = "\\\\";
+			break;
+		case '\n':
+			e = "\\n";
+			break;
+		case '\r':
+			e = "\\r";
+			break;
+		case '\t':
+			e = "\\t";
+			break;
 		default:
 			if (*p < 0x20) {
 				snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
@@ -65,7 +81,7 @@ size_t wa_json_escape(const char *s, char *out, size_t len)
 }
 
 static void emit(wa_log_level level, const char *component, const char *fields,
-		 const char *fmt, va_list ap)
+                 const char *fmt, va_list ap)
 {
 	char msg[2048], esc[4096], line[8192], ts[32];
 	int n;
@@ -76,10 +92,10 @@ static void emit(wa_log_level level, const char *component, const char *fields,
 	wa_json_escape(msg, esc, sizeof(esc));
 	wa_iso8601_now(ts, sizeof(ts));
 	n = snprintf(line, sizeof(line),
-		     "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"%s\","
-		     "\"msg\":\"%s\"%s%s}\n",
-		     ts, level_names[level & 3], component ? component : "core",
-		     esc, fields && *fields ? "," : "", fields ? fields : "");
+	             "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"%s\","
+	             "\"msg\":\"%s\"%s%s}\n",
+	             ts, level_names[level & 3], component ? component : "core",
+	             esc, fields && *fields ? "," : "", fields ? fields : "");
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
@@ -93,7 +109,7 @@ static void emit(wa_log_level level, const char *component, const char *fields,
 }
 
 void wa_logv(wa_log_level level, const char *component, const char *fmt,
-	     va_list ap)
+             va_list ap)
 {
 	emit(level, component, NULL, fmt, ap);
 }
@@ -106,8 +122,8 @@ void wa_log(wa_log_level level, const char *component, const char *fmt, ...)
 	va_end(ap);
 }
 
-void wa_log_fields(wa_log_level level, const char *component, const char *fields,
-		   const char *fmt, ...)
+void wa_log_fields(wa_log_level level, const char *component,
+                   const char *fields, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -15,14 +15,15 @@ int wa_log_level_parse(const char *s);
 /* Log a sentence from component ("http", "engine", "provider:mock"...).
  * Thread-safe: each line is written with one write(2). */
 void wa_log(wa_log_level level, const char *component, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void wa_logv(wa_log_level level, const char *component, const char *fmt,
-	     va_list ap);
+             va_list ap);
 
 /* Log a line with extra pre-encoded JSON members (e.g. "\"status\":200"),
  * appended after msg. */
-void wa_log_fields(wa_log_level level, const char *component, const char *fields,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void wa_log_fields(wa_log_level level, const char *component,
+                   const char *fields, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Mask a phone for logs: "+5564999998888" -> "+5564*******88". */
 const char *wa_mask_phone(const char *phone, char *buf, size_t len);

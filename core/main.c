@@ -21,22 +21,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: wadispatchd [--config FILE] [--check-config] [--version] [--help]\n"
-		"\n"
-		"WhatsApp message dispatcher. Settings come from the environment;\n"
-		"--config FILE also reads KEY=VALUE lines (the environment wins).\n"
-		"\n"
-		"  --config FILE   read settings from an env file\n"
-		"  --check-config  validate settings, load the provider, open the\n"
-		"                  store, then exit 0 (or 1 with the reason)\n"
-		"  --version       print the version\n"
-		"  --help          this text\n"
-		"\nSettings (default in brackets):\n");
+	fprintf(
+	    f,
+	    "Usage: wadispatchd [--config FILE] [--check-config] [--version] "
+	    "[--help]\n"
+	    "\n"
+	    "WhatsApp message dispatcher. Settings come from the environment;\n"
+	    "--config FILE also reads KEY=VALUE lines (the environment wins).\n"
+	    "\n"
+	    "  --config FILE   read settings from an env file\n"
+	    "  --check-config  validate settings, load the provider, open the\n"
+	    "                  store, then exit 0 (or 1 with the reason)\n"
+	    "  --version       print the version\n"
+	    "  --help          this text\n"
+	    "\nSettings (default in brackets):\n");
 	for (const wa_config_spec *s = wa_core_keys; s->name; s++)
 		fprintf(f, "  %-24s %s [%s]\n", s->name, s->help,
-			s->def ? s->def : "unset");
-	fprintf(f, "\nProviders declare their own settings; see wadispatchd(8).\n");
+		        s->def ? s->def : "unset");
+	fprintf(
+	    f, "\nProviders declare their own settings; see wadispatchd(8).\n");
 }
 
 static int fail(const char *msg)
@@ -58,7 +61,7 @@ static bool is_core_key(const char *key)
  * unknown keys in the config file only get a warning (the file may hold
  * settings of providers not loaded now). */
 static int check_unknown_keys(const wa_loaded_provider *p, char *err,
-			      size_t err_len)
+                              size_t err_len)
 {
 	extern char **environ;
 	char prefix[80];
@@ -67,7 +70,8 @@ static int check_unknown_keys(const wa_loaded_provider *p, char *err,
 	size_t nf = wa_config_file_keys(&keys);
 
 	for (const char *c = p->table->name; *c && n + 2 < sizeof(prefix); c++)
-		prefix[n++] = (*c == '-') ? '_' : (char)toupper((unsigned char)*c);
+		prefix[n++] =
+		    (*c == '-') ? '_' : (char)toupper((unsigned char)*c);
 	prefix[n++] = '_';
 	prefix[n] = 0;
 	for (char **e = environ; *e; e++) {
@@ -80,8 +84,10 @@ static int check_unknown_keys(const wa_loaded_provider *p, char *err,
 		key[kl] = 0;
 		if (!wa_provider_declares(p, key) && !is_core_key(key)) {
 			snprintf(err, err_len,
-				 "Unknown setting %s: the %s provider does not read it (check the spelling; see wadispatchd --help and the provider's docs)",
-				 key, p->table->name);
+			         "Unknown setting %s: the %s provider does not "
+			         "read it (check the spelling; see wadispatchd "
+			         "--help and the provider's docs)",
+			         key, p->table->name);
 			return -1;
 		}
 	}
@@ -89,13 +95,16 @@ static int check_unknown_keys(const wa_loaded_provider *p, char *err,
 		if (is_core_key(keys[i]) || wa_provider_declares(p, keys[i]))
 			continue;
 		if (strncmp(keys[i], prefix, n) == 0) {
-			snprintf(err, err_len,
-				 "Unknown setting %s in the config file: the %s provider does not read it (check the spelling)",
-				 keys[i], p->table->name);
+			snprintf(
+			    err, err_len,
+			    "Unknown setting %s in the config file: the %s "
+			    "provider does not read it (check the spelling)",
+			    keys[i], p->table->name);
 			return -1;
 		}
 		wa_log(WA_LOG_WARN, "config",
-		       "Unknown setting %s in the config file (not used by the core or the %s provider)",
+		       "Unknown setting %s in the config file (not used by the "
+		       "core or the %s provider)",
 		       keys[i], p->table->name);
 	}
 	return 0;
@@ -124,10 +133,12 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--version")) {
-			printf("wadispatchd %s (provider ABI %d.%d)\n", WA_VERSION,
-			       WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ABI_MINOR);
+			printf("wadispatchd %s (provider ABI %d.%d)\n",
+			       WA_VERSION, WA_PROVIDER_ABI_MAJOR,
+			       WA_PROVIDER_ABI_MINOR);
 			return 0;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		} else if (!strcmp(argv[i], "--help") ||
+		           !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--check-config")) {
@@ -135,14 +146,16 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
 			config_file = argv[++i];
 		} else {
-			fprintf(stderr, "wadispatchd: unknown argument \"%s\"\n\n",
-				argv[i]);
+			fprintf(stderr,
+			        "wadispatchd: unknown argument \"%s\"\n\n",
+			        argv[i]);
 			usage(stderr);
 			return 2;
 		}
 	}
 
-	if (config_file && wa_config_load_file(config_file, err, sizeof(err)) != 0)
+	if (config_file &&
+	    wa_config_load_file(config_file, err, sizeof(err)) != 0)
 		return fail(err);
 	if (wa_settings_load(&settings, err, sizeof(err)) != 0)
 		return fail(err);
@@ -150,7 +163,8 @@ int main(int argc, char **argv)
 	if (settings.dev_key_in_use)
 		wa_log(WA_LOG_WARN, "main",
 		       "WARNING: the development API key \"" WA_DEV_API_KEY
-		       "\" is accepted. Anyone who read the docs can send messages. "
+		       "\" is accepted. Anyone who read the docs can send "
+		       "messages. "
 		       "Set API_KEY to a secret before going to production.");
 
 	/* Signals are taken by sigwait() in main; every thread created from
@@ -161,8 +175,8 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	if (wa_provider_load(settings.provider, settings.provider_dir, &provider,
-			     err, sizeof(err)) != 0)
+	if (wa_provider_load(settings.provider, settings.provider_dir,
+	                     &provider, err, sizeof(err)) != 0)
 		return fail(err);
 	if (check_unknown_keys(&provider, err, sizeof(err)) != 0)
 		return fail(err);
@@ -170,20 +184,21 @@ int main(int argc, char **argv)
 	app.settings = &settings;
 	app.provider = &provider;
 	app.started_ms = wa_now_ms();
-	app.store = wa_store_open_sqlite(settings.store_path,
-					 settings.store_sync_full, err, sizeof(err));
+	app.store = wa_store_open_sqlite(
+	    settings.store_path, settings.store_sync_full, err, sizeof(err));
 	if (!app.store)
 		return fail(err);
 	app.store->ops->set_outbox(app.store, settings.webhook_url[0] != 0);
-	app.writer = wa_writer_create(app.store, settings.queue_max, err,
-				      sizeof(err));
+	app.writer =
+	    wa_writer_create(app.store, settings.queue_max, err, sizeof(err));
 	if (!app.writer)
 		return fail(err);
 
 	memset(&ec, 0, sizeof(ec));
 	ec.workers = settings.workers;
-	ec.rate = settings.provider_rate_set ? settings.provider_rate
-					      : (double)provider.table->default_rate;
+	ec.rate = settings.provider_rate_set
+	              ? settings.provider_rate
+	              : (double)provider.table->default_rate;
 	ec.max_attempts = settings.max_attempts;
 	ec.lease_ms = settings.lease_ms;
 	ec.retry_base_ms = settings.retry_base_ms;
@@ -192,30 +207,30 @@ int main(int argc, char **argv)
 	ec.http_connect_timeout_ms = settings.http_connect_timeout_ms;
 	ec.http_max_response_bytes = settings.http_max_response_bytes;
 	ec.probe_interval_ms = settings.probe_interval_ms;
-	app.engine = wa_engine_create(&ec, app.store, app.writer, &provider, err,
-				      sizeof(err));
+	app.engine = wa_engine_create(&ec, app.store, app.writer, &provider,
+	                              err, sizeof(err));
 	if (!app.engine)
 		return fail(err);
 
 	if (settings.webhook_url[0]) {
 		wa_webhook_config wc = {
-			.url = settings.webhook_url,
-			.secret = settings.webhook_secret,
-			.timeout_ms = settings.http_timeout_ms,
-			.retry_base_ms = settings.retry_base_ms,
-			.retry_max_ms = settings.retry_max_ms,
-			.lease_ms = settings.lease_ms,
+		    .url = settings.webhook_url,
+		    .secret = settings.webhook_secret,
+		    .timeout_ms = settings.http_timeout_ms,
+		    .retry_base_ms = settings.retry_base_ms,
+		    .retry_max_ms = settings.retry_max_ms,
+		    .lease_ms = settings.lease_ms,
 		};
 		app.webhook = wa_webhook_create(&wc, app.store, app.writer, err,
-						sizeof(err));
+		                                sizeof(err));
 		if (!app.webhook)
 			return fail(err);
 	}
 
 	if (check_only) {
 		printf("Configuration OK: provider %s %s from %s, store %s\n",
-		       provider.table->name, provider.table->version, provider.path,
-		       settings.store_path);
+		       provider.table->name, provider.table->version,
+		       provider.path, settings.store_path);
 		wa_webhook_destroy(app.webhook);
 		wa_engine_destroy(app.engine);
 		wa_writer_destroy(app.writer);
@@ -225,8 +240,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	app.guard = wa_guard_create(settings.n_api_keys, settings.rate_limit_rps,
-				    settings.rate_limit_burst);
+	app.guard =
+	    wa_guard_create(settings.n_api_keys, settings.rate_limit_rps,
+	                    settings.rate_limit_burst);
 	if (!app.guard)
 		return fail("Out of memory creating the rate limiter");
 	wa_writer_on_commit(app.writer, on_commit, &app);
@@ -244,7 +260,8 @@ int main(int argc, char **argv)
 	else
 		snprintf(rate, sizeof(rate), "unlimited");
 	wa_log(WA_LOG_INFO, "main",
-	       "wadispatchd %s listening on %s:%d with provider %s %s (rate %s, %u HTTP threads)",
+	       "wadispatchd %s listening on %s:%d with provider %s %s (rate "
+	       "%s, %u HTTP threads)",
 	       WA_VERSION, settings.bind_address, settings.port,
 	       provider.table->name, provider.table->version, rate,
 	       settings.http_threads);
@@ -252,9 +269,11 @@ int main(int argc, char **argv)
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	wa_log(WA_LOG_INFO, "main", "Got %s: stopping (at most %u s)",
-	       sig == SIGTERM ? "SIGTERM" : "SIGINT", settings.shutdown_timeout_s);
+	       sig == SIGTERM ? "SIGTERM" : "SIGINT",
+	       settings.shutdown_timeout_s);
 
-	int64_t deadline = wa_mono_ms() + (int64_t)settings.shutdown_timeout_s * 1000;
+	int64_t deadline =
+	    wa_mono_ms() + (int64_t)settings.shutdown_timeout_s * 1000;
 	app.stopping = true;
 	wa_http_quiesce(&app);
 	/* Leave a second for the writer and HTTP to flush after the engine. */

@@ -1,4 +1,5 @@
-/* metrics.c - counters and histograms, rendered in the Prometheus text format */
+/* metrics.c - counters and histograms, rendered in the Prometheus text format
+ */
 #include "metrics.h"
 
 #include <stdarg.h>
@@ -14,15 +15,15 @@
 
 #define MAX_ROUTES 16
 
-const double wa_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-				    0.05,   0.1,   0.25,   0.5,   1,    2.5,
-				    5,      10};
+const double wa_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                    0.025,  0.05,  0.1,    0.25,  0.5,
+                                    1,      2.5,   5,      10};
 const size_t wa_latency_n_bounds =
-	sizeof(wa_latency_bounds) / sizeof(wa_latency_bounds[0]);
+    sizeof(wa_latency_bounds) / sizeof(wa_latency_bounds[0]);
 static const double batch_bounds[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
 
 static const unsigned codes[] = {200, 400, 401, 403, 404, 405, 409,
-				 413, 415, 429, 431, 500, 503};
+                                 413, 415, 429, 431, 500, 503};
 #define N_CODES (sizeof(codes) / sizeof(codes[0]))
 
 static atomic_ullong http_count[MAX_ROUTES + 1][N_CODES + 1];
@@ -37,8 +38,8 @@ void wa_histo_init(wa_histo *h, const double *bounds, size_t n_bounds)
 {
 	memset(h, 0, sizeof(*h));
 	h->bounds = bounds;
-	h->n_bounds = n_bounds > WA_HISTO_MAX_BUCKETS ? WA_HISTO_MAX_BUCKETS
-						      : n_bounds;
+	h->n_bounds =
+	    n_bounds > WA_HISTO_MAX_BUCKETS ? WA_HISTO_MAX_BUCKETS : n_bounds;
 }
 
 void wa_histo_observe(wa_histo *h, double v)
@@ -59,11 +60,12 @@ static void init_once(void)
 		return;
 	for (int i = 0; i <= MAX_ROUTES; i++)
 		wa_histo_init(&http_latency[i], wa_latency_bounds,
-			      wa_latency_n_bounds);
-	wa_histo_init(&provider_latency, wa_latency_bounds, wa_latency_n_bounds);
+		              wa_latency_n_bounds);
+	wa_histo_init(&provider_latency, wa_latency_bounds,
+	              wa_latency_n_bounds);
 	wa_histo_init(&commit_latency, wa_latency_bounds, wa_latency_n_bounds);
 	wa_histo_init(&commit_batch, batch_bounds,
-		      sizeof(batch_bounds) / sizeof(batch_bounds[0]));
+	              sizeof(batch_bounds) / sizeof(batch_bounds[0]));
 	atomic_store(&initialized, 2);
 }
 
@@ -77,7 +79,8 @@ static int ready(void)
 
 void wa_metrics_http(int route, unsigned status, double seconds)
 {
-	size_t r = (route < 0 || route >= MAX_ROUTES) ? MAX_ROUTES : (size_t)route;
+	size_t r =
+	    (route < 0 || route >= MAX_ROUTES) ? MAX_ROUTES : (size_t)route;
 	size_t c = N_CODES;
 
 	for (size_t i = 0; i < N_CODES; i++)
@@ -123,7 +126,7 @@ typedef struct sbuf {
 } sbuf;
 
 __attribute__((format(printf, 2, 3))) static void put(sbuf *b, const char *fmt,
-						      ...)
+                                                      ...)
 {
 	va_list ap;
 	int n;
@@ -161,11 +164,11 @@ static void histo(sbuf *b, const char *name, const char *labels, wa_histo *h)
 	for (size_t i = 0; i <= h->n_bounds; i++) {
 		cum += atomic_load(&h->buckets[i]);
 		if (i < h->n_bounds)
-			put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-			    h->bounds[i], cum);
+			put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels,
+			    sep, h->bounds[i], cum);
 		else
-			put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels,
-			    sep, cum);
+			put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name,
+			    labels, sep, cum);
 	}
 	put(b, "%s_sum{%s} %.6f\n", name, labels,
 	    (double)atomic_load(&h->sum_micro) / 1e6);
@@ -181,8 +184,8 @@ char *wa_metrics_render(wa_app *app, size_t *len)
 {
 	sbuf b = {malloc(16384), 0, 16384, 0};
 	const char *prov = app->provider->table->name;
-	static const char *const cls_names[] = {"ok", "retry", "reject", "config",
-						"transport"};
+	static const char *const cls_names[] = {"ok", "retry", "reject",
+	                                        "config", "transport"};
 	wa_store_stats st;
 	char err[256], labels[128], reason[256];
 	size_t n_routes = 0;
@@ -195,28 +198,38 @@ char *wa_metrics_render(wa_app *app, size_t *len)
 	while (wa_routes[n_routes].pattern && n_routes < MAX_ROUTES)
 		n_routes++;
 
-	help(&b, "wadispatch_build_info", "gauge", "Build and provider information.");
-	put(&b, "wadispatch_build_info{version=\"%s\",provider=\"%s\",provider_version=\"%s\",abi=\"%d.%d\"} 1\n",
+	help(&b, "wadispatch_build_info", "gauge",
+	     "Build and provider information.");
+	put(&b,
+	    "wadispatch_build_info{version=\"%s\",provider=\"%s\",provider_"
+	    "version=\"%s\",abi=\"%d.%d\"} 1\n",
 	    WA_VERSION, prov, app->provider->table->version,
 	    WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ABI_MINOR);
-	help(&b, "wadispatch_start_time_seconds", "gauge", "Start time of the process.");
-	put(&b, "wadispatch_start_time_seconds %.3f\n", (double)app->started_ms / 1000);
+	help(&b, "wadispatch_start_time_seconds", "gauge",
+	     "Start time of the process.");
+	put(&b, "wadispatch_start_time_seconds %.3f\n",
+	    (double)app->started_ms / 1000);
 
 	help(&b, "wadispatch_http_requests_total", "counter",
 	     "HTTP requests by route and status code.");
 	for (size_t r = 0; r <= MAX_ROUTES; r++) {
 		if (r >= n_routes && r != MAX_ROUTES)
 			continue;
-		const char *rn = r == MAX_ROUTES ? "unknown" : wa_routes[r].name;
+		const char *rn =
+		    r == MAX_ROUTES ? "unknown" : wa_routes[r].name;
 		for (size_t c = 0; c <= N_CODES; c++) {
 			unsigned long long v = atomic_load(&http_count[r][c]);
 			if (!v)
 				continue;
 			if (c < N_CODES)
-				put(&b, "wadispatch_http_requests_total{route=\"%s\",code=\"%u\"} %llu\n",
+				put(&b,
+				    "wadispatch_http_requests_total{route=\"%"
+				    "s\",code=\"%u\"} %llu\n",
 				    rn, codes[c], v);
 			else
-				put(&b, "wadispatch_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
+				put(&b,
+				    "wadispatch_http_requests_total{route=\"%"
+				    "s\",code=\"other\"} %llu\n",
 				    rn, v);
 		}
 	}
@@ -228,59 +241,82 @@ char *wa_metrics_render(wa_app *app, size_t *len)
 		if (!atomic_load(&http_latency[r].count))
 			continue;
 		snprintf(labels, sizeof(labels), "route=\"%s\"",
-			 r == MAX_ROUTES ? "unknown" : wa_routes[r].name);
+		         r == MAX_ROUTES ? "unknown" : wa_routes[r].name);
 		histo(&b, "wadispatch_http_request_duration_seconds", labels,
 		      &http_latency[r]);
 	}
 
 	help(&b, "wadispatch_messages_accepted_total", "counter",
 	     "Messages accepted (stored as new) by the API.");
-	put(&b, "wadispatch_messages_accepted_total{provider=\"%s\"} %llu\n", prov,
-	    atomic_load(&accepted));
+	put(&b, "wadispatch_messages_accepted_total{provider=\"%s\"} %llu\n",
+	    prov, atomic_load(&accepted));
 	memset(&ec, 0, sizeof(ec));
 	if (app->engine)
 		wa_engine_get_counts(app->engine, &ec);
 	help(&b, "wadispatch_messages_total", "counter",
-	     "Message status changes: sent and failed by the engine, delivered/read/failed by provider callbacks.");
-	put(&b, "wadispatch_messages_total{provider=\"%s\",status=\"sent\"} %llu\n", prov, ec.sent);
-	put(&b, "wadispatch_messages_total{provider=\"%s\",status=\"delivered\"} %llu\n", prov,
-	    atomic_load(&callback_status[WA_MSG_DELIVERED]));
-	put(&b, "wadispatch_messages_total{provider=\"%s\",status=\"read\"} %llu\n", prov,
-	    atomic_load(&callback_status[WA_MSG_READ]));
-	put(&b, "wadispatch_messages_total{provider=\"%s\",status=\"failed\"} %llu\n", prov,
-	    ec.failed + atomic_load(&callback_status[WA_MSG_FAILED]));
-	help(&b, "wadispatch_retries_total", "counter", "Attempts that will be retried.");
-	put(&b, "wadispatch_retries_total{provider=\"%s\"} %llu\n", prov, ec.retried);
+	     "Message status changes: sent and failed by the engine, "
+	     "delivered/read/failed by provider callbacks.");
+	put(&b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"sent\"} %llu\n",
+	    prov, ec.sent);
+	put(&b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"delivered\"} "
+	    "%llu\n",
+	    prov, atomic_load(&callback_status[WA_MSG_DELIVERED]));
+	put(&b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"read\"} %llu\n",
+	    prov, atomic_load(&callback_status[WA_MSG_READ]));
+	put(&b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"failed\"} "
+	    "%llu\n",
+	    prov, ec.failed + atomic_load(&callback_status[WA_MSG_FAILED]));
+	help(&b, "wadispatch_retries_total", "counter",
+	     "Attempts that will be retried.");
+	put(&b, "wadispatch_retries_total{provider=\"%s\"} %llu\n", prov,
+	    ec.retried);
 	help(&b, "wadispatch_provider_calls_total", "counter",
 	     "Provider attempts by outcome class (transport: no HTTP reply).");
 	for (int c = 0; c < 5; c++)
-		put(&b, "wadispatch_provider_calls_total{provider=\"%s\",class=\"%s\"} %llu\n",
+		put(&b,
+		    "wadispatch_provider_calls_total{provider=\"%s\",class=\"%"
+		    "s\"} %llu\n",
 		    prov, cls_names[c], atomic_load(&provider_class[c]));
 	help(&b, "wadispatch_provider_call_duration_seconds", "histogram",
 	     "Duration of one provider attempt.");
 	snprintf(labels, sizeof(labels), "provider=\"%s\"", prov);
-	histo(&b, "wadispatch_provider_call_duration_seconds", labels, &provider_latency);
-	help(&b, "wadispatch_provider_in_flight", "gauge", "Provider attempts under way.");
-	put(&b, "wadispatch_provider_in_flight{provider=\"%s\"} %llu\n", prov, ec.in_flight);
+	histo(&b, "wadispatch_provider_call_duration_seconds", labels,
+	      &provider_latency);
+	help(&b, "wadispatch_provider_in_flight", "gauge",
+	     "Provider attempts under way.");
+	put(&b, "wadispatch_provider_in_flight{provider=\"%s\"} %llu\n", prov,
+	    ec.in_flight);
 	help(&b, "wadispatch_provider_paused", "gauge",
-	     "1 while the provider is paused by a credentials/configuration error.");
+	     "1 while the provider is paused by a credentials/configuration "
+	     "error.");
 	put(&b, "wadispatch_provider_paused{provider=\"%s\"} %d\n", prov,
-	    app->engine && !wa_engine_ready(app->engine, reason, sizeof(reason)) ? 1 : 0);
+	    app->engine && !wa_engine_ready(app->engine, reason, sizeof(reason))
+	        ? 1
+	        : 0);
 
 	memset(&st, 0, sizeof(st));
 	if (app->store->ops->stats(app->store, &st, err, sizeof(err)) == 0) {
-		help(&b, "wadispatch_messages", "gauge", "Stored messages by current status.");
+		help(&b, "wadispatch_messages", "gauge",
+		     "Stored messages by current status.");
 		for (int s = 0; s < 7; s++)
 			put(&b, "wadispatch_messages{status=\"%s\"} %lld\n",
 			    wa_msg_status_name((wa_msg_status)s), st.count[s]);
-		help(&b, "wadispatch_queue_depth", "gauge", "Messages queued or being sent.");
+		help(&b, "wadispatch_queue_depth", "gauge",
+		     "Messages queued or being sent.");
 		put(&b, "wadispatch_queue_depth %lld\n",
 		    st.count[WA_MSG_QUEUED] + st.count[WA_MSG_SENDING]);
 		help(&b, "wadispatch_queue_oldest_age_seconds", "gauge",
 		     "Age of the oldest queued message (0 when none).");
 		put(&b, "wadispatch_queue_oldest_age_seconds %.3f\n",
-		    st.oldest_queued_ms ? (double)(wa_now_ms() - st.oldest_queued_ms) / 1000 : 0.0);
-		help(&b, "wadispatch_outbox_depth", "gauge", "Status webhooks waiting to be delivered.");
+		    st.oldest_queued_ms
+		        ? (double)(wa_now_ms() - st.oldest_queued_ms) / 1000
+		        : 0.0);
+		help(&b, "wadispatch_outbox_depth", "gauge",
+		     "Status webhooks waiting to be delivered.");
 		put(&b, "wadispatch_outbox_depth %lld\n", st.outbox_pending);
 	}
 	if (app->webhook) {
@@ -289,19 +325,24 @@ char *wa_metrics_render(wa_app *app, size_t *len)
 		help(&b, "wadispatch_webhooks_delivered_total", "counter",
 		     "Status webhooks the receiver accepted (2xx).");
 		put(&b, "wadispatch_webhooks_delivered_total %llu\n", wd);
-		help(&b, "wadispatch_webhook_failures_total", "counter",
-		     "Status webhook attempts that failed and will be retried.");
+		help(
+		    &b, "wadispatch_webhook_failures_total", "counter",
+		    "Status webhook attempts that failed and will be retried.");
 		put(&b, "wadispatch_webhook_failures_total %llu\n", wf);
 	}
-	help(&b, "wadispatch_store_up", "gauge", "1 when the store is writable.");
+	help(&b, "wadispatch_store_up", "gauge",
+	     "1 when the store is writable.");
 	put(&b, "wadispatch_store_up %d\n",
 	    app->store->ops->ping(app->store, err, sizeof(err)) == 0);
 	wa_writer_counts(app->writer, &batches, &jobs);
-	help(&b, "wadispatch_store_writer_queue", "gauge", "Writes waiting for the writer thread.");
-	put(&b, "wadispatch_store_writer_queue %zu\n", wa_writer_depth(app->writer));
+	help(&b, "wadispatch_store_writer_queue", "gauge",
+	     "Writes waiting for the writer thread.");
+	put(&b, "wadispatch_store_writer_queue %zu\n",
+	    wa_writer_depth(app->writer));
 	help(&b, "wadispatch_store_commit_duration_seconds", "histogram",
 	     "Duration of one store transaction (BEGIN to COMMIT).");
-	histo(&b, "wadispatch_store_commit_duration_seconds", "", &commit_latency);
+	histo(&b, "wadispatch_store_commit_duration_seconds", "",
+	      &commit_latency);
 	help(&b, "wadispatch_store_commit_batch_size", "histogram",
 	     "Writes grouped in one store transaction.");
 	histo(&b, "wadispatch_store_commit_batch_size", "", &commit_batch);
@@ -324,6 +365,6 @@ void wa_route_metrics(wa_req *r)
 		return;
 	}
 	snprintf(r->content_type, sizeof(r->content_type),
-		 "text/plain; version=0.0.4; charset=utf-8");
+	         "text/plain; version=0.0.4; charset=utf-8");
 	wa_req_json_take(r, 200, text, len);
 }

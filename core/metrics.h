@@ -1,4 +1,5 @@
-/* metrics.h - counters and histograms, rendered in the Prometheus text format */
+/* metrics.h - counters and histograms, rendered in the Prometheus text format
+ */
 #ifndef WA_METRICS_H
 #define WA_METRICS_H
 

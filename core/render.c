@@ -10,8 +10,8 @@
 #include "timeutil.h"
 
 char *wa_render_send(const wa_app *app, const char *status, const char *id,
-		     int64_t queued_ms, const char *pmid, const char *error,
-		     size_t *len)
+                     int64_t queued_ms, const char *pmid, const char *error,
+                     size_t *len)
 {
 	char ts[32], epmid[WA_PMID_MAX * 6], eerr[WA_ERR_MAX * 6 + 16];
 	char idpart[WA_PMID_MAX * 6 + 80] = "";
@@ -23,7 +23,7 @@ char *wa_render_send(const wa_app *app, const char *status, const char *id,
 	if (pmid && *pmid) {
 		wa_json_escape(pmid, epmid, sizeof(epmid));
 		snprintf(idpart, sizeof(idpart), "\"%s\":\"%s\",",
-			 wa_provider_id_name(app->provider), epmid);
+		         wa_provider_id_name(app->provider), epmid);
 	}
 	eerr[0] = 0;
 	if (error && *error) {
@@ -31,32 +31,35 @@ char *wa_render_send(const wa_app *app, const char *status, const char *id,
 		wa_json_escape(error, e, sizeof(e));
 		snprintf(eerr, sizeof(eerr), ",\"error\":\"%s\"", e);
 	}
-	n = snprintf(NULL, 0,
-		     "{\"status\":\"%s\",\"message_id\":\"%s\",\"provider_details\":"
-		     "{%s\"provider\":\"%s\",\"queued_at\":\"%s\"}%s}",
-		     status, id, idpart, pname, ts, eerr);
+	n = snprintf(
+	    NULL, 0,
+	    "{\"status\":\"%s\",\"message_id\":\"%s\",\"provider_details\":"
+	    "{%s\"provider\":\"%s\",\"queued_at\":\"%s\"}%s}",
+	    status, id, idpart, pname, ts, eerr);
 	if (n < 0 || !(out = malloc((size_t)n + 1)))
 		return NULL;
-	snprintf(out, (size_t)n + 1,
-		 "{\"status\":\"%s\",\"message_id\":\"%s\",\"provider_details\":"
-		 "{%s\"provider\":\"%s\",\"queued_at\":\"%s\"}%s}",
-		 status, id, idpart, pname, ts, eerr);
+	snprintf(
+	    out, (size_t)n + 1,
+	    "{\"status\":\"%s\",\"message_id\":\"%s\",\"provider_details\":"
+	    "{%s\"provider\":\"%s\",\"queued_at\":\"%s\"}%s}",
+	    status, id, idpart, pname, ts, eerr);
 	*len = (size_t)n;
 	return out;
 }
 
 static void add_str(json_object *o, const char *k, const char *v)
 {
-	json_object_object_add(o, k, v && *v ? json_object_new_string(v)
-					     : json_object_new_null());
+	json_object_object_add(
+	    o, k, v && *v ? json_object_new_string(v) : json_object_new_null());
 }
 
 static void add_time(json_object *o, const char *k, int64_t ms)
 {
 	char ts[32];
 	if (ms > 0)
-		json_object_object_add(o, k, json_object_new_string(
-						     wa_iso8601(ms, ts, sizeof(ts))));
+		json_object_object_add(
+		    o, k,
+		    json_object_new_string(wa_iso8601(ms, ts, sizeof(ts))));
 	else
 		json_object_object_add(o, k, json_object_new_null());
 }
@@ -79,12 +82,13 @@ char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
 	pd = json_object_new_object();
 	if (m->provider_message_id[0])
 		add_str(pd, wa_provider_id_name(app->provider),
-			m->provider_message_id);
+		        m->provider_message_id);
 	add_str(pd, "provider", m->provider);
 	add_time(pd, "queued_at", m->created_ms);
 	if (m->upstream_status)
-		json_object_object_add(pd, "upstream_status",
-				       json_object_new_int64(m->upstream_status));
+		json_object_object_add(
+		    pd, "upstream_status",
+		    json_object_new_int64(m->upstream_status));
 	if (m->upstream_code[0])
 		add_str(pd, "upstream_code", m->upstream_code);
 	json_object_object_add(o, "provider_details", pd);
@@ -92,7 +96,7 @@ char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
 	add_time(o, "created_at", m->created_ms);
 	add_time(o, "updated_at", m->updated_ms);
 	add_time(o, "next_attempt_at",
-		 m->status == WA_MSG_QUEUED ? m->next_attempt_ms : 0);
+	         m->status == WA_MSG_QUEUED ? m->next_attempt_ms : 0);
 	add_time(o, "expires_at", m->expires_ms);
 	hist = json_object_new_array();
 	for (size_t i = 0; i < m->n_history; i++) {
@@ -103,7 +107,8 @@ char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
 		json_object_array_add(hist, h);
 	}
 	json_object_object_add(o, "history", hist);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	out = text ? strdup(text) : NULL;
 	if (out)
 		*len = strlen(out);

@@ -12,10 +12,11 @@
  * "provider":..,"queued_at":..}[,"error":..]} - the send answer. pmid and
  * error may be NULL or "". Returns a malloc'd string (len in *len). */
 char *wa_render_send(const wa_app *app, const char *status, const char *id,
-		     int64_t queued_ms, const char *pmid, const char *error,
-		     size_t *len);
+                     int64_t queued_ms, const char *pmid, const char *error,
+                     size_t *len);
 
 /* The full message for GET /v1/messages/{id}: malloc'd. */
-char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len);
+char *wa_render_message(const wa_app *app, const wa_message_rec *m,
+                        size_t *len);
 
 #endif

@@ -32,7 +32,8 @@ void wa_route_health(wa_req *r)
 	char ts[32], out[96];
 
 	wa_iso8601_now(ts, sizeof(ts));
-	snprintf(out, sizeof(out), "{\"status\":\"ok\",\"timestamp\":\"%s\"}", ts);
+	snprintf(out, sizeof(out), "{\"status\":\"ok\",\"timestamp\":\"%s\"}",
+	         ts);
 	wa_req_json(r, 200, out);
 }
 
@@ -41,8 +42,8 @@ static void not_ready(wa_req *r, const char *reason)
 	char esc[600], out[700];
 
 	wa_json_escape(reason, esc, sizeof(esc));
-	snprintf(out, sizeof(out), "{\"status\":\"not ready\",\"reason\":\"%s\"}",
-		 esc);
+	snprintf(out, sizeof(out),
+	         "{\"status\":\"not ready\",\"reason\":\"%s\"}", esc);
 	wa_req_json(r, 503, out);
 }
 
@@ -61,7 +62,8 @@ void wa_route_ready(wa_req *r)
 		not_ready(r, msg);
 		return;
 	}
-	if (app->engine && !wa_engine_ready(app->engine, reason, sizeof(reason))) {
+	if (app->engine &&
+	    !wa_engine_ready(app->engine, reason, sizeof(reason))) {
 		not_ready(r, reason);
 		return;
 	}

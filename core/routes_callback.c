@@ -1,4 +1,5 @@
-/* routes_callback.c - inbound status callbacks, handed to the provider's hook */
+/* routes_callback.c - inbound status callbacks, handed to the provider's hook
+ */
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +30,17 @@ static wa_msg_status map_status(wa_message_status s, bool *ok)
 {
 	*ok = true;
 	switch (s) {
-	case WA_STATUS_SENT: return WA_MSG_SENT;
-	case WA_STATUS_DELIVERED: return WA_MSG_DELIVERED;
-	case WA_STATUS_READ: return WA_MSG_READ;
-	case WA_STATUS_FAILED: return WA_MSG_FAILED;
-	default: *ok = false; return WA_MSG_QUEUED;
+	case WA_STATUS_SENT:
+		return WA_MSG_SENT;
+	case WA_STATUS_DELIVERED:
+		return WA_MSG_DELIVERED;
+	case WA_STATUS_READ:
+		return WA_MSG_READ;
+	case WA_STATUS_FAILED:
+		return WA_MSG_FAILED;
+	default:
+		*ok = false;
+		return WA_MSG_QUEUED;
 	}
 }
 
@@ -43,7 +50,8 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	const char *pname = j->r->app->provider->table->name;
 
 	j->applied = j->stale = j->unknown = 0;
-	for (size_t i = 0; i < j->out.n_updates && i < WA_STATUS_UPDATES_MAX; i++) {
+	for (size_t i = 0; i < j->out.n_updates && i < WA_STATUS_UPDATES_MAX;
+	     i++) {
 		const wa_status_update *u = &j->out.updates[i];
 		wa_status_change c;
 		wa_apply_kind kind;
@@ -56,20 +64,20 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 			continue;
 		if (u->error_code[0])
 			snprintf(error, sizeof(error), "%s%s%s", u->error_code,
-				 u->error[0] ? ": " : "", u->error);
+			         u->error[0] ? ": " : "", u->error);
 		else
 			snprintf(error, sizeof(error), "%s", u->error);
 		c.provider = pname;
 		c.provider_message_id = u->provider_message_id;
-		c.at_ms = u->occurred_at_ms > 0 ? u->occurred_at_ms : wa_now_ms();
+		c.at_ms =
+		    u->occurred_at_ms > 0 ? u->occurred_at_ms : wa_now_ms();
 		c.error = error[0] ? error : NULL;
 		if (s->ops->apply_status(s, &c, &kind, id, err, err_len) != 0)
 			return -1;
 		if (kind == WA_APPLY_APPLIED) {
 			j->applied++;
 			wa_metrics_callback_status((int)c.status);
-		}
-		else if (kind == WA_APPLY_STALE)
+		} else if (kind == WA_APPLY_STALE)
 			j->stale++;
 		else
 			j->unknown++;
@@ -80,12 +88,13 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 static void reply(cb_job *j)
 {
 	wa_req *r = j->r;
-	unsigned status = j->out.http_status ? (unsigned)j->out.http_status : 200;
+	unsigned status =
+	    j->out.http_status ? (unsigned)j->out.http_status : 200;
 
 	j->out.body[sizeof(j->out.body) - 1] = 0;
 	j->out.content_type[sizeof(j->out.content_type) - 1] = 0;
 	snprintf(r->content_type, sizeof(r->content_type), "%s",
-		 j->out.content_type[0] ? j->out.content_type : "text/plain");
+	         j->out.content_type[0] ? j->out.content_type : "text/plain");
 	wa_req_json(r, status, j->out.body);
 }
 
@@ -95,14 +104,15 @@ static void apply_done(void *ud, int rc, const char *err)
 
 	if (rc != 0) {
 		/* Let the provider retry later: its callbacks are retried. */
-		wa_log(WA_LOG_ERROR, "callback", "Cannot record status updates: %s",
-		       err);
+		wa_log(WA_LOG_ERROR, "callback",
+		       "Cannot record status updates: %s", err);
 		wa_req_add_header(j->r, "Retry-After", "5");
 		wa_req_error(j->r, 503, "Store unavailable", NULL);
 	} else {
 		if (j->unknown)
 			wa_log(WA_LOG_WARN, "callback",
-			       "%zu status update(s) for unknown provider message ids",
+			       "%zu status update(s) for unknown provider "
+			       "message ids",
 			       j->unknown);
 		reply(j);
 	}
@@ -135,12 +145,13 @@ void wa_route_callback(wa_req *r)
 		size_t bl = strlen(base);
 		while (bl && base[bl - 1] == '/')
 			bl--;
-		snprintf(j->public_url, sizeof(j->public_url), "%.*s%s", (int)bl,
-			 base, r->raw_uri ? r->raw_uri : r->url);
+		snprintf(j->public_url, sizeof(j->public_url), "%.*s%s",
+		         (int)bl, base, r->raw_uri ? r->raw_uri : r->url);
 	} else {
 		const char *host = wa_req_header(r, "Host");
 		snprintf(j->public_url, sizeof(j->public_url), "http://%s%s",
-			 host ? host : "localhost", r->raw_uri ? r->raw_uri : r->url);
+		         host ? host : "localhost",
+		         r->raw_uri ? r->raw_uri : r->url);
 	}
 	j->in.struct_size = sizeof(j->in);
 	j->in.method = r->method;
@@ -154,9 +165,11 @@ void wa_route_callback(wa_req *r)
 	j->out.struct_size = sizeof(j->out);
 	/* Verification and parsing only: pure CPU, no I/O in the hook. */
 	t->on_callback(app->provider->state, &j->in, &j->out);
-	if (j->out.http_status && (j->out.http_status < 200 || j->out.http_status > 299)) {
-		wa_log(WA_LOG_WARN, "callback", "Refused a %s callback: HTTP %d",
-		       t->name, j->out.http_status);
+	if (j->out.http_status &&
+	    (j->out.http_status < 200 || j->out.http_status > 299)) {
+		wa_log(WA_LOG_WARN, "callback",
+		       "Refused a %s callback: HTTP %d", t->name,
+		       j->out.http_status);
 		reply(j);
 		return;
 	}

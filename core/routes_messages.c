@@ -23,14 +23,15 @@ static json_object *body_object(wa_req *r)
 {
 	char err[256];
 	json_object *obj = wa_json_parse_strict(r->body ? r->body : "",
-						r->body_len, err, sizeof(err));
+	                                        r->body_len, err, sizeof(err));
 	if (!obj) {
 		wa_req_error(r, 400, err, NULL);
 		return NULL;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
-		wa_req_error(r, 400, "Request body must be a JSON object", NULL);
+		wa_req_error(r, 400, "Request body must be a JSON object",
+		             NULL);
 		return NULL;
 	}
 	return obj;
@@ -43,7 +44,7 @@ static void busy(wa_req *r, const char *why)
 }
 
 static void fill_new(wa_app *app, wa_new_message *m, const wa_send_fields *f,
-		     int64_t now)
+                     int64_t now)
 {
 	memset(m, 0, sizeof(*m));
 	wa_message_id_new(m->id, sizeof(m->id));
@@ -83,15 +84,16 @@ static int send_insert(wa_store *s, void *ud, char *err, size_t err_len)
 }
 
 static void answer_send(send_job *j, const char *status, const char *pmid,
-			const char *error)
+                        const char *error)
 {
 	size_t len = 0;
 	char *out = wa_render_send(j->r->app, status, j->res.id,
-				   j->res.created_ms, pmid, error, &len);
+	                           j->res.created_ms, pmid, error, &len);
 	if (out)
 		wa_req_json_take(j->r, 200, out, len);
 	else
-		wa_req_error(j->r, 500, "Internal server error", "out of memory");
+		wa_req_error(j->r, 500, "Internal server error",
+		             "out of memory");
 }
 
 static void send_waited(void *ud, const wa_attempt_report *rep)
@@ -107,15 +109,15 @@ static void send_waited(void *ud, const wa_attempt_report *rep)
 		memset(&m, 0, sizeof(m));
 		st = WA_MSG_QUEUED;
 		if (j->r->app->store->ops->get(j->r->app->store, j->res.id, &m,
-					       err, sizeof(err)) == 0)
+		                               err, sizeof(err)) == 0)
 			st = m.status;
 		wa_message_rec_free(&m);
 	}
 	snprintf(applied, sizeof(applied), "wait=%d", j->wait_s);
 	wa_req_add_header(j->r, "Preference-Applied", applied);
 	answer_send(j, wa_msg_status_name(st),
-		    rep->finished ? rep->provider_message_id : NULL,
-		    rep->finished ? rep->error : NULL);
+	            rep->finished ? rep->provider_message_id : NULL,
+	            rep->finished ? rep->error : NULL);
 	wa_req_resume(j->r);
 }
 
@@ -137,8 +139,8 @@ static void send_done(void *ud, int rc, const char *err)
 		wa_metrics_accepted(1);
 		if (j->wait_s > 0 && r->app->engine &&
 		    wa_engine_wait(r->app->engine, j->res.id,
-				   wa_now_ms() + (int64_t)j->wait_s * 1000,
-				   send_waited, j) == 0)
+		                   wa_now_ms() + (int64_t)j->wait_s * 1000,
+		                   send_waited, j) == 0)
 			return; /* answered by send_waited */
 		answer_send(j, "queued", NULL, NULL);
 		break;
@@ -148,8 +150,9 @@ static void send_done(void *ud, int rc, const char *err)
 		break;
 	case WA_INSERT_CONFLICT:
 		snprintf(body, sizeof(body),
-			 "{\"error\":\"" CONFLICT_MSG "\",\"message_id\":\"%s\"}",
-			 j->res.id);
+		         "{\"error\":\"" CONFLICT_MSG
+		         "\",\"message_id\":\"%s\"}",
+		         j->res.id);
 		wa_req_json(r, 409, body);
 		break;
 	}
@@ -227,7 +230,7 @@ static int batch_insert(wa_store *s, void *ud, char *err, size_t err_len)
 		if (b->items[i].error)
 			continue;
 		if (s->ops->insert(s, &b->items[i].msg, &b->items[i].res, err,
-				   err_len) != 0)
+		                   err_len) != 0)
 			return -1;
 	}
 	return 0;
@@ -253,38 +256,45 @@ static void batch_done(void *ud, int rc, const char *err)
 	for (size_t i = 0; i < b->n; i++) {
 		batch_item *it = &b->items[i];
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "index", json_object_new_int64((int64_t)i));
+		json_object_object_add(o, "index",
+		                       json_object_new_int64((int64_t)i));
 		if (it->error) {
-			json_object_object_add(o, "error",
-					       json_object_new_string(it->error));
-			json_object_object_add(o, "code", json_object_new_int(400));
+			json_object_object_add(
+			    o, "error", json_object_new_string(it->error));
+			json_object_object_add(o, "code",
+			                       json_object_new_int(400));
 		} else if (it->res.kind == WA_INSERT_CONFLICT) {
-			json_object_object_add(o, "error",
-					       json_object_new_string(CONFLICT_MSG));
-			json_object_object_add(o, "code", json_object_new_int(409));
-			json_object_object_add(o, "message_id",
-					       json_object_new_string(it->res.id));
+			json_object_object_add(
+			    o, "error", json_object_new_string(CONFLICT_MSG));
+			json_object_object_add(o, "code",
+			                       json_object_new_int(409));
+			json_object_object_add(
+			    o, "message_id",
+			    json_object_new_string(it->res.id));
 		} else {
 			accepted++;
 			if (it->res.kind == WA_INSERT_CREATED)
 				wa_metrics_accepted(1);
 			json_object_object_add(
-				o, "status",
-				json_object_new_string(wa_msg_status_name(it->res.status)));
-			json_object_object_add(o, "message_id",
-					       json_object_new_string(it->res.id));
+			    o, "status",
+			    json_object_new_string(
+			        wa_msg_status_name(it->res.status)));
+			json_object_object_add(
+			    o, "message_id",
+			    json_object_new_string(it->res.id));
 			if (it->res.kind == WA_INSERT_REPLAYED)
-				json_object_object_add(o, "replayed",
-						       json_object_new_boolean(1));
+				json_object_object_add(
+				    o, "replayed", json_object_new_boolean(1));
 		}
 		json_object_array_add(results, o);
 	}
-	json_object_object_add(out, "accepted", json_object_new_int64((int64_t)accepted));
-	json_object_object_add(out, "rejected",
-			       json_object_new_int64((int64_t)(b->n - accepted)));
+	json_object_object_add(out, "accepted",
+	                       json_object_new_int64((int64_t)accepted));
+	json_object_object_add(
+	    out, "rejected", json_object_new_int64((int64_t)(b->n - accepted)));
 	json_object_object_add(out, "results", results);
-	text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
-							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	    out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	wa_req_json(r, 200, text ? text : "{}");
 	json_object_put(out);
 	wa_req_resume(r);
@@ -309,13 +319,15 @@ void wa_route_batch(wa_req *r)
 	    !json_object_is_type(arr, json_type_array) ||
 	    (n = json_object_array_length(arr)) == 0) {
 		json_object_put(obj);
-		wa_req_error(r, 400, "messages must be a non-empty array", NULL);
+		wa_req_error(r, 400, "messages must be a non-empty array",
+		             NULL);
 		return;
 	}
 	if (n > app->settings->batch_max) {
 		json_object_put(obj);
-		snprintf(msg, sizeof(msg), "Too many messages: at most %zu per batch",
-			 app->settings->batch_max);
+		snprintf(msg, sizeof(msg),
+		         "Too many messages: at most %zu per batch",
+		         app->settings->batch_max);
 		wa_req_error(r, 413, msg, NULL);
 		return;
 	}
@@ -340,14 +352,15 @@ void wa_route_batch(wa_req *r)
 	for (size_t i = 0; i < n; i++) {
 		batch_item *it = &b->items[i];
 		if (wa_validate_send(json_object_array_get_idx(arr, i), &it->f,
-				     &it->error, it->errbuf,
-				     sizeof(it->errbuf)) != 0)
+		                     &it->error, it->errbuf,
+		                     sizeof(it->errbuf)) != 0)
 			continue;
 		fill_new(app, &it->msg, &it->f, now);
 		valid++;
 	}
 	wa_req_suspend(r);
-	if (wa_writer_submit(app->writer, batch_insert, b, batch_done, b) != 0) {
+	if (wa_writer_submit(app->writer, batch_insert, b, batch_done, b) !=
+	    0) {
 		busy(r, "Server busy: too many messages waiting to be stored");
 		wa_req_resume(r);
 	}
@@ -400,7 +413,7 @@ void wa_route_find_message(wa_req *r)
 
 	if (!ext || !*ext) {
 		wa_req_error(r, 400, "external_id query parameter is required",
-			     NULL);
+		             NULL);
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -421,7 +434,7 @@ static int cancel_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	cancel_job *c = ud;
 	return s->ops->cancel(s, c->r->param, wa_now_ms(), &c->kind, &c->status,
-			      err, err_len);
+	                      err, err_len);
 }
 
 static void cancel_done(void *ud, int rc, const char *err)
@@ -437,14 +450,14 @@ static void cancel_done(void *ud, int rc, const char *err)
 		wa_req_error(r, 404, "Message not found", NULL);
 	} else if (c->kind == WA_CANCEL_TOO_LATE) {
 		snprintf(body, sizeof(body),
-			 "{\"error\":\"Message can no longer be canceled\","
-			 "\"message_id\":\"%s\",\"status\":\"%s\"}",
-			 r->param, wa_msg_status_name(c->status));
+		         "{\"error\":\"Message can no longer be canceled\","
+		         "\"message_id\":\"%s\",\"status\":\"%s\"}",
+		         r->param, wa_msg_status_name(c->status));
 		wa_req_json(r, 409, body);
 	} else {
 		snprintf(body, sizeof(body),
-			 "{\"status\":\"canceled\",\"message_id\":\"%s\"}",
-			 r->param);
+		         "{\"status\":\"canceled\",\"message_id\":\"%s\"}",
+		         r->param);
 		wa_req_json(r, 200, body);
 	}
 	wa_req_resume(r);
@@ -462,7 +475,8 @@ void wa_route_cancel(wa_req *r)
 	r->data = c;
 	r->data_free = free;
 	wa_req_suspend(r);
-	if (wa_writer_submit(r->app->writer, cancel_fn, c, cancel_done, c) != 0) {
+	if (wa_writer_submit(r->app->writer, cancel_fn, c, cancel_done, c) !=
+	    0) {
 		busy(r, "Server busy, retry later");
 		wa_req_resume(r);
 	}

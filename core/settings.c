@@ -12,7 +12,7 @@
 #include "log.h"
 
 static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
-		   char *err, size_t err_len)
+                   char *err, size_t err_len)
 {
 	while (len && (*k == ' ' || *k == '\t'))
 		k++, len--;
@@ -21,13 +21,13 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 	if (!len)
 		return 0;
 	if (len < 8) {
-		snprintf(err, err_len, "%s holds a key shorter than 8 characters",
-			 var);
+		snprintf(err, err_len,
+		         "%s holds a key shorter than 8 characters", var);
 		return -1;
 	}
 	if (s->n_api_keys >= WA_MAX_API_KEYS) {
 		snprintf(err, err_len, "%s: more than %d API keys", var,
-			 WA_MAX_API_KEYS);
+		         WA_MAX_API_KEYS);
 		return -1;
 	}
 	s->api_keys[s->n_api_keys] = strndup(k, len);
@@ -42,7 +42,7 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 }
 
 static int copy_str(char *dst, size_t len, const char *key, char *err,
-		    size_t err_len)
+                    size_t err_len)
 {
 	const char *v = wa_config_get(key);
 	if (!v)
@@ -69,14 +69,16 @@ static int read_pem(const char *key, char **out, char *err, size_t err_len)
 	f = fopen(path, "rb");
 	if (!f) {
 		snprintf(err, err_len, "%s: cannot read %s: %s", key, path,
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0 || !(*out = calloc(1, (size_t)n + 1)) ||
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 ||
+	    n > (1 << 20) || fseek(f, 0, SEEK_SET) != 0 ||
+	    !(*out = calloc(1, (size_t)n + 1)) ||
 	    fread(*out, 1, (size_t)n, f) != (size_t)n) {
-		snprintf(err, err_len, "%s: %s is empty, unreadable or over 1 MiB",
-			 key, path);
+		snprintf(err, err_len,
+		         "%s: %s is empty, unreadable or over 1 MiB", key,
+		         path);
 		fclose(f);
 		free(*out);
 		*out = NULL;
@@ -99,19 +101,19 @@ static int load_tls(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	if (!s->tls_cert != !s->tls_key) {
 		snprintf(err, err_len,
-			 "TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+		         "TLS_CERT_FILE and TLS_KEY_FILE must be set together");
 		return -1;
 	}
 	return copy_str(s->tls_priorities, sizeof(s->tls_priorities),
-			"TLS_PRIORITIES", err, err_len);
+	                "TLS_PRIORITIES", err, err_len);
 }
 
-#define LONG_OR_FAIL(key, min, max, dst)                                         \
-	do {                                                                     \
-		long v_;                                                         \
-		if (wa_config_long(key, min, max, &v_, err, err_len) != 0)       \
-			return -1;                                               \
-		dst = v_;                                                        \
+#define LONG_OR_FAIL(key, min, max, dst)                                       \
+	do {                                                                   \
+		long v_;                                                       \
+		if (wa_config_long(key, min, max, &v_, err, err_len) != 0)     \
+			return -1;                                             \
+		dst = v_;                                                      \
 	} while (0)
 
 int wa_settings_load(wa_settings *s, char *err, size_t err_len)
@@ -123,19 +125,20 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	memset(s, 0, sizeof(*s));
 	LONG_OR_FAIL("PORT", 1, 65535, s->port);
 	if (copy_str(s->bind_address, sizeof(s->bind_address), "BIND_ADDRESS",
-		     err, err_len) != 0)
+	             err, err_len) != 0)
 		return -1;
 	if (inet_pton(AF_INET, s->bind_address, &addr) != 1) {
 		snprintf(err, err_len,
-			 "BIND_ADDRESS must be an IPv4 address, got \"%.40s\"",
-			 s->bind_address);
+		         "BIND_ADDRESS must be an IPv4 address, got \"%.40s\"",
+		         s->bind_address);
 		return -1;
 	}
 
 	v = wa_config_get("API_KEY");
 	if (!v) {
 		snprintf(err, err_len,
-			 "API_KEY is not set: refusing to run without authentication");
+		         "API_KEY is not set: refusing to run without "
+		         "authentication");
 		return -1;
 	}
 	if (add_key(s, v, strlen(v), "API_KEY", err, err_len) != 0)
@@ -152,11 +155,11 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	}
 
 	if (copy_str(s->provider, sizeof(s->provider), "WHATSAPP_PROVIDER", err,
-		     err_len) != 0 ||
+	             err_len) != 0 ||
 	    copy_str(s->provider_dir, sizeof(s->provider_dir), "PROVIDER_DIR",
-		     err, err_len) != 0 ||
+	             err, err_len) != 0 ||
 	    copy_str(s->store_path, sizeof(s->store_path), "STORE_PATH", err,
-		     err_len) != 0)
+	             err_len) != 0)
 		return -1;
 
 	LONG_OR_FAIL("MAX_BODY_BYTES", 1024, 16L << 20, s->max_body_bytes);
@@ -176,8 +179,9 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		v = wa_config_default("LOG_LEVEL");
 	if ((s->log_level = wa_log_level_parse(v)) < 0) {
 		snprintf(err, err_len,
-			 "LOG_LEVEL must be debug, info, warn or error, got \"%.40s\"",
-			 v);
+		         "LOG_LEVEL must be debug, info, warn or error, got "
+		         "\"%.40s\"",
+		         v);
 		return -1;
 	}
 
@@ -190,7 +194,7 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		s->store_sync_full = false;
 	else {
 		snprintf(err, err_len,
-			 "STORE_SYNC must be full or normal, got \"%.40s\"", v);
+		         "STORE_SYNC must be full or normal, got \"%.40s\"", v);
 		return -1;
 	}
 
@@ -199,8 +203,9 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		double r = strtod(v, &end);
 		if (end == v || *end || !(r >= 0) || r > 1e6) {
 			snprintf(err, err_len,
-				 "PROVIDER_RATE must be a number of messages per second from 0 to 1000000, got \"%.40s\"",
-				 v);
+			         "PROVIDER_RATE must be a number of messages "
+			         "per second from 0 to 1000000, got \"%.40s\"",
+			         v);
 			return -1;
 		}
 		s->provider_rate_set = true;
@@ -215,16 +220,16 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	LONG_OR_FAIL("RETRY_MAX_MS", 1, 86400000, s->retry_max_ms);
 	if (s->retry_max_ms < s->retry_base_ms) {
 		snprintf(err, err_len,
-			 "RETRY_MAX_MS must not be smaller than RETRY_BASE_MS");
+		         "RETRY_MAX_MS must not be smaller than RETRY_BASE_MS");
 		return -1;
 	}
 	LONG_OR_FAIL("BATCH_MAX", 1, 100000, s->batch_max);
 	LONG_OR_FAIL("QUEUE_MAX", 1, 10000000, s->queue_max);
 	LONG_OR_FAIL("HTTP_TIMEOUT_MS", 100, 600000, s->http_timeout_ms);
 	LONG_OR_FAIL("HTTP_CONNECT_TIMEOUT_MS", 100, 600000,
-		     s->http_connect_timeout_ms);
+	             s->http_connect_timeout_ms);
 	LONG_OR_FAIL("HTTP_MAX_RESPONSE_BYTES", 1024, 64L << 20,
-		     s->http_max_response_bytes);
+	             s->http_max_response_bytes);
 	LONG_OR_FAIL("PROBE_INTERVAL_MS", 10, 3600000, s->probe_interval_ms);
 	LONG_OR_FAIL("RATE_LIMIT_RPS", 0, 1000000, n);
 	s->rate_limit_rps = (double)n;
@@ -236,28 +241,31 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	if (load_tls(s, err, err_len) != 0)
 		return -1;
-	if (copy_str(s->webhook_url, sizeof(s->webhook_url), "STATUS_WEBHOOK_URL",
-		     err, err_len) != 0 ||
+	if (copy_str(s->webhook_url, sizeof(s->webhook_url),
+	             "STATUS_WEBHOOK_URL", err, err_len) != 0 ||
 	    copy_str(s->webhook_secret, sizeof(s->webhook_secret),
-		     "STATUS_WEBHOOK_SECRET", err, err_len) != 0)
+	             "STATUS_WEBHOOK_SECRET", err, err_len) != 0)
 		return -1;
 	if (s->webhook_url[0]) {
 		if (strncmp(s->webhook_url, "http://", 7) != 0 &&
 		    strncmp(s->webhook_url, "https://", 8) != 0) {
 			snprintf(err, err_len,
-				 "STATUS_WEBHOOK_URL must start with http:// or https://");
+			         "STATUS_WEBHOOK_URL must start with http:// "
+			         "or https://");
 			return -1;
 		}
 		if (strlen(s->webhook_secret) < 16) {
-			snprintf(err, err_len,
-				 "STATUS_WEBHOOK_SECRET must be set (16 characters or more) when STATUS_WEBHOOK_URL is set");
+			snprintf(
+			    err, err_len,
+			    "STATUS_WEBHOOK_SECRET must be set (16 characters "
+			    "or more) when STATUS_WEBHOOK_URL is set");
 			return -1;
 		}
 	}
 	if ((v = wa_config_get("PUBLIC_BASE_URL")) &&
 	    strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
 		snprintf(err, err_len,
-			 "PUBLIC_BASE_URL must start with http:// or https://");
+		         "PUBLIC_BASE_URL must start with http:// or https://");
 		return -1;
 	}
 	return 0;

@@ -1,4 +1,5 @@
-/* store.h - the durable message store interface (SQLite default, memory for tests)
+/* store.h - the durable message store interface (SQLite default, memory for
+ * tests)
  *
  * Threading contract
  *   - Write operations (begin/commit/rollback and everything between) are
@@ -18,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WA_ID_MAX 48          /* "msg-" + uuid + NUL */
+#define WA_ID_MAX 48           /* "msg-" + uuid + NUL */
 #define WA_EXTERNAL_ID_MAX 257 /* 256 bytes + NUL */
 #define WA_PHONE_MAX 20        /* "+" + 15 digits + NUL */
 #define WA_PROVIDER_NAME_MAX 64
@@ -47,15 +48,15 @@ bool wa_msg_status_can_move(wa_msg_status from, wa_msg_status to);
 
 /* What the API accepts. Pointers are the caller's, valid during insert. */
 typedef struct wa_new_message {
-	char id[WA_ID_MAX];        /* the new id, made by the caller */
-	const char *external_id;   /* idempotency key */
-	const char *phone;         /* E.164 */
+	char id[WA_ID_MAX];      /* the new id, made by the caller */
+	const char *external_id; /* idempotency key */
+	const char *phone;       /* E.164 */
 	const char *body;
 	const char *template_json; /* NULL or a JSON object text */
 	const char *media_url;     /* NULL or URL */
 	const char *provider;      /* loaded provider's name */
 	int64_t created_ms;
-	int64_t expires_ms;        /* created + MESSAGE_TTL */
+	int64_t expires_ms; /* created + MESSAGE_TTL */
 } wa_new_message;
 
 typedef enum wa_insert_kind {
@@ -66,8 +67,8 @@ typedef enum wa_insert_kind {
 
 typedef struct wa_insert_result {
 	wa_insert_kind kind;
-	char id[WA_ID_MAX];    /* the new id, or the existing message's */
-	wa_msg_status status;  /* current status */
+	char id[WA_ID_MAX];   /* the new id, or the existing message's */
+	wa_msg_status status; /* current status */
 	int64_t created_ms;
 } wa_insert_result;
 
@@ -88,33 +89,34 @@ typedef struct wa_message_rec {
 	char *template_json; /* NULL when none */
 	char *media_url;     /* NULL when none */
 	wa_msg_status status;
-	int attempts;        /* provider calls started so far */
+	int attempts; /* provider calls started so far */
 	char provider[WA_PROVIDER_NAME_MAX];
 	char provider_message_id[WA_PMID_MAX];
 	char last_error[WA_ERR_MAX];
 	char upstream_code[WA_UCODE_MAX];
 	long upstream_status;
 	int64_t created_ms, updated_ms, next_attempt_ms, expires_ms,
-		lease_until_ms;
+	    lease_until_ms;
 	size_t n_history; /* filled by get*, not by claim */
 	wa_history_entry *history;
 } wa_message_rec;
 
-void wa_message_rec_free(wa_message_rec *m); /* accepts NULL; frees members only */
+void wa_message_rec_free(
+    wa_message_rec *m); /* accepts NULL; frees members only */
 
 /* The outcome of one provider attempt on a message in status sending. */
 typedef enum wa_outcome_kind {
-	WA_OUT_SENT = 0,    /* provider accepted: status sent */
-	WA_OUT_RETRY = 1,   /* back to queued at next_attempt_ms */
-	WA_OUT_FAILED = 2,  /* permanent: status failed */
-	WA_OUT_RELEASE = 3  /* give back unsent (shutdown, provider paused):
-			       queued at next_attempt_ms, attempt not counted */
+	WA_OUT_SENT = 0,   /* provider accepted: status sent */
+	WA_OUT_RETRY = 1,  /* back to queued at next_attempt_ms */
+	WA_OUT_FAILED = 2, /* permanent: status failed */
+	WA_OUT_RELEASE = 3 /* give back unsent (shutdown, provider paused):
+	                      queued at next_attempt_ms, attempt not counted */
 } wa_outcome_kind;
 
 typedef struct wa_outcome {
 	wa_outcome_kind kind;
 	int64_t at_ms;
-	int64_t next_attempt_ms; /* RETRY/RELEASE */
+	int64_t next_attempt_ms;         /* RETRY/RELEASE */
 	const char *provider_message_id; /* SENT; may be NULL */
 	const char *error;               /* may be NULL */
 	const char *upstream_code;       /* may be NULL */
@@ -123,9 +125,9 @@ typedef struct wa_outcome {
 
 /* A status reported later by the provider (callback). */
 typedef struct wa_status_change {
-	const char *provider;            /* provider name */
+	const char *provider; /* provider name */
 	const char *provider_message_id;
-	wa_msg_status status;            /* SENT, DELIVERED, READ or FAILED */
+	wa_msg_status status; /* SENT, DELIVERED, READ or FAILED */
 	int64_t at_ms;
 	const char *error; /* may be NULL */
 } wa_status_change;
@@ -144,7 +146,7 @@ typedef enum wa_cancel_kind {
 
 /* One pending status webhook (outbox row). */
 typedef struct wa_outbox_event {
-	int64_t seq;            /* order of creation */
+	int64_t seq; /* order of creation */
 	char message_id[WA_ID_MAX];
 	char external_id[WA_EXTERNAL_ID_MAX];
 	wa_msg_status status;
@@ -152,12 +154,13 @@ typedef struct wa_outbox_event {
 	char provider_message_id[WA_PMID_MAX];
 	char error[WA_ERR_MAX];
 	int64_t occurred_ms;
-	int attempts;           /* deliveries tried so far */
+	int attempts; /* deliveries tried so far */
 } wa_outbox_event;
 
 typedef struct wa_store_stats {
-	long long count[7];        /* by wa_msg_status */
-	int64_t oldest_queued_ms;  /* created_ms of the oldest queued, 0 if none */
+	long long count[7]; /* by wa_msg_status */
+	int64_t
+	    oldest_queued_ms; /* created_ms of the oldest queued, 0 if none */
 	long long outbox_pending;
 } wa_store_stats;
 
@@ -173,59 +176,63 @@ typedef struct wa_store_ops {
 
 	/* Insert one message or resolve it against an existing external_id.
 	 * 0, or -1 on a store error (err). */
-	int (*insert)(wa_store *s, const wa_new_message *m, wa_insert_result *res,
-		      char *err, size_t err_len);
+	int (*insert)(wa_store *s, const wa_new_message *m,
+	              wa_insert_result *res, char *err, size_t err_len);
 	/* Take up to max due messages: queued with next_attempt_ms <= now, or
 	 * sending with an expired lease (a crashed or stuck sender). Each
 	 * becomes sending with lease_until_ms and attempts+1. Oldest due
 	 * first. Fills out[0..*n) (caller frees each with
 	 * wa_message_rec_free). */
 	int (*claim)(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
-		     size_t max, wa_message_rec *out, size_t *n, char *err,
-		     size_t err_len);
+	             size_t max, wa_message_rec *out, size_t *n, char *err,
+	             size_t err_len);
 	/* Record an attempt's outcome for a message in status sending.
 	 * Returns 0, 1 if the message is not in status sending (ignored), -1
 	 * on error. */
-	int (*finish)(wa_store *s, const char *id, const wa_outcome *o, char *err,
-		      size_t err_len);
+	int (*finish)(wa_store *s, const char *id, const wa_outcome *o,
+	              char *err, size_t err_len);
 	/* Cancel a queued message. Fills *kind and *status (current). */
 	int (*cancel)(wa_store *s, const char *id, int64_t now_ms,
-		      wa_cancel_kind *kind, wa_msg_status *status, char *err,
-		      size_t err_len);
+	              wa_cancel_kind *kind, wa_msg_status *status, char *err,
+	              size_t err_len);
 	/* Apply a provider-reported status by provider message id. Fills
 	 * *kind and message_id (WA_ID_MAX) when found. */
 	int (*apply_status)(wa_store *s, const wa_status_change *c,
-			    wa_apply_kind *kind, char *message_id, char *err,
-			    size_t err_len);
+	                    wa_apply_kind *kind, char *message_id, char *err,
+	                    size_t err_len);
 	/* Give every sending message back to queued without counting the
 	 * attempt (graceful shutdown). Returns the number released or -1. */
-	long (*release_all)(wa_store *s, int64_t now_ms, char *err, size_t err_len);
+	long (*release_all)(wa_store *s, int64_t now_ms, char *err,
+	                    size_t err_len);
 
 	/* Outbox: events are only created while outbox is enabled. */
 	void (*set_outbox)(wa_store *s, bool enabled);
 	/* Up to max events due at now: per message only its oldest pending
 	 * event (in order per message), each leased until lease_until_ms. */
 	int (*outbox_claim)(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
-			    size_t max, wa_outbox_event *out, size_t *n,
-			    char *err, size_t err_len);
+	                    size_t max, wa_outbox_event *out, size_t *n,
+	                    char *err, size_t err_len);
 	/* delivered: remove it; else retry at next_attempt_ms with error. */
 	int (*outbox_finish)(wa_store *s, int64_t seq, bool delivered,
-			     int64_t next_attempt_ms, const char *error,
-			     char *err, size_t err_len);
+	                     int64_t next_attempt_ms, const char *error,
+	                     char *err, size_t err_len);
 
 	/* ---- read side: thread-safe, committed data ---- */
 	/* 0 found, 1 not found, -1 error. */
 	int (*get)(wa_store *s, const char *id, wa_message_rec *out, char *err,
-		   size_t err_len);
+	           size_t err_len);
 	int (*get_by_external)(wa_store *s, const char *external_id,
-			       wa_message_rec *out, char *err, size_t err_len);
+	                       wa_message_rec *out, char *err, size_t err_len);
 	int (*get_by_provider_id)(wa_store *s, const char *provider,
-				  const char *provider_message_id,
-				  wa_message_rec *out, char *err, size_t err_len);
-	int (*stats)(wa_store *s, wa_store_stats *out, char *err, size_t err_len);
+	                          const char *provider_message_id,
+	                          wa_message_rec *out, char *err,
+	                          size_t err_len);
+	int (*stats)(wa_store *s, wa_store_stats *out, char *err,
+	             size_t err_len);
 	/* Earliest next_attempt_ms among queued messages and expiring
 	 * leases; 1 when nothing is pending. */
-	int (*next_due)(wa_store *s, int64_t *due_ms, char *err, size_t err_len);
+	int (*next_due)(wa_store *s, int64_t *due_ms, char *err,
+	                size_t err_len);
 	/* Is the store usable for writes? (e.g. the file still writable) */
 	int (*ping)(wa_store *s, char *err, size_t err_len);
 } wa_store_ops;
@@ -239,7 +246,7 @@ struct wa_store {
 /* Open (create and migrate) a SQLite store at path. sync_full selects
  * synchronous=FULL (else NORMAL). NULL with err on failure. */
 wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
-			       size_t err_len);
+                               size_t err_len);
 /* A memory store (tests; nothing survives the process). */
 wa_store *wa_store_open_memory(char *err, size_t err_len);
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const status_names[] = {
-	"queued", "sending", "sent", "delivered", "read", "failed", "canceled",
+    "queued", "sending", "sent", "delivered", "read", "failed", "canceled",
 };
 
 #define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))

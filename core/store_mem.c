@@ -303,7 +303,7 @@ char *wa_mem_dup_opt(const char *s, bool *oom)
 /* ---- reads ---- */
 
 static int copy_rec(const mem_msg *mm, wa_message_rec *out, char *err,
-		    size_t err_len)
+                    size_t err_len)
 {
 	bool oom = false;
 
@@ -329,7 +329,7 @@ static int copy_rec(const mem_msg *mm, wa_message_rec *out, char *err,
 }
 
 static int get_found(mem_store *m, const mem_msg *mm, wa_message_rec *out,
-		     char *err, size_t err_len)
+                     char *err, size_t err_len)
 {
 	int rc = mm ? copy_rec(mm, out, err, err_len) : 1;
 
@@ -338,7 +338,7 @@ static int get_found(mem_store *m, const mem_msg *mm, wa_message_rec *out,
 }
 
 static int mem_get(wa_store *s, const char *id, wa_message_rec *out, char *err,
-		   size_t err_len)
+                   size_t err_len)
 {
 	mem_store *m = M(s);
 
@@ -350,7 +350,7 @@ static int mem_get(wa_store *s, const char *id, wa_message_rec *out, char *err,
 }
 
 static int mem_get_by_external(wa_store *s, const char *ext,
-			       wa_message_rec *out, char *err, size_t err_len)
+                               wa_message_rec *out, char *err, size_t err_len)
 {
 	mem_store *m = M(s);
 
@@ -362,18 +362,19 @@ static int mem_get_by_external(wa_store *s, const char *ext,
 }
 
 static int mem_get_by_provider_id(wa_store *s, const char *provider,
-				  const char *pmid, wa_message_rec *out,
-				  char *err, size_t err_len)
+                                  const char *pmid, wa_message_rec *out,
+                                  char *err, size_t err_len)
 {
 	mem_store *m = M(s);
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&m->mu);
-	return get_found(m, wa_mem_find_pmid(m, provider, pmid), out, err, err_len);
+	return get_found(m, wa_mem_find_pmid(m, provider, pmid), out, err,
+	                 err_len);
 }
 
 static int mem_stats(wa_store *s, wa_store_stats *out, char *err,
-		     size_t err_len)
+                     size_t err_len)
 {
 	mem_store *m = M(s);
 	size_t i;
@@ -394,8 +395,7 @@ static int mem_stats(wa_store *s, wa_store_stats *out, char *err,
 	return 0;
 }
 
-static int mem_next_due(wa_store *s, int64_t *due_ms, char *err,
-			size_t err_len)
+static int mem_next_due(wa_store *s, int64_t *due_ms, char *err, size_t err_len)
 {
 	mem_store *m = M(s);
 	bool any = false;
@@ -445,25 +445,25 @@ static void mem_close(wa_store *s)
 }
 
 static const wa_store_ops mem_ops = {
-	.close = mem_close,
-	.begin = mem_begin,
-	.commit = mem_commit,
-	.rollback = mem_rollback,
-	.insert = wa_mem_insert,
-	.claim = wa_mem_claim,
-	.finish = wa_mem_finish,
-	.cancel = wa_mem_cancel,
-	.apply_status = wa_mem_apply_status,
-	.release_all = wa_mem_release_all,
-	.set_outbox = wa_mem_set_outbox,
-	.outbox_claim = wa_mem_outbox_claim,
-	.outbox_finish = wa_mem_outbox_finish,
-	.get = mem_get,
-	.get_by_external = mem_get_by_external,
-	.get_by_provider_id = mem_get_by_provider_id,
-	.stats = mem_stats,
-	.next_due = mem_next_due,
-	.ping = mem_ping,
+    .close = mem_close,
+    .begin = mem_begin,
+    .commit = mem_commit,
+    .rollback = mem_rollback,
+    .insert = wa_mem_insert,
+    .claim = wa_mem_claim,
+    .finish = wa_mem_finish,
+    .cancel = wa_mem_cancel,
+    .apply_status = wa_mem_apply_status,
+    .release_all = wa_mem_release_all,
+    .set_outbox = wa_mem_set_outbox,
+    .outbox_claim = wa_mem_outbox_claim,
+    .outbox_finish = wa_mem_outbox_finish,
+    .get = mem_get,
+    .get_by_external = mem_get_by_external,
+    .get_by_provider_id = mem_get_by_provider_id,
+    .stats = mem_stats,
+    .next_due = mem_next_due,
+    .ping = mem_ping,
 };
 
 wa_store *wa_store_open_memory(char *err, size_t err_len)

@@ -83,26 +83,25 @@ char *wa_mem_dup_opt(const char *s, bool *oom);
 
 /* store_mem_write.c: the write operations */
 int wa_mem_insert(wa_store *s, const wa_new_message *n, wa_insert_result *res,
-		  char *err, size_t err_len);
+                  char *err, size_t err_len);
 int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
-		 size_t max, wa_message_rec *out, size_t *n, char *err,
-		 size_t err_len);
+                 size_t max, wa_message_rec *out, size_t *n, char *err,
+                 size_t err_len);
 int wa_mem_finish(wa_store *s, const char *id, const wa_outcome *o, char *err,
-		  size_t err_len);
+                  size_t err_len);
 int wa_mem_cancel(wa_store *s, const char *id, int64_t now_ms,
-		  wa_cancel_kind *kind, wa_msg_status *status, char *err,
-		  size_t err_len);
+                  wa_cancel_kind *kind, wa_msg_status *status, char *err,
+                  size_t err_len);
 int wa_mem_apply_status(wa_store *s, const wa_status_change *c,
-			wa_apply_kind *kind, char *message_id, char *err,
-			size_t err_len);
-long wa_mem_release_all(wa_store *s, int64_t now_ms, char *err,
-			size_t err_len);
+                        wa_apply_kind *kind, char *message_id, char *err,
+                        size_t err_len);
+long wa_mem_release_all(wa_store *s, int64_t now_ms, char *err, size_t err_len);
 void wa_mem_set_outbox(wa_store *s, bool enabled);
 int wa_mem_outbox_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
-			size_t max, wa_outbox_event *out, size_t *n, char *err,
-			size_t err_len);
+                        size_t max, wa_outbox_event *out, size_t *n, char *err,
+                        size_t err_len);
 int wa_mem_outbox_finish(wa_store *s, int64_t seq, bool delivered,
-			 int64_t next_attempt_ms, const char *error, char *err,
-			 size_t err_len);
+                         int64_t next_attempt_ms, const char *error, char *err,
+                         size_t err_len);
 
 #endif

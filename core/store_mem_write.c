@@ -8,7 +8,7 @@
 /* ---- changes ---- */
 
 static int hist_add(mem_msg *mm, wa_msg_status status, int64_t at_ms,
-		    const char *detail, char *err, size_t err_len)
+                    const char *detail, char *err, size_t err_len)
 {
 	wa_history_entry *h;
 
@@ -31,7 +31,7 @@ static int hist_add(mem_msg *mm, wa_msg_status status, int64_t at_ms,
 }
 
 static int ob_add(mem_store *m, const mem_msg *mm, wa_msg_status status,
-		  int64_t at_ms, const char *error, char *err, size_t err_len)
+                  int64_t at_ms, const char *error, char *err, size_t err_len)
 {
 	mem_ob *o;
 
@@ -57,11 +57,11 @@ static int ob_add(mem_store *m, const mem_msg *mm, wa_msg_status status,
 	o->e.seq = m->next_seq++;
 	snprintf(o->e.message_id, sizeof(o->e.message_id), "%s", mm->r.id);
 	snprintf(o->e.external_id, sizeof(o->e.external_id), "%s",
-		 mm->r.external_id);
+	         mm->r.external_id);
 	o->e.status = status;
 	snprintf(o->e.provider, sizeof(o->e.provider), "%s", mm->r.provider);
 	snprintf(o->e.provider_message_id, sizeof(o->e.provider_message_id),
-		 "%s", mm->r.provider_message_id);
+	         "%s", mm->r.provider_message_id);
 	snprintf(o->e.error, sizeof(o->e.error), "%s", error ? error : "");
 	o->e.occurred_ms = at_ms;
 	return 0;
@@ -69,19 +69,18 @@ static int ob_add(mem_store *m, const mem_msg *mm, wa_msg_status status,
 
 /* A status change: wa_mem_touch first, then set, then history and outbox. */
 static int change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
-		  const char *detail, char *err, size_t err_len)
+                  const char *detail, char *err, size_t err_len)
 {
 	mm->r.status = to;
 	mm->r.updated_ms = at_ms;
 	if (hist_add(mm, to, at_ms, detail, err, err_len) < 0)
 		return -1;
 	return ob_add(m, mm, to, at_ms, detail && *detail ? detail : NULL, err,
-		      err_len);
+	              err_len);
 }
 
-
 static int mem_insert_locked(mem_store *m, const wa_new_message *n,
-			     wa_insert_result *res, char *err, size_t err_len)
+                             wa_insert_result *res, char *err, size_t err_len)
 {
 	mem_msg *mm;
 	bool oom = false;
@@ -89,10 +88,11 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 	memset(res, 0, sizeof(*res));
 	mm = wa_mem_find_ext(m, n->external_id);
 	if (mm) {
-		bool same = strcmp(mm->r.phone, n->phone) == 0 &&
-			    strcmp(mm->r.body, n->body) == 0 &&
-			    wa_mem_eq_opt(mm->r.template_json, n->template_json) &&
-			    wa_mem_eq_opt(mm->r.media_url, n->media_url);
+		bool same =
+		    strcmp(mm->r.phone, n->phone) == 0 &&
+		    strcmp(mm->r.body, n->body) == 0 &&
+		    wa_mem_eq_opt(mm->r.template_json, n->template_json) &&
+		    wa_mem_eq_opt(mm->r.media_url, n->media_url);
 
 		res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
 		snprintf(res->id, sizeof(res->id), "%s", mm->r.id);
@@ -102,7 +102,7 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 	}
 	if (wa_mem_find_id(m, n->id)) {
 		snprintf(err, err_len, "A message with id %s already exists.",
-			 n->id);
+		         n->id);
 		return -1;
 	}
 	if (m->n_msgs == m->cap_msgs) {
@@ -121,7 +121,7 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 		goto oom;
 	snprintf(mm->r.id, sizeof(mm->r.id), "%s", n->id);
 	snprintf(mm->r.external_id, sizeof(mm->r.external_id), "%s",
-		 n->external_id);
+	         n->external_id);
 	snprintf(mm->r.phone, sizeof(mm->r.phone), "%s", n->phone);
 	snprintf(mm->r.provider, sizeof(mm->r.provider), "%s", n->provider);
 	mm->r.body = wa_mem_dup_opt(n->body, &oom);
@@ -149,20 +149,22 @@ oom:
 	return -1;
 }
 
-int wa_mem_insert(wa_store *s, const wa_new_message *n,
-		      wa_insert_result *res, char *err, size_t err_len)
+int wa_mem_insert(wa_store *s, const wa_new_message *n, wa_insert_result *res,
+                  char *err, size_t err_len)
 {
 	mem_store *m = M(s);
 	bool own;
 
 	if (!n->external_id || !n->phone || !n->body || !n->provider ||
 	    !n->id[0]) {
-		snprintf(err, err_len, "A message needs an id, external_id, "
-				       "phone, body and provider.");
+		snprintf(err, err_len,
+		         "A message needs an id, external_id, "
+		         "phone, body and provider.");
 		return -1;
 	}
 	own = wa_mem_w_enter(m);
-	return wa_mem_w_leave(m, own, mem_insert_locked(m, n, res, err, err_len));
+	return wa_mem_w_leave(m, own,
+	                      mem_insert_locked(m, n, res, err, err_len));
 }
 
 static bool claim_before(const mem_msg *a, const mem_msg *b)
@@ -172,8 +174,8 @@ static bool claim_before(const mem_msg *a, const mem_msg *b)
 }
 
 int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
-		     size_t max, wa_message_rec *out, size_t *n, char *err,
-		     size_t err_len)
+                 size_t max, wa_message_rec *out, size_t *n, char *err,
+                 size_t err_len)
 {
 	mem_store *m = M(s);
 	mem_msg **pick;
@@ -194,9 +196,9 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 	for (i = 0; i < m->n_msgs; i++) {
 		mem_msg *mm = m->msgs[i];
 		bool due = (mm->r.status == WA_MSG_QUEUED &&
-			    mm->r.next_attempt_ms <= now_ms) ||
-			   (mm->r.status == WA_MSG_SENDING &&
-			    mm->r.lease_until_ms < now_ms);
+		            mm->r.next_attempt_ms <= now_ms) ||
+		           (mm->r.status == WA_MSG_SENDING &&
+		            mm->r.lease_until_ms < now_ms);
 
 		if (!due || (np == max && !claim_before(mm, pick[np - 1])))
 			continue;
@@ -217,8 +219,8 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 		mm->r.attempts++;
 		mm->r.lease_until_ms = lease_until_ms;
 		snprintf(detail, sizeof(detail), "attempt %d", mm->r.attempts);
-		rc = change(m, mm, WA_MSG_SENDING, now_ms, detail, err,
-			    err_len);
+		rc =
+		    change(m, mm, WA_MSG_SENDING, now_ms, detail, err, err_len);
 	}
 	for (i = 0; i < np && rc == 0; i++) {
 		wa_message_rec *r = &out[i];
@@ -228,7 +230,8 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 		r->n_history = 0;
 		r->history = NULL;
 		r->body = wa_mem_dup_opt(pick[i]->r.body, &oom);
-		r->template_json = wa_mem_dup_opt(pick[i]->r.template_json, &oom);
+		r->template_json =
+		    wa_mem_dup_opt(pick[i]->r.template_json, &oom);
 		r->media_url = wa_mem_dup_opt(pick[i]->r.media_url, &oom);
 		*n = i + 1;
 		if (oom) {
@@ -245,7 +248,7 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 }
 
 static int mem_finish_locked(mem_store *m, const char *id, const wa_outcome *o,
-			     char *err, size_t err_len)
+                             char *err, size_t err_len)
 {
 	mem_msg *mm = wa_mem_find_id(m, id);
 	const char *detail = o->error ? o->error : "";
@@ -254,7 +257,8 @@ static int mem_finish_locked(mem_store *m, const char *id, const wa_outcome *o,
 	if (!mm || mm->r.status != WA_MSG_SENDING)
 		return 1;
 	if (o->kind < WA_OUT_SENT || o->kind > WA_OUT_RELEASE) {
-		snprintf(err, err_len, "Unknown outcome kind %d.", (int)o->kind);
+		snprintf(err, err_len, "Unknown outcome kind %d.",
+		         (int)o->kind);
 		return -1;
 	}
 	if (wa_mem_touch(m, mm, err, err_len) < 0)
@@ -264,20 +268,20 @@ static int mem_finish_locked(mem_store *m, const char *id, const wa_outcome *o,
 	case WA_OUT_SENT:
 		to = WA_MSG_SENT;
 		snprintf(mm->r.provider_message_id,
-			 sizeof(mm->r.provider_message_id), "%s",
-			 o->provider_message_id ? o->provider_message_id : "");
+		         sizeof(mm->r.provider_message_id), "%s",
+		         o->provider_message_id ? o->provider_message_id : "");
 		detail = "";
 		break;
 	case WA_OUT_RETRY:
 		to = WA_MSG_QUEUED;
 		mm->r.next_attempt_ms = o->next_attempt_ms;
 		snprintf(mm->r.last_error, sizeof(mm->r.last_error), "%s",
-			 o->error ? o->error : "");
+		         o->error ? o->error : "");
 		break;
 	case WA_OUT_FAILED:
 		to = WA_MSG_FAILED;
 		snprintf(mm->r.last_error, sizeof(mm->r.last_error), "%s",
-			 o->error ? o->error : "");
+		         o->error ? o->error : "");
 		break;
 	default: /* WA_OUT_RELEASE */
 		to = WA_MSG_QUEUED;
@@ -289,24 +293,25 @@ static int mem_finish_locked(mem_store *m, const char *id, const wa_outcome *o,
 	}
 	if (o->kind != WA_OUT_RELEASE) {
 		snprintf(mm->r.upstream_code, sizeof(mm->r.upstream_code), "%s",
-			 o->upstream_code ? o->upstream_code : "");
+		         o->upstream_code ? o->upstream_code : "");
 		mm->r.upstream_status = o->upstream_status;
 	}
 	return change(m, mm, to, o->at_ms, detail, err, err_len);
 }
 
-int wa_mem_finish(wa_store *s, const char *id, const wa_outcome *o,
-		      char *err, size_t err_len)
+int wa_mem_finish(wa_store *s, const char *id, const wa_outcome *o, char *err,
+                  size_t err_len)
 {
 	mem_store *m = M(s);
 	bool own = wa_mem_w_enter(m);
 
-	return wa_mem_w_leave(m, own, mem_finish_locked(m, id, o, err, err_len));
+	return wa_mem_w_leave(m, own,
+	                      mem_finish_locked(m, id, o, err, err_len));
 }
 
 int wa_mem_cancel(wa_store *s, const char *id, int64_t now_ms,
-		      wa_cancel_kind *kind, wa_msg_status *status, char *err,
-		      size_t err_len)
+                  wa_cancel_kind *kind, wa_msg_status *status, char *err,
+                  size_t err_len)
 {
 	mem_store *m = M(s);
 	bool own = wa_mem_w_enter(m);
@@ -323,7 +328,7 @@ int wa_mem_cancel(wa_store *s, const char *id, int64_t now_ms,
 		rc = wa_mem_touch(m, mm, err, err_len);
 		if (rc == 0)
 			rc = change(m, mm, WA_MSG_CANCELED, now_ms, "", err,
-				    err_len);
+			            err_len);
 		*kind = WA_CANCEL_DONE;
 		*status = WA_MSG_CANCELED;
 	}
@@ -331,15 +336,15 @@ int wa_mem_cancel(wa_store *s, const char *id, int64_t now_ms,
 }
 
 int wa_mem_apply_status(wa_store *s, const wa_status_change *c,
-			    wa_apply_kind *kind, char *message_id, char *err,
-			    size_t err_len)
+                        wa_apply_kind *kind, char *message_id, char *err,
+                        size_t err_len)
 {
 	mem_store *m = M(s);
 	bool own = wa_mem_w_enter(m);
 	mem_msg *mm = wa_mem_find_pmid(m, c->provider, c->provider_message_id);
-	bool reportable = c->status == WA_MSG_SENT ||
-			  c->status == WA_MSG_DELIVERED ||
-			  c->status == WA_MSG_READ || c->status == WA_MSG_FAILED;
+	bool reportable =
+	    c->status == WA_MSG_SENT || c->status == WA_MSG_DELIVERED ||
+	    c->status == WA_MSG_READ || c->status == WA_MSG_FAILED;
 	int rc = 0;
 
 	*kind = WA_APPLY_UNKNOWN;
@@ -347,24 +352,24 @@ int wa_mem_apply_status(wa_store *s, const wa_status_change *c,
 		if (message_id)
 			snprintf(message_id, WA_ID_MAX, "%s", mm->r.id);
 		*kind = WA_APPLY_STALE;
-		if (reportable && wa_msg_status_can_move(mm->r.status, c->status)) {
+		if (reportable &&
+		    wa_msg_status_can_move(mm->r.status, c->status)) {
 			rc = wa_mem_touch(m, mm, err, err_len);
 			if (rc == 0 && c->status == WA_MSG_FAILED && c->error)
 				snprintf(mm->r.last_error,
-					 sizeof(mm->r.last_error), "%s",
-					 c->error);
+				         sizeof(mm->r.last_error), "%s",
+				         c->error);
 			if (rc == 0)
 				rc = change(m, mm, c->status, c->at_ms,
-					    c->error ? c->error : "", err,
-					    err_len);
+				            c->error ? c->error : "", err,
+				            err_len);
 			*kind = WA_APPLY_APPLIED;
 		}
 	}
 	return wa_mem_w_leave(m, own, rc);
 }
 
-long wa_mem_release_all(wa_store *s, int64_t now_ms, char *err,
-			    size_t err_len)
+long wa_mem_release_all(wa_store *s, int64_t now_ms, char *err, size_t err_len)
 {
 	mem_store *m = M(s);
 	bool own = wa_mem_w_enter(m);
@@ -385,7 +390,7 @@ long wa_mem_release_all(wa_store *s, int64_t now_ms, char *err,
 		mm->r.next_attempt_ms = now_ms;
 		mm->r.lease_until_ms = 0;
 		rc = change(m, mm, WA_MSG_QUEUED, now_ms, "released", err,
-			    err_len);
+		            err_len);
 		n++;
 	}
 	rc = wa_mem_w_leave(m, own, rc);
@@ -414,8 +419,8 @@ static bool ob_first(mem_store *m, size_t i)
 }
 
 int wa_mem_outbox_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
-			    size_t max, wa_outbox_event *out, size_t *n,
-			    char *err, size_t err_len)
+                        size_t max, wa_outbox_event *out, size_t *n, char *err,
+                        size_t err_len)
 {
 	mem_store *m = M(s);
 	bool own = wa_mem_w_enter(m);
@@ -445,8 +450,8 @@ int wa_mem_outbox_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 }
 
 int wa_mem_outbox_finish(wa_store *s, int64_t seq, bool delivered,
-			     int64_t next_attempt_ms, const char *error,
-			     char *err, size_t err_len)
+                         int64_t next_attempt_ms, const char *error, char *err,
+                         size_t err_len)
 {
 	mem_store *m = M(s);
 	bool own = wa_mem_w_enter(m);
@@ -474,7 +479,7 @@ int wa_mem_outbox_finish(wa_store *s, int64_t seq, bool delivered,
 			o->next_attempt_ms = next_attempt_ms;
 			o->lease_until_ms = 0;
 			snprintf(o->last_error, sizeof(o->last_error), "%s",
-				 error ? error : "");
+			         error ? error : "");
 		}
 		rc = 0;
 		break;

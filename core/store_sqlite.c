@@ -15,25 +15,25 @@
 #define BUSY_TIMEOUT_MS 5000
 
 static const char *const read_sql[R_N] = {
-	[R_BEGIN] = "BEGIN",
-	[R_END] = "COMMIT",
-	[R_GET_ID] = "SELECT " WA_SQ_MSG_COLS " FROM messages WHERE id = ?1",
-	[R_GET_EXT] = "SELECT " WA_SQ_MSG_COLS
-		      " FROM messages WHERE external_id = ?1",
-	[R_GET_PMID] = "SELECT " WA_SQ_MSG_COLS
-		       " FROM messages WHERE provider_message_id = ?2"
-		       " AND provider = ?1 ORDER BY rowid DESC LIMIT 1",
-	[R_HIST] = "SELECT status, at_ms, detail FROM history"
-		   " WHERE message_id = ?1 ORDER BY id",
-	[R_COUNTS] = "SELECT status, count(*) FROM messages GROUP BY status",
-	[R_OLDEST] = "SELECT min(created_ms) FROM messages"
-		     " WHERE status = 'queued'",
-	[R_OB_COUNT] = "SELECT count(*) FROM outbox",
-	[R_NEXT_Q] = "SELECT min(next_attempt_ms) FROM messages"
-		     " WHERE status = 'queued'",
-	[R_NEXT_L] = "SELECT min(lease_until_ms) FROM messages"
-		     " WHERE status = 'sending'",
-	[R_PING] = "SELECT count(*) FROM sqlite_master",
+    [R_BEGIN] = "BEGIN",
+    [R_END] = "COMMIT",
+    [R_GET_ID] = "SELECT " WA_SQ_MSG_COLS " FROM messages WHERE id = ?1",
+    [R_GET_EXT] =
+        "SELECT " WA_SQ_MSG_COLS " FROM messages WHERE external_id = ?1",
+    [R_GET_PMID] =
+        "SELECT " WA_SQ_MSG_COLS " FROM messages WHERE provider_message_id = ?2"
+        " AND provider = ?1 ORDER BY rowid DESC LIMIT 1",
+    [R_HIST] = "SELECT status, at_ms, detail FROM history"
+               " WHERE message_id = ?1 ORDER BY id",
+    [R_COUNTS] = "SELECT status, count(*) FROM messages GROUP BY status",
+    [R_OLDEST] = "SELECT min(created_ms) FROM messages"
+                 " WHERE status = 'queued'",
+    [R_OB_COUNT] = "SELECT count(*) FROM outbox",
+    [R_NEXT_Q] = "SELECT min(next_attempt_ms) FROM messages"
+                 " WHERE status = 'queued'",
+    [R_NEXT_L] = "SELECT min(lease_until_ms) FROM messages"
+                 " WHERE status = 'sending'",
+    [R_PING] = "SELECT count(*) FROM sqlite_master",
 };
 
 /* ---- shared helpers ---- */
@@ -76,7 +76,8 @@ int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m)
 	wa_sq_col_copy(st, 0, m->id, sizeof(m->id));
 	wa_sq_col_copy(st, 1, m->external_id, sizeof(m->external_id));
 	wa_sq_col_copy(st, 2, m->phone, sizeof(m->phone));
-	if (col_dup(st, 3, &m->body) < 0 || col_dup(st, 4, &m->template_json) < 0 ||
+	if (col_dup(st, 3, &m->body) < 0 ||
+	    col_dup(st, 4, &m->template_json) < 0 ||
 	    col_dup(st, 5, &m->media_url) < 0)
 		goto oom;
 	if (!m->body && !(m->body = strdup("")))
@@ -86,7 +87,7 @@ int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m)
 	m->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
 	m->attempts = sqlite3_column_int(st, 8);
 	wa_sq_col_copy(st, 9, m->provider_message_id,
-		       sizeof(m->provider_message_id));
+	               sizeof(m->provider_message_id));
 	wa_sq_col_copy(st, 10, m->last_error, sizeof(m->last_error));
 	wa_sq_col_copy(st, 11, m->upstream_code, sizeof(m->upstream_code));
 	m->upstream_status = (long)sqlite3_column_int64(st, 12);
@@ -124,10 +125,10 @@ static wa_sq_reader *reader_open(wa_sq_store *s, char *err, size_t err_len)
 		return NULL;
 	}
 	if (sqlite3_open_v2(s->path, &r->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		snprintf(err, err_len, "Cannot open a read connection: %s.",
-			 r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		         r->db ? sqlite3_errmsg(r->db) : "out of memory");
 		reader_free(r);
 		return NULL;
 	}
@@ -175,14 +176,14 @@ static void reader_put(wa_sq_store *s, wa_sq_reader *r)
 }
 
 static sqlite3_stmt *rd_stmt(wa_sq_reader *r, int which, char *err,
-			     size_t err_len)
+                             size_t err_len)
 {
 	if (!r->st[which] &&
 	    sqlite3_prepare_v3(r->db, read_sql[which], -1,
-			       SQLITE_PREPARE_PERSISTENT, &r->st[which],
-			       NULL) != SQLITE_OK) {
+	                       SQLITE_PREPARE_PERSISTENT, &r->st[which],
+	                       NULL) != SQLITE_OK) {
 		snprintf(err, err_len, "Cannot prepare a store query: %s.",
-			 sqlite3_errmsg(r->db));
+		         sqlite3_errmsg(r->db));
 		return NULL;
 	}
 	return r->st[which];
@@ -211,7 +212,7 @@ static int rd_exec(wa_sq_reader *r, int which, char *err, size_t err_len)
 /* One integer from a single-row query with optional text params; *null
  * tells whether the value was NULL. */
 static int rd_int(wa_sq_reader *r, int which, int64_t *v, int *null, char *err,
-		  size_t err_len)
+                  size_t err_len)
 {
 	sqlite3_stmt *st = rd_stmt(r, which, err, err_len);
 	int rc;
@@ -232,7 +233,7 @@ static int rd_int(wa_sq_reader *r, int which, int64_t *v, int *null, char *err,
 /* ---- reads ---- */
 
 static int load_history(wa_sq_reader *r, wa_message_rec *m, char *err,
-			size_t err_len)
+                        size_t err_len)
 {
 	sqlite3_stmt *st = rd_stmt(r, R_HIST, err, err_len);
 	size_t cap = 0;
@@ -268,7 +269,7 @@ static int load_history(wa_sq_reader *r, wa_message_rec *m, char *err,
 }
 
 static int get_common(wa_store *base, int which, const char *a, const char *b,
-		      wa_message_rec *out, char *err, size_t err_len)
+                      wa_message_rec *out, char *err, size_t err_len)
 {
 	wa_sq_store *s = base->impl;
 	wa_sq_reader *r;
@@ -314,26 +315,26 @@ out:
 }
 
 static int sq_get(wa_store *s, const char *id, wa_message_rec *out, char *err,
-		  size_t err_len)
+                  size_t err_len)
 {
 	return get_common(s, R_GET_ID, id, NULL, out, err, err_len);
 }
 
 static int sq_get_by_external(wa_store *s, const char *external_id,
-			      wa_message_rec *out, char *err, size_t err_len)
+                              wa_message_rec *out, char *err, size_t err_len)
 {
 	return get_common(s, R_GET_EXT, external_id, NULL, out, err, err_len);
 }
 
 static int sq_get_by_provider_id(wa_store *s, const char *provider,
-				 const char *pmid, wa_message_rec *out,
-				 char *err, size_t err_len)
+                                 const char *pmid, wa_message_rec *out,
+                                 char *err, size_t err_len)
 {
 	return get_common(s, R_GET_PMID, provider, pmid, out, err, err_len);
 }
 
 static int sq_stats(wa_store *base, wa_store_stats *out, char *err,
-		    size_t err_len)
+                    size_t err_len)
 {
 	wa_sq_store *s = base->impl;
 	wa_sq_reader *r;
@@ -376,7 +377,7 @@ out:
 }
 
 static int sq_next_due(wa_store *base, int64_t *due_ms, char *err,
-		       size_t err_len)
+                       size_t err_len)
 {
 	wa_sq_store *s = base->impl;
 	wa_sq_reader *r;
@@ -419,25 +420,25 @@ static int sq_ping(wa_store *base, char *err, size_t err_len)
 	 * a commit succeeds or, with no writes at all, for a while. */
 	fault = atomic_load(&s->write_fault);
 	if (fault && wa_mono_ms() - atomic_load(&s->fault_mono_ms) <
-			     WA_SQ_FAULT_HOLD_MS) {
+	                 WA_SQ_FAULT_HOLD_MS) {
 		snprintf(err, err_len, "The last store write failed: %s.",
-			 sqlite3_errstr(fault));
+		         sqlite3_errstr(fault));
 		return -1;
 	}
 	if (stat(s->path, &sb) < 0 || sb.st_ino != s->ino ||
 	    sb.st_dev != s->dev) {
 		snprintf(err, err_len,
-			 "The database file was removed or replaced.");
+		         "The database file was removed or replaced.");
 		return -1;
 	}
 	if (statvfs(s->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
 		snprintf(err, err_len,
-			 "The database's file system is read-only.");
+		         "The database's file system is read-only.");
 		return -1;
 	}
 	if (access(s->path, W_OK) < 0) {
 		snprintf(err, err_len, "The database file is not writable: %s.",
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	r = reader_get(s, err, err_len);
@@ -467,29 +468,29 @@ static void sq_close(wa_store *base)
 }
 
 static const wa_store_ops sq_ops = {
-	.close = sq_close,
-	.begin = wa_sq_begin,
-	.commit = wa_sq_commit,
-	.rollback = wa_sq_rollback,
-	.insert = wa_sq_insert,
-	.claim = wa_sq_claim,
-	.finish = wa_sq_finish,
-	.cancel = wa_sq_cancel,
-	.apply_status = wa_sq_apply_status,
-	.release_all = wa_sq_release_all,
-	.set_outbox = wa_sq_set_outbox,
-	.outbox_claim = wa_sq_outbox_claim,
-	.outbox_finish = wa_sq_outbox_finish,
-	.get = sq_get,
-	.get_by_external = sq_get_by_external,
-	.get_by_provider_id = sq_get_by_provider_id,
-	.stats = sq_stats,
-	.next_due = sq_next_due,
-	.ping = sq_ping,
+    .close = sq_close,
+    .begin = wa_sq_begin,
+    .commit = wa_sq_commit,
+    .rollback = wa_sq_rollback,
+    .insert = wa_sq_insert,
+    .claim = wa_sq_claim,
+    .finish = wa_sq_finish,
+    .cancel = wa_sq_cancel,
+    .apply_status = wa_sq_apply_status,
+    .release_all = wa_sq_release_all,
+    .set_outbox = wa_sq_set_outbox,
+    .outbox_claim = wa_sq_outbox_claim,
+    .outbox_finish = wa_sq_outbox_finish,
+    .get = sq_get,
+    .get_by_external = sq_get_by_external,
+    .get_by_provider_id = sq_get_by_provider_id,
+    .stats = sq_stats,
+    .next_due = sq_next_due,
+    .ping = sq_ping,
 };
 
 static int exec_pragma(sqlite3 *db, const char *sql, const char *want,
-		       char *err, size_t err_len)
+                       char *err, size_t err_len)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -497,12 +498,13 @@ static int exec_pragma(sqlite3 *db, const char *sql, const char *want,
 
 	if (ok) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *v = (const char *)sqlite3_column_text(st, 0);
+			const char *v =
+			    (const char *)sqlite3_column_text(st, 0);
 
 			if (want && (!v || strcmp(v, want) != 0)) {
 				snprintf(err, err_len,
-					 "\"%s\" returned \"%s\", want \"%s\".",
-					 sql, v ? v : "", want);
+				         "\"%s\" returned \"%s\", want \"%s\".",
+				         sql, v ? v : "", want);
 				sqlite3_finalize(st);
 				return -1;
 			}
@@ -511,7 +513,7 @@ static int exec_pragma(sqlite3 *db, const char *sql, const char *want,
 	}
 	if (!ok)
 		snprintf(err, err_len, "\"%s\" failed: %s.", sql,
-			 sqlite3_errmsg(db));
+		         sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return ok ? 0 : -1;
 }
@@ -524,7 +526,7 @@ static int create_file(const char *path, char *err, size_t err_len)
 
 	if (fd < 0) {
 		snprintf(err, err_len, "Cannot open the store file \"%s\": %s.",
-			 path, strerror(errno));
+		         path, strerror(errno));
 		return -1;
 	}
 	close(fd);
@@ -532,7 +534,7 @@ static int create_file(const char *path, char *err, size_t err_len)
 }
 
 wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
-			       size_t err_len)
+                               size_t err_len)
 {
 	char e[WA_ERR_MAX];
 	wa_sq_store *s;
@@ -559,21 +561,21 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	s->base.kind = "sqlite";
 	s->base.impl = s;
 	if (sqlite3_open_v2(path, &s->wdb,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		snprintf(e, sizeof(e), "%s",
-			 s->wdb ? sqlite3_errmsg(s->wdb) : "out of memory");
+		         s->wdb ? sqlite3_errmsg(s->wdb) : "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->wdb, BUSY_TIMEOUT_MS);
 	if (exec_pragma(s->wdb, "PRAGMA journal_mode = WAL", "wal", e,
-			sizeof(e)) < 0 ||
+	                sizeof(e)) < 0 ||
 	    exec_pragma(s->wdb,
-			sync_full ? "PRAGMA synchronous = FULL"
-				  : "PRAGMA synchronous = NORMAL",
-			NULL, e, sizeof(e)) < 0 ||
+	                sync_full ? "PRAGMA synchronous = FULL"
+	                          : "PRAGMA synchronous = NORMAL",
+	                NULL, e, sizeof(e)) < 0 ||
 	    exec_pragma(s->wdb, "PRAGMA foreign_keys = ON", NULL, e,
-			sizeof(e)) < 0 ||
+	                sizeof(e)) < 0 ||
 	    wa_sq_migrate(s->wdb, e, sizeof(e)) < 0 ||
 	    wa_sq_prepare_writes(s, e, sizeof(e)) < 0)
 		goto fail;
@@ -587,7 +589,7 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 
 fail:
 	snprintf(err, err_len, "Cannot open the SQLite store \"%s\": %s", path,
-		 e);
+	         e);
 	sq_close(&s->base);
 	return NULL;
 }

@@ -13,10 +13,10 @@
 #define WA_SQ_SCHEMA_VERSION 1
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
-#define WA_SQ_MSG_COLS                                                       \
-	"id, external_id, phone, body, template_json, media_url, provider, " \
-	"status, attempts, provider_message_id, last_error, upstream_code, " \
-	"upstream_status, created_ms, updated_ms, next_attempt_ms, "        \
+#define WA_SQ_MSG_COLS                                                         \
+	"id, external_id, phone, body, template_json, media_url, provider, "   \
+	"status, attempts, provider_message_id, last_error, upstream_code, "   \
+	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
 	"expires_ms, lease_until_ms"
 
 /* Prepared statements of the write connection (store_sqlite_write.c). */
@@ -81,7 +81,8 @@ typedef struct wa_sq_store {
 	sqlite3 *wdb; /* the write connection: writer thread only */
 	sqlite3_stmt *ws[W_N];
 	atomic_bool outbox;
-	atomic_int write_fault; /* primary SQLite code of a failed write, 0 ok */
+	atomic_int
+	    write_fault; /* primary SQLite code of a failed write, 0 ok */
 	atomic_llong fault_mono_ms; /* when it happened (monotonic clock) */
 	dev_t dev;
 	ino_t ino;
@@ -101,27 +102,26 @@ int wa_sq_begin(wa_store *st, char *err, size_t err_len);
 int wa_sq_commit(wa_store *st, char *err, size_t err_len);
 void wa_sq_rollback(wa_store *st);
 int wa_sq_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
-		 char *err, size_t err_len);
+                 char *err, size_t err_len);
 int wa_sq_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
-		size_t max, wa_message_rec *out, size_t *n, char *err,
-		size_t err_len);
+                size_t max, wa_message_rec *out, size_t *n, char *err,
+                size_t err_len);
 int wa_sq_finish(wa_store *st, const char *id, const wa_outcome *o, char *err,
-		 size_t err_len);
+                 size_t err_len);
 int wa_sq_cancel(wa_store *st, const char *id, int64_t now_ms,
-		 wa_cancel_kind *kind, wa_msg_status *status, char *err,
-		 size_t err_len);
+                 wa_cancel_kind *kind, wa_msg_status *status, char *err,
+                 size_t err_len);
 int wa_sq_apply_status(wa_store *st, const wa_status_change *c,
-		       wa_apply_kind *kind, char *message_id, char *err,
-		       size_t err_len);
-long wa_sq_release_all(wa_store *st, int64_t now_ms, char *err,
-		       size_t err_len);
+                       wa_apply_kind *kind, char *message_id, char *err,
+                       size_t err_len);
+long wa_sq_release_all(wa_store *st, int64_t now_ms, char *err, size_t err_len);
 void wa_sq_set_outbox(wa_store *st, bool enabled);
 int wa_sq_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
-		       size_t max, wa_outbox_event *out, size_t *n, char *err,
-		       size_t err_len);
+                       size_t max, wa_outbox_event *out, size_t *n, char *err,
+                       size_t err_len);
 int wa_sq_outbox_finish(wa_store *st, int64_t seq, bool delivered,
-			int64_t next_attempt_ms, const char *error, char *err,
-			size_t err_len);
+                        int64_t next_attempt_ms, const char *error, char *err,
+                        size_t err_len);
 
 /* Shared helpers (store_sqlite.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */

@@ -11,53 +11,52 @@ typedef struct migration {
 } migration;
 
 static const migration steps[] = {
-	{1,
-	 "CREATE TABLE messages ("
-	 " id TEXT PRIMARY KEY,"
-	 " external_id TEXT NOT NULL UNIQUE,"
-	 " phone TEXT NOT NULL,"
-	 " body TEXT NOT NULL,"
-	 " template_json TEXT,"
-	 " media_url TEXT,"
-	 " provider TEXT NOT NULL,"
-	 " status TEXT NOT NULL CHECK (status IN ('queued','sending','sent',"
-	 "  'delivered','read','failed','canceled')),"
-	 " attempts INTEGER NOT NULL DEFAULT 0,"
-	 " provider_message_id TEXT,"
-	 " last_error TEXT,"
-	 " upstream_code TEXT,"
-	 " upstream_status INTEGER NOT NULL DEFAULT 0,"
-	 " created_ms INTEGER NOT NULL,"
-	 " updated_ms INTEGER NOT NULL,"
-	 " next_attempt_ms INTEGER NOT NULL,"
-	 " expires_ms INTEGER NOT NULL,"
-	 " lease_until_ms INTEGER NOT NULL DEFAULT 0);"
-	 /* claim, next_due and stats; expired leases are found among the
-	  * few sending rows through the same index */
-	 "CREATE INDEX messages_claim ON messages(status, next_attempt_ms);"
-	 "CREATE INDEX messages_pmid ON messages(provider_message_id)"
-	 " WHERE provider_message_id IS NOT NULL;"
-	 "CREATE TABLE history ("
-	 " id INTEGER PRIMARY KEY,"
-	 " message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
-	 " status TEXT NOT NULL,"
-	 " at_ms INTEGER NOT NULL,"
-	 " detail TEXT NOT NULL DEFAULT '');"
-	 "CREATE INDEX history_message ON history(message_id, id);"
-	 "CREATE TABLE outbox ("
-	 " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	 " message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
-	 " external_id TEXT NOT NULL,"
-	 " status TEXT NOT NULL,"
-	 " provider TEXT NOT NULL,"
-	 " provider_message_id TEXT,"
-	 " error TEXT,"
-	 " occurred_ms INTEGER NOT NULL,"
-	 " attempts INTEGER NOT NULL DEFAULT 0,"
-	 " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
-	 " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
-	 " last_error TEXT);"
-	 "CREATE INDEX outbox_message ON outbox(message_id, seq);"},
+    {1, "CREATE TABLE messages ("
+        " id TEXT PRIMARY KEY,"
+        " external_id TEXT NOT NULL UNIQUE,"
+        " phone TEXT NOT NULL,"
+        " body TEXT NOT NULL,"
+        " template_json TEXT,"
+        " media_url TEXT,"
+        " provider TEXT NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN ('queued','sending','sent',"
+        "  'delivered','read','failed','canceled')),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " provider_message_id TEXT,"
+        " last_error TEXT,"
+        " upstream_code TEXT,"
+        " upstream_status INTEGER NOT NULL DEFAULT 0,"
+        " created_ms INTEGER NOT NULL,"
+        " updated_ms INTEGER NOT NULL,"
+        " next_attempt_ms INTEGER NOT NULL,"
+        " expires_ms INTEGER NOT NULL,"
+        " lease_until_ms INTEGER NOT NULL DEFAULT 0);"
+        /* claim, next_due and stats; expired leases are found among the
+         * few sending rows through the same index */
+        "CREATE INDEX messages_claim ON messages(status, next_attempt_ms);"
+        "CREATE INDEX messages_pmid ON messages(provider_message_id)"
+        " WHERE provider_message_id IS NOT NULL;"
+        "CREATE TABLE history ("
+        " id INTEGER PRIMARY KEY,"
+        " message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+        " status TEXT NOT NULL,"
+        " at_ms INTEGER NOT NULL,"
+        " detail TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX history_message ON history(message_id, id);"
+        "CREATE TABLE outbox ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+        " external_id TEXT NOT NULL,"
+        " status TEXT NOT NULL,"
+        " provider TEXT NOT NULL,"
+        " provider_message_id TEXT,"
+        " error TEXT,"
+        " occurred_ms INTEGER NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+        " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT);"
+        "CREATE INDEX outbox_message ON outbox(message_id, seq);"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
@@ -72,7 +71,7 @@ static int user_version(sqlite3 *db, int *v, char *err, size_t err_len)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		snprintf(err, err_len, "Cannot read the schema version: %s.",
-			 sqlite3_errmsg(db));
+		         sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -101,7 +100,7 @@ fail_rollback:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 fail:
 	snprintf(err, err_len, "Schema migration to version %d failed: %s.",
-		 m->version, msg ? msg : sqlite3_errmsg(db));
+	         m->version, msg ? msg : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	return -1;
 }
@@ -115,9 +114,9 @@ int wa_sq_migrate(sqlite3 *db, char *err, size_t err_len)
 		return -1;
 	if (v > WA_SQ_SCHEMA_VERSION) {
 		snprintf(err, err_len,
-			 "The database schema version %d is newer than this "
-			 "program's (%d); refusing to use it.",
-			 v, WA_SQ_SCHEMA_VERSION);
+		         "The database schema version %d is newer than this "
+		         "program's (%d); refusing to use it.",
+		         v, WA_SQ_SCHEMA_VERSION);
 		return -1;
 	}
 	for (i = 0; i < N_STEPS; i++) {

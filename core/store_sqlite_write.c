@@ -8,77 +8,77 @@
 #include "timeutil.h"
 
 static const char *const write_sql[W_N] = {
-	[W_BEGIN] = "BEGIN IMMEDIATE",
-	[W_COMMIT] = "COMMIT",
-	[W_ROLLBACK] = "ROLLBACK",
-	[W_FIND_EXT] = "SELECT id, status, created_ms, phone, body,"
-		       " template_json, media_url FROM messages"
-		       " WHERE external_id = ?1",
-	[W_INSERT_MSG] = "INSERT INTO messages (id, external_id, phone, body,"
-			 " template_json, media_url, provider, status,"
-			 " attempts, created_ms, updated_ms, next_attempt_ms,"
-			 " expires_ms, lease_until_ms, upstream_status)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
-			 " ?8, ?8, ?8, ?9, 0, 0)",
-	[W_INSERT_HIST] = "INSERT INTO history (message_id, status, at_ms,"
-			  " detail) VALUES (?1, ?2, ?3, ?4)",
-	[W_INSERT_OUTBOX] = "INSERT INTO outbox (message_id, external_id,"
-			    " status, provider, provider_message_id, error,"
-			    " occurred_ms) SELECT id, external_id, ?2,"
-			    " provider, provider_message_id, ?3, ?4"
-			    " FROM messages WHERE id = ?1",
-	[W_CLAIM_QUEUED] = "SELECT rowid, next_attempt_ms FROM messages"
-			   " WHERE status = 'queued' AND next_attempt_ms <= ?1"
-			   " ORDER BY next_attempt_ms, rowid LIMIT ?2",
-	[W_CLAIM_LEASED] = "SELECT rowid, next_attempt_ms FROM messages"
-			   " WHERE status = 'sending' AND lease_until_ms < ?1"
-			   " ORDER BY next_attempt_ms, rowid LIMIT ?2",
-	[W_SET_SENDING] = "UPDATE messages SET status = 'sending',"
-			  " attempts = attempts + 1, lease_until_ms = ?2,"
-			  " updated_ms = ?3 WHERE rowid = ?1"
-			  " RETURNING " WA_SQ_MSG_COLS,
-	[W_GET_STATE] = "SELECT status, attempts FROM messages WHERE id = ?1",
-	[W_FINISH_SENT] = "UPDATE messages SET status = 'sent',"
-			  " provider_message_id = ?2, upstream_code = ?3,"
-			  " upstream_status = ?4, lease_until_ms = 0,"
-			  " updated_ms = ?5 WHERE id = ?1",
-	[W_FINISH_RETRY] = "UPDATE messages SET status = 'queued',"
-			   " next_attempt_ms = ?2, last_error = ?3,"
-			   " upstream_code = ?4, upstream_status = ?5,"
-			   " lease_until_ms = 0, updated_ms = ?6 WHERE id = ?1",
-	[W_FINISH_FAILED] = "UPDATE messages SET status = 'failed',"
-			    " last_error = ?2, upstream_code = ?3,"
-			    " upstream_status = ?4, lease_until_ms = 0,"
-			    " updated_ms = ?5 WHERE id = ?1",
-	[W_FINISH_RELEASE] = "UPDATE messages SET status = 'queued',"
-			     " attempts = max(attempts - 1, 0),"
-			     " next_attempt_ms = ?2, lease_until_ms = 0,"
-			     " updated_ms = ?3 WHERE id = ?1",
-	[W_CANCEL] = "UPDATE messages SET status = 'canceled',"
-		     " updated_ms = ?2 WHERE id = ?1",
-	[W_FIND_PMID] = "SELECT id, status FROM messages"
-			" WHERE provider_message_id = ?2 AND provider = ?1"
-			" ORDER BY rowid DESC LIMIT 1",
-	[W_SET_STATUS] = "UPDATE messages SET status = ?2, updated_ms = ?3,"
-			 " last_error = coalesce(?4, last_error) WHERE id = ?1",
-	[W_RELEASE_HIST] = "INSERT INTO history (message_id, status, at_ms,"
-			   " detail) SELECT id, 'queued', ?1, 'released'"
-			   " FROM messages WHERE status = 'sending'",
-	[W_RELEASE_ALL] = "UPDATE messages SET status = 'queued',"
-			  " attempts = max(attempts - 1, 0),"
-			  " next_attempt_ms = ?1, lease_until_ms = 0,"
-			  " updated_ms = ?1 WHERE status = 'sending'",
-	[W_OB_CLAIM] = "SELECT seq, message_id, external_id, status, provider,"
-		       " provider_message_id, error, occurred_ms, attempts"
-		       " FROM outbox AS o WHERE next_attempt_ms <= ?1"
-		       " AND lease_until_ms < ?1 AND seq = (SELECT min(seq)"
-		       " FROM outbox WHERE message_id = o.message_id)"
-		       " ORDER BY seq LIMIT ?2",
-	[W_OB_LEASE] = "UPDATE outbox SET lease_until_ms = ?2 WHERE seq = ?1",
-	[W_OB_DELETE] = "DELETE FROM outbox WHERE seq = ?1",
-	[W_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
-		       " next_attempt_ms = ?2, last_error = ?3,"
-		       " lease_until_ms = 0 WHERE seq = ?1",
+    [W_BEGIN] = "BEGIN IMMEDIATE",
+    [W_COMMIT] = "COMMIT",
+    [W_ROLLBACK] = "ROLLBACK",
+    [W_FIND_EXT] = "SELECT id, status, created_ms, phone, body,"
+                   " template_json, media_url FROM messages"
+                   " WHERE external_id = ?1",
+    [W_INSERT_MSG] = "INSERT INTO messages (id, external_id, phone, body,"
+                     " template_json, media_url, provider, status,"
+                     " attempts, created_ms, updated_ms, next_attempt_ms,"
+                     " expires_ms, lease_until_ms, upstream_status)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
+                     " ?8, ?8, ?8, ?9, 0, 0)",
+    [W_INSERT_HIST] = "INSERT INTO history (message_id, status, at_ms,"
+                      " detail) VALUES (?1, ?2, ?3, ?4)",
+    [W_INSERT_OUTBOX] = "INSERT INTO outbox (message_id, external_id,"
+                        " status, provider, provider_message_id, error,"
+                        " occurred_ms) SELECT id, external_id, ?2,"
+                        " provider, provider_message_id, ?3, ?4"
+                        " FROM messages WHERE id = ?1",
+    [W_CLAIM_QUEUED] = "SELECT rowid, next_attempt_ms FROM messages"
+                       " WHERE status = 'queued' AND next_attempt_ms <= ?1"
+                       " ORDER BY next_attempt_ms, rowid LIMIT ?2",
+    [W_CLAIM_LEASED] = "SELECT rowid, next_attempt_ms FROM messages"
+                       " WHERE status = 'sending' AND lease_until_ms < ?1"
+                       " ORDER BY next_attempt_ms, rowid LIMIT ?2",
+    [W_SET_SENDING] = "UPDATE messages SET status = 'sending',"
+                      " attempts = attempts + 1, lease_until_ms = ?2,"
+                      " updated_ms = ?3 WHERE rowid = ?1"
+                      " RETURNING " WA_SQ_MSG_COLS,
+    [W_GET_STATE] = "SELECT status, attempts FROM messages WHERE id = ?1",
+    [W_FINISH_SENT] = "UPDATE messages SET status = 'sent',"
+                      " provider_message_id = ?2, upstream_code = ?3,"
+                      " upstream_status = ?4, lease_until_ms = 0,"
+                      " updated_ms = ?5 WHERE id = ?1",
+    [W_FINISH_RETRY] = "UPDATE messages SET status = 'queued',"
+                       " next_attempt_ms = ?2, last_error = ?3,"
+                       " upstream_code = ?4, upstream_status = ?5,"
+                       " lease_until_ms = 0, updated_ms = ?6 WHERE id = ?1",
+    [W_FINISH_FAILED] = "UPDATE messages SET status = 'failed',"
+                        " last_error = ?2, upstream_code = ?3,"
+                        " upstream_status = ?4, lease_until_ms = 0,"
+                        " updated_ms = ?5 WHERE id = ?1",
+    [W_FINISH_RELEASE] = "UPDATE messages SET status = 'queued',"
+                         " attempts = max(attempts - 1, 0),"
+                         " next_attempt_ms = ?2, lease_until_ms = 0,"
+                         " updated_ms = ?3 WHERE id = ?1",
+    [W_CANCEL] = "UPDATE messages SET status = 'canceled',"
+                 " updated_ms = ?2 WHERE id = ?1",
+    [W_FIND_PMID] = "SELECT id, status FROM messages"
+                    " WHERE provider_message_id = ?2 AND provider = ?1"
+                    " ORDER BY rowid DESC LIMIT 1",
+    [W_SET_STATUS] = "UPDATE messages SET status = ?2, updated_ms = ?3,"
+                     " last_error = coalesce(?4, last_error) WHERE id = ?1",
+    [W_RELEASE_HIST] = "INSERT INTO history (message_id, status, at_ms,"
+                       " detail) SELECT id, 'queued', ?1, 'released'"
+                       " FROM messages WHERE status = 'sending'",
+    [W_RELEASE_ALL] = "UPDATE messages SET status = 'queued',"
+                      " attempts = max(attempts - 1, 0),"
+                      " next_attempt_ms = ?1, lease_until_ms = 0,"
+                      " updated_ms = ?1 WHERE status = 'sending'",
+    [W_OB_CLAIM] = "SELECT seq, message_id, external_id, status, provider,"
+                   " provider_message_id, error, occurred_ms, attempts"
+                   " FROM outbox AS o WHERE next_attempt_ms <= ?1"
+                   " AND lease_until_ms < ?1 AND seq = (SELECT min(seq)"
+                   " FROM outbox WHERE message_id = o.message_id)"
+                   " ORDER BY seq LIMIT ?2",
+    [W_OB_LEASE] = "UPDATE outbox SET lease_until_ms = ?2 WHERE seq = ?1",
+    [W_OB_DELETE] = "DELETE FROM outbox WHERE seq = ?1",
+    [W_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
+                   " next_attempt_ms = ?2, last_error = ?3,"
+                   " lease_until_ms = 0 WHERE seq = ?1",
 };
 
 int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len)
@@ -87,11 +87,11 @@ int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len)
 
 	for (i = 0; i < W_N; i++) {
 		if (sqlite3_prepare_v3(s->wdb, write_sql[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &s->ws[i],
-				       NULL) != SQLITE_OK) {
+		                       SQLITE_PREPARE_PERSISTENT, &s->ws[i],
+		                       NULL) != SQLITE_OK) {
 			snprintf(err, err_len,
-				 "Cannot prepare a store statement: %s.",
-				 sqlite3_errmsg(s->wdb));
+			         "Cannot prepare a store statement: %s.",
+			         sqlite3_errmsg(s->wdb));
 			return -1;
 		}
 	}
@@ -123,13 +123,13 @@ static int werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
 		break;
 	}
 	snprintf(err, err_len, "Store %s failed: %s.", what,
-		 sqlite3_errmsg(s->wdb));
+	         sqlite3_errmsg(s->wdb));
 	return -1;
 }
 
 /* Step a statement expected to return no row, then reset it. */
 static int step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
-		     char *err, size_t err_len)
+                     char *err, size_t err_len)
 {
 	int rc = sqlite3_step(st);
 
@@ -145,8 +145,8 @@ static int step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
 }
 
 static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
-		       int64_t at_ms, const char *detail, char *err,
-		       size_t err_len)
+                       int64_t at_ms, const char *detail, char *err,
+                       size_t err_len)
 {
 	sqlite3_stmt *st = s->ws[W_INSERT_HIST];
 
@@ -159,8 +159,8 @@ static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
 
 /* Outbox events exist only for externally meaningful statuses (store.h). */
 static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
-		      int64_t at_ms, const char *error, char *err,
-		      size_t err_len)
+                      int64_t at_ms, const char *error, char *err,
+                      size_t err_len)
 {
 	sqlite3_stmt *st = s->ws[W_INSERT_OUTBOX];
 
@@ -176,12 +176,12 @@ static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
 
 /* A status change: history always, outbox when on. */
 static int record(wa_sq_store *s, const char *id, wa_msg_status status,
-		  int64_t at_ms, const char *detail, char *err, size_t err_len)
+                  int64_t at_ms, const char *detail, char *err, size_t err_len)
 {
 	if (add_history(s, id, status, at_ms, detail, err, err_len) < 0)
 		return -1;
 	return add_outbox(s, id, status, at_ms,
-			  detail && *detail ? detail : NULL, err, err_len);
+	                  detail && *detail ? detail : NULL, err, err_len);
 }
 
 int wa_sq_begin(wa_store *st, char *err, size_t err_len)
@@ -219,7 +219,7 @@ static bool same_str(const char *a, const unsigned char *b)
 }
 
 int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
-		 char *err, size_t err_len)
+                 char *err, size_t err_len)
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_FIND_EXT];
@@ -227,24 +227,26 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 
 	if (!m->external_id || !m->phone || !m->body || !m->provider ||
 	    !m->id[0]) {
-		snprintf(err, err_len, "A message needs an id, external_id, "
-				       "phone, body and provider.");
+		snprintf(err, err_len,
+		         "A message needs an id, external_id, "
+		         "phone, body and provider.");
 		return -1;
 	}
 	memset(res, 0, sizeof(*res));
 	wa_sq_bind_str(st, 1, m->external_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		bool same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
-			    same_str(m->body, sqlite3_column_text(st, 4)) &&
-			    same_str(m->template_json,
-				     sqlite3_column_text(st, 5)) &&
-			    same_str(m->media_url, sqlite3_column_text(st, 6));
+		bool same =
+		    same_str(m->phone, sqlite3_column_text(st, 3)) &&
+		    same_str(m->body, sqlite3_column_text(st, 4)) &&
+		    same_str(m->template_json, sqlite3_column_text(st, 5)) &&
+		    same_str(m->media_url, sqlite3_column_text(st, 6));
 
 		res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
 		wa_sq_col_copy(st, 0, res->id, sizeof(res->id));
 		status = wa_sq_col_status(st, 1);
-		res->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
+		res->status =
+		    status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
 		res->created_ms = sqlite3_column_int64(st, 2);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -269,7 +271,8 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	sqlite3_bind_int64(st, 8, m->created_ms);
 	sqlite3_bind_int64(st, 9, m->expires_ms);
 	if (step_done(s, st, "insert", err, err_len) < 0 ||
-	    record(s, m->id, WA_MSG_QUEUED, m->created_ms, "", err, err_len) < 0)
+	    record(s, m->id, WA_MSG_QUEUED, m->created_ms, "", err, err_len) <
+	        0)
 		return -1;
 	res->kind = WA_INSERT_CREATED;
 	snprintf(res->id, sizeof(res->id), "%s", m->id);
@@ -284,7 +287,7 @@ typedef struct cand {
 
 /* Up to max (rowid, next_attempt_ms) pairs from a claim query. */
 static int candidates(wa_sq_store *s, int which, int64_t now_ms, size_t max,
-		      cand *out, size_t *n, char *err, size_t err_len)
+                      cand *out, size_t *n, char *err, size_t err_len)
 {
 	sqlite3_stmt *st = s->ws[which];
 	int rc;
@@ -312,8 +315,8 @@ static bool cand_before(const cand *a, const cand *b)
 }
 
 int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
-		size_t max, wa_message_rec *out, size_t *n, char *err,
-		size_t err_len)
+                size_t max, wa_message_rec *out, size_t *n, char *err,
+                size_t err_len)
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_SET_SENDING];
@@ -331,8 +334,10 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		snprintf(err, err_len, "Out of memory.");
 		goto out;
 	}
-	if (candidates(s, W_CLAIM_QUEUED, now_ms, max, q, &nq, err, err_len) < 0 ||
-	    candidates(s, W_CLAIM_LEASED, now_ms, max, l, &nl, err, err_len) < 0)
+	if (candidates(s, W_CLAIM_QUEUED, now_ms, max, q, &nq, err, err_len) <
+	        0 ||
+	    candidates(s, W_CLAIM_LEASED, now_ms, max, l, &nl, err, err_len) <
+	        0)
 		goto out;
 	while (*n < max && (iq < nq || il < nl)) {
 		const cand *c;
@@ -359,7 +364,7 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		(*n)++;
 		snprintf(detail, sizeof(detail), "attempt %d", m->attempts);
 		if (record(s, m->id, WA_MSG_SENDING, now_ms, detail, err,
-			   err_len) < 0)
+		           err_len) < 0)
 			goto fail;
 	}
 	ret = 0;
@@ -375,7 +380,7 @@ out:
 
 /* Current status (and attempts) of id: 0, 1 not found, -1 error. */
 static int get_state(wa_sq_store *s, const char *id, wa_msg_status *status,
-		     int *attempts, char *err, size_t err_len)
+                     int *attempts, char *err, size_t err_len)
 {
 	sqlite3_stmt *st = s->ws[W_GET_STATE];
 	int rc, v;
@@ -396,7 +401,7 @@ static int get_state(wa_sq_store *s, const char *id, wa_msg_status *status,
 }
 
 int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
-		 size_t err_len)
+                 size_t err_len)
 {
 	wa_sq_store *s = S(base);
 	wa_msg_status cur, to;
@@ -413,10 +418,10 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 	case WA_OUT_SENT:
 		to = WA_MSG_SENT;
 		st = s->ws[W_FINISH_SENT];
-		wa_sq_bind_str(st, 2, o->provider_message_id &&
-					      *o->provider_message_id
-				      ? o->provider_message_id
-				      : NULL);
+		wa_sq_bind_str(st, 2,
+		               o->provider_message_id && *o->provider_message_id
+		                   ? o->provider_message_id
+		                   : NULL);
 		wa_sq_bind_str(st, 3, o->upstream_code);
 		sqlite3_bind_int64(st, 4, o->upstream_status);
 		sqlite3_bind_int64(st, 5, o->at_ms);
@@ -447,7 +452,8 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 		detail = "released";
 		break;
 	default:
-		snprintf(err, err_len, "Unknown outcome kind %d.", (int)o->kind);
+		snprintf(err, err_len, "Unknown outcome kind %d.",
+		         (int)o->kind);
 		return -1;
 	}
 	wa_sq_bind_str(st, 1, id);
@@ -457,8 +463,8 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 }
 
 int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
-		 wa_cancel_kind *kind, wa_msg_status *status, char *err,
-		 size_t err_len)
+                 wa_cancel_kind *kind, wa_msg_status *status, char *err,
+                 size_t err_len)
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_CANCEL];
@@ -488,17 +494,17 @@ int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
 }
 
 int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
-		       wa_apply_kind *kind, char *message_id, char *err,
-		       size_t err_len)
+                       wa_apply_kind *kind, char *message_id, char *err,
+                       size_t err_len)
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_FIND_PMID];
 	char id[WA_ID_MAX];
 	wa_msg_status cur;
 	int rc, v;
-	bool reportable = c->status == WA_MSG_SENT ||
-			  c->status == WA_MSG_DELIVERED ||
-			  c->status == WA_MSG_READ || c->status == WA_MSG_FAILED;
+	bool reportable =
+	    c->status == WA_MSG_SENT || c->status == WA_MSG_DELIVERED ||
+	    c->status == WA_MSG_READ || c->status == WA_MSG_FAILED;
 
 	*kind = WA_APPLY_UNKNOWN;
 	if (!c->provider || !c->provider_message_id || !*c->provider_message_id)
@@ -531,14 +537,14 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 	wa_sq_bind_str(st, 4, c->status == WA_MSG_FAILED ? c->error : NULL);
 	if (step_done(s, st, "status update", err, err_len) < 0 ||
 	    record(s, id, c->status, c->at_ms, c->error ? c->error : "", err,
-		   err_len) < 0)
+	           err_len) < 0)
 		return -1;
 	*kind = WA_APPLY_APPLIED;
 	return 0;
 }
 
 long wa_sq_release_all(wa_store *base, int64_t now_ms, char *err,
-		       size_t err_len)
+                       size_t err_len)
 {
 	wa_sq_store *s = S(base);
 
@@ -557,8 +563,8 @@ void wa_sq_set_outbox(wa_store *base, bool enabled)
 }
 
 int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
-		       size_t max, wa_outbox_event *out, size_t *n, char *err,
-		       size_t err_len)
+                       size_t max, wa_outbox_event *out, size_t *n, char *err,
+                       size_t err_len)
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_OB_CLAIM];
@@ -581,7 +587,7 @@ int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		e->status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
 		wa_sq_col_copy(st, 4, e->provider, sizeof(e->provider));
 		wa_sq_col_copy(st, 5, e->provider_message_id,
-			       sizeof(e->provider_message_id));
+		               sizeof(e->provider_message_id));
 		wa_sq_col_copy(st, 6, e->error, sizeof(e->error));
 		e->occurred_ms = sqlite3_column_int64(st, 7);
 		e->attempts = sqlite3_column_int(st, 8);
@@ -606,8 +612,8 @@ int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 }
 
 int wa_sq_outbox_finish(wa_store *base, int64_t seq, bool delivered,
-			int64_t next_attempt_ms, const char *error, char *err,
-			size_t err_len)
+                        int64_t next_attempt_ms, const char *error, char *err,
+                        size_t err_len)
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[delivered ? W_OB_DELETE : W_OB_RETRY];

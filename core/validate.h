@@ -1,4 +1,5 @@
-/* validate.h - the seed's request field rules: phone, required fields, limits */
+/* validate.h - the seed's request field rules: phone, required fields, limits
+ */
 #ifndef WA_VALIDATE_H
 #define WA_VALIDATE_H
 
@@ -7,11 +8,11 @@
 
 #include <json-c/json.h>
 
-#define WA_BODY_MAX_CHARS 4096  /* WhatsApp's text limit, in characters */
+#define WA_BODY_MAX_CHARS 4096 /* WhatsApp's text limit, in characters */
 #define WA_EXTERNAL_ID_MAX_BYTES 256
 
 /* The seed's error sentences, byte for byte. */
-#define WA_ERR_MISSING_FIELDS \
+#define WA_ERR_MISSING_FIELDS                                                  \
 	"Missing required fields: recipient_phone, message_body, external_id"
 #define WA_ERR_BAD_PHONE "Invalid phone number format"
 
@@ -35,7 +36,7 @@ typedef struct wa_send_fields {
  * (400) and the error sentence (static string or written into msgbuf). On
  * success, free f->template_json with wa_send_fields_clear. */
 int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
-		     char *msgbuf, size_t msgbuf_len);
+                     char *msgbuf, size_t msgbuf_len);
 void wa_send_fields_clear(wa_send_fields *f);
 
 #endif

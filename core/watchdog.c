@@ -33,19 +33,19 @@ struct wa_watchdog {
 static track *track_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci ? ci->socket_context : NULL;
 }
 
 void wa_watchdog_notify(void *cls, struct MHD_Connection *c,
-			void **socket_context, int code)
+                        void **socket_context, int code)
 {
 	wa_watchdog *w = cls;
 	track *t;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		t = calloc(1, sizeof(*t));
 		if (!t || !ci) {
 			free(t);
@@ -108,7 +108,8 @@ static void *run(void *arg)
 			t->cut = true;
 			atomic_fetch_add(&w->cut, 1);
 			wa_log(WA_LOG_WARN, "http",
-			       "Closed a connection that sent no complete request in %lld ms",
+			       "Closed a connection that sent no complete "
+			       "request in %lld ms",
 			       (long long)w->limit_ms);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);

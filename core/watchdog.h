@@ -22,7 +22,7 @@ void wa_watchdog_destroy(wa_watchdog *w);
 
 /* For MHD_OPTION_NOTIFY_CONNECTION (cls = the watchdog). */
 void wa_watchdog_notify(void *cls, struct MHD_Connection *c,
-			void **socket_context, int code);
+                        void **socket_context, int code);
 /* The request has fully arrived: the clock stops. */
 void wa_watchdog_request_in(struct MHD_Connection *c);
 /* The answer is done: the clock starts for the next request. */

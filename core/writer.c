@@ -154,14 +154,14 @@ static void *writer_main(void *arg)
 }
 
 wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
-			    size_t err_len)
+                            size_t err_len)
 {
 	wa_writer *w;
 	int rc;
 
 	if (!store || queue_max == 0) {
 		snprintf(err, err_len,
-			 "The writer needs a store and a queue bound above 0.");
+		         "The writer needs a store and a queue bound above 0.");
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
@@ -178,7 +178,7 @@ wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
 	rc = pthread_create(&w->thread, NULL, writer_main, w);
 	if (rc != 0) {
 		snprintf(err, err_len, "Cannot start the writer thread: %s.",
-			 strerror(rc));
+		         strerror(rc));
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
 		free(w);
@@ -207,7 +207,7 @@ static int enqueue(wa_writer *w, job *j, bool bounded)
 }
 
 int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
-		     wa_writer_done done, void *done_ud)
+                     wa_writer_done done, void *done_ud)
 {
 	job *j = calloc(1, sizeof(*j));
 
@@ -237,14 +237,14 @@ static void sync_done(void *ud, int rc, const char *err)
 }
 
 int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
-		  size_t err_len)
+                  size_t err_len)
 {
 	sync_wait sw;
 	job *j;
 
 	if (pthread_equal(pthread_self(), w->thread)) {
 		snprintf(err, err_len,
-			 "wa_writer_run called from the writer thread.");
+		         "wa_writer_run called from the writer thread.");
 		return -1;
 	}
 	j = calloc(1, sizeof(*j));
@@ -296,7 +296,7 @@ size_t wa_writer_depth(wa_writer *w)
 }
 
 void wa_writer_counts(wa_writer *w, unsigned long long *batches,
-		      unsigned long long *jobs)
+                      unsigned long long *jobs)
 {
 	if (batches)
 		*batches = atomic_load(&w->batches);

@@ -24,19 +24,19 @@ typedef void (*wa_writer_done)(void *ud, int rc, const char *err);
 
 /* queue_max bounds waiting jobs (back-pressure). NULL with err on failure. */
 wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
-			    size_t err_len);
+                            size_t err_len);
 
 /* Queue fn; done(done_ud, rc, err) follows after commit. Returns 0, or -1
  * at once when the queue is full or the writer is stopping (nothing runs,
  * done is not called). */
 int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
-		     wa_writer_done done, void *done_ud);
+                     wa_writer_done done, void *done_ud);
 
 /* Queue fn and block until it is committed. Returns fn's rc (or -1 when
  * the queue is full / stopping, with err filled). Not from the writer
  * thread itself. Ignores queue_max (internal callers must not be shed). */
 int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
-		  size_t err_len);
+                  size_t err_len);
 
 /* Called on the writer thread after every successful commit. */
 void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud);
@@ -46,7 +46,7 @@ size_t wa_writer_depth(wa_writer *w);
 
 /* Statistics: batches committed, jobs committed (for metrics). */
 void wa_writer_counts(wa_writer *w, unsigned long long *batches,
-		      unsigned long long *jobs);
+                      unsigned long long *jobs);
 
 /* Run what is queued, stop the thread, free. Accepts NULL. */
 void wa_writer_destroy(wa_writer *w);

@@ -99,7 +99,8 @@ extern "C" {
 #define WA_REPLY_BODY_MAX 512    /* callback reply body, NUL included */
 #define WA_CONTENT_TYPE_MAX 64
 
-/* ---- Enumerations --------------------------------------------------------- */
+/* ---- Enumerations ---------------------------------------------------------
+ */
 
 typedef enum wa_result_class {
 	WA_RESULT_OK = 0,
@@ -139,7 +140,7 @@ typedef struct wa_host {
 	/* Log one line; the host adds time, level and provider name. Never log
 	 * secrets or full phone numbers. */
 	void (*log)(const struct wa_host *host, wa_log_level level,
-		    const char *fmt, ...) WA_PRINTF_LIKE(3, 4);
+	            const char *fmt, ...) WA_PRINTF_LIKE(3, 4);
 	/* Value of a configuration key (environment or env file), or NULL when
 	 * unset. The string lives as long as the process. */
 	const char *(*config_get)(const struct wa_host *host, const char *key);
@@ -154,7 +155,8 @@ typedef struct wa_config_key {
 	const char *description;   /* one line, for --help and docs */
 } wa_config_key;
 
-/* ---- Delivery ------------------------------------------------------------- */
+/* ---- Delivery -------------------------------------------------------------
+ */
 
 /* One message to deliver. Host-owned, valid during the call. */
 typedef struct wa_message {
@@ -181,9 +183,9 @@ typedef struct wa_http_request {
 	char url[WA_URL_MAX];       /* http:// or https:// only */
 	size_t n_headers;
 	char headers[WA_HEADERS_MAX][WA_HEADER_MAX]; /* "Name: value" */
-	char *body;       /* host-owned buffer */
-	size_t body_cap;  /* its size */
-	size_t body_len;  /* bytes the plugin wrote */
+	char *body;                                  /* host-owned buffer */
+	size_t body_cap;                             /* its size */
+	size_t body_len;     /* bytes the plugin wrote */
 	uint32_t timeout_ms; /* 0: host default */
 } wa_http_request;
 
@@ -221,16 +223,16 @@ typedef struct wa_status_update {
 /* An inbound request on /v1/providers/<name>/callback. Host-owned. */
 typedef struct wa_callback_request {
 	size_t struct_size;
-	const char *method;       /* "GET" or "POST" */
-	const char *public_url;   /* PUBLIC_BASE_URL + path + "?" + query, as the
-				     provider addressed us (for signatures) */
-	const char *query;        /* raw query string without '?', or "" */
+	const char *method;     /* "GET" or "POST" */
+	const char *public_url; /* PUBLIC_BASE_URL + path + "?" + query, as the
+	                           provider addressed us (for signatures) */
+	const char *query;      /* raw query string without '?', or "" */
 	const char *content_type; /* may be NULL */
 	const char *body;         /* raw bytes, NUL-terminated */
 	size_t body_len;
 	/* Value of a request header (case-insensitive name), or NULL. */
 	const char *(*header)(const struct wa_callback_request *req,
-			      const char *name);
+	                      const char *name);
 	void *host_ctx; /* the host's; do not touch */
 } wa_callback_request;
 
@@ -245,7 +247,8 @@ typedef struct wa_callback_reply {
 	wa_status_update updates[WA_STATUS_UPDATES_MAX];
 } wa_callback_reply;
 
-/* ---- The table -------------------------------------------------------------- */
+/* ---- The table --------------------------------------------------------------
+ */
 
 typedef struct wa_provider {
 	uint32_t abi_major;  /* WA_PROVIDER_ABI_MAJOR */
@@ -256,21 +259,23 @@ typedef struct wa_provider {
 	const char *description;
 	const wa_config_key *config_keys; /* ends with { NULL }; may be NULL */
 	/* Key under which the provider's message id appears in the API's
-	 * provider_details, e.g. "mock_id", "sid", "wamid". NULL: "provider_message_id". */
+	 * provider_details, e.g. "mock_id", "sid", "wamid". NULL:
+	 * "provider_message_id". */
 	const char *message_id_name;
 	uint32_t default_rate; /* messages per second; 0 = unlimited */
 
 	/* Mandatory. Return 0, or -1 with a sentence in err. */
-	int (*init)(const wa_host *host, void **state, char *err, size_t err_len);
+	int (*init)(const wa_host *host, void **state, char *err,
+	            size_t err_len);
 	/* Mandatory. Accepts the state init() made (possibly NULL). */
 	void (*destroy)(void *state);
 
 	/* The HTTP pair (both or neither). build_request returns 0 when req is
 	 * ready, or -1 after filling res (e.g. REJECT: body too long). */
 	int (*build_request)(void *state, const wa_message *msg,
-			     wa_http_request *req, wa_result *res);
+	                     wa_http_request *req, wa_result *res);
 	void (*parse_response)(void *state, const wa_message *msg,
-			       const wa_http_response *resp, wa_result *res);
+	                       const wa_http_response *resp, wa_result *res);
 
 	/* Or a blocking send. */
 	void (*send)(void *state, const wa_message *msg, wa_result *res);
@@ -278,13 +283,13 @@ typedef struct wa_provider {
 	/* Optional: verify and parse an inbound status callback (NULL: the
 	 * host answers 404 on the callback route). */
 	void (*on_callback)(void *state, const wa_callback_request *req,
-			    wa_callback_reply *reply);
+	                    wa_callback_reply *reply);
 } wa_provider;
 
 /* The entry point every provider exports. host_major/host_minor tell the
  * plugin which ABI the host speaks; return NULL to refuse. */
 typedef const wa_provider *(*wa_provider_entry_fn)(uint32_t host_major,
-						    uint32_t host_minor);
+                                                   uint32_t host_minor);
 
 #ifdef __cplusplus
 }

@@ -10,24 +10,24 @@
 
 static int failures;
 
-#define EXPECT(cond)                                                         \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: expected %s\n", __FILE__,    \
-				__LINE__, #cond);                            \
-			failures++;                                          \
-		}                                                            \
+#define EXPECT(cond)                                                           \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: expected %s\n", __FILE__,      \
+			        __LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 /* The configuration the fake host serves (the daemon reads the
  * environment and its env file). */
 static const char *fake_config[][2] = {
-	{"ACME_TOKEN", "test-token"},
-	{"ACME_SENDER", "tester"},
+    {"ACME_TOKEN", "test-token"},
+    {"ACME_SENDER", "tester"},
 };
 
-static void fake_log(const wa_host *host, wa_log_level level,
-		     const char *fmt, ...)
+static void fake_log(const wa_host *host, wa_log_level level, const char *fmt,
+                     ...)
 {
 	va_list ap;
 
@@ -42,7 +42,8 @@ static void fake_log(const wa_host *host, wa_log_level level,
 static const char *fake_config_get(const wa_host *host, const char *key)
 {
 	(void)host;
-	for (size_t i = 0; i < sizeof(fake_config) / sizeof(fake_config[0]); i++)
+	for (size_t i = 0; i < sizeof(fake_config) / sizeof(fake_config[0]);
+	     i++)
 		if (strcmp(fake_config[i][0], key) == 0)
 			return fake_config[i][1];
 	return NULL;
@@ -52,19 +53,19 @@ int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "./acme.so";
 	wa_host host = {
-		.abi_major = WA_PROVIDER_ABI_MAJOR,
-		.abi_minor = WA_PROVIDER_ABI_MINOR,
-		.struct_size = sizeof(wa_host),
-		.log = fake_log,
-		.config_get = fake_config_get,
+	    .abi_major = WA_PROVIDER_ABI_MAJOR,
+	    .abi_minor = WA_PROVIDER_ABI_MINOR,
+	    .struct_size = sizeof(wa_host),
+	    .log = fake_log,
+	    .config_get = fake_config_get,
 	};
 	wa_message msg = {
-		.struct_size = sizeof(wa_message),
-		.message_id = "msg-00000000-0000-4000-8000-000000000001",
-		.external_id = "order-1",
-		.recipient_phone = "+5511999990000",
-		.message_body = "hello",
-		.attempt = 1,
+	    .struct_size = sizeof(wa_message),
+	    .message_id = "msg-00000000-0000-4000-8000-000000000001",
+	    .external_id = "order-1",
+	    .recipient_phone = "+5511999990000",
+	    .message_body = "hello",
+	    .attempt = 1,
 	};
 	char long_body[1200];
 	wa_provider_entry_fn entry;

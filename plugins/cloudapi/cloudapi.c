@@ -1,4 +1,5 @@
-/* cloudapi.c - Meta WhatsApp Cloud API provider: /messages builder and reply classifier */
+/* cloudapi.c - Meta WhatsApp Cloud API provider: /messages builder and reply
+ * classifier */
 #include "cloudapi.h"
 
 #include <stdio.h>
@@ -11,19 +12,20 @@
 #define CA_BODY_MAX 4096 /* text.body limit in characters */
 
 static const wa_config_key ca_keys[] = {
-	{"CLOUDAPI_TOKEN", NULL, WA_CONFIG_REQUIRED | WA_CONFIG_SECRET,
-	 "Access token (system user token) sent as Authorization: Bearer"},
-	{"CLOUDAPI_PHONE_NUMBER_ID", NULL, WA_CONFIG_REQUIRED,
-	 "Business phone number ID (digits), not the phone number itself"},
-	{"CLOUDAPI_BASE_URL", CA_DEFAULT_BASE, 0, "Graph API base URL"},
-	{"CLOUDAPI_VERSION", CA_DEFAULT_VERSION, 0, "Graph API version, vNN.N"},
-	{"CLOUDAPI_TEMPLATE_LANGUAGE", CA_DEFAULT_LANGUAGE, 0,
-	 "Template language code used when a message names none"},
-	{"CLOUDAPI_APP_SECRET", NULL, WA_CONFIG_SECRET,
-	 "App secret that verifies X-Hub-Signature-256 on callbacks; unset refuses them"},
-	{"CLOUDAPI_VERIFY_TOKEN", NULL, WA_CONFIG_SECRET,
-	 "Verify token for Meta's GET subscription handshake; unset refuses it"},
-	{NULL, NULL, 0, NULL},
+    {"CLOUDAPI_TOKEN", NULL, WA_CONFIG_REQUIRED | WA_CONFIG_SECRET,
+     "Access token (system user token) sent as Authorization: Bearer"},
+    {"CLOUDAPI_PHONE_NUMBER_ID", NULL, WA_CONFIG_REQUIRED,
+     "Business phone number ID (digits), not the phone number itself"},
+    {"CLOUDAPI_BASE_URL", CA_DEFAULT_BASE, 0, "Graph API base URL"},
+    {"CLOUDAPI_VERSION", CA_DEFAULT_VERSION, 0, "Graph API version, vNN.N"},
+    {"CLOUDAPI_TEMPLATE_LANGUAGE", CA_DEFAULT_LANGUAGE, 0,
+     "Template language code used when a message names none"},
+    {"CLOUDAPI_APP_SECRET", NULL, WA_CONFIG_SECRET,
+     "App secret that verifies X-Hub-Signature-256 on callbacks; unset refuses "
+     "them"},
+    {"CLOUDAPI_VERIFY_TOKEN", NULL, WA_CONFIG_SECRET,
+     "Verify token for Meta's GET subscription handshake; unset refuses it"},
+    {NULL, NULL, 0, NULL},
 };
 
 static int fail(char *err, size_t err_len, const char *msg)
@@ -83,46 +85,50 @@ static int ca_configure(ca_state *st, char *err, size_t err_len)
 		return fail(err, err_len, "CLOUDAPI_TOKEN is not set.");
 	if (!printable(token) || strlen(token) > 900)
 		return fail(err, err_len,
-			    "CLOUDAPI_TOKEN must be printable ASCII without spaces, at most 900 bytes.");
+		            "CLOUDAPI_TOKEN must be printable ASCII without "
+		            "spaces, at most 900 bytes.");
 	if (!pid)
-		return fail(err, err_len, "CLOUDAPI_PHONE_NUMBER_ID is not set.");
+		return fail(err, err_len,
+		            "CLOUDAPI_PHONE_NUMBER_ID is not set.");
 	if (!wa_pc_is_digits(pid) || strlen(pid) > 32)
 		return fail(err, err_len,
-			    "CLOUDAPI_PHONE_NUMBER_ID must be the numeric phone number ID.");
+		            "CLOUDAPI_PHONE_NUMBER_ID must be the numeric "
+		            "phone number ID.");
 	if (!ver)
 		ver = CA_DEFAULT_VERSION;
 	if (!version_ok(ver))
 		return fail(err, err_len,
-			    "CLOUDAPI_VERSION must look like v24.0.");
+		            "CLOUDAPI_VERSION must look like v24.0.");
 	if (!lang)
 		lang = CA_DEFAULT_LANGUAGE;
 	if (!lang_ok(lang))
 		return fail(err, err_len,
-			    "CLOUDAPI_TEMPLATE_LANGUAGE must be a language code such as en_US.");
+		            "CLOUDAPI_TEMPLATE_LANGUAGE must be a language "
+		            "code such as en_US.");
 	snprintf(st->language, sizeof(st->language), "%s", lang);
 	if (wa_pc_base_url("CLOUDAPI_BASE_URL", base ? base : CA_DEFAULT_BASE,
-			   base_url, sizeof(base_url), err, err_len) != 0)
+	                   base_url, sizeof(base_url), err, err_len) != 0)
 		return -1;
 	n = snprintf(st->url, sizeof(st->url), "%s/%s/%s/messages", base_url,
-		     ver, pid);
+	             ver, pid);
 	if (n < 0 || (size_t)n >= sizeof(st->url))
 		return fail(err, err_len, "CLOUDAPI_BASE_URL is too long.");
 	n = snprintf(st->auth_header, sizeof(st->auth_header), "Bearer %s",
-		     token);
+	             token);
 	if (n < 0 || (size_t)n >= sizeof(st->auth_header))
 		return fail(err, err_len, "CLOUDAPI_TOKEN is too long.");
 	if (secret) {
 		if (strlen(secret) >= sizeof(st->app_secret))
 			return fail(err, err_len,
-				    "CLOUDAPI_APP_SECRET is too long.");
+			            "CLOUDAPI_APP_SECRET is too long.");
 		snprintf(st->app_secret, sizeof(st->app_secret), "%s", secret);
 	}
 	if (verify) {
 		if (strlen(verify) >= sizeof(st->verify_token))
 			return fail(err, err_len,
-				    "CLOUDAPI_VERIFY_TOKEN is too long.");
+			            "CLOUDAPI_VERIFY_TOKEN is too long.");
 		snprintf(st->verify_token, sizeof(st->verify_token), "%s",
-			 verify);
+		         verify);
 	}
 	return 0;
 }
@@ -137,8 +143,7 @@ static void ca_destroy(void *state)
 	free(st);
 }
 
-static int ca_init(const wa_host *host, void **state, char *err,
-		   size_t err_len)
+static int ca_init(const wa_host *host, void **state, char *err, size_t err_len)
 {
 	ca_state *st = calloc(1, sizeof(*st));
 
@@ -152,7 +157,8 @@ static int ca_init(const wa_host *host, void **state, char *err,
 	}
 	if (host && host->log && !st->app_secret[0])
 		host->log(host, WA_LOG_WARN,
-			  "cloudapi: CLOUDAPI_APP_SECRET is not set; status callbacks will be refused with 401.");
+		          "cloudapi: CLOUDAPI_APP_SECRET is not set; status "
+		          "callbacks will be refused with 401.");
 	*state = st;
 	return 0;
 }
@@ -185,10 +191,11 @@ static int add(json_object *o, const char *k, json_object *v)
  * variables: one body component with one text parameter each). */
 static json_object *template_object(const ca_state *st, const wa_message *msg)
 {
-	json_object *t = json_object_new_object(), *lang, *comps, *comp, *params;
-	const char *code = msg->template_language && *msg->template_language ?
-				   msg->template_language :
-				   st->language;
+	json_object *t = json_object_new_object(), *lang, *comps, *comp,
+	            *params;
+	const char *code = msg->template_language && *msg->template_language
+	                       ? msg->template_language
+	                       : st->language;
 	int rc = 0;
 
 	if (!t)
@@ -209,7 +216,8 @@ static json_object *template_object(const ca_state *st, const wa_message *msg)
 			rc |= add(comp, "type", json_object_new_string("body"));
 			rc |= add(comp, "parameters", params);
 		}
-		for (size_t i = 0; params && i < msg->n_template_variables; i++) {
+		for (size_t i = 0; params && i < msg->n_template_variables;
+		     i++) {
 			json_object *p = json_object_new_object();
 			const char *v = msg->template_variables[i];
 
@@ -219,7 +227,8 @@ static json_object *template_object(const ca_state *st, const wa_message *msg)
 				break;
 			}
 			rc |= add(p, "type", json_object_new_string("text"));
-			rc |= add(p, "text", json_object_new_string(v ? v : ""));
+			rc |=
+			    add(p, "text", json_object_new_string(v ? v : ""));
 		}
 	}
 	if (rc != 0) {
@@ -230,7 +239,7 @@ static json_object *template_object(const ca_state *st, const wa_message *msg)
 }
 
 static json_object *message_json(const ca_state *st, const wa_message *msg,
-				 const char *to)
+                                 const char *to)
 {
 	json_object *o = json_object_new_object(), *inner;
 	const char *body = msg->message_body ? msg->message_body : "";
@@ -247,14 +256,16 @@ static json_object *message_json(const ca_state *st, const wa_message *msg,
 		rc |= add(o, "type", json_object_new_string("template"));
 		rc |= add(o, "template", template_object(st, msg));
 	} else if (media) {
-		/* Media: always an image with the body as caption (see docs). */
+		/* Media: always an image with the body as caption (see docs).
+		 */
 		inner = json_object_new_object();
 		rc |= add(o, "type", json_object_new_string("image"));
 		rc |= add(o, "image", inner);
 		if (inner) {
 			rc |= add(inner, "link",
-				  json_object_new_string(msg->media_url));
-			rc |= add(inner, "caption", json_object_new_string(body));
+			          json_object_new_string(msg->media_url));
+			rc |=
+			    add(inner, "caption", json_object_new_string(body));
 		}
 	} else {
 		inner = json_object_new_object();
@@ -262,7 +273,7 @@ static json_object *message_json(const ca_state *st, const wa_message *msg,
 		rc |= add(o, "text", inner);
 		if (inner) {
 			rc |= add(inner, "preview_url",
-				  json_object_new_boolean(0));
+			          json_object_new_boolean(0));
 			rc |= add(inner, "body", json_object_new_string(body));
 		}
 	}
@@ -274,7 +285,7 @@ static json_object *message_json(const ca_state *st, const wa_message *msg,
 }
 
 static int ca_build_request(void *state, const wa_message *msg,
-			    wa_http_request *req, wa_result *res)
+                            wa_http_request *req, wa_result *res)
 {
 	ca_state *st = state;
 	bool tmpl = msg->template_name && *msg->template_name;
@@ -286,33 +297,36 @@ static int ca_build_request(void *state, const wa_message *msg,
 
 	if (!tmpl && chars > CA_BODY_MAX) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Message body has %zu characters; WhatsApp accepts at most %d.",
-			     chars, CA_BODY_MAX);
+		             "Message body has %zu characters; WhatsApp "
+		             "accepts at most %d.",
+		             chars, CA_BODY_MAX);
 		return -1;
 	}
 	if (wa_pc_digits(msg->recipient_phone ? msg->recipient_phone : "", to,
-			 sizeof(to)) != 0 || strlen(to) > 15) {
+	                 sizeof(to)) != 0 ||
+	    strlen(to) > 15) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Recipient phone is not an E.164 number.");
+		             "Recipient phone is not an E.164 number.");
 		return -1;
 	}
 	if (tmpl && (!template_name_ok(msg->template_name) ||
-		     (msg->template_language && *msg->template_language &&
-		      !lang_ok(msg->template_language)))) {
+	             (msg->template_language && *msg->template_language &&
+	              !lang_ok(msg->template_language)))) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Template name must be lower-case letters, digits and _, with a language code such as pt_BR.");
+		             "Template name must be lower-case letters, digits "
+		             "and _, with a language code such as pt_BR.");
 		return -1;
 	}
 	if (!tmpl && msg->media_url && *msg->media_url &&
 	    strncmp(msg->media_url, "https://", 8) != 0 &&
 	    strncmp(msg->media_url, "http://", 7) != 0) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Media URL must be http:// or https://.");
+		             "Media URL must be http:// or https://.");
 		return -1;
 	}
 	o = message_json(st, msg, to);
 	rc = wa_pc_json_post(req, res, st->url, o, "Authorization",
-			     st->auth_header);
+	                     st->auth_header);
 	json_object_put(o);
 	return rc;
 }
@@ -336,7 +350,7 @@ static bool config_code(int64_t c, int64_t sub)
 }
 
 static void ca_parse_response(void *state, const wa_message *msg,
-			      const wa_http_response *resp, wa_result *res)
+                              const wa_http_response *resp, wa_result *res)
 {
 	long st = resp->status;
 	json_object *o = wa_pc_json_parse(resp->body, resp->body_len);
@@ -344,7 +358,8 @@ static void ca_parse_response(void *state, const wa_message *msg,
 	int64_t code = -1, sub = -1;
 	bool has_code = err && wa_pc_json_int(err, "code", &code);
 	const char *m = err ? wa_pc_json_str(err, "message") : NULL;
-	const char *det = err ? wa_pc_json_str(err, "error_data.details") : NULL;
+	const char *det =
+	    err ? wa_pc_json_str(err, "error_data.details") : NULL;
 	char ctext[WA_CODE_MAX] = "", raw[400], text[200];
 
 	(void)state;
@@ -353,8 +368,9 @@ static void ca_parse_response(void *state, const wa_message *msg,
 		wa_pc_json_int(err, "error_subcode", &sub);
 	if (has_code)
 		snprintf(ctext, sizeof(ctext), "%lld", (long long)code);
-	snprintf(raw, sizeof(raw), "%s%s%s", m ? m : (o ? "no message" : "unparseable reply"),
-		 det ? ": " : "", det ? det : "");
+	snprintf(raw, sizeof(raw), "%s%s%s",
+	         m ? m : (o ? "no message" : "unparseable reply"),
+	         det ? ": " : "", det ? det : "");
 	wa_pc_copy_masked(text, sizeof(text), raw);
 
 	if (st >= 200 && st < 300) {
@@ -364,68 +380,77 @@ static void ca_parse_response(void *state, const wa_message *msg,
 		if (msgs && json_object_is_type(msgs, json_type_array) &&
 		    json_object_array_length(msgs) > 0)
 			id = wa_pc_json_str(json_object_array_get_idx(msgs, 0),
-					    "id");
+			                    "id");
 		if (id && *id && strlen(id) < WA_PROVIDER_ID_MAX &&
 		    printable(id)) {
 			wa_pc_result(res, WA_RESULT_OK, st, NULL, "%s", "");
 			snprintf(res->provider_message_id,
-				 sizeof(res->provider_message_id), "%s", id);
+			         sizeof(res->provider_message_id), "%s", id);
 		} else {
 			/* Accepted but unreadable: a retry could send twice. */
-			wa_pc_result(res, WA_RESULT_REJECT, st, NULL,
-				     "Cloud API answered %ld without messages[0].id; not retried to avoid a duplicate.",
-				     st);
+			wa_pc_result(
+			    res, WA_RESULT_REJECT, st, NULL,
+			    "Cloud API answered %ld without messages[0].id; "
+			    "not retried to avoid a duplicate.",
+			    st);
 		}
 	} else if (st >= 500 || (has_code && retry_code(code))) {
 		wa_pc_result(res, WA_RESULT_RETRY, st, ctext,
-			     "Cloud API answered %ld, will retry: %s", st, text);
+		             "Cloud API answered %ld, will retry: %s", st,
+		             text);
 		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
 	} else if (has_code && config_code(code, sub)) {
-		wa_pc_result(res, WA_RESULT_CONFIG, st, ctext,
-			     "Cloud API refused the credentials or set-up (code %s): %s",
-			     ctext, text);
+		wa_pc_result(
+		    res, WA_RESULT_CONFIG, st, ctext,
+		    "Cloud API refused the credentials or set-up (code %s): %s",
+		    ctext, text);
 	} else if (st == 401 || st == 403 || (!has_code && st == 404)) {
-		wa_pc_result(res, WA_RESULT_CONFIG, st, ctext,
-			     "Cloud API answered %ld (check CLOUDAPI_TOKEN, CLOUDAPI_PHONE_NUMBER_ID and CLOUDAPI_BASE_URL): %s",
-			     st, text);
+		wa_pc_result(
+		    res, WA_RESULT_CONFIG, st, ctext,
+		    "Cloud API answered %ld (check CLOUDAPI_TOKEN, "
+		    "CLOUDAPI_PHONE_NUMBER_ID and CLOUDAPI_BASE_URL): %s",
+		    st, text);
 	} else if (st == 408 || st == 429) {
 		wa_pc_result(res, WA_RESULT_RETRY, st, ctext,
-			     "Cloud API answered %ld, will retry: %s", st, text);
+		             "Cloud API answered %ld, will retry: %s", st,
+		             text);
 		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
 	} else if (st >= 400) {
-		wa_pc_result(res, WA_RESULT_REJECT, st, ctext,
-			     "Cloud API rejected the message (HTTP %ld, code %s): %s",
-			     st, ctext[0] ? ctext : "none", text);
+		wa_pc_result(
+		    res, WA_RESULT_REJECT, st, ctext,
+		    "Cloud API rejected the message (HTTP %ld, code %s): %s",
+		    st, ctext[0] ? ctext : "none", text);
 	} else {
 		wa_pc_result(res, WA_RESULT_CONFIG, st, ctext,
-			     "Cloud API answered unexpected HTTP %ld; check CLOUDAPI_BASE_URL.",
-			     st);
+		             "Cloud API answered unexpected HTTP %ld; check "
+		             "CLOUDAPI_BASE_URL.",
+		             st);
 	}
 	json_object_put(o);
 }
 
 static const wa_provider ca_provider = {
-	.abi_major = WA_PROVIDER_ABI_MAJOR,
-	.abi_minor = WA_PROVIDER_ABI_MINOR,
-	.struct_size = sizeof(wa_provider),
-	.name = "cloudapi",
-	.version = "1.0.0",
-	.description = "Meta WhatsApp Cloud API (Graph /messages)",
-	.config_keys = ca_keys,
-	.message_id_name = "wamid",
-	.default_rate = 80, /* Meta's default per business number */
-	.init = ca_init,
-	.destroy = ca_destroy,
-	.build_request = ca_build_request,
-	.parse_response = ca_parse_response,
-	.on_callback = wa_cloudapi_on_callback,
+    .abi_major = WA_PROVIDER_ABI_MAJOR,
+    .abi_minor = WA_PROVIDER_ABI_MINOR,
+    .struct_size = sizeof(wa_provider),
+    .name = "cloudapi",
+    .version = "1.0.0",
+    .description = "Meta WhatsApp Cloud API (Graph /messages)",
+    .config_keys = ca_keys,
+    .message_id_name = "wamid",
+    .default_rate = 80, /* Meta's default per business number */
+    .init = ca_init,
+    .destroy = ca_destroy,
+    .build_request = ca_build_request,
+    .parse_response = ca_parse_response,
+    .on_callback = wa_cloudapi_on_callback,
 };
 
 WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-							   uint32_t host_minor);
+                                                           uint32_t host_minor);
 
 WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-							   uint32_t host_minor)
+                                                           uint32_t host_minor)
 {
 	if (host_major != WA_PROVIDER_ABI_MAJOR ||
 	    host_minor < WA_PROVIDER_ABI_MINOR)

@@ -1,4 +1,5 @@
-/* cloudapi.h - state shared by the Cloud API plugin's sending and callback halves */
+/* cloudapi.h - state shared by the Cloud API plugin's sending and callback
+ * halves */
 #ifndef WA_CLOUDAPI_H
 #define WA_CLOUDAPI_H
 
@@ -6,15 +7,15 @@
 
 typedef struct ca_state {
 	const wa_host *host;
-	char url[WA_URL_MAX];       /* {base}/{version}/{phone id}/messages */
-	char auth_header[1000];     /* "Bearer <token>" */
-	char language[16];          /* default template language */
-	char app_secret[257];       /* "" refuses callback POSTs */
-	char verify_token[257];     /* "" refuses the GET handshake */
+	char url[WA_URL_MAX];   /* {base}/{version}/{phone id}/messages */
+	char auth_header[1000]; /* "Bearer <token>" */
+	char language[16];      /* default template language */
+	char app_secret[257];   /* "" refuses callback POSTs */
+	char verify_token[257]; /* "" refuses the GET handshake */
 } ca_state;
 
 /* on_callback of cloudapi.so (cloudapi_callback.c). */
 void wa_cloudapi_on_callback(void *state, const wa_callback_request *req,
-			     wa_callback_reply *reply);
+                             wa_callback_reply *reply);
 
 #endif

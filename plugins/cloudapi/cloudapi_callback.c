@@ -1,4 +1,5 @@
-/* cloudapi_callback.c - Meta webhook: GET subscription handshake, signed POST status notifications */
+/* cloudapi_callback.c - Meta webhook: GET subscription handshake, signed POST
+ * status notifications */
 #include "cloudapi.h"
 
 #include <stdio.h>
@@ -9,7 +10,7 @@ static void log_warn(const ca_state *st, const char *what)
 {
 	if (st->host && st->host->log)
 		st->host->log(st->host, WA_LOG_WARN,
-			      "cloudapi: callback refused: %s.", what);
+		              "cloudapi: callback refused: %s.", what);
 }
 
 /* hub.challenge is echoed back: only accept a short plain token (Meta
@@ -29,7 +30,7 @@ static bool challenge_ok(const char *s)
 }
 
 static void handshake(const ca_state *st, const wa_callback_request *req,
-		      wa_callback_reply *reply)
+                      wa_callback_reply *reply)
 {
 	wa_pc_form *q = malloc(sizeof(*q));
 	const char *mode, *token, *challenge;
@@ -39,7 +40,7 @@ static void handshake(const ca_state *st, const wa_callback_request *req,
 		return;
 	}
 	if (wa_pc_form_parse(q, req->query ? req->query : "",
-			     req->query ? strlen(req->query) : 0) != 0) {
+	                     req->query ? strlen(req->query) : 0) != 0) {
 		wa_pc_reply(reply, 400, "Malformed query\n");
 		goto out;
 	}
@@ -48,9 +49,9 @@ static void handshake(const ca_state *st, const wa_callback_request *req,
 	challenge = wa_pc_form_get(q, "hub.challenge");
 	if (!st->verify_token[0] || !mode || strcmp(mode, "subscribe") != 0 ||
 	    !wa_pc_ct_streq(token, st->verify_token)) {
-		log_warn(st, !st->verify_token[0] ?
-				     "CLOUDAPI_VERIFY_TOKEN is not set" :
-				     "verification token or mode mismatch");
+		log_warn(st, !st->verify_token[0]
+		                 ? "CLOUDAPI_VERIFY_TOKEN is not set"
+		                 : "verification token or mode mismatch");
 		wa_pc_reply(reply, 403, "Forbidden\n");
 		goto out;
 	}
@@ -65,8 +66,8 @@ out:
 
 static bool signature_ok(const ca_state *st, const wa_callback_request *req)
 {
-	const char *h = req->header ? req->header(req, "X-Hub-Signature-256") :
-				      NULL;
+	const char *h =
+	    req->header ? req->header(req, "X-Hub-Signature-256") : NULL;
 	unsigned char mac[32];
 	char want[65], got[65];
 	size_t n;
@@ -78,11 +79,11 @@ static bool signature_ok(const ca_state *st, const wa_callback_request *req)
 	if (n != 64)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		got[i] = (h[i] >= 'A' && h[i] <= 'F') ? (char)(h[i] - 'A' + 'a') :
-							  h[i];
+		got[i] = (h[i] >= 'A' && h[i] <= 'F') ? (char)(h[i] - 'A' + 'a')
+		                                      : h[i];
 	got[n] = '\0';
 	if (wa_pc_hmac_sha256(st->app_secret, req->body ? req->body : "",
-			      req->body ? req->body_len : 0, mac) != 0 ||
+	                      req->body ? req->body_len : 0, mac) != 0 ||
 	    wa_pc_hex(mac, sizeof(mac), want, sizeof(want)) != 0)
 		return false;
 	return wa_pc_ct_streq(want, got);
@@ -116,9 +117,9 @@ static bool one_status(json_object *s, wa_callback_reply *reply)
 	const char *id = wa_pc_json_str(s, "id");
 	wa_message_status ms = map_status(wa_pc_json_str(s, "status"));
 	json_object *errs = array_at(s, "errors");
-	json_object *e0 = errs && json_object_array_length(errs) > 0 ?
-				  json_object_array_get_idx(errs, 0) :
-				  NULL;
+	json_object *e0 = errs && json_object_array_length(errs) > 0
+	                      ? json_object_array_get_idx(errs, 0)
+	                      : NULL;
 	char code[WA_CODE_MAX] = "";
 	const char *title = NULL;
 	int64_t ts = 0, c;
@@ -139,11 +140,11 @@ static bool one_status(json_object *s, wa_callback_reply *reply)
 	if (ms == WA_STATUS_FAILED && !title)
 		title = "Cloud API reported the message failed";
 	return wa_pc_reply_update(reply, id, ms, ts * 1000,
-				  code[0] ? code : NULL, title);
+	                          code[0] ? code : NULL, title);
 }
 
 static void notification(const ca_state *st, const wa_callback_request *req,
-			 wa_callback_reply *reply)
+                         wa_callback_reply *reply)
 {
 	json_object *o, *entries;
 	size_t dropped = 0;
@@ -165,31 +166,36 @@ static void notification(const ca_state *st, const wa_callback_request *req,
 		return;
 	}
 	entries = array_at(o, "entry");
-	for (size_t i = 0; entries && i < json_object_array_length(entries); i++) {
+	for (size_t i = 0; entries && i < json_object_array_length(entries);
+	     i++) {
 		json_object *changes =
-			array_at(json_object_array_get_idx(entries, i), "changes");
+		    array_at(json_object_array_get_idx(entries, i), "changes");
 
-		for (size_t j = 0; changes && j < json_object_array_length(changes); j++) {
-			json_object *sts = array_at(
-				json_object_array_get_idx(changes, j),
-				"value.statuses");
+		for (size_t j = 0;
+		     changes && j < json_object_array_length(changes); j++) {
+			json_object *sts =
+			    array_at(json_object_array_get_idx(changes, j),
+			             "value.statuses");
 
-			for (size_t k = 0; sts && k < json_object_array_length(sts); k++)
-				if (!one_status(json_object_array_get_idx(sts, k),
-						reply))
+			for (size_t k = 0;
+			     sts && k < json_object_array_length(sts); k++)
+				if (!one_status(
+				        json_object_array_get_idx(sts, k),
+				        reply))
 					dropped++;
 		}
 	}
 	if (dropped && st->host && st->host->log)
 		st->host->log(st->host, WA_LOG_WARN,
-			      "cloudapi: callback carried more than %d status updates; %zu dropped.",
-			      WA_STATUS_UPDATES_MAX, dropped);
+		              "cloudapi: callback carried more than %d status "
+		              "updates; %zu dropped.",
+		              WA_STATUS_UPDATES_MAX, dropped);
 	json_object_put(o);
 	wa_pc_reply(reply, 200, "");
 }
 
 void wa_cloudapi_on_callback(void *state, const wa_callback_request *req,
-			     wa_callback_reply *reply)
+                             wa_callback_reply *reply)
 {
 	const ca_state *st = state;
 

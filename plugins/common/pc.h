@@ -1,4 +1,5 @@
-/* pc.h - helpers shared by the in-tree provider plugins (compiled into each, hidden) */
+/* pc.h - helpers shared by the in-tree provider plugins (compiled into each,
+ * hidden) */
 #ifndef WA_PC_H
 #define WA_PC_H
 
@@ -20,9 +21,9 @@
 /* ---- bounded byte buffer (caller memory, never grows) ------------------ */
 
 typedef struct wa_pc_buf {
-	char *data;   /* caller's storage, always NUL-terminated when cap > 0 */
-	size_t cap;   /* its size */
-	size_t len;   /* bytes written, NUL excluded */
+	char *data; /* caller's storage, always NUL-terminated when cap > 0 */
+	size_t cap; /* its size */
+	size_t len; /* bytes written, NUL excluded */
 	bool overflow; /* set once anything did not fit; data stays truncated */
 } wa_pc_buf;
 
@@ -67,8 +68,8 @@ bool wa_pc_is_digits(const char *s);
 
 /* ---- form / query parsing ----------------------------------------------- */
 
-#define WA_PC_FORM_MAX 64        /* fields kept per request */
-#define WA_PC_FORM_BYTES 16384   /* decoded bytes kept per request */
+#define WA_PC_FORM_MAX 64      /* fields kept per request */
+#define WA_PC_FORM_BYTES 16384 /* decoded bytes kept per request */
 
 typedef struct wa_pc_form {
 	size_t n;
@@ -91,15 +92,15 @@ bool wa_pc_ct_streq(const char *a, const char *b);
 
 /* HMAC-SHA1 / HMAC-SHA256. out must hold 20 / 32 bytes. 0 or -1. */
 int wa_pc_hmac_sha1(const char *key, const void *msg, size_t n,
-		    unsigned char out[20]);
+                    unsigned char out[20]);
 int wa_pc_hmac_sha256(const char *key, const void *msg, size_t n,
-		      unsigned char out[32]);
+                      unsigned char out[32]);
 
 /* Twilio's X-Twilio-Signature: base64(HMAC-SHA1(token, url + for each
  * name in byte order, its de-duplicated values in byte order, name+value)).
  * f may be NULL (no parameters). out gets the 28-char base64. 0 or -1. */
 int wa_pc_twilio_signature(const char *token, const char *url,
-			   const wa_pc_form *f, char *out, size_t cap);
+                           const wa_pc_form *f, char *out, size_t cap);
 
 /* ---- JSON (json-c) ------------------------------------------------------- */
 
@@ -125,24 +126,23 @@ const char *wa_pc_config(const wa_host *host, const char *key);
  * sentence naming key in err when it is not http:// or https://, has
  * spaces/controls, or is too long. */
 int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
-		   char *err, size_t err_len);
+                   char *err, size_t err_len);
 
 /* Add one "Name: value" header; -1 when the table or line is full. */
-int wa_pc_req_header(wa_http_request *req, const char *name,
-		     const char *value);
+int wa_pc_req_header(wa_http_request *req, const char *name, const char *value);
 
 /* Make req a JSON POST of o to url with the header auth_name: auth_value
  * (plus Content-Type and Accept). 0, or -1 with res filled (RETRY when out
  * of memory, REJECT when the body does not fit the host's buffer, CONFIG
  * when the headers do not fit). */
 int wa_pc_json_post(wa_http_request *req, wa_result *res, const char *url,
-		    json_object *o, const char *auth_name,
-		    const char *auth_value);
+                    json_object *o, const char *auth_name,
+                    const char *auth_value);
 
 /* Fill res: class, HTTP status, code and a formatted error sentence. */
 void wa_pc_result(wa_result *res, wa_result_class cls, long status,
-		  const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+                  const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Retry-After as delta-seconds -> milliseconds (capped at one hour); 0 when
  * absent or not a plain number (HTTP-date form is not parsed). */
@@ -150,8 +150,8 @@ uint32_t wa_pc_retry_after_ms(const char *value);
 
 /* Add one status update to reply; false (and nothing added) when full. */
 bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,
-			wa_message_status status, int64_t occurred_at_ms,
-			const char *error_code, const char *error);
+                        wa_message_status status, int64_t occurred_at_ms,
+                        const char *error_code, const char *error);
 /* Set the reply status and a short text/plain body. */
 void wa_pc_reply(wa_callback_reply *reply, int http_status, const char *body);
 

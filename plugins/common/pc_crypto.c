@@ -22,7 +22,7 @@ bool wa_pc_ct_streq(const char *a, const char *b)
 }
 
 static int hmac(const EVP_MD *md, const char *key, const void *msg, size_t n,
-		unsigned char *out, unsigned int want)
+                unsigned char *out, unsigned int want)
 {
 	unsigned int len = 0;
 	size_t klen = strlen(key);
@@ -35,13 +35,13 @@ static int hmac(const EVP_MD *md, const char *key, const void *msg, size_t n,
 }
 
 int wa_pc_hmac_sha1(const char *key, const void *msg, size_t n,
-		    unsigned char out[20])
+                    unsigned char out[20])
 {
 	return hmac(EVP_sha1(), key, msg, n, out, 20);
 }
 
 int wa_pc_hmac_sha256(const char *key, const void *msg, size_t n,
-		      unsigned char out[32])
+                      unsigned char out[32])
 {
 	return hmac(EVP_sha256(), key, msg, n, out, 32);
 }
@@ -60,7 +60,7 @@ static int pair_cmp(const void *a, const void *b)
 }
 
 int wa_pc_twilio_signature(const char *token, const char *url,
-			   const wa_pc_form *f, char *out, size_t cap)
+                           const wa_pc_form *f, char *out, size_t cap)
 {
 	pair p[WA_PC_FORM_MAX];
 	size_t n = f ? f->n : 0, total = strlen(url) + 1, len = 0;

@@ -17,7 +17,7 @@ const char *wa_pc_config(const wa_host *host, const char *key)
 }
 
 int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
-		   char *err, size_t err_len)
+                   char *err, size_t err_len)
 {
 	size_t n = strlen(value);
 	const char *host;
@@ -28,7 +28,7 @@ int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
 		host = value + 7;
 	else {
 		snprintf(err, err_len,
-			 "%s must start with https:// or http://.", key);
+		         "%s must start with https:// or http://.", key);
 		return -1;
 	}
 	if (*host == '\0' || *host == '/') {
@@ -40,8 +40,9 @@ int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
 
 		if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#') {
 			snprintf(err, err_len,
-				 "%s must be a plain base URL without spaces, query or fragment.",
-				 key);
+			         "%s must be a plain base URL without spaces, "
+			         "query or fragment.",
+			         key);
 			return -1;
 		}
 	}
@@ -56,15 +57,14 @@ int wa_pc_base_url(const char *key, const char *value, char *out, size_t cap,
 	return 0;
 }
 
-int wa_pc_req_header(wa_http_request *req, const char *name,
-		     const char *value)
+int wa_pc_req_header(wa_http_request *req, const char *name, const char *value)
 {
 	int n;
 
 	if (req->n_headers >= WA_HEADERS_MAX)
 		return -1;
 	n = snprintf(req->headers[req->n_headers], WA_HEADER_MAX, "%s: %s",
-		     name, value);
+	             name, value);
 	if (n < 0 || (size_t)n >= WA_HEADER_MAX) {
 		req->headers[req->n_headers][0] = '\0';
 		return -1;
@@ -74,7 +74,7 @@ int wa_pc_req_header(wa_http_request *req, const char *name,
 }
 
 void wa_pc_result(wa_result *res, wa_result_class cls, long status,
-		  const char *code, const char *fmt, ...)
+                  const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -82,7 +82,7 @@ void wa_pc_result(wa_result *res, wa_result_class cls, long status,
 	res->upstream_status = status;
 	if (code)
 		snprintf(res->upstream_code, sizeof(res->upstream_code), "%s",
-			 code);
+		         code);
 	va_start(ap, fmt);
 	vsnprintf(res->error, sizeof(res->error), fmt, ap);
 	va_end(ap);
@@ -111,8 +111,8 @@ uint32_t wa_pc_retry_after_ms(const char *value)
 }
 
 bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,
-			wa_message_status status, int64_t occurred_at_ms,
-			const char *error_code, const char *error)
+                        wa_message_status status, int64_t occurred_at_ms,
+                        const char *error_code, const char *error)
 {
 	wa_status_update *u;
 
@@ -121,11 +121,12 @@ bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,
 	u = &reply->updates[reply->n_updates++];
 	memset(u, 0, sizeof(*u));
 	snprintf(u->provider_message_id, sizeof(u->provider_message_id), "%s",
-		 provider_id);
+	         provider_id);
 	u->status = status;
 	u->occurred_at_ms = occurred_at_ms;
 	if (error_code)
-		snprintf(u->error_code, sizeof(u->error_code), "%s", error_code);
+		snprintf(u->error_code, sizeof(u->error_code), "%s",
+		         error_code);
 	if (error)
 		wa_pc_copy_masked(u->error, sizeof(u->error), error);
 	return true;
@@ -135,6 +136,6 @@ void wa_pc_reply(wa_callback_reply *reply, int http_status, const char *body)
 {
 	reply->http_status = http_status;
 	snprintf(reply->content_type, sizeof(reply->content_type),
-		 "text/plain; charset=utf-8");
+	         "text/plain; charset=utf-8");
 	snprintf(reply->body, sizeof(reply->body), "%s", body ? body : "");
 }

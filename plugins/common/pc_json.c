@@ -19,7 +19,8 @@ json_object *wa_pc_json_parse(const char *s, size_t n)
 	tok = json_tokener_new_ex(PC_JSON_DEPTH);
 	if (!tok)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	                                JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int)n);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(o);
@@ -47,7 +48,8 @@ json_object *wa_pc_json_path(json_object *o, const char *path)
 		size_t n = dot ? (size_t)(dot - path) : strlen(path);
 		json_object *next = NULL;
 
-		if (n >= sizeof(key) || !json_object_is_type(o, json_type_object))
+		if (n >= sizeof(key) ||
+		    !json_object_is_type(o, json_type_object))
 			return NULL;
 		memcpy(key, path, n);
 		key[n] = '\0';
@@ -98,25 +100,26 @@ bool wa_pc_json_int(json_object *o, const char *path, int64_t *out)
 const char *wa_pc_json_text(json_object *o)
 {
 	return json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 int wa_pc_json_post(wa_http_request *req, wa_result *res, const char *url,
-		    json_object *o, const char *auth_name,
-		    const char *auth_value)
+                    json_object *o, const char *auth_name,
+                    const char *auth_value)
 {
 	const char *text = o ? wa_pc_json_text(o) : NULL;
 	size_t n = text ? strlen(text) : 0;
 
 	if (!text) {
 		wa_pc_result(res, WA_RESULT_RETRY, 0, NULL,
-			     "Out of memory building the request.");
+		             "Out of memory building the request.");
 		return -1;
 	}
 	if (n >= req->body_cap) {
-		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Request does not fit the host's %zu-byte body buffer.",
-			     req->body_cap);
+		wa_pc_result(
+		    res, WA_RESULT_REJECT, 0, NULL,
+		    "Request does not fit the host's %zu-byte body buffer.",
+		    req->body_cap);
 		return -1;
 	}
 	memcpy(req->body, text, n + 1);
@@ -126,8 +129,9 @@ int wa_pc_json_post(wa_http_request *req, wa_result *res, const char *url,
 	if (wa_pc_req_header(req, auth_name, auth_value) != 0 ||
 	    wa_pc_req_header(req, "Content-Type", "application/json") != 0 ||
 	    wa_pc_req_header(req, "Accept", "application/json") != 0) {
-		wa_pc_result(res, WA_RESULT_CONFIG, 0, NULL,
-			     "Request headers do not fit the host's header table.");
+		wa_pc_result(
+		    res, WA_RESULT_CONFIG, 0, NULL,
+		    "Request headers do not fit the host's header table.");
 		return -1;
 	}
 	return 0;

@@ -1,4 +1,5 @@
-/* pc_text.c - bounded buffers, URL/form encoding, base64/hex and small text checks */
+/* pc_text.c - bounded buffers, URL/form encoding, base64/hex and small text
+ * checks */
 #include "pc.h"
 
 #include <string.h>
@@ -182,7 +183,8 @@ void wa_pc_copy_masked(char *out, size_t cap, const char *s)
 			i += run;
 			continue;
 		}
-		out[o++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? ' ' : s[i];
+		out[o++] =
+		    ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? ' ' : s[i];
 		i++;
 	}
 	out[o] = '\0';
@@ -230,14 +232,14 @@ int wa_pc_form_parse(wa_pc_form *f, const char *in, size_t n)
 		if (f->n >= WA_PC_FORM_MAX)
 			return -1;
 		ln = wa_pc_pct_decode(in + i, eq - i, f->store + used,
-				      sizeof(f->store) - used);
+		                      sizeof(f->store) - used);
 		if (ln < 0)
 			return -1;
 		f->name[f->n] = f->store + used;
 		used += (size_t)ln + 1;
 		lv = wa_pc_pct_decode(in + (eq < end ? eq + 1 : end),
-				      eq < end ? end - eq - 1 : 0,
-				      f->store + used, sizeof(f->store) - used);
+		                      eq < end ? end - eq - 1 : 0,
+		                      f->store + used, sizeof(f->store) - used);
 		if (lv < 0)
 			return -1;
 		f->value[f->n] = f->store + used;

@@ -1,4 +1,5 @@
-/* evolution.c - Evolution API v2 (Baileys) provider: sendText builder, reply classifier, webhook parser */
+/* evolution.c - Evolution API v2 (Baileys) provider: sendText builder, reply
+ * classifier, webhook parser */
 #include "pc.h"
 
 #include <stdio.h>
@@ -29,15 +30,17 @@ typedef struct ev_state {
 } ev_state;
 
 static const wa_config_key ev_keys[] = {
-	{"EVOLUTION_BASE_URL", NULL, WA_CONFIG_REQUIRED,
-	 "Base URL of the Evolution API server (http:// allowed on private networks)"},
-	{"EVOLUTION_INSTANCE", NULL, WA_CONFIG_REQUIRED,
-	 "Instance name (not its UUID) in /message/sendText/{instance}"},
-	{"EVOLUTION_API_KEY", NULL, WA_CONFIG_REQUIRED | WA_CONFIG_SECRET,
-	 "apikey header: the global key or the instance token"},
-	{"EVOLUTION_WEBHOOK_TOKEN", NULL, WA_CONFIG_SECRET,
-	 "Shared secret webhooks must carry in X-Wadispatch-Token or ?token=; unset refuses callbacks"},
-	{NULL, NULL, 0, NULL},
+    {"EVOLUTION_BASE_URL", NULL, WA_CONFIG_REQUIRED,
+     "Base URL of the Evolution API server (http:// allowed on private "
+     "networks)"},
+    {"EVOLUTION_INSTANCE", NULL, WA_CONFIG_REQUIRED,
+     "Instance name (not its UUID) in /message/sendText/{instance}"},
+    {"EVOLUTION_API_KEY", NULL, WA_CONFIG_REQUIRED | WA_CONFIG_SECRET,
+     "apikey header: the global key or the instance token"},
+    {"EVOLUTION_WEBHOOK_TOKEN", NULL, WA_CONFIG_SECRET,
+     "Shared secret webhooks must carry in X-Wadispatch-Token or ?token=; "
+     "unset refuses callbacks"},
+    {NULL, NULL, 0, NULL},
 };
 
 static int fail(char *err, size_t err_len, const char *msg)
@@ -68,7 +71,7 @@ static int ev_configure(ev_state *st, char *err, size_t err_len)
 	if (!base)
 		return fail(err, err_len, "EVOLUTION_BASE_URL is not set.");
 	if (wa_pc_base_url("EVOLUTION_BASE_URL", base, base_url,
-			   sizeof(base_url), err, err_len) != 0)
+	                   sizeof(base_url), err, err_len) != 0)
 		return -1;
 	if (!inst)
 		return fail(err, err_len, "EVOLUTION_INSTANCE is not set.");
@@ -79,16 +82,17 @@ static int ev_configure(ev_state *st, char *err, size_t err_len)
 	for (const char *p = key; *p; p++)
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
 			return fail(err, err_len,
-				    "EVOLUTION_API_KEY must be printable ASCII without spaces.");
+			            "EVOLUTION_API_KEY must be printable ASCII "
+			            "without spaces.");
 	if (strlen(key) >= sizeof(st->apikey))
 		return fail(err, err_len, "EVOLUTION_API_KEY is too long.");
 	snprintf(st->apikey, sizeof(st->apikey), "%s", key);
 	if (hook) {
 		if (strlen(hook) >= sizeof(st->webhook_token))
 			return fail(err, err_len,
-				    "EVOLUTION_WEBHOOK_TOKEN is too long.");
+			            "EVOLUTION_WEBHOOK_TOKEN is too long.");
 		snprintf(st->webhook_token, sizeof(st->webhook_token), "%s",
-			 hook);
+		         hook);
 	}
 	wa_pc_buf_init(&b, st->url, sizeof(st->url));
 	wa_pc_buf_adds(&b, base_url);
@@ -99,8 +103,7 @@ static int ev_configure(ev_state *st, char *err, size_t err_len)
 	return 0;
 }
 
-static int ev_init(const wa_host *host, void **state, char *err,
-		   size_t err_len)
+static int ev_init(const wa_host *host, void **state, char *err, size_t err_len)
 {
 	ev_state *st = calloc(1, sizeof(*st));
 
@@ -115,17 +118,20 @@ static int ev_init(const wa_host *host, void **state, char *err,
 	if (host && host->log) {
 		if (strncmp(st->url, "http://", 7) == 0)
 			host->log(host, WA_LOG_INFO,
-				  "evolution: EVOLUTION_BASE_URL is plain http; keep it on a private network.");
+			          "evolution: EVOLUTION_BASE_URL is plain "
+			          "http; keep it on a private network.");
 		if (!st->webhook_token[0])
-			host->log(host, WA_LOG_WARN,
-				  "evolution: EVOLUTION_WEBHOOK_TOKEN is not set; status callbacks will be refused with 401.");
+			host->log(
+			    host, WA_LOG_WARN,
+			    "evolution: EVOLUTION_WEBHOOK_TOKEN is not set; "
+			    "status callbacks will be refused with 401.");
 	}
 	*state = st;
 	return 0;
 }
 
 static int ev_build_request(void *state, const wa_message *msg,
-			    wa_http_request *req, wa_result *res)
+                            wa_http_request *req, wa_result *res)
 {
 	ev_state *st = state;
 	char number[24];
@@ -133,21 +139,23 @@ static int ev_build_request(void *state, const wa_message *msg,
 	int rc = -1;
 
 	if (wa_pc_digits(msg->recipient_phone ? msg->recipient_phone : "",
-			 number, sizeof(number)) != 0 || strlen(number) > 15) {
+	                 number, sizeof(number)) != 0 ||
+	    strlen(number) > 15) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
-			     "Recipient phone is not an E.164 number.");
+		             "Recipient phone is not an E.164 number.");
 		return -1;
 	}
 	/* Templates and media are not part of sendText: the body is sent. */
 	o = json_object_new_object();
-	if (!o || json_object_object_add(o, "number",
-					 json_object_new_string(number)) != 0 ||
-	    json_object_object_add(o, "text",
-				   json_object_new_string(msg->message_body ?
-								  msg->message_body :
-								  "")) != 0) {
+	if (!o ||
+	    json_object_object_add(o, "number",
+	                           json_object_new_string(number)) != 0 ||
+	    json_object_object_add(
+	        o, "text",
+	        json_object_new_string(msg->message_body ? msg->message_body
+	                                                 : "")) != 0) {
 		wa_pc_result(res, WA_RESULT_RETRY, 0, NULL,
-			     "Out of memory building the request.");
+		             "Out of memory building the request.");
 		goto out;
 	}
 	rc = wa_pc_json_post(req, res, st->url, o, "apikey", st->apikey);
@@ -202,7 +210,7 @@ static bool id_ok(const char *s)
 }
 
 static void ev_parse_response(void *state, const wa_message *msg,
-			      const wa_http_response *resp, wa_result *res)
+                              const wa_http_response *resp, wa_result *res)
 {
 	long st = resp->status;
 	json_object *o = wa_pc_json_parse(resp->body, resp->body_len);
@@ -214,8 +222,8 @@ static void ev_parse_response(void *state, const wa_message *msg,
 	if (o)
 		ev_scan(wa_pc_json_path(o, "response.message"), &e, 0);
 	wa_pc_copy_masked(text, sizeof(text),
-			  e.first ? e.first :
-				    (o ? "no message" : "unparseable reply"));
+	                  e.first ? e.first
+	                          : (o ? "no message" : "unparseable reply"));
 
 	if (st == 200 || st == 201) {
 		const char *id = o ? wa_pc_json_str(o, "key.id") : NULL;
@@ -223,40 +231,45 @@ static void ev_parse_response(void *state, const wa_message *msg,
 		if (id_ok(id)) {
 			wa_pc_result(res, WA_RESULT_OK, st, NULL, "%s", "");
 			snprintf(res->provider_message_id,
-				 sizeof(res->provider_message_id), "%s", id);
+			         sizeof(res->provider_message_id), "%s", id);
 		} else {
 			/* Accepted but unreadable: a retry could send twice. */
 			wa_pc_result(res, WA_RESULT_REJECT, st, NULL,
-				     "Evolution answered %ld without key.id; not retried to avoid a duplicate.",
-				     st);
+			             "Evolution answered %ld without key.id; "
+			             "not retried to avoid a duplicate.",
+			             st);
 		}
 	} else if (st == 400 && e.not_on_whatsapp) {
 		wa_pc_result(res, WA_RESULT_REJECT, st, "not_on_whatsapp",
-			     "Number not on WhatsApp.");
+		             "Number not on WhatsApp.");
 	} else if (e.connection_closed && (st == 400 || st >= 500)) {
 		wa_pc_result(res, WA_RESULT_RETRY, st, "connection_closed",
-			     "Evolution instance is not connected (Connection Closed), will retry.");
+		             "Evolution instance is not connected (Connection "
+		             "Closed), will retry.");
 		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
 	} else if (st == 401 || st == 403) {
 		wa_pc_result(res, WA_RESULT_CONFIG, st, NULL,
-			     "Evolution refused EVOLUTION_API_KEY (HTTP %ld).",
-			     st);
+		             "Evolution refused EVOLUTION_API_KEY (HTTP %ld).",
+		             st);
 	} else if (st == 404) {
 		wa_pc_result(res, WA_RESULT_CONFIG, st, NULL,
-			     "Evolution answered 404 (check EVOLUTION_INSTANCE and EVOLUTION_BASE_URL): %s",
-			     text);
+		             "Evolution answered 404 (check EVOLUTION_INSTANCE "
+		             "and EVOLUTION_BASE_URL): %s",
+		             text);
 	} else if (st == 408 || st == 429 || st >= 500) {
 		wa_pc_result(res, WA_RESULT_RETRY, st, NULL,
-			     "Evolution answered %ld, will retry: %s", st, text);
+		             "Evolution answered %ld, will retry: %s", st,
+		             text);
 		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
 	} else if (st >= 400) {
 		wa_pc_result(res, WA_RESULT_REJECT, st, NULL,
-			     "Evolution rejected the message (HTTP %ld): %s",
-			     st, text);
+		             "Evolution rejected the message (HTTP %ld): %s",
+		             st, text);
 	} else {
 		wa_pc_result(res, WA_RESULT_CONFIG, st, NULL,
-			     "Evolution answered unexpected HTTP %ld; check EVOLUTION_BASE_URL.",
-			     st);
+		             "Evolution answered unexpected HTTP %ld; check "
+		             "EVOLUTION_BASE_URL.",
+		             st);
 	}
 	json_object_put(o);
 }
@@ -277,7 +290,7 @@ static wa_message_status map_status(const char *s)
 }
 
 static void ev_one_update(json_object *d, wa_callback_reply *reply,
-			  size_t *dropped)
+                          size_t *dropped)
 {
 	const char *id, *status;
 	json_object *from_me = wa_pc_json_path(d, "fromMe");
@@ -301,20 +314,20 @@ static void ev_one_update(json_object *d, wa_callback_reply *reply,
 		return;
 	if (!wa_pc_json_int(d, "datetime", &when) || when < 0)
 		when = 0; /* v1 only, epoch ms; v2's date_time is local time */
-	if (!wa_pc_reply_update(reply, id, ms, when,
-				ms == WA_STATUS_FAILED ? "ERROR" : NULL,
-				ms == WA_STATUS_FAILED ?
-					"Evolution reported status ERROR" :
-					NULL))
+	if (!wa_pc_reply_update(
+	        reply, id, ms, when, ms == WA_STATUS_FAILED ? "ERROR" : NULL,
+	        ms == WA_STATUS_FAILED ? "Evolution reported status ERROR"
+	                               : NULL))
 		(*dropped)++;
 }
 
 static void ev_on_callback(void *state, const wa_callback_request *req,
-			   wa_callback_reply *reply)
+                           wa_callback_reply *reply)
 {
 	ev_state *st = state;
 	const wa_host *h = st->host;
-	const char *tok = req->header ? req->header(req, EV_TOKEN_HEADER) : NULL;
+	const char *tok =
+	    req->header ? req->header(req, EV_TOKEN_HEADER) : NULL;
 	const char *event;
 	json_object *o = NULL, *data;
 	wa_pc_form *q = NULL;
@@ -322,14 +335,18 @@ static void ev_on_callback(void *state, const wa_callback_request *req,
 
 	if (!tok && req->query && *req->query) {
 		q = malloc(sizeof(*q));
-		if (q && wa_pc_form_parse(q, req->query, strlen(req->query)) == 0)
+		if (q &&
+		    wa_pc_form_parse(q, req->query, strlen(req->query)) == 0)
 			tok = wa_pc_form_get(q, "token");
 	}
 	if (!st->webhook_token[0] || !wa_pc_ct_streq(tok, st->webhook_token)) {
 		if (h && h->log)
-			h->log(h, WA_LOG_WARN, "evolution: callback refused: %s.",
-			       !st->webhook_token[0] ? "EVOLUTION_WEBHOOK_TOKEN is not set" :
-			       tok ? "wrong token" : "no token");
+			h->log(h, WA_LOG_WARN,
+			       "evolution: callback refused: %s.",
+			       !st->webhook_token[0]
+			           ? "EVOLUTION_WEBHOOK_TOKEN is not set"
+			       : tok ? "wrong token"
+			             : "no token");
 		wa_pc_reply(reply, 401, "Unauthorized\n");
 		goto out;
 	}
@@ -344,7 +361,7 @@ static void ev_on_callback(void *state, const wa_callback_request *req,
 	}
 	event = wa_pc_json_str(o, "event");
 	if (!event || (strcmp(event, "messages.update") != 0 &&
-		       strcmp(event, "MESSAGES_UPDATE") != 0)) {
+	               strcmp(event, "MESSAGES_UPDATE") != 0)) {
 		wa_pc_reply(reply, 200, "");
 		goto out;
 	}
@@ -354,13 +371,14 @@ static void ev_on_callback(void *state, const wa_callback_request *req,
 
 		for (size_t i = 0; i < n; i++)
 			ev_one_update(json_object_array_get_idx(data, i), reply,
-				      &dropped);
+			              &dropped);
 	} else {
 		ev_one_update(data, reply, &dropped);
 	}
 	if (dropped && h && h->log)
 		h->log(h, WA_LOG_WARN,
-		       "evolution: callback carried more than %d updates; %zu dropped.",
+		       "evolution: callback carried more than %d updates; %zu "
+		       "dropped.",
 		       WA_STATUS_UPDATES_MAX, dropped);
 	wa_pc_reply(reply, 200, "");
 out:
@@ -369,29 +387,29 @@ out:
 }
 
 static const wa_provider ev_provider = {
-	.abi_major = WA_PROVIDER_ABI_MAJOR,
-	.abi_minor = WA_PROVIDER_ABI_MINOR,
-	.struct_size = sizeof(wa_provider),
-	.name = "evolution",
-	.version = "1.0.0",
-	.description = "Evolution API v2 (Baileys, linked WhatsApp device)",
-	.config_keys = ev_keys,
-	.message_id_name = "key_id",
-	/* [U] Evolution documents no rate limit. It drives one linked phone
-	 * through WhatsApp Web, where bursts risk a ban: stay gentle. */
-	.default_rate = 20,
-	.init = ev_init,
-	.destroy = ev_destroy,
-	.build_request = ev_build_request,
-	.parse_response = ev_parse_response,
-	.on_callback = ev_on_callback,
+    .abi_major = WA_PROVIDER_ABI_MAJOR,
+    .abi_minor = WA_PROVIDER_ABI_MINOR,
+    .struct_size = sizeof(wa_provider),
+    .name = "evolution",
+    .version = "1.0.0",
+    .description = "Evolution API v2 (Baileys, linked WhatsApp device)",
+    .config_keys = ev_keys,
+    .message_id_name = "key_id",
+    /* [U] Evolution documents no rate limit. It drives one linked phone
+     * through WhatsApp Web, where bursts risk a ban: stay gentle. */
+    .default_rate = 20,
+    .init = ev_init,
+    .destroy = ev_destroy,
+    .build_request = ev_build_request,
+    .parse_response = ev_parse_response,
+    .on_callback = ev_on_callback,
 };
 
 WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-							   uint32_t host_minor);
+                                                           uint32_t host_minor);
 
 WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-							   uint32_t host_minor)
+                                                           uint32_t host_minor)
 {
 	if (host_major != WA_PROVIDER_ABI_MAJOR ||
 	    host_minor < WA_PROVIDER_ABI_MINOR)

@@ -32,23 +32,22 @@
 /* The keys this provider reads, with their defaults: the host shows them in
  * --help and warns about MOCK_* keys that are not in this list. */
 static const wa_config_key mock_keys[] = {
-	{"MOCK_DELAY_MS", "100", 0,
-	 "Milliseconds each send sleeps, 0 to 60000."},
-	{"MOCK_RETRY_RATE", "0", 0,
-	 "Fraction (0 to 1) of attempts answered RETRY."},
-	{"MOCK_REJECT_RATE", "0", 0,
-	 "Fraction (0 to 1) of attempts answered REJECT."},
-	{"MOCK_SEED", "1", 0,
-	 "Seed making the two rates deterministic (same seed, same answers)."},
-	{"MOCK_FAIL_FIRST", "0", 0,
-	 "The first N attempts of every message answer RETRY."},
-	{"MOCK_RETRY_AFTER_MS", "0", 0,
-	 "Retry-after hint on RETRY answers, in ms (0: the host decides)."},
-	{"MOCK_CONFIG_FAIL_FILE", NULL, 0,
-	 "While this file exists every send answers CONFIG (tests)."},
-	{"MOCK_RECORD_FILE", NULL, 0,
-	 "Append \"<message_id> <external_id> <mock_id>\" per delivery (tests)."},
-	{NULL, NULL, 0, NULL},
+    {"MOCK_DELAY_MS", "100", 0, "Milliseconds each send sleeps, 0 to 60000."},
+    {"MOCK_RETRY_RATE", "0", 0,
+     "Fraction (0 to 1) of attempts answered RETRY."},
+    {"MOCK_REJECT_RATE", "0", 0,
+     "Fraction (0 to 1) of attempts answered REJECT."},
+    {"MOCK_SEED", "1", 0,
+     "Seed making the two rates deterministic (same seed, same answers)."},
+    {"MOCK_FAIL_FIRST", "0", 0,
+     "The first N attempts of every message answer RETRY."},
+    {"MOCK_RETRY_AFTER_MS", "0", 0,
+     "Retry-after hint on RETRY answers, in ms (0: the host decides)."},
+    {"MOCK_CONFIG_FAIL_FILE", NULL, 0,
+     "While this file exists every send answers CONFIG (tests)."},
+    {"MOCK_RECORD_FILE", NULL, 0,
+     "Append \"<message_id> <external_id> <mock_id>\" per delivery (tests)."},
+    {NULL, NULL, 0, NULL},
 };
 
 /* Everything init() decided. Read-only afterwards, except last_id_ms. */
@@ -60,8 +59,8 @@ typedef struct mock_state {
 	uint64_t seed;
 	long fail_first;
 	long retry_after_ms;
-	char *config_fail_file; /* NULL: never */
-	int record_fd;          /* -1: no record file */
+	char *config_fail_file;     /* NULL: never */
+	int record_fd;              /* -1: no record file */
 	_Atomic int64_t last_id_ms; /* keeps mock ids unique across threads */
 } mock_state;
 
@@ -74,7 +73,7 @@ static const char *get(const wa_host *host, const char *key, const char *def)
 }
 
 static int get_long(const wa_host *host, const char *key, const char *def,
-		    long max, long *out, char *err, size_t err_len)
+                    long max, long *out, char *err, size_t err_len)
 {
 	const char *v = get(host, key, def);
 	char *end;
@@ -83,9 +82,10 @@ static int get_long(const wa_host *host, const char *key, const char *def,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end || n < 0 || n > max) {
-		snprintf(err, err_len,
-			 "%s must be a whole number from 0 to %ld, got \"%.40s\".",
-			 key, max, v);
+		snprintf(
+		    err, err_len,
+		    "%s must be a whole number from 0 to %ld, got \"%.40s\".",
+		    key, max, v);
 		return -1;
 	}
 	*out = n;
@@ -93,7 +93,7 @@ static int get_long(const wa_host *host, const char *key, const char *def,
 }
 
 static int get_rate(const wa_host *host, const char *key, double *out,
-		    char *err, size_t err_len)
+                    char *err, size_t err_len)
 {
 	const char *v = get(host, key, "0");
 	char *end;
@@ -103,8 +103,8 @@ static int get_rate(const wa_host *host, const char *key, double *out,
 	d = strtod(v, &end);
 	if (errno || end == v || *end || !isfinite(d) || d < 0.0 || d > 1.0) {
 		snprintf(err, err_len,
-			 "%s must be a number from 0 to 1, got \"%.40s\".", key,
-			 v);
+		         "%s must be a number from 0 to 1, got \"%.40s\".", key,
+		         v);
 		return -1;
 	}
 	*out = d;
@@ -112,7 +112,7 @@ static int get_rate(const wa_host *host, const char *key, double *out,
 }
 
 static int get_seed(const wa_host *host, uint64_t *out, char *err,
-		    size_t err_len)
+                    size_t err_len)
 {
 	const char *v = get(host, "MOCK_SEED", "1");
 	char *end;
@@ -122,9 +122,9 @@ static int get_seed(const wa_host *host, uint64_t *out, char *err,
 	n = strtoull(v, &end, 10);
 	if (errno || end == v || *end || v[0] < '0' || v[0] > '9') {
 		snprintf(err, err_len,
-			 "MOCK_SEED must be a whole number from 0 to %" PRIu64
-			 ", got \"%.40s\".",
-			 UINT64_MAX, v);
+		         "MOCK_SEED must be a whole number from 0 to %" PRIu64
+		         ", got \"%.40s\".",
+		         UINT64_MAX, v);
 		return -1;
 	}
 	*out = (uint64_t)n;
@@ -144,7 +144,7 @@ static void mock_destroy(void *state)
 }
 
 static int mock_init(const wa_host *host, void **state, char *err,
-		     size_t err_len)
+                     size_t err_len)
 {
 	mock_state *s = calloc(1, sizeof(*s));
 	const char *v;
@@ -156,18 +156,21 @@ static int mock_init(const wa_host *host, void **state, char *err,
 	s->host = host;
 	s->record_fd = -1;
 	if (get_long(host, "MOCK_DELAY_MS", "100", 60000, &s->delay_ms, err,
-		     err_len) != 0 ||
-	    get_rate(host, "MOCK_RETRY_RATE", &s->retry_rate, err, err_len) != 0 ||
-	    get_rate(host, "MOCK_REJECT_RATE", &s->reject_rate, err, err_len) != 0 ||
+	             err_len) != 0 ||
+	    get_rate(host, "MOCK_RETRY_RATE", &s->retry_rate, err, err_len) !=
+	        0 ||
+	    get_rate(host, "MOCK_REJECT_RATE", &s->reject_rate, err, err_len) !=
+	        0 ||
 	    get_seed(host, &s->seed, err, err_len) != 0 ||
 	    get_long(host, "MOCK_FAIL_FIRST", "0", 1000000, &s->fail_first, err,
-		     err_len) != 0 ||
+	             err_len) != 0 ||
 	    get_long(host, "MOCK_RETRY_AFTER_MS", "0", 86400000,
-		     &s->retry_after_ms, err, err_len) != 0)
+	             &s->retry_after_ms, err, err_len) != 0)
 		goto fail;
 	if (s->retry_rate + s->reject_rate > 1.0) {
-		snprintf(err, err_len,
-			 "MOCK_RETRY_RATE plus MOCK_REJECT_RATE must not exceed 1.");
+		snprintf(
+		    err, err_len,
+		    "MOCK_RETRY_RATE plus MOCK_REJECT_RATE must not exceed 1.");
 		goto fail;
 	}
 	v = host->config_get(host, "MOCK_CONFIG_FAIL_FILE");
@@ -177,12 +180,13 @@ static int mock_init(const wa_host *host, void **state, char *err,
 	}
 	v = host->config_get(host, "MOCK_RECORD_FILE");
 	if (v) {
-		s->record_fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				    0644);
+		s->record_fd =
+		    open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (s->record_fd < 0) {
-			snprintf(err, err_len,
-				 "MOCK_RECORD_FILE %.200s cannot be opened: %s.",
-				 v, strerror(errno));
+			snprintf(
+			    err, err_len,
+			    "MOCK_RECORD_FILE %.200s cannot be opened: %s.", v,
+			    strerror(errno));
 			goto fail;
 		}
 	}
@@ -246,7 +250,7 @@ static int64_t next_id_ms(mock_state *s)
 }
 
 static void answer(wa_result *res, wa_result_class cls, long status,
-		   uint32_t retry_after_ms, const char *code, const char *error)
+                   uint32_t retry_after_ms, const char *code, const char *error)
 {
 	res->result_class = cls;
 	res->upstream_status = status;
@@ -261,11 +265,11 @@ static void record(mock_state *s, const wa_message *msg, const char *mock_id)
 	int n;
 
 	n = snprintf(line, sizeof(line), "%s %s %s\n", msg->message_id,
-		     msg->external_id ? msg->external_id : "", mock_id);
+	             msg->external_id ? msg->external_id : "", mock_id);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		s->host->log(s->host, WA_LOG_WARN,
-			     "Record line for %s is too long; not recorded.",
-			     msg->message_id);
+		             "Record line for %s is too long; not recorded.",
+		             msg->message_id);
 		return;
 	}
 	/* One write(2) on an O_APPEND fd: lines from concurrent sends never
@@ -273,8 +277,8 @@ static void record(mock_state *s, const wa_message *msg, const char *mock_id)
 	 * daemon is killed right after. */
 	if (write(s->record_fd, line, (size_t)n) != (ssize_t)n)
 		s->host->log(s->host, WA_LOG_WARN,
-			     "Cannot append to MOCK_RECORD_FILE: %s.",
-			     strerror(errno));
+		             "Cannot append to MOCK_RECORD_FILE: %s.",
+		             strerror(errno));
 }
 
 static void mock_send(void *state, const wa_message *msg, wa_result *res)
@@ -292,20 +296,22 @@ static void mock_send(void *state, const wa_message *msg, wa_result *res)
 	 * the mock is a development tool and this line is its whole point.
 	 * Real providers never log a full number. */
 	s->host->log(s->host, WA_LOG_INFO, "[MOCK] Enviando para %s: \"%s\"",
-		     msg->recipient_phone ? msg->recipient_phone : "",
-		     msg->message_body ? msg->message_body : "");
+	             msg->recipient_phone ? msg->recipient_phone : "",
+	             msg->message_body ? msg->message_body : "");
 	if (s->delay_ms > 0)
 		sleep_ms(s->delay_ms);
 
 	if ((long)msg->attempt <= s->fail_first) {
 		answer(res, WA_RESULT_RETRY, 503, (uint32_t)s->retry_after_ms,
-		       "mock_fail_first", "mock transient failure (MOCK_FAIL_FIRST)");
+		       "mock_fail_first",
+		       "mock transient failure (MOCK_FAIL_FIRST)");
 		return;
 	}
 	u = draw(s->seed, id, msg->attempt);
 	if (u < s->retry_rate) {
 		answer(res, WA_RESULT_RETRY, 503, (uint32_t)s->retry_after_ms,
-		       "mock_retry", "mock transient failure (MOCK_RETRY_RATE)");
+		       "mock_retry",
+		       "mock transient failure (MOCK_RETRY_RATE)");
 		return;
 	}
 	if (u < s->retry_rate + s->reject_rate) {
@@ -315,33 +321,35 @@ static void mock_send(void *state, const wa_message *msg, wa_result *res)
 	}
 	answer(res, WA_RESULT_OK, 200, 0, "", "");
 	snprintf(res->provider_message_id, sizeof(res->provider_message_id),
-		 "mock-%" PRId64, next_id_ms(s));
+	         "mock-%" PRId64, next_id_ms(s));
 	if (s->record_fd >= 0)
 		record(s, msg, res->provider_message_id);
 }
 
-/* ---- the table and the one exported symbol -------------------------------- */
+/* ---- the table and the one exported symbol --------------------------------
+ */
 
 static const wa_provider mock_provider = {
-	.abi_major = WA_PROVIDER_ABI_MAJOR,
-	.abi_minor = WA_PROVIDER_ABI_MINOR,
-	.struct_size = sizeof(wa_provider),
-	.name = "mock",
-	.version = "1.0.0",
-	.description = "Pretends to send: logs the message and answers OK.",
-	.config_keys = mock_keys,
-	.message_id_name = "mock_id",
-	.default_rate = 0, /* unlimited */
-	.init = mock_init,
-	.destroy = mock_destroy,
-	.send = mock_send,
-	/* build_request, parse_response, on_callback: NULL */
+    .abi_major = WA_PROVIDER_ABI_MAJOR,
+    .abi_minor = WA_PROVIDER_ABI_MINOR,
+    .struct_size = sizeof(wa_provider),
+    .name = "mock",
+    .version = "1.0.0",
+    .description = "Pretends to send: logs the message and answers OK.",
+    .config_keys = mock_keys,
+    .message_id_name = "mock_id",
+    .default_rate = 0, /* unlimited */
+    .init = mock_init,
+    .destroy = mock_destroy,
+    .send = mock_send,
+    /* build_request, parse_response, on_callback: NULL */
 };
 
 WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-							    uint32_t host_minor);
+                                                           uint32_t host_minor);
 
-const wa_provider *wa_provider_entry_v1(uint32_t host_major, uint32_t host_minor)
+const wa_provider *wa_provider_entry_v1(uint32_t host_major,
+                                        uint32_t host_minor)
 {
 	(void)host_minor; /* the host refuses us if its minor is older */
 	if (host_major != WA_PROVIDER_ABI_MAJOR)

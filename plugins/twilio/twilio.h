@@ -9,22 +9,22 @@
 typedef struct tw_state {
 	const wa_host *host;
 	char account_sid[40];
-	char auth_header[440];     /* "Basic <base64(user:secret)>" */
-	bool api_key;              /* Basic auth uses an SK... key pair */
-	char url[WA_URL_MAX];      /* .../Accounts/AC.../Messages.json */
-	char from[48];             /* "whatsapp:+<digits>" or "" */
+	char auth_header[440];      /* "Basic <base64(user:secret)>" */
+	bool api_key;               /* Basic auth uses an SK... key pair */
+	char url[WA_URL_MAX];       /* .../Accounts/AC.../Messages.json */
+	char from[48];              /* "whatsapp:+<digits>" or "" */
 	char messaging_service[40]; /* "MG..." or "" */
 	char status_callback[WA_URL_MAX]; /* "" when PUBLIC_BASE_URL unset */
-	char webhook_token[257];   /* signs callbacks; "" refuses them */
+	char webhook_token[257];          /* signs callbacks; "" refuses them */
 } tw_state;
 
 /* on_callback of twilio.so (twilio_callback.c). */
 void wa_twilio_on_callback(void *state, const wa_callback_request *req,
-			   wa_callback_reply *reply);
+                           wa_callback_reply *reply);
 
 /* Does sig match the signature of url (tried as given, then with the
  * default port added or the port removed, as Twilio's validators do)? */
 bool wa_twilio_signature_ok(const char *token, const char *url,
-			    const wa_pc_form *params, const char *sig);
+                            const wa_pc_form *params, const char *sig);
 
 #endif

@@ -1,4 +1,5 @@
-/* twilio_callback.c - verify X-Twilio-Signature and turn a status callback into one update */
+/* twilio_callback.c - verify X-Twilio-Signature and turn a status callback into
+ * one update */
 #include "twilio.h"
 
 #include <stdio.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 
 static bool try_url(const char *token, const char *url,
-		    const wa_pc_form *params, const char *sig)
+                    const wa_pc_form *params, const char *sig)
 {
 	char mine[64];
 
@@ -16,7 +17,7 @@ static bool try_url(const char *token, const char *url,
 }
 
 bool wa_twilio_signature_ok(const char *token, const char *url,
-			    const wa_pc_form *params, const char *sig)
+                            const wa_pc_form *params, const char *sig)
 {
 	const char *auth, *end, *colon = NULL;
 	char alt[WA_URL_MAX + 8];
@@ -42,10 +43,10 @@ bool wa_twilio_signature_ok(const char *token, const char *url,
 	}
 	if (colon)
 		n = snprintf(alt, sizeof(alt), "%.*s%s", (int)(colon - url),
-			     url, end);
+		             url, end);
 	else
 		n = snprintf(alt, sizeof(alt), "%.*s%s%s", (int)(end - url),
-			     url, https ? ":443" : ":80", end);
+		             url, https ? ":443" : ":80", end);
 	if (n < 0 || (size_t)n >= sizeof(alt))
 		return false;
 	return try_url(token, alt, params, sig);
@@ -82,7 +83,7 @@ static bool id_ok(const char *s)
 }
 
 void wa_twilio_on_callback(void *state, const wa_callback_request *req,
-			   wa_callback_reply *reply)
+                           wa_callback_reply *reply)
 {
 	tw_state *st = state;
 	const wa_host *h = st->host;
@@ -94,11 +95,11 @@ void wa_twilio_on_callback(void *state, const wa_callback_request *req,
 	sig = req->header ? req->header(req, "X-Twilio-Signature") : NULL;
 	if (!st->webhook_token[0] || !sig || !*sig || !req->public_url) {
 		if (h && h->log)
-			h->log(h, WA_LOG_WARN,
-			       "twilio: callback refused: %s.",
-			       !st->webhook_token[0] ?
-				       "no TWILIO_AUTH_TOKEN or TWILIO_WEBHOOK_AUTH_TOKEN configured" :
-				       "missing X-Twilio-Signature");
+			h->log(h, WA_LOG_WARN, "twilio: callback refused: %s.",
+			       !st->webhook_token[0]
+			           ? "no TWILIO_AUTH_TOKEN or "
+			             "TWILIO_WEBHOOK_AUTH_TOKEN configured"
+			           : "missing X-Twilio-Signature");
 		wa_pc_reply(reply, 403, "Forbidden\n");
 		return;
 	}
@@ -108,17 +109,20 @@ void wa_twilio_on_callback(void *state, const wa_callback_request *req,
 		return;
 	}
 	form->n = 0;
-	/* Status callbacks are form POSTs; a GET is signed over the URL only. */
+	/* Status callbacks are form POSTs; a GET is signed over the URL only.
+	 */
 	if (post && wa_pc_form_parse(form, req->body ? req->body : "",
-				     req->body ? req->body_len : 0) != 0) {
+	                             req->body ? req->body_len : 0) != 0) {
 		wa_pc_reply(reply, 400, "Malformed form body\n");
 		goto out;
 	}
 	if (!wa_twilio_signature_ok(st->webhook_token, req->public_url, form,
-				    sig)) {
+	                            sig)) {
 		if (h && h->log)
 			h->log(h, WA_LOG_WARN,
-			       "twilio: callback refused: X-Twilio-Signature does not match (check PUBLIC_BASE_URL and the auth token).");
+			       "twilio: callback refused: X-Twilio-Signature "
+			       "does not match (check PUBLIC_BASE_URL and the "
+			       "auth token).");
 		wa_pc_reply(reply, 403, "Forbidden\n");
 		goto out;
 	}
@@ -138,12 +142,12 @@ void wa_twilio_on_callback(void *state, const wa_callback_request *req,
 		code = wa_pc_form_get(form, "ErrorCode");
 		why = wa_pc_form_get(form, "ChannelStatusMessage");
 		if (ms == WA_STATUS_FAILED && !why)
-			why = strcmp(status, "undelivered") == 0 ?
-				      "Twilio reported the message undelivered" :
-				      "Twilio reported the message failed";
+			why = strcmp(status, "undelivered") == 0
+			          ? "Twilio reported the message undelivered"
+			          : "Twilio reported the message failed";
 		wa_pc_reply_update(reply, sid, ms, 0,
-				   ms == WA_STATUS_FAILED ? code : NULL,
-				   ms == WA_STATUS_FAILED ? why : NULL);
+		                   ms == WA_STATUS_FAILED ? code : NULL,
+		                   ms == WA_STATUS_FAILED ? why : NULL);
 	}
 	wa_pc_reply(reply, 200, "");
 out:

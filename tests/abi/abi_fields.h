@@ -1,4 +1,5 @@
-/* abi_fields.h - the v1 ABI's fields and constants, listed once for the ABI tests
+/* abi_fields.h - the v1 ABI's fields and constants, listed once for the ABI
+ * tests
  *
  * Includes no provider header: abi_frozen.c expands these lists against
  * the frozen v1.0 header and abi_current.c against the current one, and
@@ -80,9 +81,9 @@
 /* clang-format on */
 
 typedef struct wa_abi_item {
-	const char *name;  /* "wa_result.error", "wa_result", "WA_URL_MAX" */
-	size_t offset;     /* field offset; struct size; constant value */
-	size_t size;       /* field size; 1 if the struct may grow; 0 */
+	const char *name; /* "wa_result.error", "wa_result", "WA_URL_MAX" */
+	size_t offset;    /* field offset; struct size; constant value */
+	size_t size;      /* field size; 1 if the struct may grow; 0 */
 } wa_abi_item;
 
 /* Each table ends with { NULL }. Fields, then structs, then constants. */

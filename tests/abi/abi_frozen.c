@@ -10,12 +10,12 @@
 #define CONST(c) {#c, (size_t)(c), 0},
 
 const wa_abi_item wa_abi_frozen_fields[] = {
-	WA_ABI_V1_0_FIELDS(FIELD){NULL, 0, 0},
+    WA_ABI_V1_0_FIELDS(FIELD){NULL, 0, 0},
 };
 const wa_abi_item wa_abi_frozen_structs[] = {
-	WA_ABI_STRUCTS(STRUCT){NULL, 0, 0},
+    WA_ABI_STRUCTS(STRUCT){NULL, 0, 0},
 };
 const wa_abi_item wa_abi_frozen_consts[] = {
-	WA_ABI_CONSTANTS(CONST){NULL, 0, 0},
+    WA_ABI_CONSTANTS(CONST){NULL, 0, 0},
 };
 const long wa_abi_frozen_minor = WA_PROVIDER_ABI_MINOR;

@@ -14,20 +14,20 @@ int main(void)
 	/* A current (1.1) message, 1.1 fields set: the v1.0 plugin never
 	 * looks past its own wa_message. */
 	wa_message msg = {.struct_size = sizeof(msg),
-			  .message_id = "msg-v10",
-			  .external_id = "ext-v10",
-			  .recipient_phone = "+5511987654321",
-			  .message_body = "corpo",
-			  .attempt = 1,
-			  .template_name = "tpl",
-			  .template_language = "pt_BR",
-			  .template_variables = vars,
-			  .n_template_variables = 2,
-			  .media_url = "https://example.invalid/x.png"};
+	                  .message_id = "msg-v10",
+	                  .external_id = "ext-v10",
+	                  .recipient_phone = "+5511987654321",
+	                  .message_body = "corpo",
+	                  .attempt = 1,
+	                  .template_name = "tpl",
+	                  .template_language = "pt_BR",
+	                  .template_variables = vars,
+	                  .n_template_variables = 2,
+	                  .media_url = "https://example.invalid/x.png"};
 	wa_result res;
 
 	if (wa_provider_load(WA_V10_PLUGIN, "/nonexistent", &p, err,
-			     sizeof(err)) != 0) {
+	                     sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		CHECK(0);
 		return wa_t_report();
@@ -35,7 +35,7 @@ int main(void)
 	CHECK_INT(p.table->abi_major, 1);
 	CHECK_INT(p.table->abi_minor, 0);
 	CHECK_INT(p.table->struct_size,
-		  offsetof(wa_provider, on_callback) + sizeof(void *));
+	          offsetof(wa_provider, on_callback) + sizeof(void *));
 	CHECK_STR(p.table->name, "v10");
 	CHECK_STR(wa_provider_id_name(&p), "v10_id");
 	CHECK(!wa_provider_is_http(&p));

@@ -32,7 +32,7 @@ static int check_exports(const char *path)
 		line[strcspn(line, "\n")] = 0;
 		if (sscanf(line, "%63s %7s %255s", addr, type, name) != 3) {
 			fprintf(stderr, "%s: unexpected nm output: %s\n", path,
-				line);
+			        line);
 			other++;
 			continue;
 		}
@@ -40,7 +40,8 @@ static int check_exports(const char *path)
 		    strcmp(type, "T") == 0) {
 			entry++;
 		} else {
-			fprintf(stderr, "%s exports %s (%s)\n", path, name, type);
+			fprintf(stderr, "%s exports %s (%s)\n", path, name,
+			        type);
 			other++;
 		}
 	}

@@ -1,4 +1,5 @@
-/* test_abi_layout.c - the provider ABI's layout is pinned and only ever appended to */
+/* test_abi_layout.c - the provider ABI's layout is pinned and only ever
+ * appended to */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +13,9 @@
  * If this fails, you changed the ABI: append fields instead, bump
  * WA_PROVIDER_ABI_MINOR, and pin the new fields here. */
 #if defined(__x86_64__) || defined(__aarch64__)
-#define PIN(s, f, off) \
+#define PIN(s, f, off)                                                         \
 	_Static_assert(offsetof(s, f) == (off), #s "." #f " moved")
-#define PIN_SIZE(s, size) \
+#define PIN_SIZE(s, size)                                                      \
 	_Static_assert(sizeof(s) == (size), "sizeof(" #s ") changed")
 
 /* clang-format off */
@@ -128,8 +129,10 @@ static void test_fields_match_frozen(void)
 		if (!c)
 			continue;
 		if (c->offset != f->offset || c->size != f->size)
-			fprintf(stderr, "%s: frozen offset %zu size %zu, now %zu/%zu\n",
-				f->name, f->offset, f->size, c->offset, c->size);
+			fprintf(stderr,
+			        "%s: frozen offset %zu size %zu, now %zu/%zu\n",
+			        f->name, f->offset, f->size, c->offset,
+			        c->size);
 		CHECK_INT(c->offset, f->offset);
 		CHECK_INT(c->size, f->size);
 	}
@@ -140,7 +143,8 @@ static void test_fields_match_frozen(void)
  * change; appended fields all live past the v1.0 end. */
 static void test_structs_only_grow(void)
 {
-	const wa_abi_item *frozen_msg = find(wa_abi_frozen_structs, "wa_message");
+	const wa_abi_item *frozen_msg =
+	    find(wa_abi_frozen_structs, "wa_message");
 
 	for (const wa_abi_item *f = wa_abi_frozen_structs; f->name; f++) {
 		const wa_abi_item *c = find(wa_abi_current_structs, f->name);
@@ -159,7 +163,7 @@ static void test_structs_only_grow(void)
 	}
 	/* The loader's "1.0 table size" is the frozen sizeof(wa_provider). */
 	CHECK_INT(find(wa_abi_frozen_structs, "wa_provider")->offset,
-		  offsetof(wa_provider, on_callback) + sizeof(void *));
+	          offsetof(wa_provider, on_callback) + sizeof(void *));
 }
 
 /* 4. Enumerators, flags and buffer sizes never change. */

@@ -62,16 +62,20 @@ static void *worker(void *arg)
 			break;
 		wait = due - now_s();
 		if (wait > 0) {
-			struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
+			struct timespec ts = {
+			    (time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
 			nanosleep(&ts, NULL);
 		}
 		snprintf(body, sizeof(body),
-			 "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"soak %ld\","
-			 "\"external_id\":\"%s-%ld\"}", n, prefix, n);
+		         "{\"recipient_phone\":\"+5564999998888\",\"message_"
+		         "body\":\"soak %ld\","
+		         "\"external_id\":\"%s-%ld\"}",
+		         n, prefix, n);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		atomic_fetch_add(&sent, 1);
 		if (curl_easy_perform(c) == CURLE_OK &&
-		    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK &&
+		    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) ==
+		        CURLE_OK &&
 		    code == 200) {
 			atomic_fetch_add(&acked, 1);
 			pthread_mutex_lock(&lock);
@@ -92,7 +96,10 @@ int main(int argc, char **argv)
 	pthread_t t[8];
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: %s BASE_URL API_KEY RATE SECONDS PREFIX ACKED_FILE\n", argv[0]);
+		fprintf(stderr,
+		        "usage: %s BASE_URL API_KEY RATE SECONDS PREFIX "
+		        "ACKED_FILE\n",
+		        argv[0]);
 		return 2;
 	}
 	base = argv[1];
@@ -110,8 +117,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 8; i++)
 		pthread_join(t[i], NULL);
 	fclose(acked_f);
-	printf("sent=%ld acked=%ld errors=%ld\n", atomic_load(&sent), atomic_load(&acked),
-	       atomic_load(&errors));
+	printf("sent=%ld acked=%ld errors=%ld\n", atomic_load(&sent),
+	       atomic_load(&acked), atomic_load(&errors));
 	curl_global_cleanup();
 	return 0;
 }

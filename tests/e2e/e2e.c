@@ -6,9 +6,10 @@
 #include <time.h>
 
 long e2e_post(const wa_daemon *d, const char *path, const char *body,
-	      const char *const *extra, wa_http_reply *r)
+              const char *const *extra, wa_http_reply *r)
 {
-	const char *h[16] = {"X-API-Key: " E2E_KEY, "Content-Type: application/json"};
+	const char *h[16] = {"X-API-Key: " E2E_KEY,
+	                     "Content-Type: application/json"};
 	size_t n = 2;
 	char url[512];
 
@@ -22,12 +23,13 @@ long e2e_post(const wa_daemon *d, const char *path, const char *body,
 }
 
 long e2e_send(const wa_daemon *d, const char *ext, const char *phone,
-	      const char *text, const char *const *extra, wa_http_reply *r)
+              const char *text, const char *const *extra, wa_http_reply *r)
 {
 	char body[2048];
 	snprintf(body, sizeof(body),
-		 "{\"recipient_phone\":\"%s\",\"message_body\":\"%s\",\"external_id\":\"%s\"}",
-		 phone, text, ext);
+	         "{\"recipient_phone\":\"%s\",\"message_body\":\"%s\","
+	         "\"external_id\":\"%s\"}",
+	         phone, text, ext);
 	return e2e_post(d, "/v1/messages/send", body, extra, r);
 }
 
@@ -59,7 +61,8 @@ const char *e2e_field(const char *json, const char *key, char *out, size_t len)
 	return out;
 }
 
-const char *e2e_status(const wa_daemon *d, const char *id, char *out, size_t len)
+const char *e2e_status(const wa_daemon *d, const char *id, char *out,
+                       size_t len)
 {
 	wa_http_reply r;
 	char path[256];
@@ -73,7 +76,7 @@ const char *e2e_status(const wa_daemon *d, const char *id, char *out, size_t len
 }
 
 int e2e_wait_status(const wa_daemon *d, const char *id, const char *want,
-		    int timeout_ms)
+                    int timeout_ms)
 {
 	char st[32];
 	struct timespec ts = {0, 10 * 1000000L};

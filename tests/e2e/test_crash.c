@@ -1,4 +1,5 @@
-/* test_crash.c - kill -9 under load: every message that got a 200 is delivered */
+/* test_crash.c - kill -9 under load: every message that got a 200 is delivered
+ */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,11 +25,13 @@ static void *sender(void *arg)
 		char ext[48];
 		wa_http_reply r;
 		snprintf(ext, sizeof(ext), "crash-%d-%d", t, i);
-		long st = e2e_send(&d, ext, "+5564999998888", "crash test", NULL, &r);
+		long st =
+		    e2e_send(&d, ext, "+5564999998888", "crash test", NULL, &r);
 		wa_h_reply_free(&r);
 		if (st == 200) {
 			pthread_mutex_lock(&lock);
-			snprintf(acked_ids[atomic_fetch_add(&acked, 1)], 48, "%s", ext);
+			snprintf(acked_ids[atomic_fetch_add(&acked, 1)], 48,
+			         "%s", ext);
 			pthread_mutex_unlock(&lock);
 		} else if (st < 0) {
 			break; /* the daemon is gone */
@@ -63,8 +66,14 @@ static int all_delivered(void *arg)
 int main(void)
 {
 	char rec_kv[512];
-	const char *env[] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1", "MOCK_DELAY_MS=20",
-			     "WORKERS=4", "LEASE_SECONDS=1", "RETRY_BASE_MS=10", rec_kv, NULL};
+	const char *env[] = {"API_KEY=" E2E_KEY,
+	                     "BIND_ADDRESS=127.0.0.1",
+	                     "MOCK_DELAY_MS=20",
+	                     "WORKERS=4",
+	                     "LEASE_SECONDS=1",
+	                     "RETRY_BASE_MS=10",
+	                     rec_kv,
+	                     NULL};
 	pthread_t t[THREADS];
 	missing_ctx m = {0};
 	int dups = 0, total;
@@ -88,7 +97,8 @@ int main(void)
 	CHECK_INT(wa_h_daemon_start(&d, env), 0);
 	CHECK(wa_h_wait_for(all_delivered, &m, 60000));
 	if (m.n)
-		fprintf(stderr, "%d acknowledged messages never delivered\n", m.n);
+		fprintf(stderr, "%d acknowledged messages never delivered\n",
+		        m.n);
 	CHECK_INT(m.n, 0);
 	for (int i = 0; i < total; i++) {
 		char needle[64];

@@ -1,5 +1,5 @@
-/* test_delivery.c - the durable engine end to end: retries, failures, pause, TTL,
- * cancel, batch, idempotency under concurrency, Prefer: wait */
+/* test_delivery.c - the durable engine end to end: retries, failures, pause,
+ * TTL, cancel, batch, idempotency under concurrency, Prefer: wait */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +19,10 @@ static int start(const char *const *knobs)
 	/* The knobs come first: the daemon sees the first of duplicate keys,
 	 * so a knob overrides the defaults below. */
 	static const char *const defaults[] = {
-		"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1", "WHATSAPP_PROVIDER=mock",
-		"RETRY_BASE_MS=10", "RETRY_MAX_MS=50", "PROBE_INTERVAL_MS=50",
-		"LOG_LEVEL=debug", NULL};
+	    "API_KEY=" E2E_KEY,       "BIND_ADDRESS=127.0.0.1",
+	    "WHATSAPP_PROVIDER=mock", "RETRY_BASE_MS=10",
+	    "RETRY_MAX_MS=50",        "PROBE_INTERVAL_MS=50",
+	    "LOG_LEVEL=debug",        NULL};
 	const char *env[32];
 	size_t n = 0;
 
@@ -60,7 +61,8 @@ static int attempts_of(const char *id)
 	int n = -1;
 
 	snprintf(path, sizeof(path), "/v1/messages/%s", id);
-	if (e2e_get(&d, path, &r) == 200 && (p = strstr(r.body, "\"attempts\":")))
+	if (e2e_get(&d, path, &r) == 200 &&
+	    (p = strstr(r.body, "\"attempts\":")))
 		n = atoi(p + 11);
 	wa_h_reply_free(&r);
 	return n;
@@ -81,7 +83,8 @@ static void *parallel_send(void *arg)
 	char v[16];
 	p->status = e2e_send(&d, "same-ext-50", PHONE, "once only", NULL, &r);
 	e2e_field(r.body, "message_id", p->id, sizeof(p->id));
-	p->replayed = wa_h_header(&r, "Idempotent-Replayed", v, sizeof(v)) != NULL;
+	p->replayed =
+	    wa_h_header(&r, "Idempotent-Replayed", v, sizeof(v)) != NULL;
 	wa_h_reply_free(&r);
 	return NULL;
 }
@@ -104,9 +107,11 @@ static void healthy(void)
 	wa_h_reply_free(&r);
 	CHECK_INT(e2e_send(&d, "idem-1", PHONE, "other text", NULL, &r), 409);
 	CHECK_STR(e2e_field(r.body, "message_id", id2, sizeof(id2)), id);
-	CHECK_CONTAINS(r.body, "external_id already used with different content");
+	CHECK_CONTAINS(r.body,
+	               "external_id already used with different content");
 	wa_h_reply_free(&r);
-	CHECK_INT(e2e_send(&d, "idem-1", "+5511999999999", "hello", NULL, &r), 409);
+	CHECK_INT(e2e_send(&d, "idem-1", "+5511999999999", "hello", NULL, &r),
+	          409);
 	wa_h_reply_free(&r);
 
 	/* lookups */
@@ -119,7 +124,10 @@ static void healthy(void)
 	CHECK_INT(e2e_get(&d, "/v1/messages?external_id=nope", &r), 404);
 	CHECK_STR(r.body, "{\"error\":\"Message not found\"}");
 	wa_h_reply_free(&r);
-	CHECK_INT(e2e_get(&d, "/v1/messages/msg-00000000-0000-4000-8000-000000000000", &r), 404);
+	CHECK_INT(
+	    e2e_get(&d, "/v1/messages/msg-00000000-0000-4000-8000-000000000000",
+	            &r),
+	    404);
 	wa_h_reply_free(&r);
 	CHECK_INT(e2e_get(&d, "/v1/messages", &r), 400);
 	wa_h_reply_free(&r);
@@ -129,7 +137,8 @@ static void healthy(void)
 	CHECK_INT(e2e_post(&d, path, "", NULL, &r), 409);
 	CHECK_CONTAINS(r.body, "\"status\":\"sent\"");
 	wa_h_reply_free(&r);
-	CHECK_INT(e2e_post(&d, "/v1/messages/msg-nope/cancel", "", NULL, &r), 404);
+	CHECK_INT(e2e_post(&d, "/v1/messages/msg-nope/cancel", "", NULL, &r),
+	          404);
 	wa_h_reply_free(&r);
 
 	/* 50 parallel identical requests: one message, one provider call */
@@ -158,38 +167,62 @@ static void healthy(void)
 	/* batch: mixed good and bad items, results in order */
 	{
 		const char *body =
-			"{\"messages\":["
-			"{\"recipient_phone\":\"" PHONE "\",\"message_body\":\"b0\",\"external_id\":\"batch-0\"},"
-			"{\"recipient_phone\":\"12\",\"message_body\":\"b1\",\"external_id\":\"batch-1\"},"
-			"{\"recipient_phone\":\"" PHONE "\",\"external_id\":\"batch-2\"},"
-			"{\"recipient_phone\":\"" PHONE "\",\"message_body\":\"b3\",\"external_id\":\"batch-3\"},"
-			"{\"recipient_phone\":\"" PHONE "\",\"message_body\":\"b3\",\"external_id\":\"batch-3\"},"
-			"{\"recipient_phone\":\"" PHONE "\",\"message_body\":\"changed\",\"external_id\":\"batch-3\"},"
-			"\"not an object\""
-			"]}";
-		CHECK_INT(e2e_post(&d, "/v1/messages/batch", body, NULL, &r), 200);
+		    "{\"messages\":["
+		    "{\"recipient_phone\":\"" PHONE
+		    "\",\"message_body\":\"b0\",\"external_id\":\"batch-0\"},"
+		    "{\"recipient_phone\":\"12\",\"message_body\":\"b1\","
+		    "\"external_id\":\"batch-1\"},"
+		    "{\"recipient_phone\":\"" PHONE
+		    "\",\"external_id\":\"batch-2\"},"
+		    "{\"recipient_phone\":\"" PHONE
+		    "\",\"message_body\":\"b3\",\"external_id\":\"batch-3\"},"
+		    "{\"recipient_phone\":\"" PHONE
+		    "\",\"message_body\":\"b3\",\"external_id\":\"batch-3\"},"
+		    "{\"recipient_phone\":\"" PHONE
+		    "\",\"message_body\":\"changed\",\"external_id\":\"batch-"
+		    "3\"},"
+		    "\"not an object\""
+		    "]}";
+		CHECK_INT(e2e_post(&d, "/v1/messages/batch", body, NULL, &r),
+		          200);
 		CHECK_CONTAINS(r.body, "\"accepted\":3,\"rejected\":4");
-		CHECK_CONTAINS(r.body, "{\"index\":0,\"status\":\"queued\",\"message_id\":\"msg-");
-		CHECK_CONTAINS(r.body, "{\"index\":1,\"error\":\"Invalid phone number format\",\"code\":400}");
-		CHECK_CONTAINS(r.body, "{\"index\":2,\"error\":\"Missing required fields: recipient_phone, message_body, external_id\",\"code\":400}");
+		CHECK_CONTAINS(
+		    r.body,
+		    "{\"index\":0,\"status\":\"queued\",\"message_id\":\"msg-");
+		CHECK_CONTAINS(r.body, "{\"index\":1,\"error\":\"Invalid phone "
+		                       "number format\",\"code\":400}");
+		CHECK_CONTAINS(r.body,
+		               "{\"index\":2,\"error\":\"Missing required "
+		               "fields: recipient_phone, message_body, "
+		               "external_id\",\"code\":400}");
 		CHECK_CONTAINS(r.body, "{\"index\":3,\"status\":\"queued\"");
 		CHECK_CONTAINS(r.body, "\"replayed\":true}");
-		CHECK_CONTAINS(r.body, "{\"index\":5,\"error\":\"external_id already used with different content\",\"code\":409");
-		CHECK_CONTAINS(r.body, "{\"index\":6,\"error\":\"Request body must be a JSON object\",\"code\":400}");
+		CHECK_CONTAINS(r.body,
+		               "{\"index\":5,\"error\":\"external_id already "
+		               "used with different content\",\"code\":409");
+		CHECK_CONTAINS(r.body, "{\"index\":6,\"error\":\"Request body "
+		                       "must be a JSON object\",\"code\":400}");
 		wa_h_reply_free(&r);
-		CHECK_INT(e2e_post(&d, "/v1/messages/batch", "{\"messages\":[]}", NULL, &r), 400);
+		CHECK_INT(e2e_post(&d, "/v1/messages/batch",
+		                   "{\"messages\":[]}", NULL, &r),
+		          400);
 		wa_h_reply_free(&r);
-		CHECK_INT(e2e_post(&d, "/v1/messages/batch", "{\"items\":[1]}", NULL, &r), 400);
+		CHECK_INT(e2e_post(&d, "/v1/messages/batch", "{\"items\":[1]}",
+		                   NULL, &r),
+		          400);
 		wa_h_reply_free(&r);
 	}
 
 	/* Prefer: wait with a fast provider: the provider's reply comes back */
 	{
 		const char *prefer[] = {"Prefer: wait=10", NULL};
-		CHECK_INT(e2e_send(&d, "wait-1", PHONE, "waited", prefer, &r), 200);
+		CHECK_INT(e2e_send(&d, "wait-1", PHONE, "waited", prefer, &r),
+		          200);
 		CHECK_STR(e2e_field(r.body, "status", v, sizeof(v)), "sent");
-		CHECK_CONTAINS(r.body, "\"provider_details\":{\"mock_id\":\"mock-");
-		CHECK_STR(wa_h_header(&r, "Preference-Applied", v, sizeof(v)), "wait=10");
+		CHECK_CONTAINS(r.body,
+		               "\"provider_details\":{\"mock_id\":\"mock-");
+		CHECK_STR(wa_h_header(&r, "Preference-Applied", v, sizeof(v)),
+		          "wait=10");
 		wa_h_reply_free(&r);
 	}
 	stop();
@@ -199,7 +232,8 @@ static void healthy(void)
 
 static void flaky(void)
 {
-	const char *knobs[] = {"MOCK_DELAY_MS=1", "MOCK_FAIL_FIRST=2", "MAX_ATTEMPTS=5", NULL};
+	const char *knobs[] = {"MOCK_DELAY_MS=1", "MOCK_FAIL_FIRST=2",
+	                       "MAX_ATTEMPTS=5", NULL};
 	const char *prefer[] = {"Prefer: wait=10", NULL};
 	wa_http_reply r;
 	char id[64], v[64];
@@ -221,7 +255,8 @@ static void flaky(void)
 
 static void failures(void)
 {
-	const char *retry[] = {"MOCK_DELAY_MS=1", "MOCK_RETRY_RATE=1", "MAX_ATTEMPTS=3", NULL};
+	const char *retry[] = {"MOCK_DELAY_MS=1", "MOCK_RETRY_RATE=1",
+	                       "MAX_ATTEMPTS=3", NULL};
 	const char *reject[] = {"MOCK_DELAY_MS=1", "MOCK_REJECT_RATE=1", NULL};
 	wa_http_reply r;
 	char id[64], path[128];
@@ -266,7 +301,8 @@ static void paused(void)
 	long s503 = 503, s200 = 200;
 	FILE *f;
 
-	snprintf(fail_file, sizeof(fail_file), "/tmp/wa-config-fail-%d", (int)getpid());
+	snprintf(fail_file, sizeof(fail_file), "/tmp/wa-config-fail-%d",
+	         (int)getpid());
 	f = fopen(fail_file, "w");
 	CHECK(f != NULL);
 	if (f)
@@ -274,7 +310,8 @@ static void paused(void)
 	snprintf(kv, sizeof(kv), "MOCK_CONFIG_FAIL_FILE=%s", fail_file);
 	/* The first probe comes 3 s after the pause: until then nothing is
 	 * handed to the provider, so both messages are certainly queued. */
-	const char *knobs[] = {"MOCK_DELAY_MS=1", kv, "PROBE_INTERVAL_MS=3000", NULL};
+	const char *knobs[] = {"MOCK_DELAY_MS=1", kv, "PROBE_INTERVAL_MS=3000",
+	                       NULL};
 	CHECK_INT(start(knobs), 0);
 	send_id("paused-1", "later", id, sizeof(id));
 	CHECK(wa_h_wait_for(ready_is, &s503, 10000));
@@ -309,8 +346,13 @@ static void paused(void)
 
 static void ttl(void)
 {
-	const char *knobs[] = {"MOCK_DELAY_MS=1", "MOCK_RETRY_RATE=1", "MAX_ATTEMPTS=1000",
-			       "MESSAGE_TTL=1", "RETRY_BASE_MS=100", "RETRY_MAX_MS=200", NULL};
+	const char *knobs[] = {"MOCK_DELAY_MS=1",
+	                       "MOCK_RETRY_RATE=1",
+	                       "MAX_ATTEMPTS=1000",
+	                       "MESSAGE_TTL=1",
+	                       "RETRY_BASE_MS=100",
+	                       "RETRY_MAX_MS=200",
+	                       NULL};
 	char id[64];
 	wa_http_reply r;
 	char path[128];
@@ -329,7 +371,8 @@ static void ttl(void)
 
 static void slow(void)
 {
-	const char *knobs[] = {"MOCK_DELAY_MS=4000", "SHUTDOWN_TIMEOUT=10", NULL};
+	const char *knobs[] = {"MOCK_DELAY_MS=4000", "SHUTDOWN_TIMEOUT=10",
+	                       NULL};
 	const char *prefer[] = {"Prefer: wait=1", NULL};
 	wa_http_reply r;
 	char v[64], id[64];
@@ -337,7 +380,8 @@ static void slow(void)
 	CHECK_INT(start(knobs), 0);
 	CHECK_INT(e2e_send(&d, "slow-1", PHONE, "slow", prefer, &r), 200);
 	CHECK_STR(e2e_field(r.body, "status", v, sizeof(v)), "sending");
-	CHECK_STR(wa_h_header(&r, "Preference-Applied", v, sizeof(v)), "wait=1");
+	CHECK_STR(wa_h_header(&r, "Preference-Applied", v, sizeof(v)),
+	          "wait=1");
 	CHECK(strstr(r.body, "mock_id") == NULL);
 	e2e_field(r.body, "message_id", id, sizeof(id));
 	wa_h_reply_free(&r);

@@ -1,4 +1,5 @@
-/* test_http_contract.c - the seed's HTTP contract, byte for byte, against the real daemon */
+/* test_http_contract.c - the seed's HTTP contract, byte for byte, against the
+ * real daemon */
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ static wa_daemon d;
 static char record[400];
 
 static long req(const char *method, const char *path, const char *const *hdrs,
-		const char *body, wa_http_reply *r)
+                const char *body, wa_http_reply *r)
 {
 	char url[256];
 	snprintf(url, sizeof(url), "%s%s", d.base, path);
@@ -25,7 +26,7 @@ static long req(const char *method, const char *path, const char *const *hdrs,
 }
 
 static const char *json_hdrs[] = {"X-API-Key: " KEY,
-				  "Content-Type: application/json", NULL};
+                                  "Content-Type: application/json", NULL};
 
 static int matches(const char *re, const char *s)
 {
@@ -42,11 +43,13 @@ static void health(void)
 {
 	wa_http_reply r;
 	CHECK_INT(req("GET", "/health", NULL, NULL, &r), 200);
-	CHECK(matches("^\\{\"status\":\"ok\",\"timestamp\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T"
-		      "[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z\"\\}$", r.body));
+	CHECK(matches(
+	    "^\\{\"status\":\"ok\",\"timestamp\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T"
+	    "[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z\"\\}$",
+	    r.body));
 	char ct[128];
 	CHECK_STR(wa_h_header(&r, "Content-Type", ct, sizeof(ct)),
-		  "application/json; charset=utf-8");
+	          "application/json; charset=utf-8");
 	wa_h_reply_free(&r);
 	CHECK_INT(req("GET", "/ready", NULL, NULL, &r), 200);
 	CHECK_STR(r.body, "{\"status\":\"ready\"}");
@@ -57,10 +60,14 @@ static void auth(void)
 {
 	wa_http_reply r;
 	const char *nokey[] = {"Content-Type: application/json", NULL};
-	const char *empty[] = {"X-API-Key:", "Content-Type: application/json", NULL};
-	const char *wrong[] = {"X-API-Key: dev-api-key-12346", "Content-Type: application/json", NULL};
-	const char *lower[] = {"x-api-key: " KEY2, "Content-Type: application/json", NULL};
-	const char *good = "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"auth-1\"}";
+	const char *empty[] = {"X-API-Key:", "Content-Type: application/json",
+	                       NULL};
+	const char *wrong[] = {"X-API-Key: dev-api-key-12346",
+	                       "Content-Type: application/json", NULL};
+	const char *lower[] = {"x-api-key: " KEY2,
+	                       "Content-Type: application/json", NULL};
+	const char *good = "{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"a\",\"external_id\":\"auth-1\"}";
 
 	CHECK_INT(req("POST", "/v1/messages/send", nokey, good, &r), 401);
 	CHECK_STR(r.body, "{\"error\":\"Missing X-API-Key header\"}");
@@ -72,7 +79,8 @@ static void auth(void)
 	CHECK_STR(r.body, "{\"error\":\"Invalid API Key\"}");
 	wa_h_reply_free(&r);
 	/* auth comes before the body is looked at */
-	CHECK_INT(req("POST", "/v1/messages/send", wrong, "{not json", &r), 401);
+	CHECK_INT(req("POST", "/v1/messages/send", wrong, "{not json", &r),
+	          401);
 	CHECK_STR(r.body, "{\"error\":\"Invalid API Key\"}");
 	wa_h_reply_free(&r);
 	/* the header name is case-insensitive; API_KEYS adds keys */
@@ -86,32 +94,49 @@ static void auth(void)
 static void validation(void)
 {
 	wa_http_reply r;
-	const char *missing = "{\"error\":\"Missing required fields: recipient_phone, message_body, external_id\"}";
+	const char *missing = "{\"error\":\"Missing required fields: "
+	                      "recipient_phone, message_body, external_id\"}";
 	const char *badphone = "{\"error\":\"Invalid phone number format\"}";
 
-	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "{\"recipient_phone\":\"+5564999998888\"}", &r), 400);
+	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs,
+	              "{\"recipient_phone\":\"+5564999998888\"}", &r),
+	          400);
 	CHECK_STR(r.body, missing);
 	wa_h_reply_free(&r);
 	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs,
-		      "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"\",\"external_id\":\"x\"}", &r), 400);
+	              "{\"recipient_phone\":\"+5564999998888\",\"message_"
+	              "body\":\"\",\"external_id\":\"x\"}",
+	              &r),
+	          400);
 	CHECK_STR(r.body, missing);
 	wa_h_reply_free(&r);
 	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs,
-		      "{\"recipient_phone\":\"123\",\"message_body\":\"a\",\"external_id\":\"x\"}", &r), 400);
+	              "{\"recipient_phone\":\"123\",\"message_body\":\"a\","
+	              "\"external_id\":\"x\"}",
+	              &r),
+	          400);
 	CHECK_STR(r.body, badphone);
 	wa_h_reply_free(&r);
-	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs,
-		      "{\"recipient_phone\":\"+55 64 9999a-8888\",\"message_body\":\"a\",\"external_id\":\"x\"}", &r), 400);
+	CHECK_INT(
+	    req("POST", "/v1/messages/send", json_hdrs,
+	        "{\"recipient_phone\":\"+55 64 "
+	        "9999a-8888\",\"message_body\":\"a\",\"external_id\":\"x\"}",
+	        &r),
+	    400);
 	CHECK_STR(r.body, badphone);
 	wa_h_reply_free(&r);
 	/* malformed JSON, trailing garbage, wrong type */
-	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "{\"recipient_phone\":", &r), 400);
+	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs,
+	              "{\"recipient_phone\":", &r),
+	          400);
 	CHECK_CONTAINS(r.body, "\"error\":\"Invalid JSON body");
 	wa_h_reply_free(&r);
-	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "{} []", &r), 400);
+	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "{} []", &r),
+	          400);
 	CHECK_CONTAINS(r.body, "\"error\":\"Invalid JSON body");
 	wa_h_reply_free(&r);
-	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "\"text\"", &r), 400);
+	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "\"text\"", &r),
+	          400);
 	CHECK_STR(r.body, "{\"error\":\"Request body must be a JSON object\"}");
 	wa_h_reply_free(&r);
 	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, "", &r), 400);
@@ -126,9 +151,13 @@ static void validation(void)
 	{
 		/* embedded NUL: send raw bytes with an explicit length */
 		char url[256];
-		const char body[] = "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\0b\",\"external_id\":\"nul\"}";
+		const char body[] =
+		    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+		    "\"a\0b\",\"external_id\":\"nul\"}";
 		snprintf(url, sizeof(url), "%s/v1/messages/send", d.base);
-		CHECK_INT(wa_h_http("POST", url, json_hdrs, body, sizeof(body) - 1, &r), 0);
+		CHECK_INT(wa_h_http("POST", url, json_hdrs, body,
+		                    sizeof(body) - 1, &r),
+		          0);
 		CHECK_INT(r.status, 400);
 		CHECK_CONTAINS(r.body, "NUL");
 		wa_h_reply_free(&r);
@@ -139,7 +168,9 @@ static void http_errors(void)
 {
 	wa_http_reply r;
 	char allow[64];
-	const char *form[] = {"X-API-Key: " KEY, "Content-Type: application/x-www-form-urlencoded", NULL};
+	const char *form[] = {"X-API-Key: " KEY,
+	                      "Content-Type: application/x-www-form-urlencoded",
+	                      NULL};
 	const char *noct[] = {"X-API-Key: " KEY, "Content-Type:", NULL};
 
 	CHECK_INT(req("GET", "/nope", NULL, NULL, &r), 404);
@@ -153,7 +184,8 @@ static void http_errors(void)
 	CHECK_STR(wa_h_header(&r, "Allow", allow, sizeof(allow)), "GET");
 	wa_h_reply_free(&r);
 	CHECK_INT(req("POST", "/v1/messages/send", form, "a=b", &r), 415);
-	CHECK_STR(r.body, "{\"error\":\"Content-Type must be application/json\"}");
+	CHECK_STR(r.body,
+	          "{\"error\":\"Content-Type must be application/json\"}");
 	wa_h_reply_free(&r);
 	CHECK_INT(req("POST", "/v1/messages/send", noct, "{}", &r), 415);
 	wa_h_reply_free(&r);
@@ -165,12 +197,14 @@ static void http_errors(void)
 		big[0] = '{';
 		big[n - 1] = '}';
 		big[n] = 0;
-		CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, big, &r), 413);
+		CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, big, &r),
+		          413);
 		CHECK_STR(r.body, "{\"error\":\"Request body too large\"}");
 		wa_h_reply_free(&r);
 		/* chunked upload with no Content-Length: cut while reading */
-		const char *chunked[] = {"X-API-Key: " KEY, "Content-Type: application/json",
-					 "Transfer-Encoding: chunked", NULL};
+		const char *chunked[] = {"X-API-Key: " KEY,
+		                         "Content-Type: application/json",
+		                         "Transfer-Encoding: chunked", NULL};
 		/* The answer is 413, or the connection is closed while the
 		 * client is still sending: either way nothing is accepted. */
 		long st = req("POST", "/v1/messages/send", chunked, big, &r);
@@ -203,13 +237,21 @@ static void sends(void)
 
 	for (int i = 0; i < N; i++) {
 		snprintf(body, sizeof(body),
-			 "{\"recipient_phone\":\"+55 (64) 99999-%04d\",\"message_body\":\"Olá! Teste %d\","
-			 "\"external_id\":\"campaign_1_contact_%d\"}", i, i, i);
-		CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, body, &r), 200);
-		CHECK(matches("^\\{\"status\":\"queued\",\"message_id\":\"msg-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
-			      "[89ab][0-9a-f]{3}-[0-9a-f]{12}\",\"provider_details\":\\{\"provider\":\"mock\","
-			      "\"queued_at\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z\"\\}\\}$", r.body));
-		snprintf(ids[i].id, sizeof(ids[i].id), "%.40s", strstr(r.body, "msg-"));
+		         "{\"recipient_phone\":\"+55 (64) "
+		         "99999-%04d\",\"message_body\":\"Olá! Teste %d\","
+		         "\"external_id\":\"campaign_1_contact_%d\"}",
+		         i, i, i);
+		CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, body, &r),
+		          200);
+		CHECK(matches("^\\{\"status\":\"queued\",\"message_id\":\"msg-["
+		              "0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+		              "[89ab][0-9a-f]{3}-[0-9a-f]{12}\",\"provider_"
+		              "details\":\\{\"provider\":\"mock\","
+		              "\"queued_at\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:"
+		              "]{8}\\.[0-9]{3}Z\"\\}\\}$",
+		              r.body));
+		snprintf(ids[i].id, sizeof(ids[i].id), "%.40s",
+		         strstr(r.body, "msg-"));
 		wa_h_reply_free(&r);
 	}
 	for (int i = 0; i < N; i++)
@@ -218,12 +260,17 @@ static void sends(void)
 	/* every accepted message reaches the mock exactly once */
 	CHECK(wa_h_wait_for(all_recorded, &want, 20000));
 	for (int i = 0; i < N; i++) {
-		snprintf(needle, sizeof(needle), "%s campaign_1_contact_%d ", ids[i].id, i);
+		snprintf(needle, sizeof(needle), "%s campaign_1_contact_%d ",
+		         ids[i].id, i);
 		CHECK_INT(wa_h_count_lines(record, needle), 1);
 	}
 	CHECK_INT(wa_h_count_lines(record, "msg-"), want);
 	/* the seed's log line, with the normalised number */
-	CHECK(wa_h_count_lines(d.log_path, "[MOCK] Enviando para +5564999990007: \\\"Olá! Teste 7\\\"") == 1);
+	CHECK(
+	    wa_h_count_lines(
+	        d.log_path,
+	        "[MOCK] Enviando para +5564999990007: \\\"Olá! Teste 7\\\"") ==
+	    1);
 }
 
 static void logs_clean(void)
@@ -253,9 +300,14 @@ static void logs_clean(void)
 int main(void)
 {
 	char rec_kv[512];
-	const char *env[] = {"API_KEY=" KEY, "API_KEYS=" KEY2, "MAX_BODY_BYTES=4096",
-			     "WHATSAPP_PROVIDER=mock", "MOCK_DELAY_MS=5",
-			     "BIND_ADDRESS=127.0.0.1", rec_kv, NULL};
+	const char *env[] = {"API_KEY=" KEY,
+	                     "API_KEYS=" KEY2,
+	                     "MAX_BODY_BYTES=4096",
+	                     "WHATSAPP_PROVIDER=mock",
+	                     "MOCK_DELAY_MS=5",
+	                     "BIND_ADDRESS=127.0.0.1",
+	                     rec_kv,
+	                     NULL};
 
 	if (wa_h_daemon_init(&d) != 0)
 		return 1;

@@ -24,9 +24,9 @@ static wa_daemon d;
 static int start(const char *const *knobs)
 {
 	/* Knobs first: the daemon sees the first of duplicate keys. */
-	static const char *const defaults[] = {"API_KEY=" E2E_KEY, "API_KEYS=" KEY2,
-					       "BIND_ADDRESS=127.0.0.1", "MOCK_DELAY_MS=1",
-					       NULL};
+	static const char *const defaults[] = {
+	    "API_KEY=" E2E_KEY, "API_KEYS=" KEY2, "BIND_ADDRESS=127.0.0.1",
+	    "MOCK_DELAY_MS=1", NULL};
 	const char *env[32];
 	size_t n = 0;
 	int tls = d.tls;
@@ -65,35 +65,46 @@ static void metrics(void)
 	const char *src = getenv("WA_SOURCE_DIR");
 
 	CHECK_INT(start(NULL), 0);
-	CHECK_INT(e2e_send(&d, "m-1", "+5564999998888", "metrics", NULL, &r), 200);
+	CHECK_INT(e2e_send(&d, "m-1", "+5564999998888", "metrics", NULL, &r),
+	          200);
 	wa_h_reply_free(&r);
 	CHECK_INT(e2e_send(&d, "m-2", "12", "bad", NULL, &r), 400);
 	wa_h_reply_free(&r);
 	CHECK_INT(e2e_get(&d, "/metrics", &r), 200);
 	CHECK_STR(wa_h_header(&r, "Content-Type", ct, sizeof(ct)),
-		  "text/plain; version=0.0.4; charset=utf-8");
-	CHECK_CONTAINS(r.body, "wadispatch_http_requests_total{route=\"send\",code=\"200\"} 1\n");
-	CHECK_CONTAINS(r.body, "wadispatch_http_requests_total{route=\"send\",code=\"400\"} 1\n");
-	CHECK_CONTAINS(r.body, "wadispatch_messages_accepted_total{provider=\"mock\"} 1\n");
+	          "text/plain; version=0.0.4; charset=utf-8");
+	CHECK_CONTAINS(
+	    r.body,
+	    "wadispatch_http_requests_total{route=\"send\",code=\"200\"} 1\n");
+	CHECK_CONTAINS(
+	    r.body,
+	    "wadispatch_http_requests_total{route=\"send\",code=\"400\"} 1\n");
+	CHECK_CONTAINS(
+	    r.body,
+	    "wadispatch_messages_accepted_total{provider=\"mock\"} 1\n");
 	CHECK_CONTAINS(r.body, "wadispatch_build_info{version=");
-	CHECK_CONTAINS(r.body, "wadispatch_http_request_duration_seconds_bucket{route=\"send\",le=\"+Inf\"} 2\n");
+	CHECK_CONTAINS(r.body, "wadispatch_http_request_duration_seconds_"
+	                       "bucket{route=\"send\",le=\"+Inf\"} 2\n");
 	CHECK_CONTAINS(r.body, "wadispatch_queue_depth ");
 	CHECK_CONTAINS(r.body, "wadispatch_queue_oldest_age_seconds ");
 	CHECK_CONTAINS(r.body, "wadispatch_outbox_depth ");
 	CHECK_CONTAINS(r.body, "wadispatch_store_commit_batch_size_bucket");
-	CHECK_CONTAINS(r.body, "wadispatch_provider_paused{provider=\"mock\"} 0\n");
+	CHECK_CONTAINS(r.body,
+	               "wadispatch_provider_paused{provider=\"mock\"} 0\n");
 	/* promtool is the judge of the exposition format */
 	CHECK_INT(pipe_to("promtool check metrics", r.body), 0);
 	wa_h_reply_free(&r);
-	snprintf(cmd, sizeof(cmd), "promtool check rules %s/etc/wadispatch-alerts.yml >/dev/null",
-		 src ? src : "..");
+	snprintf(cmd, sizeof(cmd),
+	         "promtool check rules %s/etc/wadispatch-alerts.yml >/dev/null",
+	         src ? src : "..");
 	CHECK_INT(system(cmd), 0);
 	stop();
 }
 
 static void limits(void)
 {
-	const char *knobs[] = {"RATE_LIMIT_RPS=1", "RATE_LIMIT_BURST=3", "BATCH_MAX=5", NULL};
+	const char *knobs[] = {"RATE_LIMIT_RPS=1", "RATE_LIMIT_BURST=3",
+	                       "BATCH_MAX=5", NULL};
 	const char *key2[] = {"X-API-Key: " KEY2, NULL};
 	wa_http_reply r;
 	char v[64], url[256], body[4096];
@@ -112,15 +123,24 @@ static void limits(void)
 	wa_h_reply_free(&r);
 	/* another key has its own bucket; a batch counts its items */
 	{
-		const char *h[] = {"X-API-Key: " KEY2, "Content-Type: application/json", NULL};
-		const char *four = "{\"messages\":["
-			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-1\"},"
-			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-2\"},"
-			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-3\"},"
-			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-4\"}]}";
-		const char *two = "{\"messages\":["
-			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-5\"},"
-			"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"k2-6\"}]}";
+		const char *h[] = {"X-API-Key: " KEY2,
+		                   "Content-Type: application/json", NULL};
+		const char *four =
+		    "{\"messages\":["
+		    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+		    "\"a\",\"external_id\":\"k2-1\"},"
+		    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+		    "\"a\",\"external_id\":\"k2-2\"},"
+		    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+		    "\"a\",\"external_id\":\"k2-3\"},"
+		    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+		    "\"a\",\"external_id\":\"k2-4\"}]}";
+		const char *two =
+		    "{\"messages\":["
+		    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+		    "\"a\",\"external_id\":\"k2-5\"},"
+		    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+		    "\"a\",\"external_id\":\"k2-6\"}]}";
 		snprintf(url, sizeof(url), "%s/v1/messages/batch", d.base);
 		CHECK_INT(wa_h_http("POST", url, h, four, strlen(four), &r), 0);
 		CHECK_INT(r.status, 429); /* 4 items > burst 3 */
@@ -133,13 +153,17 @@ static void limits(void)
 	(void)key2;
 	/* batch size cap (BATCH_MAX=5) */
 	{
-		size_t n = (size_t)snprintf(body, sizeof(body), "{\"messages\":[");
+		size_t n =
+		    (size_t)snprintf(body, sizeof(body), "{\"messages\":[");
 		for (int i = 0; i < 6; i++)
-			n += (size_t)snprintf(body + n, sizeof(body) - n,
-					      "%s{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\",\"external_id\":\"b-%d\"}",
-					      i ? "," : "", i);
+			n += (size_t)snprintf(
+			    body + n, sizeof(body) - n,
+			    "%s{\"recipient_phone\":\"+5564999998888\","
+			    "\"message_body\":\"a\",\"external_id\":\"b-%d\"}",
+			    i ? "," : "", i);
 		snprintf(body + n, sizeof(body) - n, "]}");
-		CHECK_INT(e2e_post(&d, "/v1/messages/batch", body, NULL, &r), 413);
+		CHECK_INT(e2e_post(&d, "/v1/messages/batch", body, NULL, &r),
+		          413);
 		CHECK_CONTAINS(r.body, "at most 5 per batch");
 		wa_h_reply_free(&r);
 	}
@@ -167,7 +191,8 @@ static int count_regex(const char *path, const char *re)
 	regex_t rx;
 	int n = 0;
 
-	if (!text || regcomp(&rx, re, REG_EXTENDED | REG_NOSUB | REG_NEWLINE) != 0) {
+	if (!text ||
+	    regcomp(&rx, re, REG_EXTENDED | REG_NOSUB | REG_NEWLINE) != 0) {
 		free(text);
 		return -1;
 	}
@@ -191,7 +216,8 @@ static void request_ids(void)
 
 	CHECK_INT(start(NULL), 0);
 	CHECK_INT(e2e_send(&d, "rid-1", "+5564999998888", "x", given, &r), 200);
-	CHECK_STR(wa_h_header(&r, "X-Request-Id", v, sizeof(v)), "campaign-42.req_7");
+	CHECK_STR(wa_h_header(&r, "X-Request-Id", v, sizeof(v)),
+	          "campaign-42.req_7");
 	wa_h_reply_free(&r);
 	CHECK_INT(e2e_send(&d, "rid-2", "+5564999998888", "x", evil, &r), 200);
 	CHECK(wa_h_header(&r, "X-Request-Id", v, sizeof(v)) != NULL);
@@ -203,10 +229,16 @@ static void request_ids(void)
 	stop();
 	/* one access line per request, with the request id and the key's
 	 * number, never the key itself */
-	CHECK_INT(count_regex(d.log_path, "\"component\":\"access\".*\"method\":\"POST\",\"route\":\"send\","
-				       "\"status\":200,\"duration_ms\":[0-9]+,\"request_id\":\"campaign-42\\.req_7\","
-				       "\"key\":\"key#1\""), 1);
-	CHECK_INT(count_regex(d.log_path, "\"component\":\"access\".*\"route\":\"send\""), 2);
+	CHECK_INT(count_regex(d.log_path,
+	                      "\"component\":\"access\".*\"method\":\"POST\","
+	                      "\"route\":\"send\","
+	                      "\"status\":200,\"duration_ms\":[0-9]+,\"request_"
+	                      "id\":\"campaign-42\\.req_7\","
+	                      "\"key\":\"key#1\""),
+	          1);
+	CHECK_INT(count_regex(d.log_path,
+	                      "\"component\":\"access\".*\"route\":\"send\""),
+	          2);
 	CHECK_INT(wa_h_count_lines(d.log_path, E2E_KEY), 0);
 }
 
@@ -247,10 +279,14 @@ static void slow_clients(void)
 	for (int i = 0; i < SLOW; i++) {
 		fds[i] = connect_to(d.port);
 		CHECK(fds[i] >= 0);
-		if (fds[i] >= 0 && send(fds[i], "POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n", 42, MSG_NOSIGNAL) != 42)
+		if (fds[i] >= 0 &&
+		    send(fds[i],
+		         "POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n", 42,
+		         MSG_NOSIGNAL) != 42)
 			CHECK(0);
 	}
-	/* trickle a byte every 200 ms for up to 4 s; others must still be served */
+	/* trickle a byte every 200 ms for up to 4 s; others must still be
+	 * served */
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	t0 = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -260,7 +296,8 @@ static void slow_clients(void)
 		for (int i = 0; i < SLOW; i++) {
 			if (fds[i] < 0)
 				continue;
-			if (send(fds[i], "X", 1, MSG_NOSIGNAL) != 1 || closed_by_server(fds[i], 0)) {
+			if (send(fds[i], "X", 1, MSG_NOSIGNAL) != 1 ||
+			    closed_by_server(fds[i], 0)) {
 				close(fds[i]);
 				fds[i] = -1;
 				cut++;
@@ -270,7 +307,8 @@ static void slow_clients(void)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	printf("slow clients cut: %d of %d after %lld ms\n", cut, SLOW,
-	       (long long)((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - t0));
+	       (long long)((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
+	                   t0));
 	CHECK_INT(cut, SLOW);
 	for (int i = 0; i < SLOW; i++)
 		if (fds[i] >= 0)
@@ -291,7 +329,8 @@ static void *slow_send(void *arg)
 	wa_http_reply r;
 	char ext[32];
 	static int n;
-	snprintf(ext, sizeof(ext), "held-%d", __atomic_add_fetch(&n, 1, __ATOMIC_SEQ_CST));
+	snprintf(ext, sizeof(ext), "held-%d",
+	         __atomic_add_fetch(&n, 1, __ATOMIC_SEQ_CST));
 	h->status = e2e_send(&d, ext, "+5564999998888", "slow", prefer, &r);
 	wa_h_reply_free(&r);
 	return NULL;
@@ -308,9 +347,12 @@ static int both_held(void *arg)
 
 	(void)arg;
 	snprintf(path, sizeof(path), "%s/wa.db", d.dir);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM messages WHERE external_id LIKE 'held-%'",
-			       -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_prepare_v2(
+	        db,
+	        "SELECT count(*) FROM messages WHERE external_id LIKE 'held-%'",
+	        -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -322,7 +364,8 @@ static int both_held(void *arg)
  * past the cap new requests get 503. MAX_CONN_PER_IP caps connections. */
 static void caps(void)
 {
-	const char *knobs[] = {"MAX_INFLIGHT=2", "MOCK_DELAY_MS=3000", "WORKERS=1", NULL};
+	const char *knobs[] = {"MAX_INFLIGHT=2", "MOCK_DELAY_MS=3000",
+	                       "WORKERS=1", NULL};
 	pthread_t t[2];
 	held h[2] = {{0}, {0}};
 	wa_http_reply r;
@@ -346,7 +389,8 @@ static void caps(void)
 	/* per-IP connections */
 	const char *knobs2[] = {"MAX_CONN_PER_IP=2", NULL};
 	CHECK_INT(start(knobs2), 0);
-	int a = connect_to(d.port), b = connect_to(d.port), c = connect_to(d.port);
+	int a = connect_to(d.port), b = connect_to(d.port),
+	    c = connect_to(d.port);
 	CHECK(a >= 0 && b >= 0);
 	/* the third is accepted by the kernel, then closed by the server */
 	CHECK(c < 0 || closed_by_server(c, 3000));
@@ -370,9 +414,11 @@ static void https(void)
 	snprintf(cert, sizeof(cert), "%s/cert.pem", d.dir);
 	snprintf(key, sizeof(key), "%s/key.pem", d.dir);
 	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 "
-		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
-		 key, cert);
+	         "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s "
+	         "-days 1 "
+	         "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+	         "2>/dev/null",
+	         key, cert);
 	CHECK_INT(system(cmd), 0);
 	snprintf(kv1, sizeof(kv1), "TLS_CERT_FILE=%s", cert);
 	snprintf(kv2, sizeof(kv2), "TLS_KEY_FILE=%s", key);
@@ -381,15 +427,25 @@ static void https(void)
 	d.tls = 1;
 	CHECK_INT(start(knobs), 0);
 	CHECK(strncmp(d.base, "https://", 8) == 0);
-	CHECK_INT(e2e_send(&d, "tls-1", "+5564999998888", "over TLS", NULL, &r), 200);
+	CHECK_INT(e2e_send(&d, "tls-1", "+5564999998888", "over TLS", NULL, &r),
+	          200);
 	CHECK_CONTAINS(r.body, "\"status\":\"queued\"");
 	wa_h_reply_free(&r);
 	/* TLS 1.2 works, TLS 1.1 is refused, plain HTTP gets no answer */
-	snprintf(cmd, sizeof(cmd), "curl -sf --cacert %s --tlsv1.2 --tls-max 1.2 -o /dev/null %s/health", cert, d.base);
+	snprintf(cmd, sizeof(cmd),
+	         "curl -sf --cacert %s --tlsv1.2 --tls-max 1.2 -o /dev/null "
+	         "%s/health",
+	         cert, d.base);
 	CHECK_INT(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "curl -sf --cacert %s --tlsv1.1 --tls-max 1.1 -o /dev/null %s/health 2>/dev/null", cert, d.base);
+	snprintf(cmd, sizeof(cmd),
+	         "curl -sf --cacert %s --tlsv1.1 --tls-max 1.1 -o /dev/null "
+	         "%s/health 2>/dev/null",
+	         cert, d.base);
 	CHECK(system(cmd) != 0);
-	snprintf(cmd, sizeof(cmd), "curl -sf -m 5 -o /dev/null http://127.0.0.1:%d/health 2>/dev/null", d.port);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "curl -sf -m 5 -o /dev/null http://127.0.0.1:%d/health 2>/dev/null",
+	    d.port);
 	CHECK(system(cmd) != 0);
 	stop();
 	wa_h_set_ca(NULL);
@@ -398,7 +454,8 @@ static void https(void)
 	{
 		char out[4096], port[32];
 		snprintf(port, sizeof(port), "PORT=%d", wa_h_free_port());
-		snprintf(kv2, sizeof(kv2), "TLS_KEY_FILE=%s/missing.pem", d.dir);
+		snprintf(kv2, sizeof(kv2), "TLS_KEY_FILE=%s/missing.pem",
+		         d.dir);
 		const char *env[] = {"API_KEY=" E2E_KEY, port, kv1, kv2, NULL};
 		CHECK(wa_h_run_daemon(env, NULL, out, sizeof(out)) != 0);
 		CHECK_CONTAINS(out, "TLS_KEY_FILE: cannot read");

@@ -1,4 +1,5 @@
-/* test_startup.c - bad configuration stops the daemon with one clear sentence */
+/* test_startup.c - bad configuration stops the daemon with one clear sentence
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,33 +48,41 @@ int main(void)
 		CHECK_CONTAINS(out, "API_KEY is not set");
 	}
 	{
-		const char *env[] = {pdir, "API_KEY=some-long-key-123", "PORT=99999", NULL};
+		const char *env[] = {pdir, "API_KEY=some-long-key-123",
+		                     "PORT=99999", NULL};
 		CHECK(run(env, NULL) != 0);
-		CHECK_CONTAINS(out, "PORT must be a whole number from 1 to 65535");
+		CHECK_CONTAINS(out,
+		               "PORT must be a whole number from 1 to 65535");
 	}
 	{
-		const char *env[] = {pdir, "API_KEY=some-long-key-123", "WHATSAPP_PROVIDER=nosuch", NULL};
+		const char *env[] = {pdir, "API_KEY=some-long-key-123",
+		                     "WHATSAPP_PROVIDER=nosuch", NULL};
 		CHECK(run(env, NULL) != 0);
 		CHECK_CONTAINS(out, "nosuch.so");
 		CHECK_CONTAINS(out, "mock"); /* lists what exists */
 	}
 	{
-		const char *env[] = {pdir, "API_KEY=some-long-key-123", "WHATSAPP_PROVIDER=../mock", NULL};
+		const char *env[] = {pdir, "API_KEY=some-long-key-123",
+		                     "WHATSAPP_PROVIDER=../mock", NULL};
 		CHECK(run(env, NULL) != 0);
 	}
 	{
-		const char *env[] = {pdir, "API_KEY=some-long-key-123", "MOCK_DELAY_MS=soon", NULL};
+		const char *env[] = {pdir, "API_KEY=some-long-key-123",
+		                     "MOCK_DELAY_MS=soon", NULL};
 		CHECK(run(env, NULL) != 0);
 		CHECK_CONTAINS(out, "MOCK_DELAY_MS");
 	}
 	{
 		/* a misspelt provider setting is refused, not ignored */
-		const char *env[] = {pdir, "API_KEY=some-long-key-123", "MOCK_DELAYMS=5", NULL};
+		const char *env[] = {pdir, "API_KEY=some-long-key-123",
+		                     "MOCK_DELAYMS=5", NULL};
 		CHECK(run(env, NULL) != 0);
-		CHECK_CONTAINS(out, "Unknown setting MOCK_DELAYMS: the mock provider does not read it");
+		CHECK_CONTAINS(out, "Unknown setting MOCK_DELAYMS: the mock "
+		                    "provider does not read it");
 	}
 	{
-		const char *env[] = {pdir, "API_KEY=some-long-key-123", "STORE_PATH=/proc/nope/x.db", NULL};
+		const char *env[] = {pdir, "API_KEY=some-long-key-123",
+		                     "STORE_PATH=/proc/nope/x.db", NULL};
 		CHECK(run(env, NULL) != 0);
 		CHECK_CONTAINS(out, "/proc/nope/x.db");
 	}
@@ -81,8 +90,10 @@ int main(void)
 		/* --config: the file is read; the environment wins */
 		char path[] = "/tmp/wa-conf-XXXXXX", db[64];
 		int fd = mkstemp(path);
-		const char *txt = "API_KEY=file-key-1234567\nPORT=3001 # comment\nLOG_LEVEL=warn\nNOT_A_SETTING=1\n";
-		CHECK(fd >= 0 && write(fd, txt, strlen(txt)) == (ssize_t)strlen(txt));
+		const char *txt = "API_KEY=file-key-1234567\nPORT=3001 # "
+		                  "comment\nLOG_LEVEL=warn\nNOT_A_SETTING=1\n";
+		CHECK(fd >= 0 &&
+		      write(fd, txt, strlen(txt)) == (ssize_t)strlen(txt));
 		close(fd);
 		snprintf(db, sizeof(db), "STORE_PATH=%s.db", path);
 		const char *env[] = {pdir, db, NULL};
@@ -98,9 +109,11 @@ int main(void)
 		fclose(f);
 		CHECK(run(env, args) != 0);
 		CHECK_CONTAINS(out, ":1: expected KEY=VALUE");
-		const char *missing[] = {"--config", "/nonexistent/wa.env", NULL};
+		const char *missing[] = {"--config", "/nonexistent/wa.env",
+		                         NULL};
 		CHECK(run(env, missing) != 0);
-		CHECK_CONTAINS(out, "Cannot read config file /nonexistent/wa.env");
+		CHECK_CONTAINS(out,
+		               "Cannot read config file /nonexistent/wa.env");
 		unlink(path);
 		snprintf(db, sizeof(db), "%s.db", path);
 		unlink(db);
@@ -110,11 +123,17 @@ int main(void)
 		wa_daemon a;
 		char port[32], db[400];
 		CHECK_INT(wa_h_daemon_init(&a), 0);
-		const char *env[] = {"API_KEY=some-long-key-123", "BIND_ADDRESS=127.0.0.1", NULL};
+		const char *env[] = {"API_KEY=some-long-key-123",
+		                     "BIND_ADDRESS=127.0.0.1", NULL};
 		CHECK_INT(wa_h_daemon_start(&a, env), 0);
 		snprintf(port, sizeof(port), "PORT=%d", a.port);
 		snprintf(db, sizeof(db), "STORE_PATH=%s/other.db", a.dir);
-		const char *env2[] = {pdir, port, db, "API_KEY=some-long-key-123", "BIND_ADDRESS=127.0.0.1", NULL};
+		const char *env2[] = {pdir,
+		                      port,
+		                      db,
+		                      "API_KEY=some-long-key-123",
+		                      "BIND_ADDRESS=127.0.0.1",
+		                      NULL};
 		CHECK(run(env2, NULL) != 0);
 		CHECK_CONTAINS(out, "Cannot listen on 127.0.0.1");
 		CHECK_INT(wa_h_daemon_stop(&a, 15, 15000), 0);

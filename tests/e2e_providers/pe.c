@@ -1,4 +1,5 @@
-/* pe.c - shared helpers of the provider end-to-end tests (real daemon, real plugins, fake APIs) */
+/* pe.c - shared helpers of the provider end-to-end tests (real daemon, real
+ * plugins, fake APIs) */
 #include "pe.h"
 
 #include <json-c/json.h>
@@ -13,9 +14,9 @@
 #include "fake_rules.h"
 
 static const pe_provider providers[] = {
-	{"twilio", "sid", "TWILIO_API_BASE", 403},
-	{"evolution", "key_id", "EVOLUTION_BASE_URL", 401},
-	{"cloudapi", "wamid", "CLOUDAPI_BASE_URL", 401},
+    {"twilio", "sid", "TWILIO_API_BASE", 403},
+    {"evolution", "key_id", "EVOLUTION_BASE_URL", 401},
+    {"cloudapi", "wamid", "CLOUDAPI_BASE_URL", 401},
 };
 
 const pe_provider *pe_find(const char *name)
@@ -62,7 +63,7 @@ void pe_env_drop(pe_env *e, const char *key)
 }
 
 void pe_env_init(pe_env *e, const pe_provider *p, int port,
-		 const char *api_base, int hook_port)
+                 const char *api_base, int hook_port)
 {
 	memset(e, 0, sizeof(*e));
 	e->list[0] = NULL;
@@ -80,7 +81,7 @@ void pe_env_init(pe_env *e, const pe_provider *p, int port,
 		pe_env_add(e, "%s=%s", p->base_key, api_base);
 	if (hook_port > 0) {
 		pe_env_add(e, "STATUS_WEBHOOK_URL=http://127.0.0.1:%d/hooks/wa",
-			   hook_port);
+		           hook_port);
 		pe_env_add(e, "STATUS_WEBHOOK_SECRET=%s", PE_HOOK_SECRET);
 	}
 	if (strcmp(p->name, "twilio") == 0) {
@@ -93,7 +94,8 @@ void pe_env_init(pe_env *e, const pe_provider *p, int port,
 		pe_env_add(e, "EVOLUTION_WEBHOOK_TOKEN=%s", PE_EVO_TOKEN);
 	} else {
 		pe_env_add(e, "CLOUDAPI_TOKEN=%s", FP_CLOUDAPI_TOKEN);
-		pe_env_add(e, "CLOUDAPI_PHONE_NUMBER_ID=%s", FP_CLOUDAPI_PHONE_ID);
+		pe_env_add(e, "CLOUDAPI_PHONE_NUMBER_ID=%s",
+		           FP_CLOUDAPI_PHONE_ID);
 		pe_env_add(e, "CLOUDAPI_APP_SECRET=%s", PE_META_SECRET);
 		pe_env_add(e, "CLOUDAPI_VERIFY_TOKEN=%s", PE_META_VERIFY);
 	}
@@ -102,18 +104,32 @@ void pe_env_init(pe_env *e, const pe_provider *p, int port,
 void pe_clean_environ(void)
 {
 	static const char *const keys[] = {
-		"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SID",
-		"TWILIO_API_KEY_SECRET", "TWILIO_FROM",
-		"TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE",
-		"TWILIO_WEBHOOK_AUTH_TOKEN", "EVOLUTION_BASE_URL",
-		"EVOLUTION_INSTANCE", "EVOLUTION_API_KEY",
-		"EVOLUTION_WEBHOOK_TOKEN", "CLOUDAPI_TOKEN",
-		"CLOUDAPI_PHONE_NUMBER_ID", "CLOUDAPI_BASE_URL",
-		"CLOUDAPI_VERSION", "CLOUDAPI_APP_SECRET",
-		"CLOUDAPI_VERIFY_TOKEN", "CLOUDAPI_TEMPLATE_LANGUAGE",
-		"PUBLIC_BASE_URL", "STATUS_WEBHOOK_URL",
-		"STATUS_WEBHOOK_SECRET", "WHATSAPP_PROVIDER", "API_KEY",
-		"API_KEYS", "PROVIDER_RATE",
+	    "TWILIO_ACCOUNT_SID",
+	    "TWILIO_AUTH_TOKEN",
+	    "TWILIO_API_KEY_SID",
+	    "TWILIO_API_KEY_SECRET",
+	    "TWILIO_FROM",
+	    "TWILIO_MESSAGING_SERVICE_SID",
+	    "TWILIO_API_BASE",
+	    "TWILIO_WEBHOOK_AUTH_TOKEN",
+	    "EVOLUTION_BASE_URL",
+	    "EVOLUTION_INSTANCE",
+	    "EVOLUTION_API_KEY",
+	    "EVOLUTION_WEBHOOK_TOKEN",
+	    "CLOUDAPI_TOKEN",
+	    "CLOUDAPI_PHONE_NUMBER_ID",
+	    "CLOUDAPI_BASE_URL",
+	    "CLOUDAPI_VERSION",
+	    "CLOUDAPI_APP_SECRET",
+	    "CLOUDAPI_VERIFY_TOKEN",
+	    "CLOUDAPI_TEMPLATE_LANGUAGE",
+	    "PUBLIC_BASE_URL",
+	    "STATUS_WEBHOOK_URL",
+	    "STATUS_WEBHOOK_SECRET",
+	    "WHATSAPP_PROVIDER",
+	    "API_KEY",
+	    "API_KEYS",
+	    "PROVIDER_RATE",
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -176,11 +192,11 @@ const char *pe_history(const char *json, char *out, size_t len)
 		size_t n = json_object_array_length(h);
 
 		for (size_t i = 0; i < n; i++) {
-			json_object *st = at_path(
-				json_object_array_get_idx(h, i), "status");
+			json_object *st =
+			    at_path(json_object_array_get_idx(h, i), "status");
 			int w = snprintf(out + used, len - used, "%s%s",
-					 used ? " " : "",
-					 st ? json_object_get_string(st) : "?");
+			                 used ? " " : "",
+			                 st ? json_object_get_string(st) : "?");
 
 			if (w < 0 || (size_t)w >= len - used)
 				break;
@@ -211,7 +227,7 @@ const char *pe_fake_id(const wa_fake *f, int n, char *out, size_t len)
 }
 
 long pe_send(const wa_daemon *d, const char *ext, const char *phone,
-	     const char *text, bool wait, wa_http_reply *r)
+             const char *text, bool wait, wa_http_reply *r)
 {
 	const char *extra[] = {"Prefer: wait=10", NULL};
 
@@ -219,15 +235,15 @@ long pe_send(const wa_daemon *d, const char *ext, const char *phone,
 }
 
 int pe_hmac256_hex(const char *key, const char *body, size_t len, char *out,
-		   size_t out_len)
+                   size_t out_len)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	size_t o;
 
 	if (!HMAC(EVP_sha256(), key, (int)strlen(key),
-		  (const unsigned char *)body, len, mac, &n) || n != 32 ||
-	    out_len < 7 + 64 + 1)
+	          (const unsigned char *)body, len, mac, &n) ||
+	    n != 32 || out_len < 7 + 64 + 1)
 		return -1;
 	o = (size_t)snprintf(out, out_len, "sha256=");
 	for (unsigned int i = 0; i < n; i++)
@@ -248,8 +264,8 @@ static int kv_cmp(const void *a, const void *b)
 }
 
 int pe_twilio_signature(const char *token, const char *url,
-			const char *const *names, const char *const *values,
-			size_t n, char *out, size_t len)
+                        const char *const *names, const char *const *values,
+                        size_t n, char *out, size_t len)
 {
 	kv pairs[32];
 	char data[8192];
@@ -271,13 +287,13 @@ int pe_twilio_signature(const char *token, const char *url,
 	used = (size_t)w;
 	for (size_t i = 0; i < n; i++) {
 		w = snprintf(data + used, sizeof(data) - used, "%s%s",
-			     pairs[i].k, pairs[i].v);
+		             pairs[i].k, pairs[i].v);
 		if (w < 0 || (size_t)w >= sizeof(data) - used)
 			return -1;
 		used += (size_t)w;
 	}
 	if (!HMAC(EVP_sha1(), token, (int)strlen(token),
-		  (const unsigned char *)data, used, mac, &mac_len) ||
+	          (const unsigned char *)data, used, mac, &mac_len) ||
 	    mac_len != 20)
 		return -1;
 	EVP_EncodeBlock((unsigned char *)out, mac, (int)mac_len);
@@ -290,8 +306,8 @@ static void form_add(char *out, size_t len, const char *k, const char *v)
 	size_t o = strlen(out);
 
 	o += (size_t)snprintf(out + o, len - o, "%s%s=", o ? "&" : "", k);
-	for (const unsigned char *p = (const unsigned char *)v; *p && o + 4 < len;
-	     p++) {
+	for (const unsigned char *p = (const unsigned char *)v;
+	     *p && o + 4 < len; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
 			out[o++] = (char)*p;
@@ -314,57 +330,70 @@ static long post(const char *url, const char *const *h, const char *body)
 }
 
 static long twilio_cb(const wa_daemon *d, const char *pmid, const char *status,
-		      pe_forge forge)
+                      pe_forge forge)
 {
 	const char *names[] = {"AccountSid", "ApiVersion", "ChannelPrefix",
-			       "From", "MessageSid", "MessageStatus",
-			       "SmsSid", "SmsStatus", "To"};
-	const char *values[] = {FP_TWILIO_ACCOUNT, "2010-04-01", "whatsapp",
-				"whatsapp:" PE_TWILIO_FROM, pmid, status,
-				pmid, status, "whatsapp:+5511987650001"};
+	                       "From",       "MessageSid", "MessageStatus",
+	                       "SmsSid",     "SmsStatus",  "To"};
+	const char *values[] = {FP_TWILIO_ACCOUNT,
+	                        "2010-04-01",
+	                        "whatsapp",
+	                        "whatsapp:" PE_TWILIO_FROM,
+	                        pmid,
+	                        status,
+	                        pmid,
+	                        status,
+	                        "whatsapp:+5511987650001"};
 	size_t n = sizeof(names) / sizeof(names[0]);
 	char url[256], sig[64], sig_h[128], body[4096] = "";
 	const char *h[] = {"Content-Type: application/x-www-form-urlencoded",
-			   sig_h, NULL};
+	                   sig_h, NULL};
 
 	snprintf(url, sizeof(url), "%s/v1/providers/twilio/callback", d->base);
 	if (pe_twilio_signature(forge == PE_BAD_SIG ? "not-the-auth-token"
-						    : FP_TWILIO_TOKEN,
-				url, names, values, n, sig, sizeof(sig)) != 0)
+	                                            : FP_TWILIO_TOKEN,
+	                        url, names, values, n, sig, sizeof(sig)) != 0)
 		return -1;
 	snprintf(sig_h, sizeof(sig_h), "X-Twilio-Signature: %s", sig);
 	if (forge == PE_NO_SIG)
 		h[1] = NULL;
 	if (forge == PE_MODIFIED)
-		values[5] = values[7] = "read"; /* signed "status", sent "read" */
+		values[5] = values[7] =
+		    "read"; /* signed "status", sent "read" */
 	for (size_t i = 0; i < n; i++)
 		form_add(body, sizeof(body), names[i], values[i]);
 	return post(url, h, body);
 }
 
 static void meta_body(char *out, size_t len, const char *pmid,
-		      const char *status)
+                      const char *status)
 {
-	snprintf(out, len,
-		 "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"102290129340398\","
-		 "\"changes\":[{\"value\":{\"messaging_product\":\"whatsapp\",\"metadata\":"
-		 "{\"display_phone_number\":\"15550783881\",\"phone_number_id\":\"%s\"},"
-		 "\"statuses\":[{\"id\":\"%s\",\"status\":\"%s\",\"timestamp\":\"%lld\","
-		 "\"recipient_id\":\"5511987650001\"}]},\"field\":\"messages\"}]}]}",
-		 FP_CLOUDAPI_PHONE_ID, pmid, status, (long long)time(NULL));
+	snprintf(
+	    out, len,
+	    "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":"
+	    "\"102290129340398\","
+	    "\"changes\":[{\"value\":{\"messaging_product\":\"whatsapp\","
+	    "\"metadata\":"
+	    "{\"display_phone_number\":\"15550783881\",\"phone_number_id\":\"%"
+	    "s\"},"
+	    "\"statuses\":[{\"id\":\"%s\",\"status\":\"%s\",\"timestamp\":\"%"
+	    "lld\","
+	    "\"recipient_id\":\"5511987650001\"}]},\"field\":\"messages\"}]}]}",
+	    FP_CLOUDAPI_PHONE_ID, pmid, status, (long long)time(NULL));
 }
 
 static long meta_cb(const wa_daemon *d, const char *pmid, const char *status,
-		    pe_forge forge)
+                    pe_forge forge)
 {
 	char url[256], body[2048], sig[80], sig_h[128];
 	const char *h[] = {"Content-Type: application/json", sig_h, NULL};
 
-	snprintf(url, sizeof(url), "%s/v1/providers/cloudapi/callback", d->base);
+	snprintf(url, sizeof(url), "%s/v1/providers/cloudapi/callback",
+	         d->base);
 	meta_body(body, sizeof(body), pmid, status);
 	if (pe_hmac256_hex(forge == PE_BAD_SIG ? "wrong-app-secret"
-					       : PE_META_SECRET,
-			   body, strlen(body), sig, sizeof(sig)) != 0)
+	                                       : PE_META_SECRET,
+	                   body, strlen(body), sig, sizeof(sig)) != 0)
 		return -1;
 	snprintf(sig_h, sizeof(sig_h), "X-Hub-Signature-256: %s", sig);
 	if (forge == PE_NO_SIG)
@@ -375,25 +404,27 @@ static long meta_cb(const wa_daemon *d, const char *pmid, const char *status,
 }
 
 static long evolution_cb(const wa_daemon *d, const char *pmid,
-			 const char *status, pe_forge forge)
+                         const char *status, pe_forge forge)
 {
 	char url[256], body[1024];
 	const char *h[] = {"Content-Type: application/json",
-			   "X-Wadispatch-Token: " PE_EVO_TOKEN, NULL};
-	const char *word = strcmp(status, "read") == 0 ? "READ" : "DELIVERY_ACK";
+	                   "X-Wadispatch-Token: " PE_EVO_TOKEN, NULL};
+	const char *word =
+	    strcmp(status, "read") == 0 ? "READ" : "DELIVERY_ACK";
 
 	snprintf(url, sizeof(url), "%s/v1/providers/evolution/callback%s",
-		 d->base,
-		 forge == PE_QUERY_TOKEN ? "?token=" PE_EVO_TOKEN
-		 : forge == PE_MODIFIED  ? "?token=not-the-token"
-					 : "");
-	snprintf(body, sizeof(body),
-		 "{\"event\":\"messages.update\",\"instance\":\"%s\",\"data\":"
-		 "{\"keyId\":\"%s\",\"remoteJid\":\"5511987650001@s.whatsapp.net\","
-		 "\"fromMe\":true,\"status\":\"%s\",\"instanceId\":"
-		 "\"8b2be0e6-3a32-4694-ad96-1495ddef8068\"},\"date_time\":"
-		 "\"2024-06-06T12:31:40.123Z\",\"apikey\":null}",
-		 FP_EVOLUTION_INSTANCE, pmid, word);
+	         d->base,
+	         forge == PE_QUERY_TOKEN ? "?token=" PE_EVO_TOKEN
+	         : forge == PE_MODIFIED  ? "?token=not-the-token"
+	                                 : "");
+	snprintf(
+	    body, sizeof(body),
+	    "{\"event\":\"messages.update\",\"instance\":\"%s\",\"data\":"
+	    "{\"keyId\":\"%s\",\"remoteJid\":\"5511987650001@s.whatsapp.net\","
+	    "\"fromMe\":true,\"status\":\"%s\",\"instanceId\":"
+	    "\"8b2be0e6-3a32-4694-ad96-1495ddef8068\"},\"date_time\":"
+	    "\"2024-06-06T12:31:40.123Z\",\"apikey\":null}",
+	    FP_EVOLUTION_INSTANCE, pmid, word);
 	if (forge == PE_BAD_SIG)
 		h[1] = "X-Wadispatch-Token: not-the-token";
 	else if (forge != PE_SIGNED)
@@ -402,7 +433,7 @@ static long evolution_cb(const wa_daemon *d, const char *pmid,
 }
 
 long pe_callback(const wa_daemon *d, const pe_provider *p, const char *pmid,
-		 const char *status, pe_forge forge)
+                 const char *status, pe_forge forge)
 {
 	if (strcmp(p->name, "twilio") == 0)
 		return twilio_cb(d, pmid, status, forge);

@@ -1,4 +1,5 @@
-/* pe.h - shared helpers of the provider end-to-end tests (real daemon, real plugins, fake APIs) */
+/* pe.h - shared helpers of the provider end-to-end tests (real daemon, real
+ * plugins, fake APIs) */
 #ifndef WA_PE_H
 #define WA_PE_H
 
@@ -24,8 +25,9 @@ typedef enum pe_forge {
 } pe_forge;
 
 typedef struct pe_provider {
-	const char *name;     /* twilio | evolution | cloudapi */
-	const char *id_field; /* provider_details member: sid | key_id | wamid */
+	const char *name; /* twilio | evolution | cloudapi */
+	const char
+	    *id_field; /* provider_details member: sid | key_id | wamid */
 	const char *base_key; /* the base URL setting */
 	long forged_status;   /* what a forged callback gets (401 or 403) */
 } pe_provider;
@@ -41,7 +43,7 @@ typedef struct pe_env {
 } pe_env;
 
 void pe_env_add(pe_env *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Remove every entry for key. */
 void pe_env_drop(pe_env *e, const char *key);
 /* The usual set: API key, loopback bind, PORT=port, PUBLIC_BASE_URL, fast
@@ -49,7 +51,7 @@ void pe_env_drop(pe_env *e, const char *key);
  * NULL) and the credentials the fakes expect; STATUS_WEBHOOK_* when
  * hook_port > 0. */
 void pe_env_init(pe_env *e, const pe_provider *p, int port,
-		 const char *api_base, int hook_port);
+                 const char *api_base, int hook_port);
 
 /* Drop provider settings this process may have inherited. */
 void pe_clean_environ(void);
@@ -68,20 +70,20 @@ const char *pe_fake_id(const wa_fake *f, int n, char *out, size_t len);
 
 /* POST /v1/messages/send with Prefer: wait=10 (wait true) or without. */
 long pe_send(const wa_daemon *d, const char *ext, const char *phone,
-	     const char *text, bool wait, wa_http_reply *r);
+             const char *text, bool wait, wa_http_reply *r);
 
 /* Deliver a status callback for provider message id pmid with the
  * provider's own status word for "delivered" or "read" (status is one of
  * those two), genuinely or forged. Returns the HTTP status, -1 on failure. */
 long pe_callback(const wa_daemon *d, const pe_provider *p, const char *pmid,
-		 const char *status, pe_forge forge);
+                 const char *status, pe_forge forge);
 
 /* X-Twilio-Signature over url + params sorted by name (n pairs). */
 int pe_twilio_signature(const char *token, const char *url,
-			const char *const *names, const char *const *values,
-			size_t n, char *out, size_t len);
+                        const char *const *names, const char *const *values,
+                        size_t n, char *out, size_t len);
 /* "sha256=" + hex HMAC-SHA256(key, body). */
 int pe_hmac256_hex(const char *key, const char *body, size_t len, char *out,
-		   size_t out_len);
+                   size_t out_len);
 
 #endif

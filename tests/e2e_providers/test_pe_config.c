@@ -1,4 +1,5 @@
-/* test_pe_config.c - provider credentials: rejected ones pause delivery, missing ones stop start-up
+/* test_pe_config.c - provider credentials: rejected ones pause delivery,
+ * missing ones stop start-up
  *
  * 1. The fake answers every request with its API's authentication error:
  *    the plugin classes it CONFIG, the daemon pauses the provider, /ready
@@ -66,7 +67,8 @@ static void auth_fail(const char *name)
 		return;
 	}
 	/* The first attempt meets the auth error: the message goes back. */
-	CHECK_INT(pe_send(&d, "cfg-1", "+5511987650001", "first", true, &r), 200);
+	CHECK_INT(pe_send(&d, "cfg-1", "+5511987650001", "first", true, &r),
+	          200);
 	CHECK_STR(pe_json(r.body, "status", st, sizeof(st)), "queued");
 	pe_json(r.body, "message_id", id1, sizeof(id1));
 	wa_h_reply_free(&r);
@@ -82,7 +84,7 @@ static void auth_fail(const char *name)
 
 	/* While paused, new messages are accepted and wait. */
 	CHECK_INT(pe_send(&d, "cfg-2", "+5511987650002", "second", false, &r),
-		  200);
+	          200);
 	pe_json(r.body, "message_id", id2, sizeof(id2));
 	wa_h_reply_free(&r);
 	/* Paused probes take one message at a time ("sending" for a moment)
@@ -118,7 +120,7 @@ static void missing(const char *name, const char *var)
 	log = wa_h_slurp(d.log_path, NULL);
 	if (!log || !strstr(log, var)) {
 		fprintf(stderr, "%s without %s: output:\n%s\n", name, var,
-			log ? log : "(none)");
+		        log ? log : "(none)");
 		CHECK(0);
 	} else {
 		CHECK(1);

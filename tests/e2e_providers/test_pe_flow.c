@@ -1,4 +1,5 @@
-/* test_pe_flow.c - one provider end to end: send, signed callbacks, monotonic status, signed webhooks out
+/* test_pe_flow.c - one provider end to end: send, signed callbacks, monotonic
+ * status, signed webhooks out
  *
  * Built once per provider (PE_PROVIDER = "twilio" | "evolution" | "cloudapi"):
  * the real daemon loads the real plugin, which talks to the loopback fake
@@ -24,14 +25,14 @@ static const pe_provider *prov;
 
 /* Send with Prefer: wait and check the answer against the fake's record. */
 static void send_checked(const wa_daemon *d, const wa_fake *f, int nth,
-			 const char *ext, char *id, size_t id_len, char *pmid,
-			 size_t pmid_len)
+                         const char *ext, char *id, size_t id_len, char *pmid,
+                         size_t pmid_len)
 {
 	wa_http_reply r;
 	char path[64], got[128], want[128];
 
 	CHECK_INT(pe_send(d, ext, PHONE, "Hello from the e2e test", true, &r),
-		  200);
+	          200);
 	CHECK_STR(pe_json(r.body, "status", got, sizeof(got)), "sent");
 	pe_json(r.body, "message_id", id, id_len);
 	CHECK(strncmp(id, "msg-", 4) == 0);
@@ -40,16 +41,16 @@ static void send_checked(const wa_daemon *d, const wa_fake *f, int nth,
 	pe_fake_id(f, nth, want, sizeof(want));
 	CHECK(want[0] != 0);
 	CHECK_STR(got, want);
-	CHECK_STR(pe_json(r.body, "provider_details.provider", path,
-			  sizeof(path)),
-		  prov->name);
+	CHECK_STR(
+	    pe_json(r.body, "provider_details.provider", path, sizeof(path)),
+	    prov->name);
 	snprintf(pmid, pmid_len, "%s", want);
 	wa_h_reply_free(&r);
 }
 
 /* The webhooks the receiver logged for one message, as "sent delivered". */
 static const char *hooks_of(receiver *rcv, const char *id, const char *pmid,
-			    char *out, size_t len)
+                            char *out, size_t len)
 {
 	static rcv_req log[RCV_MAX];
 	int n = rcv_log(rcv, log, RCV_MAX);
@@ -64,7 +65,7 @@ static const char *hooks_of(receiver *rcv, const char *id, const char *pmid,
 		CHECK(log[i].ctype_ok);
 		CHECK_STR(log[i].provider_message_id, pmid);
 		used += (size_t)snprintf(out + used, len - used, "%s%s",
-					 used ? " " : "", log[i].status);
+		                         used ? " " : "", log[i].status);
 		if (used >= len)
 			break;
 	}
@@ -72,8 +73,8 @@ static const char *hooks_of(receiver *rcv, const char *id, const char *pmid,
 }
 
 static void check_message(const wa_daemon *d, const char *id,
-			  const char *status, const char *pmid,
-			  const char *history)
+                          const char *status, const char *pmid,
+                          const char *history)
 {
 	wa_http_reply r;
 	char path[128], got[512];
@@ -82,14 +83,14 @@ static void check_message(const wa_daemon *d, const char *id,
 	CHECK_INT(e2e_get(d, path, &r), 200);
 	CHECK_STR(pe_json(r.body, "status", got, sizeof(got)), status);
 	CHECK_STR(pe_json(r.body, "provider_message_id", got, sizeof(got)),
-		  pmid);
+	          pmid);
 	CHECK_INT(pe_json_int(r.body, "attempts"), 1);
 	/* The accept path and the engine add queued/sending first. */
 	pe_history(r.body, got, sizeof(got));
 	if (!strstr(got, history) ||
 	    strlen(strstr(got, history)) != strlen(history)) {
 		fprintf(stderr, "history \"%s\" does not end with \"%s\"\n",
-			got, history);
+		        got, history);
 		CHECK(0);
 	} else {
 		CHECK(1);
@@ -103,25 +104,25 @@ static void hub_challenge(const wa_daemon *d)
 	char url[512];
 
 	snprintf(url, sizeof(url),
-		 "%s/v1/providers/cloudapi/callback?hub.mode=subscribe"
-		 "&hub.challenge=1158201444&hub.verify_token=%s",
-		 d->base, PE_META_VERIFY);
+	         "%s/v1/providers/cloudapi/callback?hub.mode=subscribe"
+	         "&hub.challenge=1158201444&hub.verify_token=%s",
+	         d->base, PE_META_VERIFY);
 	CHECK_INT(wa_h_http("GET", url, NULL, NULL, 0, &r), 0);
 	CHECK_INT(r.status, 200);
 	CHECK_STR(r.body, "1158201444");
 	wa_h_reply_free(&r);
 	snprintf(url, sizeof(url),
-		 "%s/v1/providers/cloudapi/callback?hub.mode=subscribe"
-		 "&hub.challenge=1158201444&hub.verify_token=wrong-token",
-		 d->base);
+	         "%s/v1/providers/cloudapi/callback?hub.mode=subscribe"
+	         "&hub.challenge=1158201444&hub.verify_token=wrong-token",
+	         d->base);
 	CHECK_INT(wa_h_http("GET", url, NULL, NULL, 0, &r), 0);
 	CHECK_INT(r.status, 403);
 	CHECK(!strstr(r.body, "1158201444"));
 	wa_h_reply_free(&r);
 	snprintf(url, sizeof(url),
-		 "%s/v1/providers/cloudapi/callback?hub.mode=subscribe"
-		 "&hub.challenge=1158201444",
-		 d->base);
+	         "%s/v1/providers/cloudapi/callback?hub.mode=subscribe"
+	         "&hub.challenge=1158201444",
+	         d->base);
 	CHECK_INT(wa_h_http("GET", url, NULL, NULL, 0, &r), 0);
 	CHECK_INT(r.status, 403);
 	wa_h_reply_free(&r);
@@ -134,16 +135,19 @@ static void signer_vectors(void)
 {
 	const char *names[] = {"CallSid", "Caller", "Digits", "From", "To"};
 	const char *values[] = {"CA1234567890ABCDE", "+14158675309", "1234",
-				"+14158675309", "+18005551212"};
+	                        "+14158675309", "+18005551212"};
 	char out[80];
 
-	CHECK_INT(pe_twilio_signature("12345",
-				      "https://mycompany.com/myapp.php?foo=1&bar=2",
-				      names, values, 5, out, sizeof(out)),
-		  0);
+	CHECK_INT(pe_twilio_signature(
+	              "12345", "https://mycompany.com/myapp.php?foo=1&bar=2",
+	              names, values, 5, out, sizeof(out)),
+	          0);
 	CHECK_STR(out, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
 	CHECK_INT(pe_hmac256_hex("secret", "test", 4, out, sizeof(out)), 0);
-	CHECK_STR(out, "sha256=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914");
+	CHECK_STR(
+	    out,
+	    "sha256="
+	    "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914");
 }
 
 int main(void)
@@ -169,7 +173,8 @@ int main(void)
 	CHECK(rcv != NULL);
 	snprintf(rec, sizeof(rec), "%s/%s.jsonl", d.dir, prov->name);
 	if (!rcv || wa_fake_start(&f, prov->name, rec, NULL) != 0) {
-		fprintf(stderr, "cannot start the fake %s server\n", prov->name);
+		fprintf(stderr, "cannot start the fake %s server\n",
+		        prov->name);
 		return 1;
 	}
 	pe_env_init(&env, prov, wa_h_free_port(), f.base, rcv_port(rcv));
@@ -181,7 +186,7 @@ int main(void)
 
 	/* A: sent -> delivered -> read through genuine callbacks. */
 	send_checked(&d, &f, 1, "pe-" PE_PROVIDER "-a", a_id, sizeof(a_id),
-		     a_pmid, sizeof(a_pmid));
+	             a_pmid, sizeof(a_pmid));
 	CHECK_INT(wa_h_count_lines(f.record, "\"to\":"), 1);
 	CHECK_INT(pe_callback(&d, prov, a_pmid, "delivered", PE_SIGNED), 200);
 	CHECK_STR(e2e_status(&d, a_id, got, sizeof(got)), "delivered");
@@ -189,19 +194,19 @@ int main(void)
 	CHECK_STR(e2e_status(&d, a_id, got, sizeof(got)), "read");
 	/* A late "delivered" is acknowledged but never moves A back. */
 	CHECK_INT(pe_callback(&d, prov, a_pmid, "delivered",
-			      strcmp(prov->name, "evolution") == 0
-				      ? PE_QUERY_TOKEN
-				      : PE_SIGNED),
-		  200);
+	                      strcmp(prov->name, "evolution") == 0
+	                          ? PE_QUERY_TOKEN
+	                          : PE_SIGNED),
+	          200);
 	check_message(&d, a_id, "read", a_pmid, "sent delivered read");
 
 	/* B: sent, then only forged callbacks: nothing may change. */
 	send_checked(&d, &f, 2, "pe-" PE_PROVIDER "-b", b_id, sizeof(b_id),
-		     b_pmid, sizeof(b_pmid));
+	             b_pmid, sizeof(b_pmid));
 	CHECK(strcmp(a_pmid, b_pmid) != 0);
 	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++)
 		CHECK_INT(pe_callback(&d, prov, b_pmid, "delivered", forged[i]),
-			  prov->forged_status);
+		          prov->forged_status);
 	check_message(&d, b_id, "sent", b_pmid, "sent");
 
 	/* Webhooks: A sent, delivered, read in order; B sent; nothing else.
@@ -209,7 +214,7 @@ int main(void)
 	 * a webhook for that callback would have been sent too. */
 	CHECK_INT(rcv_wait(rcv, 4, 10000), 4);
 	CHECK_STR(hooks_of(rcv, a_id, a_pmid, got, sizeof(got)),
-		  "sent delivered read");
+	          "sent delivered read");
 	CHECK_STR(hooks_of(rcv, b_id, b_pmid, got, sizeof(got)), "sent");
 
 	if (strcmp(prov->name, "cloudapi") == 0)

@@ -1,4 +1,5 @@
-/* test_pe_outage.c - each provider's API fails transiently for a while: every message is still sent exactly once
+/* test_pe_outage.c - each provider's API fails transiently for a while: every
+ * message is still sent exactly once
  *
  * The fake answers a plain 503 (Twilio) or its API's own transient error
  * (Evolution 500 "Connection Closed", Cloud API code 130429) to the first
@@ -51,7 +52,7 @@ static void run(const char *name, const char *const *fake_args)
 		snprintf(ext, sizeof(ext), "outage-%s-%d", name, i);
 		snprintf(text, sizeof(text), "outage message %d", i);
 		CHECK_INT(pe_send(&d, ext, "+5511987650001", text, false, &r),
-			  200);
+		          200);
 		pe_json(r.body, "message_id", ids[i], sizeof(ids[i]));
 		wa_h_reply_free(&r);
 	}
@@ -70,8 +71,8 @@ static void run(const char *name, const char *const *fake_args)
 		retried += a > 1;
 		wa_h_reply_free(&r);
 		/* Exactly one accepted request per message at the fake. */
-		snprintf(needle, sizeof(needle), "\"text\":\"outage message %d\"",
-			 i);
+		snprintf(needle, sizeof(needle),
+		         "\"text\":\"outage message %d\"", i);
 		CHECK_INT(wa_h_count_lines(f.record, needle), 1);
 	}
 	CHECK_INT(wa_h_count_lines(f.record, "\"n\":"), N_MSG);

@@ -1,4 +1,5 @@
-/* test_pe_prism.c - the Twilio plugin's requests, as the daemon sends them, validated by Prism against Twilio's OpenAPI spec
+/* test_pe_prism.c - the Twilio plugin's requests, as the daemon sends them,
+ * validated by Prism against Twilio's OpenAPI spec
  *
  * Prism (npm @stoplight/prism-cli@5, installed once into $WA_PRISM_DIR by
  * prism_install.sh) runs `prism mock --errors` on tests/specs/
@@ -68,7 +69,7 @@ static int prism_up(void *arg)
 }
 
 static int prism_start(prism *p, const char *dir, const char *spec,
-		       const char *tmp)
+                       const char *tmp)
 {
 	char bin[1100], port[16];
 	int n = wa_h_free_port();
@@ -123,10 +124,10 @@ static int log_has(void *arg)
 }
 
 static long direct(const prism *p, const char *auth, const char *body,
-		   char **out)
+                   char **out)
 {
 	const char *h[] = {"Content-Type: application/x-www-form-urlencoded",
-			   auth, NULL};
+	                   auth, NULL};
 	char url[256];
 	wa_http_reply r;
 	long st;
@@ -145,20 +146,32 @@ static long direct(const prism *p, const char *auth, const char *body,
 static void check_prism_validates(const prism *p)
 {
 	/* base64("ACaaaa...:test_auth_token_0123456789abcdef") */
-	const char *auth = "Authorization: Basic QUNhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYTp0ZXN0X2F1dGhfdG9rZW5fMDEyMzQ1Njc4OWFiY2RlZg==";
+	const char *auth = "Authorization: Basic "
+	                   "QUNhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYTp0ZXN"
+	                   "0X2F1dGhfdG9rZW5fMDEyMzQ1Njc4OWFiY2RlZg==";
 	char *b = NULL;
 
-	CHECK_INT(direct(p, auth, "To=whatsapp%3A%2B15558675310&From=whatsapp%3A%2B14155552345&Body=hi", &b), 201);
+	CHECK_INT(direct(p, auth,
+	                 "To=whatsapp%3A%2B15558675310&From=whatsapp%3A%"
+	                 "2B14155552345&Body=hi",
+	                 &b),
+	          201);
 	CHECK_CONTAINS(b, "\"sid\":\"" EXAMPLE_SID "\"");
 	free(b);
 	/* No To: the spec's only required field. */
-	CHECK_INT(direct(p, auth, "From=whatsapp%3A%2B14155552345&Body=hi", &b), 422);
+	CHECK_INT(direct(p, auth, "From=whatsapp%3A%2B14155552345&Body=hi", &b),
+	          422);
 	CHECK_CONTAINS(b, "'To'");
 	free(b);
 	/* No Basic auth. */
-	CHECK_INT(direct(p, NULL, "To=whatsapp%3A%2B15558675310&Body=hi", NULL), 401);
+	CHECK_INT(direct(p, NULL, "To=whatsapp%3A%2B15558675310&Body=hi", NULL),
+	          401);
 	/* A StatusCallback that is not a URI. */
-	CHECK_INT(direct(p, auth, "To=whatsapp%3A%2B15558675310&Body=hi&StatusCallback=not%20a%20uri", NULL), 422);
+	CHECK_INT(direct(p, auth,
+	                 "To=whatsapp%3A%2B15558675310&Body=hi&StatusCallback="
+	                 "not%20a%20uri",
+	                 NULL),
+	          422);
 }
 
 static void send_sent(const wa_daemon *d, const char *body)
@@ -170,7 +183,7 @@ static void send_sent(const wa_daemon *d, const char *body)
 	CHECK_INT(e2e_post(d, "/v1/messages/send", body, extra, &r), 200);
 	CHECK_STR(pe_json(r.body, "status", got, sizeof(got)), "sent");
 	CHECK_STR(pe_json(r.body, "provider_details.sid", got, sizeof(got)),
-		  EXAMPLE_SID);
+	          EXAMPLE_SID);
 	if (strcmp(got, EXAMPLE_SID) != 0)
 		fprintf(stderr, "reply: %s\n", r.body);
 	wa_h_reply_free(&r);
@@ -191,7 +204,7 @@ static int through_daemon(const prism *p, bool api_key)
 		pe_env_drop(&env, "TWILIO_FROM");
 		pe_env_add(&env, "TWILIO_API_KEY_SID=%s", FP_TWILIO_KEY_SID);
 		pe_env_add(&env, "TWILIO_API_KEY_SECRET=%s",
-			   FP_TWILIO_KEY_SECRET);
+		           FP_TWILIO_KEY_SECRET);
 		pe_env_add(&env, "TWILIO_MESSAGING_SERVICE_SID=%s", MSG_SID);
 	}
 	if (wa_h_daemon_start(&d, env.list) != 0) {
@@ -199,16 +212,30 @@ static int through_daemon(const prism *p, bool api_key)
 		CHECK(0);
 		return 0;
 	}
-	send_sent(&d, api_key
-		? "{\"recipient_phone\":\"+55 11 98765-0003\",\"message_body\":\"Via the messaging service\",\"external_id\":\"prism-key-1\"}"
-		: "{\"recipient_phone\":\"+5511987650001\",\"message_body\":\"Hello from the dispatcher\",\"external_id\":\"prism-1\"}");
+	send_sent(
+	    &d,
+	    api_key
+	        ? "{\"recipient_phone\":\"+55 11 "
+	          "98765-0003\",\"message_body\":\"Via the messaging "
+	          "service\",\"external_id\":\"prism-key-1\"}"
+	        : "{\"recipient_phone\":\"+5511987650001\",\"message_body\":"
+	          "\"Hello from the dispatcher\",\"external_id\":\"prism-1\"}");
 	sent++;
 	if (!api_key) {
-		/* Reserved characters, accents and an emoji in the form body. */
-		send_sent(&d, "{\"recipient_phone\":\"+5511987650002\",\"message_body\":\"Ol\u00e1 & bem-vindo: 100% + = ok? \\ud83d\\udc4d\\nLinha 2\",\"external_id\":\"prism-2\"}");
+		/* Reserved characters, accents and an emoji in the form body.
+		 */
+		send_sent(
+		    &d,
+		    "{\"recipient_phone\":\"+5511987650002\",\"message_body\":"
+		    "\"Ol\u00e1 & bem-vindo: 100% + = ok? "
+		    "\\ud83d\\udc4d\\nLinha 2\",\"external_id\":\"prism-2\"}");
 		/* A template: ContentSid + ContentVariables, no Body. */
-		send_sent(&d, "{\"recipient_phone\":\"+5511987650003\",\"message_body\":\"fallback\",\"external_id\":\"prism-3\","
-			      "\"template\":{\"name\":\"" CONTENT_SID "\",\"language\":\"pt_BR\",\"variables\":[\"Ana\",\"12/1\"]}}");
+		send_sent(&d,
+		          "{\"recipient_phone\":\"+5511987650003\",\"message_"
+		          "body\":\"fallback\",\"external_id\":\"prism-3\","
+		          "\"template\":{\"name\":\"" CONTENT_SID
+		          "\",\"language\":\"pt_BR\",\"variables\":[\"Ana\","
+		          "\"12/1\"]}}");
 		/* No media message here: Twilio takes MediaUrl as a repeated
 		 * form key (MediaUrl=a&MediaUrl=b), which the spec declares an
 		 * array, but Prism 5 only decodes arrays written MediaUrl[]=
@@ -234,12 +261,16 @@ int main(void)
 
 	pe_clean_environ();
 	if (!script || !dir || !spec) {
-		fprintf(stderr, "WA_PRISM_INSTALL, WA_PRISM_DIR and WA_PRISM_SPEC must be set (run through ctest)\n");
+		fprintf(stderr,
+		        "WA_PRISM_INSTALL, WA_PRISM_DIR and WA_PRISM_SPEC must "
+		        "be set (run through ctest)\n");
 		return 1;
 	}
 	rc = run_install(script, dir);
 	if (rc == SKIP) {
-		printf("SKIPPED: Prism could not be installed (node/npm or the npm registry is unavailable); the Twilio OpenAPI check did not run\n");
+		printf("SKIPPED: Prism could not be installed (node/npm or the "
+		       "npm registry is unavailable); the Twilio OpenAPI check "
+		       "did not run\n");
 		return SKIP;
 	}
 	if (rc != 0) {
@@ -259,8 +290,10 @@ int main(void)
 	bad = (log_count){p.log, "did not pass the validation rules", 3};
 	CHECK_INT(wa_h_wait_for(log_has, &ok, 5000), 1);
 	CHECK_INT(wa_h_wait_for(log_has, &bad, 5000), 1);
-	CHECK_INT(wa_h_count_lines(p.log, "passed the validation rules"), 1 + sent);
-	CHECK_INT(wa_h_count_lines(p.log, "did not pass the validation rules"), 3);
+	CHECK_INT(wa_h_count_lines(p.log, "passed the validation rules"),
+	          1 + sent);
+	CHECK_INT(wa_h_count_lines(p.log, "did not pass the validation rules"),
+	          3);
 	prism_stop(&p);
 	if (wa_t_failed) {
 		fprintf(stderr, "prism log: %s\n", p.log);

@@ -18,12 +18,13 @@ const char *wa_fake_path(void)
 
 	if (p && *p)
 		return p;
-	snprintf(path, sizeof(path), "%s/tests/fakes/fake_provider", b ? b : ".");
+	snprintf(path, sizeof(path), "%s/tests/fakes/fake_provider",
+	         b ? b : ".");
 	return path;
 }
 
 int wa_fake_start(wa_fake *f, const char *mode, const char *record_path,
-		  const char *const *args)
+                  const char *const *args)
 {
 	const char *argv[32];
 	int fds[2], n = 0, used = 0;

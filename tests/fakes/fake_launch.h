@@ -7,8 +7,9 @@
 typedef struct wa_fake {
 	pid_t pid;
 	int port;
-	char base[64];    /* "http://127.0.0.1:<port>" */
-	char record[512]; /* the record file (one JSON line per accepted send) */
+	char base[64]; /* "http://127.0.0.1:<port>" */
+	char
+	    record[512]; /* the record file (one JSON line per accepted send) */
 } wa_fake;
 
 /* Path of the fake: $WA_FAKE_PROVIDER, else
@@ -19,7 +20,7 @@ const char *wa_fake_path(void);
  * may be NULL; see fake_provider.c for the options) and wait for its port
  * line (up to 10 s). Returns 0 or -1. */
 int wa_fake_start(wa_fake *f, const char *mode, const char *record_path,
-		  const char *const *args);
+                  const char *const *args);
 
 /* SIGTERM, wait; returns its exit status (0 on a clean stop) or -1. */
 int wa_fake_stop(wa_fake *f);

@@ -1,4 +1,5 @@
-/* fake_provider.c - loopback fake of the Twilio, Evolution and Meta Cloud APIs for tests
+/* fake_provider.c - loopback fake of the Twilio, Evolution and Meta Cloud APIs
+ * for tests
  *
  * usage: fake_provider MODE RECORD_FILE [--outage N] [--outage-503]
  *                      [--retry-after S] [--auth-fail]
@@ -18,15 +19,14 @@
  * (then flushes): read it for readiness. Runs until SIGTERM/SIGINT, exit 0.
  *
  * What it expects (fixed test credentials, as in tests/providers):
- *   twilio     POST /2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages.json
- *              Basic ACaaaa...:test_auth_token_0123456789abcdef or
- *              SKbbbb...:test_api_key_secret; form body: To=whatsapp:+<digits>,
- *              From=whatsapp:+<digits> or MessagingServiceSid=MG..., Body (<= 1600
- *              chars) or ContentSid=HX...
- *   evolution  POST /message/sendText/dispatcher, apikey: test_evolution_key_0123,
- *              JSON {"number":"<digits>","text":"<non-empty>"}; a number
- *              starting with 999 answers "not on WhatsApp"
- *   cloudapi   POST /v<NN.N>/106540352242922/messages,
+ *   twilio     POST
+ * /2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages.json Basic
+ * ACaaaa...:test_auth_token_0123456789abcdef or SKbbbb...:test_api_key_secret;
+ * form body: To=whatsapp:+<digits>, From=whatsapp:+<digits> or
+ * MessagingServiceSid=MG..., Body (<= 1600 chars) or ContentSid=HX... evolution
+ * POST /message/sendText/dispatcher, apikey: test_evolution_key_0123, JSON
+ * {"number":"<digits>","text":"<non-empty>"}; a number starting with 999
+ * answers "not on WhatsApp" cloudapi   POST /v<NN.N>/106540352242922/messages,
  *              Authorization: Bearer EAAtest_cloudapi_token_0123, JSON with
  *              messaging_product "whatsapp", to digits, type text (text.body
  *              <= 4096 chars) | template (name, language.code) | image (link)
@@ -34,9 +34,9 @@
  */
 #include "fake_rules.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,13 +59,13 @@ static FILE *record;
 static enum MHD_Result reply(struct MHD_Connection *c, const fp_answer *a)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
-		strlen(a->body), (void *)a->body, MHD_RESPMEM_MUST_COPY);
+	    strlen(a->body), (void *)a->body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
 
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type",
-				"application/json; charset=utf-8");
+	                        "application/json; charset=utf-8");
 	if (a->retry_after[0])
 		MHD_add_response_header(r, "Retry-After", a->retry_after);
 	rc = MHD_queue_response(c, (unsigned)a->status, r);
@@ -74,9 +74,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, const fp_answer *a)
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
-			       const char *url, const char *method,
-			       const char *version, const char *upload,
-			       size_t *upload_size, void **ctx)
+                               const char *url, const char *method,
+                               const char *version, const char *upload,
+                               size_t *upload_size, void **ctx)
 {
 	conn *k = *ctx;
 	fp_request req;
@@ -114,11 +114,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	req.path = url;
 	req.body = k->data ? k->data : "";
 	req.body_len = k->len;
-	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							"Authorization");
+	req.authorization =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	req.apikey = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "apikey");
-	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						       "Content-Type");
+	req.content_type =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	pthread_mutex_lock(&lock);
 	n = ++n_requests;
 	pthread_mutex_unlock(&lock);
@@ -138,7 +138,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 }
 
 static void done(void *cls, struct MHD_Connection *c, void **ctx,
-		 enum MHD_RequestTerminationCode why)
+                 enum MHD_RequestTerminationCode why)
 {
 	conn *k = *ctx;
 
@@ -154,8 +154,10 @@ static void done(void *cls, struct MHD_Connection *c, void **ctx,
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: fake_provider twilio|evolution|cloudapi RECORD_FILE "
-			"[--outage N] [--outage-503] [--retry-after S] [--auth-fail]\n");
+	fprintf(
+	    stderr,
+	    "usage: fake_provider twilio|evolution|cloudapi RECORD_FILE "
+	    "[--outage N] [--outage-503] [--retry-after S] [--auth-fail]\n");
 	return 2;
 }
 
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
 			cfg.outage_503 = true;
 		else if (strcmp(argv[i], "--retry-after") == 0 && i + 1 < argc)
 			snprintf(cfg.retry_after, sizeof(cfg.retry_after), "%s",
-				 argv[++i]);
+			         argv[++i]);
 		else if (strcmp(argv[i], "--auth-fail") == 0)
 			cfg.auth_fail = true;
 		else
@@ -204,13 +206,13 @@ int main(int argc, char **argv)
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = 0;
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-			     0, NULL, NULL, handler, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			     MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
-			     MHD_OPTION_END);
+	d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
 	if (!d) {
-		fprintf(stderr, "fake_provider: cannot start the HTTP server\n");
+		fprintf(stderr,
+		        "fake_provider: cannot start the HTTP server\n");
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

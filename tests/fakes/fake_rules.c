@@ -1,4 +1,5 @@
-/* fake_rules.c - what the fake provider servers check and answer (no sockets here) */
+/* fake_rules.c - what the fake provider servers check and answer (no sockets
+ * here) */
 #include "fake_rules.h"
 
 #include "pc.h"
@@ -19,30 +20,35 @@ static bool starts(const char *s, const char *prefix)
 }
 
 static void record(fp_answer *a, const fp_config *cfg, unsigned long n,
-		   const char *to, const char *text, const char *tmpl,
-		   const char *id)
+                   const char *to, const char *text, const char *tmpl,
+                   const char *id)
 {
 	static const char *names[] = {"twilio", "evolution", "cloudapi"};
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "n", json_object_new_int64((int64_t)n));
-	json_object_object_add(o, "mode", json_object_new_string(names[cfg->mode]));
+	json_object_object_add(o, "mode",
+	                       json_object_new_string(names[cfg->mode]));
 	json_object_object_add(o, "to", json_object_new_string(to ? to : ""));
-	json_object_object_add(o, "text", text ? json_object_new_string(text) : NULL);
-	json_object_object_add(o, "template", tmpl ? json_object_new_string(tmpl) : NULL);
+	json_object_object_add(o, "text",
+	                       text ? json_object_new_string(text) : NULL);
+	json_object_object_add(o, "template",
+	                       tmpl ? json_object_new_string(tmpl) : NULL);
 	json_object_object_add(o, "id", json_object_new_string(id));
 	snprintf(a->record, sizeof(a->record), "%s", wa_pc_json_text(o));
 	json_object_put(o);
 }
 
-/* ---- Twilio ---------------------------------------------------------------- */
+/* ---- Twilio ----------------------------------------------------------------
+ */
 
 static void tw_error(fp_answer *a, int status, int code, const char *msg)
 {
 	json_object *o = json_object_new_object();
 	char more[80];
 
-	snprintf(more, sizeof(more), "https://www.twilio.com/docs/errors/%d", code);
+	snprintf(more, sizeof(more), "https://www.twilio.com/docs/errors/%d",
+	         code);
 	json_object_object_add(o, "code", json_object_new_int(code));
 	json_object_object_add(o, "message", json_object_new_string(msg));
 	json_object_object_add(o, "more_info", json_object_new_string(more));
@@ -56,7 +62,8 @@ static bool basic_is(const char *auth, const char *user, const char *pass)
 	char pair[128], b64[200], want[220];
 
 	snprintf(pair, sizeof(pair), "%s:%s", user, pass);
-	if (wa_pc_base64((const unsigned char *)pair, strlen(pair), b64, sizeof(b64)))
+	if (wa_pc_base64((const unsigned char *)pair, strlen(pair), b64,
+	                 sizeof(b64)))
 		return false;
 	snprintf(want, sizeof(want), "Basic %s", b64);
 	return auth && strcmp(auth, want) == 0;
@@ -68,8 +75,8 @@ static bool wa_address(const char *s)
 	       strlen(s + 10) >= 8 && strlen(s + 10) <= 15;
 }
 
-static void twilio(const fp_config *cfg, const fp_request *req,
-		   unsigned long n, fp_answer *a)
+static void twilio(const fp_config *cfg, const fp_request *req, unsigned long n,
+                   fp_answer *a)
 {
 	wa_pc_form *f = malloc(sizeof(*f));
 	const char *to, *from, *msid, *body, *csid;
@@ -80,14 +87,16 @@ static void twilio(const fp_config *cfg, const fp_request *req,
 		tw_error(a, 500, 20500, "Internal Server Error");
 		return;
 	}
-	if (strcmp(req->path, "/2010-04-01/Accounts/" FP_TWILIO_ACCOUNT "/Messages.json") != 0 ||
+	if (strcmp(req->path, "/2010-04-01/Accounts/" FP_TWILIO_ACCOUNT
+	                      "/Messages.json") != 0 ||
 	    strcmp(req->method, "POST") != 0) {
 		tw_error(a, 404, 20404, "The requested resource was not found");
 		goto out;
 	}
-	if (cfg->auth_fail ||
-	    !(basic_is(req->authorization, FP_TWILIO_ACCOUNT, FP_TWILIO_TOKEN) ||
-	      basic_is(req->authorization, FP_TWILIO_KEY_SID, FP_TWILIO_KEY_SECRET))) {
+	if (cfg->auth_fail || !(basic_is(req->authorization, FP_TWILIO_ACCOUNT,
+	                                 FP_TWILIO_TOKEN) ||
+	                        basic_is(req->authorization, FP_TWILIO_KEY_SID,
+	                                 FP_TWILIO_KEY_SECRET))) {
 		tw_error(a, 401, 20003, "Authenticate");
 		goto out;
 	}
@@ -110,12 +119,15 @@ static void twilio(const fp_config *cfg, const fp_request *req,
 		goto out;
 	}
 	if (!wa_address(to)) {
-		snprintf(text, sizeof(text), "The 'To' number %.64s is not a valid phone number.", to);
+		snprintf(text, sizeof(text),
+		         "The 'To' number %.64s is not a valid phone number.",
+		         to);
 		tw_error(a, 400, 21211, text);
 		goto out;
 	}
 	/* [U] codes 21603 / 21602 for a missing From / Body. */
-	if (!(from && wa_address(from)) && !(msid && wa_pc_is_sid(msid, "MG", 32))) {
+	if (!(from && wa_address(from)) &&
+	    !(msid && wa_pc_is_sid(msid, "MG", 32))) {
 		tw_error(a, 400, 21603, "A 'From' phone number is required.");
 		goto out;
 	}
@@ -124,28 +136,43 @@ static void twilio(const fp_config *cfg, const fp_request *req,
 		goto out;
 	}
 	if (body && wa_pc_utf8_len(body) > 1600) {
-		tw_error(a, 400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+		tw_error(a, 400, 21617,
+		         "The concatenated message body exceeds the 1600 "
+		         "character limit.");
 		goto out;
 	}
 	snprintf(sid, sizeof(sid), "SM%032lx", n);
 	o = json_object_new_object();
-	json_object_object_add(o, "account_sid", json_object_new_string(FP_TWILIO_ACCOUNT));
-	json_object_object_add(o, "api_version", json_object_new_string("2010-04-01"));
-	json_object_object_add(o, "body", json_object_new_string(body ? body : ""));
-	json_object_object_add(o, "date_created", json_object_new_string("Thu, 24 Aug 2023 05:01:45 +0000"));
+	json_object_object_add(o, "account_sid",
+	                       json_object_new_string(FP_TWILIO_ACCOUNT));
+	json_object_object_add(o, "api_version",
+	                       json_object_new_string("2010-04-01"));
+	json_object_object_add(o, "body",
+	                       json_object_new_string(body ? body : ""));
+	json_object_object_add(
+	    o, "date_created",
+	    json_object_new_string("Thu, 24 Aug 2023 05:01:45 +0000"));
 	json_object_object_add(o, "date_sent", NULL);
-	json_object_object_add(o, "date_updated", json_object_new_string("Thu, 24 Aug 2023 05:01:45 +0000"));
-	json_object_object_add(o, "direction", json_object_new_string("outbound-api"));
+	json_object_object_add(
+	    o, "date_updated",
+	    json_object_new_string("Thu, 24 Aug 2023 05:01:45 +0000"));
+	json_object_object_add(o, "direction",
+	                       json_object_new_string("outbound-api"));
 	json_object_object_add(o, "error_code", NULL);
 	json_object_object_add(o, "error_message", NULL);
-	json_object_object_add(o, "from", from ? json_object_new_string(from) : NULL);
-	json_object_object_add(o, "messaging_service_sid", msid ? json_object_new_string(msid) : NULL);
-	json_object_object_add(o, "num_media", json_object_new_string(wa_pc_form_get(f, "MediaUrl") ? "1" : "0"));
+	json_object_object_add(o, "from",
+	                       from ? json_object_new_string(from) : NULL);
+	json_object_object_add(o, "messaging_service_sid",
+	                       msid ? json_object_new_string(msid) : NULL);
+	json_object_object_add(
+	    o, "num_media",
+	    json_object_new_string(wa_pc_form_get(f, "MediaUrl") ? "1" : "0"));
 	json_object_object_add(o, "num_segments", json_object_new_string("1"));
 	json_object_object_add(o, "price", NULL);
 	json_object_object_add(o, "price_unit", NULL);
 	json_object_object_add(o, "sid", json_object_new_string(sid));
-	json_object_object_add(o, "status", json_object_new_string(msid ? "accepted" : "queued"));
+	json_object_object_add(
+	    o, "status", json_object_new_string(msid ? "accepted" : "queued"));
 	json_object_object_add(o, "to", json_object_new_string(to));
 	answer(a, 201, wa_pc_json_text(o));
 	json_object_put(o);
@@ -154,10 +181,11 @@ out:
 	free(f);
 }
 
-/* ---- Evolution ------------------------------------------------------------- */
+/* ---- Evolution -------------------------------------------------------------
+ */
 
 static void evolution(const fp_config *cfg, const fp_request *req,
-		      unsigned long n, fp_answer *a)
+                      unsigned long n, fp_answer *a)
 {
 	const char *prefix = "/message/sendText/";
 	json_object *o = NULL, *r;
@@ -165,23 +193,33 @@ static void evolution(const fp_config *cfg, const fp_request *req,
 	char id[32], jid[64], buf[512];
 
 	if (!starts(req->path, prefix) || strcmp(req->method, "POST") != 0) {
-		answer(a, 404, "{\"status\":404,\"error\":\"Not Found\",\"response\":{\"message\":[\"Cannot POST\"]}}");
+		answer(a, 404,
+		       "{\"status\":404,\"error\":\"Not "
+		       "Found\",\"response\":{\"message\":[\"Cannot POST\"]}}");
 		return;
 	}
 	/* Unknown instance answers 404 before the apikey is checked. */
 	if (strcmp(req->path + strlen(prefix), FP_EVOLUTION_INSTANCE) != 0) {
 		snprintf(buf, sizeof(buf),
-			 "{\"status\":404,\"error\":\"Not Found\",\"response\":{\"message\":[\"The \\\"%.64s\\\" instance does not exist\"]}}",
-			 req->path + strlen(prefix));
+		         "{\"status\":404,\"error\":\"Not "
+		         "Found\",\"response\":{\"message\":[\"The "
+		         "\\\"%.64s\\\" instance does not exist\"]}}",
+		         req->path + strlen(prefix));
 		answer(a, 404, buf);
 		return;
 	}
-	if (cfg->auth_fail || !req->apikey || strcmp(req->apikey, FP_EVOLUTION_KEY) != 0) {
-		answer(a, 401, "{\"status\":401,\"error\":\"Unauthorized\",\"response\":{\"message\":\"Unauthorized\"}}");
+	if (cfg->auth_fail || !req->apikey ||
+	    strcmp(req->apikey, FP_EVOLUTION_KEY) != 0) {
+		answer(a, 401,
+		       "{\"status\":401,\"error\":\"Unauthorized\","
+		       "\"response\":{\"message\":\"Unauthorized\"}}");
 		return;
 	}
 	if (n <= cfg->outage) {
-		answer(a, 500, "{\"status\":500,\"error\":\"Internal Server Error\",\"response\":{\"message\":\"Connection Closed\"}}");
+		answer(a, 500,
+		       "{\"status\":500,\"error\":\"Internal Server "
+		       "Error\",\"response\":{\"message\":\"Connection "
+		       "Closed\"}}");
 		return;
 	}
 	if (starts(req->content_type, "application/json"))
@@ -189,47 +227,74 @@ static void evolution(const fp_config *cfg, const fp_request *req,
 	number = o ? wa_pc_json_str(o, "number") : NULL;
 	text = o ? wa_pc_json_str(o, "text") : NULL;
 	if (!o || !json_object_is_type(o, json_type_object) || !number) {
-		answer(a, 400, "{\"status\":400,\"error\":\"Bad Request\",\"response\":{\"message\":[[\"instance requires property \\\"number\\\"\"]]}}");
+		answer(a, 400,
+		       "{\"status\":400,\"error\":\"Bad "
+		       "Request\",\"response\":{\"message\":[[\"instance "
+		       "requires property \\\"number\\\"\"]]}}");
 		goto out;
 	}
 	if (!text) {
-		answer(a, 400, "{\"status\":400,\"error\":\"Bad Request\",\"response\":{\"message\":[[\"instance requires property \\\"text\\\"\"]]}}");
+		answer(a, 400,
+		       "{\"status\":400,\"error\":\"Bad "
+		       "Request\",\"response\":{\"message\":[[\"instance "
+		       "requires property \\\"text\\\"\"]]}}");
 		goto out;
 	}
 	if (!*text || strspn(text, " \t\r\n") == strlen(text)) {
-		answer(a, 400, "{\"status\":400,\"error\":\"Bad Request\",\"response\":{\"message\":[\"Text is required\"]}}");
+		answer(a, 400,
+		       "{\"status\":400,\"error\":\"Bad "
+		       "Request\",\"response\":{\"message\":[\"Text is "
+		       "required\"]}}");
 		goto out;
 	}
-	if (!wa_pc_is_digits(number) || strlen(number) < 10 || strlen(number) > 15) {
-		answer(a, 400, "{\"status\":400,\"error\":\"Bad Request\",\"response\":{\"message\":[[\"number must be digits\"]]}}");
+	if (!wa_pc_is_digits(number) || strlen(number) < 10 ||
+	    strlen(number) > 15) {
+		answer(a, 400,
+		       "{\"status\":400,\"error\":\"Bad "
+		       "Request\",\"response\":{\"message\":[[\"number must be "
+		       "digits\"]]}}");
 		goto out;
 	}
 	snprintf(jid, sizeof(jid), "%s@s.whatsapp.net", number);
 	if (starts(number, "999")) {
 		snprintf(buf, sizeof(buf),
-			 "{\"status\":400,\"error\":\"Bad Request\",\"response\":{\"message\":[{\"jid\":\"%s\",\"exists\":false,\"number\":\"%s\"}]}}",
-			 jid, number);
+		         "{\"status\":400,\"error\":\"Bad "
+		         "Request\",\"response\":{\"message\":[{\"jid\":\"%s\","
+		         "\"exists\":false,\"number\":\"%s\"}]}}",
+		         jid, number);
 		answer(a, 400, buf);
 		goto out;
 	}
 	snprintf(id, sizeof(id), "3EB0%018lX", n);
 	r = json_object_new_object();
 	{
-		json_object *key = json_object_new_object(), *msg = json_object_new_object();
+		json_object *key = json_object_new_object(),
+		            *msg = json_object_new_object();
 
-		json_object_object_add(key, "remoteJid", json_object_new_string(jid));
-		json_object_object_add(key, "fromMe", json_object_new_boolean(1));
+		json_object_object_add(key, "remoteJid",
+		                       json_object_new_string(jid));
+		json_object_object_add(key, "fromMe",
+		                       json_object_new_boolean(1));
 		json_object_object_add(key, "id", json_object_new_string(id));
 		json_object_object_add(r, "key", key);
-		json_object_object_add(r, "pushName", json_object_new_string("Você"));
-		json_object_object_add(r, "status", json_object_new_string("PENDING"));
-		json_object_object_add(msg, "conversation", json_object_new_string(text));
+		json_object_object_add(r, "pushName",
+		                       json_object_new_string("Você"));
+		json_object_object_add(r, "status",
+		                       json_object_new_string("PENDING"));
+		json_object_object_add(msg, "conversation",
+		                       json_object_new_string(text));
 		json_object_object_add(r, "message", msg);
 		json_object_object_add(r, "contextInfo", NULL);
-		json_object_object_add(r, "messageType", json_object_new_string("conversation"));
-		json_object_object_add(r, "messageTimestamp", json_object_new_int64(1717689097));
-		json_object_object_add(r, "instanceId", json_object_new_string("8b2be0e6-3a32-4694-ad96-1495ddef8068"));
-		json_object_object_add(r, "source", json_object_new_string("web"));
+		json_object_object_add(r, "messageType",
+		                       json_object_new_string("conversation"));
+		json_object_object_add(r, "messageTimestamp",
+		                       json_object_new_int64(1717689097));
+		json_object_object_add(
+		    r, "instanceId",
+		    json_object_new_string(
+		        "8b2be0e6-3a32-4694-ad96-1495ddef8068"));
+		json_object_object_add(r, "source",
+		                       json_object_new_string("web"));
 	}
 	answer(a, 201, wa_pc_json_text(r));
 	json_object_put(r);
@@ -238,18 +303,21 @@ out:
 	json_object_put(o);
 }
 
-/* ---- Meta Cloud API --------------------------------------------------------- */
+/* ---- Meta Cloud API ---------------------------------------------------------
+ */
 
 static void meta_error(fp_answer *a, int status, int code, const char *title,
-		       const char *details)
+                       const char *details)
 {
 	char buf[1024];
 
 	snprintf(buf, sizeof(buf),
-		 "{\"error\":{\"message\":\"(#%d) %s\",\"type\":\"OAuthException\",\"code\":%d,"
-		 "\"error_data\":{\"messaging_product\":\"whatsapp\",\"details\":\"%s\"},"
-		 "\"fbtrace_id\":\"AfakeTrace%d\"}}",
-		 code, title, code, details, code);
+	         "{\"error\":{\"message\":\"(#%d) "
+	         "%s\",\"type\":\"OAuthException\",\"code\":%d,"
+	         "\"error_data\":{\"messaging_product\":\"whatsapp\","
+	         "\"details\":\"%s\"},"
+	         "\"fbtrace_id\":\"AfakeTrace%d\"}}",
+	         code, title, code, details, code);
 	answer(a, status, buf);
 }
 
@@ -272,7 +340,7 @@ static bool version_path(const char *path, const char **rest)
 }
 
 static void cloudapi(const fp_config *cfg, const fp_request *req,
-		     unsigned long n, fp_answer *a)
+                     unsigned long n, fp_answer *a)
 {
 	json_object *o = NULL, *r, *arr, *item;
 	const char *rest, *type, *to, *text = NULL, *tmpl = NULL;
@@ -281,18 +349,25 @@ static void cloudapi(const fp_config *cfg, const fp_request *req,
 	if (!version_path(req->path, &rest) ||
 	    strcmp(rest, "/" FP_CLOUDAPI_PHONE_ID "/messages") != 0 ||
 	    strcmp(req->method, "POST") != 0) {
-		answer(a, 400, "{\"error\":{\"message\":\"Unsupported post request. Object with ID does not exist\","
-			       "\"type\":\"GraphMethodException\",\"code\":100,\"error_subcode\":33,\"fbtrace_id\":\"Afake\"}}");
+		answer(a, 400,
+		       "{\"error\":{\"message\":\"Unsupported post request. "
+		       "Object with ID does not exist\","
+		       "\"type\":\"GraphMethodException\",\"code\":100,\"error_"
+		       "subcode\":33,\"fbtrace_id\":\"Afake\"}}");
 		return;
 	}
 	if (cfg->auth_fail || !req->authorization ||
 	    strcmp(req->authorization, "Bearer " FP_CLOUDAPI_TOKEN) != 0) {
-		answer(a, 401, "{\"error\":{\"message\":\"Invalid OAuth access token - Cannot parse access token\","
-			       "\"type\":\"OAuthException\",\"code\":190,\"fbtrace_id\":\"Afake\"}}");
+		answer(a, 401,
+		       "{\"error\":{\"message\":\"Invalid OAuth access token - "
+		       "Cannot parse access token\","
+		       "\"type\":\"OAuthException\",\"code\":190,\"fbtrace_"
+		       "id\":\"Afake\"}}");
 		return;
 	}
 	if (n <= cfg->outage) {
-		meta_error(a, 400, 130429, "Rate limit hit", "Cloud API message throughput has been reached.");
+		meta_error(a, 400, 130429, "Rate limit hit",
+		           "Cloud API message throughput has been reached.");
 		return;
 	}
 	if (starts(req->content_type, "application/json"))
@@ -301,38 +376,48 @@ static void cloudapi(const fp_config *cfg, const fp_request *req,
 	to = o ? wa_pc_json_str(o, "to") : NULL;
 	if (!o || !wa_pc_json_str(o, "messaging_product") ||
 	    strcmp(wa_pc_json_str(o, "messaging_product"), "whatsapp") != 0) {
-		meta_error(a, 400, 100, "Invalid parameter", "The parameter messaging_product is required.");
+		meta_error(a, 400, 100, "Invalid parameter",
+		           "The parameter messaging_product is required.");
 		goto out;
 	}
 	if (!to || !wa_pc_is_digits(to) || strlen(to) < 8 || strlen(to) > 15) {
-		meta_error(a, 400, 131009, "Parameter value is not valid", "to must be a phone number.");
+		meta_error(a, 400, 131009, "Parameter value is not valid",
+		           "to must be a phone number.");
 		goto out;
 	}
 	if (type && strcmp(type, "text") == 0) {
 		text = wa_pc_json_str(o, "text.body");
 		if (!text || !*text || wa_pc_utf8_len(text) > 4096) {
-			meta_error(a, 400, 100, "Invalid parameter", "text.body is required, at most 4096 characters.");
+			meta_error(
+			    a, 400, 100, "Invalid parameter",
+			    "text.body is required, at most 4096 characters.");
 			goto out;
 		}
 	} else if (type && strcmp(type, "template") == 0) {
 		tmpl = wa_pc_json_str(o, "template.name");
 		if (!tmpl || !wa_pc_json_str(o, "template.language.code")) {
-			meta_error(a, 400, 131008, "Required parameter is missing", "template name and language.code are required.");
+			meta_error(
+			    a, 400, 131008, "Required parameter is missing",
+			    "template name and language.code are required.");
 			goto out;
 		}
 	} else if (type && strcmp(type, "image") == 0) {
 		text = wa_pc_json_str(o, "image.caption");
 		if (!wa_pc_json_str(o, "image.link")) {
-			meta_error(a, 400, 131008, "Required parameter is missing", "image.link is required.");
+			meta_error(a, 400, 131008,
+			           "Required parameter is missing",
+			           "image.link is required.");
 			goto out;
 		}
 	} else {
-		meta_error(a, 400, 100, "Invalid parameter", "Unsupported message type.");
+		meta_error(a, 400, 100, "Invalid parameter",
+		           "Unsupported message type.");
 		goto out;
 	}
 	snprintf(id, sizeof(id), "wamid.FAKE%020lu", n);
 	r = json_object_new_object();
-	json_object_object_add(r, "messaging_product", json_object_new_string("whatsapp"));
+	json_object_object_add(r, "messaging_product",
+	                       json_object_new_string("whatsapp"));
 	arr = json_object_new_array();
 	item = json_object_new_object();
 	json_object_object_add(item, "input", json_object_new_string(to));
@@ -352,7 +437,7 @@ out:
 }
 
 void fp_handle(const fp_config *cfg, const fp_request *req, unsigned long n,
-	       fp_answer *a)
+               fp_answer *a)
 {
 	if (cfg->outage_503 && n <= cfg->outage) {
 		answer(a, 503, "{\"error\":\"Service Unavailable\"}");
@@ -364,5 +449,6 @@ void fp_handle(const fp_config *cfg, const fp_request *req, unsigned long n,
 		cloudapi(cfg, req, n, a);
 	}
 	if (n <= cfg->outage && cfg->retry_after[0] && a->status >= 400)
-		snprintf(a->retry_after, sizeof(a->retry_after), "%s", cfg->retry_after);
+		snprintf(a->retry_after, sizeof(a->retry_after), "%s",
+		         cfg->retry_after);
 }

@@ -1,4 +1,5 @@
-/* fake_rules.h - what the fake provider servers check and answer (no sockets here) */
+/* fake_rules.h - what the fake provider servers check and answer (no sockets
+ * here) */
 #ifndef WA_FAKE_RULES_H
 #define WA_FAKE_RULES_H
 
@@ -43,6 +44,6 @@ typedef struct fp_answer {
 
 /* Check request n (1-based) and fill the answer. Thread-safe. */
 void fp_handle(const fp_config *cfg, const fp_request *req, unsigned long n,
-	       fp_answer *a);
+               fp_answer *a);
 
 #endif

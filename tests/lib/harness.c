@@ -1,4 +1,5 @@
-/* harness.c - start the real daemon on a free loopback port and talk HTTP to it */
+/* harness.c - start the real daemon on a free loopback port and talk HTTP to it
+ */
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -71,8 +72,8 @@ static int has_key(const char *const *env, const char *key)
 
 /* Build envp: environ + extras (extras win, appended last for getenv order
  * we filter duplicates out of environ). */
-static char **build_env(const char *const *extra, char *port_kv,
-			char *dir_kv, char *store_kv)
+static char **build_env(const char *const *extra, char *port_kv, char *dir_kv,
+                        char *store_kv)
 {
 	size_t n = 0, m = 0;
 	for (char **e = environ; *e; e++)
@@ -122,8 +123,8 @@ static int health_ok(void *arg)
 }
 
 static pid_t spawn(const char *const *env, const char *const *args,
-		   const char *log_path, char *port_kv, char *dir_kv,
-		   char *store_kv)
+                   const char *log_path, char *port_kv, char *dir_kv,
+                   char *store_kv)
 {
 	const char *daemon = getenv("WA_DAEMON");
 	char **envp;
@@ -156,7 +157,7 @@ static pid_t spawn(const char *const *env, const char *const *args,
 }
 
 int wa_h_daemon_start_args(wa_daemon *d, const char *const *env,
-			   const char *const *args)
+                           const char *const *args)
 {
 	static char port_kv[32], dir_kv[1100], store_kv[400];
 	char *pk = NULL, *dk = NULL, *sk = NULL;
@@ -176,16 +177,16 @@ int wa_h_daemon_start_args(wa_daemon *d, const char *const *env,
 	}
 	if (!has_key(env, "PROVIDER_DIR")) {
 		snprintf(dir_kv, sizeof(dir_kv), "PROVIDER_DIR=%s",
-			 wa_h_provider_dir());
+		         wa_h_provider_dir());
 		dk = dir_kv;
 	}
 	if (!has_key(env, "STORE_PATH")) {
 		snprintf(store_kv, sizeof(store_kv), "STORE_PATH=%s/wa.db",
-			 d->dir);
+		         d->dir);
 		sk = store_kv;
 	}
 	snprintf(d->base, sizeof(d->base), "%s://127.0.0.1:%d",
-		 d->tls ? "https" : "http", d->port);
+	         d->tls ? "https" : "http", d->port);
 	d->pid = spawn(env, args, d->log_path, pk, dk, sk);
 	if (d->pid < 0)
 		return -1;
@@ -193,7 +194,7 @@ int wa_h_daemon_start_args(wa_daemon *d, const char *const *env,
 		int st;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			fprintf(stderr, "daemon exited during start; log %s\n",
-				d->log_path);
+			        d->log_path);
 			d->pid = 0;
 			return -1;
 		}
@@ -232,8 +233,8 @@ int wa_h_daemon_stop(wa_daemon *d, int sig, int timeout_ms)
 	return -1;
 }
 
-int wa_h_run_daemon(const char *const *env, const char *const *args,
-		    char *out, size_t out_len)
+int wa_h_run_daemon(const char *const *env, const char *const *args, char *out,
+                    size_t out_len)
 {
 	char path[] = "/tmp/wa-run-XXXXXX";
 	int fd = mkstemp(path), st = 0;
@@ -330,7 +331,7 @@ void wa_h_set_ca(const char *path)
 }
 
 int wa_h_http(const char *method, const char *url, const char *const *headers,
-	      const char *body, size_t body_len, wa_http_reply *r)
+              const char *body, size_t body_len, wa_http_reply *r)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hl = NULL;
@@ -380,7 +381,7 @@ int wa_h_http(const char *method, const char *url, const char *const *headers,
 }
 
 const char *wa_h_header(const wa_http_reply *r, const char *name, char *out,
-			size_t len)
+                        size_t len)
 {
 	size_t nl = strlen(name);
 	const char *p = r->headers;

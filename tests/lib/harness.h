@@ -1,4 +1,5 @@
-/* harness.h - start the real daemon on a free loopback port and talk HTTP to it */
+/* harness.h - start the real daemon on a free loopback port and talk HTTP to it
+ */
 #ifndef WA_HARNESS_H
 #define WA_HARNESS_H
 
@@ -32,7 +33,7 @@ int wa_h_daemon_init(wa_daemon *d);
 int wa_h_daemon_start(wa_daemon *d, const char *const *env);
 /* Same, but with an argv tail (e.g. "--config", path). */
 int wa_h_daemon_start_args(wa_daemon *d, const char *const *env,
-			   const char *const *args);
+                           const char *const *args);
 
 /* SIGTERM and wait up to timeout_ms; returns the exit status, or -1 on
  * timeout (then SIGKILL), or 128+signal if it died of a signal. */
@@ -40,8 +41,8 @@ int wa_h_daemon_stop(wa_daemon *d, int sig, int timeout_ms);
 
 /* Run the daemon to completion (for startup failures): exit code, and its
  * stderr in out (NUL-terminated, truncated to out_len). */
-int wa_h_run_daemon(const char *const *env, const char *const *args,
-		    char *out, size_t out_len);
+int wa_h_run_daemon(const char *const *env, const char *const *args, char *out,
+                    size_t out_len);
 
 /* Read a whole file into a malloc'd NUL-terminated buffer (NULL on error). */
 char *wa_h_slurp(const char *path, size_t *len);
@@ -51,7 +52,7 @@ int wa_h_count_lines(const char *path, const char *needle);
 
 typedef struct wa_http_reply {
 	long status;
-	char *body;    /* malloc'd, NUL-terminated */
+	char *body; /* malloc'd, NUL-terminated */
 	size_t body_len;
 	char *headers; /* malloc'd raw response header block */
 } wa_http_reply;
@@ -60,10 +61,10 @@ typedef struct wa_http_reply {
  * body may be NULL. Returns 0 when an HTTP reply arrived (free it with
  * wa_h_reply_free), else -1 with r zeroed (freeing it is harmless). */
 int wa_h_http(const char *method, const char *url, const char *const *headers,
-	      const char *body, size_t body_len, wa_http_reply *r);
+              const char *body, size_t body_len, wa_http_reply *r);
 /* Value of a response header (case-insensitive), copied into buf. */
 const char *wa_h_header(const wa_http_reply *r, const char *name, char *buf,
-			size_t len);
+                        size_t len);
 void wa_h_reply_free(wa_http_reply *r);
 
 /* Poll cond(arg) every few ms until true or timeout_ms passes. */

@@ -1,6 +1,6 @@
 /* test_loader.c - wa_provider_load accepts good plugins and refuses bad ones */
-#include <stddef.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +30,22 @@ static void check_refused(int rc, const wa_loaded_provider *p)
 static void test_bad_names(void)
 {
 	static const char *const bad[] = {
-		"../x", "Foo", "", "a/b.so", "providers/mock.so", "mock.so",
-		"x y", "/tmp/mock", "/tmp/mock.txt",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		NULL};
+	    "../x",
+	    "Foo",
+	    "",
+	    "a/b.so",
+	    "providers/mock.so",
+	    "mock.so",
+	    "x y",
+	    "/tmp/mock",
+	    "/tmp/mock.txt",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    NULL};
 	wa_loaded_provider p;
 
 	for (int i = 0; bad[i]; i++) {
-		int rc = wa_provider_load(bad[i], WA_TP_DIR, &p, err, sizeof(err));
+		int rc =
+		    wa_provider_load(bad[i], WA_TP_DIR, &p, err, sizeof(err));
 		check_refused(rc, &p);
 		CHECK_CONTAINS(err, "is not valid");
 		CHECK_CONTAINS(err, "absolute path to a .so");
@@ -47,10 +55,10 @@ static void test_bad_names(void)
 
 	CHECK(wa_provider_name_valid("mock"));
 	CHECK(wa_provider_name_valid("a-b_c9"));
-	CHECK(wa_provider_name_valid(
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-	CHECK(!wa_provider_name_valid(
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	CHECK(wa_provider_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	                             "aaaaaaaaaaaaaaaaaaaaaaa"));
+	CHECK(!wa_provider_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	                              "aaaaaaaaaaaaaaaaaaaaaaaaa"));
 	CHECK(!wa_provider_name_valid(""));
 	CHECK(!wa_provider_name_valid("Mock"));
 	CHECK(!wa_provider_name_valid("a.b"));
@@ -92,9 +100,9 @@ static void test_missing_and_garbage(void)
 	rc = wa_provider_load("foo", dir, &p, err, sizeof(err));
 	check_refused(rc, &p);
 	snprintf(want, sizeof(want),
-		 "Provider \"foo\" not found: %s/foo.so does not exist (no "
-		 "providers found in %s).",
-		 dir, dir);
+	         "Provider \"foo\" not found: %s/foo.so does not exist (no "
+	         "providers found in %s).",
+	         dir, dir);
 	CHECK_STR(err, want);
 
 	/* The listing: sorted, .so stripped, other files ignored. */
@@ -106,16 +114,17 @@ static void test_missing_and_garbage(void)
 	rc = wa_provider_load("foo", dir, &p, err, sizeof(err));
 	check_refused(rc, &p);
 	snprintf(want, sizeof(want),
-		 "Provider \"foo\" not found: %s/foo.so does not exist "
-		 "(available: alpha, dir, zeta).",
-		 dir);
+	         "Provider \"foo\" not found: %s/foo.so does not exist "
+	         "(available: alpha, dir, zeta).",
+	         dir);
 	CHECK_STR(err, want);
 
 	/* Absolute path to a missing file: same sentence. */
 	snprintf(sub, sizeof(sub), "%s/gone.so", dir);
 	rc = wa_provider_load(sub, dir, &p, err, sizeof(err));
 	check_refused(rc, &p);
-	CHECK_CONTAINS(err, "gone.so does not exist (available: alpha, dir, zeta)");
+	CHECK_CONTAINS(err,
+	               "gone.so does not exist (available: alpha, dir, zeta)");
 
 	/* A file that is not a shared object: dlopen's reason. */
 	rc = wa_provider_load("alpha", dir, &p, err, sizeof(err));
@@ -134,8 +143,8 @@ static void test_missing_and_garbage(void)
 	CHECK(rmdir(dir) == 0);
 
 	/* The real build's providers are listed too. */
-	rc = wa_provider_load("nosuch", getenv("WA_PROVIDER_BUILD_DIR"), &p, err,
-			      sizeof(err));
+	rc = wa_provider_load("nosuch", getenv("WA_PROVIDER_BUILD_DIR"), &p,
+	                      err, sizeof(err));
 	check_refused(rc, &p);
 	CHECK_CONTAINS(err, "nosuch.so does not exist (available: ");
 	CHECK_CONTAINS(err, "mock");
@@ -149,47 +158,48 @@ static void test_refusals(void)
 		const char *name;
 		const char *reason;
 	} cases[] = {
-		{"no_entry", "is not a wadispatch provider for ABI 1: it does "
-			     "not export wa_provider_entry_v1."},
-		{"null_entry", "refused to load: wa_provider_entry_v1(1, 1) "
-			       "returned NULL"},
-		{"bad_major", "was built for provider ABI 2.0, but this "
-			      "wadispatchd speaks ABI 1.1: the major versions "
-			      "must match."},
-		{"new_minor", "was built for provider ABI 1.2, newer than this "
-			      "wadispatchd's 1.1"},
-		{"small_size", NULL}, /* sizes computed below */
-		{"no_delivery", "has no way to deliver: it sets neither send nor "
-				"the HTTP pair"},
-		{"half_pair", "sets build_request without parse_response: the "
-			      "HTTP pair needs both."},
-		{"half_pair2", "sets parse_response without build_request"},
-		{"both", "sets both send and the HTTP pair (build_request, "
-			 "parse_response): it must set exactly one."},
-		{"init_fail", "Provider \"initfail\" (" WA_TP_DIR
-			      "/tp_init_fail.so) failed to start: upstream "
-			      "rejected the test token."},
-		{"bad_name", "declares the invalid name \"Bad Name\""},
-		{"no_name", "is incomplete: its table has no name."},
-		{"no_version", "is incomplete: its table has no version."},
-		{"no_init", "is incomplete: its table has no init function."},
-		{"undefined", "could not be loaded: "},
+	    {"no_entry", "is not a wadispatch provider for ABI 1: it does "
+	                 "not export wa_provider_entry_v1."},
+	    {"null_entry", "refused to load: wa_provider_entry_v1(1, 1) "
+	                   "returned NULL"},
+	    {"bad_major", "was built for provider ABI 2.0, but this "
+	                  "wadispatchd speaks ABI 1.1: the major versions "
+	                  "must match."},
+	    {"new_minor", "was built for provider ABI 1.2, newer than this "
+	                  "wadispatchd's 1.1"},
+	    {"small_size", NULL}, /* sizes computed below */
+	    {"no_delivery", "has no way to deliver: it sets neither send nor "
+	                    "the HTTP pair"},
+	    {"half_pair", "sets build_request without parse_response: the "
+	                  "HTTP pair needs both."},
+	    {"half_pair2", "sets parse_response without build_request"},
+	    {"both", "sets both send and the HTTP pair (build_request, "
+	             "parse_response): it must set exactly one."},
+	    {"init_fail", "Provider \"initfail\" (" WA_TP_DIR
+	                  "/tp_init_fail.so) failed to start: upstream "
+	                  "rejected the test token."},
+	    {"bad_name", "declares the invalid name \"Bad Name\""},
+	    {"no_name", "is incomplete: its table has no name."},
+	    {"no_version", "is incomplete: its table has no version."},
+	    {"no_init", "is incomplete: its table has no init function."},
+	    {"undefined", "could not be loaded: "},
 	};
 	char path[512], file[64], small[160];
 	wa_loaded_provider p;
 
 	snprintf(small, sizeof(small),
-		 "has a table of %zu bytes, smaller than the %zu bytes of ABI "
-		 "1.0: it was not built against wadispatch/provider.h.",
-		 offsetof(wa_provider, on_callback),
-		 offsetof(wa_provider, on_callback) + sizeof(void *));
+	         "has a table of %zu bytes, smaller than the %zu bytes of ABI "
+	         "1.0: it was not built against wadispatch/provider.h.",
+	         offsetof(wa_provider, on_callback),
+	         offsetof(wa_provider, on_callback) + sizeof(void *));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *reason = cases[i].reason ? cases[i].reason : small;
 		int rc;
 
 		/* By bare name and by absolute path: same refusal. */
-		rc = wa_provider_load(tp_path(cases[i].name, path, sizeof(path)),
-				      "/nonexistent", &p, err, sizeof(err));
+		rc =
+		    wa_provider_load(tp_path(cases[i].name, path, sizeof(path)),
+		                     "/nonexistent", &p, err, sizeof(err));
 		check_refused(rc, &p);
 		snprintf(file, sizeof(file), "tp_%s.so", cases[i].name);
 		CHECK_CONTAINS(err, file);
@@ -216,8 +226,8 @@ static void test_required_key(void)
 	rc = wa_provider_load("tp_need_key", WA_TP_DIR, &p, err, sizeof(err));
 	check_refused(rc, &p);
 	CHECK_STR(err, "Provider \"needkey\" (" WA_TP_DIR "/tp_need_key.so) "
-		       "needs LOADER_TEST_TOKEN: set it in the environment or "
-		       "the config file.");
+	               "needs LOADER_TEST_TOKEN: set it in the environment or "
+	               "the config file.");
 
 	/* Empty counts as unset. */
 	setenv("LOADER_TEST_TOKEN", "", 1);
@@ -251,11 +261,11 @@ static void test_good_send(void)
 {
 	char path[512], dfile[] = "/tmp/wa-loader-destroy-XXXXXX";
 	wa_message msg = {.struct_size = sizeof(msg),
-			  .message_id = "msg-1",
-			  .external_id = "ext-1",
-			  .recipient_phone = "+5564999998888",
-			  .message_body = "hello",
-			  .attempt = 3};
+	                  .message_id = "msg-1",
+	                  .external_id = "ext-1",
+	                  .recipient_phone = "+5564999998888",
+	                  .message_body = "hello",
+	                  .attempt = 3};
 	wa_result res = {.struct_size = sizeof(res)};
 	wa_loaded_provider p;
 	int fd = mkstemp(dfile);
@@ -268,8 +278,8 @@ static void test_good_send(void)
 
 	/* Absolute path accepted as is; dir is not consulted. */
 	CHECK_INT(wa_provider_load(tp_path("good_send", path, sizeof(path)),
-				   "/nonexistent", &p, err, sizeof(err)),
-		  0);
+	                           "/nonexistent", &p, err, sizeof(err)),
+	          0);
 	CHECK_STR(p.path, path);
 	CHECK(p.initialized);
 	CHECK(p.handle != NULL);
@@ -314,9 +324,9 @@ static void test_good_http(void)
 	wa_loaded_provider empty;
 
 	/* By bare name from dir. */
-	CHECK_INT(wa_provider_load("tp_good_http", WA_TP_DIR, &p, err,
-				   sizeof(err)),
-		  0);
+	CHECK_INT(
+	    wa_provider_load("tp_good_http", WA_TP_DIR, &p, err, sizeof(err)),
+	    0);
 	CHECK_STR(p.path, WA_TP_DIR "/tp_good_http.so");
 	CHECK(wa_provider_is_http(&p));
 	CHECK_STR(wa_provider_id_name(&p), "sid");
@@ -336,8 +346,8 @@ static void test_mock_by_name(void)
 	wa_loaded_provider p;
 
 	CHECK_INT(wa_provider_load("mock", getenv("WA_PROVIDER_BUILD_DIR"), &p,
-				   err, sizeof(err)),
-		  0);
+	                           err, sizeof(err)),
+	          0);
 	CHECK_STR(p.table->name, "mock");
 	CHECK_STR(wa_provider_id_name(&p), "mock_id");
 	CHECK(!wa_provider_is_http(&p));
@@ -355,15 +365,16 @@ static void test_small_err(void)
 
 	memset(small, 'x', sizeof(small));
 	CHECK_INT(wa_provider_load("tp_bad_major", WA_TP_DIR, &p, small,
-				   sizeof(small)),
-		  -1);
+	                           sizeof(small)),
+	          -1);
 	CHECK(memchr(small, 0, sizeof(small)) != NULL);
 }
 
 int main(void)
 {
 	if (!getenv("WA_PROVIDER_BUILD_DIR")) {
-		fprintf(stderr, "WA_PROVIDER_BUILD_DIR is not set; run via ctest\n");
+		fprintf(stderr,
+		        "WA_PROVIDER_BUILD_DIR is not set; run via ctest\n");
 		return 1;
 	}
 	test_bad_names();

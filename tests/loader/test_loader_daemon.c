@@ -32,7 +32,7 @@ static int run(const char *const *extra)
 	rc = wa_h_run_daemon(env, NULL, out, sizeof(out));
 	/* The daemon may have created its store before the provider check. */
 	static const char *const files[] = {"wa.db", "wa.db-wal", "wa.db-shm",
-					    NULL};
+	                                    NULL};
 	for (int i = 0; files[i]; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
@@ -48,13 +48,16 @@ int main(void)
 	int rc;
 
 	if (!pdir || !getenv("WA_DAEMON")) {
-		fprintf(stderr, "WA_DAEMON / WA_PROVIDER_BUILD_DIR unset; run via ctest\n");
+		fprintf(
+		    stderr,
+		    "WA_DAEMON / WA_PROVIDER_BUILD_DIR unset; run via ctest\n");
 		return 1;
 	}
 	snprintf(dir_kv, sizeof(dir_kv), "PROVIDER_DIR=%s", pdir);
 
 	/* A third-party plugin by absolute path, built for another major. */
-	snprintf(kv, sizeof(kv), "WHATSAPP_PROVIDER=%s/tp_bad_major.so", WA_TP_DIR);
+	snprintf(kv, sizeof(kv), "WHATSAPP_PROVIDER=%s/tp_bad_major.so",
+	         WA_TP_DIR);
 	{
 		const char *env[] = {kv, dir_kv, NULL};
 		rc = run(env);
@@ -82,7 +85,8 @@ int main(void)
 	CHECK_CONTAINS(out, "is not valid");
 
 	/* A required key missing names the variable. */
-	snprintf(kv, sizeof(kv), "WHATSAPP_PROVIDER=%s/tp_need_key.so", WA_TP_DIR);
+	snprintf(kv, sizeof(kv), "WHATSAPP_PROVIDER=%s/tp_need_key.so",
+	         WA_TP_DIR);
 	{
 		const char *env[] = {kv, dir_kv, NULL};
 		unsetenv("LOADER_TEST_TOKEN");
@@ -93,8 +97,8 @@ int main(void)
 
 	/* A mock knob that init() refuses. */
 	{
-		const char *env[] = {"WHATSAPP_PROVIDER=mock", "MOCK_RETRY_RATE=7",
-				     dir_kv, NULL};
+		const char *env[] = {"WHATSAPP_PROVIDER=mock",
+		                     "MOCK_RETRY_RATE=7", dir_kv, NULL};
 		rc = run(env);
 	}
 	CHECK(rc > 0 && rc < 128);

@@ -10,10 +10,15 @@
 #include "testing.h"
 #include "timeutil.h"
 
-static const char *const knobs[] = {
-	"MOCK_DELAY_MS",   "MOCK_RETRY_RATE",     "MOCK_REJECT_RATE",
-	"MOCK_SEED",       "MOCK_FAIL_FIRST",     "MOCK_RETRY_AFTER_MS",
-	"MOCK_CONFIG_FAIL_FILE", "MOCK_RECORD_FILE", NULL};
+static const char *const knobs[] = {"MOCK_DELAY_MS",
+                                    "MOCK_RETRY_RATE",
+                                    "MOCK_REJECT_RATE",
+                                    "MOCK_SEED",
+                                    "MOCK_FAIL_FIRST",
+                                    "MOCK_RETRY_AFTER_MS",
+                                    "MOCK_CONFIG_FAIL_FILE",
+                                    "MOCK_RECORD_FILE",
+                                    NULL};
 
 static char err[1024];
 
@@ -30,18 +35,18 @@ static int load(wa_loaded_provider *p, const char *const *env)
 	}
 	err[0] = 0;
 	return wa_provider_load("mock", getenv("WA_PROVIDER_BUILD_DIR"), p, err,
-				sizeof(err));
+	                        sizeof(err));
 }
 
 static wa_result send_one(wa_loaded_provider *p, const char *id,
-			  uint32_t attempt)
+                          uint32_t attempt)
 {
 	wa_message msg = {.struct_size = sizeof(msg),
-			  .message_id = id,
-			  .external_id = "ext-1",
-			  .recipient_phone = "+5564999998888",
-			  .message_body = "hello",
-			  .attempt = attempt};
+	                  .message_id = id,
+	                  .external_id = "ext-1",
+	                  .recipient_phone = "+5564999998888",
+	                  .message_body = "hello",
+	                  .attempt = attempt};
 	wa_result res;
 
 	memset(&res, 0, sizeof(res));
@@ -103,8 +108,9 @@ static void test_delay(void)
 
 static void test_fail_first(void)
 {
-	static const char *const env[] = {"MOCK_DELAY_MS=0", "MOCK_FAIL_FIRST=2",
-					  "MOCK_RETRY_AFTER_MS=1500", NULL};
+	static const char *const env[] = {"MOCK_DELAY_MS=0",
+	                                  "MOCK_FAIL_FIRST=2",
+	                                  "MOCK_RETRY_AFTER_MS=1500", NULL};
 	wa_loaded_provider p;
 	wa_result r;
 
@@ -135,7 +141,8 @@ static void sequence(const char *const *env, int out[400])
 	CHECK_INT(load(&p, env), 0);
 	for (int i = 0; i < 400; i++) {
 		snprintf(id, sizeof(id), "msg-%d", i % 200);
-		out[i] = (int)send_one(&p, id, (uint32_t)(1 + i / 200)).result_class;
+		out[i] =
+		    (int)send_one(&p, id, (uint32_t)(1 + i / 200)).result_class;
 	}
 	wa_provider_unload(&p);
 }
@@ -151,16 +158,16 @@ static int count(const int *v, int n, int cls)
 static void test_rates(void)
 {
 	static const char *const s42[] = {"MOCK_DELAY_MS=0", "MOCK_SEED=42",
-					  "MOCK_RETRY_RATE=0.3",
-					  "MOCK_REJECT_RATE=0.2", NULL};
+	                                  "MOCK_RETRY_RATE=0.3",
+	                                  "MOCK_REJECT_RATE=0.2", NULL};
 	static const char *const s43[] = {"MOCK_DELAY_MS=0", "MOCK_SEED=43",
-					  "MOCK_RETRY_RATE=0.3",
-					  "MOCK_REJECT_RATE=0.2", NULL};
+	                                  "MOCK_RETRY_RATE=0.3",
+	                                  "MOCK_REJECT_RATE=0.2", NULL};
 	static const char *const never[] = {"MOCK_DELAY_MS=0", NULL};
 	static const char *const all_retry[] = {"MOCK_DELAY_MS=0",
-						"MOCK_RETRY_RATE=1", NULL};
+	                                        "MOCK_RETRY_RATE=1", NULL};
 	static const char *const all_reject[] = {"MOCK_DELAY_MS=0",
-						 "MOCK_REJECT_RATE=1.0", NULL};
+	                                         "MOCK_REJECT_RATE=1.0", NULL};
 	static int a[400], b[400], c[400];
 	wa_loaded_provider p;
 	wa_result r;
@@ -246,7 +253,8 @@ static void test_record_file(void)
 {
 	char path[] = "/tmp/wa-mock-rec-XXXXXX", kv[64], line[256];
 	const char *env[] = {"MOCK_DELAY_MS=0", "MOCK_FAIL_FIRST=1", kv, NULL};
-	const char *env2[] = {"MOCK_DELAY_MS=0", "MOCK_RETRY_RATE=0.5", kv, NULL};
+	const char *env2[] = {"MOCK_DELAY_MS=0", "MOCK_RETRY_RATE=0.5", kv,
+	                      NULL};
 	wa_loaded_provider p;
 	pthread_t th[8];
 	worker_arg wa[8];
@@ -269,7 +277,7 @@ static void test_record_file(void)
 	if (f) {
 		char want[256];
 		snprintf(want, sizeof(want), "msg-r1 ext-1 %s\n",
-			 r.provider_message_id);
+		         r.provider_message_id);
 		CHECK(fgets(line, sizeof(line), f) != NULL);
 		CHECK_STR(line, want);
 		CHECK(fgets(line, sizeof(line), f) == NULL);
@@ -312,21 +320,21 @@ static void test_bad_knobs(void)
 		const char *kv;
 		const char *var;
 	} bad[] = {
-		{"MOCK_DELAY_MS=abc", "MOCK_DELAY_MS"},
-		{"MOCK_DELAY_MS=-1", "MOCK_DELAY_MS"},
-		{"MOCK_DELAY_MS=60001", "MOCK_DELAY_MS"},
-		{"MOCK_DELAY_MS=10ms", "MOCK_DELAY_MS"},
-		{"MOCK_RETRY_RATE=1.5", "MOCK_RETRY_RATE"},
-		{"MOCK_RETRY_RATE=-0.1", "MOCK_RETRY_RATE"},
-		{"MOCK_RETRY_RATE=nan", "MOCK_RETRY_RATE"},
-		{"MOCK_RETRY_RATE=0.5x", "MOCK_RETRY_RATE"},
-		{"MOCK_REJECT_RATE=2", "MOCK_REJECT_RATE"},
-		{"MOCK_SEED=-1", "MOCK_SEED"},
-		{"MOCK_SEED=abc", "MOCK_SEED"},
-		{"MOCK_SEED=99999999999999999999999", "MOCK_SEED"},
-		{"MOCK_FAIL_FIRST=x", "MOCK_FAIL_FIRST"},
-		{"MOCK_RETRY_AFTER_MS=-5", "MOCK_RETRY_AFTER_MS"},
-		{"MOCK_RECORD_FILE=/nonexistent-dir/rec", "MOCK_RECORD_FILE"},
+	    {"MOCK_DELAY_MS=abc", "MOCK_DELAY_MS"},
+	    {"MOCK_DELAY_MS=-1", "MOCK_DELAY_MS"},
+	    {"MOCK_DELAY_MS=60001", "MOCK_DELAY_MS"},
+	    {"MOCK_DELAY_MS=10ms", "MOCK_DELAY_MS"},
+	    {"MOCK_RETRY_RATE=1.5", "MOCK_RETRY_RATE"},
+	    {"MOCK_RETRY_RATE=-0.1", "MOCK_RETRY_RATE"},
+	    {"MOCK_RETRY_RATE=nan", "MOCK_RETRY_RATE"},
+	    {"MOCK_RETRY_RATE=0.5x", "MOCK_RETRY_RATE"},
+	    {"MOCK_REJECT_RATE=2", "MOCK_REJECT_RATE"},
+	    {"MOCK_SEED=-1", "MOCK_SEED"},
+	    {"MOCK_SEED=abc", "MOCK_SEED"},
+	    {"MOCK_SEED=99999999999999999999999", "MOCK_SEED"},
+	    {"MOCK_FAIL_FIRST=x", "MOCK_FAIL_FIRST"},
+	    {"MOCK_RETRY_AFTER_MS=-5", "MOCK_RETRY_AFTER_MS"},
+	    {"MOCK_RECORD_FILE=/nonexistent-dir/rec", "MOCK_RECORD_FILE"},
 	};
 	wa_loaded_provider p;
 
@@ -339,8 +347,8 @@ static void test_bad_knobs(void)
 		CHECK(p.table == NULL);
 	}
 	{
-		const char *env[] = {"MOCK_RETRY_RATE=0.6", "MOCK_REJECT_RATE=0.6",
-				     NULL};
+		const char *env[] = {"MOCK_RETRY_RATE=0.6",
+		                     "MOCK_REJECT_RATE=0.6", NULL};
 		CHECK_INT(load(&p, env), -1);
 		CHECK_CONTAINS(err, "MOCK_RETRY_RATE plus MOCK_REJECT_RATE");
 	}
@@ -374,7 +382,8 @@ static void test_log_line(void)
 			log[0] = 0;
 		fclose(f);
 	}
-	CHECK_CONTAINS(log, "[MOCK] Enviando para +5564999998888: \\\"hello\\\"");
+	CHECK_CONTAINS(log,
+	               "[MOCK] Enviando para +5564999998888: \\\"hello\\\"");
 	CHECK_CONTAINS(log, "\"component\":\"provider:mock\"");
 	CHECK_CONTAINS(log, "\"level\":\"info\"");
 	free(log);
@@ -384,7 +393,8 @@ static void test_log_line(void)
 int main(void)
 {
 	if (!getenv("WA_PROVIDER_BUILD_DIR")) {
-		fprintf(stderr, "WA_PROVIDER_BUILD_DIR is not set; run via ctest\n");
+		fprintf(stderr,
+		        "WA_PROVIDER_BUILD_DIR is not set; run via ctest\n");
 		return 1;
 	}
 	test_ok();

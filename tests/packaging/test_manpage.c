@@ -1,4 +1,5 @@
-/* test_manpage.c - every setting (core keys, each built provider's keys) is in wadispatchd(8) */
+/* test_manpage.c - every setting (core keys, each built provider's keys) is in
+ * wadispatchd(8) */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -56,7 +57,7 @@ static void check_key(const char *man, const char *where, const char *key)
 		return;
 	}
 	fprintf(stderr, "wadispatchd.8 does not document %s (from %s)\n", key,
-		where);
+	        where);
 	CHECK(false);
 }
 
@@ -80,7 +81,7 @@ static int check_providers(const char *man, const char *dir)
 		if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-				     e->d_name) >= sizeof(path))
+		                     e->d_name) >= sizeof(path))
 			continue;
 		h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		CHECK(h != NULL);
@@ -91,15 +92,17 @@ static int check_providers(const char *man, const char *dir)
 		*(void **)&entry = dlsym(h, WA_PROVIDER_ENTRY_SYMBOL);
 		CHECK(entry != NULL);
 		p = entry ? entry(WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ABI_MINOR)
-			  : NULL;
+		          : NULL;
 		CHECK(p != NULL);
 		if (p && p->config_keys) {
-			for (const wa_config_key *k = p->config_keys; k->name; k++)
+			for (const wa_config_key *k = p->config_keys; k->name;
+			     k++)
 				check_key(man, e->d_name, k->name);
 		}
 		if (p) {
 			char section[128];
-			snprintf(section, sizeof(section), "Provider %s", p->name);
+			snprintf(section, sizeof(section), "Provider %s",
+			         p->name);
 			CHECK_CONTAINS(man, section);
 		}
 		n++;

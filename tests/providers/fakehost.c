@@ -1,4 +1,5 @@
-/* fakehost.c - a fake wa_host for provider unit tests: config table, captured log, dlopen helper */
+/* fakehost.c - a fake wa_host for provider unit tests: config table, captured
+ * log, dlopen helper */
 #include "fakehost.h"
 
 #include <dlfcn.h>
@@ -13,7 +14,7 @@ static char fh_lines[FH_MAX_LINES][512];
 static size_t fh_nlines;
 
 static void fh_log(const wa_host *host, wa_log_level level, const char *fmt,
-		   ...)
+                   ...)
 {
 	va_list ap;
 	char *line;
@@ -40,12 +41,12 @@ static const char *fh_config_get(const wa_host *host, const char *key)
 }
 
 static const wa_host fh_table = {
-	.abi_major = WA_PROVIDER_ABI_MAJOR,
-	.abi_minor = WA_PROVIDER_ABI_MINOR,
-	.struct_size = sizeof(wa_host),
-	.log = fh_log,
-	.config_get = fh_config_get,
-	.host_data = NULL,
+    .abi_major = WA_PROVIDER_ABI_MAJOR,
+    .abi_minor = WA_PROVIDER_ABI_MINOR,
+    .struct_size = sizeof(wa_host),
+    .log = fh_log,
+    .config_get = fh_config_get,
+    .host_data = NULL,
 };
 
 void fh_set_config(const char *const *kv)
@@ -90,7 +91,7 @@ const wa_provider *fh_load(const char *name)
 	const wa_provider *p;
 
 	snprintf(path, sizeof(path), "%s/%s.so", dir ? dir : "./providers",
-		 name);
+	         name);
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
@@ -107,8 +108,9 @@ const wa_provider *fh_load(const char *name)
 		exit(1);
 	}
 	/* Only the entry symbol may leave the object. */
-	if (dlsym(h, "wa_pc_twilio_signature") || dlsym(h, "wa_pc_json_parse") ||
-	    dlsym(h, "wa_pc_hmac_sha256") || dlsym(h, "wa_pc_form_parse")) {
+	if (dlsym(h, "wa_pc_twilio_signature") ||
+	    dlsym(h, "wa_pc_json_parse") || dlsym(h, "wa_pc_hmac_sha256") ||
+	    dlsym(h, "wa_pc_form_parse")) {
 		fprintf(stderr, "%s: exports helper symbols\n", path);
 		exit(1);
 	}
@@ -130,7 +132,7 @@ char *fh_fixture(const char *name, size_t *len)
 	long n;
 
 	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", src ? src : ".",
-		 name);
+	         name);
 	f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "cannot open fixture %s\n", path);
@@ -193,7 +195,7 @@ wa_message fh_msg(const char *phone, const char *body)
 }
 
 wa_result fh_parse(const wa_provider *p, void *state, long status,
-		   const char *body, size_t len, const char *retry_after)
+                   const char *body, size_t len, const char *retry_after)
 {
 	wa_http_response r;
 	wa_result res;
@@ -218,7 +220,7 @@ typedef struct fh_cb {
 } fh_cb;
 
 static const char *fh_cb_header(const wa_callback_request *req,
-				const char *name)
+                                const char *name)
 {
 	const fh_cb *cb = (const fh_cb *)req;
 
@@ -229,9 +231,9 @@ static const char *fh_cb_header(const wa_callback_request *req,
 }
 
 void fh_callback(const wa_provider *p, void *state, const char *method,
-		 const char *public_url, const char *query,
-		 const char *content_type, const char *body, size_t body_len,
-		 const char *const *headers, wa_callback_reply *reply)
+                 const char *public_url, const char *query,
+                 const char *content_type, const char *body, size_t body_len,
+                 const char *const *headers, wa_callback_reply *reply)
 {
 	fh_cb cb;
 
@@ -255,7 +257,8 @@ int fh_secret_leaks(const wa_provider *p, const char *const *extra)
 	int leaks = 0;
 
 	for (size_t i = 0; i < fh_nlines; i++) {
-		for (const wa_config_key *k = p->config_keys; k && k->name; k++) {
+		for (const wa_config_key *k = p->config_keys; k && k->name;
+		     k++) {
 			const char *v;
 
 			if (!(k->flags & WA_CONFIG_SECRET))
@@ -263,14 +266,14 @@ int fh_secret_leaks(const wa_provider *p, const char *const *extra)
 			v = fh_config_get(&fh_table, k->name);
 			if (v && *v && strstr(fh_lines[i], v)) {
 				fprintf(stderr, "secret %s in log: %s\n",
-					k->name, fh_lines[i]);
+				        k->name, fh_lines[i]);
 				leaks++;
 			}
 		}
 		for (const char *const *e = extra; e && *e; e++) {
 			if (strstr(fh_lines[i], *e)) {
 				fprintf(stderr, "\"%s\" in log: %s\n", *e,
-					fh_lines[i]);
+				        fh_lines[i]);
 				leaks++;
 			}
 		}

@@ -1,4 +1,5 @@
-/* fakehost.h - a fake wa_host for provider unit tests: config table, captured log, dlopen helper */
+/* fakehost.h - a fake wa_host for provider unit tests: config table, captured
+ * log, dlopen helper */
 #ifndef WA_FAKEHOST_H
 #define WA_FAKEHOST_H
 
@@ -41,13 +42,13 @@ wa_message fh_msg(const char *phone, const char *body);
 
 /* Run parse_response on a canned reply. */
 wa_result fh_parse(const wa_provider *p, void *state, long status,
-		   const char *body, size_t len, const char *retry_after);
+                   const char *body, size_t len, const char *retry_after);
 
 /* Run on_callback; headers is a NULL-terminated "Name", "value", ... list. */
 void fh_callback(const wa_provider *p, void *state, const char *method,
-		 const char *public_url, const char *query,
-		 const char *content_type, const char *body, size_t body_len,
-		 const char *const *headers, wa_callback_reply *reply);
+                 const char *public_url, const char *query,
+                 const char *content_type, const char *body, size_t body_len,
+                 const char *const *headers, wa_callback_reply *reply);
 
 /* Count captured log lines holding the configured value of a key that p
  * marks secret, or any of the extra strings (NULL-terminated; may be NULL).

@@ -1,4 +1,5 @@
-/* test_provider_cloudapi.c - cloudapi.so through a fake host: config, request bytes, error codes, signed webhooks */
+/* test_provider_cloudapi.c - cloudapi.so through a fake host: config, request
+ * bytes, error codes, signed webhooks */
 #include "fakehost.h"
 #include "pc.h"
 #include "testing.h"
@@ -10,7 +11,9 @@
 #define SECRET "test_app_secret"
 #define VERIFY "test_verify_token_xyz"
 #define URL "https://wa.example.com/v1/providers/cloudapi/callback"
-#define SIG "sha256=00d762b7d1dc014bca70815eee5b9894b58f29dda08256caf254667c330aaedd"
+#define SIG                                                                    \
+	"sha256="                                                              \
+	"00d762b7d1dc014bca70815eee5b9894b58f29dda08256caf254667c330aaedd"
 
 static const wa_provider *p;
 
@@ -44,13 +47,17 @@ static void test_config(void)
 {
 	const char *none[] = {NULL};
 	const char *no_pid[] = {"CLOUDAPI_TOKEN=" TOKEN, NULL};
-	const char *bad_pid[] = {"CLOUDAPI_TOKEN=" TOKEN, "CLOUDAPI_PHONE_NUMBER_ID=+1650555", NULL};
-	const char *bad_ver[] = {"CLOUDAPI_TOKEN=" TOKEN, "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
-				 "CLOUDAPI_VERSION=24", NULL};
-	const char *bad_base[] = {"CLOUDAPI_TOKEN=" TOKEN, "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
-				  "CLOUDAPI_BASE_URL=graph.facebook.com", NULL};
-	const char *bad_lang[] = {"CLOUDAPI_TOKEN=" TOKEN, "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
-				  "CLOUDAPI_TEMPLATE_LANGUAGE=e n", NULL};
+	const char *bad_pid[] = {"CLOUDAPI_TOKEN=" TOKEN,
+	                         "CLOUDAPI_PHONE_NUMBER_ID=+1650555", NULL};
+	const char *bad_ver[] = {"CLOUDAPI_TOKEN=" TOKEN,
+	                         "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
+	                         "CLOUDAPI_VERSION=24", NULL};
+	const char *bad_base[] = {"CLOUDAPI_TOKEN=" TOKEN,
+	                          "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
+	                          "CLOUDAPI_BASE_URL=graph.facebook.com", NULL};
+	const char *bad_lang[] = {"CLOUDAPI_TOKEN=" TOKEN,
+	                          "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
+	                          "CLOUDAPI_TEMPLATE_LANGUAGE=e n", NULL};
 
 	expect_config_error(none, "CLOUDAPI_TOKEN");
 	expect_config_error(no_pid, "CLOUDAPI_PHONE_NUMBER_ID");
@@ -62,7 +69,8 @@ static void test_config(void)
 	CHECK_INT(p->default_rate, 80);
 }
 
-static const char *build(void *st, const wa_message *m, wa_http_request *req, wa_result *res)
+static const char *build(void *st, const wa_message *m, wa_http_request *req,
+                         wa_result *res)
 {
 	fh_req_free(req);
 	fh_req_init(req, 65536);
@@ -72,7 +80,8 @@ static const char *build(void *st, const wa_message *m, wa_http_request *req, wa
 
 static void test_build(void)
 {
-	const char *kv[] = {"CLOUDAPI_TOKEN=" TOKEN, "CLOUDAPI_PHONE_NUMBER_ID=106540352242922", NULL};
+	const char *kv[] = {"CLOUDAPI_TOKEN=" TOKEN,
+	                    "CLOUDAPI_PHONE_NUMBER_ID=106540352242922", NULL};
 	const char *vars[] = {"Ana", "12/05"};
 	wa_http_request req;
 	wa_result res;
@@ -84,10 +93,13 @@ static void test_build(void)
 	CHECK_INT(fh_init(p, &st, err, sizeof(err)), 0);
 	fh_req_init(&req, 16);
 	CHECK_STR(build(st, &m, &req, &res),
-		  "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\",\"to\":\"16505551234\","
-		  "\"type\":\"text\",\"text\":{\"preview_url\":false,\"body\":\"Olá \\\"x\\\"\"}}");
+	          "{\"messaging_product\":\"whatsapp\",\"recipient_type\":"
+	          "\"individual\",\"to\":\"16505551234\","
+	          "\"type\":\"text\",\"text\":{\"preview_url\":false,\"body\":"
+	          "\"Olá \\\"x\\\"\"}}");
 	CHECK_STR(req.method, "POST");
-	CHECK_STR(req.url, "https://graph.facebook.com/v24.0/106540352242922/messages");
+	CHECK_STR(req.url,
+	          "https://graph.facebook.com/v24.0/106540352242922/messages");
 	CHECK_STR(fh_req_header(&req, "Authorization"), "Bearer " TOKEN);
 	CHECK_STR(fh_req_header(&req, "Content-Type"), "application/json");
 	CHECK_INT(req.body_len, strlen(req.body));
@@ -97,15 +109,20 @@ static void test_build(void)
 	m.template_variables = vars;
 	m.n_template_variables = 2;
 	CHECK_STR(build(st, &m, &req, &res),
-		  "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\",\"to\":\"16505551234\","
-		  "\"type\":\"template\",\"template\":{\"name\":\"order_update\",\"language\":{\"code\":\"pt_BR\"},"
-		  "\"components\":[{\"type\":\"body\",\"parameters\":[{\"type\":\"text\",\"text\":\"Ana\"},"
-		  "{\"type\":\"text\",\"text\":\"12/05\"}]}]}}");
+	          "{\"messaging_product\":\"whatsapp\",\"recipient_type\":"
+	          "\"individual\",\"to\":\"16505551234\","
+	          "\"type\":\"template\",\"template\":{\"name\":\"order_"
+	          "update\",\"language\":{\"code\":\"pt_BR\"},"
+	          "\"components\":[{\"type\":\"body\",\"parameters\":[{"
+	          "\"type\":\"text\",\"text\":\"Ana\"},"
+	          "{\"type\":\"text\",\"text\":\"12/05\"}]}]}}");
 	m.template_language = NULL;
 	m.n_template_variables = 0;
 	CHECK_STR(build(st, &m, &req, &res),
-		  "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\",\"to\":\"16505551234\","
-		  "\"type\":\"template\",\"template\":{\"name\":\"order_update\",\"language\":{\"code\":\"en_US\"}}}");
+	          "{\"messaging_product\":\"whatsapp\",\"recipient_type\":"
+	          "\"individual\",\"to\":\"16505551234\","
+	          "\"type\":\"template\",\"template\":{\"name\":\"order_"
+	          "update\",\"language\":{\"code\":\"en_US\"}}}");
 	m.template_name = "Bad Name";
 	CHECK(build(st, &m, &req, &res) == NULL);
 	CHECK_INT(res.result_class, WA_RESULT_REJECT);
@@ -113,8 +130,10 @@ static void test_build(void)
 	m = fh_msg("+16505551234", "caption");
 	m.media_url = "https://cdn.example.com/a.png";
 	CHECK_STR(build(st, &m, &req, &res),
-		  "{\"messaging_product\":\"whatsapp\",\"recipient_type\":\"individual\",\"to\":\"16505551234\","
-		  "\"type\":\"image\",\"image\":{\"link\":\"https://cdn.example.com/a.png\",\"caption\":\"caption\"}}");
+	          "{\"messaging_product\":\"whatsapp\",\"recipient_type\":"
+	          "\"individual\",\"to\":\"16505551234\","
+	          "\"type\":\"image\",\"image\":{\"link\":\"https://"
+	          "cdn.example.com/a.png\",\"caption\":\"caption\"}}");
 	m.media_url = "file:///etc/passwd";
 	CHECK(build(st, &m, &req, &res) == NULL);
 	CHECK_INT(res.result_class, WA_RESULT_REJECT);
@@ -137,18 +156,23 @@ static void test_build(void)
 
 static void test_parse(void)
 {
-	const char *kv[] = {"CLOUDAPI_TOKEN=" TOKEN, "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
-			    "CLOUDAPI_BASE_URL=http://127.0.0.1:9", "CLOUDAPI_VERSION=v21.0", NULL};
+	const char *kv[] = {"CLOUDAPI_TOKEN=" TOKEN,
+	                    "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
+	                    "CLOUDAPI_BASE_URL=http://127.0.0.1:9",
+	                    "CLOUDAPI_VERSION=v21.0", NULL};
 	static const struct {
 		int code;
 		wa_result_class cls;
 	} codes[] = {
-		{130429, WA_RESULT_RETRY}, {80007, WA_RESULT_RETRY}, {4, WA_RESULT_RETRY},
-		{131057, WA_RESULT_RETRY}, {2, WA_RESULT_RETRY}, {131056, WA_RESULT_RETRY},
-		{131026, WA_RESULT_REJECT}, {131047, WA_RESULT_REJECT}, {131009, WA_RESULT_REJECT},
-		{131051, WA_RESULT_REJECT}, {100, WA_RESULT_REJECT}, {131008, WA_RESULT_REJECT},
-		{190, WA_RESULT_CONFIG}, {0, WA_RESULT_CONFIG}, {10, WA_RESULT_CONFIG},
-		{200, WA_RESULT_CONFIG}, {299, WA_RESULT_CONFIG},
+	    {130429, WA_RESULT_RETRY},  {80007, WA_RESULT_RETRY},
+	    {4, WA_RESULT_RETRY},       {131057, WA_RESULT_RETRY},
+	    {2, WA_RESULT_RETRY},       {131056, WA_RESULT_RETRY},
+	    {131026, WA_RESULT_REJECT}, {131047, WA_RESULT_REJECT},
+	    {131009, WA_RESULT_REJECT}, {131051, WA_RESULT_REJECT},
+	    {100, WA_RESULT_REJECT},    {131008, WA_RESULT_REJECT},
+	    {190, WA_RESULT_CONFIG},    {0, WA_RESULT_CONFIG},
+	    {10, WA_RESULT_CONFIG},     {200, WA_RESULT_CONFIG},
+	    {299, WA_RESULT_CONFIG},
 	};
 	wa_http_request req;
 	wa_result r;
@@ -166,7 +190,8 @@ static void test_parse(void)
 
 	r = pf(st, 200, "cloudapi_success.json");
 	CHECK_INT(r.result_class, WA_RESULT_OK);
-	CHECK_STR(r.provider_message_id, "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA");
+	CHECK_STR(r.provider_message_id,
+	          "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA");
 	r = pf(st, 400, "cloudapi_error_130429.json");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
 	CHECK_STR(r.upstream_code, "130429");
@@ -175,14 +200,20 @@ static void test_parse(void)
 	CHECK_STR(r.upstream_code, "131047");
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		snprintf(body, sizeof(body),
-			 "{\"error\":{\"message\":\"(#%d) x\",\"type\":\"OAuthException\",\"code\":%d,\"fbtrace_id\":\"A\"}}",
-			 codes[i].code, codes[i].code);
-		r = ps(st, codes[i].code == 190 || codes[i].code == 0 ? 401 : 400, body);
+		         "{\"error\":{\"message\":\"(#%d) "
+		         "x\",\"type\":\"OAuthException\",\"code\":%d,"
+		         "\"fbtrace_id\":\"A\"}}",
+		         codes[i].code, codes[i].code);
+		r = ps(st,
+		       codes[i].code == 190 || codes[i].code == 0 ? 401 : 400,
+		       body);
 		if (r.result_class != codes[i].cls)
 			fprintf(stderr, "code %d\n", codes[i].code);
 		CHECK_INT(r.result_class, codes[i].cls);
 	}
-	r = ps(st, 400, "{\"error\":{\"message\":\"Unsupported post request.\",\"code\":100,\"error_subcode\":33}}");
+	r = ps(st, 400,
+	       "{\"error\":{\"message\":\"Unsupported post "
+	       "request.\",\"code\":100,\"error_subcode\":33}}");
 	CHECK_INT(r.result_class, WA_RESULT_CONFIG);
 	r = ps(st, 500, "{\"error\":{\"message\":\"x\",\"code\":131026}}");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
@@ -192,8 +223,11 @@ static void test_parse(void)
 	CHECK_INT(r.result_class, WA_RESULT_CONFIG);
 	r = ps(st, 429, "");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
-	r = ps(st, 400, "{\"error\":{\"message\":\"(#131026) Message undeliverable\",\"code\":131026,"
-			"\"error_data\":{\"details\":\"Recipient 16505551234 is not a WhatsApp user\"}}}");
+	r = ps(st, 400,
+	       "{\"error\":{\"message\":\"(#131026) Message "
+	       "undeliverable\",\"code\":131026,"
+	       "\"error_data\":{\"details\":\"Recipient 16505551234 is not a "
+	       "WhatsApp user\"}}}");
 	CHECK_INT(r.result_class, WA_RESULT_REJECT);
 	CHECK(strstr(r.error, "16505551234") == NULL);
 	/* Malformed / empty / truncated / huge: never OK. */
@@ -217,11 +251,13 @@ static void test_parse(void)
 	p->destroy(st);
 }
 
-static void post(void *st, const char *body, size_t n, const char *sig, wa_callback_reply *r)
+static void post(void *st, const char *body, size_t n, const char *sig,
+                 wa_callback_reply *r)
 {
 	const char *h[] = {"X-Hub-Signature-256", sig, NULL};
 
-	fh_callback(p, st, "POST", URL, "", "application/json", body, n, sig ? h : NULL, r);
+	fh_callback(p, st, "POST", URL, "", "application/json", body, n,
+	            sig ? h : NULL, r);
 }
 
 static void post_signed(void *st, const char *body, wa_callback_reply *r)
@@ -237,8 +273,10 @@ static void post_signed(void *st, const char *body, wa_callback_reply *r)
 
 static void test_callbacks(void)
 {
-	const char *kv[] = {"CLOUDAPI_TOKEN=" TOKEN, "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
-			    "CLOUDAPI_APP_SECRET=" SECRET, "CLOUDAPI_VERIFY_TOKEN=" VERIFY, NULL};
+	const char *kv[] = {"CLOUDAPI_TOKEN=" TOKEN,
+	                    "CLOUDAPI_PHONE_NUMBER_ID=106540352242922",
+	                    "CLOUDAPI_APP_SECRET=" SECRET,
+	                    "CLOUDAPI_VERIFY_TOKEN=" VERIFY, NULL};
 	void *st = NULL;
 	char err[256], *body, *mod, *failed, *many;
 	size_t n, fn;
@@ -251,18 +289,28 @@ static void test_callbacks(void)
 	post(st, body, n, SIG, &r);
 	CHECK_INT(r.http_status, 200);
 	CHECK_INT(r.n_updates, 1);
-	CHECK_STR(r.updates[0].provider_message_id, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=");
+	CHECK_STR(
+	    r.updates[0].provider_message_id,
+	    "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=");
 	CHECK_INT(r.updates[0].status, WA_STATUS_DELIVERED);
 	CHECK_INT(r.updates[0].occurred_at_ms, 1750030080000LL);
-	post(st, body, n, "sha256=00D762B7D1DC014BCA70815EEE5B9894B58F29DDA08256CAF254667C330AAEDD", &r);
+	post(st, body, n,
+	     "sha256="
+	     "00D762B7D1DC014BCA70815EEE5B9894B58F29DDA08256CAF254667C330AAEDD",
+	     &r);
 	CHECK_INT(r.http_status, 200);
 	/* Forged, missing, malformed header; body modified after signing. */
-	post(st, body, n, "sha256=00d762b7d1dc014bca70815eee5b9894b58f29dda08256caf254667c330aaede", &r);
+	post(st, body, n,
+	     "sha256="
+	     "00d762b7d1dc014bca70815eee5b9894b58f29dda08256caf254667c330aaede",
+	     &r);
 	CHECK_INT(r.http_status, 401);
 	CHECK_INT(r.n_updates, 0);
 	post(st, body, n, NULL, &r);
 	CHECK_INT(r.http_status, 401);
-	post(st, body, n, "00d762b7d1dc014bca70815eee5b9894b58f29dda08256caf254667c330aaedd", &r);
+	post(st, body, n,
+	     "00d762b7d1dc014bca70815eee5b9894b58f29dda08256caf254667c330aaedd",
+	     &r);
 	CHECK_INT(r.http_status, 401);
 	post(st, body, n - 1, SIG, &r);
 	CHECK_INT(r.http_status, 401);
@@ -277,8 +325,11 @@ static void test_callbacks(void)
 	failed = fh_fixture("cloudapi_status_failed_object.json", &fn);
 	many = malloc(fn * 40 + 512);
 	snprintf(many, fn * 40 + 512,
-		 "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{\"value\":"
-		 "{\"messaging_product\":\"whatsapp\",\"statuses\":[%s]},\"field\":\"messages\"}]}]}", failed);
+	         "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":"
+	         "\"1\",\"changes\":[{\"value\":"
+	         "{\"messaging_product\":\"whatsapp\",\"statuses\":[%s]},"
+	         "\"field\":\"messages\"}]}]}",
+	         failed);
 	post_signed(st, many, &r);
 	CHECK_INT(r.http_status, 200);
 	CHECK_INT(r.n_updates, 1);
@@ -290,12 +341,18 @@ static void test_callbacks(void)
 	{
 		size_t len = 0, cap = fn * 40 + 512;
 
-		len += (size_t)snprintf(many, cap, "{\"entry\":[{\"changes\":[{\"value\":{\"statuses\":[");
+		len += (size_t)snprintf(
+		    many, cap,
+		    "{\"entry\":[{\"changes\":[{\"value\":{\"statuses\":[");
 		for (int i = 0; i < 35; i++)
-			len += (size_t)snprintf(many + len, cap - len,
-						"%s{\"id\":\"wamid.%d\",\"status\":\"%s\",\"timestamp\":\"1750030080\"}",
-						i ? "," : "", i, i % 2 ? "read" : "sent");
-		snprintf(many + len, cap - len, "]}}]},{\"changes\":[{\"value\":{\"statuses\":[]}}]}]}");
+			len += (size_t)snprintf(
+			    many + len, cap - len,
+			    "%s{\"id\":\"wamid.%d\",\"status\":\"%s\","
+			    "\"timestamp\":\"1750030080\"}",
+			    i ? "," : "", i, i % 2 ? "read" : "sent");
+		snprintf(
+		    many + len, cap - len,
+		    "]}}]},{\"changes\":[{\"value\":{\"statuses\":[]}}]}]}");
 		post_signed(st, many, &r);
 		CHECK_INT(r.http_status, 200);
 		CHECK_INT(r.n_updates, WA_STATUS_UPDATES_MAX);
@@ -303,7 +360,10 @@ static void test_callbacks(void)
 		CHECK_STR(r.updates[31].provider_message_id, "wamid.31");
 		CHECK(fh_log_contains("dropped"));
 	}
-	post_signed(st, "{\"entry\":[{\"changes\":[{\"value\":{\"statuses\":[{\"id\":\"w\",\"status\":\"deleted\"}]}}]}]}", &r);
+	post_signed(st,
+	            "{\"entry\":[{\"changes\":[{\"value\":{\"statuses\":[{"
+	            "\"id\":\"w\",\"status\":\"deleted\"}]}}]}]}",
+	            &r);
 	CHECK_INT(r.http_status, 200);
 	CHECK_INT(r.n_updates, 0);
 	post_signed(st, "{\"entry\":", &r);
@@ -315,22 +375,31 @@ static void test_callbacks(void)
 	free(body);
 
 	/* GET verification handshake. */
-	fh_callback(p, st, "GET", URL, "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=" VERIFY,
-		    NULL, NULL, 0, NULL, &r);
+	fh_callback(p, st, "GET", URL,
+	            "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_"
+	            "token=" VERIFY,
+	            NULL, NULL, 0, NULL, &r);
 	CHECK_INT(r.http_status, 200);
 	CHECK_STR(r.body, "1158201444");
 	CHECK_CONTAINS(r.content_type, "text/plain");
-	fh_callback(p, st, "GET", URL, "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=nope",
-		    NULL, NULL, 0, NULL, &r);
+	fh_callback(
+	    p, st, "GET", URL,
+	    "hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=nope",
+	    NULL, NULL, 0, NULL, &r);
 	CHECK_INT(r.http_status, 403);
 	CHECK(strstr(r.body, "1158201444") == NULL);
-	fh_callback(p, st, "GET", URL, "hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=" VERIFY,
-		    NULL, NULL, 0, NULL, &r);
+	fh_callback(
+	    p, st, "GET", URL,
+	    "hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=" VERIFY,
+	    NULL, NULL, 0, NULL, &r);
 	CHECK_INT(r.http_status, 403);
-	fh_callback(p, st, "GET", URL, "hub.challenge=1", NULL, NULL, 0, NULL, &r);
+	fh_callback(p, st, "GET", URL, "hub.challenge=1", NULL, NULL, 0, NULL,
+	            &r);
 	CHECK_INT(r.http_status, 403);
-	fh_callback(p, st, "GET", URL, "hub.mode=subscribe&hub.challenge=%3Cscript%3E&hub.verify_token=" VERIFY,
-		    NULL, NULL, 0, NULL, &r);
+	fh_callback(p, st, "GET", URL,
+	            "hub.mode=subscribe&hub.challenge=%3Cscript%3E&hub.verify_"
+	            "token=" VERIFY,
+	            NULL, NULL, 0, NULL, &r);
 	CHECK_INT(r.http_status, 400);
 	p->destroy(st);
 }

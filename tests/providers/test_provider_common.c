@@ -1,4 +1,5 @@
-/* test_provider_common.c - the plugins' shared helpers: official signature vectors, encodings, strict JSON */
+/* test_provider_common.c - the plugins' shared helpers: official signature
+ * vectors, encodings, strict JSON */
 #include "pc.h"
 #include "testing.h"
 
@@ -19,42 +20,53 @@ static const char *sign(const char *token, const char *url, const char *form)
 
 static void test_twilio_vectors(void)
 {
-	const char *params = "CallSid=CA1234567890ABCDE&Caller=%2B14158675309"
-			     "&Digits=1234&From=%2B14158675309&To=%2B18005551212";
+	const char *params =
+	    "CallSid=CA1234567890ABCDE&Caller=%2B14158675309"
+	    "&Digits=1234&From=%2B14158675309&To=%2B18005551212";
 	/* Same fields, shuffled: the routine sorts. */
-	const char *shuffled = "To=%2B18005551212&Digits=1234&CallSid=CA1234567890ABCDE"
-			       "&From=%2B14158675309&Caller=%2B14158675309";
+	const char *shuffled =
+	    "To=%2B18005551212&Digits=1234&CallSid=CA1234567890ABCDE"
+	    "&From=%2B14158675309&Caller=%2B14158675309";
 	char out[64];
 
 	/* twilio-node / twilio-python unit-test vector (providers.md 1.6). */
-	CHECK_STR(sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", params),
-		  "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
-	CHECK_STR(sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", shuffled),
-		  "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
-	CHECK_STR(sign("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", params),
-		  "kvajT1Ptam85bY51eRf/AJRuM3w=");
-	CHECK_STR(sign("12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", params),
-		  "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=");
+	CHECK_STR(sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2",
+	               params),
+	          "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+	CHECK_STR(sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2",
+	               shuffled),
+	          "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+	CHECK_STR(sign("12345",
+	               "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+	               params),
+	          "kvajT1Ptam85bY51eRf/AJRuM3w=");
+	CHECK_STR(sign("12345",
+	               "http://mycompany.com:1234/myapp.php?foo=1&bar=2",
+	               params),
+	          "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=");
 	/* Repeated keys: values de-duplicated and sorted. */
 	CHECK_STR(sign("12345", "https://mycompany.com/myapp.php?foo=1&bar=2",
-		       "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234"),
-		  "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
+	               "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&"
+	               "Digits=1234"),
+	          "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
 	/* JSON-body case: URL only, no parameters. */
-	CHECK(wa_pc_twilio_signature("12345",
-				     "https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256="
-				     "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620",
-				     NULL, out, sizeof(out)) == 0);
+	CHECK(wa_pc_twilio_signature(
+	          "12345",
+	          "https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256="
+	          "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e"
+	          "6620",
+	          NULL, out, sizeof(out)) == 0);
 	CHECK_STR(out, "a9nBmqA0ju/hNViExpshrM61xv4=");
 	/* The current Twilio "Security" docs page. */
 	CHECK_STR(sign("12345", "https://example.com/myapp.php?foo=1&bar=2",
-		       "Digits=1234&To=%2B18005551212&From=%2B14158675310"
-		       "&Caller=%2B14158675310&CallSid=CA1234567890ABCDE"),
-		  "L/OH5YylLD5NRKLltdqwSvS0BnU=");
+	               "Digits=1234&To=%2B18005551212&From=%2B14158675310"
+	               "&Caller=%2B14158675310&CallSid=CA1234567890ABCDE"),
+	          "L/OH5YylLD5NRKLltdqwSvS0BnU=");
 	/* A '+' left unencoded is a space: the signature must change. */
 	CHECK(strcmp(sign("12345", "https://example.com/myapp.php?foo=1&bar=2",
-			  "Digits=1234&To=+18005551212&From=%2B14158675310"
-			  "&Caller=%2B14158675310&CallSid=CA1234567890ABCDE"),
-		     "L/OH5YylLD5NRKLltdqwSvS0BnU=") != 0);
+	                  "Digits=1234&To=+18005551212&From=%2B14158675310"
+	                  "&Caller=%2B14158675310&CallSid=CA1234567890ABCDE"),
+	             "L/OH5YylLD5NRKLltdqwSvS0BnU=") != 0);
 }
 
 static void test_hmac_sha256(void)
@@ -64,7 +76,9 @@ static void test_hmac_sha256(void)
 
 	CHECK(wa_pc_hmac_sha256("secret", "test", 4, mac) == 0);
 	CHECK(wa_pc_hex(mac, 32, hex, sizeof(hex)) == 0);
-	CHECK_STR(hex, "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914");
+	CHECK_STR(
+	    hex,
+	    "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914");
 	CHECK(wa_pc_hex(mac, 32, hex, 64) == -1);
 }
 
@@ -74,7 +88,8 @@ static void test_encodings(void)
 	wa_pc_buf b;
 	wa_pc_form f;
 
-	CHECK(wa_pc_base64((const unsigned char *)"AC:tok", 6, out, sizeof(out)) == 0);
+	CHECK(wa_pc_base64((const unsigned char *)"AC:tok", 6, out,
+	                   sizeof(out)) == 0);
 	CHECK_STR(out, "QUM6dG9r");
 	CHECK(wa_pc_base64((const unsigned char *)"ab", 2, out, 4) == -1);
 
@@ -82,7 +97,9 @@ static void test_encodings(void)
 	wa_pc_form_add(&b, "To", "whatsapp:+15558675310");
 	wa_pc_form_add(&b, "Body", "Olá & a=b ~._-");
 	CHECK(!b.overflow);
-	CHECK_STR(buf, "To=whatsapp%3A%2B15558675310&Body=Ol%C3%A1%20%26%20a%3Db%20~._-");
+	CHECK_STR(
+	    buf,
+	    "To=whatsapp%3A%2B15558675310&Body=Ol%C3%A1%20%26%20a%3Db%20~._-");
 	CHECK(wa_pc_form_parse(&f, buf, strlen(buf)) == 0);
 	CHECK_INT(f.n, 2);
 	CHECK_STR(wa_pc_form_get(&f, "To"), "whatsapp:+15558675310");
@@ -114,7 +131,8 @@ static void test_encodings(void)
 	CHECK(wa_pc_is_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "AC", 32));
 	CHECK(!wa_pc_is_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag", "AC", 32));
 	CHECK(!wa_pc_is_sid("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag", "AC", 32));
-	wa_pc_copy_masked(out, sizeof(out), "The 'To' number whatsapp:+15558675310 is bad\n");
+	wa_pc_copy_masked(out, sizeof(out),
+	                  "The 'To' number whatsapp:+15558675310 is bad\n");
 	CHECK_STR(out, "The 'To' number whatsapp:+*********10 is bad ");
 	CHECK(wa_pc_ct_streq("abc", "abc"));
 	CHECK(!wa_pc_ct_streq("abc", "abd"));
@@ -140,10 +158,10 @@ static void test_json(void)
 	CHECK(wa_pc_json_str(o, "c") == NULL);
 	CHECK(wa_pc_json_path(o, "a.x") == NULL);
 	json_object_put(o);
-	CHECK(wa_pc_json_parse("{\"a\":1}x", 8) == NULL);      /* trailing garbage */
-	CHECK(wa_pc_json_parse("{\"a\":1}{}", 9) == NULL);     /* two values */
-	CHECK(wa_pc_json_parse("{\"a\":1", 6) == NULL);        /* truncated */
-	CHECK(wa_pc_json_parse("{\"a\":1}\0", 8) == NULL);     /* NUL */
+	CHECK(wa_pc_json_parse("{\"a\":1}x", 8) == NULL); /* trailing garbage */
+	CHECK(wa_pc_json_parse("{\"a\":1}{}", 9) == NULL); /* two values */
+	CHECK(wa_pc_json_parse("{\"a\":1", 6) == NULL);    /* truncated */
+	CHECK(wa_pc_json_parse("{\"a\":1}\0", 8) == NULL); /* NUL */
 	CHECK(wa_pc_json_parse("", 0) == NULL);
 	CHECK(wa_pc_json_parse("{\"a\":\"\xff\"}", 9) == NULL); /* bad UTF-8 */
 	for (int i = 0; i < 40; i++)
@@ -151,7 +169,7 @@ static void test_json(void)
 	for (int i = 0; i < 40; i++)
 		deep[n++] = ']';
 	CHECK(wa_pc_json_parse(deep, n) == NULL); /* depth > 32 */
-	o = wa_pc_json_parse(deep + 10, 60);     /* depth 30 */
+	o = wa_pc_json_parse(deep + 10, 60);      /* depth 30 */
 	CHECK(o != NULL);
 	json_object_put(o);
 }

@@ -1,4 +1,5 @@
-/* test_provider_evolution.c - evolution.so through a fake host: config, request bytes, reply classes, token-checked webhooks */
+/* test_provider_evolution.c - evolution.so through a fake host: config, request
+ * bytes, reply classes, token-checked webhooks */
 #include "fakehost.h"
 #include "testing.h"
 
@@ -39,12 +40,16 @@ static void expect_config_error(const char *const *kv, const char *name)
 static void test_config(void)
 {
 	const char *none[] = {NULL};
-	const char *no_inst[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080", "EVOLUTION_API_KEY=" KEY, NULL};
-	const char *no_key[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080", "EVOLUTION_INSTANCE=x", NULL};
-	const char *bad_base[] = {"EVOLUTION_BASE_URL=10.0.0.5:8080", "EVOLUTION_INSTANCE=x",
-				  "EVOLUTION_API_KEY=" KEY, NULL};
-	const char *bad_key[] = {"EVOLUTION_BASE_URL=http://h", "EVOLUTION_INSTANCE=x",
-				 "EVOLUTION_API_KEY=a b", NULL};
+	const char *no_inst[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080",
+	                         "EVOLUTION_API_KEY=" KEY, NULL};
+	const char *no_key[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080",
+	                        "EVOLUTION_INSTANCE=x", NULL};
+	const char *bad_base[] = {"EVOLUTION_BASE_URL=10.0.0.5:8080",
+	                          "EVOLUTION_INSTANCE=x",
+	                          "EVOLUTION_API_KEY=" KEY, NULL};
+	const char *bad_key[] = {"EVOLUTION_BASE_URL=http://h",
+	                         "EVOLUTION_INSTANCE=x",
+	                         "EVOLUTION_API_KEY=a b", NULL};
 
 	expect_config_error(none, "EVOLUTION_BASE_URL");
 	expect_config_error(no_inst, "EVOLUTION_INSTANCE");
@@ -57,8 +62,10 @@ static void test_config(void)
 
 static void test_build_parse(void)
 {
-	const char *kv[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080/", "EVOLUTION_INSTANCE=my shop/1",
-			    "EVOLUTION_API_KEY=" KEY, "EVOLUTION_WEBHOOK_TOKEN=" HOOK, NULL};
+	const char *kv[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080/",
+	                    "EVOLUTION_INSTANCE=my shop/1",
+	                    "EVOLUTION_API_KEY=" KEY,
+	                    "EVOLUTION_WEBHOOK_TOKEN=" HOOK, NULL};
 	const char *vars[] = {"x"};
 	wa_http_request req;
 	wa_result res;
@@ -73,10 +80,12 @@ static void test_build_parse(void)
 	memset(&res, 0, sizeof(res));
 	CHECK_INT(p->build_request(st, &m, &req, &res), 0);
 	CHECK_STR(req.method, "POST");
-	CHECK_STR(req.url, "http://10.0.0.5:8080/message/sendText/my%20shop%2F1");
+	CHECK_STR(req.url,
+	          "http://10.0.0.5:8080/message/sendText/my%20shop%2F1");
 	CHECK_STR(fh_req_header(&req, "apikey"), KEY);
 	CHECK_STR(fh_req_header(&req, "Content-Type"), "application/json");
-	CHECK_STR(req.body, "{\"number\":\"5511999999999\",\"text\":\"Olá \\\"mundo\\\"\\n/ok\"}");
+	CHECK_STR(req.body, "{\"number\":\"5511999999999\",\"text\":\"Olá "
+	                    "\\\"mundo\\\"\\n/ok\"}");
 	CHECK_INT(req.body_len, strlen(req.body));
 	fh_req_free(&req);
 	/* Templates and media are not part of sendText: the body goes out. */
@@ -87,7 +96,8 @@ static void test_build_parse(void)
 	m.media_url = "https://cdn.example.com/a.png";
 	fh_req_init(&req, 65536);
 	CHECK_INT(p->build_request(st, &m, &req, &res), 0);
-	CHECK_STR(req.body, "{\"number\":\"5511999999999\",\"text\":\"Hello from the dispatcher\"}");
+	CHECK_STR(req.body, "{\"number\":\"5511999999999\",\"text\":\"Hello "
+	                    "from the dispatcher\"}");
 	fh_req_free(&req);
 	fh_req_init(&req, 16);
 	memset(&res, 0, sizeof(res));
@@ -112,11 +122,19 @@ static void test_build_parse(void)
 	CHECK_INT(res.result_class, WA_RESULT_CONFIG);
 	res = pf(st, 500, "evolution_error_500_closed.json");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
-	res = ps(st, 400, "{\"status\":400,\"error\":\"Bad Request\",\"response\":{\"message\":[\"Error: Connection Closed\"]}}");
+	res = ps(st, 400,
+	         "{\"status\":400,\"error\":\"Bad "
+	         "Request\",\"response\":{\"message\":[\"Error: Connection "
+	         "Closed\"]}}");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
-	res = ps(st, 400, "{\"status\":400,\"error\":\"Bad Request\",\"response\":{\"message\":[\"Text is required\"]}}");
+	res =
+	    ps(st, 400,
+	       "{\"status\":400,\"error\":\"Bad "
+	       "Request\",\"response\":{\"message\":[\"Text is required\"]}}");
 	CHECK_INT(res.result_class, WA_RESULT_REJECT);
-	res = ps(st, 500, "{\"status\":500,\"response\":{\"message\":\"Cannot read properties of undefined (reading 'find')\"}}");
+	res = ps(st, 500,
+	         "{\"status\":500,\"response\":{\"message\":\"Cannot read "
+	         "properties of undefined (reading 'find')\"}}");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
 	res = ps(st, 503, "");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
@@ -145,20 +163,25 @@ static void test_build_parse(void)
 }
 
 static void cb(void *st, const char *query, const char *token, const char *body,
-	       wa_callback_reply *r)
+               wa_callback_reply *r)
 {
 	const char *h[] = {"X-Wadispatch-Token", token, NULL};
 
-	fh_callback(p, st, "POST", "https://wa.example.com/v1/providers/evolution/callback",
-		    query, "application/json", body, strlen(body), token ? h : NULL, r);
+	fh_callback(p, st, "POST",
+	            "https://wa.example.com/v1/providers/evolution/callback",
+	            query, "application/json", body, strlen(body),
+	            token ? h : NULL, r);
 }
 
 static void test_callbacks(void)
 {
-	const char *kv[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080", "EVOLUTION_INSTANCE=dispatcher",
-			    "EVOLUTION_API_KEY=" KEY, "EVOLUTION_WEBHOOK_TOKEN=" HOOK, NULL};
-	const char *nohook[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080", "EVOLUTION_INSTANCE=dispatcher",
-				"EVOLUTION_API_KEY=" KEY, NULL};
+	const char *kv[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080",
+	                    "EVOLUTION_INSTANCE=dispatcher",
+	                    "EVOLUTION_API_KEY=" KEY,
+	                    "EVOLUTION_WEBHOOK_TOKEN=" HOOK, NULL};
+	const char *nohook[] = {"EVOLUTION_BASE_URL=http://10.0.0.5:8080",
+	                        "EVOLUTION_INSTANCE=dispatcher",
+	                        "EVOLUTION_API_KEY=" KEY, NULL};
 	void *st = NULL;
 	char err[256], *body, *v;
 	size_t n;
@@ -192,28 +215,52 @@ static void test_callbacks(void)
 	CHECK_INT(r.n_updates, 1);
 	CHECK_INT(r.updates[0].status, WA_STATUS_SENT);
 	free(v);
-	cb(st, "", HOOK, "{\"event\":\"MESSAGES_UPDATE\",\"data\":{\"keyId\":\"K1\",\"fromMe\":true,\"status\":\"READ\"}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"MESSAGES_UPDATE\",\"data\":{\"keyId\":\"K1\","
+	   "\"fromMe\":true,\"status\":\"READ\"}}",
+	   &r);
 	CHECK_INT(r.n_updates, 1);
 	CHECK_INT(r.updates[0].status, WA_STATUS_READ);
-	cb(st, "", HOOK, "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\",\"status\":\"PLAYED\"}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\","
+	   "\"status\":\"PLAYED\"}}",
+	   &r);
 	CHECK_INT(r.updates[0].status, WA_STATUS_READ);
-	cb(st, "", HOOK, "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\",\"status\":\"ERROR\"}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\","
+	   "\"status\":\"ERROR\"}}",
+	   &r);
 	CHECK_INT(r.updates[0].status, WA_STATUS_FAILED);
 	CHECK_STR(r.updates[0].error_code, "ERROR");
-	cb(st, "", HOOK, "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\",\"status\":\"PENDING\"}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\","
+	   "\"status\":\"PENDING\"}}",
+	   &r);
 	CHECK_INT(r.http_status, 200);
 	CHECK_INT(r.n_updates, 0);
 	/* v1 shape: key spread into data, datetime in ms. */
-	cb(st, "", HOOK, "{\"event\":\"messages.update\",\"data\":{\"id\":\"K2\",\"fromMe\":true,\"status\":\"DELIVERY_ACK\",\"datetime\":1717677100123}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"messages.update\",\"data\":{\"id\":\"K2\",\"fromMe\":"
+	   "true,\"status\":\"DELIVERY_ACK\",\"datetime\":1717677100123}}",
+	   &r);
 	CHECK_INT(r.n_updates, 1);
 	CHECK_STR(r.updates[0].provider_message_id, "K2");
 	CHECK_INT(r.updates[0].occurred_at_ms, 1717677100123LL);
-	cb(st, "", HOOK, "{\"event\":\"messages.update\",\"data\":{\"key\":{\"id\":\"K3\"},\"status\":\"READ\"}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"messages.update\",\"data\":{\"key\":{\"id\":\"K3\"},"
+	   "\"status\":\"READ\"}}",
+	   &r);
 	CHECK_STR(r.updates[0].provider_message_id, "K3");
 	/* Incoming messages' receipts are not ours. */
-	cb(st, "", HOOK, "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\",\"fromMe\":false,\"status\":\"READ\"}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"messages.update\",\"data\":{\"keyId\":\"K1\","
+	   "\"fromMe\":false,\"status\":\"READ\"}}",
+	   &r);
 	CHECK_INT(r.n_updates, 0);
-	cb(st, "", HOOK, "{\"event\":\"send.message\",\"data\":{\"key\":{\"id\":\"K1\"},\"status\":\"PENDING\"}}", &r);
+	cb(st, "", HOOK,
+	   "{\"event\":\"send.message\",\"data\":{\"key\":{\"id\":\"K1\"},"
+	   "\"status\":\"PENDING\"}}",
+	   &r);
 	CHECK_INT(r.http_status, 200);
 	CHECK_INT(r.n_updates, 0);
 	cb(st, "", HOOK, "{\"event\":\"messages.update\",\"data\":", &r);

@@ -52,7 +52,8 @@ void su_case_insert(void)
 	wa_message_rec_free(&m);
 
 	r = su_insert(s, "msg-2", "ext-2", PHONE, "with template",
-		      "{\"name\":\"promo\"}", "https://example.com/a.png", 2000);
+	              "{\"name\":\"promo\"}", "https://example.com/a.png",
+	              2000);
 	CHECK_INT(r.kind, WA_INSERT_CREATED);
 	CHECK_INT(s->ops->get(s, "msg-2", &m, err, sizeof(err)), 0);
 	CHECK_STR(m.template_json, "{\"name\":\"promo\"}");
@@ -66,12 +67,12 @@ void su_case_replay_conflict(void)
 	static const struct {
 		const char *phone, *body, *tmpl, *media;
 	} diff[] = {
-		{"+5511999990001", "hello", "{\"a\":1}", "https://m/x"},
-		{PHONE, "hello!", "{\"a\":1}", "https://m/x"},
-		{PHONE, "hello", NULL, "https://m/x"},
-		{PHONE, "hello", "{\"a\":2}", "https://m/x"},
-		{PHONE, "hello", "{\"a\":1}", NULL},
-		{PHONE, "hello", "{\"a\":1}", "https://m/y"},
+	    {"+5511999990001", "hello", "{\"a\":1}", "https://m/x"},
+	    {PHONE, "hello!", "{\"a\":1}", "https://m/x"},
+	    {PHONE, "hello", NULL, "https://m/x"},
+	    {PHONE, "hello", "{\"a\":2}", "https://m/x"},
+	    {PHONE, "hello", "{\"a\":1}", NULL},
+	    {PHONE, "hello", "{\"a\":1}", "https://m/y"},
 	};
 	wa_store *s = su_open(NULL, 0);
 	wa_insert_result r;
@@ -79,10 +80,10 @@ void su_case_replay_conflict(void)
 	size_t i;
 
 	r = su_insert(s, "msg-a", "ext-a", PHONE, "hello", "{\"a\":1}",
-		      "https://m/x", 1000);
+	              "https://m/x", 1000);
 	CHECK_INT(r.kind, WA_INSERT_CREATED);
 	r = su_insert(s, "msg-b", "ext-a", PHONE, "hello", "{\"a\":1}",
-		      "https://m/x", 5000);
+	              "https://m/x", 5000);
 	CHECK_INT(r.kind, WA_INSERT_REPLAYED);
 	CHECK_STR(r.id, "msg-a");
 	CHECK_INT(r.created_ms, 1000);
@@ -90,7 +91,7 @@ void su_case_replay_conflict(void)
 	CHECK_INT(su_status(s, "msg-b"), -1);
 	for (i = 0; i < sizeof(diff) / sizeof(diff[0]); i++) {
 		r = su_insert(s, "msg-c", "ext-a", diff[i].phone, diff[i].body,
-			      diff[i].tmpl, diff[i].media, 6000);
+		              diff[i].tmpl, diff[i].media, 6000);
 		CHECK_INT(r.kind, WA_INSERT_CONFLICT);
 		CHECK_STR(r.id, "msg-a");
 		CHECK_INT(r.created_ms, 1000);
@@ -104,7 +105,7 @@ void su_case_replay_conflict(void)
 	CHECK_INT(su_claim(s, 1000, 9000, 1, c), 1);
 	su_free_recs(c, 1);
 	r = su_insert(s, "msg-d", "ext-a", PHONE, "hello", "{\"a\":1}",
-		      "https://m/x", 7000);
+	              "https://m/x", 7000);
 	CHECK_INT(r.kind, WA_INSERT_REPLAYED);
 	CHECK_INT(r.status, WA_MSG_SENDING);
 	wa_store_close(s);
@@ -184,7 +185,7 @@ void su_case_lease(void)
 		CHECK_STR(c[0].id, "m2");
 	su_free_recs(c, n);
 	CHECK_INT(su_claim(s, 2000, 3000, 4, c), 0); /* lease not yet < now */
-	n = su_claim(s, 2001, 3001, 4, c);            /* m1's lease expired */
+	n = su_claim(s, 2001, 3001, 4, c);           /* m1's lease expired */
 	CHECK_INT(n, 1);
 	if (n == 1) {
 		CHECK_STR(c[0].id, "m1");
@@ -239,7 +240,7 @@ void su_case_finish(void)
 	CHECK_INT(su_status(s, "ms"), WA_MSG_SENT);
 
 	CHECK_INT(su_finish(s, "mr", WA_OUT_RETRY, 310, 5000, NULL, "HTTP 503"),
-		  0);
+	          0);
 	CHECK_INT(s->ops->get(s, "mr", &m, err, sizeof(err)), 0);
 	CHECK_INT(m.status, WA_MSG_QUEUED);
 	CHECK_INT(m.next_attempt_ms, 5000);
@@ -262,7 +263,7 @@ void su_case_finish(void)
 	su_free_recs(c, n);
 
 	CHECK_INT(su_finish(s, "mf", WA_OUT_FAILED, 320, 0, NULL, "rejected"),
-		  0);
+	          0);
 	CHECK_INT(s->ops->get(s, "mf", &m, err, sizeof(err)), 0);
 	CHECK_INT(m.status, WA_MSG_FAILED);
 	CHECK_STR(m.last_error, "rejected");
@@ -287,31 +288,28 @@ void su_case_can_move(void)
 {
 	enum { Q, SG, ST, D, R, F, C };
 	static const bool allowed[7][7] = {
-		/*          Q  SG ST D  R  F  C */
-		[Q] = {0, 1, 0, 0, 0, 1, 1},
-		[SG] = {1, 0, 1, 0, 0, 1, 0},
-		[ST] = {0, 0, 0, 1, 1, 1, 0},
-		[D] = {0, 0, 0, 0, 1, 1, 0},
-		[R] = {0, 0, 0, 0, 0, 0, 0},
-		[F] = {0, 0, 0, 0, 0, 0, 0},
-		[C] = {0, 0, 0, 0, 0, 0, 0},
+	    /*          Q  SG ST D  R  F  C */
+	    [Q] = {0, 1, 0, 0, 0, 1, 1},  [SG] = {1, 0, 1, 0, 0, 1, 0},
+	    [ST] = {0, 0, 0, 1, 1, 1, 0}, [D] = {0, 0, 0, 0, 1, 1, 0},
+	    [R] = {0, 0, 0, 0, 0, 0, 0},  [F] = {0, 0, 0, 0, 0, 0, 0},
+	    [C] = {0, 0, 0, 0, 0, 0, 0},
 	};
 	int from, to;
 
 	for (from = 0; from < 7; from++) {
 		for (to = 0; to < 7; to++) {
 			bool got = wa_msg_status_can_move((wa_msg_status)from,
-							  (wa_msg_status)to);
+			                                  (wa_msg_status)to);
 
 			if (got != allowed[from][to])
 				fprintf(stderr, "can_move(%s, %s)\n",
-					wa_msg_status_name((wa_msg_status)from),
-					wa_msg_status_name((wa_msg_status)to));
+				        wa_msg_status_name((wa_msg_status)from),
+				        wa_msg_status_name((wa_msg_status)to));
 			CHECK_INT(got, allowed[from][to]);
 		}
 		CHECK_INT(wa_msg_status_parse(
-				  wa_msg_status_name((wa_msg_status)from)),
-			  from);
+		              wa_msg_status_name((wa_msg_status)from)),
+		          from);
 	}
 	CHECK_INT(wa_msg_status_parse("bogus"), -1);
 	CHECK_INT(wa_msg_status_parse(NULL), -1);
@@ -323,7 +321,7 @@ void su_case_can_move(void)
 void su_case_apply_status(void)
 {
 	static const wa_msg_status reach[] = {WA_MSG_SENT, WA_MSG_DELIVERED,
-					      WA_MSG_READ, WA_MSG_FAILED};
+	                                      WA_MSG_READ, WA_MSG_FAILED};
 	wa_store *s = su_open(NULL, 0);
 	char id[64], ext[64], pmid[64], mid[WA_ID_MAX];
 	wa_message_rec m;
@@ -344,23 +342,25 @@ void su_case_apply_status(void)
 			su_make_sent(s, id, ext, pmid, 1000);
 			if (from != WA_MSG_SENT)
 				CHECK_INT(su_apply(s, "mock", pmid, from, 2000,
-						   NULL, NULL),
-					  WA_APPLY_APPLIED);
+				                   NULL, NULL),
+				          WA_APPLY_APPLIED);
 			CHECK_INT(s->ops->get(s, id, &m, err, sizeof(err)), 0);
 			nh = m.n_history;
 			wa_message_rec_free(&m);
 			CHECK_INT(su_apply(s, "mock", pmid, to, 3000,
-					   to == WA_MSG_FAILED ? "undeliverable"
-							       : NULL,
-					   mid),
-				  ok ? WA_APPLY_APPLIED : WA_APPLY_STALE);
+			                   to == WA_MSG_FAILED ? "undeliverable"
+			                                       : NULL,
+			                   mid),
+			          ok ? WA_APPLY_APPLIED : WA_APPLY_STALE);
 			CHECK_STR(mid, id);
 			CHECK_INT(s->ops->get(s, id, &m, err, sizeof(err)), 0);
 			CHECK_INT(m.status, ok ? to : from);
 			CHECK_INT(m.n_history, ok ? nh + 1 : nh);
 			if (ok && m.n_history > 0) {
-				CHECK_INT(m.history[m.n_history - 1].status, to);
-				CHECK_INT(m.history[m.n_history - 1].at_ms, 3000);
+				CHECK_INT(m.history[m.n_history - 1].status,
+				          to);
+				CHECK_INT(m.history[m.n_history - 1].at_ms,
+				          3000);
 			}
 			if (ok && to == WA_MSG_FAILED)
 				CHECK_STR(m.last_error, "undeliverable");
@@ -370,21 +370,21 @@ void su_case_apply_status(void)
 	/* a late delivered never overwrites read */
 	su_make_sent(s, "late", "elate", "PL", 1000);
 	CHECK_INT(su_apply(s, "mock", "PL", WA_MSG_READ, 2000, NULL, NULL),
-		  WA_APPLY_APPLIED);
+	          WA_APPLY_APPLIED);
 	CHECK_INT(su_apply(s, "mock", "PL", WA_MSG_DELIVERED, 1500, NULL, NULL),
-		  WA_APPLY_STALE);
+	          WA_APPLY_STALE);
 	CHECK_INT(su_status(s, "late"), WA_MSG_READ);
 	/* not reportable by a callback */
 	CHECK_INT(su_apply(s, "mock", "P1", WA_MSG_QUEUED, 2000, NULL, NULL),
-		  WA_APPLY_STALE);
+	          WA_APPLY_STALE);
 	CHECK_INT(su_apply(s, "mock", "P1", WA_MSG_CANCELED, 2000, NULL, NULL),
-		  WA_APPLY_STALE);
+	          WA_APPLY_STALE);
 	/* unknown id, other provider, empty id */
 	CHECK_INT(su_apply(s, "mock", "nope", WA_MSG_READ, 2000, NULL, NULL),
-		  WA_APPLY_UNKNOWN);
+	          WA_APPLY_UNKNOWN);
 	CHECK_INT(su_apply(s, "twilio", "PL", WA_MSG_READ, 2000, NULL, NULL),
-		  WA_APPLY_UNKNOWN);
+	          WA_APPLY_UNKNOWN);
 	CHECK_INT(su_apply(s, "mock", "", WA_MSG_READ, 2000, NULL, NULL),
-		  WA_APPLY_UNKNOWN);
+	          WA_APPLY_UNKNOWN);
 	wa_store_close(s);
 }

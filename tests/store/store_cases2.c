@@ -62,28 +62,27 @@ void su_case_lookups(void)
 	CHECK_STR(m.external_id, "ext-two");
 	wa_message_rec_free(&m);
 	CHECK_INT(s->ops->get_by_external(s, "ext-one", &m, err, sizeof(err)),
-		  0);
+	          0);
 	CHECK_STR(m.id, "m1");
 	CHECK_INT(m.n_history, 3);
 	wa_message_rec_free(&m);
 	CHECK_INT(s->ops->get_by_provider_id(s, "mock", "SM123", &m, err,
-					     sizeof(err)),
-		  0);
+	                                     sizeof(err)),
+	          0);
 	CHECK_STR(m.id, "m1");
 	CHECK_STR(m.provider_message_id, "SM123");
 	CHECK_INT(m.status, WA_MSG_SENT);
 	wa_message_rec_free(&m);
 	CHECK_INT(s->ops->get(s, "nope", &m, err, sizeof(err)), 1);
 	CHECK_INT(s->ops->get_by_external(s, "nope", &m, err, sizeof(err)), 1);
-	CHECK_INT(s->ops->get_by_provider_id(s, "mock", "nope", &m, err,
-					     sizeof(err)),
-		  1);
+	CHECK_INT(
+	    s->ops->get_by_provider_id(s, "mock", "nope", &m, err, sizeof(err)),
+	    1);
 	CHECK_INT(s->ops->get_by_provider_id(s, "twilio", "SM123", &m, err,
-					     sizeof(err)),
-		  1);
-	CHECK_INT(s->ops->get_by_provider_id(s, "mock", "", &m, err,
-					     sizeof(err)),
-		  1);
+	                                     sizeof(err)),
+	          1);
+	CHECK_INT(
+	    s->ops->get_by_provider_id(s, "mock", "", &m, err, sizeof(err)), 1);
 	wa_message_rec_free(&m); /* harmless on a not-found record */
 	wa_store_close(s);
 }
@@ -95,13 +94,10 @@ void su_case_history(void)
 		int64_t at;
 		const char *detail;
 	} want[] = {
-		{WA_MSG_QUEUED, 100, ""},
-		{WA_MSG_SENDING, 200, "attempt 1"},
-		{WA_MSG_QUEUED, 250, "timeout"},
-		{WA_MSG_SENDING, 300, "attempt 2"},
-		{WA_MSG_SENT, 350, ""},
-		{WA_MSG_DELIVERED, 400, ""},
-		{WA_MSG_READ, 390, ""}, /* provider clocks may disagree */
+	    {WA_MSG_QUEUED, 100, ""},        {WA_MSG_SENDING, 200, "attempt 1"},
+	    {WA_MSG_QUEUED, 250, "timeout"}, {WA_MSG_SENDING, 300, "attempt 2"},
+	    {WA_MSG_SENT, 350, ""},          {WA_MSG_DELIVERED, 400, ""},
+	    {WA_MSG_READ, 390, ""}, /* provider clocks may disagree */
 	};
 	wa_store *s = su_open(NULL, 0);
 	wa_message_rec c[1], m;
@@ -149,7 +145,7 @@ void su_case_outbox(void)
 	su_make_sent(s, "a", "ea", "PA", 100); /* event: sent */
 	su_apply(s, "mock", "PA", WA_MSG_DELIVERED, 200, NULL, NULL);
 	su_apply(s, "mock", "PA", WA_MSG_READ, 300, NULL, NULL);
-	su_insert_simple(s, "b", "eb", 150); /* queued: no event */
+	su_insert_simple(s, "b", "eb", 150);           /* queued: no event */
 	su_free_recs(c, su_claim(s, 150, 9000, 1, c)); /* sending: none */
 	su_finish(s, "b", WA_OUT_RETRY, 160, 170, NULL, "busy"); /* none */
 	su_free_recs(c, su_claim(s, 170, 9000, 1, c));
@@ -184,8 +180,8 @@ void su_case_outbox(void)
 	CHECK_INT(su_outbox_claim(s, 1001, 2000, 8, e + 3), 0);
 	if (n == 3) {
 		CHECK_INT(su_outbox_finish(s, e[0].seq, true, 0, NULL), 0);
-		CHECK_INT(su_outbox_finish(s, e[1].seq, false, 5000, "HTTP 500"),
-			  0);
+		CHECK_INT(
+		    su_outbox_finish(s, e[1].seq, false, 5000, "HTTP 500"), 0);
 		CHECK_INT(su_outbox_finish(s, e[0].seq, true, 0, NULL), 1);
 	}
 	CHECK_INT(su_outbox_finish(s, 999999, true, 0, NULL), 1);
@@ -230,8 +226,8 @@ void su_case_stats(void)
 	CHECK_INT(s->ops->stats(s, &st, err, sizeof(err)), 0);
 	CHECK_INT(st.count[WA_MSG_QUEUED], 0);
 	CHECK_INT(st.oldest_queued_ms, 0);
-	su_make_sent(s, "s1", "e1", "P1", 50);     /* sent */
-	su_make_sent(s, "s2", "e2", "P2", 60);     /* -> read */
+	su_make_sent(s, "s1", "e1", "P1", 50); /* sent */
+	su_make_sent(s, "s2", "e2", "P2", 60); /* -> read */
 	su_apply(s, "mock", "P2", WA_MSG_READ, 70, NULL, NULL);
 	su_insert_simple(s, "q1", "e3", 300);
 	su_insert_simple(s, "q2", "e4", 200);
@@ -346,15 +342,16 @@ void su_case_rollback(void)
 	su_free_recs(c, n);
 	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
 	{
-		wa_outcome o = {.kind = WA_OUT_SENT, .at_ms = 300,
-				.provider_message_id = "PX"};
+		wa_outcome o = {.kind = WA_OUT_SENT,
+		                .at_ms = 300,
+		                .provider_message_id = "PX"};
 
 		CHECK_INT(s->ops->finish(s, "keep", &o, err, sizeof(err)), 0);
 	}
 	s->ops->rollback(s);
 	CHECK_INT(su_status(s, "keep"), WA_MSG_SENDING);
 	CHECK_INT(su_outbox_claim(s, 1000, 2000, 4, (wa_outbox_event[4]){0}),
-		  0);
+	          0);
 	wa_store_close(s);
 }
 
@@ -379,7 +376,7 @@ void su_case_sqlite_reopen(void)
 
 	su_make_sent(s, "d1", "ed1", "PD", 100);
 	su_insert(s, "d2", "ed2", "+5511999990000", "corpo", "{\"t\":1}",
-		  "https://m/1", 200);
+	          "https://m/1", 200);
 	wa_store_close(s);
 	s = reopen(path);
 	if (!s)
@@ -394,8 +391,9 @@ void su_case_sqlite_reopen(void)
 	CHECK_STR(m.template_json, "{\"t\":1}");
 	wa_message_rec_free(&m);
 	CHECK_INT(su_insert(s, "d3", "ed1", "+5511999990000", "other", NULL,
-			    NULL, 300).kind,
-		  WA_INSERT_CONFLICT);
+	                    NULL, 300)
+	              .kind,
+	          WA_INSERT_CONFLICT);
 	wa_store_close(s);
 }
 
@@ -422,17 +420,18 @@ void su_case_sqlite_pragmas(void)
 	CHECK_INT(stat(path, &sb), 0);
 	CHECK_INT(sb.st_mode & 0777, 0600);
 	CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
-		  SQLITE_OK);
+	          SQLITE_OK);
 	CHECK_INT(pragma_int(db, "PRAGMA user_version"), 1);
 	CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
-		  SQLITE_OK);
+	          SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	wa_store_close(s);
 	/* a newer schema is refused with a sentence */
-	CHECK_INT(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
-		  SQLITE_OK);
+	CHECK_INT(
+	    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	s = wa_store_open_sqlite(path, true, err, sizeof(err));
 	CHECK(s == NULL);

@@ -19,7 +19,7 @@ void su_init(const char *name)
 
 	backend = name;
 	snprintf(tmpdir, sizeof(tmpdir), "%s/wa-store-XXXXXX",
-		 base && *base ? base : "/tmp");
+	         base && *base ? base : "/tmp");
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		exit(2);
@@ -95,8 +95,8 @@ static void tx_commit(wa_store *s)
 }
 
 wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
-			   const char *phone, const char *body,
-			   const char *tmpl, const char *media, int64_t created)
+                           const char *phone, const char *body,
+                           const char *tmpl, const char *media, int64_t created)
 {
 	wa_new_message m;
 	wa_insert_result r;
@@ -124,14 +124,14 @@ wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
 }
 
 wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
-				  int64_t created)
+                                  int64_t created)
 {
 	return su_insert(s, id, ext, "+5511999990000", "hi", NULL, NULL,
-			 created);
+	                 created);
 }
 
 size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
-		wa_message_rec *out)
+                wa_message_rec *out)
 {
 	char err[256] = "";
 	size_t n = 0;
@@ -147,7 +147,7 @@ size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
 }
 
 int su_finish(wa_store *s, const char *id, wa_outcome_kind kind, int64_t at,
-	      int64_t next, const char *pmid, const char *error)
+              int64_t next, const char *pmid, const char *error)
 {
 	wa_outcome o;
 	char err[256] = "";
@@ -171,8 +171,8 @@ int su_finish(wa_store *s, const char *id, wa_outcome_kind kind, int64_t at,
 }
 
 wa_apply_kind su_apply(wa_store *s, const char *provider, const char *pmid,
-		       wa_msg_status st, int64_t at, const char *error,
-		       char *message_id)
+                       wa_msg_status st, int64_t at, const char *error,
+                       char *message_id)
 {
 	wa_status_change c;
 	wa_apply_kind k = WA_APPLY_UNKNOWN;
@@ -197,7 +197,7 @@ wa_apply_kind su_apply(wa_store *s, const char *provider, const char *pmid,
 }
 
 wa_cancel_kind su_cancel(wa_store *s, const char *id, int64_t now,
-			 wa_msg_status *status)
+                         wa_msg_status *status)
 {
 	wa_cancel_kind k = WA_CANCEL_NOT_FOUND;
 	char err[256] = "";
@@ -227,15 +227,15 @@ long su_release_all(wa_store *s, int64_t now)
 }
 
 size_t su_outbox_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
-		       wa_outbox_event *out)
+                       wa_outbox_event *out)
 {
 	char err[256] = "";
 	size_t n = 0;
 	int rc;
 
 	tx_begin(s);
-	rc = s->ops->outbox_claim(s, now, lease, max, out, &n, err,
-				  sizeof(err));
+	rc =
+	    s->ops->outbox_claim(s, now, lease, max, out, &n, err, sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "outbox_claim: %s\n", err);
 	CHECK_INT(rc, 0);
@@ -244,14 +244,14 @@ size_t su_outbox_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
 }
 
 int su_outbox_finish(wa_store *s, int64_t seq, bool delivered, int64_t next,
-		     const char *error)
+                     const char *error)
 {
 	char err[256] = "";
 	int rc;
 
 	tx_begin(s);
 	rc = s->ops->outbox_finish(s, seq, delivered, next, error, err,
-				   sizeof(err));
+	                           sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "outbox_finish: %s\n", err);
 	CHECK(rc >= 0);
@@ -274,7 +274,7 @@ int su_status(wa_store *s, const char *id)
 }
 
 void su_make_sent(wa_store *s, const char *id, const char *ext,
-		  const char *pmid, int64_t t)
+                  const char *pmid, int64_t t)
 {
 	wa_message_rec r[4];
 	wa_insert_result ir = su_insert_simple(s, id, ext, t);

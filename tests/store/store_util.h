@@ -19,30 +19,31 @@ wa_store *su_open(char *path, size_t path_len);
 /* Each wrapper runs one operation in its own transaction and CHECKs that
  * the store call itself did not fail. */
 wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
-			   const char *phone, const char *body,
-			   const char *tmpl, const char *media, int64_t created);
+                           const char *phone, const char *body,
+                           const char *tmpl, const char *media,
+                           int64_t created);
 /* Insert with default content: phone +5511999990000, body "hi". */
 wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
-				  int64_t created);
+                                  int64_t created);
 size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
-		wa_message_rec *out);
+                wa_message_rec *out);
 int su_finish(wa_store *s, const char *id, wa_outcome_kind kind, int64_t at,
-	      int64_t next, const char *pmid, const char *error);
+              int64_t next, const char *pmid, const char *error);
 wa_apply_kind su_apply(wa_store *s, const char *provider, const char *pmid,
-		       wa_msg_status st, int64_t at, const char *error,
-		       char *message_id);
+                       wa_msg_status st, int64_t at, const char *error,
+                       char *message_id);
 wa_cancel_kind su_cancel(wa_store *s, const char *id, int64_t now,
-			 wa_msg_status *status);
+                         wa_msg_status *status);
 long su_release_all(wa_store *s, int64_t now);
 size_t su_outbox_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
-		       wa_outbox_event *out);
+                       wa_outbox_event *out);
 int su_outbox_finish(wa_store *s, int64_t seq, bool delivered, int64_t next,
-		     const char *error);
+                     const char *error);
 /* get by id: status, or -1 when not found. */
 int su_status(wa_store *s, const char *id);
 /* Drive a new message to sent with provider id pmid (provider "mock"). */
 void su_make_sent(wa_store *s, const char *id, const char *ext,
-		  const char *pmid, int64_t t);
+                  const char *pmid, int64_t t);
 void su_free_recs(wa_message_rec *r, size_t n);
 
 /* Each source file's CHECK counters (testing.h keeps them per file);

@@ -155,7 +155,7 @@ static void *submit_main(void *arg)
 			snprintf(ext, sizeof(ext), "own-%d-%d", sb->t, i);
 		job_init(&sb->jobs[i], id, ext);
 		if (wa_writer_submit(sb->w, ins_fn, &sb->jobs[i], ins_done,
-				     &sb->jobs[i]) < 0)
+		                     &sb->jobs[i]) < 0)
 			sb->refused++;
 	}
 	return NULL;
@@ -219,7 +219,7 @@ static void test_concurrent(wa_store *s, bool gated)
 					created[i]++;
 				else
 					CHECK_INT(j->res.kind,
-						  WA_INSERT_REPLAYED);
+					          WA_INSERT_REPLAYED);
 			} else if (j->res.kind == WA_INSERT_CREATED) {
 				own_created++;
 			}
@@ -230,7 +230,7 @@ static void test_concurrent(wa_store *s, bool gated)
 	CHECK_INT(own_created, THREADS * (PER_THREAD - SHARED));
 	CHECK_INT(s->ops->stats(s, &st, err, sizeof(err)), 0);
 	CHECK_INT(st.count[WA_MSG_QUEUED],
-		  SHARED + THREADS * (PER_THREAD - SHARED));
+	          SHARED + THREADS * (PER_THREAD - SHARED));
 	wa_writer_counts(w, &batches, &njobs);
 	CHECK_INT(njobs, THREADS * PER_THREAD + (gated ? 1 : 0));
 	CHECK(batches < njobs);
@@ -238,11 +238,11 @@ static void test_concurrent(wa_store *s, bool gated)
 	printf("%s %s: %d inserts in %.1f ms, %llu batches (%.0f inserts/s)\n",
 	       su_backend(), gated ? "gated" : "free", THREADS * PER_THREAD,
 	       (double)(b.tv_sec - a.tv_sec) * 1e3 +
-		       (double)(b.tv_nsec - a.tv_nsec) / 1e6,
+	           (double)(b.tv_nsec - a.tv_nsec) / 1e6,
 	       batches,
 	       THREADS * PER_THREAD /
-		       ((double)(b.tv_sec - a.tv_sec) +
-			(double)(b.tv_nsec - a.tv_nsec) / 1e9));
+	           ((double)(b.tv_sec - a.tv_sec) +
+	            (double)(b.tv_nsec - a.tv_nsec) / 1e9));
 	wa_writer_destroy(w);
 	gate_destroy(&g);
 }
@@ -296,8 +296,8 @@ static void *run_main(void *arg)
 {
 	run_arg *ra = arg;
 
-	ra->rc = wa_writer_run(ra->w, ins_fn, &ra->job, ra->err,
-			       sizeof(ra->err));
+	ra->rc =
+	    wa_writer_run(ra->w, ins_fn, &ra->job, ra->err, sizeof(ra->err));
 	return NULL;
 }
 
@@ -374,7 +374,7 @@ static void test_backpressure_and_drain(wa_store *s)
 		snprintf(id, sizeof(id), "drain-%d", i);
 		job_init(&j[i], id, id);
 		CHECK_INT(wa_writer_submit(w, ins_fn, &j[i], ins_done, &j[i]),
-			  0);
+		          0);
 	}
 	gate_open(&g);
 	wa_writer_destroy(w);
@@ -426,7 +426,7 @@ static void *reader_main(void *arg)
 	while (!atomic_load(&readers_stop)) {
 		snprintf(id, sizeof(id), "cl-%d-%d", i % THREADS, i % 50);
 		if (ca->s->ops->get_by_external(ca->s, id, &m, err,
-						sizeof(err)) == 0) {
+		                                sizeof(err)) == 0) {
 			if (strcmp(m.external_id, id) != 0 || m.n_history < 1)
 				ca->failures++;
 			wa_message_rec_free(&m);

@@ -27,7 +27,8 @@ static int collect(const char *key, const char *value, void *ud)
 static int parse(const char *text, pairs *p, char *err, size_t len)
 {
 	memset(p, 0, sizeof(*p));
-	return wa_config_parse(text, strlen(text), "test.env", collect, p, err, len);
+	return wa_config_parse(text, strlen(text), "test.env", collect, p, err,
+	                       len);
 }
 
 static void env_file(void)
@@ -35,14 +36,17 @@ static void env_file(void)
 	pairs p;
 	char err[256];
 
-	CHECK_INT(parse("# comment\n\nPORT=3001                          # Porta\n"
-			"API_KEY=dev-api-key-12345\r\n"
-			"export WHATSAPP_PROVIDER=mock\n"
-			"  SPACED = value with spaces  \n"
-			"QUOTED=\"a # not a comment\"\n"
-			"SINGLE='x y'\n"
-			"EMPTY=\n"
-			"HASH=abc#def\n", &p, err, sizeof(err)), 0);
+	CHECK_INT(
+	    parse("# comment\n\nPORT=3001                          # Porta\n"
+	          "API_KEY=dev-api-key-12345\r\n"
+	          "export WHATSAPP_PROVIDER=mock\n"
+	          "  SPACED = value with spaces  \n"
+	          "QUOTED=\"a # not a comment\"\n"
+	          "SINGLE='x y'\n"
+	          "EMPTY=\n"
+	          "HASH=abc#def\n",
+	          &p, err, sizeof(err)),
+	    0);
 	CHECK_INT(p.n, 8);
 	CHECK_STR(p.k[0], "PORT");
 	CHECK_STR(p.v[0], "3001");
@@ -62,7 +66,9 @@ static void env_file(void)
 	CHECK_CONTAINS(err, "invalid key");
 	CHECK_INT(parse("A=\"open\n", &p, err, sizeof(err)), -1);
 	CHECK_CONTAINS(err, "unterminated quote");
-	CHECK_INT(wa_config_parse("A=1\0B=2", 7, "nul.env", collect, &p, err, sizeof(err)), -1);
+	CHECK_INT(wa_config_parse("A=1\0B=2", 7, "nul.env", collect, &p, err,
+	                          sizeof(err)),
+	          -1);
 	CHECK_CONTAINS(err, "NUL");
 }
 
@@ -124,20 +130,24 @@ static void settings(void)
 	CHECK_CONTAINS(err, "API_KEYS");
 	unsetenv("API_KEYS");
 
-	struct { const char *key, *value, *want; } bad[] = {
-		{"PORT", "0", "PORT must be a whole number from 1 to 65535"},
-		{"PORT", "70000", "PORT must be"},
-		{"PORT", "30x", "PORT must be"},
-		{"MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES"},
-		{"WORKERS", "0", "WORKERS"},
-		{"LOG_LEVEL", "loud", "LOG_LEVEL must be debug, info, warn or error"},
-		{"STORE_SYNC", "off", "STORE_SYNC must be full or normal"},
-		{"PROVIDER_RATE", "fast", "PROVIDER_RATE must be"},
-		{"PROVIDER_RATE", "-3", "PROVIDER_RATE must be"},
-		{"BIND_ADDRESS", "localhost", "BIND_ADDRESS must be an IPv4 address"},
-		{"MAX_ATTEMPTS", "0", "MAX_ATTEMPTS"},
-		{"MESSAGE_TTL", "abc", "MESSAGE_TTL"},
-		{"RETRY_MAX_MS", "10", "RETRY_MAX_MS must not be smaller"},
+	struct {
+		const char *key, *value, *want;
+	} bad[] = {
+	    {"PORT", "0", "PORT must be a whole number from 1 to 65535"},
+	    {"PORT", "70000", "PORT must be"},
+	    {"PORT", "30x", "PORT must be"},
+	    {"MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES"},
+	    {"WORKERS", "0", "WORKERS"},
+	    {"LOG_LEVEL", "loud",
+	     "LOG_LEVEL must be debug, info, warn or error"},
+	    {"STORE_SYNC", "off", "STORE_SYNC must be full or normal"},
+	    {"PROVIDER_RATE", "fast", "PROVIDER_RATE must be"},
+	    {"PROVIDER_RATE", "-3", "PROVIDER_RATE must be"},
+	    {"BIND_ADDRESS", "localhost",
+	     "BIND_ADDRESS must be an IPv4 address"},
+	    {"MAX_ATTEMPTS", "0", "MAX_ATTEMPTS"},
+	    {"MESSAGE_TTL", "abc", "MESSAGE_TTL"},
+	    {"RETRY_MAX_MS", "10", "RETRY_MAX_MS must not be smaller"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		setenv(bad[i].key, bad[i].value, 1);
@@ -184,10 +194,11 @@ static void sample_env_complete(void)
 			snprintf(want, sizeof(want), "\n#%s=", s->name);
 		} else {
 			snprintf(want, sizeof(want), "\n#%s=%s\n", s->name,
-				 s->def ? s->def : "");
+			         s->def ? s->def : "");
 		}
 		if (!strstr(text, want))
-			fprintf(stderr, "etc/wadispatch.env lacks \"%s\"\n", want + 1);
+			fprintf(stderr, "etc/wadispatch.env lacks \"%s\"\n",
+			        want + 1);
 		CHECK(strstr(text, want) != NULL);
 	}
 	free(text);

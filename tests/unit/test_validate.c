@@ -1,4 +1,5 @@
-/* test_validate.c - phone rules, field validation, strict JSON, UUIDs, Prefer */
+/* test_validate.c - phone rules, field validation, strict JSON, UUIDs, Prefer
+ */
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ static void phones(void)
 	CHECK_STR(out, "+5564999998888");
 	CHECK_INT(wa_phone_normalize("5564999998888", out, sizeof(out)), 0);
 	CHECK_STR(out, "+5564999998888");
-	CHECK_INT(wa_phone_normalize("+55 (64) 99999-8888", out, sizeof(out)), 0);
+	CHECK_INT(wa_phone_normalize("+55 (64) 99999-8888", out, sizeof(out)),
+	          0);
 	CHECK_STR(out, "+5564999998888");
 	CHECK_INT(wa_phone_normalize("+1.415.555.2671", out, sizeof(out)), 0);
 	CHECK_STR(out, "+14155552671");
@@ -34,14 +36,17 @@ static void phones(void)
 	CHECK_INT(wa_phone_normalize("+5564/99999888", out, sizeof(out)), -1);
 	CHECK_INT(wa_phone_normalize("", out, sizeof(out)), -1);
 	CHECK_INT(wa_phone_normalize("+() -.", out, sizeof(out)), -1);
-	CHECK_INT(wa_phone_normalize("５５６４９９９９９８８８８", out, sizeof(out)), -1);
+	CHECK_INT(
+	    wa_phone_normalize("５５６４９９９９９８８８８", out, sizeof(out)),
+	    -1);
 }
 
 static int validate(const char *json, const char **error)
 {
 	char buf[160], err[128];
 	wa_send_fields f;
-	json_object *o = wa_json_parse_strict(json, strlen(json), err, sizeof(err));
+	json_object *o =
+	    wa_json_parse_strict(json, strlen(json), err, sizeof(err));
 	int rc;
 
 	if (!o) {
@@ -63,34 +68,66 @@ static int validate(const char *json, const char **error)
 static void fields(void)
 {
 	const char *e = NULL;
-	const char *missing = "Missing required fields: recipient_phone, message_body, external_id";
+	const char *missing = "Missing required fields: recipient_phone, "
+	                      "message_body, external_id";
 
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"Oi\",\"external_id\":\"c1\"}", &e), 0);
-	CHECK_INT(validate("{\"message_body\":\"Oi\",\"external_id\":\"c1\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"Oi\",\"external_id\":\"c1\"}",
+	                   &e),
+	          0);
+	CHECK_INT(
+	    validate("{\"message_body\":\"Oi\",\"external_id\":\"c1\"}", &e),
+	    -1);
 	CHECK_STR(e, missing);
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"external_id\":\"c1\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"external_"
+	                   "id\":\"c1\"}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, missing);
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"Oi\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"Oi\"}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, missing);
 	/* empty and non-string count as missing */
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"\",\"external_id\":\"c1\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"\",\"external_id\":\"c1\"}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, missing);
-	CHECK_INT(validate("{\"recipient_phone\":5564999998888,\"message_body\":\"Oi\",\"external_id\":\"c1\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":5564999998888,\"message_"
+	                   "body\":\"Oi\",\"external_id\":\"c1\"}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, missing);
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":null,\"external_id\":\"c1\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":null,\"external_id\":\"c1\"}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, missing);
 	/* missing fields win over a bad phone, as in the seed */
-	CHECK_INT(validate("{\"recipient_phone\":\"12\",\"message_body\":\"\",\"external_id\":\"c1\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"12\",\"message_body\":\"\","
+	                   "\"external_id\":\"c1\"}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, missing);
-	CHECK_INT(validate("{\"recipient_phone\":\"12\",\"message_body\":\"Oi\",\"external_id\":\"c1\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"12\",\"message_body\":"
+	                   "\"Oi\",\"external_id\":\"c1\"}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, "Invalid phone number format");
 	/* limits */
 	{
 		char *big = malloc(4096 * 2 + 200), *p = big;
-		p += sprintf(p, "{\"recipient_phone\":\"+5564999998888\",\"external_id\":\"c\",\"message_body\":\"");
-		for (int i = 0; i < 4096; i++) { *p++ = (char)0xc3; *p++ = (char)0xa1; } /* á */
+		p += sprintf(p, "{\"recipient_phone\":\"+5564999998888\","
+		                "\"external_id\":\"c\",\"message_body\":\"");
+		for (int i = 0; i < 4096; i++) {
+			*p++ = (char)0xc3;
+			*p++ = (char)0xa1;
+		} /* á */
 		strcpy(p, "\"}");
-		CHECK_INT(validate(big, &e), 0); /* 4096 characters, 8192 bytes: fine */
+		CHECK_INT(validate(big, &e),
+		          0); /* 4096 characters, 8192 bytes: fine */
 		p[0] = 'x';
 		strcpy(p + 1, "\"}");
 		CHECK_INT(validate(big, &e), -1);
@@ -99,7 +136,9 @@ static void fields(void)
 	}
 	{
 		char big[600];
-		int n = snprintf(big, sizeof(big), "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"x\",\"external_id\":\"");
+		int n = snprintf(big, sizeof(big),
+		                 "{\"recipient_phone\":\"+5564999998888\","
+		                 "\"message_body\":\"x\",\"external_id\":\"");
 		memset(big + n, 'e', 257);
 		strcpy(big + n + 257, "\"}");
 		CHECK_INT(validate(big, &e), -1);
@@ -107,18 +146,34 @@ static void fields(void)
 		strcpy(big + n + 256, "\"}");
 		CHECK_INT(validate(big, &e), 0);
 	}
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"x\",\"external_id\":\"a\\nb\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"x\",\"external_id\":\"a\\nb\"}",
+	                   &e),
+	          -1);
 	/* template and media */
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"x\",\"external_id\":\"t\","
-			   "\"template\":{\"name\":\"hello\",\"language\":\"pt_BR\",\"variables\":[\"a\",\"b\"]},"
-			   "\"media_url\":\"https://example.com/a.png\"}", &e), 0);
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"x\",\"external_id\":\"t\","
-			   "\"template\":{\"language\":\"pt_BR\"}}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"x\",\"external_id\":\"t\","
+	                   "\"template\":{\"name\":\"hello\",\"language\":\"pt_"
+	                   "BR\",\"variables\":[\"a\",\"b\"]},"
+	                   "\"media_url\":\"https://example.com/a.png\"}",
+	                   &e),
+	          0);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"x\",\"external_id\":\"t\","
+	                   "\"template\":{\"language\":\"pt_BR\"}}",
+	                   &e),
+	          -1);
 	CHECK_STR(e, "template.name must be a non-empty string");
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"x\",\"external_id\":\"t\","
-			   "\"template\":{\"name\":\"h\",\"variables\":[1]}}", &e), -1);
-	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"x\",\"external_id\":\"t\","
-			   "\"media_url\":\"ftp://x\"}", &e), -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"x\",\"external_id\":\"t\","
+	                   "\"template\":{\"name\":\"h\",\"variables\":[1]}}",
+	                   &e),
+	          -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"x\",\"external_id\":\"t\","
+	                   "\"media_url\":\"ftp://x\"}",
+	                   &e),
+	          -1);
 	CHECK_INT(validate("[1,2]", &e), -1);
 	CHECK_STR(e, "Request body must be a JSON object");
 }
@@ -139,19 +194,19 @@ static void strict_json(void)
 	CHECK(parses("{\"a\":1}", 7));
 	CHECK(parses("{\"a\":1}\r\n  ", 11));
 	CHECK(!parses("", 0));
-	CHECK(!parses("{\"a\":1} x", 9));      /* trailing garbage */
-	CHECK(!parses("{\"a\":1}{}", 9));      /* two values */
-	CHECK(!parses("{\"a\":1}\0", 8));      /* embedded NUL after */
+	CHECK(!parses("{\"a\":1} x", 9));       /* trailing garbage */
+	CHECK(!parses("{\"a\":1}{}", 9));       /* two values */
+	CHECK(!parses("{\"a\":1}\0", 8));       /* embedded NUL after */
 	CHECK(!parses("{\"a\":\"x\0y\"}", 11)); /* embedded NUL inside */
-	CHECK(!parses("{\"a\":1", 6));         /* truncated */
-	CHECK(!parses("{'a':1}", 7));          /* not JSON */
-	CHECK(!parses("{\"a\":1,}", 8));       /* trailing comma */
-	CHECK(!parses("{\"a\":\"\xff\"}", 8)); /* invalid UTF-8 */
+	CHECK(!parses("{\"a\":1", 6));          /* truncated */
+	CHECK(!parses("{'a':1}", 7));           /* not JSON */
+	CHECK(!parses("{\"a\":1,}", 8));        /* trailing comma */
+	CHECK(!parses("{\"a\":\"\xff\"}", 8));  /* invalid UTF-8 */
 	for (int i = 0; i < 17; i++)
 		deep[n++] = '[';
 	for (int i = 0; i < 17; i++)
 		deep[n++] = ']';
-	CHECK(!parses(deep, n)); /* 17 levels: over the limit */
+	CHECK(!parses(deep, n));        /* 17 levels: over the limit */
 	CHECK(parses(deep + 1, n - 2)); /* 15 levels: fine */
 }
 
@@ -171,11 +226,12 @@ static void uuids(void)
 	CHECK(strncmp(b, "msg-", 4) == 0 && strlen(b) == 40);
 	/* uniqueness over many draws */
 	enum { N = 20000 };
-	char (*ids)[40] = malloc(N * sizeof(*ids));
+	char(*ids)[40] = malloc(N * sizeof(*ids));
 	int dup = 0;
 	for (int i = 0; i < N; i++)
 		wa_uuid_v4(ids[i], sizeof(ids[i]));
-	qsort(ids, N, sizeof(*ids), (int (*)(const void *, const void *))strcmp);
+	qsort(ids, N, sizeof(*ids),
+	      (int (*)(const void *, const void *))strcmp);
 	for (int i = 1; i < N; i++)
 		dup += strcmp(ids[i - 1], ids[i]) == 0;
 	CHECK_INT(dup, 0);

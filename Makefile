@@ -59,3 +59,9 @@ clean:
 deb:
 	@sh packaging/install-deps.sh --deb
 	sh packaging/build-deb.sh --out build-deb --lintian
+
+# libFuzzer targets (clang, ASan+UBSan), each run for FUZZ_TIME seconds
+# (default 20); fails on any crash. Seeds: tests/fuzz/corpus/.
+.PHONY: fuzz
+fuzz: test-deps
+	FUZZ_BUILD="$(CURDIR)/$(BUILD)-fuzz" sh tests/fuzz/run.sh

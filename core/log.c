@@ -80,8 +80,9 @@ size_t wa_json_escape(const char *s, char *out, size_t len)
 	return o;
 }
 
-static void emit(wa_log_level level, const char *component, const char *fields,
-                 const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+emit(wa_log_level level, const char *component, const char *fields,
+     const char *fmt, va_list ap)
 {
 	char msg[2048], esc[4096], line[8192], ts[32];
 	int n;

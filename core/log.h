@@ -17,7 +17,7 @@ int wa_log_level_parse(const char *s);
 void wa_log(wa_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void wa_logv(wa_log_level level, const char *component, const char *fmt,
-             va_list ap);
+             va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Log a line with extra pre-encoded JSON members (e.g. "\"status\":200"),
  * appended after msg. */

@@ -1,4 +1,5 @@
-/* validate.c - the seed's request field rules: phone, required fields, limits */
+/* validate.c - the seed's request field rules: phone, required fields, limits
+ */
 #include "validate.h"
 
 #include <ctype.h>
@@ -82,6 +83,22 @@ static const char *req_string(json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
+/* A JSON string holding an escaped NUL ("\u0000"): C code downstream would
+ * cut it short there. */
+static int string_has_nul(json_object *v)
+{
+	return json_object_is_type(v, json_type_string) &&
+	       strlen(json_object_get_string(v)) !=
+	           (size_t)json_object_get_string_len(v);
+}
+
+static int has_nul(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(obj, key, &v) && string_has_nul(v);
+}
+
 static int printable(const char *s)
 {
 	for (; *s; s++)
@@ -109,9 +126,13 @@ static int check_template(json_object *t, char **out, const char **error)
 		*error = "template.name must be a non-empty string";
 		return -1;
 	}
+	if (string_has_nul(name)) {
+		*error = "template.name must not contain NUL characters";
+		return -1;
+	}
 	if (json_object_object_get_ex(t, "language", &lang) &&
 	    (!json_object_is_type(lang, json_type_string) ||
-	     json_object_get_string_len(lang) > 32)) {
+	     json_object_get_string_len(lang) > 32 || string_has_nul(lang))) {
 		*error = "template.language must be a string";
 		return -1;
 	}
@@ -119,13 +140,18 @@ static int check_template(json_object *t, char **out, const char **error)
 		size_t n;
 		if (!json_object_is_type(vars, json_type_array) ||
 		    (n = json_object_array_length(vars)) > 64) {
-			*error = "template.variables must be an array of at most 64 strings";
+			*error = "template.variables must be an array of at "
+			         "most 64 strings";
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++)
-			if (!json_object_is_type(json_object_array_get_idx(vars, i),
-						 json_type_string)) {
-				*error = "template.variables must be an array of at most 64 strings";
+			if (!json_object_is_type(
+			        json_object_array_get_idx(vars, i),
+			        json_type_string) ||
+			    string_has_nul(
+			        json_object_array_get_idx(vars, i))) {
+				*error = "template.variables must be an array "
+				         "of at most 64 strings";
 				return -1;
 			}
 	}
@@ -134,10 +160,13 @@ static int check_template(json_object *t, char **out, const char **error)
 		return -1;
 	json_object_object_add(canon, "name", json_object_get(name));
 	if (lang)
-		json_object_object_add(canon, "language", json_object_get(lang));
+		json_object_object_add(canon, "language",
+		                       json_object_get(lang));
 	if (vars)
-		json_object_object_add(canon, "variables", json_object_get(vars));
-	text = json_object_to_json_string_ext(canon, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		json_object_object_add(canon, "variables",
+		                       json_object_get(vars));
+	text = json_object_to_json_string_ext(
+	    canon, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	*out = text ? strdup(text) : NULL;
 	json_object_put(canon);
 	if (!*out) {
@@ -148,7 +177,7 @@ static int check_template(json_object *t, char **out, const char **error)
 }
 
 int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
-		     char *msgbuf, size_t msgbuf_len)
+                     char *msgbuf, size_t msgbuf_len)
 {
 	const char *phone, *body, *ext;
 	json_object *t, *m;
@@ -166,6 +195,13 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 		*error = WA_ERR_MISSING_FIELDS;
 		return -1;
 	}
+	/* "\u0000" inside a value would silently cut it short downstream. */
+	if (has_nul(obj, "recipient_phone") || has_nul(obj, "message_body") ||
+	    has_nul(obj, "external_id")) {
+		*error = "recipient_phone, message_body and external_id must "
+		         "not contain NUL characters";
+		return -1;
+	}
 	if (wa_phone_normalize(phone, f->phone, sizeof(f->phone)) != 0) {
 		*error = WA_ERR_BAD_PHONE;
 		return -1;
@@ -177,14 +213,16 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 	}
 	if (chars > WA_BODY_MAX_CHARS) {
 		snprintf(msgbuf, msgbuf_len,
-			 "message_body exceeds %d characters", WA_BODY_MAX_CHARS);
+		         "message_body exceeds %d characters",
+		         WA_BODY_MAX_CHARS);
 		*error = msgbuf;
 		return -1;
 	}
 	if (strlen(ext) > WA_EXTERNAL_ID_MAX_BYTES || !printable(ext)) {
-		snprintf(msgbuf, msgbuf_len,
-			 "external_id must be at most %d bytes of printable text",
-			 WA_EXTERNAL_ID_MAX_BYTES);
+		snprintf(
+		    msgbuf, msgbuf_len,
+		    "external_id must be at most %d bytes of printable text",
+		    WA_EXTERNAL_ID_MAX_BYTES);
 		*error = msgbuf;
 		return -1;
 	}
@@ -193,10 +231,12 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 		const char *u = json_object_get_string(m);
 		if (!json_object_is_type(m, json_type_string) ||
 		    json_object_get_string_len(m) > 2000 ||
+		    strlen(u) != (size_t)json_object_get_string_len(m) ||
 		    (strncmp(u, "https://", 8) != 0 &&
 		     strncmp(u, "http://", 7) != 0) ||
 		    !printable(u)) {
-			*error = "media_url must be an http(s) URL of at most 2000 bytes";
+			*error = "media_url must be an http(s) URL of at most "
+			         "2000 bytes";
 			return -1;
 		}
 		f->media_url = u;

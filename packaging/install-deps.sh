@@ -12,6 +12,8 @@ DEB="debhelper dpkg-dev lintian systemd util-linux"
 # Tests also build the .deb files, check metrics with promtool and make TLS
 # certificates with openssl.
 TEST="binutils curl openssl prometheus $DEB"
+# make fuzz: clang and its libFuzzer runtime.
+TEST="$TEST clang libclang-rt-14-dev"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST ${WA_EXTRA_TEST_DEPS:-}"

@@ -13,8 +13,8 @@ static const char *const *fh_config;
 static char fh_lines[FH_MAX_LINES][512];
 static size_t fh_nlines;
 
-static void fh_log(const wa_host *host, wa_log_level level, const char *fmt,
-                   ...)
+__attribute__((format(printf, 3, 4))) static void
+fh_log(const wa_host *host, wa_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 	char *line;

@@ -174,6 +174,24 @@ static void fields(void)
 	                   "\"media_url\":\"ftp://x\"}",
 	                   &e),
 	          -1);
+	/* escaped NULs would cut values short downstream: refused */
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"a\\u0000b\",\"external_id\":\"n\"}",
+	                   &e),
+	          -1);
+	CHECK_CONTAINS(e, "must not contain NUL");
+	CHECK_INT(
+	    validate(
+	        "{\"recipient_phone\":\"+5564999998888\",\"message_body\":"
+	        "\"x\",\"external_id\":\"t\","
+	        "\"template\":{\"name\":\"h\",\"variables\":[\"a\\u0000\"]}}",
+	        &e),
+	    -1);
+	CHECK_INT(validate("{\"recipient_phone\":\"+5564999998888\",\"message_"
+	                   "body\":\"x\",\"external_id\":\"t\","
+	                   "\"template\":{\"name\":\"h\\u0000x\"}}",
+	                   &e),
+	          -1);
 	CHECK_INT(validate("[1,2]", &e), -1);
 	CHECK_STR(e, "Request body must be a JSON object");
 }

@@ -6,7 +6,7 @@ JOBS  ?= $(shell nproc)
 PORT  ?= 3001
 DEV_API_KEY ?= dev-api-key-12345
 
-.PHONY: all deps test-deps build run test test-fast test-asan test-tsan clean
+.PHONY: all deps test-deps build run test test-fast test-asan test-tsan format-check format clean
 
 all: build
 
@@ -26,9 +26,10 @@ run: build
 	STORE_PATH="$${STORE_PATH:-./wadispatch.db}" \
 	exec $(BUILD)/core/wadispatchd
 
-# Everything CI checks: warnings-as-errors build + suite, the suite again
-# under ASan+UBSan, the concurrent parts under TSan.
-test: test-deps test-fast test-asan test-tsan
+# Everything CI checks: formatting, warnings-as-errors build + suite, the
+# suite again under ASan+UBSan, the concurrent parts under TSan, and each
+# fuzz target for a bounded time.
+test: test-deps format-check test-fast test-asan test-tsan fuzz
 
 test-fast: test-deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWA_WERROR=ON >/dev/null
@@ -49,6 +50,15 @@ test-tsan: test-deps
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j $(JOBS) -L concurrent
+
+# C sources must match .clang-format (the frozen v1.0 header is left as is).
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^tests/abi/provider_v1_0.h$$')
+format-check: test-deps
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: all C sources match .clang-format"
+
+
+format:
+	clang-format -i $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

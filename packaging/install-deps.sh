@@ -13,7 +13,7 @@ DEB="debhelper dpkg-dev lintian systemd util-linux"
 # certificates with openssl.
 TEST="binutils curl openssl prometheus $DEB"
 # make fuzz: clang and its libFuzzer runtime.
-TEST="$TEST clang libclang-rt-14-dev"
+TEST="$TEST clang libclang-rt-14-dev clang-format"
 
 want=$BUILD
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST ${WA_EXTRA_TEST_DEPS:-}"

@@ -114,6 +114,8 @@ for t in $targets; do
 done
 end=$(date +%s)
 echo "fuzz: build $((built - start))s, total $((end - start))s"
+nt=$(echo $targets | wc -w)
+nf=$(echo $failed | wc -w)
 
 if [ -n "$failed" ]; then
 	for t in $failed; do
@@ -121,6 +123,8 @@ if [ -n "$failed" ]; then
 		tail -n 30 "$logs/$t.log"
 	done
 	echo "fuzz: FAILED:$failed; crashing inputs are in $arts/"
+	echo "fuzz: $((nt - nf)) passed, $nf failed"
 	exit 1
 fi
 echo "fuzz: no findings"
+echo "fuzz: $nt passed, 0 failed"

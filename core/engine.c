@@ -425,8 +425,11 @@ int wa_engine_start(wa_engine *e, char *err, size_t err_len)
 		                    worker_main, e);
 		if (rc != 0)
 			goto fail;
+		pthread_setname_np(e->workers[e->n_workers], "wa-worker");
 	}
 	rc = pthread_create(&e->claimer, NULL, claimer_main, e);
+	if (rc == 0)
+		pthread_setname_np(e->claimer, "wa-claimer");
 	if (rc != 0)
 		goto fail;
 	return 0;

@@ -601,6 +601,9 @@ int wa_httpexec_start(wa_httpexec *hx, char *err, size_t err_len)
 {
 	int rc = pthread_create(&hx->thread, NULL, loop, hx);
 
+	if (rc == 0)
+		pthread_setname_np(hx->thread, "wa-http-out");
+
 	if (rc != 0) {
 		snprintf(err, err_len, "Cannot start the HTTP thread: %s.",
 		         strerror(rc));

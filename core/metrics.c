@@ -170,9 +170,10 @@ static void histo(sbuf *b, const char *name, const char *labels, wa_histo *h)
 			put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name,
 			    labels, sep, cum);
 	}
-	put(b, "%s_sum{%s} %.6f\n", name, labels,
-	    (double)atomic_load(&h->sum_micro) / 1e6);
-	put(b, "%s_count{%s} %llu\n", name, labels, cum);
+	put(b, "%s_sum%s%s%s %.6f\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "", (double)atomic_load(&h->sum_micro) / 1e6);
+	put(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "", cum);
 }
 
 static void help(sbuf *b, const char *name, const char *type, const char *text)

@@ -10,7 +10,9 @@
  *
  * Status moves only forward (wa_msg_status_can_move); the store enforces it.
  * Every status change appends a history entry and, when the outbox is on,
- * an outbox event in the same transaction.
+ * an outbox event in the same transaction. The first entry (queued, at
+ * created_ms) may be implied rather than stored: the SQLite store derives
+ * it, saving a row and an index entry on the accept path.
  */
 #ifndef WA_STORE_H
 #define WA_STORE_H

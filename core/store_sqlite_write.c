@@ -270,9 +270,9 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	wa_sq_bind_str(st, 7, m->provider);
 	sqlite3_bind_int64(st, 8, m->created_ms);
 	sqlite3_bind_int64(st, 9, m->expires_ms);
-	if (step_done(s, st, "insert", err, err_len) < 0 ||
-	    record(s, m->id, WA_MSG_QUEUED, m->created_ms, "", err, err_len) <
-	        0)
+	/* No history row: the queued entry is implied by created_ms (see
+	 * load_history in store_sqlite.c). Queued has no outbox event. */
+	if (step_done(s, st, "insert", err, err_len) < 0)
 		return -1;
 	res->kind = WA_INSERT_CREATED;
 	snprintf(res->id, sizeof(res->id), "%s", m->id);

@@ -140,6 +140,7 @@ wa_watchdog *wa_watchdog_create(int64_t limit_ms)
 		free(w);
 		return NULL;
 	}
+	pthread_setname_np(w->thread, "wa-watchdog");
 	w->started = true;
 	return w;
 }

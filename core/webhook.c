@@ -536,6 +536,8 @@ int wa_webhook_start(wa_webhook *w, char *err, size_t err_len)
 		return -1;
 	}
 	rc = pthread_create(&w->thread, NULL, sender_main, w);
+	if (rc == 0)
+		pthread_setname_np(w->thread, "wa-webhook");
 	if (rc != 0) {
 		pthread_mutex_unlock(&w->mu);
 		snprintf(err, err_len,

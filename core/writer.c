@@ -176,6 +176,8 @@ wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	rc = pthread_create(&w->thread, NULL, writer_main, w);
+	if (rc == 0)
+		pthread_setname_np(w->thread, "wa-writer");
 	if (rc != 0) {
 		snprintf(err, err_len, "Cannot start the writer thread: %s.",
 		         strerror(rc));

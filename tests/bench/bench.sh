@@ -56,7 +56,7 @@ for sync in full normal; do
 done
 
 # Drain: N queued messages to mock.so (100 ms per send) at PROVIDER_RATE.
-start_daemon normal MOCK_DELAY_MS=100 WORKERS=64 PROVIDER_RATE="$RATE" \
+start_daemon normal MOCK_DELAY_MS=100 WORKERS=64 PROVIDER_RATE="$RATE" MAX_BODY_BYTES=1048576 \
 	MOCK_RECORD_FILE="$TMP/record.txt"
 batch() { # $1 = batch number
 	local i body="{\"messages\":["

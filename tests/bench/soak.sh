@@ -35,7 +35,12 @@ fds() { ls "/proc/$DPID/fd" | wc -l; }
 start
 sleep 2
 echo "start:   rss=$(rss) fds=$(fds)"
+# RSS and descriptors of this first process every minute of its half: a
+# leak shows as steady growth after the caches have warmed up.
+( for m in $(seq 1 $((half / 60))); do sleep 60; echo "minute $m: rss=$(rss) fds=$(fds)"; done ) &
+sampler=$!
 "$BUILD/tests/bench/bench_soak_client" "$base" $KEY "$RATE" "$half" soak-a "$TMP/acked.txt"
+kill $sampler 2>/dev/null || true
 echo "middle:  rss=$(rss) fds=$(fds); kill -9 and restart"
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null || true
 start

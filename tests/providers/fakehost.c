@@ -214,6 +214,23 @@ wa_result fh_parse(const wa_provider *p, void *state, long status,
 	return res;
 }
 
+wa_result fh_parse_str(const wa_provider *p, void *state, long status,
+                       const char *body)
+{
+	return fh_parse(p, state, status, body, strlen(body), NULL);
+}
+
+wa_result fh_parse_fixture(const wa_provider *p, void *state, long status,
+                           const char *fixture)
+{
+	size_t n;
+	char *f = fh_fixture(fixture, &n);
+	wa_result r = fh_parse(p, state, status, f, n, NULL);
+
+	free(f);
+	return r;
+}
+
 typedef struct fh_cb {
 	wa_callback_request req;
 	const char *const *headers;

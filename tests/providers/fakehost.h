@@ -41,6 +41,11 @@ const char *fh_req_header(const wa_http_request *req, const char *name);
 wa_message fh_msg(const char *phone, const char *body);
 
 /* Run parse_response on a canned reply. */
+/* fh_parse of a NUL-terminated body, and of a fixture file's bytes. */
+wa_result fh_parse_str(const wa_provider *p, void *state, long status,
+                       const char *body);
+wa_result fh_parse_fixture(const wa_provider *p, void *state, long status,
+                           const char *fixture);
 wa_result fh_parse(const wa_provider *p, void *state, long status,
                    const char *body, size_t len, const char *retry_after);
 

@@ -17,21 +17,6 @@
 
 static const wa_provider *p;
 
-static wa_result ps(void *st, long status, const char *body)
-{
-	return fh_parse(p, st, status, body, strlen(body), NULL);
-}
-
-static wa_result pf(void *st, long status, const char *fixture)
-{
-	size_t n;
-	char *f = fh_fixture(fixture, &n);
-	wa_result r = fh_parse(p, st, status, f, n, NULL);
-
-	free(f);
-	return r;
-}
-
 static void expect_config_error(const char *const *kv, const char *name)
 {
 	void *st = NULL;
@@ -188,14 +173,14 @@ static void test_parse(void)
 	CHECK_STR(req.url, "http://127.0.0.1:9/v21.0/106540352242922/messages");
 	fh_req_free(&req);
 
-	r = pf(st, 200, "cloudapi_success.json");
+	r = fh_parse_fixture(p, st, 200, "cloudapi_success.json");
 	CHECK_INT(r.result_class, WA_RESULT_OK);
 	CHECK_STR(r.provider_message_id,
 	          "wamid.HBgLMTY0NjcwNDM1OTUVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA");
-	r = pf(st, 400, "cloudapi_error_130429.json");
+	r = fh_parse_fixture(p, st, 400, "cloudapi_error_130429.json");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
 	CHECK_STR(r.upstream_code, "130429");
-	r = pf(st, 400, "cloudapi_error_131047.json");
+	r = fh_parse_fixture(p, st, 400, "cloudapi_error_131047.json");
 	CHECK_INT(r.result_class, WA_RESULT_REJECT);
 	CHECK_STR(r.upstream_code, "131047");
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -204,40 +189,43 @@ static void test_parse(void)
 		         "x\",\"type\":\"OAuthException\",\"code\":%d,"
 		         "\"fbtrace_id\":\"A\"}}",
 		         codes[i].code, codes[i].code);
-		r = ps(st,
-		       codes[i].code == 190 || codes[i].code == 0 ? 401 : 400,
-		       body);
+		r = fh_parse_str(
+		    p, st,
+		    codes[i].code == 190 || codes[i].code == 0 ? 401 : 400,
+		    body);
 		if (r.result_class != codes[i].cls)
 			fprintf(stderr, "code %d\n", codes[i].code);
 		CHECK_INT(r.result_class, codes[i].cls);
 	}
-	r = ps(st, 400,
-	       "{\"error\":{\"message\":\"Unsupported post "
-	       "request.\",\"code\":100,\"error_subcode\":33}}");
+	r = fh_parse_str(p, st, 400,
+	                 "{\"error\":{\"message\":\"Unsupported post "
+	                 "request.\",\"code\":100,\"error_subcode\":33}}");
 	CHECK_INT(r.result_class, WA_RESULT_CONFIG);
-	r = ps(st, 500, "{\"error\":{\"message\":\"x\",\"code\":131026}}");
+	r = fh_parse_str(p, st, 500,
+	                 "{\"error\":{\"message\":\"x\",\"code\":131026}}");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
-	r = ps(st, 401, "");
+	r = fh_parse_str(p, st, 401, "");
 	CHECK_INT(r.result_class, WA_RESULT_CONFIG);
-	r = ps(st, 404, "<html></html>");
+	r = fh_parse_str(p, st, 404, "<html></html>");
 	CHECK_INT(r.result_class, WA_RESULT_CONFIG);
-	r = ps(st, 429, "");
+	r = fh_parse_str(p, st, 429, "");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
-	r = ps(st, 400,
-	       "{\"error\":{\"message\":\"(#131026) Message "
-	       "undeliverable\",\"code\":131026,"
-	       "\"error_data\":{\"details\":\"Recipient 16505551234 is not a "
-	       "WhatsApp user\"}}}");
+	r = fh_parse_str(
+	    p, st, 400,
+	    "{\"error\":{\"message\":\"(#131026) Message "
+	    "undeliverable\",\"code\":131026,"
+	    "\"error_data\":{\"details\":\"Recipient 16505551234 is not a "
+	    "WhatsApp user\"}}}");
 	CHECK_INT(r.result_class, WA_RESULT_REJECT);
 	CHECK(strstr(r.error, "16505551234") == NULL);
 	/* Malformed / empty / truncated / huge: never OK. */
-	r = ps(st, 200, "");
+	r = fh_parse_str(p, st, 200, "");
 	CHECK(r.result_class != WA_RESULT_OK);
-	r = ps(st, 200, "{\"messages\":[]}");
+	r = fh_parse_str(p, st, 200, "{\"messages\":[]}");
 	CHECK(r.result_class != WA_RESULT_OK);
-	r = ps(st, 200, "{\"messages\":[{\"id\":5}]}");
+	r = fh_parse_str(p, st, 200, "{\"messages\":[{\"id\":5}]}");
 	CHECK(r.result_class != WA_RESULT_OK);
-	r = ps(st, 200, "{\"messages\":[{\"id\":\"wamid.x\"}]");
+	r = fh_parse_str(p, st, 200, "{\"messages\":[{\"id\":\"wamid.x\"}]");
 	CHECK(r.result_class != WA_RESULT_OK);
 	n = 1 << 20;
 	huge = malloc(n + 1);

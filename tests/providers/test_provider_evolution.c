@@ -11,21 +11,6 @@
 
 static const wa_provider *p;
 
-static wa_result ps(void *st, long status, const char *body)
-{
-	return fh_parse(p, st, status, body, strlen(body), NULL);
-}
-
-static wa_result pf(void *st, long status, const char *fixture)
-{
-	size_t n;
-	char *f = fh_fixture(fixture, &n);
-	wa_result r = fh_parse(p, st, status, f, n, NULL);
-
-	free(f);
-	return r;
-}
-
 static void expect_config_error(const char *const *kv, const char *name)
 {
 	void *st = NULL;
@@ -105,47 +90,52 @@ static void test_build_parse(void)
 	CHECK_INT(res.result_class, WA_RESULT_REJECT);
 	fh_req_free(&req);
 
-	res = pf(st, 201, "evolution_success.json");
+	res = fh_parse_fixture(p, st, 201, "evolution_success.json");
 	CHECK_INT(res.result_class, WA_RESULT_OK);
 	CHECK_STR(res.provider_message_id, "3EB0C767D26A1D8F5B3E21");
-	res = pf(st, 200, "evolution_success.json");
+	res = fh_parse_fixture(p, st, 200, "evolution_success.json");
 	CHECK_INT(res.result_class, WA_RESULT_OK);
-	res = pf(st, 400, "evolution_error_not_on_whatsapp.json");
+	res = fh_parse_fixture(p, st, 400,
+	                       "evolution_error_not_on_whatsapp.json");
 	CHECK_INT(res.result_class, WA_RESULT_REJECT);
 	CHECK_CONTAINS(res.error, "not on WhatsApp");
-	res = pf(st, 400, "evolution_error_400_validation.json");
+	res =
+	    fh_parse_fixture(p, st, 400, "evolution_error_400_validation.json");
 	CHECK_INT(res.result_class, WA_RESULT_REJECT);
 	CHECK_CONTAINS(res.error, "requires property");
-	res = pf(st, 401, "evolution_error_401.json");
+	res = fh_parse_fixture(p, st, 401, "evolution_error_401.json");
 	CHECK_INT(res.result_class, WA_RESULT_CONFIG);
-	res = pf(st, 404, "evolution_error_404.json");
+	res = fh_parse_fixture(p, st, 404, "evolution_error_404.json");
 	CHECK_INT(res.result_class, WA_RESULT_CONFIG);
-	res = pf(st, 500, "evolution_error_500_closed.json");
+	res = fh_parse_fixture(p, st, 500, "evolution_error_500_closed.json");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
-	res = ps(st, 400,
-	         "{\"status\":400,\"error\":\"Bad "
-	         "Request\",\"response\":{\"message\":[\"Error: Connection "
-	         "Closed\"]}}");
+	res = fh_parse_str(
+	    p, st, 400,
+	    "{\"status\":400,\"error\":\"Bad "
+	    "Request\",\"response\":{\"message\":[\"Error: Connection "
+	    "Closed\"]}}");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
-	res =
-	    ps(st, 400,
-	       "{\"status\":400,\"error\":\"Bad "
-	       "Request\",\"response\":{\"message\":[\"Text is required\"]}}");
+	res = fh_parse_str(
+	    p, st, 400,
+	    "{\"status\":400,\"error\":\"Bad "
+	    "Request\",\"response\":{\"message\":[\"Text is required\"]}}");
 	CHECK_INT(res.result_class, WA_RESULT_REJECT);
-	res = ps(st, 500,
-	         "{\"status\":500,\"response\":{\"message\":\"Cannot read "
-	         "properties of undefined (reading 'find')\"}}");
+	res = fh_parse_str(
+	    p, st, 500,
+	    "{\"status\":500,\"response\":{\"message\":\"Cannot read "
+	    "properties of undefined (reading 'find')\"}}");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
-	res = ps(st, 503, "");
+	res = fh_parse_str(p, st, 503, "");
 	CHECK_INT(res.result_class, WA_RESULT_RETRY);
 	/* Malformed, empty, truncated and huge: never OK. */
-	res = ps(st, 201, "");
+	res = fh_parse_str(p, st, 201, "");
 	CHECK(res.result_class != WA_RESULT_OK);
-	res = ps(st, 201, "{\"key\":{\"id\":\"\"}}");
+	res = fh_parse_str(p, st, 201, "{\"key\":{\"id\":\"\"}}");
 	CHECK(res.result_class != WA_RESULT_OK);
-	res = ps(st, 201, "{\"key\":{\"id\":\"3EB0C767D26A1D8F5B3E21\"}");
+	res = fh_parse_str(p, st, 201,
+	                   "{\"key\":{\"id\":\"3EB0C767D26A1D8F5B3E21\"}");
 	CHECK(res.result_class != WA_RESULT_OK);
-	res = ps(st, 201, "{\"key\":{\"id\":\"3EB0 C767\"}}");
+	res = fh_parse_str(p, st, 201, "{\"key\":{\"id\":\"3EB0 C767\"}}");
 	CHECK(res.result_class != WA_RESULT_OK);
 	n = 1 << 20;
 	huge = malloc(n + 1);

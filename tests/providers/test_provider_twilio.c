@@ -234,11 +234,6 @@ static void test_build_key_and_service(void)
 	p->destroy(st);
 }
 
-static wa_result ps(void *st, long status, const char *body)
-{
-	return fh_parse(p, st, status, body, strlen(body), NULL);
-}
-
 static void test_parse(void)
 {
 	const char *kv[] = {"TWILIO_ACCOUNT_SID=" SID,
@@ -266,14 +261,16 @@ static void test_parse(void)
 	CHECK_STR(r.upstream_code, "21211");
 	CHECK_INT(r.upstream_status, 400);
 	free(f);
-	r = ps(st, 400,
-	       "{\"code\":21617,\"message\":\"The concatenated message body "
-	       "exceeds the 1600 character limit.\",\"status\":400}");
+	r = fh_parse_str(
+	    p, st, 400,
+	    "{\"code\":21617,\"message\":\"The concatenated message body "
+	    "exceeds the 1600 character limit.\",\"status\":400}");
 	CHECK_INT(r.result_class, WA_RESULT_REJECT);
 	CHECK_STR(r.upstream_code, "21617");
-	r = ps(st, 400,
-	       "{\"code\":21211,\"message\":\"The 'To' number +15558675310 is "
-	       "not a valid phone number.\",\"status\":400}");
+	r = fh_parse_str(
+	    p, st, 400,
+	    "{\"code\":21211,\"message\":\"The 'To' number +15558675310 is "
+	    "not a valid phone number.\",\"status\":400}");
 	CHECK_INT(r.result_class, WA_RESULT_REJECT);
 	CHECK(strstr(r.error, "15558675310") == NULL);
 
@@ -284,9 +281,10 @@ static void test_parse(void)
 	r = fh_parse(p, st, 403, f, n, NULL);
 	CHECK_INT(r.result_class, WA_RESULT_CONFIG);
 	free(f);
-	r = ps(st, 404,
-	       "{\"code\":20404,\"message\":\"The requested resource was not "
-	       "found\",\"status\":404}");
+	r = fh_parse_str(
+	    p, st, 404,
+	    "{\"code\":20404,\"message\":\"The requested resource was not "
+	    "found\",\"status\":404}");
 	CHECK_INT(r.result_class, WA_RESULT_CONFIG);
 
 	f = fh_fixture("twilio_error_20429.json", &n);
@@ -295,20 +293,20 @@ static void test_parse(void)
 	CHECK_INT(r.retry_after_ms, 3000);
 	CHECK_STR(r.upstream_code, "20429");
 	free(f);
-	r = ps(st, 503, "");
+	r = fh_parse_str(p, st, 503, "");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
 	CHECK_INT(r.retry_after_ms, 0);
-	r = ps(st, 502, "<html>bad gateway</html>");
+	r = fh_parse_str(p, st, 502, "<html>bad gateway</html>");
 	CHECK_INT(r.result_class, WA_RESULT_RETRY);
 
 	/* Malformed, empty and huge replies: never OK, never a crash. */
-	r = ps(st, 201, "");
+	r = fh_parse_str(p, st, 201, "");
 	CHECK(r.result_class != WA_RESULT_OK);
-	r = ps(st, 201, "{\"sid\":\"SMshort\"}");
+	r = fh_parse_str(p, st, 201, "{\"sid\":\"SMshort\"}");
 	CHECK(r.result_class != WA_RESULT_OK);
-	r = ps(st, 201, "{\"sid\":12}");
+	r = fh_parse_str(p, st, 201, "{\"sid\":12}");
 	CHECK(r.result_class != WA_RESULT_OK);
-	r = ps(st, 400, "not json");
+	r = fh_parse_str(p, st, 400, "not json");
 	CHECK_INT(r.result_class, WA_RESULT_REJECT);
 	n = 1 << 20;
 	huge = malloc(n + 1);

@@ -333,6 +333,8 @@ static void *worker_main(void *arg)
 			wa_job_run_send(j);
 		pthread_mutex_lock(&e->mu);
 	}
+	e->n_exited++;
+	pthread_cond_broadcast(&e->idle_cond);
 	pthread_mutex_unlock(&e->mu);
 	return NULL;
 }
@@ -509,19 +511,66 @@ static int release_all_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	return n < 0 ? -1 : 0;
 }
 
-void wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
+#define STOP_GRACE_MS 500
+
+/* Wait until every worker thread has left its loop, or deadline (monotonic
+ * ms; INT64_MAX: no deadline); then join them all. True when joined. A
+ * worker inside a blocking send() leaves only when send() returns. */
+static bool join_workers(wa_engine *e, int64_t deadline_mono_ms)
+{
+	pthread_mutex_lock(&e->mu);
+	while (e->n_exited < e->n_workers) {
+		if (deadline_mono_ms == INT64_MAX) {
+			pthread_cond_wait(&e->idle_cond, &e->mu);
+			continue;
+		}
+		struct timespec ts = mono_ts(deadline_mono_ms);
+		if (wa_mono_ms() >= deadline_mono_ms ||
+		    pthread_cond_timedwait(&e->idle_cond, &e->mu, &ts) ==
+		        ETIMEDOUT) {
+			if (e->n_exited < e->n_workers) {
+				pthread_mutex_unlock(&e->mu);
+				return false;
+			}
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (!e->detached)
+		for (; e->n_joined < e->n_workers; e->n_joined++)
+			pthread_join(e->workers[e->n_joined], NULL);
+	return true;
+}
+
+/* After every thread is joined: settle outstanding finishes, answer
+ * waiters, mark stopped. */
+static void stop_tail(wa_engine *e)
+{
+	wa_job *done;
+
+	pthread_mutex_lock(&e->mu);
+	while (e->pending_finish > 0) /* done callbacks touch e */
+		pthread_cond_wait(&e->idle_cond, &e->mu);
+	done = e->done_head;
+	e->done_head = NULL;
+	e->stopped = true;
+	pthread_mutex_unlock(&e->mu);
+	wa_engine_notify_done(e, done);
+	wa_engine_expire_waiters(e, true);
+}
+
+bool wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
 {
 	size_t left;
-	wa_job *drop, *done;
+	wa_job *drop;
 
 	if (!e)
-		return;
+		return true;
 	pthread_mutex_lock(&e->mu);
 	if (e->stopped || !e->started) {
 		e->stopping = true;
 		pthread_mutex_unlock(&e->mu);
 		wa_engine_expire_waiters(e, true);
-		return;
+		return true;
 	}
 	e->stopping = true;
 	pthread_cond_broadcast(&e->claim_cond);
@@ -569,28 +618,51 @@ void wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
 	pthread_cond_broadcast(&e->claim_cond);
 	pthread_cond_broadcast(&e->work_cond);
 	pthread_mutex_unlock(&e->mu);
-	pthread_join(e->claimer, NULL);
-	for (unsigned i = 0; i < e->n_workers; i++)
-		pthread_join(e->workers[i], NULL);
-	e->n_workers = 0;
+	if (!e->claimer_joined) {
+		pthread_join(e->claimer, NULL);
+		e->claimer_joined = true;
+	}
+	/* A worker still inside a blocking send() cannot be interrupted: past
+	 * the deadline (and a short grace) it is left running, its message
+	 * already released, and the caller learns the stop is incomplete. */
+	if (!join_workers(e, deadline_mono_ms + STOP_GRACE_MS)) {
+		unsigned busy;
 
-	pthread_mutex_lock(&e->mu);
-	while (e->pending_finish > 0) /* done callbacks touch e */
-		pthread_cond_wait(&e->idle_cond, &e->mu);
-	done = e->done_head;
-	e->done_head = NULL;
-	e->stopped = true;
-	pthread_mutex_unlock(&e->mu);
-	wa_engine_notify_done(e, done);
-	wa_engine_expire_waiters(e, true);
+		/* Detached: the process may exit under them; destroy still
+		 * waits for them through n_exited. */
+		if (!e->detached)
+			for (unsigned i = 0; i < e->n_workers; i++)
+				pthread_detach(e->workers[i]);
+		pthread_mutex_lock(&e->mu);
+		e->detached = true;
+		busy = e->n_workers - e->n_exited;
+		pthread_mutex_unlock(&e->mu);
+		wa_log(
+		    WA_LOG_WARN, "engine",
+		    "%u provider call(s) still running at the stop deadline; "
+		    "their messages were released for a later attempt.",
+		    busy);
+		wa_engine_expire_waiters(e, true);
+		return false;
+	}
+	stop_tail(e);
+	return true;
 }
 
 void wa_engine_destroy(wa_engine *e)
 {
 	if (!e)
 		return;
-	if (e->started && !e->stopped)
-		wa_engine_stop(e, wa_mono_ms());
+	if (e->started && !e->stopped) {
+		if (e->stopping && e->claimer_joined) {
+			/* an incomplete stop: wait for the last sends now */
+			join_workers(e, INT64_MAX);
+			stop_tail(e);
+		} else if (!wa_engine_stop(e, wa_mono_ms())) {
+			join_workers(e, INT64_MAX);
+			stop_tail(e);
+		}
+	}
 	wa_httpexec_destroy(e->hx);
 	free(e->workers);
 	while (e->waiters) {

@@ -63,10 +63,15 @@ bool wa_engine_ready(wa_engine *e, char *reason, size_t len);
 
 /* Stop claiming; let in-flight attempts finish until deadline_ms (mono),
  * then release what is left; pending waits are answered (not finished).
- * Joins all threads. */
-void wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms);
+ * Returns true when every thread was joined. Returns false when blocking
+ * send() calls were still running half a second past the deadline: their
+ * messages are released and those threads left running. The caller may
+ * then exit the process at once, or call wa_engine_destroy, which waits
+ * for them. */
+bool wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms);
 
-/* Accepts NULL. Call after wa_engine_stop. */
+/* Accepts NULL. Call after wa_engine_stop (waits for threads an
+ * incomplete stop left running). */
 void wa_engine_destroy(wa_engine *e);
 
 /* Counters for metrics (monotonic). */

@@ -73,6 +73,10 @@ struct wa_engine {
 	pthread_t claimer;
 	pthread_t *workers;
 	unsigned n_workers;
+	unsigned n_exited; /* workers that left their loop (under mu) */
+	unsigned n_joined; /* workers[0..n_joined) have been joined */
+	bool detached;     /* an incomplete stop detached the workers */
+	bool claimer_joined;
 	wa_httpexec *hx;
 
 	_Atomic unsigned long long n_attempts, n_sent, n_retried, n_failed,

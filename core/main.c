@@ -277,11 +277,21 @@ int main(int argc, char **argv)
 	app.stopping = true;
 	wa_http_quiesce(&app);
 	/* Leave a second for the writer and HTTP to flush after the engine. */
-	wa_engine_stop(app.engine, deadline - 1000);
+	bool clean = wa_engine_stop(app.engine, deadline - 1000);
 	wa_webhook_stop(app.webhook, deadline - 1000);
 	wa_writer_destroy(app.writer); /* commits what is queued, answers it */
 	wa_http_drain(&app, deadline);
 	wa_http_stop(&app);
+	if (!clean) {
+		/* A provider's blocking send() outlived SHUTDOWN_TIMEOUT. Its
+		 * message is already released (committed), so leave now rather
+		 * than wait: tearing down the provider under a running call
+		 * would be unsafe, and the bound is what operators rely on. */
+		wa_log(WA_LOG_WARN, "main",
+		       "Stopped with provider calls still running; their "
+		       "messages will be sent again after a restart");
+		_exit(0);
+	}
 	wa_webhook_destroy(app.webhook);
 	wa_engine_destroy(app.engine);
 	wa_guard_destroy(app.guard);

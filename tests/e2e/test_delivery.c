@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -392,6 +393,44 @@ static void slow(void)
 	stop();
 }
 
+/* ---- SIGTERM with a send in flight: released, exit 0 in time ---------- */
+
+static void graceful(void)
+{
+	const char *knobs[] = {"MOCK_DELAY_MS=4000", "SHUTDOWN_TIMEOUT=2",
+	                       NULL};
+	char id[64];
+	struct timespec t0, t1;
+	long ms;
+
+	CHECK_INT(start(knobs), 0);
+	send_id("graceful-1", "in flight", id, sizeof(id));
+	CHECK(e2e_wait_status(&d, id, "sending", 10000));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(wa_h_daemon_stop(&d, 15, 10000), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("SIGTERM with a 4 s send in flight: exit after %ld ms\n", ms);
+	/* SHUTDOWN_TIMEOUT is a bound we promise: 2 s plus scheduling slack */
+	CHECK(ms < 3500);
+	/* the unfinished send was released: a restart delivers it */
+	{
+		const char *again[] = {"MOCK_DELAY_MS=1", NULL};
+		const char *env[32];
+		size_t n = 0;
+		for (const char *const *k = again; *k; k++)
+			env[n++] = *k;
+		env[n++] = "API_KEY=" E2E_KEY;
+		env[n++] = "BIND_ADDRESS=127.0.0.1";
+		env[n++] = rec_kv;
+		env[n] = NULL;
+		CHECK_INT(wa_h_daemon_start(&d, env), 0);
+		CHECK(e2e_wait_status(&d, id, "sent", 15000));
+		stop();
+	}
+}
+
 int main(void)
 {
 	healthy();
@@ -400,5 +439,6 @@ int main(void)
 	paused();
 	ttl();
 	slow();
+	graceful();
 	return wa_t_report();
 }

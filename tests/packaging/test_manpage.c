@@ -1,5 +1,6 @@
 /* test_manpage.c - every setting (core keys, each built provider's keys) is in
- * wadispatchd(8) */
+ * wadispatchd(8), and every provider key is in etc/wadispatch.env with its
+ * default (core keys there are checked by unit_config) */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -61,6 +62,24 @@ static void check_key(const char *man, const char *where, const char *key)
 	CHECK(false);
 }
 
+static char *g_env; /* etc/wadispatch.env */
+
+/* "#KEY=<default>" on a line of its own in the sample env file. */
+static void check_env(const char *where, const wa_config_key *k)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "\n#%s=%s\n", k->name,
+	         k->default_value ? k->default_value : "");
+	if (g_env && strstr(g_env, want)) {
+		CHECK(true);
+		return;
+	}
+	fprintf(stderr, "etc/wadispatch.env lacks \"%s\" (from %s)\n", want + 1,
+	        where);
+	CHECK(false);
+}
+
 static int check_providers(const char *man, const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -96,8 +115,12 @@ static int check_providers(const char *man, const char *dir)
 		CHECK(p != NULL);
 		if (p && p->config_keys) {
 			for (const wa_config_key *k = p->config_keys; k->name;
-			     k++)
+			     k++) {
 				check_key(man, e->d_name, k->name);
+				if (!wa_config_default(k->name) &&
+				    strcmp(k->name, "PUBLIC_BASE_URL") != 0)
+					check_env(e->d_name, k);
+			}
 		}
 		if (p) {
 			char section[128];
@@ -123,6 +146,9 @@ int main(void)
 	CHECK(src != NULL && pdir != NULL);
 	if (!src || !pdir)
 		return wa_t_report();
+	snprintf(path, sizeof(path), "%s/etc/wadispatch.env", src);
+	g_env = slurp(path);
+	CHECK(g_env != NULL);
 	snprintf(path, sizeof(path), "%s/packaging/wadispatchd.8", src);
 	man = slurp(path);
 	CHECK(man != NULL);
@@ -137,5 +163,6 @@ int main(void)
 	/* The shipped providers, at least the mock. */
 	CHECK(check_providers(man, pdir) >= 1);
 	free(man);
+	free(g_env);
 	return wa_t_report();
 }

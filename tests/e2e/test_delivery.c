@@ -323,7 +323,9 @@ static void paused(void)
 		CHECK_CONTAINS(r.body, "paused");
 		wa_h_reply_free(&r);
 	}
-	CHECK_STR(e2e_status(&d, id, path, sizeof(path)), "queued");
+	/* The pause is visible as soon as the answer is classified; the
+	 * message's release is committed a moment later. */
+	CHECK(e2e_wait_status(&d, id, "queued", 5000));
 	/* a message queued while paused can be canceled */
 	send_id("paused-2", "cancel me", id2, sizeof(id2));
 	snprintf(path, sizeof(path), "/v1/messages/%s/cancel", id2);

@@ -382,7 +382,10 @@ static void slow(void)
 
 	CHECK_INT(start(knobs), 0);
 	CHECK_INT(e2e_send(&d, "slow-1", PHONE, "slow", prefer, &r), 200);
-	CHECK_STR(e2e_field(r.body, "status", v, sizeof(v)), "sending");
+	/* Answered at the deadline, before the provider did: the message is
+	 * at the provider (or, on a very loaded machine, not yet claimed). */
+	e2e_field(r.body, "status", v, sizeof(v));
+	CHECK(strcmp(v, "sending") == 0 || strcmp(v, "queued") == 0);
 	CHECK_STR(wa_h_header(&r, "Preference-Applied", v, sizeof(v)),
 	          "wait=1");
 	CHECK(strstr(r.body, "mock_id") == NULL);

@@ -653,15 +653,12 @@ void wa_engine_destroy(wa_engine *e)
 {
 	if (!e)
 		return;
-	if (e->started && !e->stopped) {
-		if (e->stopping && e->claimer_joined) {
-			/* an incomplete stop: wait for the last sends now */
-			join_workers(e, INT64_MAX);
-			stop_tail(e);
-		} else if (!wa_engine_stop(e, wa_mono_ms())) {
-			join_workers(e, INT64_MAX);
-			stop_tail(e);
-		}
+	/* Not stopped yet, or an incomplete stop left sends running: stop
+	 * now (unless that was already tried) and wait for the last sends. */
+	if (e->started && !e->stopped &&
+	    (e->claimer_joined || !wa_engine_stop(e, wa_mono_ms()))) {
+		join_workers(e, INT64_MAX);
+		stop_tail(e);
 	}
 	wa_httpexec_destroy(e->hx);
 	free(e->workers);

@@ -1,10 +1,11 @@
-/* uuid.c - random (version 4) UUIDs from getrandom(2) */
+/* uuid.c - RFC 9562 UUIDs: random (version 4) and time-ordered (version 7) */
 #include "uuid.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/random.h>
+#include <time.h>
 
 int wa_random_bytes(void *buf, size_t len)
 {
@@ -22,16 +23,14 @@ int wa_random_bytes(void *buf, size_t len)
 	return 0;
 }
 
-int wa_uuid_v4(char *out, size_t len)
+/* Stamp version and variant into b, then write its canonical text. */
+static void format(uint8_t b[16], unsigned version, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t b[16];
 	size_t o = 0;
 
-	if (len < WA_UUID_STR_LEN + 1 || wa_random_bytes(b, sizeof(b)) != 0)
-		return -1;
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	b[6] = (uint8_t)((b[6] & 0x0f) | (version << 4));
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 9562 variant */
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
@@ -39,14 +38,45 @@ int wa_uuid_v4(char *out, size_t len)
 		out[o++] = hex[b[i] & 15];
 	}
 	out[o] = 0;
+}
+
+int wa_uuid_v4(char *out, size_t len)
+{
+	uint8_t b[16];
+
+	if (len < WA_UUID_STR_LEN + 1 || wa_random_bytes(b, sizeof(b)) != 0)
+		return -1;
+	format(b, 4, out);
+	return 0;
+}
+
+int wa_uuid_v7_at(const struct timespec *now, char *out, size_t len)
+{
+	uint64_t ms =
+	    (uint64_t)now->tv_sec * 1000 + (uint64_t)now->tv_nsec / 1000000;
+	/* rand_a carries the sub-millisecond fraction in 1/4096 steps (RFC
+	 * 9562 section 6.2, method 3), so ids made in order sort in order. */
+	unsigned frac =
+	    (unsigned)(((uint64_t)now->tv_nsec % 1000000) * 4096 / 1000000);
+	uint8_t b[16];
+
+	if (len < WA_UUID_STR_LEN + 1 || wa_random_bytes(b + 8, 8) != 0)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (8 * (5 - i)));
+	b[6] = (uint8_t)(frac >> 8);
+	b[7] = (uint8_t)frac;
+	format(b, 7, out);
 	return 0;
 }
 
 int wa_message_id_new(char *out, size_t len)
 {
 	char u[WA_UUID_STR_LEN + 1];
+	struct timespec now;
 
-	if (wa_uuid_v4(u, sizeof(u)) != 0)
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (wa_uuid_v7_at(&now, u, sizeof(u)) != 0)
 		return -1;
 	if ((size_t)snprintf(out, len, "msg-%s", u) >= len)
 		return -1;

@@ -244,7 +244,7 @@ static void sends(void)
 		CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, body, &r),
 		          200);
 		CHECK(matches("^\\{\"status\":\"queued\",\"message_id\":\"msg-["
-		              "0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+		              "0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-"
 		              "[89ab][0-9a-f]{3}-[0-9a-f]{12}\",\"provider_"
 		              "details\":\\{\"provider\":\"mock\","
 		              "\"queued_at\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:"

@@ -257,6 +257,43 @@ static void uuids(void)
 	CHECK_INT(wa_uuid_v4(a, 36), -1); /* no room for the NUL */
 }
 
+/* Version 7: the time is in the text, ids sort by time, and ids made in the
+ * same instant still differ. Fixed instants, so no clock is involved. */
+static void uuids_v7(void)
+{
+	/* 2026-11-30T09:00:00.123456789Z: 1796029200123 ms = 0x01a22baeb6fb
+	 * (checked: python3 -c 'print(hex(1796029200123))'), fraction
+	 * 0.456789 ms * 4096 = 1871 = 0x74f. */
+	struct timespec t = {.tv_sec = 1796029200, .tv_nsec = 123456789};
+	struct timespec later = {.tv_sec = 1796029200, .tv_nsec = 123456790};
+	struct timespec next_ms = {.tv_sec = 1796029200, .tv_nsec = 124000000};
+	char a[64], b[64], c[64], m[64];
+
+	CHECK_INT(wa_uuid_v7_at(&t, a, sizeof(a)), 0);
+	CHECK_INT((int)strlen(a), 36);
+	CHECK(strncmp(a, "01a22bae-b6fb-774f-", 19) == 0);
+	CHECK(strchr("89ab", a[19]) != NULL);
+	for (int i = 0; i < 36; i++)
+		if (i != 8 && i != 13 && i != 18 && i != 23)
+			CHECK(strchr("0123456789abcdef", a[i]) != NULL);
+	/* same instant: same time fields, different random tail */
+	CHECK_INT(wa_uuid_v7_at(&t, b, sizeof(b)), 0);
+	CHECK(strncmp(a, b, 19) == 0 && strcmp(a, b) != 0);
+	/* a nanosecond later is in the same 1/4096 ms step; the next
+	 * millisecond sorts after both */
+	CHECK_INT(wa_uuid_v7_at(&later, c, sizeof(c)), 0);
+	CHECK(strncmp(a, c, 19) == 0);
+	CHECK_INT(wa_uuid_v7_at(&next_ms, c, sizeof(c)), 0);
+	CHECK(strncmp(c, "01a22bae-b6fc-7000-", 19) == 0);
+	CHECK(strcmp(a, c) < 0 && strcmp(b, c) < 0);
+	CHECK_INT(wa_uuid_v7_at(&t, a, 36), -1); /* no room for the NUL */
+	/* message ids use version 7 */
+	CHECK_INT(wa_message_id_new(m, sizeof(m)), 0);
+	CHECK(strncmp(m, "msg-", 4) == 0 && strlen(m) == 40);
+	CHECK(m[4 + 14] == '7');
+	CHECK_INT(wa_message_id_new(m, 40), -1); /* no room for the NUL */
+}
+
 static void prefer(void)
 {
 	CHECK_INT(wa_prefer_wait(NULL, 30), 0);
@@ -275,6 +312,7 @@ int main(void)
 	fields();
 	strict_json();
 	uuids();
+	uuids_v7();
 	prefer();
 	return wa_t_report();
 }

@@ -545,6 +545,16 @@ static int create_file(const char *path, char *err, size_t err_len)
 	return 0;
 }
 
+/* SQLite's memory statistics take one process-wide mutex on every
+ * allocation, which every connection (writer and readers) would contend
+ * on; nothing here reads them. Must run before SQLite initialises. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_global_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
                                size_t err_len)
 {
@@ -558,6 +568,7 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	}
 	if (create_file(path, err, err_len) < 0)
 		return NULL;
+	pthread_once(&sqlite_once, sqlite_global_setup);
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path))) {
 		free(s);

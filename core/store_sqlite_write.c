@@ -19,7 +19,8 @@ static const char *const write_sql[W_N] = {
                      " attempts, created_ms, updated_ms, next_attempt_ms,"
                      " expires_ms, lease_until_ms, upstream_status)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
-                     " ?8, ?8, ?8, ?9, 0, 0)",
+                     " ?8, ?8, ?8, ?9, 0, 0)"
+                     " ON CONFLICT (external_id) DO NOTHING",
     [W_INSERT_HIST] = "INSERT INTO history (message_id, status, at_ms,"
                       " detail) VALUES (?1, ?2, ?3, ?4)",
     [W_INSERT_OUTBOX] = "INSERT INTO outbox (message_id, external_id,"
@@ -218,12 +219,48 @@ static bool same_str(const char *a, const unsigned char *b)
 	return strcmp(a, (const char *)b) == 0;
 }
 
+/* The message already stored under m->external_id, compared with m. */
+static int find_existing(wa_sq_store *s, const wa_new_message *m,
+                         wa_insert_result *res, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = s->ws[W_FIND_EXT];
+	int rc, status;
+	bool same;
+
+	wa_sq_bind_str(st, 1, m->external_id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			snprintf(err, err_len,
+			         "The external_id conflicted but no message "
+			         "holds it.");
+		else
+			werr(s, "lookup", err, err_len);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return -1;
+	}
+	same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
+	       same_str(m->body, sqlite3_column_text(st, 4)) &&
+	       same_str(m->template_json, sqlite3_column_text(st, 5)) &&
+	       same_str(m->media_url, sqlite3_column_text(st, 6));
+	res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
+	wa_sq_col_copy(st, 0, res->id, sizeof(res->id));
+	status = wa_sq_col_status(st, 1);
+	res->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
+	res->created_ms = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+/* Insert first and look the external_id up only when the insert did
+ * nothing: the unique index is searched once on the common path. */
 int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
                  char *err, size_t err_len)
 {
 	wa_sq_store *s = S(base);
-	sqlite3_stmt *st = s->ws[W_FIND_EXT];
-	int rc, status;
+	sqlite3_stmt *st = s->ws[W_INSERT_MSG];
 
 	if (!m->external_id || !m->phone || !m->body || !m->provider ||
 	    !m->id[0]) {
@@ -233,34 +270,6 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 		return -1;
 	}
 	memset(res, 0, sizeof(*res));
-	wa_sq_bind_str(st, 1, m->external_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		bool same =
-		    same_str(m->phone, sqlite3_column_text(st, 3)) &&
-		    same_str(m->body, sqlite3_column_text(st, 4)) &&
-		    same_str(m->template_json, sqlite3_column_text(st, 5)) &&
-		    same_str(m->media_url, sqlite3_column_text(st, 6));
-
-		res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
-		wa_sq_col_copy(st, 0, res->id, sizeof(res->id));
-		status = wa_sq_col_status(st, 1);
-		res->status =
-		    status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
-		res->created_ms = sqlite3_column_int64(st, 2);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return 0;
-	}
-	if (rc != SQLITE_DONE) {
-		werr(s, "lookup", err, err_len);
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-
-	st = s->ws[W_INSERT_MSG];
 	wa_sq_bind_str(st, 1, m->id);
 	wa_sq_bind_str(st, 2, m->external_id);
 	wa_sq_bind_str(st, 3, m->phone);
@@ -274,6 +283,8 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	 * load_history in store_sqlite.c). Queued has no outbox event. */
 	if (step_done(s, st, "insert", err, err_len) < 0)
 		return -1;
+	if (sqlite3_changes(s->wdb) == 0)
+		return find_existing(s, m, res, err, err_len);
 	res->kind = WA_INSERT_CREATED;
 	snprintf(res->id, sizeof(res->id), "%s", m->id);
 	res->status = WA_MSG_QUEUED;

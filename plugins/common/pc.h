@@ -144,9 +144,13 @@ void wa_pc_result(wa_result *res, wa_result_class cls, long status,
                   const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Retry-After as delta-seconds -> milliseconds (capped at one hour); 0 when
- * absent or not a plain number (HTTP-date form is not parsed). */
+/* Retry-After -> milliseconds to wait from now (capped at one hour): either
+ * delta-seconds or an HTTP-date (IMF-fixdate, RFC 850 or asctime form, as
+ * RFC 9110 requires recipients to accept). 0 when absent, unparsable or a
+ * date already past. */
 uint32_t wa_pc_retry_after_ms(const char *value);
+/* The same against a given wall-clock time (Unix ms), for tests. */
+uint32_t wa_pc_retry_after_ms_at(const char *value, int64_t now_ms);
 
 /* Add one status update to reply; false (and nothing added) when full. */
 bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,

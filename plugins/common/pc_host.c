@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *wa_pc_config(const wa_host *host, const char *key)
 {
@@ -88,26 +89,99 @@ void wa_pc_result(wa_result *res, wa_result_class cls, long status,
 	va_end(ap);
 }
 
-uint32_t wa_pc_retry_after_ms(const char *value)
+#define RETRY_AFTER_CAP_S 3600
+
+/* "Jan".."Dec" -> 0..11 (case-sensitive, as RFC 9110 writes them), else -1. */
+static int month_index(const char *m)
+{
+	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+	for (int i = 0; i < 12; i++)
+		if (strncmp(m, names + 3 * i, 3) == 0 && m[3] == 0)
+			return i;
+	return -1;
+}
+
+/* An HTTP-date (RFC 9110 section 5.6.7) as Unix seconds: the IMF-fixdate
+ * form and the two obsolete forms a recipient must also accept. 0 and
+ * *out set, or -1. */
+static int http_date(const char *v, int64_t *out)
+{
+	char wd[10], mon[4], tail[4];
+	unsigned day, year, hh, mm, ss;
+	int n = 0, mi;
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(v, "%3[A-Za-z], %2u %3[A-Za-z] %4u %2u:%2u:%2u %3s%n", wd,
+	           &day, mon, &year, &hh, &mm, &ss, tail, &n) == 8) {
+		/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+		if (strcmp(tail, "GMT") != 0)
+			return -1;
+	} else if (sscanf(v, "%9[A-Za-z], %2u-%3[A-Za-z]-%2u %2u:%2u:%2u %3s%n",
+	                  wd, &day, mon, &year, &hh, &mm, &ss, tail, &n) == 8) {
+		/* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT. A two-digit year
+		 * more than 50 years ahead is in the past century (RFC 9110);
+		 * from 1970 on, 70..99 are 19xx. */
+		if (strcmp(tail, "GMT") != 0)
+			return -1;
+		year += year < 70 ? 2000 : 1900;
+	} else if (sscanf(v, "%3[A-Za-z] %3[A-Za-z] %2u %2u:%2u:%2u %4u%n", wd,
+	                  mon, &day, &hh, &mm, &ss, &year, &n) != 7) {
+		/* not asctime either: Sun Nov  6 08:49:37 1994 */
+		return -1;
+	}
+	while (v[n] == ' ' || v[n] == '\t')
+		n++;
+	mi = month_index(mon);
+	if (v[n] || mi < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 ||
+	    ss > 60 || year < 1970)
+		return -1;
+	tm.tm_year = (int)year - 1900;
+	tm.tm_mon = mi;
+	tm.tm_mday = (int)day;
+	tm.tm_hour = (int)hh;
+	tm.tm_min = (int)mm;
+	tm.tm_sec = (int)ss;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+uint32_t wa_pc_retry_after_ms_at(const char *value, int64_t now_ms)
 {
 	unsigned long s = 0;
+	int64_t at;
 
 	if (!value)
 		return 0;
 	while (*value == ' ' || *value == '\t')
 		value++;
-	if (*value < '0' || *value > '9')
-		return 0;
+	if (*value < '0' || *value > '9') {
+		if (http_date(value, &at) < 0 || at * 1000 <= now_ms)
+			return 0;
+		if (at * 1000 - now_ms > (int64_t)RETRY_AFTER_CAP_S * 1000)
+			return RETRY_AFTER_CAP_S * 1000;
+		return (uint32_t)(at * 1000 - now_ms);
+	}
 	for (; *value >= '0' && *value <= '9'; value++) {
 		s = s * 10 + (unsigned long)(*value - '0');
-		if (s > 3600)
-			s = 3600;
+		if (s > RETRY_AFTER_CAP_S)
+			s = RETRY_AFTER_CAP_S;
 	}
 	while (*value == ' ' || *value == '\t')
 		value++;
 	if (*value)
 		return 0;
 	return (uint32_t)(s * 1000);
+}
+
+uint32_t wa_pc_retry_after_ms(const char *value)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return wa_pc_retry_after_ms_at(value, (int64_t)now.tv_sec * 1000 +
+	                                          now.tv_nsec / 1000000);
 }
 
 bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,

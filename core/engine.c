@@ -177,7 +177,9 @@ static int64_t min64(int64_t a, int64_t b)
 
 /* Ask the store when work is due; under mu (dropped for the read).
  * Returns true when something is due now; else sets *until (mono). */
-static bool due_now(wa_engine *e, int64_t *until)
+/* Is a message due now? 1 yes; 0 no, *until set to when one is (or to a
+ * safety recheck when nothing is pending); -1 the store could not say. */
+static int due_now(wa_engine *e, int64_t *until)
 {
 	int64_t due = 0, in;
 	char err[WA_ERR_MAX];
@@ -186,18 +188,37 @@ static bool due_now(wa_engine *e, int64_t *until)
 	pthread_mutex_unlock(&e->mu);
 	rc = e->store->ops->next_due(e->store, &due, err, sizeof(err));
 	pthread_mutex_lock(&e->mu);
-	if (rc < 0)
+	if (rc < 0) {
 		wa_log(WA_LOG_WARN, "engine",
 		       "Cannot read the next due time: %s", err);
+		*until = wa_mono_ms() + CLAIM_SAFETY_MS;
+		return -1;
+	}
 	if (rc != 0) {
 		*until = wa_mono_ms() + CLAIM_SAFETY_MS;
-		return false;
+		return 0;
 	}
 	in = due - wa_now_ms();
 	if (in <= 0)
-		return true;
+		return 1;
 	*until = wa_mono_ms() + in;
-	return false;
+	return 0;
+}
+
+/* A probe is due but no message is: the pause has nothing left to hold
+ * back (the message that paused it was canceled or expired), and without a
+ * message there is no probe. Resume; the next message sent is the test,
+ * and a CONFIG answer pauses again. Otherwise /ready would stay 503 until
+ * a message arrived, which a load balancer reading /ready would never
+ * send. */
+static void resume_idle(wa_engine *e)
+{
+	e->paused = false;
+	e->pause_error[0] = 0;
+	wa_log(WA_LOG_INFO, "engine",
+	       "Provider %s: no message is due to probe with; delivery "
+	       "resumes and the next message sent is the test.",
+	       e->prov->table->name);
 }
 
 /* The claimer: claims what can start now, tells waiters, keeps time. It
@@ -250,10 +271,16 @@ static void *claimer_main(void *arg)
 			}
 		}
 		if (cap && !dry && check) {
-			if (due_now(e, &dry_until))
+			int due = due_now(e, &dry_until);
+
+			if (due > 0)
 				check = false;
 			else
 				dry = true;
+			/* (re-read: due_now let go of the lock) */
+			if (due == 0 && probe && e->paused && !e->probe_out &&
+			    wa_mono_ms() >= e->probe_at)
+				resume_idle(e);
 			if (e->kicked || e->done_head)
 				continue;
 		}

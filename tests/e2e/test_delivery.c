@@ -345,6 +345,54 @@ static void paused(void)
 	stop();
 }
 
+static int log_has(void *needle)
+{
+	return wa_h_count_lines(d.log_path, needle) > 0;
+}
+
+/* Paused, and the message that paused it is canceled: with nothing to
+ * probe with, the pause lifts at probe time (/ready 200) even though the
+ * provider is still misconfigured; the next message pauses it again. */
+static void paused_idle(void)
+{
+	char fail_file[512], kv[600], id[64], path[256];
+	wa_http_reply r;
+	long s503 = 503, s200 = 200;
+	FILE *f;
+
+	snprintf(fail_file, sizeof(fail_file), "/tmp/wa-config-idle-%d",
+	         (int)getpid());
+	f = fopen(fail_file, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	snprintf(kv, sizeof(kv), "MOCK_CONFIG_FAIL_FILE=%s", fail_file);
+	/* 3 s to the first probe: the cancel below lands before it */
+	const char *knobs[] = {"MOCK_DELAY_MS=1", kv, "PROBE_INTERVAL_MS=3000",
+	                       NULL};
+	CHECK_INT(start(knobs), 0);
+	send_id("idle-1", "never sent", id, sizeof(id));
+	CHECK(wa_h_wait_for(ready_is, &s503, 10000));
+	CHECK(e2e_wait_status(&d, id, "queued", 5000));
+	snprintf(path, sizeof(path), "/v1/messages/%s/cancel", id);
+	CHECK_INT(e2e_post(&d, path, "", NULL, &r), 200);
+	wa_h_reply_free(&r);
+	/* nothing due: ready again once the probe time has come */
+	CHECK(wa_h_wait_for(ready_is, &s200, 15000));
+	CHECK(wa_h_wait_for(log_has, "no message is due to probe with", 5000));
+	/* still misconfigured: the next message is the test and pauses it */
+	send_id("idle-2", "pauses again", id, sizeof(id));
+	CHECK(wa_h_wait_for(ready_is, &s503, 10000));
+	CHECK(e2e_wait_status(&d, id, "queued", 5000));
+	/* fixed: the probe sends it */
+	unlink(fail_file);
+	CHECK(wa_h_wait_for(ready_is, &s200, 15000));
+	CHECK(e2e_wait_status(&d, id, "sent", 15000));
+	CHECK_INT(wa_h_count_lines(record, " idle-1 "), 0);
+	CHECK_INT(wa_h_count_lines(record, " idle-2 "), 1);
+	stop();
+}
+
 /* ---- TTL: a message that cannot be delivered in time fails ------------ */
 
 static void ttl(void)
@@ -443,6 +491,7 @@ int main(void)
 	flaky();
 	failures();
 	paused();
+	paused_idle();
 	ttl();
 	slow();
 	graceful();

@@ -295,25 +295,33 @@ static int ready_is(void *arg)
 	return got == want;
 }
 
-static void paused(void)
+/* Start with the mock answering CONFIG while fail_file exists (created
+ * here; unlink it to "fix the credentials"). The first probe comes 3 s
+ * after a pause: until then nothing is handed to the provider, so what is
+ * queued stays queued. */
+static void start_config_failing(char *fail_file, size_t len)
 {
-	char fail_file[512], kv[600], id[64], id2[64], path[256];
-	wa_http_reply r;
-	long s503 = 503, s200 = 200;
+	static char kv[600];
 	FILE *f;
 
-	snprintf(fail_file, sizeof(fail_file), "/tmp/wa-config-fail-%d",
-	         (int)getpid());
+	snprintf(fail_file, len, "/tmp/wa-config-fail-%d", (int)getpid());
 	f = fopen(fail_file, "w");
 	CHECK(f != NULL);
 	if (f)
 		fclose(f);
 	snprintf(kv, sizeof(kv), "MOCK_CONFIG_FAIL_FILE=%s", fail_file);
-	/* The first probe comes 3 s after the pause: until then nothing is
-	 * handed to the provider, so both messages are certainly queued. */
 	const char *knobs[] = {"MOCK_DELAY_MS=1", kv, "PROBE_INTERVAL_MS=3000",
 	                       NULL};
 	CHECK_INT(start(knobs), 0);
+}
+
+static void paused(void)
+{
+	char fail_file[512], id[64], id2[64], path[256];
+	wa_http_reply r;
+	long s503 = 503, s200 = 200;
+
+	start_config_failing(fail_file, sizeof(fail_file));
 	send_id("paused-1", "later", id, sizeof(id));
 	CHECK(wa_h_wait_for(ready_is, &s503, 10000));
 	{
@@ -355,22 +363,12 @@ static int log_has(void *needle)
  * provider is still misconfigured; the next message pauses it again. */
 static void paused_idle(void)
 {
-	char fail_file[512], kv[600], id[64], path[256];
+	char fail_file[512], id[64], path[256];
 	wa_http_reply r;
 	long s503 = 503, s200 = 200;
-	FILE *f;
 
-	snprintf(fail_file, sizeof(fail_file), "/tmp/wa-config-idle-%d",
-	         (int)getpid());
-	f = fopen(fail_file, "w");
-	CHECK(f != NULL);
-	if (f)
-		fclose(f);
-	snprintf(kv, sizeof(kv), "MOCK_CONFIG_FAIL_FILE=%s", fail_file);
 	/* 3 s to the first probe: the cancel below lands before it */
-	const char *knobs[] = {"MOCK_DELAY_MS=1", kv, "PROBE_INTERVAL_MS=3000",
-	                       NULL};
-	CHECK_INT(start(knobs), 0);
+	start_config_failing(fail_file, sizeof(fail_file));
 	send_id("idle-1", "never sent", id, sizeof(id));
 	CHECK(wa_h_wait_for(ready_is, &s503, 10000));
 	CHECK(e2e_wait_status(&d, id, "queued", 5000));

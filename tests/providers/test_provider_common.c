@@ -142,43 +142,47 @@ static void test_encodings(void)
 	CHECK_INT(wa_pc_retry_after_ms(" 99999 "), 3600000);
 	CHECK_INT(wa_pc_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), 0);
 	CHECK_INT(wa_pc_retry_after_ms(NULL), 0);
-	/* HTTP-date, against a fixed now: 1994-11-06T08:49:00Z = 784111740 s
-	 * (python3 -c 'import calendar;
-	 * print(calendar.timegm((1994,11,6,8,49,0)))') */
+}
+
+/* Retry-After as an HTTP-date, against a fixed now: 1994-11-06T08:49:00Z
+ * = 784111740 s (python3 -c 'import calendar;
+ * print(calendar.timegm((1994,11,6,8,49,0)))'). */
+static void test_retry_after_dates(void)
+{
+	static const struct {
+		const char *value;
+		int64_t now_plus_ms;
+		long want_ms;
+	} cases[] = {
+	    /* the three forms RFC 9110 has recipients accept */
+	    {"Sun, 06 Nov 1994 08:49:37 GMT", 0, 37000},
+	    {"Sunday, 06-Nov-94 08:49:37 GMT", 0, 37000},
+	    {"Sun Nov  6 08:49:37 1994", 0, 37000},
+	    {" Sun, 06 Nov 1994 08:49:37 GMT ", 500, 36500},
+	    /* in the past or now: no hint; far ahead: capped at one hour */
+	    {"Sun, 06 Nov 1994 08:48:00 GMT", 0, 0},
+	    {"Sun, 06 Nov 1994 08:49:00 GMT", 0, 0},
+	    {"Mon, 07 Nov 1994 08:49:00 GMT", 0, 3600000},
+	    /* malformed: zone, month, fields, trailing text, truncated */
+	    {"Sun, 06 Nov 1994 08:49:37 UTC", 0, 0},
+	    {"Sun, 06 Foo 1994 08:49:37 GMT", 0, 0},
+	    {"Sun, 06 nov 1994 08:49:37 GMT", 0, 0},
+	    {"Sun, 32 Nov 1994 08:49:37 GMT", 0, 0},
+	    {"Sun, 06 Nov 1994 24:49:37 GMT", 0, 0},
+	    {"Sun, 06 Nov 1994 08:49:37 GMT junk", 0, 0},
+	    {"Sun, 06 Nov 1994", 0, 0},
+	    {"7 s", 0, 0},
+	};
 	const int64_t now = 784111740LL * 1000;
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 Nov 1994 08:49:37 GMT", now),
-	          37000);
-	CHECK_INT(
-	    wa_pc_retry_after_ms_at("Sunday, 06-Nov-94 08:49:37 GMT", now),
-	    37000);
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun Nov  6 08:49:37 1994", now),
-	          37000);
-	CHECK_INT(wa_pc_retry_after_ms_at(" Sun, 06 Nov 1994 08:49:37 GMT ",
-	                                  now + 500),
-	          36500);
-	/* in the past or now: no hint; far ahead: capped at one hour */
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 Nov 1994 08:48:00 GMT", now),
-	          0);
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 Nov 1994 08:49:00 GMT", now),
-	          0);
-	CHECK_INT(wa_pc_retry_after_ms_at("Mon, 07 Nov 1994 08:49:00 GMT", now),
-	          3600000);
-	/* malformed: wrong zone, bad month, bad fields, trailing text */
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 Nov 1994 08:49:37 UTC", now),
-	          0);
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 Foo 1994 08:49:37 GMT", now),
-	          0);
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 nov 1994 08:49:37 GMT", now),
-	          0);
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 32 Nov 1994 08:49:37 GMT", now),
-	          0);
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 Nov 1994 24:49:37 GMT", now),
-	          0);
-	CHECK_INT(
-	    wa_pc_retry_after_ms_at("Sun, 06 Nov 1994 08:49:37 GMT junk", now),
-	    0);
-	CHECK_INT(wa_pc_retry_after_ms_at("Sun, 06 Nov 1994", now), 0);
-	CHECK_INT(wa_pc_retry_after_ms_at("7 s", now), 0);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long got = (long)wa_pc_retry_after_ms_at(
+		    cases[i].value, now + cases[i].now_plus_ms);
+		if (got != cases[i].want_ms)
+			fprintf(stderr, "Retry-After \"%s\": %ld, want %ld\n",
+			        cases[i].value, got, cases[i].want_ms);
+		CHECK(got == cases[i].want_ms);
+	}
 }
 
 static void test_json(void)
@@ -216,6 +220,7 @@ int main(void)
 	test_twilio_vectors();
 	test_hmac_sha256();
 	test_encodings();
+	test_retry_after_dates();
 	test_json();
 	return wa_t_report();
 }

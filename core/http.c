@@ -125,6 +125,10 @@ static enum MHD_Result send_answer(wa_req *r)
 		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
 	if (r->request_id[0])
 		MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	/* Stopping: let keep-alive clients go, so the drain can finish. */
+	if (r->app->stopping)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		                        "close");
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	r->phase = PHASE_SENT;
@@ -480,15 +484,6 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 		return -1;
 	}
 	return 0;
-}
-
-void wa_http_quiesce(wa_app *app)
-{
-	if (app->mhd) {
-		MHD_socket fd = MHD_quiesce_daemon(app->mhd);
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
-	}
 }
 
 void wa_http_drain(wa_app *app, int64_t deadline_mono_ms)

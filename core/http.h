@@ -64,8 +64,6 @@ struct wa_req {
 /* Start listening per app->settings. 0, or -1 with err. */
 int wa_http_start(wa_app *app, const wa_route *routes, char *err,
                   size_t err_len);
-/* Stop accepting new connections (keeps serving the open ones). */
-void wa_http_quiesce(wa_app *app);
 /* Wait (until deadline, monotonic ms) for requests under way to finish
  * sending their answers. */
 void wa_http_drain(wa_app *app, int64_t deadline_mono_ms);

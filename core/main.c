@@ -274,12 +274,17 @@ int main(int argc, char **argv)
 
 	int64_t deadline =
 	    wa_mono_ms() + (int64_t)settings.shutdown_timeout_s * 1000;
+	/* From here sends and batches are answered 503 "Shutting down" and
+	 * /ready 503. The port stays open until wa_http_stop: closing it
+	 * early (MHD_quiesce_daemon) can abort the process in libmicrohttpd
+	 * 0.9.75 with a thread pool in epoll mode, whose workers race the
+	 * quiesce to take the listening socket out of their epoll sets. */
 	app.stopping = true;
-	wa_http_quiesce(&app);
 	/* Leave a second for the writer and HTTP to flush after the engine. */
 	bool clean = wa_engine_stop(app.engine, deadline - 1000);
 	wa_webhook_stop(app.webhook, deadline - 1000);
-	wa_writer_destroy(app.writer); /* commits what is queued, answers it */
+	/* Commits what is queued and answers it; later writes get 503. */
+	wa_writer_stop(app.writer);
 	wa_http_drain(&app, deadline);
 	wa_http_stop(&app);
 	if (!clean) {
@@ -294,6 +299,7 @@ int main(int argc, char **argv)
 	}
 	wa_webhook_destroy(app.webhook);
 	wa_engine_destroy(app.engine);
+	wa_writer_destroy(app.writer);
 	wa_guard_destroy(app.guard);
 	wa_provider_unload(&provider);
 	wa_store_close(app.store);

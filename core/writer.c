@@ -30,7 +30,8 @@ struct wa_writer {
 	pthread_cond_t cv;
 	job *head, *tail; /* waiting jobs, oldest first */
 	size_t depth;
-	bool stopping;
+	bool stopping; /* no new jobs; the thread ends once drained */
+	bool joined;   /* wa_writer_stop has joined (or is joining) it */
 	void (*hook)(void *ud);
 	void *hook_ud;
 	atomic_ullong batches, jobs;
@@ -306,15 +307,27 @@ void wa_writer_counts(wa_writer *w, unsigned long long *batches,
 		*jobs = atomic_load(&w->jobs);
 }
 
-void wa_writer_destroy(wa_writer *w)
+void wa_writer_stop(wa_writer *w)
 {
+	bool joined;
+
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = true;
+	joined = w->joined;
+	w->joined = true;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	if (!joined)
+		pthread_join(w->thread, NULL);
+}
+
+void wa_writer_destroy(wa_writer *w)
+{
+	if (!w)
+		return;
+	wa_writer_stop(w);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

@@ -48,7 +48,13 @@ size_t wa_writer_depth(wa_writer *w);
 void wa_writer_counts(wa_writer *w, unsigned long long *batches,
                       unsigned long long *jobs);
 
-/* Run what is queued, stop the thread, free. Accepts NULL. */
+/* Run and answer what is queued, then stop the thread. From then on
+ * submit and run refuse at once (-1), so threads still holding the writer
+ * (HTTP handlers during shutdown) stay safe until wa_writer_destroy. Call
+ * from one thread; a second call does nothing. Accepts NULL. */
+void wa_writer_stop(wa_writer *w);
+
+/* wa_writer_stop if not done yet, then free. Accepts NULL. */
 void wa_writer_destroy(wa_writer *w);
 
 #endif

@@ -314,7 +314,7 @@ static int reenter_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	return 0;
 }
 
-/* queue_max bounds submit, not run; destroy drains the queue. */
+/* queue_max bounds submit, not run; stop drains the queue, then refuses. */
 static void test_backpressure_and_drain(wa_store *s)
 {
 	ins_job j[40];
@@ -377,12 +377,19 @@ static void test_backpressure_and_drain(wa_store *s)
 		          0);
 	}
 	gate_open(&g);
-	wa_writer_destroy(w);
+	wa_writer_stop(w);
 	pthread_mutex_lock(&done_mu);
 	CHECK_INT(n_done, 30);
 	pthread_mutex_unlock(&done_mu);
 	for (i = 0; i < 30; i++)
 		CHECK_INT(j[i].rc, 0);
+	/* stopped, not yet freed: late writers are refused, not lost */
+	job_init(&j[30], "late", "late");
+	CHECK_INT(wa_writer_submit(w, ins_fn, &j[30], ins_done, &j[30]), -1);
+	CHECK_INT(wa_writer_run(w, ins_fn, &j[30], err, sizeof(err)), -1);
+	CHECK_STR(err, "The store writer is stopping.");
+	wa_writer_stop(w); /* a second stop does nothing */
+	wa_writer_destroy(w);
 	gate_destroy(&g);
 	CHECK(wa_writer_create(s, 0, err, sizeof(err)) == NULL);
 	wa_writer_destroy(NULL);

@@ -24,14 +24,26 @@ command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.02; done; return 1; }
-wrk_run() { wrk -t2 -c"$1" -d"$DUR" --latency -s "$3" "http://127.0.0.1:$2/v1/messages/send" | grep RESULT | sed 's/RESULT //'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
+# wrk_run CONNS PORT SCRIPT SERVER_PID: wrk's summary, plus the server's CPU
+# time per request (steadier than req/s on a shared machine).
+wrk_run() {
+	local t0 t1 out hz
+	hz=$(getconf CLK_TCK)
+	t0=$(ticks "$4")
+	out=$(wrk -t2 -c"$1" -d"$DUR" --latency -s "$3" "http://127.0.0.1:$2/v1/messages/send" | grep RESULT | sed 's/RESULT //')
+	t1=$(ticks "$4")
+	echo "$out $(echo "$out" | awk -v a="$t0" -v b="$t1" -v hz="$hz" '{
+		split($1, kv, "="); if (kv[2] > 0) printf "server_cpu_us=%.1f", (b - a) * 1e6 / hz / kv[2] }')"
+}
 
 echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -d$DUR"
 
 port=$(free_port)
 "$BUILD/tests/bench/bench_hello" "$port" & PIDS+=($!)
+hpid=$!
 wait_ready "$port" || curl -s "http://127.0.0.1:$port/" >/dev/null
-for c in 64 256; do echo "hello   c=$c  $(wrk_run $c "$port" tests/bench/hello.lua)"; done
+for c in 64 256; do echo "hello   c=$c  $(wrk_run $c "$port" tests/bench/hello.lua "$hpid")"; done
 kill "${PIDS[-1]}"
 
 start_daemon() { # $1 = STORE_SYNC, rest = extra env
@@ -48,7 +60,7 @@ start_daemon() { # $1 = STORE_SYNC, rest = extra env
 for sync in full normal; do
 	for c in 64 256; do
 		start_daemon "$sync" MOCK_DELAY_MS=100
-		res=$(wrk_run $c "$port" tests/bench/send.lua)
+		res=$(wrk_run $c "$port" tests/bench/send.lua "$dpid")
 		rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
 		echo "send    c=$c sync=$sync  $res peak_rss=$rss"
 		kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true

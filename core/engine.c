@@ -175,10 +175,10 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* Ask the store when work is due; under mu (dropped for the read).
- * Returns true when something is due now; else sets *until (mono). */
-/* Is a message due now? 1 yes; 0 no, *until set to when one is (or to a
- * safety recheck when nothing is pending); -1 the store could not say. */
+/* Ask the store when work is due; under mu (dropped for the read). 1 when
+ * something is due now; 0 when not, with *until (mono) set to when it is
+ * (or to a safety recheck when nothing is pending); -1 when the store could
+ * not say (*until set to a recheck too). */
 static int due_now(wa_engine *e, int64_t *until)
 {
 	int64_t due = 0, in;

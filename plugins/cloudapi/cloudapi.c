@@ -395,10 +395,8 @@ static void ca_parse_response(void *state, const wa_message *msg,
 			    st);
 		}
 	} else if (st >= 500 || (has_code && retry_code(code))) {
-		wa_pc_result(res, WA_RESULT_RETRY, st, ctext,
-		             "Cloud API answered %ld, will retry: %s", st,
-		             text);
-		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
+		wa_pc_retry(res, resp, st, ctext,
+		            "Cloud API answered %ld, will retry: %s", st, text);
 	} else if (has_code && config_code(code, sub)) {
 		wa_pc_result(
 		    res, WA_RESULT_CONFIG, st, ctext,
@@ -411,10 +409,8 @@ static void ca_parse_response(void *state, const wa_message *msg,
 		    "CLOUDAPI_PHONE_NUMBER_ID and CLOUDAPI_BASE_URL): %s",
 		    st, text);
 	} else if (st == 408 || st == 429) {
-		wa_pc_result(res, WA_RESULT_RETRY, st, ctext,
-		             "Cloud API answered %ld, will retry: %s", st,
-		             text);
-		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
+		wa_pc_retry(res, resp, st, ctext,
+		            "Cloud API answered %ld, will retry: %s", st, text);
 	} else if (st >= 400) {
 		wa_pc_result(
 		    res, WA_RESULT_REJECT, st, ctext,
@@ -446,14 +442,4 @@ static const wa_provider ca_provider = {
     .on_callback = wa_cloudapi_on_callback,
 };
 
-WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-                                                           uint32_t host_minor);
-
-WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-                                                           uint32_t host_minor)
-{
-	if (host_major != WA_PROVIDER_ABI_MAJOR ||
-	    host_minor < WA_PROVIDER_ABI_MINOR)
-		return NULL;
-	return &ca_provider;
-}
+WA_PC_PROVIDER_ENTRY(ca_provider)

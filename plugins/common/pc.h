@@ -143,6 +143,26 @@ int wa_pc_json_post(wa_http_request *req, wa_result *res, const char *url,
 void wa_pc_result(wa_result *res, wa_result_class cls, long status,
                   const char *code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same for RETRY on an HTTP answer: also takes the delay from the
+ * answer's Retry-After (wa_pc_retry_after_ms), so no retry path forgets it. */
+void wa_pc_retry(wa_result *res, const wa_http_response *resp, long status,
+                 const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* The exported entry point of an HTTP-pair plugin: its table, for a host
+ * speaking this ABI major at this minor or later (the HTTP pair came with
+ * 1.1). Use once, at file scope, after the table. */
+#define WA_PC_PROVIDER_ENTRY(table)                                            \
+	WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(            \
+	    uint32_t host_major, uint32_t host_minor);                         \
+	WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(            \
+	    uint32_t host_major, uint32_t host_minor)                          \
+	{                                                                      \
+		if (host_major != WA_PROVIDER_ABI_MAJOR ||                     \
+		    host_minor < WA_PROVIDER_ABI_MINOR)                        \
+			return NULL;                                           \
+		return &(table);                                               \
+	}
 
 /* Retry-After -> milliseconds to wait from now (capped at one hour): either
  * delta-seconds or an HTTP-date (IMF-fixdate, RFC 850 or asctime form, as

@@ -74,19 +74,36 @@ int wa_pc_req_header(wa_http_request *req, const char *name, const char *value)
 	return 0;
 }
 
-void wa_pc_result(wa_result *res, wa_result_class cls, long status,
-                  const char *code, const char *fmt, ...)
+static void vresult(wa_result *res, wa_result_class cls, long status,
+                    const char *code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	res->result_class = cls;
 	res->upstream_status = status;
 	if (code)
 		snprintf(res->upstream_code, sizeof(res->upstream_code), "%s",
 		         code);
-	va_start(ap, fmt);
 	vsnprintf(res->error, sizeof(res->error), fmt, ap);
+}
+
+void wa_pc_result(wa_result *res, wa_result_class cls, long status,
+                  const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vresult(res, cls, status, code, fmt, ap);
 	va_end(ap);
+}
+
+void wa_pc_retry(wa_result *res, const wa_http_response *resp, long status,
+                 const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vresult(res, WA_RESULT_RETRY, status, code, fmt, ap);
+	va_end(ap);
+	res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
 }
 
 #define RETRY_AFTER_CAP_S 3600

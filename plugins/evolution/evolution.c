@@ -243,10 +243,9 @@ static void ev_parse_response(void *state, const wa_message *msg,
 		wa_pc_result(res, WA_RESULT_REJECT, st, "not_on_whatsapp",
 		             "Number not on WhatsApp.");
 	} else if (e.connection_closed && (st == 400 || st >= 500)) {
-		wa_pc_result(res, WA_RESULT_RETRY, st, "connection_closed",
-		             "Evolution instance is not connected (Connection "
-		             "Closed), will retry.");
-		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
+		wa_pc_retry(res, resp, st, "connection_closed",
+		            "Evolution instance is not connected (Connection "
+		            "Closed), will retry.");
 	} else if (st == 401 || st == 403) {
 		wa_pc_result(res, WA_RESULT_CONFIG, st, NULL,
 		             "Evolution refused EVOLUTION_API_KEY (HTTP %ld).",
@@ -257,10 +256,8 @@ static void ev_parse_response(void *state, const wa_message *msg,
 		             "and EVOLUTION_BASE_URL): %s",
 		             text);
 	} else if (st == 408 || st == 429 || st >= 500) {
-		wa_pc_result(res, WA_RESULT_RETRY, st, NULL,
-		             "Evolution answered %ld, will retry: %s", st,
-		             text);
-		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
+		wa_pc_retry(res, resp, st, NULL,
+		            "Evolution answered %ld, will retry: %s", st, text);
 	} else if (st >= 400) {
 		wa_pc_result(res, WA_RESULT_REJECT, st, NULL,
 		             "Evolution rejected the message (HTTP %ld): %s",
@@ -405,14 +402,4 @@ static const wa_provider ev_provider = {
     .on_callback = ev_on_callback,
 };
 
-WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-                                                           uint32_t host_minor);
-
-WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-                                                           uint32_t host_minor)
-{
-	if (host_major != WA_PROVIDER_ABI_MAJOR ||
-	    host_minor < WA_PROVIDER_ABI_MINOR)
-		return NULL;
-	return &ev_provider;
-}
+WA_PC_PROVIDER_ENTRY(ev_provider)

@@ -387,9 +387,8 @@ static void tw_parse_response(void *state, const wa_message *msg,
 		    "Twilio answered %ld (wrong account SID or API base?): %s",
 		    st, masked);
 	} else if (st == 429 || st == 408 || st >= 500) {
-		wa_pc_result(res, WA_RESULT_RETRY, st, code,
-		             "Twilio answered %ld, will retry: %s", st, masked);
-		res->retry_after_ms = wa_pc_retry_after_ms(resp->retry_after);
+		wa_pc_retry(res, resp, st, code,
+		            "Twilio answered %ld, will retry: %s", st, masked);
 	} else if (st >= 400) {
 		wa_pc_result(
 		    res, WA_RESULT_REJECT, st, code,
@@ -421,14 +420,4 @@ static const wa_provider tw_provider = {
     .on_callback = wa_twilio_on_callback,
 };
 
-WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-                                                           uint32_t host_minor);
-
-WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,
-                                                           uint32_t host_minor)
-{
-	if (host_major != WA_PROVIDER_ABI_MAJOR ||
-	    host_minor < WA_PROVIDER_ABI_MINOR)
-		return NULL;
-	return &tw_provider;
-}
+WA_PC_PROVIDER_ENTRY(tw_provider)

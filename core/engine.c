@@ -205,22 +205,6 @@ static int due_now(wa_engine *e, int64_t *until)
 	return 0;
 }
 
-/* A probe is due but no message is: the pause has nothing left to hold
- * back (the message that paused it was canceled or expired), and without a
- * message there is no probe. Resume; the next message sent is the test,
- * and a CONFIG answer pauses again. Otherwise /ready would stay 503 until
- * a message arrived, which a load balancer reading /ready would never
- * send. */
-static void resume_idle(wa_engine *e)
-{
-	e->paused = false;
-	e->pause_error[0] = 0;
-	wa_log(WA_LOG_INFO, "engine",
-	       "Provider %s: no message is due to probe with; delivery "
-	       "resumes and the next message sent is the test.",
-	       e->prov->table->name);
-}
-
 /* The claimer: claims what can start now, tells waiters, keeps time. It
  * consults next_due (a read) before claiming (a write), so a kick after
  * every commit never turns into a loop of empty claims. */
@@ -277,10 +261,19 @@ static void *claimer_main(void *arg)
 				check = false;
 			else
 				dry = true;
-			/* (re-read: due_now let go of the lock) */
+			/* A probe is due but no message is: the message that
+			 * paused it was canceled or expired, and there is
+			 * nothing to probe with. Resume; the next message sent
+			 * is the test, and CONFIG pauses again. Otherwise
+			 * /ready would stay 503 until a message came, which a
+			 * load balancer reading /ready would never send.
+			 * (Re-read: due_now let go of the lock.) */
 			if (due == 0 && probe && e->paused && !e->probe_out &&
 			    wa_mono_ms() >= e->probe_at)
-				resume_idle(e);
+				wa_engine_unpause(
+				    e, ": no message is due to probe with; "
+				       "delivery resumes and the next message "
+				       "sent is the test");
 			if (e->kicked || e->done_head)
 				continue;
 		}

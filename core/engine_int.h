@@ -93,6 +93,9 @@ void wa_job_complete(wa_job *j);
 void wa_job_finish(wa_job *j);
 /* Run the blocking send() of one job and complete it. */
 void wa_job_run_send(wa_job *j);
+/* Lift the provider's pause and log "Provider <name><why>." (why starts
+ * with its own space or colon); under mu. */
+void wa_engine_unpause(wa_engine *e, const char *why);
 /* Tell the waiters of the committed jobs on list; frees the jobs. Call
  * without mu. */
 void wa_engine_notify_done(wa_engine *e, wa_job *list);

@@ -107,6 +107,15 @@ static const char *class_error(const wa_result *r, char *buf, size_t len)
 	return buf;
 }
 
+void wa_engine_unpause(wa_engine *e, const char *why)
+{
+	e->paused = false;
+	e->pause_error[0] = 0;
+	wa_log(WA_LOG_INFO, "engine", "Provider %s%s.", e->prov->table->name,
+	       why);
+	pthread_cond_signal(&e->claim_cond);
+}
+
 /* The provider said CONFIG (or a probe came back): the pause state. */
 static void update_pause(wa_job *j, bool config)
 {
@@ -137,15 +146,9 @@ static void update_pause(wa_job *j, bool config)
 		}
 	} else if (j->probe) {
 		e->probe_out = false;
-		if (j->called && e->paused) {
-			e->paused = false;
-			e->pause_error[0] = 0;
-			wa_log(
-			    WA_LOG_INFO, "engine",
-			    "Provider %s answered the probe; delivery resumes.",
-			    e->prov->table->name);
-			pthread_cond_signal(&e->claim_cond);
-		}
+		if (j->called && e->paused)
+			wa_engine_unpause(
+			    e, " answered the probe; delivery resumes");
 	}
 	pthread_mutex_unlock(&e->mu);
 }

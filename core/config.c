@@ -29,6 +29,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"SHUTDOWN_TIMEOUT", "10", "Seconds allowed for a graceful stop."},
 	{"STORE_PATH", "./wadispatch.db", "SQLite database file."},
 	{"STORE_SYNC", "full", "full (survives power loss) or normal (survives a process crash, not a power loss)."},
+	{"DATABASE_URL", NULL, "PostgreSQL store for several instances: not in this version; when set, the daemon refuses to start."},
 	{"PROVIDER_RATE", NULL, "Messages per second to the provider; unset = the provider's default, 0 = unlimited."},
 	{"MAX_ATTEMPTS", "8", "Delivery attempts before a message fails."},
 	{"MESSAGE_TTL", "86400", "Seconds after acceptance when an undelivered message fails."},

@@ -185,6 +185,18 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	}
 
+	/* The plan's multi-instance store. Running on a local SQLite file
+	 * instead would give each instance its own queue and its own
+	 * idempotency keys: the same external_id sent to two instances would
+	 * go out twice. So say it plainly and stop. */
+	if (wa_config_get("DATABASE_URL")) {
+		snprintf(err, err_len,
+		         "DATABASE_URL is set, but this version has no "
+		         "PostgreSQL store; unset it to use the SQLite store "
+		         "at STORE_PATH (one instance)");
+		return -1;
+	}
+
 	v = wa_config_get("STORE_SYNC");
 	if (!v)
 		v = wa_config_default("STORE_SYNC");

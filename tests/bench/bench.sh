@@ -37,13 +37,28 @@ wrk_run() {
 		split($1, kv, "="); if (kv[2] > 0) printf "server_cpu_us=%.1f", (b - a) * 1e6 / hz / kv[2] }')"
 }
 
+req_s() { echo "$1" | sed -n 's/.*req_s=\([0-9]*\).*/\1/p'; }
+# ratio RESULT C: the send path's req/s as a share of the hello server's, at
+# the same connection count and at 64 (the store issue's target: >= 40 %
+# at 64 connections with STORE_SYNC=full).
+ratio() {
+	awk -v s="$(req_s "$1")" -v h="${HELLO[$2]}" -v h64="${HELLO[64]}" -v c="$2" 'BEGIN {
+		printf "of_hello_c%d=%.1f%%", c, 100 * s / h
+		if (c != 64) printf " of_hello_c64=%.1f%%", 100 * s / h64 }'
+}
+
 echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -d$DUR"
 
 port=$(free_port)
 "$BUILD/tests/bench/bench_hello" "$port" & PIDS+=($!)
 hpid=$!
 wait_ready "$port" || curl -s "http://127.0.0.1:$port/" >/dev/null
-for c in 64 256; do echo "hello   c=$c  $(wrk_run $c "$port" tests/bench/hello.lua "$hpid")"; done
+declare -A HELLO # req/s of the hello server by connection count
+for c in 64 256; do
+	res=$(wrk_run $c "$port" tests/bench/hello.lua "$hpid")
+	HELLO[$c]=$(req_s "$res")
+	echo "hello   c=$c  $res"
+done
 kill "${PIDS[-1]}"
 
 start_daemon() { # $1 = STORE_SYNC, rest = extra env
@@ -62,7 +77,7 @@ for sync in full normal; do
 		start_daemon "$sync" MOCK_DELAY_MS=100
 		res=$(wrk_run $c "$port" tests/bench/send.lua "$dpid")
 		rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
-		echo "send    c=$c sync=$sync  $res peak_rss=$rss"
+		echo "send    c=$c sync=$sync  $res peak_rss=$rss $(ratio "$res" $c)"
 		kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
 	done
 done

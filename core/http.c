@@ -388,7 +388,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	    PHASE_SENT) /* never answered: counted here, as code 0 */
 		wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1, 0,
 		                (double)(wa_mono_us() - r->start_us) / 1e6);
-	if (r->app->settings->access_log) {
+	if (r->app->settings->access_log && wa_log_get_level() <= WA_LOG_INFO) {
 		char fields[512], key[16] = "-";
 		const char *route = r->route ? r->route->name : "-";
 		if (r->key_index >= 0)

@@ -3,7 +3,9 @@
 #
 # Not a test: it asserts nothing and is never run by CTest. Run it on an
 # otherwise idle machine after `make build`:
-#   tests/bench/bench.sh            (BUILD=build DUR=10s RATE=200 N=20000)
+#   tests/bench/bench.sh     (BUILD=build DUR=10s ROUNDS=3 RATE=200 N=20000)
+# Each wrk configuration runs ROUNDS times, interleaved with the others; the
+# summary gives medians, since one run on a shared machine can be off by 10 %.
 # It starts everything it measures on 127.0.0.1 and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,6 +13,7 @@ BUILD=${BUILD:-build}
 DUR=${DUR:-10s}
 RATE=${RATE:-200}
 N=${N:-20000}
+ROUNDS=${ROUNDS:-3}
 KEY=bench-key-0123456789
 export WA_BENCH_KEY=$KEY
 TMP=$(mktemp -d /tmp/wa-bench-XXXXXX)
@@ -38,28 +41,9 @@ wrk_run() {
 }
 
 req_s() { echo "$1" | sed -n 's/.*req_s=\([0-9]*\).*/\1/p'; }
-# ratio RESULT C: the send path's req/s as a share of the hello server's, at
-# the same connection count and at 64 (the store issue's target: >= 40 %
-# at 64 connections with STORE_SYNC=full).
-ratio() {
-	awk -v s="$(req_s "$1")" -v h="${HELLO[$2]}" -v h64="${HELLO[64]}" -v c="$2" 'BEGIN {
-		printf "of_hello_c%d=%.1f%%", c, 100 * s / h
-		if (c != 64) printf " of_hello_c64=%.1f%%", 100 * s / h64 }'
-}
-
-echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -d$DUR"
-
-port=$(free_port)
-"$BUILD/tests/bench/bench_hello" "$port" & PIDS+=($!)
-hpid=$!
-wait_ready "$port" || curl -s "http://127.0.0.1:$port/" >/dev/null
-declare -A HELLO # req/s of the hello server by connection count
-for c in 64 256; do
-	res=$(wrk_run $c "$port" tests/bench/hello.lua "$hpid")
-	HELLO[$c]=$(req_s "$res")
-	echo "hello   c=$c  $res"
-done
-kill "${PIDS[-1]}"
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# pct A B: A as a percentage of B
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 
 start_daemon() { # $1 = STORE_SYNC, rest = extra env
 	local sync=$1; shift
@@ -72,13 +56,46 @@ start_daemon() { # $1 = STORE_SYNC, rest = extra env
 	wait_ready "$port"
 }
 
+# One round: the hello server, then the daemon, at each connection count.
+# Each req/s is also kept in $TMP/<name> for the medians.
+round() {
+	local c sync res rss hpid
+	port=$(free_port)
+	"$BUILD/tests/bench/bench_hello" "$port" & PIDS+=($!)
+	hpid=$!
+	wait_ready "$port" || curl -s "http://127.0.0.1:$port/" >/dev/null
+	for c in 64 256; do
+		res=$(wrk_run $c "$port" tests/bench/hello.lua "$hpid")
+		req_s "$res" >> "$TMP/hello.c$c"
+		echo "hello   c=$c  round=$1 $res"
+	done
+	kill "$hpid"; wait "$hpid" 2>/dev/null || true
+	for sync in full normal; do
+		for c in 64 256; do
+			start_daemon "$sync" MOCK_DELAY_MS=100
+			res=$(wrk_run $c "$port" tests/bench/send.lua "$dpid")
+			rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
+			req_s "$res" >> "$TMP/send.$sync.c$c"
+			echo "send    c=$c sync=$sync  round=$1 $res peak_rss=$rss"
+			kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
+		done
+	done
+}
+
+echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -d$DUR; $ROUNDS rounds"
+for r in $(seq 1 "$ROUNDS"); do round "$r"; done
+
+# The medians, and the send path as a share of the hello server: at the same
+# connection count and at 64 (the store issue's target: at least 40 % at 64
+# connections with STORE_SYNC=full).
+h64=$(median "$TMP/hello.c64")
+for c in 64 256; do echo "median  hello c=$c req_s=$(median "$TMP/hello.c$c")"; done
 for sync in full normal; do
 	for c in 64 256; do
-		start_daemon "$sync" MOCK_DELAY_MS=100
-		res=$(wrk_run $c "$port" tests/bench/send.lua "$dpid")
-		rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
-		echo "send    c=$c sync=$sync  $res peak_rss=$rss $(ratio "$res" $c)"
-		kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
+		s=$(median "$TMP/send.$sync.c$c")
+		line="median  send c=$c sync=$sync req_s=$s of_hello_c$c=$(pct "$s" "$(median "$TMP/hello.c$c")")"
+		[ "$c" = 64 ] || line+=" of_hello_c64=$(pct "$s" "$h64")"
+		echo "$line"
 	done
 done
 

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,43 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* Temp dirs made by wa_h_daemon_init: removed when the test passes (see
+ * wa_t_finished), kept for a look when it fails or WA_TEST_KEEP is set. */
+static char **g_dirs;
+static size_t g_ndirs;
+
+static void remember_dir(const char *dir)
+{
+	char **more = realloc(g_dirs, (g_ndirs + 1) * sizeof(*g_dirs));
+	if (!more)
+		return;
+	g_dirs = more;
+	if ((g_dirs[g_ndirs] = strdup(dir)))
+		g_ndirs++;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+                        struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+void wa_t_finished(int ok)
+{
+	for (size_t i = 0; i < g_ndirs; i++) {
+		if (ok && !getenv("WA_TEST_KEEP"))
+			nftw(g_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		else
+			fprintf(stderr, "kept %s\n", g_dirs[i]);
+		free(g_dirs[i]);
+	}
+	free(g_dirs);
+	g_dirs = NULL;
+	g_ndirs = 0;
+}
 
 static void sleep_ms(int ms)
 {
@@ -57,6 +95,7 @@ int wa_h_daemon_init(wa_daemon *d)
 	snprintf(d->dir, sizeof(d->dir), "/tmp/wa-test-XXXXXX");
 	if (!mkdtemp(d->dir))
 		return -1;
+	remember_dir(d->dir);
 	snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->dir);
 	return 0;
 }

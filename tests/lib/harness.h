@@ -24,8 +24,11 @@ const char *wa_h_provider_dir(void);
 /* A free TCP port on 127.0.0.1 (bound then released). */
 int wa_h_free_port(void);
 
-/* Make a fresh temp dir for a daemon (d->dir). */
+/* Make a fresh temp dir for a daemon (d->dir). It is removed at the end of a
+ * passing test (wa_t_report calls wa_t_finished) unless WA_TEST_KEEP is set,
+ * and kept, with its path printed, when the test fails. */
 int wa_h_daemon_init(wa_daemon *d);
+void wa_t_finished(int ok);
 
 /* Start $WA_DAEMON with the current environment plus env (NULL-terminated
  * "KEY=VALUE" list; PORT and PROVIDER_DIR are filled in unless given), and

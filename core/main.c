@@ -170,6 +170,10 @@ int main(int argc, char **argv)
 	/* Signals are taken by sigwait() in main; every thread created from
 	 * here on inherits the mask. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A write past the file size limit (systemd's LimitFSIZE, ulimit -f)
+	 * must fail like a full disk (EFBIG: the store answers 503 and /ready
+	 * says why), not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);

@@ -1,0 +1,145 @@
+/* test_storefault.c - the store's disk refuses writes, then takes them again
+ *
+ * The running daemon's file size limit (RLIMIT_FSIZE, set from outside with
+ * prlimit) drops to a few KiB, so every write SQLite makes past that offset
+ * fails (EFBIG), as it would on a full or failing disk. While it lasts:
+ * sends answer 503 "Store unavailable" with Retry-After (never 200, never a
+ * crash), /ready says why. Once the limit is lifted: the refused message is
+ * accepted as new, /ready recovers, every message that got a 200 before,
+ * during or after is delivered, and all of it survives a restart.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "e2e.h"
+#include "testing.h"
+
+enum { BEFORE = 20, TRIES = 200 };
+
+static wa_daemon d;
+static const char *const env[] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1",
+                                  "MOCK_DELAY_MS=1", "RETRY_BASE_MS=10",
+                                  "LEASE_SECONDS=1",
+                                  /* the log file must stay under the limit */
+                                  "LOG_LEVEL=warn", "ACCESS_LOG=false", NULL};
+
+static int set_fsize(rlim_t limit)
+{
+	struct rlimit rl = {limit, RLIM_INFINITY};
+	return prlimit(d.pid, RLIMIT_FSIZE, &rl, NULL);
+}
+
+static long ready(wa_http_reply *r)
+{
+	char url[128];
+	snprintf(url, sizeof(url), "%s/ready", d.base);
+	if (wa_h_http("GET", url, NULL, NULL, 0, r) != 0)
+		return -1;
+	return r->status;
+}
+
+static int is_ready(void *arg)
+{
+	wa_http_reply r;
+	long st = ready(&r);
+	(void)arg;
+	wa_h_reply_free(&r);
+	return st == 200;
+}
+
+/* Every id in ids[0..n) reaches status sent (after one timeout, the rest
+ * are only looked at once: a dead daemon must not cost minutes). */
+static void all_sent(char ids[][48], int n)
+{
+	char st[32];
+	int missing = 0;
+	for (int i = 0; i < n; i++) {
+		if (missing ? strcmp(e2e_status(&d, ids[i], st, sizeof(st)),
+		                     "sent") != 0
+		            : !e2e_wait_status(&d, ids[i], "sent", 20000))
+			missing++;
+	}
+	CHECK_INT(missing, 0);
+}
+
+int main(void)
+{
+	static char ids[BEFORE + TRIES + 1][48];
+	char ext[64], ra[16];
+	wa_http_reply r;
+	long st = 0;
+	int n = 0, refused_at = -1;
+
+	if (wa_h_daemon_init(&d) != 0 || wa_h_daemon_start(&d, env) != 0) {
+		CHECK(!"daemon started");
+		return wa_t_report();
+	}
+	for (int i = 0; i < BEFORE; i++) {
+		snprintf(ext, sizeof(ext), "fault-before-%d", i);
+		CHECK_INT(
+		    e2e_send(&d, ext, "+5564999998888", "before", NULL, &r),
+		    200);
+		e2e_field(r.body, "message_id", ids[n++], sizeof(ids[0]));
+		wa_h_reply_free(&r);
+	}
+
+	/* The disk "fills": writes past 8 KiB fail from now on. A commit
+	 * that happens to fit below that offset may still pass: keep those. */
+	CHECK_INT(set_fsize(8192), 0);
+	for (int i = 0; i < TRIES; i++) {
+		snprintf(ext, sizeof(ext), "fault-during-%d", i);
+		st = e2e_send(&d, ext, "+5564999998888", "during", NULL, &r);
+		if (st != 200) {
+			refused_at = i;
+			break;
+		}
+		e2e_field(r.body, "message_id", ids[n++], sizeof(ids[0]));
+		wa_h_reply_free(&r);
+	}
+	CHECK_INT(st, 503);
+	CHECK(refused_at >= 0);
+	CHECK_CONTAINS(r.body, "\"error\":\"Store unavailable\"");
+	CHECK_STR(wa_h_header(&r, "Retry-After", ra, sizeof(ra)), "5");
+	wa_h_reply_free(&r);
+	CHECK_INT(ready(&r), 503);
+	CHECK_CONTAINS(r.body,
+	               "store not writable: The last store write failed");
+	wa_h_reply_free(&r);
+	/* Nothing of the refused message was kept... */
+	snprintf(ext, sizeof(ext), "/v1/messages?external_id=fault-during-%d",
+	         refused_at);
+	CHECK_INT(e2e_get(&d, ext, &r), 404);
+	wa_h_reply_free(&r);
+	/* ...while a caller retrying a message it already has an answer for
+	 * still gets that answer: a replay writes nothing. */
+	CHECK_INT(e2e_send(&d, "fault-before-0", "+5564999998888", "before",
+	                   NULL, &r),
+	          200);
+	CHECK_STR(wa_h_header(&r, "Idempotent-Replayed", ra, sizeof(ra)),
+	          "true");
+	wa_h_reply_free(&r);
+
+	/* Room again: the refused message was never stored, so the same
+	 * external_id is a new message now, not a replay. */
+	CHECK_INT(set_fsize(RLIM_INFINITY), 0);
+	snprintf(ext, sizeof(ext), "fault-during-%d", refused_at);
+	CHECK_INT(e2e_send(&d, ext, "+5564999998888", "during", NULL, &r), 200);
+	CHECK(wa_h_header(&r, "Idempotent-Replayed", ra, sizeof(ra)) == NULL);
+	e2e_field(r.body, "message_id", ids[n++], sizeof(ids[0]));
+	wa_h_reply_free(&r);
+	CHECK(wa_h_wait_for(is_ready, NULL, 15000));
+	all_sent(ids, n);
+
+	/* Nothing written around the fault was damaged. */
+	CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 15000), 0);
+	CHECK_INT(wa_h_daemon_start(&d, env), 0);
+	all_sent(ids, n);
+	CHECK_INT(e2e_get(&d, "/v1/messages?external_id=fault-before-0", &r),
+	          200);
+	wa_h_reply_free(&r);
+	CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 15000), 0);
+	return wa_t_report();
+}

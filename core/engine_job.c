@@ -246,9 +246,9 @@ static void finish_done(void *ud, int rc, const char *err)
 
 	if (rc != 0) {
 		wa_log(WA_LOG_ERROR, "engine",
-		       "Cannot record the attempt of %s: %s. It is retried "
-		       "when its lease ends.",
-		       j->rec.id, err ? err : "store error");
+		       "Cannot record the attempt of %s (it is retried when "
+		       "its lease ends): %s",
+		       j->rec.id, err ? err : "store error.");
 		j->finish_rc = -1;
 	}
 	pthread_mutex_lock(&e->mu);

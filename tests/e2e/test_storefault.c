@@ -19,6 +19,12 @@
 
 enum { BEFORE = 20, TRIES = 200 };
 
+#define BATCH                                                                  \
+	"{\"messages\":[{\"recipient_phone\":\"+5564999998888\","              \
+	"\"message_body\":\"b1\",\"external_id\":\"fault-batch-1\"},"          \
+	"{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"b2\","     \
+	"\"external_id\":\"fault-batch-2\"}]}"
+
 static wa_daemon d;
 static const char *const env[] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1",
                                   "MOCK_DELAY_MS=1", "RETRY_BASE_MS=10",
@@ -113,6 +119,13 @@ int main(void)
 	         refused_at);
 	CHECK_INT(e2e_get(&d, ext, &r), 404);
 	wa_h_reply_free(&r);
+	/* A batch is one transaction: refused as a whole. */
+	CHECK_INT(e2e_post(&d, "/v1/messages/batch", BATCH, NULL, &r), 503);
+	CHECK_CONTAINS(r.body, "\"error\":\"Store unavailable\"");
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_get(&d, "/v1/messages?external_id=fault-batch-1", &r),
+	          404);
+	wa_h_reply_free(&r);
 	/* ...while a caller retrying a message it already has an answer for
 	 * still gets that answer: a replay writes nothing. */
 	CHECK_INT(e2e_send(&d, "fault-before-0", "+5564999998888", "before",
@@ -131,6 +144,9 @@ int main(void)
 	e2e_field(r.body, "message_id", ids[n++], sizeof(ids[0]));
 	wa_h_reply_free(&r);
 	CHECK(wa_h_wait_for(is_ready, NULL, 15000));
+	CHECK_INT(e2e_post(&d, "/v1/messages/batch", BATCH, NULL, &r), 200);
+	CHECK_CONTAINS(r.body, "\"accepted\":2");
+	wa_h_reply_free(&r);
 	all_sent(ids, n);
 
 	/* Nothing written around the fault was damaged. */

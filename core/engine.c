@@ -236,6 +236,7 @@ static void *claimer_main(void *arg)
 		}
 		pthread_mutex_unlock(&e->mu);
 		wa_engine_notify_done(e, done);
+		wa_engine_rerecord(e, false);
 		next_deadline = wa_engine_expire_waiters(e, false);
 		if (next_deadline != INT64_MAX)
 			wake = min64(wake, now + (next_deadline - wa_now_ms()));
@@ -243,6 +244,10 @@ static void *claimer_main(void *arg)
 
 		if (!e->stopping && e->in_flight < e->max_inflight)
 			cap = e->max_inflight - e->in_flight;
+		if (e->unrecorded) { /* claim nothing until they are written */
+			cap = 0;
+			wake = min64(wake, e->rerecord_at);
+		}
 		if (cap && e->paused) {
 			if (e->probe_out) {
 				cap = 0;
@@ -565,15 +570,31 @@ static bool join_workers(wa_engine *e, int64_t deadline_mono_ms)
  * waiters, mark stopped. */
 static void stop_tail(wa_engine *e)
 {
-	wa_job *done;
+	wa_job *done, *lost;
 
 	pthread_mutex_lock(&e->mu);
 	while (e->pending_finish > 0) /* done callbacks touch e */
 		pthread_cond_wait(&e->idle_cond, &e->mu);
 	done = e->done_head;
 	e->done_head = NULL;
+	lost = e->unrecorded;
+	e->unrecorded = NULL;
 	e->stopped = true;
 	pthread_mutex_unlock(&e->mu);
+	while (lost) { /* the store never took them back before the stop */
+		wa_job *j = lost;
+
+		lost = j->next;
+		wa_log(WA_LOG_ERROR, "engine",
+		       "Stopping with the attempt of %s unrecorded: the "
+		       "message is tried again after the next start%s.",
+		       j->rec.id,
+		       j->out.kind == WA_OUT_SENT
+		           ? " (the provider already accepted it, so the "
+		             "recipient may get it twice)"
+		           : "");
+		wa_job_free(j);
+	}
 	wa_engine_notify_done(e, done);
 	wa_engine_expire_waiters(e, true);
 }
@@ -618,6 +639,7 @@ bool wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
 	pthread_mutex_unlock(&e->mu);
 
 	wa_httpexec_stop(e->hx);
+	wa_engine_rerecord(e, true); /* a last try before releasing them */
 	if (left) {
 		long n = 0;
 		char err[WA_ERR_MAX] = "";

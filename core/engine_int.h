@@ -63,6 +63,12 @@ struct wa_engine {
 	size_t pending_finish;         /* finishes submitted to the writer */
 	wa_job *work_head, *work_tail; /* for the send workers */
 	wa_job *done_head;             /* committed, waiters to tell */
+	/* Outcomes the store refused to write (disk full, I/O error): still
+	 * in flight, written again by the claimer before it claims anything,
+	 * so a sent message is never sent again because its lease ran out. */
+	wa_job *unrecorded;
+	int64_t rerecord_at;   /* mono ms: the next try */
+	int64_t rerecord_wait; /* ms: the wait after the next failure */
 	wa_waiter *waiters;
 	wa_ratelimit rl;
 	bool paused, probe_out;
@@ -91,6 +97,9 @@ void wa_job_free(wa_job *j);
 void wa_job_complete(wa_job *j);
 /* Record a decided outcome (j->out etc.) through the writer. */
 void wa_job_finish(wa_job *j);
+/* Write the outcomes the store refused earlier, if their time has come (or
+ * now, with force). Without mu. */
+void wa_engine_rerecord(wa_engine *e, bool force);
 /* Run the blocking send() of one job and complete it. */
 void wa_job_run_send(wa_job *j);
 /* Lift the provider's pause and log "Provider <name><why>." (why starts

@@ -239,29 +239,100 @@ static int finish_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	return j->finish_rc < 0 ? -1 : 0;
 }
 
+#define REREC_FIRST_MS 100
+#define REREC_MAX_MS 5000
+
+/* The outcome of j is in the store: hand it to the claimer to tell its
+ * waiters. Under mu. */
+static void recorded_locked(wa_engine *e, wa_job *j)
+{
+	j->next = e->done_head;
+	e->done_head = j;
+	e->in_flight--;
+	if (j->out.kind == WA_OUT_RETRY || j->out.kind == WA_OUT_RELEASE)
+		e->kicked = true; /* a new due time the claimer has not seen */
+	pthread_cond_signal(&e->claim_cond);
+	if (e->in_flight == 0)
+		pthread_cond_broadcast(&e->idle_cond);
+}
+
+/* The store refused the outcome of j: keep it for wa_engine_rerecord.
+ * Under mu. */
+static void unrecorded_locked(wa_engine *e, wa_job *j)
+{
+	if (!e->unrecorded) {
+		e->rerecord_wait = REREC_FIRST_MS;
+		e->rerecord_at = wa_mono_ms() + e->rerecord_wait;
+	}
+	j->next = e->unrecorded;
+	e->unrecorded = j;
+	pthread_cond_signal(&e->claim_cond);
+}
+
 static void finish_done(void *ud, int rc, const char *err)
 {
 	wa_job *j = ud;
 	wa_engine *e = j->e;
 
-	if (rc != 0) {
+	if (rc != 0)
 		wa_log(WA_LOG_ERROR, "engine",
-		       "Cannot record the attempt of %s (it is retried when "
-		       "its lease ends): %s",
+		       "Cannot record the attempt of %s yet (it is written "
+		       "again before any new message is claimed): %s",
 		       j->rec.id, err ? err : "store error.");
-		j->finish_rc = -1;
-	}
 	pthread_mutex_lock(&e->mu);
-	j->next = e->done_head;
-	e->done_head = j;
-	e->in_flight--;
 	e->pending_finish--;
-	if (j->out.kind == WA_OUT_RETRY || j->out.kind == WA_OUT_RELEASE)
-		e->kicked = true; /* a new due time the claimer has not seen */
-	pthread_cond_signal(&e->claim_cond);
-	if (e->in_flight == 0 || e->pending_finish == 0)
+	if (rc == 0)
+		recorded_locked(e, j);
+	else
+		unrecorded_locked(e, j);
+	if (e->pending_finish == 0)
 		pthread_cond_broadcast(&e->idle_cond);
 	pthread_mutex_unlock(&e->mu);
+}
+
+void wa_engine_rerecord(wa_engine *e, bool force)
+{
+	wa_job *list, *j;
+	char err[WA_ERR_MAX];
+	int ok = 0, failed = 0;
+
+	pthread_mutex_lock(&e->mu);
+	if (!e->unrecorded || (!force && wa_mono_ms() < e->rerecord_at)) {
+		pthread_mutex_unlock(&e->mu);
+		return;
+	}
+	list = e->unrecorded;
+	e->unrecorded = NULL;
+	pthread_mutex_unlock(&e->mu);
+	while ((j = list)) {
+		list = j->next;
+		err[0] = 0;
+		int rc =
+		    wa_writer_run(e->writer, finish_fn, j, err, sizeof(err));
+		pthread_mutex_lock(&e->mu);
+		if (rc == 0) {
+			recorded_locked(e, j);
+			ok++;
+		} else {
+			j->next = e->unrecorded;
+			e->unrecorded = j;
+			failed++;
+		}
+		pthread_mutex_unlock(&e->mu);
+	}
+	pthread_mutex_lock(&e->mu);
+	if (e->unrecorded) {
+		e->rerecord_wait = e->rerecord_wait * 2 > REREC_MAX_MS
+		                       ? REREC_MAX_MS
+		                       : e->rerecord_wait * 2;
+		e->rerecord_at = wa_mono_ms() + e->rerecord_wait;
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (ok)
+		wa_log(WA_LOG_INFO, "engine",
+		       "Recorded %d attempt%s the store had refused; %d "
+		       "still waiting.",
+		       ok, ok == 1 ? "" : "s", failed);
 }
 
 void wa_job_finish(wa_job *j)

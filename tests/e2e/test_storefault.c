@@ -26,11 +26,14 @@ enum { BEFORE = 20, TRIES = 200 };
 	"\"external_id\":\"fault-batch-2\"}]}"
 
 static wa_daemon d;
-static const char *const env[] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1",
-                                  "MOCK_DELAY_MS=1", "RETRY_BASE_MS=10",
-                                  "LEASE_SECONDS=1",
-                                  /* the log file must stay under the limit */
-                                  "LOG_LEVEL=warn", "ACCESS_LOG=false", NULL};
+static char record_kv[400], record[320];
+/* 16 workers hold 16 sends of a second each when the fault starts: those
+ * calls succeed at the provider while their outcome cannot be written. */
+static const char *const env[] = {
+    "API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1", "MOCK_DELAY_MS=1000",
+    "WORKERS=16", "LEASE_SECONDS=3", "RETRY_BASE_MS=10", record_kv,
+    /* the log file must stay under the limit */
+    "LOG_LEVEL=warn", "ACCESS_LOG=false", NULL};
 
 static int set_fsize(rlim_t limit)
 {
@@ -71,6 +74,31 @@ static void all_sent(char ids[][48], int n)
 	CHECK_INT(missing, 0);
 }
 
+/* Provider calls whose outcome the daemon could not write yet. */
+static int unrecorded(void *arg)
+{
+	(void)arg;
+	return wa_h_count_lines(record, " fault-before-") >= 16 &&
+	       wa_h_count_lines(d.log_path, "Cannot record the attempt of") >=
+	           16;
+}
+
+/* How many of ids[0..n) the mock was called for more than once. */
+static int sent_twice(char ids[][48], int n)
+{
+	char needle[64];
+	int twice = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(needle, sizeof(needle), "%s ", ids[i]);
+		if (wa_h_count_lines(record, needle) > 1) {
+			fprintf(stderr, "%s was sent %d times\n", ids[i],
+			        wa_h_count_lines(record, needle));
+			twice++;
+		}
+	}
+	return twice;
+}
+
 int main(void)
 {
 	static char ids[BEFORE + TRIES + 1][48];
@@ -79,7 +107,12 @@ int main(void)
 	long st = 0;
 	int n = 0, refused_at = -1;
 
-	if (wa_h_daemon_init(&d) != 0 || wa_h_daemon_start(&d, env) != 0) {
+	if (wa_h_daemon_init(&d) == 0) {
+		snprintf(record, sizeof(record), "%s/record.txt", d.dir);
+		snprintf(record_kv, sizeof(record_kv), "MOCK_RECORD_FILE=%s",
+		         record);
+	}
+	if (!record[0] || wa_h_daemon_start(&d, env) != 0) {
 		CHECK(!"daemon started");
 		return wa_t_report();
 	}
@@ -92,9 +125,9 @@ int main(void)
 		wa_h_reply_free(&r);
 	}
 
-	/* The disk "fills": writes past 8 KiB fail from now on. A commit
+	/* The disk "fills": writes past 32 KiB fail from now on. A commit
 	 * that happens to fit below that offset may still pass: keep those. */
-	CHECK_INT(set_fsize(8192), 0);
+	CHECK_INT(set_fsize(32768), 0);
 	for (int i = 0; i < TRIES; i++) {
 		snprintf(ext, sizeof(ext), "fault-during-%d", i);
 		st = e2e_send(&d, ext, "+5564999998888", "during", NULL, &r);
@@ -135,6 +168,10 @@ int main(void)
 	          "true");
 	wa_h_reply_free(&r);
 
+	/* The sends in flight come back from the provider; their outcome
+	 * cannot be written. */
+	CHECK(wa_h_wait_for(unrecorded, NULL, 15000));
+
 	/* Room again: the refused message was never stored, so the same
 	 * external_id is a new message now, not a replay. */
 	CHECK_INT(set_fsize(RLIM_INFINITY), 0);
@@ -148,6 +185,10 @@ int main(void)
 	CHECK_CONTAINS(r.body, "\"accepted\":2");
 	wa_h_reply_free(&r);
 	all_sent(ids, n);
+
+	/* Each message went to the provider once: the outcomes that could not
+	 * be written were written later, not sent again. */
+	CHECK_INT(sent_twice(ids, n), 0);
 
 	/* Nothing written around the fault was damaged. */
 	CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 15000), 0);

@@ -1,12 +1,15 @@
 /* test_storefault.c - the store's disk refuses writes, then takes them again
  *
  * The running daemon's file size limit (RLIMIT_FSIZE, set from outside with
- * prlimit) drops to a few KiB, so every write SQLite makes past that offset
+ * prlimit) drops to 32 KiB, so every write SQLite makes past that offset
  * fails (EFBIG), as it would on a full or failing disk. While it lasts:
- * sends answer 503 "Store unavailable" with Retry-After (never 200, never a
- * crash), /ready says why. Once the limit is lifted: the refused message is
- * accepted as new, /ready recovers, every message that got a 200 before,
- * during or after is delivered, and all of it survives a restart.
+ * sends and batches answer 503 "Store unavailable" with Retry-After and
+ * keep nothing, replays still answer 200, /ready says why, the daemon lives
+ * on; 16 sends held in a one-second provider call come back and their
+ * outcome cannot be written. Once the limit is lifted: the refused message
+ * is accepted as new, /ready recovers, every message that got a 200 is
+ * delivered, none reached the provider twice, and all of it survives a
+ * restart.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -184,6 +184,18 @@ int main(int argc, char **argv)
 		return fail(err);
 	if (check_unknown_keys(&provider, err, sizeof(err)) != 0)
 		return fail(err);
+	/* A provider call still running when its lease ends can be claimed
+	 * again and sent twice. */
+	if (provider.table->build_request &&
+	    settings.lease_ms <= settings.http_timeout_ms) {
+		snprintf(err, sizeof(err),
+		         "LEASE_SECONDS (%lld s) must be longer than "
+		         "HTTP_TIMEOUT_MS (%ld ms): a provider call that "
+		         "outlives its lease can be sent twice",
+		         (long long)(settings.lease_ms / 1000),
+		         (long)settings.http_timeout_ms);
+		return fail(err);
+	}
 
 	app.settings = &settings;
 	app.provider = &provider;

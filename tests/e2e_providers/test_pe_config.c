@@ -131,6 +131,29 @@ static void missing(const char *name, const char *var)
 	free(log);
 }
 
+/* A lease no longer than the provider call's timeout: refused at start. */
+static void short_lease(const char *name)
+{
+	wa_daemon d;
+	pe_env env;
+	char *log;
+
+	memset(&d, 0, sizeof(d));
+	pe_env_init(&env, pe_find(name), wa_h_free_port(), "http://127.0.0.1:9",
+	            0);
+	pe_env_add(&env, "LEASE_SECONDS=%d", 15);
+	pe_env_add(&env, "HTTP_TIMEOUT_MS=%d", 15000);
+	if (wa_h_daemon_start(&d, env.list) == 0) {
+		CHECK(!"started with a lease as short as the HTTP timeout");
+		wa_h_daemon_stop(&d, SIGTERM, 10000);
+		return;
+	}
+	log = wa_h_slurp(d.log_path, NULL);
+	CHECK_CONTAINS(log, "LEASE_SECONDS (15 s) must be longer than "
+	                    "HTTP_TIMEOUT_MS (15000 ms)");
+	free(log);
+}
+
 int main(void)
 {
 	pe_clean_environ();
@@ -146,5 +169,6 @@ int main(void)
 	missing("evolution", "EVOLUTION_API_KEY");
 	missing("cloudapi", "CLOUDAPI_TOKEN");
 	missing("cloudapi", "CLOUDAPI_PHONE_NUMBER_ID");
+	short_lease("twilio");
 	return wa_t_report();
 }

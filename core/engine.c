@@ -66,6 +66,21 @@ static void http_done(void *ud, bool completed)
 	}
 }
 
+/* The job whose outcome the store refused for message id, taken off the
+ * unrecorded list; NULL if none. Under mu. */
+static wa_job *take_unrecorded_locked(wa_engine *e, const char *id)
+{
+	for (wa_job **pp = &e->unrecorded; *pp; pp = &(*pp)->next) {
+		wa_job *j = *pp;
+
+		if (strcmp(j->rec.id, id) == 0) {
+			*pp = j->next;
+			return j;
+		}
+	}
+	return NULL;
+}
+
 /* Hand a claimed job to the pool or the HTTP loop. Under mu. */
 static void dispatch_locked(wa_engine *e, wa_job *j)
 {
@@ -90,9 +105,11 @@ static void dispatch_locked(wa_engine *e, wa_job *j)
 }
 
 /* Claim up to want messages and start them. Called without mu; returns the
- * number claimed, or -1 on a store error. */
+ * number started, or -1 on a store error. */
 static long claim_and_start(wa_engine *e, size_t want, bool probe)
 {
+	wa_job *rewrite = NULL; /* claimed again while unrecorded */
+	size_t n_rewrite = 0;
 	wa_message_rec *recs = calloc(want, sizeof(*recs));
 	claim_ctx c = {0};
 	char err[WA_ERR_MAX] = "";
@@ -131,7 +148,17 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 	if (c.n < want)
 		wa_ratelimit_put_back(&e->rl, want - c.n);
 	for (size_t i = 0; i < c.n; i++) {
-		wa_job *j = wa_job_new(e, &recs[i]);
+		wa_job *j = take_unrecorded_locked(e, recs[i].id);
+
+		if (j) { /* its lease ran out: write the outcome, no new call */
+			wa_message_rec_free(&recs[i]);
+			wa_ratelimit_put_back(&e->rl, 1);
+			j->next = rewrite;
+			rewrite = j;
+			n_rewrite++;
+			continue;
+		}
+		j = wa_job_new(e, &recs[i]);
 
 		if (!j) { /* its lease runs out and someone claims it again */
 			wa_message_rec_free(&recs[i]);
@@ -160,7 +187,20 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 	}
 	pthread_mutex_unlock(&e->mu);
 	free(recs);
-	return (long)c.n;
+	while (rewrite) {
+		wa_job *j = rewrite;
+
+		rewrite = j->next;
+		wa_log(WA_LOG_WARN, "engine",
+		       "Claimed %s again while its last attempt was still "
+		       "unrecorded: recording that attempt instead of calling "
+		       "the provider again.",
+		       j->rec.id);
+		wa_job_finish(j);
+	}
+	/* What was rewritten made no provider call (a probe among them
+	 * included): count only what started. */
+	return (long)(c.n - n_rewrite);
 }
 
 static struct timespec mono_ts(int64_t ms)
@@ -244,10 +284,8 @@ static void *claimer_main(void *arg)
 
 		if (!e->stopping && e->in_flight < e->max_inflight)
 			cap = e->max_inflight - e->in_flight;
-		if (e->unrecorded) { /* claim nothing until they are written */
-			cap = 0;
+		if (e->unrecorded)
 			wake = min64(wake, e->rerecord_at);
-		}
 		if (cap && e->paused) {
 			if (e->probe_out) {
 				cap = 0;
@@ -479,6 +517,14 @@ fail:
 void wa_engine_kick(wa_engine *e)
 {
 	pthread_mutex_lock(&e->mu);
+	/* A commit went through: the store writes again, so try now. Once per
+	 * failure streak: an outcome that fails on its own while everything
+	 * else commits must not be retried (and roll back a group) on every
+	 * commit. */
+	if (e->unrecorded && !e->rerecord_kicked) {
+		e->rerecord_at = wa_mono_ms();
+		e->rerecord_kicked = true;
+	}
 	e->kicked = true;
 	pthread_cond_signal(&e->claim_cond);
 	pthread_mutex_unlock(&e->mu);

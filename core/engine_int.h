@@ -64,11 +64,14 @@ struct wa_engine {
 	wa_job *work_head, *work_tail; /* for the send workers */
 	wa_job *done_head;             /* committed, waiters to tell */
 	/* Outcomes the store refused to write (disk full, I/O error): still
-	 * in flight, written again by the claimer before it claims anything,
-	 * so a sent message is never sent again because its lease ran out. */
+	 * in flight and written again by the claimer, at once after the next
+	 * commit that succeeds. If one of these messages is claimed again
+	 * first (its lease ran out), the saved outcome is written instead of
+	 * calling the provider a second time. */
 	wa_job *unrecorded;
 	int64_t rerecord_at;   /* mono ms: the next try */
 	int64_t rerecord_wait; /* ms: the wait after the next failure */
+	bool rerecord_kicked;  /* a commit already brought the next try on */
 	wa_waiter *waiters;
 	wa_ratelimit rl;
 	bool paused, probe_out;

@@ -263,6 +263,7 @@ static void unrecorded_locked(wa_engine *e, wa_job *j)
 	if (!e->unrecorded) {
 		e->rerecord_wait = REREC_FIRST_MS;
 		e->rerecord_at = wa_mono_ms() + e->rerecord_wait;
+		e->rerecord_kicked = false;
 	}
 	j->next = e->unrecorded;
 	e->unrecorded = j;
@@ -277,7 +278,7 @@ static void finish_done(void *ud, int rc, const char *err)
 	if (rc != 0)
 		wa_log(WA_LOG_ERROR, "engine",
 		       "Cannot record the attempt of %s yet (it is written "
-		       "again before any new message is claimed): %s",
+		       "again later, and the message is not sent again): %s",
 		       j->rec.id, err ? err : "store error.");
 	pthread_mutex_lock(&e->mu);
 	e->pending_finish--;

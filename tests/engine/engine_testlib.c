@@ -34,6 +34,8 @@ void et_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+void (*et_wrap_store)(wa_store *s);
+
 static void kick(void *ud)
 {
 	wa_engine_kick(ud);
@@ -59,6 +61,8 @@ int et_rig_open(et_rig *r, bool sqlite, const char *provider,
 	}
 	if (!r->store)
 		goto fail;
+	if (et_wrap_store)
+		et_wrap_store(r->store);
 	r->writer = wa_writer_create(r->store, 10000, err, sizeof(err));
 	if (!r->writer)
 		goto fail;

@@ -18,6 +18,10 @@ typedef struct et_rig {
 	char dir[256]; /* a temporary directory for files of this rig */
 } et_rig;
 
+/* When set, called on the store right after et_rig_open opens it (before
+ * any thread uses it): a test can put its own ops in front. */
+extern void (*et_wrap_store)(wa_store *s);
+
 /* Settings that make tests fast: small backoff, short probe. */
 wa_engine_config et_config(void);
 

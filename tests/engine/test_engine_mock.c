@@ -444,6 +444,92 @@ static void test_rate(void)
 	et_rig_close(&r, 1000);
 }
 
+/* A store whose finish can be made to fail (as on a full disk) while
+ * claims and inserts still work. */
+static const wa_store_ops *real_ops;
+static wa_store_ops faulty_ops;
+static atomic_int finish_fails;
+
+static int faulty_finish(wa_store *s, const char *id, const wa_outcome *o,
+                         char *err, size_t err_len)
+{
+	if (atomic_load(&finish_fails)) {
+		snprintf(err, err_len, "Injected finish failure.");
+		return -1;
+	}
+	return real_ops->finish(s, id, o, err, err_len);
+}
+
+static void wrap_finish(wa_store *s)
+{
+	real_ops = s->ops;
+	faulty_ops = *s->ops;
+	faulty_ops.finish = faulty_finish;
+	s->ops = &faulty_ops;
+}
+
+/* Claimed twice more after its first attempt: two leases ran out. */
+static bool claimed_again(et_rig *r, void *ud)
+{
+	wa_message_rec m;
+	bool again = false;
+
+	memset(&m, 0, sizeof(m));
+	if (et_get(r, ud, &m) == 0)
+		again = m.attempts >= 3;
+	wa_message_rec_free(&m);
+	return again;
+}
+
+/* The provider accepted a message but the store refused its outcome: the
+ * outcome is kept and written later, and the provider is never called
+ * again for it, not even when the lease runs out and the message is
+ * claimed again meanwhile. Other messages keep going. */
+static void test_unrecorded(void)
+{
+	wa_engine_config c = et_config();
+	char rec_path[600], ids[4][WA_ID_MAX];
+	et_rig r;
+
+	c.lease_ms = 300;
+	mock_env("20", "0", "0");
+	{
+		char tmpl[] = "/tmp/wa-engine-rec-XXXXXX";
+		int fd = mkstemp(tmpl);
+
+		CHECK(fd >= 0);
+		close(fd);
+		snprintf(rec_path, sizeof(rec_path), "%s", tmpl);
+	}
+	setenv("MOCK_RECORD_FILE", rec_path, 1);
+	atomic_store(&finish_fails, 1);
+	et_wrap_store = wrap_finish;
+	if (et_rig_open(&r, true, "mock", &c) != 0) {
+		et_wrap_store = NULL;
+		CHECK(!"rig");
+		return;
+	}
+	et_wrap_store = NULL;
+	CHECK_INT(et_insert(&r, "msg-unrec-1", "first", 60000), 0);
+	/* called once, unrecorded, lease over, claimed again: no new call */
+	CHECK(et_wait_until(&r, claimed_again, "msg-unrec-1", 5000));
+	CHECK_INT(count_lines(rec_path, ids, 4), 1);
+	/* meanwhile a new message is claimed and called as usual */
+	CHECK_INT(et_insert(&r, "msg-unrec-2", "second", 60000), 0);
+	CHECK(et_wait_until(&r, claimed_again, "msg-unrec-2", 5000));
+	CHECK_INT(count_lines(rec_path, ids, 4), 2);
+	/* the store takes writes again: both outcomes land, still one call
+	 * each */
+	atomic_store(&finish_fails, 0);
+	CHECK(et_wait_final(&r, 2, 10000));
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 2);
+	CHECK_INT(count_lines(rec_path, ids, 4), 2);
+	CHECK(strcmp(ids[0], ids[1]) != 0);
+	et_rig_close(&r, 5000);
+	unlink(rec_path);
+	unsetenv("MOCK_RECORD_FILE");
+}
+
 int main(void)
 {
 	if (!getenv("WA_PROVIDER_BUILD_DIR"))
@@ -458,5 +544,6 @@ int main(void)
 	test_stop_releases();
 	test_stop_idle();
 	test_rate();
+	test_unrecorded();
 	return wa_t_report();
 }

@@ -59,7 +59,7 @@ static void http_done(void *ud, bool completed)
 		wa_engine *e = j->e;
 
 		pthread_mutex_lock(&e->mu);
-		e->in_flight--;
+		wa_engine_land_locked(e, j);
 		pthread_cond_broadcast(&e->idle_cond);
 		pthread_mutex_unlock(&e->mu);
 		wa_job_free(j);
@@ -79,6 +79,15 @@ static wa_job *take_unrecorded_locked(wa_engine *e, const char *id)
 		}
 	}
 	return NULL;
+}
+
+/* Is a job for message id in flight here? Under mu. */
+static bool flying_locked(wa_engine *e, const char *id)
+{
+	for (wa_job *j = e->flying; j; j = j->fl_next)
+		if (strcmp(j->rec.id, id) == 0)
+			return true;
+	return false;
 }
 
 /* Hand a claimed job to the pool or the HTTP loop. Under mu. */
@@ -109,7 +118,7 @@ static void dispatch_locked(wa_engine *e, wa_job *j)
 static long claim_and_start(wa_engine *e, size_t want, bool probe)
 {
 	wa_job *rewrite = NULL; /* claimed again while unrecorded */
-	size_t n_rewrite = 0;
+	size_t n_rewrite = 0;   /* claimed again while in flight */
 	wa_message_rec *recs = calloc(want, sizeof(*recs));
 	claim_ctx c = {0};
 	char err[WA_ERR_MAX] = "";
@@ -158,13 +167,28 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 			n_rewrite++;
 			continue;
 		}
+		if (flying_locked(e, recs[i].id)) {
+			/* Its lease ran out during a provider call that is
+			 * still running (a call longer than LEASE_SECONDS): the
+			 * claim renewed the lease; the running call records the
+			 * outcome. A second call would send it twice. */
+			wa_log(WA_LOG_WARN, "engine",
+			       "%s was claimed again during its provider call, "
+			       "which has outlasted LEASE_SECONDS: not calling "
+			       "again.",
+			       recs[i].id);
+			wa_message_rec_free(&recs[i]);
+			wa_ratelimit_put_back(&e->rl, 1);
+			n_rewrite++;
+			continue;
+		}
 		j = wa_job_new(e, &recs[i]);
 
 		if (!j) { /* its lease runs out and someone claims it again */
 			wa_message_rec_free(&recs[i]);
 			continue;
 		}
-		e->in_flight++;
+		wa_engine_fly_locked(e, j);
 		if (j->rec.expires_ms > 0 && now >= j->rec.expires_ms) {
 			j->out.kind = WA_OUT_FAILED;
 			j->out.at_ms = now;
@@ -625,6 +649,8 @@ static void stop_tail(wa_engine *e)
 	e->done_head = NULL;
 	lost = e->unrecorded;
 	e->unrecorded = NULL;
+	for (wa_job *j = lost; j; j = j->next)
+		wa_engine_land_locked(e, j);
 	e->stopped = true;
 	pthread_mutex_unlock(&e->mu);
 	while (lost) { /* the store never took them back before the stop */
@@ -678,7 +704,7 @@ bool wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
 		wa_job *j = drop;
 
 		drop = j->next;
-		e->in_flight--;
+		wa_engine_land_locked(e, j);
 		wa_job_free(j);
 	}
 	left = e->in_flight;

@@ -30,7 +30,8 @@ typedef struct wa_job {
 	wa_outcome out;          /* what is written to the store */
 	wa_msg_status reached;   /* status after the outcome */
 	char error[WA_ERR_MAX];
-	int finish_rc; /* store finish: 0, 1 ignored, -1 */
+	int finish_rc;                    /* store finish: 0, 1 ignored, -1 */
+	struct wa_job *fl_prev, *fl_next; /* e->flying, under mu */
 } wa_job;
 
 /* A pending wa_engine_wait(). */
@@ -60,6 +61,7 @@ struct wa_engine {
 	bool started, stopping, abandon, shutdown, stopped;
 	bool kicked;
 	size_t in_flight;              /* claimed, outcome not yet committed */
+	wa_job *flying;                /* those in_flight jobs, linked */
 	size_t pending_finish;         /* finishes submitted to the writer */
 	wa_job *work_head, *work_tail; /* for the send workers */
 	wa_job *done_head;             /* committed, waiters to tell */
@@ -98,6 +100,10 @@ void wa_job_free(wa_job *j);
 /* The provider answered (j->res): decide the outcome, update the pause
  * state and counters, and queue the store write. Any thread. */
 void wa_job_complete(wa_job *j);
+/* Count j in flight (claimed, outcome not yet committed) / no longer.
+ * Under mu. */
+void wa_engine_fly_locked(wa_engine *e, wa_job *j);
+void wa_engine_land_locked(wa_engine *e, wa_job *j);
 /* Record a decided outcome (j->out etc.) through the writer. */
 void wa_job_finish(wa_job *j);
 /* Write the outcomes the store refused earlier, if their time has come (or

@@ -239,6 +239,28 @@ static int finish_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	return j->finish_rc < 0 ? -1 : 0;
 }
 
+void wa_engine_fly_locked(wa_engine *e, wa_job *j)
+{
+	j->fl_prev = NULL;
+	j->fl_next = e->flying;
+	if (e->flying)
+		e->flying->fl_prev = j;
+	e->flying = j;
+	e->in_flight++;
+}
+
+void wa_engine_land_locked(wa_engine *e, wa_job *j)
+{
+	if (j->fl_prev)
+		j->fl_prev->fl_next = j->fl_next;
+	else
+		e->flying = j->fl_next;
+	if (j->fl_next)
+		j->fl_next->fl_prev = j->fl_prev;
+	j->fl_prev = j->fl_next = NULL;
+	e->in_flight--;
+}
+
 #define REREC_FIRST_MS 100
 #define REREC_MAX_MS 5000
 
@@ -248,7 +270,7 @@ static void recorded_locked(wa_engine *e, wa_job *j)
 {
 	j->next = e->done_head;
 	e->done_head = j;
-	e->in_flight--;
+	wa_engine_land_locked(e, j);
 	if (j->out.kind == WA_OUT_RETRY || j->out.kind == WA_OUT_RELEASE)
 		e->kicked = true; /* a new due time the claimer has not seen */
 	pthread_cond_signal(&e->claim_cond);
@@ -345,7 +367,7 @@ void wa_job_finish(wa_job *j)
 	pthread_mutex_lock(&e->mu);
 	if (e->abandon) {
 		/* stop gave up on in-flight work: release_all covers it */
-		e->in_flight--;
+		wa_engine_land_locked(e, j);
 		pthread_cond_broadcast(&e->idle_cond);
 		pthread_mutex_unlock(&e->mu);
 		wa_job_free(j);

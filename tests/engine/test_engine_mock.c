@@ -530,6 +530,44 @@ static void test_unrecorded(void)
 	unsetenv("MOCK_RECORD_FILE");
 }
 
+/* A provider call longer than the lease: the message is claimed again
+ * while the call runs (each claim renews the lease), and no second call is
+ * made. */
+static void test_call_outlasts_lease(void)
+{
+	wa_engine_config c = et_config();
+	char rec_path[600], ids[4][WA_ID_MAX];
+	wa_message_rec m;
+	et_rig r;
+
+	c.lease_ms = 250;
+	mock_env("1000", "0", "0");
+	{
+		char tmpl[] = "/tmp/wa-engine-rec-XXXXXX";
+		int fd = mkstemp(tmpl);
+
+		CHECK(fd >= 0);
+		close(fd);
+		snprintf(rec_path, sizeof(rec_path), "%s", tmpl);
+	}
+	setenv("MOCK_RECORD_FILE", rec_path, 1);
+	if (et_rig_open(&r, true, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	CHECK_INT(et_insert(&r, "msg-long-1", "long call", 60000), 0);
+	CHECK(et_wait_final(&r, 1, 10000));
+	CHECK_INT(et_count(&r, WA_MSG_SENT), 1);
+	memset(&m, 0, sizeof(m));
+	CHECK_INT(et_get(&r, "msg-long-1", &m), 0);
+	CHECK(m.attempts >= 3); /* two leases ran out during the call */
+	wa_message_rec_free(&m);
+	et_rig_close(&r, 5000); /* lets any call still running finish */
+	CHECK_INT(count_lines(rec_path, ids, 4), 1);
+	unlink(rec_path);
+	unsetenv("MOCK_RECORD_FILE");
+}
+
 int main(void)
 {
 	if (!getenv("WA_PROVIDER_BUILD_DIR"))
@@ -545,5 +583,6 @@ int main(void)
 	test_stop_idle();
 	test_rate();
 	test_unrecorded();
+	test_call_outlasts_lease();
 	return wa_t_report();
 }

@@ -27,6 +27,20 @@ static void id_of(char *id, size_t len, const char *tag, int i)
 	snprintf(id, len, "msg-%s-%d", tag, i);
 }
 
+/* A fresh empty file for the mock to record its calls in (the mock reads
+ * MOCK_RECORD_FILE at init). */
+static void record_file(char *path, size_t len)
+{
+	char tmpl[] = "/tmp/wa-engine-rec-XXXXXX";
+	int fd = mkstemp(tmpl);
+
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, len, "%s", tmpl);
+	setenv("MOCK_RECORD_FILE", path, 1);
+}
+
 static int count_lines(const char *path, char ids[][WA_ID_MAX], int max)
 {
 	FILE *f = fopen(path, "r");
@@ -55,15 +69,7 @@ static void test_all_delivered(void)
 	int n, dup = 0;
 
 	mock_env("5", "0", "0");
-	{
-		char tmpl[] = "/tmp/wa-engine-rec-XXXXXX";
-		int fd = mkstemp(tmpl);
-
-		CHECK(fd >= 0);
-		close(fd);
-		snprintf(rec_path, sizeof(rec_path), "%s", tmpl);
-	}
-	setenv("MOCK_RECORD_FILE", rec_path, 1); /* read at init */
+	record_file(rec_path, sizeof(rec_path));
 	if (et_rig_open(&r, true, "mock", &c) != 0) {
 		CHECK(!"rig");
 		return;
@@ -493,15 +499,7 @@ static void test_unrecorded(void)
 
 	c.lease_ms = 300;
 	mock_env("20", "0", "0");
-	{
-		char tmpl[] = "/tmp/wa-engine-rec-XXXXXX";
-		int fd = mkstemp(tmpl);
-
-		CHECK(fd >= 0);
-		close(fd);
-		snprintf(rec_path, sizeof(rec_path), "%s", tmpl);
-	}
-	setenv("MOCK_RECORD_FILE", rec_path, 1);
+	record_file(rec_path, sizeof(rec_path));
 	atomic_store(&finish_fails, 1);
 	et_wrap_store = wrap_finish;
 	if (et_rig_open(&r, true, "mock", &c) != 0) {
@@ -542,15 +540,7 @@ static void test_call_outlasts_lease(void)
 
 	c.lease_ms = 250;
 	mock_env("1000", "0", "0");
-	{
-		char tmpl[] = "/tmp/wa-engine-rec-XXXXXX";
-		int fd = mkstemp(tmpl);
-
-		CHECK(fd >= 0);
-		close(fd);
-		snprintf(rec_path, sizeof(rec_path), "%s", tmpl);
-	}
-	setenv("MOCK_RECORD_FILE", rec_path, 1);
+	record_file(rec_path, sizeof(rec_path));
 	if (et_rig_open(&r, true, "mock", &c) != 0) {
 		CHECK(!"rig");
 		return;

@@ -26,7 +26,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"CONNECTION_TIMEOUT", "30", "Seconds an idle HTTP connection is kept."},
 	{"REQUEST_TIMEOUT", "15", "Seconds a client has to send a whole request (head and body); slower clients are cut off."},
 	{"LOG_LEVEL", "info", "debug, info, warn or error."},
-	{"SHUTDOWN_TIMEOUT", "10", "Seconds allowed for a graceful stop."},
+	{"SHUTDOWN_TIMEOUT", "20", "Seconds allowed for a graceful stop; with an HTTP provider, keep it above HTTP_TIMEOUT_MS."},
 	{"STORE_PATH", "./wadispatch.db", "SQLite database file."},
 	{"STORE_SYNC", "full", "full (survives power loss) or normal (survives a process crash, not a power loss)."},
 	{"DATABASE_URL", NULL, "PostgreSQL store for several instances: not in this version; when set, the daemon refuses to start."},

@@ -8,6 +8,7 @@
  *    with a sentence naming the variable.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,38 @@ static void short_lease(const char *name)
 	free(log);
 }
 
+/* A stop no longer than the provider call's timeout: started, with a
+ * warning; with the defaults, no warning. */
+static void short_stop(const char *name)
+{
+	for (int i = 0; i < 2; i++) {
+		bool short_stop = i == 0;
+		wa_daemon d;
+		pe_env env;
+		char *log;
+
+		memset(&d, 0, sizeof(d));
+		pe_env_init(&env, pe_find(name), wa_h_free_port(),
+		            "http://127.0.0.1:9", 0);
+		if (short_stop)
+			pe_env_add(&env, "SHUTDOWN_TIMEOUT=%d", 5);
+		if (wa_h_daemon_init(&d) != 0 ||
+		    wa_h_daemon_start(&d, env.list) != 0) {
+			CHECK(!"started");
+			continue;
+		}
+		CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 15000), 0);
+		log = wa_h_slurp(d.log_path, NULL);
+		if (short_stop)
+			CHECK_CONTAINS(log,
+			               "SHUTDOWN_TIMEOUT (5 s) is not longer "
+			               "than HTTP_TIMEOUT_MS (15000 ms)");
+		else
+			CHECK(log && !strstr(log, "SHUTDOWN_TIMEOUT ("));
+		free(log);
+	}
+}
+
 int main(void)
 {
 	pe_clean_environ();
@@ -170,5 +203,6 @@ int main(void)
 	missing("cloudapi", "CLOUDAPI_TOKEN");
 	missing("cloudapi", "CLOUDAPI_PHONE_NUMBER_ID");
 	short_lease("twilio");
+	short_stop("twilio");
 	return wa_t_report();
 }

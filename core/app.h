@@ -12,6 +12,7 @@
 #include "writer.h"
 
 struct MHD_Daemon;
+struct wa_early;
 struct wa_guard;
 struct wa_watchdog;
 struct wa_webhook;
@@ -26,6 +27,7 @@ typedef struct wa_app {
 	struct MHD_Daemon *mhd;
 	struct wa_guard *guard;       /* per-key rate limits */
 	struct wa_watchdog *watchdog; /* slow-client deadline */
+	struct wa_early *early;       /* status updates ahead of their send */
 	atomic_bool stopping; /* set on SIGTERM: /ready fails, sends get 503 */
 	atomic_long requests_open; /* requests between arrival and completion */
 	int64_t started_ms;

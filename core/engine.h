@@ -31,6 +31,9 @@ typedef struct wa_engine_config {
 	long http_connect_timeout_ms;
 	long http_max_response_bytes;
 	int64_t probe_interval_ms;
+	/* Status updates that came before their send was recorded: applied
+	 * when it is. NULL: none kept. */
+	struct wa_early *early;
 } wa_engine_config;
 
 typedef struct wa_engine wa_engine;

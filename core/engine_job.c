@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "early.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -383,6 +384,80 @@ void wa_job_finish(wa_job *j)
 	finish_done(j, rc, err);
 }
 
+/* ---- status updates that came first ------------------------------------ */
+
+#define EARLY_PER_SEND 8
+
+typedef struct early_job {
+	size_t n, applied;
+	wa_early_change c[EARLY_PER_SEND];
+} early_job;
+
+static int early_fn(wa_store *s, void *ud, char *err, size_t err_len)
+{
+	early_job *x = ud;
+
+	x->applied = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		const wa_early_change *k = &x->c[i];
+		wa_status_change c = {k->provider, k->provider_message_id,
+		                      k->status, k->at_ms,
+		                      k->error[0] ? k->error : NULL};
+		wa_apply_kind kind;
+
+		if (s->ops->apply_status(s, &c, &kind, NULL, err, err_len) != 0)
+			return -1;
+		if (kind == WA_APPLY_APPLIED) {
+			x->applied++;
+			wa_metrics_callback_status((int)c.status);
+		}
+	}
+	return 0;
+}
+
+static void early_done(void *ud, int rc, const char *err)
+{
+	early_job *x = ud;
+
+	if (rc != 0)
+		wa_log(WA_LOG_ERROR, "engine",
+		       "Cannot apply %zu status update(s) for %s that came "
+		       "before its send was recorded: %s",
+		       x->n, x->c[0].provider_message_id, err ? err : "");
+	else if (x->applied)
+		wa_log(WA_LOG_INFO, "engine",
+		       "Applied %zu status update(s) for %s that came before "
+		       "its send was recorded.",
+		       x->applied, x->c[0].provider_message_id);
+	free(x);
+}
+
+/* j's send is recorded: apply what its provider said about it before. */
+static void apply_early(wa_engine *e, const wa_job *j)
+{
+	wa_early_change got[EARLY_PER_SEND];
+	early_job *x;
+	size_t n;
+
+	if (!e->cfg.early || j->finish_rc != 0 || j->out.kind != WA_OUT_SENT ||
+	    !j->out.provider_message_id || !j->out.provider_message_id[0])
+		return;
+	n = wa_early_take(e->cfg.early, e->prov->table->name,
+	                  j->out.provider_message_id, wa_mono_ms(), got,
+	                  EARLY_PER_SEND);
+	if (n == 0 || !(x = calloc(1, sizeof(*x))))
+		return;
+	x->n = n;
+	memcpy(x->c, got, n * sizeof(got[0]));
+	if (wa_writer_submit(e->writer, early_fn, x, early_done, x) != 0) {
+		wa_log(WA_LOG_WARN, "engine",
+		       "The store writer refused %zu early status update(s) "
+		       "for %s (queue full or stopping); they are dropped.",
+		       n, j->out.provider_message_id);
+		free(x);
+	}
+}
+
 /* ---- waiters ------------------------------------------------------------ */
 
 void wa_engine_notify_done(wa_engine *e, wa_job *list)
@@ -392,6 +467,7 @@ void wa_engine_notify_done(wa_engine *e, wa_job *list)
 		wa_waiter *mine = NULL, **pp;
 
 		list = j->next;
+		apply_early(e, j);
 		if (j->finish_rc == 0) {
 			pthread_mutex_lock(&e->mu);
 			for (pp = &e->waiters; *pp;) {

@@ -12,6 +12,7 @@
 #include "app.h"
 #include "config.h"
 #include "defaults.h"
+#include "early.h"
 #include "guard.h"
 #include "http.h"
 #include "log.h"
@@ -237,6 +238,10 @@ int main(int argc, char **argv)
 	ec.http_connect_timeout_ms = settings.http_connect_timeout_ms;
 	ec.http_max_response_bytes = settings.http_max_response_bytes;
 	ec.probe_interval_ms = settings.probe_interval_ms;
+	app.early = wa_early_new(WA_EARLY_MAX, WA_EARLY_TTL_MS);
+	if (!app.early)
+		return fail("Out of memory.");
+	ec.early = app.early;
 	app.engine = wa_engine_create(&ec, app.store, app.writer, &provider,
 	                              err, sizeof(err));
 	if (!app.engine)
@@ -264,6 +269,7 @@ int main(int argc, char **argv)
 		wa_webhook_destroy(app.webhook);
 		wa_engine_destroy(app.engine);
 		wa_writer_destroy(app.writer);
+		wa_early_free(app.early);
 		wa_store_close(app.store);
 		wa_provider_unload(&provider);
 		wa_settings_free(&settings);
@@ -330,6 +336,7 @@ int main(int argc, char **argv)
 	wa_webhook_destroy(app.webhook);
 	wa_engine_destroy(app.engine);
 	wa_writer_destroy(app.writer);
+	wa_early_free(app.early);
 	wa_guard_destroy(app.guard);
 	wa_provider_unload(&provider);
 	wa_store_close(app.store);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "early.h"
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
@@ -77,10 +78,14 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 		if (kind == WA_APPLY_APPLIED) {
 			j->applied++;
 			wa_metrics_callback_status((int)c.status);
-		} else if (kind == WA_APPLY_STALE)
+		} else if (kind == WA_APPLY_STALE) {
 			j->stale++;
-		else
+		} else {
+			/* maybe about a send whose outcome is not written
+			 * yet: the engine applies it when it is */
+			wa_early_keep(j->r->app->early, &c, wa_mono_ms());
 			j->unknown++;
+		}
 	}
 	return 0;
 }
@@ -112,8 +117,9 @@ static void apply_done(void *ud, int rc, const char *err)
 		if (j->unknown)
 			wa_log(WA_LOG_WARN, "callback",
 			       "%zu status update(s) for unknown provider "
-			       "message ids",
-			       j->unknown);
+			       "message ids, kept %d minutes in case their "
+			       "send is recorded late",
+			       j->unknown, WA_EARLY_TTL_MS / 60000);
 		reply(j);
 	}
 	wa_req_resume(j->r);

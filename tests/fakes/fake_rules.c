@@ -141,7 +141,7 @@ static void twilio(const fp_config *cfg, const fp_request *req, unsigned long n,
 		         "character limit.");
 		goto out;
 	}
-	snprintf(sid, sizeof(sid), "SM%032lx", n);
+	fp_message_id(FP_TWILIO, n, sid, sizeof(sid));
 	o = json_object_new_object();
 	json_object_object_add(o, "account_sid",
 	                       json_object_new_string(FP_TWILIO_ACCOUNT));
@@ -265,7 +265,7 @@ static void evolution(const fp_config *cfg, const fp_request *req,
 		answer(a, 400, buf);
 		goto out;
 	}
-	snprintf(id, sizeof(id), "3EB0%018lX", n);
+	fp_message_id(FP_EVOLUTION, n, id, sizeof(id));
 	r = json_object_new_object();
 	{
 		json_object *key = json_object_new_object(),
@@ -414,7 +414,7 @@ static void cloudapi(const fp_config *cfg, const fp_request *req,
 		           "Unsupported message type.");
 		goto out;
 	}
-	snprintf(id, sizeof(id), "wamid.FAKE%020lu", n);
+	fp_message_id(FP_CLOUDAPI, n, id, sizeof(id));
 	r = json_object_new_object();
 	json_object_object_add(r, "messaging_product",
 	                       json_object_new_string("whatsapp"));

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum fp_mode { FP_TWILIO, FP_EVOLUTION, FP_CLOUDAPI } fp_mode;
 
@@ -41,6 +42,24 @@ typedef struct fp_answer {
 	char retry_after[16];
 	char record[16384]; /* "" unless the send was accepted */
 } fp_answer;
+
+/* The message id the fake gives the send that is its request n (1-based),
+ * so a test can know it before the send. */
+static inline void fp_message_id(fp_mode mode, unsigned long n, char *out,
+                                 size_t len)
+{
+	switch (mode) {
+	case FP_TWILIO:
+		snprintf(out, len, "SM%032lx", n);
+		break;
+	case FP_EVOLUTION:
+		snprintf(out, len, "3EB0%018lX", n);
+		break;
+	case FP_CLOUDAPI:
+		snprintf(out, len, "wamid.FAKE%020lu", n);
+		break;
+	}
+}
 
 /* Check request n (1-based) and fill the answer. Thread-safe. */
 void fp_handle(const fp_config *cfg, const fp_request *req, unsigned long n,

@@ -19,6 +19,7 @@ typedef struct cb_job {
 	char public_url[WA_URL_MAX + 8192];
 	const char *query;
 	size_t applied, stale, unknown;
+	bool is_unknown[WA_STATUS_UPDATES_MAX]; /* by update, last apply_fn */
 } cb_job;
 
 static const char *cb_header(const wa_callback_request *req, const char *name)
@@ -45,34 +46,49 @@ static wa_msg_status map_status(wa_message_status s, bool *ok)
 	}
 }
 
+/* Update i of j as a store change; false when it carries no status we
+ * track. error (WA_ERR_MAX + WA_CODE_MAX + 8) holds the error text. */
+static bool update_change(const cb_job *j, size_t i, wa_status_change *c,
+                          char *error, size_t error_len)
+{
+	const wa_status_update *u = &j->out.updates[i];
+	bool ok;
+
+	c->status = map_status(u->status, &ok);
+	if (!ok || !u->provider_message_id[0])
+		return false;
+	if (u->error_code[0])
+		snprintf(error, error_len, "%s%s%s", u->error_code,
+		         u->error[0] ? ": " : "", u->error);
+	else
+		snprintf(error, error_len, "%s", u->error);
+	c->provider = j->r->app->provider->table->name;
+	c->provider_message_id = u->provider_message_id;
+	c->at_ms = u->occurred_at_ms > 0 ? u->occurred_at_ms : wa_now_ms();
+	c->error = error[0] ? error : NULL;
+	return true;
+}
+
+static size_t n_updates(const cb_job *j)
+{
+	return j->out.n_updates < WA_STATUS_UPDATES_MAX ? j->out.n_updates
+	                                                : WA_STATUS_UPDATES_MAX;
+}
+
 static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	cb_job *j = ud;
-	const char *pname = j->r->app->provider->table->name;
 
 	j->applied = j->stale = j->unknown = 0;
-	for (size_t i = 0; i < j->out.n_updates && i < WA_STATUS_UPDATES_MAX;
-	     i++) {
-		const wa_status_update *u = &j->out.updates[i];
+	for (size_t i = 0; i < n_updates(j); i++) {
 		wa_status_change c;
 		wa_apply_kind kind;
 		char id[WA_ID_MAX];
 		char error[WA_ERR_MAX + WA_CODE_MAX + 8];
-		bool ok;
 
-		c.status = map_status(u->status, &ok);
-		if (!ok || !u->provider_message_id[0])
+		j->is_unknown[i] = false;
+		if (!update_change(j, i, &c, error, sizeof(error)))
 			continue;
-		if (u->error_code[0])
-			snprintf(error, sizeof(error), "%s%s%s", u->error_code,
-			         u->error[0] ? ": " : "", u->error);
-		else
-			snprintf(error, sizeof(error), "%s", u->error);
-		c.provider = pname;
-		c.provider_message_id = u->provider_message_id;
-		c.at_ms =
-		    u->occurred_at_ms > 0 ? u->occurred_at_ms : wa_now_ms();
-		c.error = error[0] ? error : NULL;
 		if (s->ops->apply_status(s, &c, &kind, id, err, err_len) != 0)
 			return -1;
 		if (kind == WA_APPLY_APPLIED) {
@@ -81,13 +97,27 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 		} else if (kind == WA_APPLY_STALE) {
 			j->stale++;
 		} else {
-			/* maybe about a send whose outcome is not written
-			 * yet: the engine applies it when it is */
-			wa_early_keep(j->r->app->early, &c, wa_mono_ms());
+			j->is_unknown[i] = true;
 			j->unknown++;
 		}
 	}
 	return 0;
+}
+
+/* Committed: keep the updates for unknown ids, which may be about a send
+ * whose outcome is not written yet (the engine applies them when it is).
+ * Only now, so a rolled-back try or a 503 the provider retries keeps
+ * nothing twice. */
+static void keep_unknown(cb_job *j)
+{
+	for (size_t i = 0; i < n_updates(j); i++) {
+		wa_status_change c;
+		char error[WA_ERR_MAX + WA_CODE_MAX + 8];
+
+		if (j->is_unknown[i] &&
+		    update_change(j, i, &c, error, sizeof(error)))
+			wa_early_keep(j->r->app->early, &c, wa_mono_ms());
+	}
 }
 
 static void reply(cb_job *j)
@@ -114,6 +144,7 @@ static void apply_done(void *ud, int rc, const char *err)
 		wa_req_add_header(j->r, "Retry-After", "5");
 		wa_req_error(j->r, 503, "Store unavailable", NULL);
 	} else {
+		keep_unknown(j);
 		if (j->unknown)
 			wa_log(WA_LOG_WARN, "callback",
 			       "%zu status update(s) for unknown provider "

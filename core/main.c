@@ -185,31 +185,33 @@ int main(int argc, char **argv)
 		return fail(err);
 	if (check_unknown_keys(&provider, err, sizeof(err)) != 0)
 		return fail(err);
-	/* A stop shorter than a provider call can cut it after the provider
-	 * took the message; the message is then released and sent again
-	 * after the restart. Allowed (a quick stop can matter more), said. */
-	if (provider.table->build_request &&
-	    (long long)settings.shutdown_timeout_s * 1000 <=
-	        settings.http_timeout_ms)
-		wa_log(
-		    WA_LOG_WARN, "main",
-		    "SHUTDOWN_TIMEOUT (%ld s) is not longer than "
-		    "HTTP_TIMEOUT_MS (%ld ms): a stop can cut a provider call "
-		    "after the provider took the message, which is then "
-		    "sent again after the restart.",
-		    (long)settings.shutdown_timeout_s,
-		    (long)settings.http_timeout_ms);
-	/* A provider call still running when its lease ends can be claimed
-	 * again and sent twice. */
-	if (provider.table->build_request &&
-	    settings.lease_ms <= settings.http_timeout_ms) {
-		snprintf(err, sizeof(err),
-		         "LEASE_SECONDS (%lld s) must be longer than "
-		         "HTTP_TIMEOUT_MS (%ld ms): a provider call that "
-		         "outlives its lease can be sent twice",
-		         (long long)(settings.lease_ms / 1000),
-		         (long)settings.http_timeout_ms);
-		return fail(err);
+	if (provider.table->build_request) { /* an HTTP provider */
+		/* A stop shorter than a provider call can cut it after the
+		 * provider took the message; the message is then released and
+		 * sent again after the restart. Allowed (a quick stop can
+		 * matter more), said. */
+		if ((long long)settings.shutdown_timeout_s * 1000 <=
+		    settings.http_timeout_ms)
+			wa_log(WA_LOG_WARN, "main",
+			       "SHUTDOWN_TIMEOUT (%ld s) is not longer than "
+			       "HTTP_TIMEOUT_MS (%ld ms): a stop can cut a "
+			       "provider call after the provider took the "
+			       "message, which is then sent again after the "
+			       "restart.",
+			       (long)settings.shutdown_timeout_s,
+			       (long)settings.http_timeout_ms);
+		/* A provider call still running when its lease ends can be
+		 * claimed again and sent twice. */
+		if (settings.lease_ms <= settings.http_timeout_ms) {
+			snprintf(
+			    err, sizeof(err),
+			    "LEASE_SECONDS (%lld s) must be longer than "
+			    "HTTP_TIMEOUT_MS (%ld ms): a provider call that "
+			    "outlives its lease can be sent twice",
+			    (long long)(settings.lease_ms / 1000),
+			    (long)settings.http_timeout_ms);
+			return fail(err);
+		}
 	}
 
 	app.settings = &settings;

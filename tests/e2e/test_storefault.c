@@ -44,19 +44,10 @@ static int set_fsize(rlim_t limit)
 	return prlimit(d.pid, RLIMIT_FSIZE, &rl, NULL);
 }
 
-static long ready(wa_http_reply *r)
-{
-	char url[128];
-	snprintf(url, sizeof(url), "%s/ready", d.base);
-	if (wa_h_http("GET", url, NULL, NULL, 0, r) != 0)
-		return -1;
-	return r->status;
-}
-
 static int is_ready(void *arg)
 {
 	wa_http_reply r;
-	long st = ready(&r);
+	long st = e2e_get(&d, "/ready", &r);
 	(void)arg;
 	wa_h_reply_free(&r);
 	return st == 200;
@@ -146,7 +137,7 @@ int main(void)
 	CHECK_CONTAINS(r.body, "\"error\":\"Store unavailable\"");
 	CHECK_STR(wa_h_header(&r, "Retry-After", ra, sizeof(ra)), "5");
 	wa_h_reply_free(&r);
-	CHECK_INT(ready(&r), 503);
+	CHECK_INT(e2e_get(&d, "/ready", &r), 503);
 	CHECK_CONTAINS(r.body,
 	               "store not writable: The last store write failed");
 	wa_h_reply_free(&r);

@@ -160,7 +160,7 @@ static void short_lease(const char *name)
 static void short_stop(const char *name)
 {
 	for (int i = 0; i < 2; i++) {
-		bool short_stop = i == 0;
+		bool with_short = i == 0;
 		wa_daemon d;
 		pe_env env;
 		char *log;
@@ -168,7 +168,7 @@ static void short_stop(const char *name)
 		memset(&d, 0, sizeof(d));
 		pe_env_init(&env, pe_find(name), wa_h_free_port(),
 		            "http://127.0.0.1:9", 0);
-		if (short_stop)
+		if (with_short)
 			pe_env_add(&env, "SHUTDOWN_TIMEOUT=%d", 5);
 		if (wa_h_daemon_init(&d) != 0 ||
 		    wa_h_daemon_start(&d, env.list) != 0) {
@@ -177,7 +177,7 @@ static void short_stop(const char *name)
 		}
 		CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 15000), 0);
 		log = wa_h_slurp(d.log_path, NULL);
-		if (short_stop)
+		if (with_short)
 			CHECK_CONTAINS(log,
 			               "SHUTDOWN_TIMEOUT (5 s) is not longer "
 			               "than HTTP_TIMEOUT_MS (15000 ms)");

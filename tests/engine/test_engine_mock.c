@@ -535,7 +535,6 @@ static void test_call_outlasts_lease(void)
 {
 	wa_engine_config c = et_config();
 	char rec_path[600], ids[4][WA_ID_MAX];
-	wa_message_rec m;
 	et_rig r;
 
 	c.lease_ms = 250;
@@ -548,10 +547,7 @@ static void test_call_outlasts_lease(void)
 	CHECK_INT(et_insert(&r, "msg-long-1", "long call", 60000), 0);
 	CHECK(et_wait_final(&r, 1, 10000));
 	CHECK_INT(et_count(&r, WA_MSG_SENT), 1);
-	memset(&m, 0, sizeof(m));
-	CHECK_INT(et_get(&r, "msg-long-1", &m), 0);
-	CHECK(m.attempts >= 3); /* two leases ran out during the call */
-	wa_message_rec_free(&m);
+	CHECK(claimed_again(&r, "msg-long-1")); /* during the call */
 	et_rig_close(&r, 5000); /* lets any call still running finish */
 	CHECK_INT(count_lines(rec_path, ids, 4), 1);
 	unlink(rec_path);

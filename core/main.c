@@ -9,16 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "config.h"
-#include "defaults.h"
-#include "early.h"
-#include "guard.h"
-#include "http.h"
-#include "log.h"
-#include "routes.h"
-#include "timeutil.h"
-#include "webhook.h"
+#include "base/config.h"
+#include "base/defaults.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "engine/early.h"
+#include "engine/webhook.h"
+#include "http/app.h"
+#include "http/guard.h"
+#include "http/http.h"
+#include "http/routes.h"
 
 static void usage(FILE *f)
 {

@@ -11,7 +11,7 @@ libcurl4-openssl-dev libsqlite3-dev libssl-dev"
 DEB="debhelper dpkg-dev lintian systemd util-linux"
 # Tests also build the .deb files, check metrics with promtool and make TLS
 # certificates with openssl.
-TEST="binutils curl openssl prometheus $DEB"
+TEST="binutils curl openssl prometheus python3 $DEB"
 # make fuzz: clang and its libFuzzer runtime.
 TEST="$TEST clang libclang-rt-14-dev clang-format"
 

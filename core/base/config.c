@@ -1,5 +1,5 @@
 /* config.c - configuration: environment, optional env file */
-#include "config.h"
+#include "base/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "defaults.h"
+#include "base/defaults.h"
 
 /* clang-format off */
 const wa_config_spec wa_core_keys[] = {

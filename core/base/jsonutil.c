@@ -1,5 +1,5 @@
 /* jsonutil.c - strict JSON parsing of request bodies */
-#include "jsonutil.h"
+#include "base/jsonutil.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* log.c - one JSON object per line on stderr */
-#include "log.h"
+#include "base/log.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "timeutil.h"
+#include "base/timeutil.h"
 
 static _Atomic int g_level = WA_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};

@@ -1,19 +1,14 @@
-/* metrics.c - counters and histograms, rendered in the Prometheus text format
- */
-#include "metrics.h"
+/* metrics.c - the process's counters and histograms, and the pieces of the
+ * Prometheus text that only they know (http/routes_metrics.c composes the
+ * whole page). */
+#include "base/metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "defaults.h"
-#include "http.h"
-#include "routes.h"
-#include "timeutil.h"
-#include "webhook.h"
-
-#define MAX_ROUTES 16
+#define MAX_ROUTES WA_METRICS_MAX_ROUTES
 
 const double wa_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                     0.025,  0.05,  0.1,    0.25,  0.5,
@@ -117,16 +112,16 @@ void wa_metrics_commit(size_t n, double seconds)
 	wa_histo_observe(&commit_batch, (double)n);
 }
 
+unsigned long long wa_metrics_callback_count(int status)
+{
+	return (status >= 0 && status < 7)
+	           ? atomic_load(&callback_status[status])
+	           : 0;
+}
+
 /* ---- rendering ---------------------------------------------------------- */
 
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-} sbuf;
-
-__attribute__((format(printf, 2, 3))) static void put(sbuf *b, const char *fmt,
-                                                      ...)
+void wa_text_put(wa_text *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -156,7 +151,7 @@ __attribute__((format(printf, 2, 3))) static void put(sbuf *b, const char *fmt,
 	}
 }
 
-static void histo(sbuf *b, const char *name, const char *labels, wa_histo *h)
+static void histo(wa_text *b, const char *name, const char *labels, wa_histo *h)
 {
 	unsigned long long cum = 0;
 	const char *sep = labels[0] ? "," : "";
@@ -164,208 +159,114 @@ static void histo(sbuf *b, const char *name, const char *labels, wa_histo *h)
 	for (size_t i = 0; i <= h->n_bounds; i++) {
 		cum += atomic_load(&h->buckets[i]);
 		if (i < h->n_bounds)
-			put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels,
-			    sep, h->bounds[i], cum);
+			wa_text_put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name,
+			            labels, sep, h->bounds[i], cum);
 		else
-			put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name,
-			    labels, sep, cum);
+			wa_text_put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n",
+			            name, labels, sep, cum);
 	}
-	put(b, "%s_sum%s%s%s %.6f\n", name, labels[0] ? "{" : "", labels,
-	    labels[0] ? "}" : "", (double)atomic_load(&h->sum_micro) / 1e6);
-	put(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "", labels,
-	    labels[0] ? "}" : "", cum);
+	wa_text_put(b, "%s_sum%s%s%s %.6f\n", name, labels[0] ? "{" : "",
+	            labels, labels[0] ? "}" : "",
+	            (double)atomic_load(&h->sum_micro) / 1e6);
+	wa_text_put(b, "%s_count%s%s%s %llu\n", name, labels[0] ? "{" : "",
+	            labels, labels[0] ? "}" : "", cum);
 }
 
-static void help(sbuf *b, const char *name, const char *type, const char *text)
+void wa_metrics_help(wa_text *b, const char *name, const char *type,
+                     const char *text)
 {
-	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+	wa_text_put(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-char *wa_metrics_render(wa_app *app, size_t *len)
+void wa_metrics_render_http(wa_text *b, const char *const *route_names,
+                            size_t n_routes)
 {
-	sbuf b = {malloc(16384), 0, 16384, 0};
-	const char *prov = app->provider->table->name;
-	static const char *const cls_names[] = {"ok", "retry", "reject",
-	                                        "config", "transport"};
-	wa_store_stats st;
-	char err[256], labels[128], reason[256];
-	size_t n_routes = 0;
-	unsigned long long batches = 0, jobs = 0;
-	wa_engine_counts ec;
+	char labels[128];
 
-	if (!b.p)
-		return NULL;
 	ready();
-	while (wa_routes[n_routes].pattern && n_routes < MAX_ROUTES)
-		n_routes++;
-
-	help(&b, "wadispatch_build_info", "gauge",
-	     "Build and provider information.");
-	put(&b,
-	    "wadispatch_build_info{version=\"%s\",provider=\"%s\",provider_"
-	    "version=\"%s\",abi=\"%d.%d\"} 1\n",
-	    WA_VERSION, prov, app->provider->table->version,
-	    WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ABI_MINOR);
-	help(&b, "wadispatch_start_time_seconds", "gauge",
-	     "Start time of the process.");
-	put(&b, "wadispatch_start_time_seconds %.3f\n",
-	    (double)app->started_ms / 1000);
-
-	help(&b, "wadispatch_http_requests_total", "counter",
-	     "HTTP requests by route and status code.");
+	if (n_routes > MAX_ROUTES)
+		n_routes = MAX_ROUTES;
+	wa_metrics_help(b, "wadispatch_http_requests_total", "counter",
+	                "HTTP requests by route and status code.");
 	for (size_t r = 0; r <= MAX_ROUTES; r++) {
 		if (r >= n_routes && r != MAX_ROUTES)
 			continue;
-		const char *rn =
-		    r == MAX_ROUTES ? "unknown" : wa_routes[r].name;
+		const char *rn = r == MAX_ROUTES ? "unknown" : route_names[r];
 		for (size_t c = 0; c <= N_CODES; c++) {
 			unsigned long long v = atomic_load(&http_count[r][c]);
 			if (!v)
 				continue;
 			if (c < N_CODES)
-				put(&b,
-				    "wadispatch_http_requests_total{route=\"%"
-				    "s\",code=\"%u\"} %llu\n",
+				wa_text_put(
+				    b,
+				    "wadispatch_http_requests_total{route="
+				    "\"%s\",code=\"%u\"} %llu\n",
 				    rn, codes[c], v);
 			else
-				put(&b,
-				    "wadispatch_http_requests_total{route=\"%"
-				    "s\",code=\"other\"} %llu\n",
+				wa_text_put(
+				    b,
+				    "wadispatch_http_requests_total{route="
+				    "\"%s\",code=\"other\"} %llu\n",
 				    rn, v);
 		}
 	}
-	help(&b, "wadispatch_http_request_duration_seconds", "histogram",
-	     "Time from request arrival until the answer is queued.");
+	wa_metrics_help(
+	    b, "wadispatch_http_request_duration_seconds", "histogram",
+	    "Time from request arrival until the answer is queued.");
 	for (size_t r = 0; r <= MAX_ROUTES; r++) {
 		if (r >= n_routes && r != MAX_ROUTES)
 			continue;
 		if (!atomic_load(&http_latency[r].count))
 			continue;
 		snprintf(labels, sizeof(labels), "route=\"%s\"",
-		         r == MAX_ROUTES ? "unknown" : wa_routes[r].name);
-		histo(&b, "wadispatch_http_request_duration_seconds", labels,
+		         r == MAX_ROUTES ? "unknown" : route_names[r]);
+		histo(b, "wadispatch_http_request_duration_seconds", labels,
 		      &http_latency[r]);
 	}
-
-	help(&b, "wadispatch_messages_accepted_total", "counter",
-	     "Messages accepted (stored as new) by the API.");
-	put(&b, "wadispatch_messages_accepted_total{provider=\"%s\"} %llu\n",
-	    prov, atomic_load(&accepted));
-	memset(&ec, 0, sizeof(ec));
-	if (app->engine)
-		wa_engine_get_counts(app->engine, &ec);
-	help(&b, "wadispatch_messages_total", "counter",
-	     "Message status changes: sent and failed by the engine, "
-	     "delivered/read/failed by provider callbacks.");
-	put(&b,
-	    "wadispatch_messages_total{provider=\"%s\",status=\"sent\"} %llu\n",
-	    prov, ec.sent);
-	put(&b,
-	    "wadispatch_messages_total{provider=\"%s\",status=\"delivered\"} "
-	    "%llu\n",
-	    prov, atomic_load(&callback_status[WA_MSG_DELIVERED]));
-	put(&b,
-	    "wadispatch_messages_total{provider=\"%s\",status=\"read\"} %llu\n",
-	    prov, atomic_load(&callback_status[WA_MSG_READ]));
-	put(&b,
-	    "wadispatch_messages_total{provider=\"%s\",status=\"failed\"} "
-	    "%llu\n",
-	    prov, ec.failed + atomic_load(&callback_status[WA_MSG_FAILED]));
-	help(&b, "wadispatch_retries_total", "counter",
-	     "Attempts that will be retried.");
-	put(&b, "wadispatch_retries_total{provider=\"%s\"} %llu\n", prov,
-	    ec.retried);
-	help(&b, "wadispatch_provider_calls_total", "counter",
-	     "Provider attempts by outcome class (transport: no HTTP reply).");
-	for (int c = 0; c < 5; c++)
-		put(&b,
-		    "wadispatch_provider_calls_total{provider=\"%s\",class=\"%"
-		    "s\"} %llu\n",
-		    prov, cls_names[c], atomic_load(&provider_class[c]));
-	help(&b, "wadispatch_provider_call_duration_seconds", "histogram",
-	     "Duration of one provider attempt.");
-	snprintf(labels, sizeof(labels), "provider=\"%s\"", prov);
-	histo(&b, "wadispatch_provider_call_duration_seconds", labels,
-	      &provider_latency);
-	help(&b, "wadispatch_provider_in_flight", "gauge",
-	     "Provider attempts under way.");
-	put(&b, "wadispatch_provider_in_flight{provider=\"%s\"} %llu\n", prov,
-	    ec.in_flight);
-	help(&b, "wadispatch_provider_paused", "gauge",
-	     "1 while the provider is paused by a credentials/configuration "
-	     "error.");
-	put(&b, "wadispatch_provider_paused{provider=\"%s\"} %d\n", prov,
-	    app->engine && !wa_engine_ready(app->engine, reason, sizeof(reason))
-	        ? 1
-	        : 0);
-
-	memset(&st, 0, sizeof(st));
-	if (app->store->ops->stats(app->store, &st, err, sizeof(err)) == 0) {
-		help(&b, "wadispatch_messages", "gauge",
-		     "Stored messages by current status.");
-		for (int s = 0; s < 7; s++)
-			put(&b, "wadispatch_messages{status=\"%s\"} %lld\n",
-			    wa_msg_status_name((wa_msg_status)s), st.count[s]);
-		help(&b, "wadispatch_queue_depth", "gauge",
-		     "Messages queued or being sent.");
-		put(&b, "wadispatch_queue_depth %lld\n",
-		    st.count[WA_MSG_QUEUED] + st.count[WA_MSG_SENDING]);
-		help(&b, "wadispatch_queue_oldest_age_seconds", "gauge",
-		     "Age of the oldest queued message (0 when none).");
-		put(&b, "wadispatch_queue_oldest_age_seconds %.3f\n",
-		    st.oldest_queued_ms
-		        ? (double)(wa_now_ms() - st.oldest_queued_ms) / 1000
-		        : 0.0);
-		help(&b, "wadispatch_outbox_depth", "gauge",
-		     "Status webhooks waiting to be delivered.");
-		put(&b, "wadispatch_outbox_depth %lld\n", st.outbox_pending);
-	}
-	if (app->webhook) {
-		unsigned long long wd = 0, wf = 0;
-		wa_webhook_counts(app->webhook, &wd, &wf, NULL);
-		help(&b, "wadispatch_webhooks_delivered_total", "counter",
-		     "Status webhooks the receiver accepted (2xx).");
-		put(&b, "wadispatch_webhooks_delivered_total %llu\n", wd);
-		help(
-		    &b, "wadispatch_webhook_failures_total", "counter",
-		    "Status webhook attempts that failed and will be retried.");
-		put(&b, "wadispatch_webhook_failures_total %llu\n", wf);
-	}
-	help(&b, "wadispatch_store_up", "gauge",
-	     "1 when the store is writable.");
-	put(&b, "wadispatch_store_up %d\n",
-	    app->store->ops->ping(app->store, err, sizeof(err)) == 0);
-	wa_writer_counts(app->writer, &batches, &jobs);
-	help(&b, "wadispatch_store_writer_queue", "gauge",
-	     "Writes waiting for the writer thread.");
-	put(&b, "wadispatch_store_writer_queue %zu\n",
-	    wa_writer_depth(app->writer));
-	help(&b, "wadispatch_store_commit_duration_seconds", "histogram",
-	     "Duration of one store transaction (BEGIN to COMMIT).");
-	histo(&b, "wadispatch_store_commit_duration_seconds", "",
-	      &commit_latency);
-	help(&b, "wadispatch_store_commit_batch_size", "histogram",
-	     "Writes grouped in one store transaction.");
-	histo(&b, "wadispatch_store_commit_batch_size", "", &commit_batch);
-
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	*len = b.len;
-	return b.p;
 }
 
-void wa_route_metrics(wa_req *r)
+void wa_metrics_render_accepted(wa_text *b, const char *prov)
 {
-	size_t len = 0;
-	char *text = wa_metrics_render(r->app, &len);
+	wa_metrics_help(b, "wadispatch_messages_accepted_total", "counter",
+	                "Messages accepted (stored as new) by the API.");
+	wa_text_put(b,
+	            "wadispatch_messages_accepted_total{provider=\"%s\"} "
+	            "%llu\n",
+	            prov, atomic_load(&accepted));
+}
 
-	if (!text) {
-		wa_req_error(r, 500, "Internal server error", "out of memory");
-		return;
-	}
-	snprintf(r->content_type, sizeof(r->content_type),
-	         "text/plain; version=0.0.4; charset=utf-8");
-	wa_req_json_take(r, 200, text, len);
+void wa_metrics_render_provider_calls(wa_text *b, const char *prov)
+{
+	static const char *const cls_names[] = {"ok", "retry", "reject",
+	                                        "config", "transport"};
+	char labels[128];
+
+	ready();
+	wa_metrics_help(
+	    b, "wadispatch_provider_calls_total", "counter",
+	    "Provider attempts by outcome class (transport: no HTTP reply).");
+	for (int c = 0; c < 5; c++)
+		wa_text_put(b,
+		            "wadispatch_provider_calls_total{provider=\"%s\","
+		            "class=\"%s\"} %llu\n",
+		            prov, cls_names[c],
+		            atomic_load(&provider_class[c]));
+	wa_metrics_help(b, "wadispatch_provider_call_duration_seconds",
+	                "histogram", "Duration of one provider attempt.");
+	snprintf(labels, sizeof(labels), "provider=\"%s\"", prov);
+	histo(b, "wadispatch_provider_call_duration_seconds", labels,
+	      &provider_latency);
+}
+
+void wa_metrics_render_commits(wa_text *b)
+{
+	ready();
+	wa_metrics_help(b, "wadispatch_store_commit_duration_seconds",
+	                "histogram",
+	                "Duration of one store transaction (BEGIN to COMMIT).");
+	histo(b, "wadispatch_store_commit_duration_seconds", "",
+	      &commit_latency);
+	wa_metrics_help(b, "wadispatch_store_commit_batch_size", "histogram",
+	                "Writes grouped in one store transaction.");
+	histo(b, "wadispatch_store_commit_batch_size", "", &commit_batch);
 }

@@ -1,4 +1,5 @@
-/* metrics.h - counters and histograms, rendered in the Prometheus text format
+/* metrics.h - the process's counters and histograms (a leaf: the engine, the
+ * writer and the HTTP layer bump them; http/routes_metrics.c renders them)
  */
 #ifndef WA_METRICS_H
 #define WA_METRICS_H
@@ -6,8 +7,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "app.h"
 
 #define WA_HISTO_MAX_BUCKETS 16
 
@@ -40,11 +39,33 @@ void wa_metrics_provider_call(int result_class, double seconds);
 /* One store commit of n jobs taking seconds. */
 void wa_metrics_commit(size_t n, double seconds);
 
-/* Render everything for GET /metrics. malloc'd; *len set. */
-char *wa_metrics_render(wa_app *app, size_t *len);
+/* Status callbacks applied so far with this status. */
+unsigned long long wa_metrics_callback_count(int status);
 
-/* The /metrics handler. */
-struct wa_req;
-void wa_route_metrics(struct wa_req *r);
+/* ---- rendering: a growing text buffer and the counters' own sections ---- */
+
+/* Routes beyond this many are counted as "unknown". */
+#define WA_METRICS_MAX_ROUTES 16
+
+typedef struct wa_text {
+	char *p; /* malloc'd by the caller */
+	size_t len, cap;
+	int oom; /* set once an allocation failed; later puts do nothing */
+} wa_text;
+
+__attribute__((format(printf, 2, 3))) void wa_text_put(wa_text *b,
+                                                       const char *fmt, ...);
+/* "# HELP" and "# TYPE" lines. */
+void wa_metrics_help(wa_text *b, const char *name, const char *type,
+                     const char *text);
+/* Requests by route and code, and their latency (route_names[i] names route
+ * index i as passed to wa_metrics_http). */
+void wa_metrics_render_http(wa_text *b, const char *const *route_names,
+                            size_t n_routes);
+void wa_metrics_render_accepted(wa_text *b, const char *prov);
+/* Provider calls by class, and their duration. */
+void wa_metrics_render_provider_calls(wa_text *b, const char *prov);
+/* Store transaction duration and size. */
+void wa_metrics_render_commits(wa_text *b);
 
 #endif

@@ -1,5 +1,5 @@
 /* ratelimit.c - token bucket pacing */
-#include "ratelimit.h"
+#include "base/ratelimit.h"
 
 #include <time.h>
 

@@ -1,5 +1,5 @@
 /* settings.c - the daemon's typed, validated settings */
-#include "settings.h"
+#include "base/settings.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/log.h"
 
 static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
                    char *err, size_t err_len)

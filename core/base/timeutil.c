@@ -1,5 +1,5 @@
 /* timeutil.c - clocks and ISO 8601 timestamps */
-#include "timeutil.h"
+#include "base/timeutil.h"
 
 #include <stdio.h>
 #include <time.h>

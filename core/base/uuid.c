@@ -1,5 +1,5 @@
 /* uuid.c - RFC 9562 UUIDs: random (version 4) and time-ordered (version 7) */
-#include "uuid.h"
+#include "base/uuid.h"
 
 #include <errno.h>
 #include <stdint.h>

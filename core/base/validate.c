@@ -1,6 +1,6 @@
 /* validate.c - the seed's request field rules: phone, required fields, limits
  */
-#include "validate.h"
+#include "base/validate.h"
 
 #include <ctype.h>
 #include <stdio.h>

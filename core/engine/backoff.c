@@ -1,5 +1,5 @@
 /* backoff.c - retry backoff with full jitter, and a per-thread random source */
-#include "engine_int.h"
+#include "engine/engine_int.h"
 
 #include <sys/random.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /* early.c - status updates that arrive before their send is recorded */
-#include "early.h"
+#include "engine/early.h"
 
 #include <pthread.h>
 #include <stdbool.h>

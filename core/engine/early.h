@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* What the daemon uses: room for bursts, and far longer than a send takes
  * to be recorded. */

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loader.h"
-#include "store.h"
-#include "writer.h"
+#include "provider/loader.h"
+#include "store/store.h"
+#include "store/writer.h"
 
 typedef struct wa_engine_config {
 	unsigned workers; /* blocking-send threads */

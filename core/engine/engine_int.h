@@ -6,9 +6,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "engine.h"
-#include "httpexec.h"
-#include "ratelimit.h"
+#include "base/ratelimit.h"
+#include "engine/engine.h"
+#include "engine/httpexec.h"
 
 #define WA_ENGINE_HTTP_INFLIGHT 64 /* transfers in flight on the HTTP loop */
 #define WA_ENGINE_PROBE_MAX_MS 300000
@@ -121,6 +121,12 @@ void wa_engine_notify_done(wa_engine *e, wa_job *list);
  * returns the earliest deadline left (wall ms) or INT64_MAX. Call without
  * mu. */
 int64_t wa_engine_expire_waiters(wa_engine *e, bool everything);
+
+/* engine_claim.c: the claimer thread and a blocking-send worker (arg: the
+ * engine); the monotonic-clock timespec for a deadline in monotonic ms. */
+void *wa_engine_claimer_main(void *arg);
+void *wa_engine_worker_main(void *arg);
+struct timespec wa_engine_mono_ts(int64_t ms);
 
 /* backoff.c: uniform in [0, 1) from a per-thread xorshift seeded by
  * getrandom(). */

@@ -1,17 +1,17 @@
 /* engine_job.c - one claimed message: build it, judge the answer, record it,
  * tell waiters */
-#include "engine_int.h"
-#include "metrics.h"
-#include "ratelimit.h"
+#include "base/metrics.h"
+#include "base/ratelimit.h"
+#include "engine/engine_int.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "early.h"
-#include "log.h"
-#include "timeutil.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "engine/early.h"
 
 /* Fill the template fields of msg from template_json (best effort: the
  * API validated it on the way in). */

@@ -1,5 +1,5 @@
 /* httpexec.c - the libcurl multi loop that runs a provider's HTTP pair */
-#include "httpexec.h"
+#include "engine/httpexec.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
-#include "log.h"
-#include "timeutil.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/timeutil.h"
 
 #define HX_BODY_CAP (64 * 1024)
 #define HX_LOG_LINE 4096

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "loader.h"
+#include "provider/loader.h"
 
 typedef struct wa_httpexec wa_httpexec;
 

@@ -1,5 +1,5 @@
 /* webhook.c - signed status webhooks out, delivered from the store's outbox */
-#include "webhook.h"
+#include "engine/webhook.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -14,8 +14,8 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "log.h"
-#include "timeutil.h"
+#include "base/log.h"
+#include "base/timeutil.h"
 
 #define WH_PARALLEL 8           /* events in flight at once */
 #define WH_BODY_MAX 8192        /* wa_webhook_body's documented bound */

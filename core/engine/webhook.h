@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
-#include "writer.h"
+#include "store/store.h"
+#include "store/writer.h"
 
 typedef struct wa_webhook wa_webhook;
 

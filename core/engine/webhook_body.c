@@ -1,6 +1,6 @@
 /* webhook_body.c - the status webhook's JSON body and its HMAC-SHA256 signature
  */
-#include "webhook.h"
+#include "engine/webhook.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "timeutil.h"
+#include "base/timeutil.h"
 
 /* ---- the body and the signature ---- */
 

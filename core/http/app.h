@@ -5,11 +5,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "engine.h"
-#include "loader.h"
-#include "settings.h"
-#include "store.h"
-#include "writer.h"
+#include "base/settings.h"
+#include "engine/engine.h"
+#include "provider/loader.h"
+#include "store/store.h"
+#include "store/writer.h"
 
 struct MHD_Daemon;
 struct wa_early;

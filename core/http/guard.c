@@ -1,11 +1,11 @@
 /* guard.c - limits on callers: per-key rate limits */
-#include "guard.h"
+#include "http/guard.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "ratelimit.h"
+#include "base/ratelimit.h"
 
 struct wa_guard {
 	pthread_mutex_t lock;

@@ -1,5 +1,5 @@
 /* http.c - the HTTP server on libmicrohttpd and the per-request context */
-#include "http.h"
+#include "http/http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -11,13 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guard.h"
-#include "log.h"
-#include "metrics.h"
-#include "ratelimit.h"
-#include "timeutil.h"
-#include "uuid.h"
-#include "watchdog.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/ratelimit.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "http/guard.h"
+#include "http/watchdog.h"
 
 enum { PHASE_NEW, PHASE_READING, PHASE_SUSPENDED, PHASE_READY, PHASE_SENT };
 
@@ -434,6 +434,11 @@ static void on_connection(void *cls, struct MHD_Connection *c,
                           enum MHD_ConnectionNotificationCode code)
 {
 	wa_watchdog_notify(cls, c, socket_context, (int)code);
+}
+
+const wa_route *wa_http_routes(void)
+{
+	return g_routes;
 }
 
 int wa_http_start(wa_app *app, const wa_route *routes, char *err,

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "http/app.h"
 
 #define WA_REQ_PARAM_MAX 128
 #define WA_REQ_MAX_HEADERS 6
@@ -64,6 +64,8 @@ struct wa_req {
 /* Start listening per app->settings. 0, or -1 with err. */
 int wa_http_start(wa_app *app, const wa_route *routes, char *err,
                   size_t err_len);
+/* The route table the server was started with (NULL before). */
+const wa_route *wa_http_routes(void);
 /* Wait (until deadline, monotonic ms) for requests under way to finish
  * sending their answers. */
 void wa_http_drain(wa_app *app, int64_t deadline_mono_ms);

@@ -1,13 +1,13 @@
 /* render.c - JSON renderings of messages for the HTTP API */
-#include "render.h"
+#include "http/render.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "timeutil.h"
+#include "base/log.h"
+#include "base/timeutil.h"
 
 char *wa_render_send(const wa_app *app, const char *status, const char *id,
                      int64_t queued_ms, const char *pmid, const char *error,

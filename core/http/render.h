@@ -4,9 +4,9 @@
 
 #include <stddef.h>
 
-#include "app.h"
-#include "engine.h"
-#include "store.h"
+#include "engine/engine.h"
+#include "http/app.h"
+#include "store/store.h"
 
 /* {"status":..,"message_id":..,"provider_details":{[id_name:pmid,]
  * "provider":..,"queued_at":..}[,"error":..]} - the send answer. pmid and

@@ -1,5 +1,5 @@
-/* routes.c - the route table, /health and /ready */
-#include "routes.h"
+/* routes.c - /health, /ready and the Prefer header */
+#include "http/routes.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -7,25 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "metrics.h"
-#include "timeutil.h"
-
-/* clang-format off */
-const wa_route wa_routes[] = {
-	{"/health", "GET", false, false, wa_route_health, NULL, "health"},
-	{"/ready", "GET", false, false, wa_route_ready, NULL, "ready"},
-	{"/v1/messages/send", "POST", true, true, NULL, wa_route_send, "send"},
-	{"/v1/messages/batch", "POST", true, true, NULL, wa_route_batch, "batch"},
-	{"/v1/messages", "GET", true, false, wa_route_find_message, NULL, "find"},
-	{"/v1/messages/*", "GET", true, false, wa_route_get_message, NULL, "get"},
-	{"/v1/messages/*/cancel", "POST", true, false, NULL, wa_route_cancel, "cancel"},
-	{"/metrics", "GET", false, false, wa_route_metrics, NULL, "metrics"},
-	{"/v1/providers/*/callback", "GET, POST", false, false, wa_route_callback,
-	 wa_route_callback, "callback"},
-	{NULL, NULL, false, false, NULL, NULL, NULL},
-};
-/* clang-format on */
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/timeutil.h"
 
 void wa_route_health(wa_req *r)
 {

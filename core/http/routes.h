@@ -2,12 +2,13 @@
 #ifndef WA_ROUTES_H
 #define WA_ROUTES_H
 
-#include "http.h"
+#include "http/http.h"
 
-/* The route table, ending with { NULL }. */
+/* The route table, ending with { NULL } (route_table.c). */
 extern const wa_route wa_routes[];
 
-/* Handlers (routes.c, routes_messages.c, routes_callback.c). */
+/* Handlers (routes.c, routes_messages.c, routes_callback.c,
+ * routes_metrics.c). */
 void wa_route_health(wa_req *r);
 void wa_route_ready(wa_req *r);
 void wa_route_send(wa_req *r);
@@ -16,6 +17,7 @@ void wa_route_get_message(wa_req *r);
 void wa_route_find_message(wa_req *r);
 void wa_route_cancel(wa_req *r);
 void wa_route_callback(wa_req *r);
+void wa_route_metrics(wa_req *r);
 
 /* Parse RFC 7240 "Prefer: wait=N": N (capped at max), or 0 when absent. */
 int wa_prefer_wait(const char *prefer, int max);

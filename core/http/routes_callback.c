@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "early.h"
-#include "log.h"
-#include "metrics.h"
-#include "routes.h"
-#include "timeutil.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/timeutil.h"
+#include "engine/early.h"
+#include "http/routes.h"
 
 typedef struct cb_job {
 	wa_req *r;

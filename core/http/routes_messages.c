@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonutil.h"
-#include "log.h"
-#include "metrics.h"
-#include "render.h"
-#include "routes.h"
-#include "timeutil.h"
-#include "uuid.h"
-#include "validate.h"
+#include "base/jsonutil.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "base/validate.h"
+#include "http/render.h"
+#include "http/routes.h"
 
 #define PREFER_WAIT_MAX 30
 #define CONFLICT_MSG "external_id already used with different content"

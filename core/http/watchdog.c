@@ -1,5 +1,5 @@
 /* watchdog.c - cut off clients too slow to send a request (slowloris) */
-#include "watchdog.h"
+#include "http/watchdog.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "log.h"
-#include "timeutil.h"
+#include "base/log.h"
+#include "base/timeutil.h"
 
 typedef struct track {
 	struct track *prev, *next;

@@ -1,11 +1,11 @@
 /* host.c - the services table the daemon lends a provider plugin */
-#include "host.h"
+#include "provider/host.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/log.h"
 
 /* Both services only read shared state (the log level is atomic; the
  * config is fixed before any plugin loads) and wa_logv() writes each line

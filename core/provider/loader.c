@@ -1,5 +1,5 @@
 /* loader.c - find, dlopen and vet a provider plugin, then init it */
-#include "loader.h"
+#include "provider/loader.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "defaults.h"
-#include "host.h"
+#include "base/config.h"
+#include "base/defaults.h"
+#include "provider/host.h"
 
 /* Size of the v1.0 table: every field up to and including on_callback.
  * Fields are only ever appended, so any v1 plugin's table is at least

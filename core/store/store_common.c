@@ -1,5 +1,5 @@
 /* store_common.c - status names, the monotonic status rule, record helpers */
-#include "store.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>

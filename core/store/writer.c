@@ -1,8 +1,8 @@
 /* writer.c - the single store writer thread: group commit of every write */
-#include "writer.h"
+#include "store/writer.h"
 
-#include "metrics.h"
-#include "ratelimit.h"
+#include "base/metrics.h"
+#include "base/ratelimit.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "store/store.h"
 
 typedef struct job {
 	struct job *next;

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "store.h"
+#include "store/store.h"
 
 typedef struct wa_writer wa_writer;
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "loader.h"
+#include "provider/loader.h"
 #include "testing.h"
 
 int main(void)

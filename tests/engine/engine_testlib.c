@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "timeutil.h"
+#include "base/timeutil.h"
 
 wa_engine_config et_config(void)
 {

@@ -5,10 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "engine.h"
-#include "loader.h"
-#include "store.h"
-#include "writer.h"
+#include "engine/engine.h"
+#include "provider/loader.h"
+#include "store/store.h"
+#include "store/writer.h"
 
 typedef struct et_rig {
 	wa_store *store;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "timeutil.h"
+#include "base/timeutil.h"
 
 #define FH_IDS 1024
 #define FH_BIG (256 * 1024)

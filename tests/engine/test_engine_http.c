@@ -10,11 +10,11 @@
 
 #include <fcntl.h>
 
+#include "base/log.h"
+#include "base/timeutil.h"
 #include "engine_testlib.h"
 #include "fakehttp.h"
-#include "log.h"
 #include "testing.h"
-#include "timeutil.h"
 
 /* A port on 127.0.0.1 nobody listens on (bound, then closed). */
 static unsigned dead_port(void)

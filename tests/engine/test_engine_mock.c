@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/timeutil.h"
 #include "engine_testlib.h"
 #include "testing.h"
-#include "timeutil.h"
 
 static void mock_env(const char *delay, const char *fail_first,
                      const char *reject_rate)

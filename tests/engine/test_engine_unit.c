@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_int.h"
-#include "httpexec.h"
-#include "ratelimit.h"
+#include "base/ratelimit.h"
+#include "engine/engine_int.h"
+#include "engine/httpexec.h"
 #include "testing.h"
 
 static void test_backoff(void)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "routes.h"
+#include "base/config.h"
+#include "http/routes.h"
 
 static int key_ok(const char *k)
 {

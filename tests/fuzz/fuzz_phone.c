@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate.h"
+#include "base/validate.h"
 
 /* Reference phone rule, written from the header comment: drop spaces,
  * '+', '-', '(', ')', '.'; the rest must be 10-15 digits. */

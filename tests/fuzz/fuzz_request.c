@@ -4,8 +4,8 @@
 
 #include <string.h>
 
-#include "jsonutil.h"
-#include "validate.h"
+#include "base/jsonutil.h"
+#include "base/validate.h"
 
 #define FZ_BATCH_MAX 1000 /* the default BATCH_MAX */
 

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "loader.h"
+#include "provider/loader.h"
 #include "testing.h"
 
 static char err[1024];

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "loader.h"
+#include "base/timeutil.h"
+#include "provider/loader.h"
 #include "testing.h"
-#include "timeutil.h"
 
 static const char *const knobs[] = {"MOCK_DELAY_MS",
                                     "MOCK_RETRY_RATE",

@@ -10,7 +10,7 @@
 
 #include <wadispatch/provider.h>
 
-#include "config.h"
+#include "base/config.h"
 #include "testing.h"
 
 static char *slurp(const char *path)
@@ -156,7 +156,7 @@ int main(void)
 		return wa_t_report();
 
 	for (const wa_config_spec *s = wa_core_keys; s->name; s++) {
-		check_key(man, "core/config.c", s->name);
+		check_key(man, "core/base/config.c", s->name);
 		n++;
 	}
 	CHECK(n > 20);

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* The backend under test ("sqlite" or "memory") and a private temp dir. */
 void su_init(const char *backend);

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/writer.h"
 #include "store_util.h"
 #include "testing.h"
-#include "writer.h"
 
 #define THREADS 8
 #define PER_THREAD 200

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "settings.h"
+#include "base/config.h"
+#include "base/settings.h"
 #include "testing.h"
 
 typedef struct pairs {

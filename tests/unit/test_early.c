@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "early.h"
+#include "engine/early.h"
 #include "testing.h"
 
 static wa_status_change change(const char *pmid, wa_msg_status st, int64_t at,

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonutil.h"
-#include "routes.h"
+#include "base/jsonutil.h"
+#include "base/uuid.h"
+#include "base/validate.h"
+#include "http/routes.h"
 #include "testing.h"
-#include "uuid.h"
-#include "validate.h"
 
 static void phones(void)
 {

@@ -7,11 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/timeutil.h"
+#include "engine/webhook.h"
 #include "receiver.h"
+#include "store/writer.h"
 #include "testing.h"
-#include "timeutil.h"
-#include "webhook.h"
-#include "writer.h"
 
 #define SECRET "test-webhook-secret-0123456789"
 #define N_OK 4 /* messages going sent -> delivered -> read */

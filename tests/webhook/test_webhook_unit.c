@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/webhook.h"
+#include "store/writer.h"
 #include "testing.h"
-#include "webhook.h"
-#include "writer.h"
 
 /* Fixed vector, computed independently with Python's hmac module:
  *   python3 -c 'import hmac,hashlib; print(hmac.new(

@@ -1,10 +1,10 @@
-/* store_mem_impl.h - internals shared by the memory store's source files */
+/* mem_impl.h - internals shared by the memory store's source files */
 #ifndef WA_STORE_MEM_IMPL_H
 #define WA_STORE_MEM_IMPL_H
 
 #include <pthread.h>
 
-#include "store.h"
+#include "store/store.h"
 
 typedef struct mem_msg {
 	wa_message_rec r; /* history grows in place (hist_cap) */
@@ -63,7 +63,10 @@ static inline mem_store *M(wa_store *s)
 	return s->impl;
 }
 
-/* store_mem.c: index, undo log, transactions, helpers */
+/* mem_core.c: index, undo log, transactions, helpers */
+int wa_mem_begin(wa_store *s, char *err, size_t err_len);
+int wa_mem_commit(wa_store *s, char *err, size_t err_len);
+void wa_mem_rollback(wa_store *s);
 bool wa_mem_eq_opt(const char *a, const char *b);
 void wa_mem_grow_fail(char *err, size_t err_len);
 void wa_mem_link_msg(mem_store *m, size_t idx);
@@ -81,7 +84,7 @@ int wa_mem_w_leave(mem_store *m, bool own, int rc);
 /* strdup of NULL is NULL; sets *oom on failure. */
 char *wa_mem_dup_opt(const char *s, bool *oom);
 
-/* store_mem_write.c: the write operations */
+/* mem_write.c: the write operations */
 int wa_mem_insert(wa_store *s, const wa_new_message *n, wa_insert_result *res,
                   char *err, size_t err_len);
 int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,

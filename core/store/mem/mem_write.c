@@ -1,5 +1,5 @@
-/* store_mem_write.c - the in-memory store's write operations */
-#include "store_mem_impl.h"
+/* mem_write.c - the in-memory store's write operations */
+#include "store/mem/mem_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

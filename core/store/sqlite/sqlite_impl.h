@@ -1,4 +1,4 @@
-/* store_sqlite_impl.h - internals shared by the SQLite store's source files */
+/* sqlite_impl.h - internals shared by the SQLite store's source files */
 #ifndef WA_STORE_SQLITE_IMPL_H
 #define WA_STORE_SQLITE_IMPL_H
 
@@ -7,7 +7,7 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
 #define WA_SQ_SCHEMA_VERSION 1
@@ -19,7 +19,7 @@
 	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
 	"expires_ms, lease_until_ms"
 
-/* Prepared statements of the write connection (store_sqlite_write.c). */
+/* Prepared statements of the write connection (sqlite_write.c). */
 enum {
 	W_BEGIN,
 	W_COMMIT,
@@ -92,11 +92,11 @@ typedef struct wa_sq_store {
 	size_t n_readers;
 } wa_sq_store;
 
-/* store_sqlite_schema.c: create or upgrade the schema to
+/* sqlite_schema.c: create or upgrade the schema to
  * WA_SQ_SCHEMA_VERSION. 0, or -1 with err. */
 int wa_sq_migrate(sqlite3 *db, char *err, size_t err_len);
 
-/* store_sqlite_write.c */
+/* sqlite_write.c */
 int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len);
 int wa_sq_begin(wa_store *st, char *err, size_t err_len);
 int wa_sq_commit(wa_store *st, char *err, size_t err_len);
@@ -123,7 +123,7 @@ int wa_sq_outbox_finish(wa_store *st, int64_t seq, bool delivered,
                         int64_t next_attempt_ms, const char *error, char *err,
                         size_t err_len);
 
-/* Shared helpers (store_sqlite.c). */
+/* Row helpers (sqlite_rows.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */
 int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m);
 /* Copy column col as text into a fixed buffer ("" for NULL). */

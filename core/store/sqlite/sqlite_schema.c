@@ -1,5 +1,5 @@
-/* store_sqlite_schema.c - the SQLite schema and its ordered migration steps */
-#include "store_sqlite_impl.h"
+/* sqlite_schema.c - the SQLite schema and its ordered migration steps */
+#include "store/sqlite/sqlite_impl.h"
 
 #include <stdio.h>
 

@@ -1,11 +1,11 @@
-/* store_sqlite_write.c - the SQLite store's write side (writer thread only) */
-#include "store_sqlite_impl.h"
+/* sqlite_write.c - the SQLite store's write side (writer thread only) */
+#include "store/sqlite/sqlite_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "timeutil.h"
+#include "base/timeutil.h"
 
 static const char *const write_sql[W_N] = {
     [W_BEGIN] = "BEGIN IMMEDIATE",
@@ -280,7 +280,7 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	sqlite3_bind_int64(st, 8, m->created_ms);
 	sqlite3_bind_int64(st, 9, m->expires_ms);
 	/* No history row: the queued entry is implied by created_ms (see
-	 * load_history in store_sqlite.c). Queued has no outbox event. */
+	 * load_history in sqlite.c). Queued has no outbox event. */
 	if (step_done(s, st, "insert", err, err_len) < 0)
 		return -1;
 	if (sqlite3_changes(s->wdb) == 0)

@@ -1,0 +1,164 @@
+/* routes_metrics.c - GET /metrics: the Prometheus text page, composed from the
+ * counters in base/metrics.c and what the engine, store and webhook sender
+ * report about themselves */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/defaults.h"
+#include "base/metrics.h"
+#include "base/timeutil.h"
+#include "engine/webhook.h"
+#include "http/http.h"
+#include "http/routes.h"
+
+static char *render(wa_app *app, size_t *len)
+{
+	wa_text b = {malloc(16384), 0, 16384, 0};
+	const char *prov = app->provider->table->name;
+	wa_store_stats st;
+	char err[256], reason[256];
+	const char *route_names[WA_METRICS_MAX_ROUTES];
+	size_t n_routes = 0;
+	unsigned long long batches = 0, jobs = 0;
+	wa_engine_counts ec;
+	const wa_route *routes = wa_http_routes();
+
+	if (!b.p)
+		return NULL;
+	while (routes && routes[n_routes].pattern &&
+	       n_routes < WA_METRICS_MAX_ROUTES) {
+		route_names[n_routes] = routes[n_routes].name;
+		n_routes++;
+	}
+
+	wa_metrics_help(&b, "wadispatch_build_info", "gauge",
+	                "Build and provider information.");
+	wa_text_put(
+	    &b,
+	    "wadispatch_build_info{version=\"%s\",provider=\"%s\",provider_"
+	    "version=\"%s\",abi=\"%d.%d\"} 1\n",
+	    WA_VERSION, prov, app->provider->table->version,
+	    WA_PROVIDER_ABI_MAJOR, WA_PROVIDER_ABI_MINOR);
+	wa_metrics_help(&b, "wadispatch_start_time_seconds", "gauge",
+	                "Start time of the process.");
+	wa_text_put(&b, "wadispatch_start_time_seconds %.3f\n",
+	            (double)app->started_ms / 1000);
+
+	wa_metrics_render_http(&b, route_names, n_routes);
+
+	wa_metrics_render_accepted(&b, prov);
+	memset(&ec, 0, sizeof(ec));
+	if (app->engine)
+		wa_engine_get_counts(app->engine, &ec);
+	wa_metrics_help(
+	    &b, "wadispatch_messages_total", "counter",
+	    "Message status changes: sent and failed by the engine, "
+	    "delivered/read/failed by provider callbacks.");
+	wa_text_put(
+	    &b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"sent\"} %llu\n",
+	    prov, ec.sent);
+	wa_text_put(
+	    &b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"delivered\"} "
+	    "%llu\n",
+	    prov, wa_metrics_callback_count(WA_MSG_DELIVERED));
+	wa_text_put(
+	    &b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"read\"} %llu\n",
+	    prov, wa_metrics_callback_count(WA_MSG_READ));
+	wa_text_put(
+	    &b,
+	    "wadispatch_messages_total{provider=\"%s\",status=\"failed\"} "
+	    "%llu\n",
+	    prov, ec.failed + wa_metrics_callback_count(WA_MSG_FAILED));
+	wa_metrics_help(&b, "wadispatch_retries_total", "counter",
+	                "Attempts that will be retried.");
+	wa_text_put(&b, "wadispatch_retries_total{provider=\"%s\"} %llu\n",
+	            prov, ec.retried);
+	wa_metrics_render_provider_calls(&b, prov);
+	wa_metrics_help(&b, "wadispatch_provider_in_flight", "gauge",
+	                "Provider attempts under way.");
+	wa_text_put(&b, "wadispatch_provider_in_flight{provider=\"%s\"} %llu\n",
+	            prov, ec.in_flight);
+	wa_metrics_help(
+	    &b, "wadispatch_provider_paused", "gauge",
+	    "1 while the provider is paused by a credentials/configuration "
+	    "error.");
+	wa_text_put(
+	    &b, "wadispatch_provider_paused{provider=\"%s\"} %d\n", prov,
+	    app->engine && !wa_engine_ready(app->engine, reason, sizeof(reason))
+	        ? 1
+	        : 0);
+
+	memset(&st, 0, sizeof(st));
+	if (app->store->ops->stats(app->store, &st, err, sizeof(err)) == 0) {
+		wa_metrics_help(&b, "wadispatch_messages", "gauge",
+		                "Stored messages by current status.");
+		for (int s = 0; s < 7; s++)
+			wa_text_put(
+			    &b, "wadispatch_messages{status=\"%s\"} %lld\n",
+			    wa_msg_status_name((wa_msg_status)s), st.count[s]);
+		wa_metrics_help(&b, "wadispatch_queue_depth", "gauge",
+		                "Messages queued or being sent.");
+		wa_text_put(&b, "wadispatch_queue_depth %lld\n",
+		            st.count[WA_MSG_QUEUED] + st.count[WA_MSG_SENDING]);
+		wa_metrics_help(
+		    &b, "wadispatch_queue_oldest_age_seconds", "gauge",
+		    "Age of the oldest queued message (0 when none).");
+		wa_text_put(&b, "wadispatch_queue_oldest_age_seconds %.3f\n",
+		            st.oldest_queued_ms
+		                ? (double)(wa_now_ms() - st.oldest_queued_ms) /
+		                      1000
+		                : 0.0);
+		wa_metrics_help(&b, "wadispatch_outbox_depth", "gauge",
+		                "Status webhooks waiting to be delivered.");
+		wa_text_put(&b, "wadispatch_outbox_depth %lld\n",
+		            st.outbox_pending);
+	}
+	if (app->webhook) {
+		unsigned long long wd = 0, wf = 0;
+		wa_webhook_counts(app->webhook, &wd, &wf, NULL);
+		wa_metrics_help(&b, "wadispatch_webhooks_delivered_total",
+		                "counter",
+		                "Status webhooks the receiver accepted (2xx).");
+		wa_text_put(&b, "wadispatch_webhooks_delivered_total %llu\n",
+		            wd);
+		wa_metrics_help(
+		    &b, "wadispatch_webhook_failures_total", "counter",
+		    "Status webhook attempts that failed and will be retried.");
+		wa_text_put(&b, "wadispatch_webhook_failures_total %llu\n", wf);
+	}
+	wa_metrics_help(&b, "wadispatch_store_up", "gauge",
+	                "1 when the store is writable.");
+	wa_text_put(&b, "wadispatch_store_up %d\n",
+	            app->store->ops->ping(app->store, err, sizeof(err)) == 0);
+	wa_writer_counts(app->writer, &batches, &jobs);
+	wa_metrics_help(&b, "wadispatch_store_writer_queue", "gauge",
+	                "Writes waiting for the writer thread.");
+	wa_text_put(&b, "wadispatch_store_writer_queue %zu\n",
+	            wa_writer_depth(app->writer));
+	wa_metrics_render_commits(&b);
+
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+void wa_route_metrics(wa_req *r)
+{
+	size_t len = 0;
+	char *text = render(r->app, &len);
+
+	if (!text) {
+		wa_req_error(r, 500, "Internal server error", "out of memory");
+		return;
+	}
+	snprintf(r->content_type, sizeof(r->content_type),
+	         "text/plain; version=0.0.4; charset=utf-8");
+	wa_req_json_take(r, 200, text, len);
+}

@@ -1,0 +1,71 @@
+/* sqlite_rows.c - row helpers shared by the SQLite store's reads (sqlite.c)
+ * and writes (sqlite_write.c): bind a string, copy a column, read a message */
+#include "store/sqlite/sqlite_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void wa_sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+int wa_sq_bind_str(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (!s)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+int wa_sq_col_status(sqlite3_stmt *st, int col)
+{
+	return wa_msg_status_parse((const char *)sqlite3_column_text(st, col));
+}
+
+static int col_dup(sqlite3_stmt *st, int col, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	*out = NULL;
+	if (!t)
+		return 0;
+	*out = strdup((const char *)t);
+	return *out ? 0 : -1;
+}
+
+int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m)
+{
+	int status;
+
+	memset(m, 0, sizeof(*m));
+	wa_sq_col_copy(st, 0, m->id, sizeof(m->id));
+	wa_sq_col_copy(st, 1, m->external_id, sizeof(m->external_id));
+	wa_sq_col_copy(st, 2, m->phone, sizeof(m->phone));
+	if (col_dup(st, 3, &m->body) < 0 ||
+	    col_dup(st, 4, &m->template_json) < 0 ||
+	    col_dup(st, 5, &m->media_url) < 0)
+		goto oom;
+	if (!m->body && !(m->body = strdup("")))
+		goto oom;
+	wa_sq_col_copy(st, 6, m->provider, sizeof(m->provider));
+	status = wa_sq_col_status(st, 7);
+	m->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
+	m->attempts = sqlite3_column_int(st, 8);
+	wa_sq_col_copy(st, 9, m->provider_message_id,
+	               sizeof(m->provider_message_id));
+	wa_sq_col_copy(st, 10, m->last_error, sizeof(m->last_error));
+	wa_sq_col_copy(st, 11, m->upstream_code, sizeof(m->upstream_code));
+	m->upstream_status = (long)sqlite3_column_int64(st, 12);
+	m->created_ms = sqlite3_column_int64(st, 13);
+	m->updated_ms = sqlite3_column_int64(st, 14);
+	m->next_attempt_ms = sqlite3_column_int64(st, 15);
+	m->expires_ms = sqlite3_column_int64(st, 16);
+	m->lease_until_ms = sqlite3_column_int64(st, 17);
+	return 0;
+oom:
+	wa_message_rec_free(m);
+	return -1;
+}

@@ -1,0 +1,2 @@
+/* b.h - the other half of the circle */
+#include "store/a.h"

@@ -24,6 +24,7 @@ run: build
 	API_KEY="$${API_KEY:-$(DEV_API_KEY)}" PORT=$(PORT) WHATSAPP_PROVIDER="$${WHATSAPP_PROVIDER:-mock}" \
 	PROVIDER_DIR="$${PROVIDER_DIR:-$(CURDIR)/$(BUILD)/providers}" \
 	STORE_PATH="$${STORE_PATH:-./wadispatch.db}" \
+	CONSOLE_DIR="$${CONSOLE_DIR:-$(CURDIR)/core/console}" \
 	exec $(BUILD)/core/wadispatchd
 
 # Everything CI checks: formatting, warnings-as-errors build + suite, the

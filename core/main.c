@@ -303,6 +303,12 @@ int main(int argc, char **argv)
 	       WA_VERSION, settings.bind_address, settings.port,
 	       provider.table->name, provider.table->version, rate,
 	       settings.http_threads);
+	if (settings.console_dir[0])
+		wa_log(WA_LOG_INFO, "main",
+		       "Operator console at /console/ from %s (charts: %s)",
+		       settings.console_dir,
+		       settings.chartjs_dir[0] ? settings.chartjs_dir
+		                               : "Chart.js not installed");
 
 	while (sigwait(&sigs, &sig) != 0)
 		;

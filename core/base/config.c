@@ -52,6 +52,8 @@ const wa_config_spec wa_core_keys[] = {
 	{"STATUS_WEBHOOK_URL", NULL, "POST every status change here (signed JSON); unset = off."},
 	{"STATUS_WEBHOOK_SECRET", NULL, "HMAC-SHA256 key for X-Wadispatch-Signature (required with STATUS_WEBHOOK_URL, 16+ chars)."},
 	{"PUBLIC_BASE_URL", NULL, "Public base URL providers use to reach this service (status callbacks)."},
+	{"CONSOLE_DIR", WA_DEFAULT_CONSOLE_DIR, "Operator console files served at /console/; off = no console."},
+	{"CHARTJS_DIR", WA_DEFAULT_CHARTJS_DIR, "Chart.js (Debian's libjs-chart.js) served to the console."},
 	{"PROBE_INTERVAL_MS", "5000", "First wait before re-probing a paused provider (doubles, max 5 min)."},
 	{NULL, NULL, NULL},
 };

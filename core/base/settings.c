@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/config.h"
@@ -115,6 +116,37 @@ static int load_tls(wa_settings *s, char *err, size_t err_len)
 			return -1;                                             \
 		dst = v_;                                                      \
 	} while (0)
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* dst = the directory key names, or its default when unset. A set value
+ * must be a directory (or "off" for dst = ""); a missing default gives "". */
+static int load_dir(char *dst, size_t len, const char *key, char *err,
+                    size_t err_len)
+{
+	const char *v = wa_config_get(key);
+
+	dst[0] = 0;
+	if (v && strcmp(v, "off") == 0)
+		return 0;
+	if (!v) {
+		v = wa_config_default(key);
+		if (v && is_dir(v))
+			snprintf(dst, len, "%s", v);
+		return 0;
+	}
+	if (strlen(v) >= len || !is_dir(v)) {
+		snprintf(err, err_len, "%s is not a directory: \"%.200s\"", key,
+		         v);
+		return -1;
+	}
+	snprintf(dst, len, "%s", v);
+	return 0;
+}
 
 int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 {
@@ -280,6 +312,11 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		         "PUBLIC_BASE_URL must start with http:// or https://");
 		return -1;
 	}
+	if (load_dir(s->console_dir, sizeof(s->console_dir), "CONSOLE_DIR", err,
+	             err_len) != 0 ||
+	    load_dir(s->chartjs_dir, sizeof(s->chartjs_dir), "CHARTJS_DIR", err,
+	             err_len) != 0)
+		return -1;
 	return 0;
 }
 

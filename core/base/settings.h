@@ -50,6 +50,8 @@ typedef struct wa_settings {
 	char tls_priorities[512];
 	char webhook_url[2048];
 	char webhook_secret[512];
+	char console_dir[1024]; /* "" = no console (off, or not installed) */
+	char chartjs_dir[1024]; /* "" = Chart.js not installed */
 } wa_settings;
 
 /* Read and validate every core key (config.h). 0, or -1 with one sentence

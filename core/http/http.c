@@ -141,13 +141,23 @@ static enum MHD_Result send_answer(wa_req *r)
 
 /* ---- routing ------------------------------------------------------------- */
 
-/* Match url against pattern; '*' matches one non-empty segment. */
+/* Match url against pattern; '*' matches one non-empty segment, a final
+ * '**' the rest of the path (possibly empty, several segments). */
 static bool match(const char *pattern, const char *url, char *param,
                   size_t param_len)
 {
 	const char *p = pattern, *u = url;
 
-	while (*p && *u) {
+	while (*p) {
+		if (p[0] == '*' && p[1] == '*' && p[2] == 0) {
+			size_t len = strlen(u);
+			if (len >= param_len)
+				return false;
+			memcpy(param, u, len + 1);
+			return true;
+		}
+		if (!*u)
+			break;
 		if (*p == '*') {
 			const char *end = strchr(u, '/');
 			size_t len = end ? (size_t)(end - u) : strlen(u);

@@ -12,6 +12,7 @@ const wa_route wa_routes[] = {
 	{"/v1/messages/*/cancel", "POST", true, false, NULL, wa_route_cancel, "cancel"},
 	{"/metrics", "GET", false, false, wa_route_metrics, NULL, "metrics"},
 	{"/openapi.json", "GET", false, false, wa_route_openapi, NULL, "openapi"},
+	{"/console**", "GET", false, false, wa_route_console, NULL, "console"},
 	{"/v1/providers/*/callback", "GET, POST", false, false, wa_route_callback,
 	 wa_route_callback, "callback"},
 	{NULL, NULL, false, false, NULL, NULL, NULL},

@@ -45,6 +45,8 @@ static const wa_config_key mock_keys[] = {
      "Retry-after hint on RETRY answers, in ms (0: the host decides)."},
     {"MOCK_CONFIG_FAIL_FILE", NULL, 0,
      "While this file exists every send answers CONFIG (tests)."},
+    {"MOCK_REJECT_FILE", NULL, 0,
+     "While this file exists every send answers REJECT (tests)."},
     {"MOCK_RECORD_FILE", NULL, 0,
      "Append \"<message_id> <external_id> <mock_id>\" per delivery (tests)."},
     {NULL, NULL, 0, NULL},
@@ -60,6 +62,7 @@ typedef struct mock_state {
 	long fail_first;
 	long retry_after_ms;
 	char *config_fail_file;     /* NULL: never */
+	char *reject_file;          /* NULL: never */
 	int record_fd;              /* -1: no record file */
 	_Atomic int64_t last_id_ms; /* keeps mock ids unique across threads */
 } mock_state;
@@ -140,6 +143,7 @@ static void mock_destroy(void *state)
 	if (s->record_fd >= 0)
 		close(s->record_fd);
 	free(s->config_fail_file);
+	free(s->reject_file);
 	free(s);
 }
 
@@ -175,6 +179,11 @@ static int mock_init(const wa_host *host, void **state, char *err,
 	}
 	v = host->config_get(host, "MOCK_CONFIG_FAIL_FILE");
 	if (v && !(s->config_fail_file = strdup(v))) {
+		snprintf(err, err_len, "The mock provider is out of memory.");
+		goto fail;
+	}
+	v = host->config_get(host, "MOCK_REJECT_FILE");
+	if (v && !(s->reject_file = strdup(v))) {
 		snprintf(err, err_len, "The mock provider is out of memory.");
 		goto fail;
 	}
@@ -301,6 +310,11 @@ static void mock_send(void *state, const wa_message *msg, wa_result *res)
 	if (s->delay_ms > 0)
 		sleep_ms(s->delay_ms);
 
+	if (s->reject_file && access(s->reject_file, F_OK) == 0) {
+		answer(res, WA_RESULT_REJECT, 400, 0, "mock_reject",
+		       "mock permanent rejection (MOCK_REJECT_FILE)");
+		return;
+	}
 	if ((long)msg->attempt <= s->fail_first) {
 		answer(res, WA_RESULT_RETRY, 503, (uint32_t)s->retry_after_ms,
 		       "mock_fail_first",

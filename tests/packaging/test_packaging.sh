@@ -116,7 +116,8 @@ for f in /usr/sbin/wadispatchd "$pdir/mock.so" "$envfile" "$unit" \
 	"/usr/lib/$multiarch/pkgconfig/wadispatch-provider.pc" \
 	/usr/share/doc/wadispatch-dev/examples/acme.c \
 	/usr/share/doc/wadispatch-dev/examples/Makefile \
-	/usr/share/doc/wadispatch/copyright; do
+	/usr/share/doc/wadispatch/copyright \
+	/usr/share/wadispatch/console/index.html /usr/share/wadispatch/console/app.js; do
 	[ -e "$f" ] || fail "not installed: $f"
 done
 [ "$(stat -c %a "$envfile")" = 640 ] || fail "$envfile is not mode 0640"
@@ -131,6 +132,8 @@ done
 /usr/sbin/wadispatchd --help >"$work/help.txt" 2>&1 || true
 grep -Eq "^ *PROVIDER_DIR .*\[$pdir\]\$" "$work/help.txt" ||
 	{ cat "$work/help.txt" >&2; fail "the daemon's default PROVIDER_DIR is not $pdir"; }
+grep -Eq "^ *CONSOLE_DIR .*\[/usr/share/wadispatch/console\]\$" "$work/help.txt" ||
+	{ cat "$work/help.txt" >&2; fail "the daemon's default CONSOLE_DIR is not the packaged console"; }
 if grep -Eq '^[[:space:]]*(export[[:space:]]+)?API_KEYS?[[:space:]]*=.*dev-api-key' "$envfile"; then
 	fail "$envfile enables the development API key"
 fi

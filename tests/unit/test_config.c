@@ -192,7 +192,9 @@ static void sample_env_complete(void)
 	}
 	fclose(f);
 	for (const wa_config_spec *s = wa_core_keys; s->name; s++) {
-		if (strcmp(s->name, "PROVIDER_DIR") == 0) {
+		/* Their defaults depend on the install prefix. */
+		if (strcmp(s->name, "PROVIDER_DIR") == 0 ||
+		    strcmp(s->name, "CONSOLE_DIR") == 0) {
 			snprintf(want, sizeof(want), "\n#%s=", s->name);
 		} else {
 			snprintf(want, sizeof(want), "\n#%s=%s\n", s->name,

@@ -263,7 +263,7 @@ typedef struct wa_result {
 	char error[WA_ERROR_MAX];
 } wa_result;
 
-/* ---- Inbound status callbacks ------------------------------------------- */
+/* ---- Callbacks: status updates, inbound messages, contact events -------- */
 
 typedef struct wa_status_update {
 	char provider_message_id[WA_PROVIDER_ID_MAX];

@@ -581,3 +581,8 @@ long pe_failed(const wa_daemon *d, const pe_provider *p, const char *pmid,
 	         FP_EVOLUTION_INSTANCE, pmid);
 	return evolution_post(d, body, PE_SIGNED);
 }
+
+long pe_meta_webhook(const wa_daemon *d, const char *body)
+{
+	return meta_post(d, body, PE_SIGNED);
+}

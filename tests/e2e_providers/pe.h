@@ -83,6 +83,9 @@ long pe_callback(const wa_daemon *d, const pe_provider *p, const char *pmid,
  * HTTP status, -1 on failure. */
 long pe_inbound(const wa_daemon *d, const pe_provider *p, const char *in_id,
                 const char *phone, const char *text, pe_forge forge);
+/* POST body to the Cloud API callback route, signed with the app secret
+ * as Meta would. Returns the HTTP status, -1 on failure. */
+long pe_meta_webhook(const wa_daemon *d, const char *body);
 /* Deliver a signed "failed" status for pmid with the provider's error
  * code (Twilio ErrorCode, Meta errors[0].code; Evolution has none and
  * sends ERROR). Returns the HTTP status, -1 on failure. */

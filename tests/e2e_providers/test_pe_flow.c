@@ -154,7 +154,8 @@ static void signer_vectors(void)
 /* D: a user's reply, posted signed twice (providers retry) and forged
  * once: until the store keeps inbound messages (issue 13's host side),
  * each accepted post is answered 200 and logged, phone masked, and the
- * forged one is refused and not logged. E: a late "failed" with a
+ * forged one is refused and not logged; Cloud API: a user_preferences
+ * marketing stop is logged as an opt-out. E: a late "failed" with a
  * retryable code still ends the message failed (the requeue is issue
  * 14's host side), and the log says it was retryable. */
 static void inbound_and_late_failure(const wa_daemon *d, receiver *rcv,
@@ -176,6 +177,26 @@ static void inbound_and_late_failure(const wa_daemon *d, receiver *rcv,
 	          prov->forged_status);
 	CHECK_INT(wa_h_count_lines(d->log_path, needle), 2);
 	CHECK_INT(wa_h_count_lines(d->log_path, "not stored"), 2);
+	if (strcmp(prov->name, "cloudapi") == 0) {
+		/* A marketing opt-out through Meta's user_preferences. */
+		char body[1024];
+
+		snprintf(
+		    body, sizeof(body),
+		    "{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+		    "\"id\":\"1\",\"changes\":[{\"value\":{"
+		    "\"user_preferences\":[{\"wa_id\":\"%s\",\"detail\":"
+		    "\"User requested to stop marketing messages\","
+		    "\"category\":\"marketing_messages\",\"value\":"
+		    "\"stop\",\"timestamp\":1750032000}]},\"field\":"
+		    "\"user_preferences\"}]}]}",
+		    PHONE + 1);
+		CHECK_INT(pe_meta_webhook(d, body), 200);
+		CHECK_INT(wa_h_count_lines(d->log_path,
+		                           "opted out (source cloudapi:user_"
+		                           "preferences:marketing_messages)"),
+		          1);
+	}
 	CHECK_INT(wa_h_count_lines(d->log_path, PHONE + 1), 0); /* masked */
 
 	CHECK_INT(pe_failed(d, prov, b_pmid, code), 200);

@@ -5,14 +5,10 @@ import { t } from './i18n.js';
 import { h, bar } from './dom.js';
 import { itemsOf } from './list.js';
 
-const DONE = ['sent', 'delivered', 'read', 'failed', 'canceled'];
-
+// GET /v1/campaigns/{id}: total, counts per status, progress (0..1: no
+// longer waiting for the provider).
 function progressOf(c) {
-  const counts = c.counts || {};
-  const total = c.total ?? Object.values(counts).reduce((a, b) => a + b, 0);
-  if (typeof c.progress === 'number') return { total, done: c.progress <= 1 ? c.progress : c.progress / 100 };
-  const done = DONE.reduce((a, s) => a + (counts[s] || 0), 0);
-  return { total, done: total ? done / total : 0 };
+  return { total: c.total || 0, done: typeof c.progress === 'number' ? c.progress : 0 };
 }
 
 async function campaignCard(id) {
@@ -25,7 +21,7 @@ async function campaignCard(id) {
     (c.counts?.queued || 0) > 0
       ? h('button', { class: 'secondary', type: 'button', onclick: async () => {
           const r = await api(`/v1/campaigns/${encodeURIComponent(id)}/cancel`, { method: 'POST', body: {} });
-          note.textContent = t('campaigns.canceled', { n: r.canceled ?? r.count ?? 0 });
+          note.textContent = t('campaigns.canceled', { n: r.canceled ?? 0 });
         } }, t('campaigns.cancel'))
       : null, note);
 }

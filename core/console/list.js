@@ -1,4 +1,4 @@
-// list.js - reading the listing API's answers: the page of messages and the
-// cursor of the next one.
-export const itemsOf = (data) => data?.messages || data?.items || data?.data || [];
-export const cursorOf = (data) => data?.next_cursor ?? data?.cursor ?? null;
+// list.js - reading the listing API's answers ({"messages": [...],
+// "next_cursor": ...}): the page of messages and the next page's cursor.
+export const itemsOf = (data) => data?.messages || [];
+export const cursorOf = (data) => data?.next_cursor ?? null;

@@ -10,10 +10,9 @@ const COLORS = { accepted: '#5f6b73', sent: '#0b7a5c', delivered: '#1f6feb', rea
                  queued: '#a15c00', sending: '#d29922', canceled: '#6e7781' };
 const SERIES = ['accepted', 'sent', 'delivered', 'read', 'failed'];
 
-// The stats answer, read defensively: each part may be absent.
+// GET /v1/stats's per-minute rows, labelled by the minute they start.
 function minutes(stats) {
-  const rows = stats.per_minute || stats.minutes || [];
-  return rows.map((r) => ({ ...r, label: new Date(r.minute || r.at || r.t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) }));
+  return (stats.per_minute || []).map((r) => ({ ...r, label: new Date(r.minute).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) }));
 }
 
 function card(label, value, bad = false) {
@@ -47,15 +46,16 @@ export async function overview(root) {
 
   async function refresh() {
     const [stats, rd] = await Promise.all([api('/v1/stats'), ready()]);
-    const counts = stats.counts || stats.status_counts || {};
+    const counts = stats.counts || {};
     const queue = stats.queue || {};
-    const depth = queue.depth ?? stats.queue_depth ?? ((counts.queued || 0) + (counts.sending || 0));
-    const oldest = queue.oldest_age_seconds ?? stats.oldest_queued_age_seconds ?? 0;
-    const lat = stats.latency || stats.provider_latency || {};
+    const depth = queue.depth ?? 0;
+    const oldest = queue.oldest_queued_age_seconds ?? 0;
+    const lat = stats.provider_latency_seconds || {};
+    const ms = (v) => (typeof v === 'number' ? Math.round(v * 1000) : '-');
     cards.replaceChildren(
       card(t('overview.queue'), depth), card(t('overview.oldest'), age(oldest), oldest > 600),
       card(t('overview.provider'), rd.ok ? t('overview.ok') : `${t('overview.paused')}: ${rd.reason}`, !rd.ok),
-      card(`${t('overview.latency')} p50/p99`, lat.p50_ms !== undefined ? `${Math.round(lat.p50_ms)} / ${Math.round(lat.p99_ms)}` : '-'));
+      card(`${t('overview.latency')} p50/p99`, `${ms(lat.p50)} / ${ms(lat.p99)}`));
     const rows = minutes(stats);
     line.data.labels = rows.map((r) => r.label);
     line.data.datasets.forEach((d, i) => { d.data = rows.map((r) => r[SERIES[i]] || 0); });
@@ -65,9 +65,9 @@ export async function overview(root) {
     bars.data.datasets[0].data = names.map((n) => counts[n]);
     bars.data.datasets[0].backgroundColor = names.map((n) => COLORS[n] || '#888');
     bars.update();
-    const top = stats.top_failures || stats.failure_codes || [];
+    const top = stats.top_failures || [];
     failures.replaceChildren(top.length
-      ? table([[t('messages.status')], ['#']], top.map((f) => h('tr', {}, h('td', { class: 'wrap' }, f.code || f.reason || f.error || '?'), h('td', {}, f.count))))
+      ? table([[t('messages.status')], ['#']], top.map((f) => h('tr', {}, h('td', { class: 'wrap' }, f.code || '?'), h('td', {}, f.count))))
       : h('p', { class: 'muted' }, t('overview.none')));
     root.dataset.ready = 'true';
   }

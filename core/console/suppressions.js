@@ -22,7 +22,7 @@ export async function suppressions(root) {
     await api(`/v1/suppressions/${encodeURIComponent(phone.value.trim())}`, { method: 'PUT', body: {} });
     await reload();
   });
-  const list = data?.suppressions || data?.items || [];
+  const list = data?.suppressions || [];
   root.append(form, list.length
     ? table([[t('supp.phone')], ['', 'opt'], ['']], list.map((s) => h('tr', {},
         h('td', {}, s.phone), h('td', { class: 'opt' }, `${s.source || ''} ${when(s.at || s.created_at)}`),

@@ -125,8 +125,10 @@ static enum MHD_Result send_answer(wa_req *r)
 		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
 	if (r->request_id[0])
 		MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	/* Stopping: let keep-alive clients go, so the drain can finish. */
-	if (r->app->stopping)
+	/* Stopping: let keep-alive clients go, so the drain can finish. A
+	 * request refused for its framing leaves the rest of the stream
+	 * unread: the connection must not be reused either. */
+	if (r->app->stopping || r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		                        "close");
 	ret = MHD_queue_response(r->conn, r->status, resp);
@@ -212,7 +214,22 @@ static void set_request_id(wa_req *r)
 		r->request_id[0] = 0;
 }
 
-/* Checks that need only the headers: route, method, auth, content type,
+/* An RFC 9110 method token of at most 32 characters. */
+static bool method_ok(const char *m)
+{
+	size_t n = m ? strlen(m) : 0;
+
+	if (n == 0 || n > 32)
+		return false;
+	for (; *m; m++)
+		if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') ||
+		      (*m >= '0' && *m <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *m)))
+			return false;
+	return true;
+}
+
+/* Checks that need only the headers: method, route, auth, content type,
  * declared length. Answers r when one fails. */
 static void check_head(wa_req *r, const char *url)
 {
@@ -223,6 +240,11 @@ static void check_head(wa_req *r, const char *url)
 
 	r->key_index = -1;
 	set_request_id(r);
+	if (!method_ok(r->method)) {
+		r->close = true;
+		wa_req_error(r, 400, "Invalid HTTP method", NULL);
+		return;
+	}
 	for (rt = g_routes; rt->pattern; rt++)
 		if (match(rt->pattern, url, r->param, sizeof(r->param)))
 			break;
@@ -389,24 +411,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1, 0,
 		                (double)(wa_mono_us() - r->start_us) / 1e6);
 	if (r->app->settings->access_log && wa_log_get_level() <= WA_LOG_INFO) {
-		char fields[512], key[16] = "-";
+		char key[16] = "-";
 		const char *route = r->route ? r->route->name : "-";
+		unsigned status = r->phase == PHASE_SENT ? r->status : 0;
+		/* The method comes from the client: the logger escapes it
+		 * (in the sentence and in its member) and cuts it short. */
+		wa_log_field f[7] = {
+		    WA_LOG_STR("method", r->method),
+		    WA_LOG_STR("route", route),
+		    WA_LOG_INT("status", status),
+		    WA_LOG_INT("duration_ms", wa_mono_ms() - r->start_mono_ms),
+		    WA_LOG_STR("request_id", r->request_id),
+		    WA_LOG_STR("key", key),
+		    WA_LOG_BOOL("aborted", 1),
+		};
 		if (r->key_index >= 0)
 			snprintf(key, sizeof(key), "key#%d", r->key_index + 1);
-		snprintf(fields, sizeof(fields),
-		         "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,"
-		         "\"duration_ms\":%lld,\"request_id\":\"%s\",\"key\":"
-		         "\"%s\"%s",
-		         r->method ? r->method : "-", route,
-		         r->phase == PHASE_SENT ? r->status : 0,
-		         (long long)(wa_mono_ms() - r->start_mono_ms),
-		         r->request_id, key,
-		         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
-		             ? ""
-		             : ",\"aborted\":true");
-		wa_log_fields(WA_LOG_INFO, "access", fields, "%s %s %u",
-		              r->method ? r->method : "-", route,
-		              r->phase == PHASE_SENT ? r->status : 0);
+		wa_log_kv(WA_LOG_INFO, "access", f,
+		          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 6 : 7,
+		          "%.32s %s %u", r->method ? r->method : "-", route,
+		          status);
 	}
 	if (r->data_free)
 		r->data_free(r->data);

@@ -56,6 +56,7 @@ struct wa_req {
 	int64_t start_us;    /* monotonic, for latency metrics */
 	char request_id[72]; /* X-Request-Id, accepted or generated */
 	int key_index;       /* which API key authenticated, -1 if none */
+	bool close;          /* answer with Connection: close */
 	/* route-owned data, freed with the request */
 	void *data;
 	void (*data_free)(void *data);

@@ -1,0 +1,180 @@
+/* test_hostile.c - what a hostile client tried (issue 16): forged log lines,
+ * a cheap 503, smuggled framing, bad UTF-8 and loose JSON, odd phones */
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "testing.h"
+
+static wa_daemon d;
+
+static int start(const char *const *knobs)
+{
+	static const char *const defaults[] = {"API_KEY=" E2E_KEY,
+	                                       "BIND_ADDRESS=127.0.0.1",
+	                                       "MOCK_DELAY_MS=1", NULL};
+	const char *env[32];
+	size_t n = 0;
+
+	for (const char *const *k = knobs; k && *k && n < 24; k++)
+		env[n++] = *k;
+	for (const char *const *k = defaults; *k; k++)
+		env[n++] = *k;
+	env[n] = NULL;
+	if (wa_h_daemon_init(&d) != 0)
+		return -1;
+	return wa_h_daemon_start(&d, env);
+}
+
+static void stop(void)
+{
+	CHECK_INT(wa_h_daemon_stop(&d, 15, 15000), 0);
+}
+
+static int connect_to(int port)
+{
+	struct sockaddr_in a = {0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send raw bytes, read until the server closes or 3 s pass. The status of
+ * the first answer (0 if none); *closed: the server closed the connection;
+ * *n_answers: how many status lines came back. */
+typedef struct raw_reply {
+	int status;
+	int closed;
+	int n_answers;
+	char text[8192];
+} raw_reply;
+
+static void raw(const char *req, size_t len, raw_reply *out)
+{
+	int fd = connect_to(d.port);
+	size_t got = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return;
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		close(fd);
+		return;
+	}
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t n;
+		if (poll(&p, 1, 3000) <= 0)
+			break;
+		n = recv(fd, out->text + got, sizeof(out->text) - 1 - got, 0);
+		if (n <= 0) {
+			out->closed = 1;
+			break;
+		}
+		got += (size_t)n;
+		if (got + 1 >= sizeof(out->text))
+			break;
+	}
+	out->text[got] = 0;
+	close(fd);
+	sscanf(out->text, "HTTP/1.%*d %d", &out->status);
+	for (const char *p = out->text; (p = strstr(p, "HTTP/1.")); p++)
+		out->n_answers++;
+}
+
+static void raw_str(const char *req, raw_reply *out)
+{
+	raw(req, strlen(req), out);
+}
+
+/* Every line of the daemon's log is one JSON object with the usual
+ * members; returns how many lines were not. */
+static int bad_log_lines(void)
+{
+	size_t len = 0;
+	char *text = wa_h_slurp(d.log_path, &len);
+	int bad = 0;
+
+	for (char *line = text, *nl; line && *line; line = nl + 1) {
+		struct json_tokener *tok = json_tokener_new();
+		json_object *o;
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+		                                JSON_TOKENER_VALIDATE_UTF8);
+		o = json_tokener_parse_ex(tok, line, (int)(nl - line));
+		if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+		    json_tokener_get_parse_end(tok) != (size_t)(nl - line) ||
+		    !json_object_is_type(o, json_type_object)) {
+			fprintf(stderr, "not one JSON object: %.*s\n",
+			        (int)(nl - line), line);
+			bad++;
+		}
+		json_object_put(o);
+		json_tokener_free(tok);
+	}
+	free(text);
+	return bad;
+}
+
+/* 1. A method that is not a token is refused before routing, and nothing a
+ * client sends can forge or break a log line. */
+static void log_injection(void)
+{
+	raw_reply r;
+	char req[4096];
+
+	CHECK_INT(start(NULL), 0);
+	raw_str(
+	    "GET\",\"level\":\"error\",\"msg\":\"forged /health HTTP/1.1\r\n"
+	    "Host: x\r\n\r\n",
+	    &r);
+	CHECK_INT(r.status, 400);
+	CHECK_CONTAINS(r.text, "{\"error\":\"Invalid HTTP method\"}");
+	raw_str("G\x1b[2JET\\ /health HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	CHECK_INT(r.status, 400);
+	/* a long token: refused too, and its log line stays whole */
+	memcpy(req, "GET", 3);
+	memset(req + 3, 'A', 3000);
+	snprintf(req + 3003, sizeof(req) - 3003,
+	         " /health HTTP/1.1\r\nHost: x\r\n\r\n");
+	raw_str(req, &r);
+	CHECK_INT(r.status, 400);
+	/* a plain token method still routes (405 for an unknown one) */
+	raw_str(
+	    "PATCH /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	    &r);
+	CHECK_INT(r.status, 405);
+	/* a request id with quotes is replaced, never logged */
+	raw_str("GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\"b\\\r\n"
+	        "Connection: close\r\n\r\n",
+	        &r);
+	CHECK_INT(r.status, 200);
+	stop();
+	CHECK_INT(bad_log_lines(), 0);
+	CHECK_INT(wa_h_count_lines(d.log_path, "\"level\":\"error\""), 0);
+	CHECK_INT(
+	    wa_h_count_lines(d.log_path, "\"method\":\"GET\\\",\\\"level"), 1);
+}
+
+int main(void)
+{
+	log_injection();
+	return wa_t_report();
+}

@@ -249,6 +249,8 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	s->rate_limit_burst = (double)n;
 	LONG_OR_FAIL("MAX_INFLIGHT", 0, 1000000, s->max_inflight);
 	LONG_OR_FAIL("MAX_CONN_PER_IP", 0, 1000000, s->max_conn_per_ip);
+	LONG_OR_FAIL("MAX_UNFINISHED_PER_IP", 0, 1000000,
+	             s->max_unfinished_per_ip);
 	if (wa_config_bool("ACCESS_LOG", &s->access_log, err, err_len) != 0)
 		return -1;
 	if (load_tls(s, err, err_len) != 0)

@@ -44,6 +44,7 @@ typedef struct wa_settings {
 	double rate_limit_burst;
 	unsigned max_inflight;
 	unsigned max_conn_per_ip;
+	unsigned max_unfinished_per_ip;
 	bool access_log;
 	char *tls_cert; /* PEM contents, malloc'd, or NULL */
 	char *tls_key;

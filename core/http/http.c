@@ -239,6 +239,8 @@ static void check_head(wa_req *r, const char *url)
 	bool is_post = !strcmp(r->method, "POST");
 
 	r->key_index = -1;
+	r->active = true;
+	atomic_fetch_add(&r->app->requests_active, 1);
 	set_request_id(r);
 	if (!method_ok(r->method)) {
 		r->close = true;
@@ -273,8 +275,11 @@ static void check_head(wa_req *r, const char *url)
 		if (strcmp(rt->name, "batch") != 0 && !wa_req_rate_limit(r, 1))
 			return;
 	}
-	if (r->app->settings->max_inflight &&
-	    atomic_load(&r->app->requests_open) >
+	/* The cap counts requests whose head has arrived; /health and /ready
+	 * are never refused for load (a balancer would take the instance
+	 * out for being busy). */
+	if (r->app->settings->max_inflight && !rt->always &&
+	    atomic_load(&r->app->requests_active) >
 	        (long)r->app->settings->max_inflight) {
 		wa_req_add_header(r, "Retry-After", "1");
 		wa_req_error(r, 503, "Server busy, retry later", NULL);
@@ -437,6 +442,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->body);
 	free(r->resp);
 	free(r->raw_uri);
+	if (r->active)
+		atomic_fetch_sub(&r->app->requests_active, 1);
 	atomic_fetch_sub(&r->app->requests_open, 1);
 	free(r);
 	*con_cls = NULL;
@@ -475,8 +482,8 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 
 	g_routes = routes;
-	app->watchdog =
-	    wa_watchdog_create((int64_t)s->request_timeout_s * 1000);
+	app->watchdog = wa_watchdog_create((int64_t)s->request_timeout_s * 1000,
+	                                   s->max_unfinished_per_ip);
 	if (!app->watchdog) {
 		snprintf(err, err_len,
 		         "Cannot start the request watchdog thread");

@@ -29,6 +29,7 @@ typedef struct wa_route {
 	wa_handler get;
 	wa_handler post;
 	const char *name; /* for logs and metrics */
+	bool always;      /* never refused for load (health, readiness) */
 } wa_route;
 
 struct wa_req {
@@ -57,6 +58,7 @@ struct wa_req {
 	char request_id[72]; /* X-Request-Id, accepted or generated */
 	int key_index;       /* which API key authenticated, -1 if none */
 	bool close;          /* answer with Connection: close */
+	bool active;         /* counted in app->requests_active */
 	/* route-owned data, freed with the request */
 	void *data;
 	void (*data_free)(void *data);

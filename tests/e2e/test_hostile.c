@@ -173,8 +173,103 @@ static void log_injection(void)
 	    wa_h_count_lines(d.log_path, "\"method\":\"GET\\\",\\\"level"), 1);
 }
 
+/* A number read from /metrics (-1 if absent). */
+static long long metric(const char *name)
+{
+	wa_http_reply r;
+	long long v = -1;
+	char url[128];
+	const char *p;
+
+	snprintf(url, sizeof(url), "%s/metrics", d.base);
+	if (wa_h_http("GET", url, NULL, NULL, 0, &r) == 0 && r.status == 200 &&
+	    (p = strstr(r.body, name)) && (p = strchr(p, ' ')))
+		v = atoll(p + 1);
+	wa_h_reply_free(&r);
+	return v;
+}
+
+static int heads_open_12(void *arg)
+{
+	(void)arg;
+	/* the 12 unfinished heads and the /metrics request itself */
+	return metric("\nwadispatch_http_requests_open ") >= 13;
+}
+
+static int one_ip_cut(void *arg)
+{
+	(void)arg;
+	return metric("{reason=\"unfinished_per_ip\"}") >= 1;
+}
+
+/* Send a request line and one header, never the end of the head. */
+static int open_head(void)
+{
+	static const char head[] =
+	    "POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n";
+	int fd = connect_to(d.port);
+	if (fd >= 0 && send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL) !=
+	                   sizeof(head) - 1) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int closed_soon(int fd, int timeout_ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char buf[64];
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return 0;
+	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0;
+}
+
+/* 2. Unfinished heads do not use up MAX_INFLIGHT; one address cannot hold
+ * more than MAX_UNFINISHED_PER_IP of them. */
+static void cheap_503(void)
+{
+	const char *knobs[] = {"MAX_INFLIGHT=4", "MAX_UNFINISHED_PER_IP=0",
+	                       NULL};
+	const char *knobs2[] = {"MAX_UNFINISHED_PER_IP=4", NULL};
+	int fds[12], cut = 0;
+	wa_http_reply r;
+
+	CHECK_INT(start(knobs), 0);
+	for (int i = 0; i < 12; i++)
+		CHECK((fds[i] = open_head()) >= 0);
+	CHECK(wa_h_wait_for(heads_open_12, NULL, 5000));
+	CHECK_INT(e2e_send(&d, "cheap-1", "+5564999998888", "hi", NULL, &r),
+	          200);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_get(&d, "/health", &r), 200);
+	wa_h_reply_free(&r);
+	for (int i = 0; i < 12; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	stop();
+
+	CHECK_INT(start(knobs2), 0);
+	for (int i = 0; i < 12; i++)
+		CHECK((fds[i] = open_head()) >= 0);
+	CHECK(wa_h_wait_for(one_ip_cut, NULL, 5000) ||
+	      1); /* the probe itself may be the one cut: count below */
+	for (int i = 0; i < 12; i++)
+		if (fds[i] < 0 || closed_soon(fds[i], 500))
+			cut++;
+	CHECK(cut >= 8);
+	for (int i = 0; i < 12; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	/* once they are gone the address is served again */
+	CHECK_INT(e2e_get(&d, "/health", &r), 200);
+	wa_h_reply_free(&r);
+	stop();
+}
+
 int main(void)
 {
 	log_injection();
+	cheap_503();
 	return wa_t_report();
 }

@@ -36,6 +36,7 @@ struct wa_req {
 	wa_app *app;
 	struct MHD_Connection *conn;
 	const char *method; /* owned by libmicrohttpd */
+	const char *version; /* owned by libmicrohttpd */
 	const char *url;
 	char *raw_uri; /* path and query exactly as received */
 	const wa_route *route;

@@ -202,6 +202,15 @@ static int one_ip_cut(void *arg)
 	return metric("{reason=\"unfinished_per_ip\"}") >= 1;
 }
 
+static int health_ok(void *arg)
+{
+	wa_http_reply r;
+	long st = e2e_get(&d, "/health", &r);
+	(void)arg;
+	wa_h_reply_free(&r);
+	return st == 200;
+}
+
 /* Send a request line and one header, never the end of the head. */
 static int open_head(void)
 {
@@ -262,8 +271,60 @@ static void cheap_503(void)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	/* once they are gone the address is served again */
-	CHECK_INT(e2e_get(&d, "/health", &r), 200);
-	wa_h_reply_free(&r);
+	CHECK(wa_h_wait_for(health_ok, NULL, 5000));
+	stop();
+}
+
+/* 6. Ambiguous framing is refused with 400 and the connection closed, so
+ * nothing after it is read as a second request. */
+static void framing(void)
+{
+	static const char two_cl[] =
+	    "POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n"
+	    "X-API-Key: " E2E_KEY "\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\nContent-Length: 45\r\n\r\n"
+	    "{}GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char te_gzip[] =
+	    "POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n"
+	    "X-API-Key: " E2E_KEY "\r\nContent-Type: application/json\r\n"
+	    "Transfer-Encoding: gzip\r\n\r\n{}";
+	static const char te_chunked_cl[] =
+	    "POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n"
+	    "X-API-Key: " E2E_KEY "\r\nContent-Type: application/json\r\n"
+	    "Transfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n"
+	    "2\r\n{}\r\n0\r\n\r\n";
+	static const char te_chunked_chunked[] =
+	    "GET /health HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n";
+	raw_reply r;
+
+	CHECK_INT(start(NULL), 0);
+	raw(two_cl, sizeof(two_cl) - 1, &r);
+	CHECK_INT(r.status, 400);
+	CHECK_INT(r.n_answers, 1);
+	CHECK(r.closed);
+	CHECK_CONTAINS(r.text, "\"error\":\"Malformed HTTP request\"");
+	raw(te_gzip, sizeof(te_gzip) - 1, &r);
+	CHECK_INT(r.status, 400);
+	CHECK(r.closed);
+	raw(te_chunked_cl, sizeof(te_chunked_cl) - 1, &r);
+	CHECK_INT(r.status, 400);
+	CHECK(r.closed);
+	raw(te_chunked_chunked, sizeof(te_chunked_chunked) - 1, &r);
+	CHECK_INT(r.status, 400);
+	/* HTTP/1.1 needs a Host; HTTP/1.0 does not */
+	raw_str("GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", &r);
+	CHECK_INT(r.status, 400);
+	raw_str("GET /health HTTP/1.0\r\n\r\n", &r);
+	CHECK_INT(r.status, 200);
+	/* a chunked body is still fine */
+	raw_str("POST /v1/messages/send HTTP/1.1\r\nHost: x\r\n"
+	        "X-API-Key: " E2E_KEY "\r\nContent-Type: application/json\r\n"
+	        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	        "2\r\n{}\r\n0\r\n\r\n",
+	        &r);
+	CHECK_INT(r.status, 400);
+	CHECK_CONTAINS(r.text, "Missing required fields");
 	stop();
 }
 
@@ -271,5 +332,6 @@ int main(void)
 {
 	log_injection();
 	cheap_503();
+	framing();
 	return wa_t_report();
 }

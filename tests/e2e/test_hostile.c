@@ -328,10 +328,48 @@ static void framing(void)
 	stop();
 }
 
+/* 5 and 13. Invalid UTF-8, lone surrogate escapes, NaN and raw control
+ * characters are refused before json-c can rewrite them: two different
+ * external ids never collide as one. */
+static void strict_json(void)
+{
+	static const char *const bad[] = {
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\","
+	    "\"external_id\":\"sur-\\ud800\"}",
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\","
+	    "\"external_id\":\"sur-\\udc00\"}",
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\","
+	    "\"external_id\":\"ovl-\xc0\xaf\"}",
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"\xed"
+	    "\xa0\x80\",\"external_id\":\"enc-1\"}",
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\","
+	    "\"external_id\":\"nan-1\",\"n\":NaN}",
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\","
+	    "\"external_id\":\"inf-1\",\"n\":-Infinity}",
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"a\tb\","
+	    "\"external_id\":\"tab-1\"}",
+	    NULL};
+	wa_http_reply r;
+
+	CHECK_INT(start(NULL), 0);
+	for (const char *const *b = bad; *b; b++) {
+		CHECK_INT(e2e_post(&d, "/v1/messages/send", *b, NULL, &r), 400);
+		CHECK_CONTAINS(r.body, "Invalid JSON body");
+		wa_h_reply_free(&r);
+	}
+	/* a real pair is one character, and fine */
+	CHECK_INT(e2e_send(&d, "pair-\\ud83d\\ude00", "+5564999998888", "a",
+	                   NULL, &r),
+	          200);
+	wa_h_reply_free(&r);
+	stop();
+}
+
 int main(void)
 {
 	log_injection();
 	cheap_503();
 	framing();
+	strict_json();
 	return wa_t_report();
 }

@@ -10,13 +10,18 @@
 int wa_phone_normalize(const char *in, char *out, size_t out_len)
 {
 	size_t digits = 0;
+	const char *p = in;
 
 	if (!in || out_len < 17)
 		return -1;
 	out[0] = '+';
-	for (const char *p = in; *p; p++) {
-		if (*p == ' ' || *p == '+' || *p == '-' || *p == '(' ||
-		    *p == ')' || *p == '.')
+	while (*p == ' ')
+		p++;
+	if (*p == '+') /* one '+', only before everything else */
+		p++;
+	for (; *p; p++) {
+		if (*p == ' ' || *p == '-' || *p == '(' || *p == ')' ||
+		    *p == '.')
 			continue;
 		if (*p < '0' || *p > '9')
 			return -1;
@@ -24,7 +29,9 @@ int wa_phone_normalize(const char *in, char *out, size_t out_len)
 			return -1;
 		out[1 + digits++] = *p;
 	}
-	if (digits < 10)
+	/* No country code starts with 0: a leading 0 is a trunk or an
+	 * international prefix ("00"), or no number at all. */
+	if (digits < 10 || out[1] == '0')
 		return -1;
 	out[1 + digits] = 0;
 	return 0;

@@ -16,7 +16,8 @@
 	"Missing required fields: recipient_phone, message_body, external_id"
 #define WA_ERR_BAD_PHONE "Invalid phone number format"
 
-/* Drop spaces, '+', '-', '(', ')', '.'; the rest must be 10-15 digits.
+/* An optional '+' as the first character (after spaces); then drop spaces,
+ * '-', '(', ')', '.'; the rest must be 10-15 digits, the first not 0.
  * Writes "+<digits>" (E.164) to out (>= 17 bytes). 0, or -1 if invalid. */
 int wa_phone_normalize(const char *in, char *out, size_t out_len);
 

@@ -39,6 +39,21 @@ static void phones(void)
 	CHECK_INT(
 	    wa_phone_normalize("５５６４９９９９９８８８８", out, sizeof(out)),
 	    -1);
+	/* issue 16 #7: '+' only first, no leading 0 */
+	CHECK_INT(wa_phone_normalize("5564+999998888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("++++5564999998888++++", out, sizeof(out)),
+	          -1);
+	CHECK_INT(wa_phone_normalize("++5564999998888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("5564999998888+", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("0000000000", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("005564999998888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("+0 64 99999 8888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("  +55 64 99999 8888", out, sizeof(out)),
+	          0);
+	CHECK_STR(out, "+5564999998888");
+	CHECK_INT(wa_phone_normalize("(55) 64 9999-98888", out, sizeof(out)),
+	          0);
+	CHECK_STR(out, "+5564999998888");
 }
 
 static int validate(const char *json, const char **error)

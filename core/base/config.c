@@ -15,7 +15,7 @@
 const wa_config_spec wa_core_keys[] = {
 	{"PORT", "3001", "TCP port of the HTTP API."},
 	{"BIND_ADDRESS", "0.0.0.0", "IPv4 address to listen on."},
-	{"API_KEY", NULL, "Key callers send in X-API-Key (required)."},
+	{"API_KEY", NULL, "Key callers send in X-API-Key (required; 16 characters or more)."},
 	{"API_KEYS", NULL, "More accepted keys, comma-separated (optional)."},
 	{"WHATSAPP_PROVIDER", "mock", "Provider name (PROVIDER_DIR/<name>.so) or absolute path to a .so."},
 	{"PROVIDER_DIR", WA_DEFAULT_PROVIDER_DIR, "Directory holding provider plugins."},

@@ -18,11 +18,22 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 		k++, len--;
 	while (len && (k[len - 1] == ' ' || k[len - 1] == '\t'))
 		len--;
-	if (!len)
-		return 0;
-	if (len < 8) {
+	if (!len) {
+		if (strcmp(var, "API_KEYS") == 0)
+			return 0; /* an empty item of the list, e.g. "a,,b" */
 		snprintf(err, err_len,
-		         "%s holds a key shorter than 8 characters", var);
+		         "%s is empty or only spaces: no caller could use the "
+		         "API; set a key of %d or more characters",
+		         var, WA_MIN_API_KEY_LEN);
+		return -1;
+	}
+	if (len < WA_MIN_API_KEY_LEN &&
+	    !(len == strlen(WA_DEV_API_KEY) &&
+	      memcmp(k, WA_DEV_API_KEY, len) == 0)) {
+		snprintf(err, err_len,
+		         "%s holds a key shorter than %d characters; use a "
+		         "longer random key (e.g. openssl rand -hex 16)",
+		         var, WA_MIN_API_KEY_LEN);
 		return -1;
 	}
 	if (s->n_api_keys >= WA_MAX_API_KEYS) {

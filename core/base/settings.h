@@ -8,6 +8,7 @@
 
 #define WA_DEV_API_KEY "dev-api-key-12345"
 #define WA_MAX_API_KEYS 32
+#define WA_MIN_API_KEY_LEN 16 /* characters; the dev key is exempt */
 
 typedef struct wa_settings {
 	int port;

@@ -128,7 +128,25 @@ static void settings(void)
 	setenv("API_KEYS", "short", 1);
 	CHECK_INT(load(&s, err, sizeof(err)), -1);
 	CHECK_CONTAINS(err, "API_KEYS");
+	/* issue 16 #8: 15 characters is too short, 16 is enough */
+	setenv("API_KEYS", "fifteen-chars-1", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEYS holds a key shorter than 16 characters");
+	setenv("API_KEYS", "sixteen-chars-12", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), 0);
+	wa_settings_free(&s);
 	unsetenv("API_KEYS");
+	/* a key of spaces only: no caller could use the daemon */
+	setenv("API_KEY", "    ", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEY is empty or only spaces");
+	setenv("API_KEY", "", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEY is not set");
+	setenv("API_KEY", "short-key-123", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEY holds a key shorter than 16");
+	setenv("API_KEY", "dev-api-key-12345", 1);
 
 	struct {
 		const char *key, *value, *want;

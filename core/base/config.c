@@ -37,6 +37,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"RETRY_BASE_MS", "1000", "First retry backoff ceiling, in ms (doubles per attempt, full jitter)."},
 	{"RETRY_MAX_MS", "300000", "Largest retry backoff, in ms."},
 	{"BATCH_MAX", "1000", "Most messages in one POST /v1/messages/batch."},
+	{"BATCH_MAX_BODY_BYTES", "0", "Largest POST /v1/messages/batch body, in bytes; 0 = the larger of MAX_BODY_BYTES and 1024 x BATCH_MAX."},
 	{"QUEUE_MAX", "10000", "Inserts waiting for the store before 503 + Retry-After."},
 	{"HTTP_TIMEOUT_MS", "15000", "Total timeout of one provider HTTP request."},
 	{"HTTP_CONNECT_TIMEOUT_MS", "5000", "Connect timeout of one provider HTTP request."},

@@ -247,6 +247,25 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	}
 	LONG_OR_FAIL("BATCH_MAX", 1, 100000, s->batch_max);
+	/* 1000 minimal items are about 72 KB: a batch needs its own cap, or
+	 * the default BATCH_MAX could never be reached. */
+	LONG_OR_FAIL("BATCH_MAX_BODY_BYTES", 0, 256L << 20, n);
+	if (n == 0) {
+		s->batch_body_bytes = s->batch_max * WA_BATCH_ITEM_BYTES;
+		if (s->batch_body_bytes < s->max_body_bytes)
+			s->batch_body_bytes = s->max_body_bytes;
+	} else if ((size_t)n < s->batch_max * WA_BATCH_ITEM_MIN_BYTES) {
+		snprintf(
+		    err, err_len,
+		    "BATCH_MAX_BODY_BYTES (%ld) cannot hold BATCH_MAX (%zu) "
+		    "messages: give it at least %d bytes per message "
+		    "(%zu), or 0 for the default",
+		    n, s->batch_max, WA_BATCH_ITEM_MIN_BYTES,
+		    s->batch_max * WA_BATCH_ITEM_MIN_BYTES);
+		return -1;
+	} else {
+		s->batch_body_bytes = (size_t)n;
+	}
 	LONG_OR_FAIL("QUEUE_MAX", 1, 10000000, s->queue_max);
 	LONG_OR_FAIL("HTTP_TIMEOUT_MS", 100, 600000, s->http_timeout_ms);
 	LONG_OR_FAIL("HTTP_CONNECT_TIMEOUT_MS", 100, 600000,

@@ -8,7 +8,9 @@
 
 #define WA_DEV_API_KEY "dev-api-key-12345"
 #define WA_MAX_API_KEYS 32
-#define WA_MIN_API_KEY_LEN 16 /* characters; the dev key is exempt */
+#define WA_BATCH_ITEM_MIN_BYTES 128 /* a small item, with some slack */
+#define WA_BATCH_ITEM_BYTES 1024    /* per item, for the default cap */
+#define WA_MIN_API_KEY_LEN 16       /* characters; the dev key is exempt */
 
 typedef struct wa_settings {
 	int port;
@@ -36,6 +38,7 @@ typedef struct wa_settings {
 	int64_t retry_base_ms;
 	int64_t retry_max_ms;
 	size_t batch_max;
+	size_t batch_body_bytes; /* body cap of the batch route */
 	size_t queue_max;
 	long http_timeout_ms;
 	long http_connect_timeout_ms;

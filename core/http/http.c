@@ -350,8 +350,11 @@ static void check_head(wa_req *r, const char *url)
 		wa_req_error(r, 503, "Server busy, retry later", NULL);
 		return;
 	}
+	r->body_max = strcmp(rt->name, "batch") == 0
+	                  ? r->app->settings->batch_body_bytes
+	                  : r->app->settings->max_body_bytes;
 	cl = wa_req_header(r, "Content-Length");
-	if (cl && strtoull(cl, NULL, 10) > r->app->settings->max_body_bytes) {
+	if (cl && strtoull(cl, NULL, 10) > r->body_max) {
 		wa_req_error(r, 413, "Request body too large", NULL);
 		return;
 	}
@@ -369,7 +372,7 @@ static void check_head(wa_req *r, const char *url)
 
 static int append_body(wa_req *r, const char *data, size_t len)
 {
-	size_t max = r->app->settings->max_body_bytes;
+	size_t max = r->body_max;
 
 	if (r->body_too_large || r->body_len + len > max) {
 		r->body_too_large = true;

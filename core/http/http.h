@@ -35,7 +35,7 @@ typedef struct wa_route {
 struct wa_req {
 	wa_app *app;
 	struct MHD_Connection *conn;
-	const char *method; /* owned by libmicrohttpd */
+	const char *method;  /* owned by libmicrohttpd */
 	const char *version; /* owned by libmicrohttpd */
 	const char *url;
 	char *raw_uri; /* path and query exactly as received */
@@ -43,6 +43,7 @@ struct wa_req {
 	char param[WA_REQ_PARAM_MAX]; /* the '*' segment, if any */
 	char *body;
 	size_t body_len, body_cap;
+	size_t body_max; /* the route's body cap */
 	bool body_too_large;
 	int phase;
 	bool parked; /* set by wa_req_suspend, read only by the HTTP thread */

@@ -106,6 +106,22 @@ static void settings(void)
 	CHECK_CONTAINS(err, "API_KEY is not set");
 
 	setenv("API_KEY", "dev-api-key-12345", 1);
+	/* issue 16 #9: the batch route's cap follows BATCH_MAX */
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK_INT((long long)s.batch_body_bytes, 1000 * 1024);
+	wa_settings_free(&s);
+	setenv("BATCH_MAX_BODY_BYTES", "100000", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "BATCH_MAX_BODY_BYTES (100000) cannot hold");
+	setenv("BATCH_MAX", "10", 1);
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK_INT((long long)s.batch_body_bytes, 100000);
+	wa_settings_free(&s);
+	unsetenv("BATCH_MAX_BODY_BYTES");
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK_INT((long long)s.batch_body_bytes, 65536);
+	wa_settings_free(&s);
+	unsetenv("BATCH_MAX");
 	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
 	CHECK_INT(s.port, 3001);
 	CHECK(s.dev_key_in_use);

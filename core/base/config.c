@@ -222,36 +222,106 @@ static int file_set(const char *key, const char *value, void *ud)
 	return 0;
 }
 
-int wa_config_load_file(const char *path, char *err, size_t err_len)
+/* The whole file at path into *buf (malloc'd) and *n. */
+static int read_file(const char *path, char **buf, size_t *n, char *err,
+                     size_t err_len)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-	int rc;
+	long len;
 
+	*buf = NULL;
 	if (!f) {
 		snprintf(err, err_len, "Cannot read config file %s: %s", path,
 		         strerror(errno));
 		return -1;
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0) {
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    len > (1 << 20) || fseek(f, 0, SEEK_SET) != 0) {
 		snprintf(err, err_len,
 		         "Config file %s is unreadable or over 1 MiB", path);
 		fclose(f);
 		return -1;
 	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+	*buf = malloc((size_t)len + 1);
+	if (!*buf || fread(*buf, 1, (size_t)len, f) != (size_t)len) {
 		snprintf(err, err_len, "Cannot read config file %s", path);
-		free(buf);
+		free(*buf);
+		*buf = NULL;
 		fclose(f);
 		return -1;
 	}
 	fclose(f);
-	rc =
-	    wa_config_parse(buf, (size_t)n, path, file_set, NULL, err, err_len);
+	*n = (size_t)len;
+	return 0;
+}
+
+int wa_config_load_file(const char *path, char *err, size_t err_len)
+{
+	char *buf;
+	size_t n;
+	int rc;
+
+	if (read_file(path, &buf, &n, err, err_len) != 0)
+		return -1;
+	rc = wa_config_parse(buf, n, path, file_set, NULL, err, err_len);
 	free(buf);
+	return rc;
+}
+
+typedef struct lookup {
+	const char *const *keys;
+	char **values;
+} lookup;
+
+static int lookup_set(const char *key, const char *value, void *ud)
+{
+	lookup *l = ud;
+
+	for (size_t i = 0; l->keys[i]; i++) {
+		if (strcmp(l->keys[i], key) != 0)
+			continue;
+		free(l->values[i]);
+		l->values[i] = *value ? strdup(value) : NULL;
+		if (*value && !l->values[i])
+			return -1;
+	}
+	return 0;
+}
+
+int wa_config_reread(const char *path, const char *const *keys, char **values,
+                     char *err, size_t err_len)
+{
+	lookup l = {keys, values};
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (err_len)
+		err[0] = 0;
+	for (size_t i = 0; keys[i]; i++)
+		values[i] = NULL;
+	if (path && read_file(path, &buf, &n, err, err_len) != 0)
+		return -1;
+	if (path)
+		rc =
+		    wa_config_parse(buf, n, path, lookup_set, &l, err, err_len);
+	free(buf);
+	for (size_t i = 0; rc == 0 && keys[i]; i++) {
+		const char *env = getenv(keys[i]);
+		if (env && *env) { /* the environment wins, as at startup */
+			free(values[i]);
+			if (!(values[i] = strdup(env)))
+				rc = -1;
+		}
+	}
+	if (rc != 0) {
+		for (size_t i = 0; keys[i]; i++) {
+			free(values[i]);
+			values[i] = NULL;
+		}
+		if (!err[0])
+			snprintf(err, err_len, "out of memory");
+	}
 	return rc;
 }
 

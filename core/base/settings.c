@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,10 @@
 
 #include "base/config.h"
 #include "base/log.h"
+
+/* Guards the API key lists against a reload (SIGHUP) while requests
+ * compare keys. One process, one settings. */
+static pthread_rwlock_t g_keys_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
                    char *err, size_t err_len)
@@ -49,6 +54,28 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 	if (strcmp(s->api_keys[s->n_api_keys], WA_DEV_API_KEY) == 0)
 		s->dev_key_in_use = true;
 	s->n_api_keys++;
+	return 0;
+}
+
+/* API_KEY (required) and the API_KEYS list into s. */
+static int load_keys(wa_settings *s, const char *key, const char *list,
+                     char *err, size_t err_len)
+{
+	if (!key) {
+		snprintf(err, err_len,
+		         "API_KEY is not set: refusing to run without "
+		         "authentication");
+		return -1;
+	}
+	if (add_key(s, key, strlen(key), "API_KEY", err, err_len) != 0)
+		return -1;
+	for (const char *p = list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (add_key(s, p, len, "API_KEYS", err, err_len) != 0)
+			return -1;
+		p += len + (c ? 1 : 0);
+	}
 	return 0;
 }
 
@@ -145,25 +172,9 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	}
 
-	v = wa_config_get("API_KEY");
-	if (!v) {
-		snprintf(err, err_len,
-		         "API_KEY is not set: refusing to run without "
-		         "authentication");
+	if (load_keys(s, wa_config_get("API_KEY"), wa_config_get("API_KEYS"),
+	              err, err_len) != 0)
 		return -1;
-	}
-	if (add_key(s, v, strlen(v), "API_KEY", err, err_len) != 0)
-		return -1;
-	if ((v = wa_config_get("API_KEYS"))) {
-		const char *p = v;
-		while (*p) {
-			const char *c = strchr(p, ',');
-			size_t len = c ? (size_t)(c - p) : strlen(p);
-			if (add_key(s, p, len, "API_KEYS", err, err_len) != 0)
-				return -1;
-			p += len + (c ? 1 : 0);
-		}
-	}
 
 	if (copy_str(s->provider, sizeof(s->provider), "WHATSAPP_PROVIDER", err,
 	             err_len) != 0 ||
@@ -330,19 +341,68 @@ void wa_settings_free(wa_settings *s)
 int wa_settings_key_index(const wa_settings *s, const char *given)
 {
 	int found = -1;
+
+	pthread_rwlock_rdlock(&g_keys_lock);
 	for (size_t i = 0; i < s->n_api_keys; i++) {
 		bool eq = wa_ct_streq(s->api_keys[i], given);
 		found = (found < 0 && eq) ? (int)i : found;
 	}
+	pthread_rwlock_unlock(&g_keys_lock);
 	return found;
 }
 
 bool wa_settings_key_ok(const wa_settings *s, const char *given)
 {
 	bool ok = false;
+
 	/* Compare against every key, always, so timing does not reveal
 	 * which key (or whether a later one) matched. */
+	pthread_rwlock_rdlock(&g_keys_lock);
 	for (size_t i = 0; i < s->n_api_keys; i++)
 		ok |= wa_ct_streq(s->api_keys[i], given);
+	pthread_rwlock_unlock(&g_keys_lock);
 	return ok;
+}
+
+int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
+                       size_t err_len)
+{
+	static const char *const keys[] = {"API_KEY", "API_KEYS", "LOG_LEVEL",
+	                                   NULL};
+	char *v[3] = {NULL, NULL, NULL};
+	wa_settings tmp;
+	int level = s->log_level, rc = -1;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (wa_config_reread(config_path, keys, v, err, err_len) != 0)
+		return -1;
+	if (load_keys(&tmp, v[0], v[1], err, err_len) != 0)
+		goto out;
+	if (v[2] && (level = wa_log_level_parse(v[2])) < 0) {
+		snprintf(err, err_len,
+		         "LOG_LEVEL must be debug, info, warn or error, got "
+		         "\"%.40s\"",
+		         v[2]);
+		goto out;
+	}
+	if (!v[2])
+		level = wa_log_level_parse(wa_config_default("LOG_LEVEL"));
+	/* Swap the key lists; the old strings are freed once no request
+	 * can be reading them (readers hold the lock while comparing). */
+	pthread_rwlock_wrlock(&g_keys_lock);
+	for (size_t i = 0; i < s->n_api_keys; i++)
+		free(s->api_keys[i]);
+	memcpy(s->api_keys, tmp.api_keys, sizeof(s->api_keys));
+	s->n_api_keys = tmp.n_api_keys;
+	s->dev_key_in_use = tmp.dev_key_in_use;
+	pthread_rwlock_unlock(&g_keys_lock);
+	tmp.n_api_keys = 0;
+	s->log_level = level;
+	wa_log_set_level((wa_log_level)level);
+	rc = 0;
+out:
+	wa_settings_free(&tmp);
+	for (int i = 0; i < 3; i++)
+		free(v[i]);
+	return rc;
 }

@@ -67,4 +67,11 @@ bool wa_settings_key_ok(const wa_settings *s, const char *given);
 /* Which key (0-based) given matches, or -1. Compares against all keys. */
 int wa_settings_key_index(const wa_settings *s, const char *given);
 
+/* SIGHUP: read API_KEY, API_KEYS and LOG_LEVEL again (the environment, then
+ * the env file at config_path, read afresh; NULL for none), with the same
+ * rules as at startup, and swap them in while requests keep running. 0, or
+ * -1 with a sentence in err and nothing changed. Call from one thread. */
+int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
+                       size_t err_len);
+
 #endif

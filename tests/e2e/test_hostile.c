@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,76 @@ static void parked_memory(void)
 	stop();
 }
 
+static long get_with_key(const char *key)
+{
+	char url[128], hdr[128];
+	const char *h[] = {hdr, NULL};
+	wa_http_reply r;
+	long st = -1;
+
+	snprintf(url, sizeof(url), "%s/v1/messages/msg-none", d.base);
+	snprintf(hdr, sizeof(hdr), "X-API-Key: %s", key);
+	if (wa_h_http("GET", url, h, NULL, 0, &r) == 0)
+		st = r.status;
+	wa_h_reply_free(&r);
+	return st;
+}
+
+static int second_key_works(void *arg)
+{
+	(void)arg;
+	return get_with_key("second-key-0123456789") == 404;
+}
+
+static void write_conf(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* 11. SIGHUP reloads the API keys (and LOG_LEVEL) from the config file; a
+ * bad file keeps the running keys; the daemon never dies of it. */
+static void sighup(void)
+{
+	char conf[400];
+	const char *env[] = {"BIND_ADDRESS=127.0.0.1", NULL};
+	const char *args[] = {"--config", conf, NULL};
+
+	unsetenv("API_KEY");
+	unsetenv("API_KEYS");
+	if (wa_h_daemon_init(&d) != 0) {
+		CHECK(!"init");
+		return;
+	}
+	snprintf(conf, sizeof(conf), "%s/wa.env", d.dir);
+	write_conf(conf, "API_KEY=first-key-0123456789\n");
+	CHECK_INT(wa_h_daemon_start_args(&d, env, args), 0);
+	CHECK_INT(get_with_key("first-key-0123456789"), 404);
+	write_conf(conf, "API_KEY=second-key-0123456789\n"
+	                 "API_KEYS=third-key-0123456789\n");
+	CHECK_INT(kill(d.pid, SIGHUP), 0);
+	CHECK(wa_h_wait_for(second_key_works, NULL, 5000));
+	CHECK_INT(get_with_key("first-key-0123456789"), 401);
+	CHECK_INT(get_with_key("third-key-0123456789"), 404);
+	/* a bad file: refused with a sentence, the running keys stay */
+	write_conf(conf, "API_KEY=short\n");
+	CHECK_INT(kill(d.pid, SIGHUP), 0);
+	CHECK(wa_h_wait_for(second_key_works, NULL, 5000));
+	for (int i = 0;
+	     i < 100 && !wa_h_count_lines(d.log_path, "were not reloaded");
+	     i++) {
+		struct timespec ms10 = {0, 10 * 1000000L};
+		nanosleep(&ms10, NULL);
+	}
+	CHECK_INT(wa_h_count_lines(d.log_path, "were not reloaded"), 1);
+	CHECK_INT(get_with_key("second-key-0123456789"), 404);
+	stop();
+	CHECK_INT(wa_h_count_lines(d.log_path, "0123456789"), 0);
+}
+
 int main(void)
 {
 	log_injection();
@@ -487,5 +558,6 @@ int main(void)
 	strict_json();
 	full_batch();
 	parked_memory();
+	sighup();
 	return wa_t_report();
 }

@@ -50,7 +50,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"ACCESS_LOG", "true", "One log line per request (method, route, status, duration, request id, key id)."},
 	{"TLS_CERT_FILE", NULL, "PEM certificate (chain): serve HTTPS instead of HTTP."},
 	{"TLS_KEY_FILE", NULL, "PEM private key for TLS_CERT_FILE."},
-	{"TLS_PRIORITIES", "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:%SERVER_PRECEDENCE", "GnuTLS priority string for HTTPS."},
+	{"TLS_PRIORITIES", "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE", "GnuTLS priority string for HTTPS."},
 	{"STATUS_WEBHOOK_URL", NULL, "POST every status change here (signed JSON); unset = off."},
 	{"STATUS_WEBHOOK_SECRET", NULL, "HMAC-SHA256 key for X-Wadispatch-Signature (required with STATUS_WEBHOOK_URL, 16+ chars)."},
 	{"PUBLIC_BASE_URL", NULL, "Public base URL providers use to reach this service (status callbacks)."},

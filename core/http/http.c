@@ -300,6 +300,7 @@ static void check_head(wa_req *r, const char *url)
 	const char *key, *ct, *cl;
 	bool is_get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	bool is_post = !strcmp(r->method, "POST");
+	char path[512];
 
 	r->key_index = -1;
 	r->active = true;
@@ -312,6 +313,19 @@ static void check_head(wa_req *r, const char *url)
 	}
 	if (!framing_ok(r))
 		return;
+	/* Route on the path as received: libmicrohttpd has already decoded
+	 * %2F and %00 in url, so /v1/messages%2Fsend would reach "send" and
+	 * a %00 would cut a message id short. */
+	if (r->raw_uri) {
+		size_t n = strcspn(r->raw_uri, "?#");
+		if (n < sizeof(path)) {
+			memcpy(path, r->raw_uri, n);
+			path[n] = 0;
+			url = path;
+		} else {
+			url = "";
+		}
+	}
 	for (rt = g_routes; rt->pattern; rt++)
 		if (match(rt->pattern, url, r->param, sizeof(r->param)))
 			break;

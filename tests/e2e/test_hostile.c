@@ -550,6 +550,35 @@ static void sighup(void)
 	CHECK_INT(wa_h_count_lines(d.log_path, "0123456789"), 0);
 }
 
+/* Smaller things: routes match the path as received, so %2F and %00 never
+ * reach a route decoded. */
+static void raw_path(void)
+{
+	wa_http_reply r;
+	char id[96], path[160];
+
+	CHECK_INT(start(NULL), 0);
+	CHECK_INT(e2e_post(&d, "/v1/messages%2Fsend",
+	                   "{\"recipient_phone\":\"+5564999998888\","
+	                   "\"message_body\":\"a\",\"external_id\":\"raw-1\"}",
+	                   NULL, &r),
+	          404);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_send(&d, "raw-2", "+5564999998888", "a", NULL, &r), 200);
+	e2e_field(r.body, "message_id", id, sizeof(id));
+	wa_h_reply_free(&r);
+	snprintf(path, sizeof(path), "/v1/messages/%s", id);
+	CHECK_INT(e2e_get(&d, path, &r), 200);
+	wa_h_reply_free(&r);
+	snprintf(path, sizeof(path), "/v1/messages/%s%%00x", id);
+	CHECK_INT(e2e_get(&d, path, &r), 404);
+	wa_h_reply_free(&r);
+	snprintf(path, sizeof(path), "/v1/messages/%s?x=1", id);
+	CHECK_INT(e2e_get(&d, path, &r), 200);
+	wa_h_reply_free(&r);
+	stop();
+}
+
 int main(void)
 {
 	log_injection();
@@ -559,5 +588,6 @@ int main(void)
 	full_batch();
 	parked_memory();
 	sighup();
+	raw_path();
 	return wa_t_report();
 }

@@ -325,6 +325,16 @@ int wa_config_reread(const char *path, const char *const *keys, char **values,
 	return rc;
 }
 
+bool wa_config_is_set(const char *key)
+{
+	if (getenv(key))
+		return true;
+	for (size_t i = 0; i < g_nfile; i++)
+		if (strcmp(g_file[i].key, key) == 0)
+			return true;
+	return false;
+}
+
 const char *wa_config_get(const char *key)
 {
 	const char *v = getenv(key);

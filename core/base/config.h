@@ -39,6 +39,9 @@ int wa_config_parse(const char *text, size_t len, const char *origin,
  * count as unset. The returned string lives as long as the process. */
 const char *wa_config_get(const char *key);
 
+/* Whether key is present at all (environment or env file), even empty. */
+bool wa_config_is_set(const char *key);
+
 /* Keys that came from the env file (for unknown-key warnings). */
 size_t wa_config_file_keys(const char ***keys);
 

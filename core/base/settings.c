@@ -176,6 +176,17 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	              err, err_len) != 0)
 		return -1;
 
+	/* An empty value would quietly mean the mock: nothing would reach
+	 * WhatsApp while every send answers 200. */
+	if (wa_config_is_set("WHATSAPP_PROVIDER") &&
+	    !wa_config_get("WHATSAPP_PROVIDER")) {
+		snprintf(
+		    err, err_len,
+		    "WHATSAPP_PROVIDER is set but empty: name the provider "
+		    "(mock, twilio, evolution, cloudapi or a .so path), or "
+		    "remove the line to use the mock");
+		return -1;
+	}
 	if (copy_str(s->provider, sizeof(s->provider), "WHATSAPP_PROVIDER", err,
 	             err_len) != 0 ||
 	    copy_str(s->provider_dir, sizeof(s->provider_dir), "PROVIDER_DIR",
@@ -183,6 +194,17 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	    copy_str(s->store_path, sizeof(s->store_path), "STORE_PATH", err,
 	             err_len) != 0)
 		return -1;
+
+	/* SQLite reads these as an in-memory database (each connection its
+	 * own) or a URI: nothing accepted would be durable. */
+	if (strcmp(s->store_path, ":memory:") == 0 ||
+	    strncmp(s->store_path, "file:", 5) == 0) {
+		snprintf(err, err_len,
+		         "STORE_PATH must be a file path, got \"%.40s\": the "
+		         "store must keep accepted messages on disk",
+		         s->store_path);
+		return -1;
+	}
 
 	LONG_OR_FAIL("MAX_BODY_BYTES", 1024, 16L << 20, s->max_body_bytes);
 	LONG_OR_FAIL("WORKERS", 1, 1024, s->workers);

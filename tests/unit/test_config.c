@@ -106,6 +106,15 @@ static void settings(void)
 	CHECK_CONTAINS(err, "API_KEY is not set");
 
 	setenv("API_KEY", "dev-api-key-12345", 1);
+	/* issue 16, smaller things: an empty provider, an in-memory store */
+	setenv("WHATSAPP_PROVIDER", "", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "WHATSAPP_PROVIDER is set but empty");
+	unsetenv("WHATSAPP_PROVIDER");
+	setenv("STORE_PATH", ":memory:", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "STORE_PATH must be a file path");
+	unsetenv("STORE_PATH");
 	/* issue 16 #9: the batch route's cap follows BATCH_MAX */
 	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
 	CHECK_INT((long long)s.batch_body_bytes, 1000 * 1024);

@@ -261,6 +261,20 @@ void wa_log_kv(wa_log_level level, const char *component,
 	va_end(ap);
 }
 
+bool wa_log_throttle_ok(wa_log_throttle *t, long long now_ms,
+                        long long interval_ms, unsigned long *held)
+{
+	long long next = atomic_load(&t->next_ms);
+
+	if (now_ms >= next && atomic_compare_exchange_strong(
+	                          &t->next_ms, &next, now_ms + interval_ms)) {
+		*held = atomic_exchange(&t->held, 0);
+		return true;
+	}
+	atomic_fetch_add(&t->held, 1);
+	return false;
+}
+
 const char *wa_mask_phone(const char *phone, char *buf, size_t len)
 {
 	size_t n = phone ? strlen(phone) : 0;

@@ -3,6 +3,7 @@
 #define WA_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "wadispatch/provider.h" /* wa_log_level */
@@ -50,6 +51,18 @@ void wa_log_kv(wa_log_level level, const char *component,
 size_t wa_log_format(char *out, size_t len, wa_log_level level,
                      const char *component, const wa_log_field *fields,
                      size_t n, const char *msg);
+
+/* One line per interval for something a client can repeat at will (failed
+ * keys, refused callbacks), so it cannot flood the log. Zero-initialise. */
+typedef struct wa_log_throttle {
+	_Atomic long long next_ms;
+	_Atomic unsigned long held;
+} wa_log_throttle;
+
+/* true when a line may be written now (then *held is how many were held
+ * back since the last one); false (counted) otherwise. Thread-safe. */
+bool wa_log_throttle_ok(wa_log_throttle *t, long long now_ms,
+                        long long interval_ms, unsigned long *held);
 
 /* Mask a phone for logs: "+5564999998888" -> "+5564*******88". */
 const char *wa_mask_phone(const char *phone, char *buf, size_t len);

@@ -214,6 +214,21 @@ static void set_request_id(wa_req *r)
 		r->request_id[0] = 0;
 }
 
+/* Count a 401; say so in the log at most once per 10 s (a client can
+ * repeat it at will), with how many were held back. */
+static void auth_failed(wa_req *r, const char *what)
+{
+	static wa_log_throttle t;
+	unsigned long held;
+
+	atomic_fetch_add(&r->app->auth_failures, 1);
+	if (wa_log_throttle_ok(&t, (long long)wa_mono_ms(), 10000, &held))
+		wa_log(WA_LOG_WARN, "http",
+		       "Refused a request with %s API key (and %lu more since "
+		       "the last such line)",
+		       what, held);
+}
+
 /* An RFC 9110 method token of at most 32 characters. */
 static bool method_ok(const char *m)
 {
@@ -342,11 +357,13 @@ static void check_head(wa_req *r, const char *url)
 	if (rt->auth) {
 		key = wa_req_header(r, "X-API-Key");
 		if (!key || !*key) {
+			auth_failed(r, "no");
 			wa_req_error(r, 401, "Missing X-API-Key header", NULL);
 			return;
 		}
 		r->key_index = wa_settings_key_index(r->app->settings, key);
 		if (r->key_index < 0) {
+			auth_failed(r, "a wrong");
 			wa_req_error(r, 401, "Invalid API Key", NULL);
 			return;
 		}

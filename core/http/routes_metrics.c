@@ -151,6 +151,15 @@ static char *render(wa_app *app, size_t *len)
 	                "(what MAX_INFLIGHT caps).");
 	wa_text_put(&b, "wadispatch_http_requests_active %ld\n",
 	            atomic_load(&app->requests_active));
+	wa_metrics_help(&b, "wadispatch_http_auth_failures_total", "counter",
+	                "Requests refused 401 for a missing or wrong API key.");
+	wa_text_put(&b, "wadispatch_http_auth_failures_total %lu\n",
+	            atomic_load(&app->auth_failures));
+	wa_metrics_help(&b, "wadispatch_callbacks_refused_total", "counter",
+	                "Provider callbacks refused (bad or missing signature, "
+	                "malformed).");
+	wa_text_put(&b, "wadispatch_callbacks_refused_total %lu\n",
+	            atomic_load(&app->callbacks_refused));
 	wa_metrics_help(&b, "wadispatch_http_connections_cut_total", "counter",
 	                "Connections closed before a whole request arrived.");
 	wa_text_put(&b,

@@ -579,6 +579,19 @@ static void raw_path(void)
 	stop();
 }
 
+/* Smaller things: failed keys are counted and logged at most once per
+ * 10 s, however many a client sends. */
+static void key_flood(void)
+{
+	CHECK_INT(start(NULL), 0);
+	for (int i = 0; i < 40; i++)
+		CHECK_INT(get_with_key(i & 1 ? "wrong-key-0123456789" : ""),
+		          401);
+	CHECK_INT(metric("\nwadispatch_http_auth_failures_total "), 40);
+	stop();
+	CHECK_INT(wa_h_count_lines(d.log_path, "Refused a request with"), 1);
+}
+
 int main(void)
 {
 	log_injection();
@@ -589,5 +602,6 @@ int main(void)
 	parked_memory();
 	sighup();
 	raw_path();
+	key_flood();
 	return wa_t_report();
 }

@@ -98,10 +98,25 @@ static void long_values(void)
 	json_object_put(o);
 }
 
+static void throttle(void)
+{
+	wa_log_throttle t = {0};
+	unsigned long held = 99;
+
+	CHECK(wa_log_throttle_ok(&t, 1000, 10000, &held));
+	CHECK_INT(held, 0);
+	for (int i = 0; i < 5; i++)
+		CHECK(!wa_log_throttle_ok(&t, 1000 + i, 10000, &held));
+	CHECK(!wa_log_throttle_ok(&t, 10999, 10000, &held));
+	CHECK(wa_log_throttle_ok(&t, 11000, 10000, &held));
+	CHECK_INT(held, 6);
+}
+
 int main(void)
 {
 	forged_method();
 	hostile_bytes();
 	long_values();
+	throttle();
 	return wa_t_report();
 }

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -592,6 +593,44 @@ static void key_flood(void)
 	CHECK_INT(wa_h_count_lines(d.log_path, "Refused a request with"), 1);
 }
 
+/* Smaller things: another application's SQLite file is not migrated into. */
+static void foreign_db(void)
+{
+	char dir[] = "/tmp/wa-foreign-XXXXXX", db[128], kv[160], out[4096];
+	char pdir[1100];
+	sqlite3 *h = NULL;
+	const char *env[] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1", kv,
+	                     pdir, NULL};
+	const char *args[] = {"--check-config", NULL};
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(db, sizeof(db), "%s/crm.db", dir);
+	snprintf(pdir, sizeof(pdir), "PROVIDER_DIR=%s", wa_h_provider_dir());
+	snprintf(kv, sizeof(kv), "STORE_PATH=%s", db);
+	CHECK_INT(sqlite3_open(db, &h), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(h,
+	                       "CREATE TABLE contacts(id INTEGER PRIMARY KEY, "
+	                       "phone TEXT); INSERT INTO contacts(phone) "
+	                       "VALUES ('+5564999998888')",
+	                       NULL, NULL, NULL),
+	          SQLITE_OK);
+	sqlite3_close(h);
+	CHECK(wa_h_run_daemon(env, args, out, sizeof(out)) != 0);
+	CHECK_CONTAINS(out, "another application's database");
+	CHECK_CONTAINS(out, "crm.db");
+	/* and nothing of ours was added */
+	h = NULL;
+	CHECK_INT(sqlite3_open(db, &h), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(h, "SELECT 1 FROM messages", NULL, NULL, NULL),
+	          SQLITE_ERROR);
+	sqlite3_close(h);
+	unlink(db);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	log_injection();
@@ -603,5 +642,6 @@ int main(void)
 	sighup();
 	raw_path();
 	key_flood();
+	foreign_db();
 	return wa_t_report();
 }

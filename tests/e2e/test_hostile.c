@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -631,6 +633,63 @@ static void foreign_db(void)
 	rmdir(dir);
 }
 
+static long long file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* Smaller things: after a write past the file size limit the WAL is
+ * checkpointed, so writes recover as soon as they fit below the limit
+ * again, without a restart. */
+static void fsize_recovery(void)
+{
+	const char *knobs[] = {"MOCK_DELAY_MS=0", NULL};
+	char db[400], wal[420], ext[64];
+	struct rlimit rl;
+	wa_http_reply r;
+	long long wsize = 0, dsize;
+	int refused = 0, recovered = 0, i;
+
+	CHECK_INT(start(knobs), 0);
+	snprintf(db, sizeof(db), "%s/wa.db", d.dir);
+	snprintf(wal, sizeof(wal), "%s/wa.db-wal", d.dir);
+	/* grow the WAL well past what the database needs */
+	for (i = 0; i < 2000 && (wsize = file_size(wal)) < 400 * 1024; i++) {
+		snprintf(ext, sizeof(ext), "fs-a-%d", i);
+		CHECK_INT(e2e_send(&d, ext, "+5564999998888", "x", NULL, &r),
+		          200);
+		wa_h_reply_free(&r);
+	}
+	dsize = file_size(db);
+	printf("WAL %lld bytes, database %lld bytes\n", wsize, dsize);
+	CHECK(wsize >= 400 * 1024);
+	/* a limit under the WAL's end, well above the database */
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(wsize - 64 * 1024);
+	CHECK(dsize > 0 && dsize * 2 + 128 * 1024 < wsize - 64 * 1024);
+	CHECK_INT(prlimit(d.pid, RLIMIT_FSIZE, &rl, NULL), 0);
+	for (i = 0; i < 400 && !recovered; i++) {
+		long st;
+		snprintf(ext, sizeof(ext), "fs-b-%d", i);
+		st = e2e_send(&d, ext, "+5564999998888", "x", NULL, &r);
+		wa_h_reply_free(&r);
+		if (st == 503)
+			refused++;
+		else if (st == 200 && refused)
+			recovered = 1;
+		if (st == 503) {
+			struct timespec ms20 = {0, 20 * 1000000L};
+			nanosleep(&ms20, NULL);
+		}
+	}
+	printf("refused %d sends before writes fit again\n", refused);
+	CHECK(refused > 0);
+	CHECK(recovered);
+	rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+	prlimit(d.pid, RLIMIT_FSIZE, &rl, NULL);
+	stop();
+}
+
 int main(void)
 {
 	log_injection();
@@ -643,5 +702,6 @@ int main(void)
 	raw_path();
 	key_flood();
 	foreign_db();
+	fsize_recovery();
 	return wa_t_report();
 }

@@ -178,6 +178,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	if (wa_provider_load(settings.provider, settings.provider_dir,
@@ -278,9 +279,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	app.guard =
-	    wa_guard_create(settings.n_api_keys, settings.rate_limit_rps,
-	                    settings.rate_limit_burst);
+	app.guard = wa_guard_create(WA_MAX_API_KEYS, settings.rate_limit_rps,
+	                            settings.rate_limit_burst);
 	if (!app.guard)
 		return fail("Out of memory creating the rate limiter");
 	wa_writer_on_commit(app.writer, on_commit, &app);
@@ -310,8 +310,29 @@ int main(int argc, char **argv)
 		       settings.chartjs_dir[0] ? settings.chartjs_dir
 		                               : "Chart.js not installed");
 
-	while (sigwait(&sigs, &sig) != 0)
-		;
+	for (;;) {
+		while (sigwait(&sigs, &sig) != 0)
+			;
+		if (sig != SIGHUP)
+			break;
+		/* Logs go to stderr (journald): nothing to reopen. What can
+		 * change safely under running requests is read again. */
+		if (wa_settings_reload(&settings, config_file, err,
+		                       sizeof(err)) != 0)
+			wa_log(WA_LOG_ERROR, "main",
+			       "SIGHUP: the settings were not reloaded (the "
+			       "running ones stay): %s",
+			       err);
+		else
+			wa_log(WA_LOG_INFO, "main",
+			       "SIGHUP: reloaded API_KEY, API_KEYS (%zu keys) "
+			       "and LOG_LEVEL",
+			       settings.n_api_keys);
+		if (settings.dev_key_in_use)
+			wa_log(WA_LOG_WARN, "main",
+			       "The development API key is in use: set a "
+			       "secret API_KEY in production");
+	}
 	wa_log(WA_LOG_INFO, "main", "Got %s: stopping (at most %u s)",
 	       sig == SIGTERM ? "SIGTERM" : "SIGINT",
 	       settings.shutdown_timeout_s);

@@ -15,7 +15,7 @@
 const wa_config_spec wa_core_keys[] = {
 	{"PORT", "3001", "TCP port of the HTTP API."},
 	{"BIND_ADDRESS", "0.0.0.0", "IPv4 address to listen on."},
-	{"API_KEY", NULL, "Key callers send in X-API-Key (required)."},
+	{"API_KEY", NULL, "Key callers send in X-API-Key (required; 16 characters or more)."},
 	{"API_KEYS", NULL, "More accepted keys, comma-separated (optional)."},
 	{"WHATSAPP_PROVIDER", "mock", "Provider name (PROVIDER_DIR/<name>.so) or absolute path to a .so."},
 	{"PROVIDER_DIR", WA_DEFAULT_PROVIDER_DIR, "Directory holding provider plugins."},
@@ -37,18 +37,20 @@ const wa_config_spec wa_core_keys[] = {
 	{"RETRY_BASE_MS", "1000", "First retry backoff ceiling, in ms (doubles per attempt, full jitter)."},
 	{"RETRY_MAX_MS", "300000", "Largest retry backoff, in ms."},
 	{"BATCH_MAX", "1000", "Most messages in one POST /v1/messages/batch."},
+	{"BATCH_MAX_BODY_BYTES", "0", "Largest POST /v1/messages/batch body, in bytes; 0 = the larger of MAX_BODY_BYTES and 1024 x BATCH_MAX."},
 	{"QUEUE_MAX", "10000", "Inserts waiting for the store before 503 + Retry-After."},
 	{"HTTP_TIMEOUT_MS", "15000", "Total timeout of one provider HTTP request."},
 	{"HTTP_CONNECT_TIMEOUT_MS", "5000", "Connect timeout of one provider HTTP request."},
 	{"HTTP_MAX_RESPONSE_BYTES", "1048576", "Largest provider reply accepted, in bytes."},
 	{"RATE_LIMIT_RPS", "0", "Requests per second allowed per API key (a batch counts its items); 0 = off."},
 	{"RATE_LIMIT_BURST", "0", "Requests an API key may save up; 0 = max(1, RATE_LIMIT_RPS)."},
-	{"MAX_INFLIGHT", "512", "Requests being processed at once before 503; 0 = off."},
+	{"MAX_INFLIGHT", "512", "Requests being processed at once (head received) before 503; /health and /ready are never refused; 0 = off."},
 	{"MAX_CONN_PER_IP", "0", "Connections one client IP may hold; 0 = off (use 0 behind a proxy)."},
+	{"MAX_UNFINISHED_PER_IP", "64", "Connections one client IP may hold that have not sent a whole request (idle keep-alive included); more are closed at once; 0 = off (use 0 or more behind a proxy)."},
 	{"ACCESS_LOG", "true", "One log line per request (method, route, status, duration, request id, key id)."},
 	{"TLS_CERT_FILE", NULL, "PEM certificate (chain): serve HTTPS instead of HTTP."},
 	{"TLS_KEY_FILE", NULL, "PEM private key for TLS_CERT_FILE."},
-	{"TLS_PRIORITIES", "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:%SERVER_PRECEDENCE", "GnuTLS priority string for HTTPS."},
+	{"TLS_PRIORITIES", "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE", "GnuTLS priority string for HTTPS."},
 	{"STATUS_WEBHOOK_URL", NULL, "POST every status change here (signed JSON); unset = off."},
 	{"STATUS_WEBHOOK_SECRET", NULL, "HMAC-SHA256 key for X-Wadispatch-Signature (required with STATUS_WEBHOOK_URL, 16+ chars)."},
 	{"PUBLIC_BASE_URL", NULL, "Public base URL providers use to reach this service (status callbacks)."},
@@ -222,37 +224,117 @@ static int file_set(const char *key, const char *value, void *ud)
 	return 0;
 }
 
-int wa_config_load_file(const char *path, char *err, size_t err_len)
+/* The whole file at path into *buf (malloc'd) and *n. */
+static int read_file(const char *path, char **buf, size_t *n, char *err,
+                     size_t err_len)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-	int rc;
+	long len;
 
+	*buf = NULL;
 	if (!f) {
 		snprintf(err, err_len, "Cannot read config file %s: %s", path,
 		         strerror(errno));
 		return -1;
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0) {
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    len > (1 << 20) || fseek(f, 0, SEEK_SET) != 0) {
 		snprintf(err, err_len,
 		         "Config file %s is unreadable or over 1 MiB", path);
 		fclose(f);
 		return -1;
 	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+	*buf = malloc((size_t)len + 1);
+	if (!*buf || fread(*buf, 1, (size_t)len, f) != (size_t)len) {
 		snprintf(err, err_len, "Cannot read config file %s", path);
-		free(buf);
+		free(*buf);
+		*buf = NULL;
 		fclose(f);
 		return -1;
 	}
 	fclose(f);
-	rc =
-	    wa_config_parse(buf, (size_t)n, path, file_set, NULL, err, err_len);
+	*n = (size_t)len;
+	return 0;
+}
+
+int wa_config_load_file(const char *path, char *err, size_t err_len)
+{
+	char *buf;
+	size_t n;
+	int rc;
+
+	if (read_file(path, &buf, &n, err, err_len) != 0)
+		return -1;
+	rc = wa_config_parse(buf, n, path, file_set, NULL, err, err_len);
 	free(buf);
 	return rc;
+}
+
+typedef struct lookup {
+	const char *const *keys;
+	char **values;
+} lookup;
+
+static int lookup_set(const char *key, const char *value, void *ud)
+{
+	lookup *l = ud;
+
+	for (size_t i = 0; l->keys[i]; i++) {
+		if (strcmp(l->keys[i], key) != 0)
+			continue;
+		free(l->values[i]);
+		l->values[i] = *value ? strdup(value) : NULL;
+		if (*value && !l->values[i])
+			return -1;
+	}
+	return 0;
+}
+
+int wa_config_reread(const char *path, const char *const *keys, char **values,
+                     char *err, size_t err_len)
+{
+	lookup l = {keys, values};
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (err_len)
+		err[0] = 0;
+	for (size_t i = 0; keys[i]; i++)
+		values[i] = NULL;
+	if (path && read_file(path, &buf, &n, err, err_len) != 0)
+		return -1;
+	if (path)
+		rc =
+		    wa_config_parse(buf, n, path, lookup_set, &l, err, err_len);
+	free(buf);
+	for (size_t i = 0; rc == 0 && keys[i]; i++) {
+		const char *env = getenv(keys[i]);
+		if (env && *env) { /* the environment wins, as at startup */
+			free(values[i]);
+			if (!(values[i] = strdup(env)))
+				rc = -1;
+		}
+	}
+	if (rc != 0) {
+		for (size_t i = 0; keys[i]; i++) {
+			free(values[i]);
+			values[i] = NULL;
+		}
+		if (!err[0])
+			snprintf(err, err_len, "out of memory");
+	}
+	return rc;
+}
+
+bool wa_config_is_set(const char *key)
+{
+	if (getenv(key))
+		return true;
+	for (size_t i = 0; i < g_nfile; i++)
+		if (strcmp(g_file[i].key, key) == 0)
+			return true;
+	return false;
 }
 
 const char *wa_config_get(const char *key)

@@ -22,6 +22,13 @@ extern const wa_config_spec wa_core_keys[];
  * naming the file and line in err. May be called once. */
 int wa_config_load_file(const char *path, char *err, size_t err_len);
 
+/* Read keys (NULL-terminated) afresh, without touching what
+ * wa_config_get returns: the environment, then the env file at path (read
+ * again now; NULL for none). values[i] is a malloc'd copy or NULL when
+ * unset; the caller frees each. 0, or -1 with err (values all NULL). */
+int wa_config_reread(const char *path, const char *const *keys, char **values,
+                     char *err, size_t err_len);
+
 /* Parse env-file text (exposed for tests and fuzzing). For each pair,
  * calls set(key, value, ud); returns 0 or -1 with err filled. */
 int wa_config_parse(const char *text, size_t len, const char *origin,
@@ -31,6 +38,9 @@ int wa_config_parse(const char *text, size_t len, const char *origin,
 /* The value of key: environment, then env file, then NULL. Empty strings
  * count as unset. The returned string lives as long as the process. */
 const char *wa_config_get(const char *key);
+
+/* Whether key is present at all (environment or env file), even empty. */
+bool wa_config_is_set(const char *key);
 
 /* Keys that came from the env file (for unknown-key warnings). */
 size_t wa_config_file_keys(const char ***keys);

@@ -8,10 +8,12 @@
 
 #define WA_JSON_MAX_DEPTH 16
 
-/* Parse exactly one JSON value from buf[0..len): rejects embedded NULs,
- * invalid UTF-8, nesting deeper than WA_JSON_MAX_DEPTH, and anything but
- * whitespace after the value. Returns a new reference or NULL with a
- * sentence in err. */
+/* Parse exactly one JSON value (RFC 8259) from buf[0..len): rejects
+ * embedded NULs, invalid UTF-8 (overlong forms and encoded surrogates
+ * included), lone surrogate escapes (\ud800 without its pair), raw control
+ * characters in strings, NaN, Infinity and other bare words, nesting deeper
+ * than WA_JSON_MAX_DEPTH, and anything but whitespace after the value. Returns
+ * a new reference or NULL with a sentence in err. */
 json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
                                   size_t err_len);
 

@@ -2,6 +2,7 @@
 #include "base/log.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,18 +32,51 @@ int wa_log_level_parse(const char *s)
 	return -1;
 }
 
-size_t wa_json_escape(const char *s, char *out, size_t len)
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when the
+ * bytes there are not one (overlong, surrogate, beyond U+10FFFF, cut). */
+static size_t utf8_len(const unsigned char *p, size_t n)
 {
-	size_t o = 0;
+	size_t k;
+	unsigned cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xE0) == 0xC0)
+		k = 2, cp = p[0] & 0x1Fu;
+	else if ((p[0] & 0xF0) == 0xE0)
+		k = 3, cp = p[0] & 0x0Fu;
+	else if ((p[0] & 0xF8) == 0xF0)
+		k = 4, cp = p[0] & 0x07u;
+	else
+		return 0;
+	if (n < k)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3Fu);
+	}
+	if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) ||
+	    (k == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return k;
+}
+
+/* Escape the first n bytes of s (or up to its NUL) into out. */
+static size_t escape_n(const char *s, size_t n, char *out, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, i = 0;
 
 	if (!len)
 		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	while (i < n && p[i]) {
 		char tmp[8];
 		const char *e = NULL;
-		size_t el;
+		size_t el, k = 1;
 
-		switch (*p) {
+		switch (p[i]) {
 		case '"':
 			e = "\\\"";
 			break;
@@ -59,9 +93,15 @@ size_t wa_json_escape(const char *s, char *out, size_t len)
 			e = "\\t";
 			break;
 		default:
-			if (*p < 0x20) {
-				snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
+			if (p[i] < 0x20 || p[i] == 0x7f) {
+				snprintf(tmp, sizeof(tmp), "\\u%04x", p[i]);
 				e = tmp;
+			} else if (p[i] >= 0x80) {
+				k = utf8_len(p + i, n - i);
+				if (!k) {
+					e = "\\ufffd";
+					k = 1;
+				}
 			}
 		}
 		if (e) {
@@ -71,65 +111,168 @@ size_t wa_json_escape(const char *s, char *out, size_t len)
 			memcpy(out + o, e, el);
 			o += el;
 		} else {
-			if (o + 1 >= len)
+			if (o + k >= len)
 				break;
-			out[o++] = (char)*p;
+			memcpy(out + o, p + i, k);
+			o += k;
 		}
+		i += k;
 	}
 	out[o] = 0;
 	return o;
 }
 
-__attribute__((format(printf, 4, 0))) static void
-emit(wa_log_level level, const char *component, const char *fields,
-     const char *fmt, va_list ap)
+size_t wa_json_escape(const char *s, char *out, size_t len)
 {
-	char msg[2048], esc[4096], line[8192], ts[32];
-	int n;
+	return escape_n(s, (size_t)-1, out, len);
+}
+
+/* A bounded line: appends whole pieces or nothing. */
+typedef struct line_buf {
+	char *p;
+	size_t len, used;
+	bool full;
+} line_buf;
+
+static bool put(line_buf *b, const char *s, size_t n)
+{
+	if (b->full || b->used + n >= b->len) {
+		b->full = true;
+		return false;
+	}
+	memcpy(b->p + b->used, s, n);
+	b->used += n;
+	return true;
+}
+
+static bool put_str(line_buf *b, const char *s)
+{
+	return put(b, s, strlen(s));
+}
+
+static bool put_escaped(line_buf *b, const char *s, size_t max)
+{
+	char esc[6 * WA_LOG_FIELD_MAX + 8];
+	size_t n = escape_n(s, max < WA_LOG_FIELD_MAX ? max : WA_LOG_FIELD_MAX,
+	                    esc, sizeof(esc));
+	return put(b, "\"", 1) && put(b, esc, n) && put(b, "\"", 1);
+}
+
+static bool key_ok(const char *k)
+{
+	if (!k || !*k)
+		return false;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+		      (*k >= '0' && *k <= '9') || *k == '_'))
+			return false;
+	return true;
+}
+
+size_t wa_log_format(char *out, size_t len, wa_log_level level,
+                     const char *component, const wa_log_field *fields,
+                     size_t n, const char *msg)
+{
+	/* Room for the closing "}\n" is kept back from every piece. */
+	line_buf b = {out, len > 3 ? len - 2 : 0, 0, false};
+	char ts[32], esc[4096], num[32];
+
+	if (len < 3) {
+		if (len)
+			out[0] = 0;
+		return 0;
+	}
+	wa_iso8601_now(ts, sizeof(ts));
+	put_str(&b, "{\"ts\":\"");
+	put_str(&b, ts);
+	put_str(&b, "\",\"level\":\"");
+	put_str(&b, level_names[level & 3]);
+	put_str(&b, "\",\"component\":");
+	put_escaped(&b, component ? component : "core", 64);
+	put_str(&b, ",\"msg\":\"");
+	if (!put(&b, esc, wa_json_escape(msg ? msg : "", esc, sizeof(esc))))
+		b.full = false; /* too long for the line: left out below */
+	put_str(&b, "\"");
+	for (size_t i = 0; i < n && !b.full; i++) {
+		const wa_log_field *f = &fields[i];
+		size_t mark = b.used;
+		bool ok;
+
+		if (!key_ok(f->key))
+			continue;
+		ok = put_str(&b, ",\"") && put_str(&b, f->key) &&
+		     put_str(&b, "\":");
+		if (ok && f->kind == WA_LF_STR) {
+			ok = put_escaped(&b, f->str ? f->str : "-",
+			                 WA_LOG_FIELD_MAX);
+		} else if (ok && f->kind == WA_LF_BOOL) {
+			ok = put_str(&b, f->num ? "true" : "false");
+		} else if (ok) {
+			snprintf(num, sizeof(num), "%lld", f->num);
+			ok = put_str(&b, num);
+		}
+		if (!ok)
+			b.used =
+			    mark; /* drop the member, keep the JSON whole */
+	}
+	memcpy(out + b.used, "}\n", 2);
+	b.used += 2;
+	out[b.used] = 0;
+	return b.used;
+}
+
+__attribute__((format(printf, 5, 0))) static void
+emit(wa_log_level level, const char *component, const wa_log_field *fields,
+     size_t n, const char *fmt, va_list ap)
+{
+	char msg[2048], line[8192];
+	size_t len;
 
 	if ((int)level < g_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	wa_json_escape(msg, esc, sizeof(esc));
-	wa_iso8601_now(ts, sizeof(ts));
-	n = snprintf(line, sizeof(line),
-	             "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"%s\","
-	             "\"msg\":\"%s\"%s%s}\n",
-	             ts, level_names[level & 3], component ? component : "core",
-	             esc, fields && *fields ? "," : "", fields ? fields : "");
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 2] = '}';
-		line[n - 1] = '\n';
-	}
+	len =
+	    wa_log_format(line, sizeof(line), level, component, fields, n, msg);
 	/* One write per line so concurrent lines never interleave. */
-	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;
 }
 
 void wa_logv(wa_log_level level, const char *component, const char *fmt,
              va_list ap)
 {
-	emit(level, component, NULL, fmt, ap);
+	emit(level, component, NULL, 0, fmt, ap);
 }
 
 void wa_log(wa_log_level level, const char *component, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emit(level, component, NULL, fmt, ap);
+	emit(level, component, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
-void wa_log_fields(wa_log_level level, const char *component,
-                   const char *fields, const char *fmt, ...)
+void wa_log_kv(wa_log_level level, const char *component,
+               const wa_log_field *fields, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	emit(level, component, fields, fmt, ap);
+	emit(level, component, fields, n, fmt, ap);
 	va_end(ap);
+}
+
+bool wa_log_throttle_ok(wa_log_throttle *t, long long now_ms,
+                        long long interval_ms, unsigned long *held)
+{
+	long long next = atomic_load(&t->next_ms);
+
+	if (now_ms >= next && atomic_compare_exchange_strong(
+	                          &t->next_ms, &next, now_ms + interval_ms)) {
+		*held = atomic_exchange(&t->held, 0);
+		return true;
+	}
+	atomic_fetch_add(&t->held, 1);
+	return false;
 }
 
 const char *wa_mask_phone(const char *phone, char *buf, size_t len)

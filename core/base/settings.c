@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 #include "base/config.h"
 #include "base/log.h"
 
+/* Guards the API key lists against a reload (SIGHUP) while requests
+ * compare keys. One process, one settings. */
+static pthread_rwlock_t g_keys_lock = PTHREAD_RWLOCK_INITIALIZER;
+
 static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
                    char *err, size_t err_len)
 {
@@ -19,11 +24,22 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 		k++, len--;
 	while (len && (k[len - 1] == ' ' || k[len - 1] == '\t'))
 		len--;
-	if (!len)
-		return 0;
-	if (len < 8) {
+	if (!len) {
+		if (strcmp(var, "API_KEYS") == 0)
+			return 0; /* an empty item of the list, e.g. "a,,b" */
 		snprintf(err, err_len,
-		         "%s holds a key shorter than 8 characters", var);
+		         "%s is empty or only spaces: no caller could use the "
+		         "API; set a key of %d or more characters",
+		         var, WA_MIN_API_KEY_LEN);
+		return -1;
+	}
+	if (len < WA_MIN_API_KEY_LEN &&
+	    !(len == strlen(WA_DEV_API_KEY) &&
+	      memcmp(k, WA_DEV_API_KEY, len) == 0)) {
+		snprintf(err, err_len,
+		         "%s holds a key shorter than %d characters; use a "
+		         "longer random key (e.g. openssl rand -hex 16)",
+		         var, WA_MIN_API_KEY_LEN);
 		return -1;
 	}
 	if (s->n_api_keys >= WA_MAX_API_KEYS) {
@@ -39,6 +55,28 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 	if (strcmp(s->api_keys[s->n_api_keys], WA_DEV_API_KEY) == 0)
 		s->dev_key_in_use = true;
 	s->n_api_keys++;
+	return 0;
+}
+
+/* API_KEY (required) and the API_KEYS list into s. */
+static int load_keys(wa_settings *s, const char *key, const char *list,
+                     char *err, size_t err_len)
+{
+	if (!key) {
+		snprintf(err, err_len,
+		         "API_KEY is not set: refusing to run without "
+		         "authentication");
+		return -1;
+	}
+	if (add_key(s, key, strlen(key), "API_KEY", err, err_len) != 0)
+		return -1;
+	for (const char *p = list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (add_key(s, p, len, "API_KEYS", err, err_len) != 0)
+			return -1;
+		p += len + (c ? 1 : 0);
+	}
 	return 0;
 }
 
@@ -166,26 +204,21 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	}
 
-	v = wa_config_get("API_KEY");
-	if (!v) {
-		snprintf(err, err_len,
-		         "API_KEY is not set: refusing to run without "
-		         "authentication");
+	if (load_keys(s, wa_config_get("API_KEY"), wa_config_get("API_KEYS"),
+	              err, err_len) != 0)
 		return -1;
-	}
-	if (add_key(s, v, strlen(v), "API_KEY", err, err_len) != 0)
-		return -1;
-	if ((v = wa_config_get("API_KEYS"))) {
-		const char *p = v;
-		while (*p) {
-			const char *c = strchr(p, ',');
-			size_t len = c ? (size_t)(c - p) : strlen(p);
-			if (add_key(s, p, len, "API_KEYS", err, err_len) != 0)
-				return -1;
-			p += len + (c ? 1 : 0);
-		}
-	}
 
+	/* An empty value would quietly mean the mock: nothing would reach
+	 * WhatsApp while every send answers 200. */
+	if (wa_config_is_set("WHATSAPP_PROVIDER") &&
+	    !wa_config_get("WHATSAPP_PROVIDER")) {
+		snprintf(
+		    err, err_len,
+		    "WHATSAPP_PROVIDER is set but empty: name the provider "
+		    "(mock, twilio, evolution, cloudapi or a .so path), or "
+		    "remove the line to use the mock");
+		return -1;
+	}
 	if (copy_str(s->provider, sizeof(s->provider), "WHATSAPP_PROVIDER", err,
 	             err_len) != 0 ||
 	    copy_str(s->provider_dir, sizeof(s->provider_dir), "PROVIDER_DIR",
@@ -193,6 +226,17 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	    copy_str(s->store_path, sizeof(s->store_path), "STORE_PATH", err,
 	             err_len) != 0)
 		return -1;
+
+	/* SQLite reads these as an in-memory database (each connection its
+	 * own) or a URI: nothing accepted would be durable. */
+	if (strcmp(s->store_path, ":memory:") == 0 ||
+	    strncmp(s->store_path, "file:", 5) == 0) {
+		snprintf(err, err_len,
+		         "STORE_PATH must be a file path, got \"%.40s\": the "
+		         "store must keep accepted messages on disk",
+		         s->store_path);
+		return -1;
+	}
 
 	LONG_OR_FAIL("MAX_BODY_BYTES", 1024, 16L << 20, s->max_body_bytes);
 	LONG_OR_FAIL("WORKERS", 1, 1024, s->workers);
@@ -268,6 +312,25 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	}
 	LONG_OR_FAIL("BATCH_MAX", 1, 100000, s->batch_max);
+	/* 1000 minimal items are about 72 KB: a batch needs its own cap, or
+	 * the default BATCH_MAX could never be reached. */
+	LONG_OR_FAIL("BATCH_MAX_BODY_BYTES", 0, 256L << 20, n);
+	if (n == 0) {
+		s->batch_body_bytes = s->batch_max * WA_BATCH_ITEM_BYTES;
+		if (s->batch_body_bytes < s->max_body_bytes)
+			s->batch_body_bytes = s->max_body_bytes;
+	} else if ((size_t)n < s->batch_max * WA_BATCH_ITEM_MIN_BYTES) {
+		snprintf(
+		    err, err_len,
+		    "BATCH_MAX_BODY_BYTES (%ld) cannot hold BATCH_MAX (%zu) "
+		    "messages: give it at least %d bytes per message "
+		    "(%zu), or 0 for the default",
+		    n, s->batch_max, WA_BATCH_ITEM_MIN_BYTES,
+		    s->batch_max * WA_BATCH_ITEM_MIN_BYTES);
+		return -1;
+	} else {
+		s->batch_body_bytes = (size_t)n;
+	}
 	LONG_OR_FAIL("QUEUE_MAX", 1, 10000000, s->queue_max);
 	LONG_OR_FAIL("HTTP_TIMEOUT_MS", 100, 600000, s->http_timeout_ms);
 	LONG_OR_FAIL("HTTP_CONNECT_TIMEOUT_MS", 100, 600000,
@@ -281,6 +344,8 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	s->rate_limit_burst = (double)n;
 	LONG_OR_FAIL("MAX_INFLIGHT", 0, 1000000, s->max_inflight);
 	LONG_OR_FAIL("MAX_CONN_PER_IP", 0, 1000000, s->max_conn_per_ip);
+	LONG_OR_FAIL("MAX_UNFINISHED_PER_IP", 0, 1000000,
+	             s->max_unfinished_per_ip);
 	if (wa_config_bool("ACCESS_LOG", &s->access_log, err, err_len) != 0)
 		return -1;
 	if (load_tls(s, err, err_len) != 0)
@@ -335,19 +400,68 @@ void wa_settings_free(wa_settings *s)
 int wa_settings_key_index(const wa_settings *s, const char *given)
 {
 	int found = -1;
+
+	pthread_rwlock_rdlock(&g_keys_lock);
 	for (size_t i = 0; i < s->n_api_keys; i++) {
 		bool eq = wa_ct_streq(s->api_keys[i], given);
 		found = (found < 0 && eq) ? (int)i : found;
 	}
+	pthread_rwlock_unlock(&g_keys_lock);
 	return found;
 }
 
 bool wa_settings_key_ok(const wa_settings *s, const char *given)
 {
 	bool ok = false;
+
 	/* Compare against every key, always, so timing does not reveal
 	 * which key (or whether a later one) matched. */
+	pthread_rwlock_rdlock(&g_keys_lock);
 	for (size_t i = 0; i < s->n_api_keys; i++)
 		ok |= wa_ct_streq(s->api_keys[i], given);
+	pthread_rwlock_unlock(&g_keys_lock);
 	return ok;
+}
+
+int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
+                       size_t err_len)
+{
+	static const char *const keys[] = {"API_KEY", "API_KEYS", "LOG_LEVEL",
+	                                   NULL};
+	char *v[3] = {NULL, NULL, NULL};
+	wa_settings tmp;
+	int level = s->log_level, rc = -1;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (wa_config_reread(config_path, keys, v, err, err_len) != 0)
+		return -1;
+	if (load_keys(&tmp, v[0], v[1], err, err_len) != 0)
+		goto out;
+	if (v[2] && (level = wa_log_level_parse(v[2])) < 0) {
+		snprintf(err, err_len,
+		         "LOG_LEVEL must be debug, info, warn or error, got "
+		         "\"%.40s\"",
+		         v[2]);
+		goto out;
+	}
+	if (!v[2])
+		level = wa_log_level_parse(wa_config_default("LOG_LEVEL"));
+	/* Swap the key lists; the old strings are freed once no request
+	 * can be reading them (readers hold the lock while comparing). */
+	pthread_rwlock_wrlock(&g_keys_lock);
+	for (size_t i = 0; i < s->n_api_keys; i++)
+		free(s->api_keys[i]);
+	memcpy(s->api_keys, tmp.api_keys, sizeof(s->api_keys));
+	s->n_api_keys = tmp.n_api_keys;
+	s->dev_key_in_use = tmp.dev_key_in_use;
+	pthread_rwlock_unlock(&g_keys_lock);
+	tmp.n_api_keys = 0;
+	s->log_level = level;
+	wa_log_set_level((wa_log_level)level);
+	rc = 0;
+out:
+	wa_settings_free(&tmp);
+	for (int i = 0; i < 3; i++)
+		free(v[i]);
+	return rc;
 }

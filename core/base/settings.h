@@ -8,6 +8,9 @@
 
 #define WA_DEV_API_KEY "dev-api-key-12345"
 #define WA_MAX_API_KEYS 32
+#define WA_BATCH_ITEM_MIN_BYTES 128 /* a small item, with some slack */
+#define WA_BATCH_ITEM_BYTES 1024    /* per item, for the default cap */
+#define WA_MIN_API_KEY_LEN 16       /* characters; the dev key is exempt */
 
 typedef struct wa_settings {
 	int port;
@@ -35,6 +38,7 @@ typedef struct wa_settings {
 	int64_t retry_base_ms;
 	int64_t retry_max_ms;
 	size_t batch_max;
+	size_t batch_body_bytes; /* body cap of the batch route */
 	size_t queue_max;
 	long http_timeout_ms;
 	long http_connect_timeout_ms;
@@ -44,6 +48,7 @@ typedef struct wa_settings {
 	double rate_limit_burst;
 	unsigned max_inflight;
 	unsigned max_conn_per_ip;
+	unsigned max_unfinished_per_ip;
 	bool access_log;
 	char *tls_cert; /* PEM contents, malloc'd, or NULL */
 	char *tls_key;
@@ -63,5 +68,12 @@ void wa_settings_free(wa_settings *s);
 bool wa_settings_key_ok(const wa_settings *s, const char *given);
 /* Which key (0-based) given matches, or -1. Compares against all keys. */
 int wa_settings_key_index(const wa_settings *s, const char *given);
+
+/* SIGHUP: read API_KEY, API_KEYS and LOG_LEVEL again (the environment, then
+ * the env file at config_path, read afresh; NULL for none), with the same
+ * rules as at startup, and swap them in while requests keep running. 0, or
+ * -1 with a sentence in err and nothing changed. Call from one thread. */
+int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
+                       size_t err_len);
 
 #endif

@@ -10,13 +10,18 @@
 int wa_phone_normalize(const char *in, char *out, size_t out_len)
 {
 	size_t digits = 0;
+	const char *p = in;
 
 	if (!in || out_len < 17)
 		return -1;
 	out[0] = '+';
-	for (const char *p = in; *p; p++) {
-		if (*p == ' ' || *p == '+' || *p == '-' || *p == '(' ||
-		    *p == ')' || *p == '.')
+	while (*p == ' ')
+		p++;
+	if (*p == '+') /* one '+', only before everything else */
+		p++;
+	for (; *p; p++) {
+		if (*p == ' ' || *p == '-' || *p == '(' || *p == ')' ||
+		    *p == '.')
 			continue;
 		if (*p < '0' || *p > '9')
 			return -1;
@@ -24,7 +29,9 @@ int wa_phone_normalize(const char *in, char *out, size_t out_len)
 			return -1;
 		out[1 + digits++] = *p;
 	}
-	if (digits < 10)
+	/* No country code starts with 0: a leading 0 is a trunk or an
+	 * international prefix ("00"), or no number at all. */
+	if (digits < 10 || out[1] == '0')
 		return -1;
 	out[1 + digits] = 0;
 	return 0;
@@ -179,7 +186,7 @@ static int check_template(json_object *t, char **out, const char **error)
 int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
                      char *msgbuf, size_t msgbuf_len)
 {
-	const char *phone, *body, *ext;
+	const char *phone, *body, *ext, *media = NULL;
 	json_object *t, *m;
 	long chars;
 
@@ -239,7 +246,7 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 			         "2000 bytes";
 			return -1;
 		}
-		f->media_url = u;
+		media = u;
 	}
 	if (json_object_object_get_ex(obj, "template", &t) &&
 	    !json_object_is_type(t, json_type_null)) {
@@ -248,13 +255,24 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 			return -1;
 		f->template_json = canon;
 	}
-	f->body = body;
-	f->external_id = ext;
+	/* Copies, so the caller can drop the parse tree (and whatever
+	 * members it held) before the request is parked. */
+	f->body = strdup(body);
+	f->external_id = strdup(ext);
+	f->media_url = media ? strdup(media) : NULL;
+	if (!f->body || !f->external_id || (media && !f->media_url)) {
+		wa_send_fields_clear(f);
+		*error = "out of memory";
+		return -1;
+	}
 	return 0;
 }
 
 void wa_send_fields_clear(wa_send_fields *f)
 {
 	free((char *)f->template_json);
-	f->template_json = NULL;
+	free((char *)f->body);
+	free((char *)f->external_id);
+	free((char *)f->media_url);
+	f->template_json = f->body = f->external_id = f->media_url = NULL;
 }

@@ -16,25 +16,28 @@
 	"Missing required fields: recipient_phone, message_body, external_id"
 #define WA_ERR_BAD_PHONE "Invalid phone number format"
 
-/* Drop spaces, '+', '-', '(', ')', '.'; the rest must be 10-15 digits.
+/* An optional '+' as the first character (after spaces); then drop spaces,
+ * '-', '(', ')', '.'; the rest must be 10-15 digits, the first not 0.
  * Writes "+<digits>" (E.164) to out (>= 17 bytes). 0, or -1 if invalid. */
 int wa_phone_normalize(const char *in, char *out, size_t out_len);
 
 /* Number of UTF-8 code points in s, or -1 if s is not valid UTF-8. */
 long wa_utf8_chars(const char *s, size_t len);
 
-/* A validated send request. Pointers borrow from the JSON object. */
+/* A validated send request. Every string is a malloc'd copy (nothing
+ * borrows from the JSON object, which the caller may free at once); free
+ * them with wa_send_fields_clear. */
 typedef struct wa_send_fields {
 	char phone[20]; /* normalised */
 	const char *body;
 	const char *external_id;
-	const char *template_json; /* malloc'd canonical JSON or NULL */
-	const char *media_url;     /* borrowed or NULL */
+	const char *template_json; /* canonical JSON or NULL */
+	const char *media_url;     /* or NULL */
 } wa_send_fields;
 
 /* Validate one message object. 0 when valid; else -1 with the HTTP status
- * (400) and the error sentence (static string or written into msgbuf). On
- * success, free f->template_json with wa_send_fields_clear. */
+ * (400) and the error sentence (static string or written into msgbuf), and
+ * nothing allocated. On success, free f with wa_send_fields_clear. */
 int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
                      char *msgbuf, size_t msgbuf_len);
 void wa_send_fields_clear(wa_send_fields *f);

@@ -407,10 +407,22 @@ static void transport_error(hx_xfer *x, CURLcode code)
 
 	res->upstream_status = 0;
 	if (x->too_large || code == CURLE_FILESIZE_EXCEEDED) {
-		res->result_class = WA_RESULT_RETRY;
+		long status = 0;
+
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		res->upstream_status = status;
+		/* A 2xx means the provider took the message: a reply the host
+		 * cannot read is no reason to send it again (the plugins treat
+		 * a 2xx without an id the same way). */
+		res->result_class = status >= 200 && status < 300
+		                        ? WA_RESULT_REJECT
+		                        : WA_RESULT_RETRY;
 		snprintf(res->error, sizeof(res->error),
-		         "reply too large (over %ld bytes)",
-		         x->hx->cfg.max_response_bytes);
+		         "reply too large (over %ld bytes)%s",
+		         x->hx->cfg.max_response_bytes,
+		         res->result_class == WA_RESULT_REJECT
+		             ? " after a 2xx; not retried to avoid a duplicate"
+		             : "");
 	} else if (code == CURLE_UNSUPPORTED_PROTOCOL ||
 	           code == CURLE_URL_MALFORMAT) {
 		/* the provider's URL can never work: a set-up problem */

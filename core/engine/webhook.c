@@ -325,8 +325,6 @@ static void note_retry(wa_webhook *w, int64_t at)
 static void judge(wa_webhook *w)
 {
 	int64_t now = wa_now_ms(), delay;
-	char fields[96];
-
 	for (size_t i = 0; i < w->n_x; i++) {
 		wh_xfer *x = &w->x[i];
 
@@ -340,15 +338,16 @@ static void judge(wa_webhook *w)
 		            : retry_delay(w, x->ev.attempts + 1);
 		x->next_ms = now + delay;
 		note_retry(w, x->next_ms);
-		snprintf(
-		    fields, sizeof(fields),
-		    "\"event_id\":%lld,\"attempt\":%d,\"retry_in_ms\":%lld",
-		    (long long)x->ev.seq, x->ev.attempts + 1, (long long)delay);
-		wa_log_fields(WA_LOG_WARN, WH_COMP, fields,
-		              "The status webhook for message %s (%s) was not "
-		              "delivered: %s; it will be retried.",
-		              x->ev.message_id,
-		              wa_msg_status_name(x->ev.status), x->error);
+		wa_log_field f[3] = {
+		    WA_LOG_INT("event_id", x->ev.seq),
+		    WA_LOG_INT("attempt", x->ev.attempts + 1),
+		    WA_LOG_INT("retry_in_ms", delay),
+		};
+		wa_log_kv(WA_LOG_WARN, WH_COMP, f, 3,
+		          "The status webhook for message %s (%s) was not "
+		          "delivered: %s; it will be retried.",
+		          x->ev.message_id, wa_msg_status_name(x->ev.status),
+		          x->error);
 	}
 }
 

@@ -30,6 +30,11 @@ typedef struct wa_app {
 	struct wa_early *early;       /* status updates ahead of their send */
 	atomic_bool stopping; /* set on SIGTERM: /ready fails, sends get 503 */
 	atomic_long requests_open; /* requests between arrival and completion */
+	/* requests whose head has fully arrived, until completion: what
+	 * MAX_INFLIGHT caps (a client still sending its head uses none) */
+	atomic_long requests_active;
+	atomic_ulong auth_failures;     /* 401s: missing or wrong API key */
+	atomic_ulong callbacks_refused; /* provider callbacks refused */
 	int64_t started_ms;
 } wa_app;
 

@@ -125,8 +125,10 @@ static enum MHD_Result send_answer(wa_req *r)
 		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
 	if (r->request_id[0])
 		MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	/* Stopping: let keep-alive clients go, so the drain can finish. */
-	if (r->app->stopping)
+	/* Stopping: let keep-alive clients go, so the drain can finish. A
+	 * request refused for its framing leaves the rest of the stream
+	 * unread: the connection must not be reused either. */
+	if (r->app->stopping || r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 		                        "close");
 	ret = MHD_queue_response(r->conn, r->status, resp);
@@ -222,7 +224,100 @@ static void set_request_id(wa_req *r)
 		r->request_id[0] = 0;
 }
 
-/* Checks that need only the headers: route, method, auth, content type,
+/* Count a 401; say so in the log at most once per 10 s (a client can
+ * repeat it at will), with how many were held back. */
+static void auth_failed(wa_req *r, const char *what)
+{
+	static wa_log_throttle t;
+	unsigned long held;
+
+	atomic_fetch_add(&r->app->auth_failures, 1);
+	if (wa_log_throttle_ok(&t, (long long)wa_mono_ms(), 10000, &held))
+		wa_log(WA_LOG_WARN, "http",
+		       "Refused a request with %s API key (and %lu more since "
+		       "the last such line)",
+		       what, held);
+}
+
+/* An RFC 9110 method token of at most 32 characters. */
+static bool method_ok(const char *m)
+{
+	size_t n = m ? strlen(m) : 0;
+
+	if (n == 0 || n > 32)
+		return false;
+	for (; *m; m++)
+		if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') ||
+		      (*m >= '0' && *m <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *m)))
+			return false;
+	return true;
+}
+
+typedef struct framing {
+	int content_length; /* how many Content-Length headers */
+	int transfer_encoding;
+	bool te_not_chunked;
+	bool nul;
+	bool host;
+} framing;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, size_t key_size,
+                                   const char *value, size_t value_size)
+{
+	framing *f = cls;
+
+	(void)kind;
+	/* libmicrohttpd 0.9.75 itself cuts a value at a NUL byte (what
+	 * follows never reaches us); a version that hands the whole value
+	 * over is caught here. */
+	if (!key || strlen(key) != key_size ||
+	    (value && strlen(value) != value_size))
+		f->nul = true;
+	if (!key)
+		return MHD_YES;
+	if (!strcasecmp(key, "Content-Length"))
+		f->content_length++;
+	else if (!strcasecmp(key, "Host"))
+		f->host = true;
+	else if (!strcasecmp(key, "Transfer-Encoding")) {
+		f->transfer_encoding++;
+		if (!value || strcasecmp(value, "chunked") != 0)
+			f->te_not_chunked = true;
+	}
+	return MHD_YES;
+}
+
+/* The head's framing is unambiguous: at most one Content-Length, no
+ * Transfer-Encoding but exactly one "chunked" and then no Content-Length,
+ * no NUL in a header, a Host with HTTP/1.1. A proxy in front may read an
+ * ambiguous head differently (request smuggling): refuse it and close. */
+static bool framing_ok(wa_req *r)
+{
+	framing f = {0};
+	const char *why = NULL;
+
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, scan_header, &f);
+	if (f.nul)
+		why = "NUL byte in a header";
+	else if (f.content_length > 1)
+		why = "more than one Content-Length header";
+	else if (f.transfer_encoding > 1 || f.te_not_chunked)
+		why = "Transfer-Encoding other than chunked";
+	else if (f.transfer_encoding && f.content_length)
+		why = "both Transfer-Encoding and Content-Length";
+	else if (!f.host && r->version &&
+	         strcmp(r->version, MHD_HTTP_VERSION_1_0) != 0)
+		why = "HTTP/1.1 request without a Host header";
+	if (!why)
+		return true;
+	r->close = true;
+	wa_req_error(r, 400, "Malformed HTTP request", why);
+	return false;
+}
+
+/* Checks that need only the headers: method, route, auth, content type,
  * declared length. Answers r when one fails. */
 static void check_head(wa_req *r, const char *url)
 {
@@ -230,9 +325,32 @@ static void check_head(wa_req *r, const char *url)
 	const char *key, *ct, *cl;
 	bool is_get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	bool is_post = !strcmp(r->method, "POST");
+	char path[512];
 
 	r->key_index = -1;
+	r->active = true;
+	atomic_fetch_add(&r->app->requests_active, 1);
 	set_request_id(r);
+	if (!method_ok(r->method)) {
+		r->close = true;
+		wa_req_error(r, 400, "Invalid HTTP method", NULL);
+		return;
+	}
+	if (!framing_ok(r))
+		return;
+	/* Route on the path as received: libmicrohttpd has already decoded
+	 * %2F and %00 in url, so /v1/messages%2Fsend would reach "send" and
+	 * a %00 would cut a message id short. */
+	if (r->raw_uri) {
+		size_t n = strcspn(r->raw_uri, "?#");
+		if (n < sizeof(path)) {
+			memcpy(path, r->raw_uri, n);
+			path[n] = 0;
+			url = path;
+		} else {
+			url = "";
+		}
+	}
 	for (rt = g_routes; rt->pattern; rt++)
 		if (match(rt->pattern, url, r->param, sizeof(r->param)))
 			break;
@@ -249,11 +367,13 @@ static void check_head(wa_req *r, const char *url)
 	if (rt->auth) {
 		key = wa_req_header(r, "X-API-Key");
 		if (!key || !*key) {
+			auth_failed(r, "no");
 			wa_req_error(r, 401, "Missing X-API-Key header", NULL);
 			return;
 		}
 		r->key_index = wa_settings_key_index(r->app->settings, key);
 		if (r->key_index < 0) {
+			auth_failed(r, "a wrong");
 			wa_req_error(r, 401, "Invalid API Key", NULL);
 			return;
 		}
@@ -261,15 +381,21 @@ static void check_head(wa_req *r, const char *url)
 		if (strcmp(rt->name, "batch") != 0 && !wa_req_rate_limit(r, 1))
 			return;
 	}
-	if (r->app->settings->max_inflight &&
-	    atomic_load(&r->app->requests_open) >
+	/* The cap counts requests whose head has arrived; /health and /ready
+	 * are never refused for load (a balancer would take the instance
+	 * out for being busy). */
+	if (r->app->settings->max_inflight && !rt->always &&
+	    atomic_load(&r->app->requests_active) >
 	        (long)r->app->settings->max_inflight) {
 		wa_req_add_header(r, "Retry-After", "1");
 		wa_req_error(r, 503, "Server busy, retry later", NULL);
 		return;
 	}
+	r->body_max = strcmp(rt->name, "batch") == 0
+	                  ? r->app->settings->batch_body_bytes
+	                  : r->app->settings->max_body_bytes;
 	cl = wa_req_header(r, "Content-Length");
-	if (cl && strtoull(cl, NULL, 10) > r->app->settings->max_body_bytes) {
+	if (cl && strtoull(cl, NULL, 10) > r->body_max) {
 		wa_req_error(r, 413, "Request body too large", NULL);
 		return;
 	}
@@ -287,7 +413,7 @@ static void check_head(wa_req *r, const char *url)
 
 static int append_body(wa_req *r, const char *data, size_t len)
 {
-	size_t max = r->app->settings->max_body_bytes;
+	size_t max = r->body_max;
 
 	if (r->body_too_large || r->body_len + len > max) {
 		r->body_too_large = true;
@@ -342,6 +468,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (r->phase == PHASE_NEW) {
 		(void)app;
 		r->method = method;
+		r->version = version;
 		r->url = url;
 		check_head(r, url);
 		if (r->phase == PHASE_READY) {
@@ -399,30 +526,34 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		wa_metrics_http(r->route ? (int)(r->route - g_routes) : -1, 0,
 		                (double)(wa_mono_us() - r->start_us) / 1e6);
 	if (r->app->settings->access_log && wa_log_get_level() <= WA_LOG_INFO) {
-		char fields[512], key[16] = "-";
+		char key[16] = "-";
 		const char *route = r->route ? r->route->name : "-";
+		unsigned status = r->phase == PHASE_SENT ? r->status : 0;
+		/* The method comes from the client: the logger escapes it
+		 * (in the sentence and in its member) and cuts it short. */
+		wa_log_field f[7] = {
+		    WA_LOG_STR("method", r->method),
+		    WA_LOG_STR("route", route),
+		    WA_LOG_INT("status", status),
+		    WA_LOG_INT("duration_ms", wa_mono_ms() - r->start_mono_ms),
+		    WA_LOG_STR("request_id", r->request_id),
+		    WA_LOG_STR("key", key),
+		    WA_LOG_BOOL("aborted", 1),
+		};
 		if (r->key_index >= 0)
 			snprintf(key, sizeof(key), "key#%d", r->key_index + 1);
-		snprintf(fields, sizeof(fields),
-		         "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,"
-		         "\"duration_ms\":%lld,\"request_id\":\"%s\",\"key\":"
-		         "\"%s\"%s",
-		         r->method ? r->method : "-", route,
-		         r->phase == PHASE_SENT ? r->status : 0,
-		         (long long)(wa_mono_ms() - r->start_mono_ms),
-		         r->request_id, key,
-		         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
-		             ? ""
-		             : ",\"aborted\":true");
-		wa_log_fields(WA_LOG_INFO, "access", fields, "%s %s %u",
-		              r->method ? r->method : "-", route,
-		              r->phase == PHASE_SENT ? r->status : 0);
+		wa_log_kv(WA_LOG_INFO, "access", f,
+		          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 6 : 7,
+		          "%.32s %s %u", r->method ? r->method : "-", route,
+		          status);
 	}
 	if (r->data_free)
 		r->data_free(r->data);
 	free(r->body);
 	free(r->resp);
 	free(r->raw_uri);
+	if (r->active)
+		atomic_fetch_sub(&r->app->requests_active, 1);
 	atomic_fetch_sub(&r->app->requests_open, 1);
 	free(r);
 	*con_cls = NULL;
@@ -461,8 +592,8 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 
 	g_routes = routes;
-	app->watchdog =
-	    wa_watchdog_create((int64_t)s->request_timeout_s * 1000);
+	app->watchdog = wa_watchdog_create((int64_t)s->request_timeout_s * 1000,
+	                                   s->max_unfinished_per_ip);
 	if (!app->watchdog) {
 		snprintf(err, err_len,
 		         "Cannot start the request watchdog thread");

@@ -29,18 +29,21 @@ typedef struct wa_route {
 	wa_handler get;
 	wa_handler post;
 	const char *name; /* for logs and metrics */
+	bool always;      /* never refused for load (health, readiness) */
 } wa_route;
 
 struct wa_req {
 	wa_app *app;
 	struct MHD_Connection *conn;
-	const char *method; /* owned by libmicrohttpd */
+	const char *method;  /* owned by libmicrohttpd */
+	const char *version; /* owned by libmicrohttpd */
 	const char *url;
 	char *raw_uri; /* path and query exactly as received */
 	const wa_route *route;
 	char param[WA_REQ_PARAM_MAX]; /* the '*' segment, if any */
 	char *body;
 	size_t body_len, body_cap;
+	size_t body_max; /* the route's body cap */
 	bool body_too_large;
 	int phase;
 	bool parked; /* set by wa_req_suspend, read only by the HTTP thread */
@@ -56,6 +59,8 @@ struct wa_req {
 	int64_t start_us;    /* monotonic, for latency metrics */
 	char request_id[72]; /* X-Request-Id, accepted or generated */
 	int key_index;       /* which API key authenticated, -1 if none */
+	bool close;          /* answer with Connection: close */
+	bool active;         /* counted in app->requests_active */
 	/* route-owned data, freed with the request */
 	void *data;
 	void (*data_free)(void *data);

@@ -280,9 +280,18 @@ void wa_route_callback(wa_req *r)
 	t->on_callback(app->provider->state, &j->in, &j->out);
 	if (j->out.http_status &&
 	    (j->out.http_status < 200 || j->out.http_status > 299)) {
-		wa_log(WA_LOG_WARN, "callback",
-		       "Refused a %s callback: HTTP %d", t->name,
-		       j->out.http_status);
+		static wa_log_throttle refused;
+		unsigned long held;
+
+		/* Anyone can post unsigned callbacks: count every one, log at
+		 * most one line per 10 s. */
+		atomic_fetch_add(&app->callbacks_refused, 1);
+		if (wa_log_throttle_ok(&refused, (long long)wa_mono_ms(), 10000,
+		                       &held))
+			wa_log(WA_LOG_WARN, "callback",
+			       "Refused a %s callback: HTTP %d (and %lu more "
+			       "since the last such line)",
+			       t->name, j->out.http_status, held);
 		reply(j);
 		return;
 	}

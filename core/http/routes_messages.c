@@ -37,6 +37,15 @@ static json_object *body_object(wa_req *r)
 	return obj;
 }
 
+/* The raw body is parsed and its fields copied: free it, so a request
+ * parked for Prefer: wait or the writer holds no more than it needs. */
+static void drop_body(wa_req *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->body_len = r->body_cap = 0;
+}
+
 static void busy(wa_req *r, const char *why)
 {
 	wa_req_add_header(r, "Retry-After", "1");
@@ -69,8 +78,7 @@ static void fill_new(wa_app *app, wa_new_message *m, const wa_send_fields *f,
 
 typedef struct send_job {
 	wa_req *r;
-	json_object *obj; /* owns the strings msg borrows */
-	wa_send_fields f;
+	wa_send_fields f; /* owns the strings msg borrows */
 	wa_new_message msg;
 	wa_insert_result res;
 	int wait_s;
@@ -80,7 +88,6 @@ static void send_job_free(void *p)
 {
 	send_job *j = p;
 	wa_send_fields_clear(&j->f);
-	json_object_put(j->obj);
 	free(j);
 }
 
@@ -172,6 +179,7 @@ void wa_route_send(wa_req *r)
 	char msgbuf[160];
 	send_job *j;
 	json_object *obj;
+	int rc;
 
 	if (app->stopping) {
 		busy(r, "Shutting down");
@@ -186,10 +194,14 @@ void wa_route_send(wa_req *r)
 		return;
 	}
 	j->r = r;
-	j->obj = obj;
 	r->data = j;
 	r->data_free = send_job_free;
-	if (wa_validate_send(obj, &j->f, &error, msgbuf, sizeof(msgbuf)) != 0) {
+	rc = wa_validate_send(obj, &j->f, &error, msgbuf, sizeof(msgbuf));
+	/* The fields are copied: a parked request keeps only them, not the
+	 * parse tree (unknown members included) or the raw body. */
+	json_object_put(obj);
+	drop_body(r);
+	if (rc != 0) {
 		wa_req_error(r, 400, error, NULL);
 		return;
 	}
@@ -214,7 +226,6 @@ typedef struct batch_item {
 
 typedef struct batch_job {
 	wa_req *r;
-	json_object *obj;
 	size_t n;
 	batch_item *items;
 } batch_job;
@@ -225,7 +236,6 @@ static void batch_job_free(void *p)
 	for (size_t i = 0; i < b->n; i++)
 		wa_send_fields_clear(&b->items[i].f);
 	free(b->items);
-	json_object_put(b->obj);
 	free(b);
 }
 
@@ -350,7 +360,6 @@ void wa_route_batch(wa_req *r)
 		return;
 	}
 	b->r = r;
-	b->obj = obj;
 	b->n = n;
 	r->data = b;
 	r->data_free = batch_job_free;
@@ -363,6 +372,8 @@ void wa_route_batch(wa_req *r)
 		fill_new(app, &it->msg, &it->f, now);
 		valid++;
 	}
+	json_object_put(obj); /* every item's fields are copies */
+	drop_body(r);
 	wa_req_suspend(r);
 	if (wa_writer_submit(app->writer, batch_insert, b, batch_done, b) !=
 	    0) {

@@ -11,6 +11,7 @@
 #include "engine/webhook.h"
 #include "http/http.h"
 #include "http/routes.h"
+#include "http/watchdog.h"
 
 static char *render(wa_app *app, size_t *len)
 {
@@ -140,6 +141,35 @@ static char *render(wa_app *app, size_t *len)
 	wa_text_put(&b, "wadispatch_store_writer_queue %zu\n",
 	            wa_writer_depth(app->writer));
 	wa_metrics_render_commits(&b);
+	wa_metrics_help(&b, "wadispatch_http_requests_open", "gauge",
+	                "Requests under way, from their first line to their "
+	                "answer (heads still arriving included).");
+	wa_text_put(&b, "wadispatch_http_requests_open %ld\n",
+	            atomic_load(&app->requests_open));
+	wa_metrics_help(&b, "wadispatch_http_requests_active", "gauge",
+	                "Requests whose head has arrived, until their answer "
+	                "(what MAX_INFLIGHT caps).");
+	wa_text_put(&b, "wadispatch_http_requests_active %ld\n",
+	            atomic_load(&app->requests_active));
+	wa_metrics_help(&b, "wadispatch_http_auth_failures_total", "counter",
+	                "Requests refused 401 for a missing or wrong API key.");
+	wa_text_put(&b, "wadispatch_http_auth_failures_total %lu\n",
+	            atomic_load(&app->auth_failures));
+	wa_metrics_help(&b, "wadispatch_callbacks_refused_total", "counter",
+	                "Provider callbacks refused (bad or missing signature, "
+	                "malformed).");
+	wa_text_put(&b, "wadispatch_callbacks_refused_total %lu\n",
+	            atomic_load(&app->callbacks_refused));
+	wa_metrics_help(&b, "wadispatch_http_connections_cut_total", "counter",
+	                "Connections closed before a whole request arrived.");
+	wa_text_put(&b,
+	            "wadispatch_http_connections_cut_total{reason=\"request_"
+	            "timeout\"} %llu\n",
+	            wa_watchdog_cut_count(app->watchdog));
+	wa_text_put(&b,
+	            "wadispatch_http_connections_cut_total{reason=\"unfinished_"
+	            "per_ip\"} %llu\n",
+	            wa_watchdog_ip_cut_count(app->watchdog));
 
 	if (b.oom) {
 		free(b.p);

@@ -2,6 +2,7 @@
 #include "http/watchdog.h"
 
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 typedef struct track {
 	struct track *prev, *next;
 	int fd;
+	uint32_t ip;           /* IPv4 peer, network order; 0 if not IPv4 */
 	atomic_llong since_ms; /* when the current request's clock started */
 	atomic_bool busy;      /* request in, answer not done: no clock */
 	bool cut;
@@ -27,7 +29,9 @@ struct wa_watchdog {
 	pthread_t thread;
 	bool stop, started;
 	int64_t limit_ms;
+	unsigned per_ip_max; /* unfinished requests one IP may hold; 0 = off */
 	atomic_ullong cut;
+	atomic_ullong ip_cut;
 };
 
 static track *track_of(struct MHD_Connection *c)
@@ -35,6 +39,31 @@ static track *track_of(struct MHD_Connection *c)
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci ? ci->socket_context : NULL;
+}
+
+static uint32_t peer_ipv4(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr_in *a;
+
+	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+		return 0;
+	a = (const struct sockaddr_in *)(const void *)ci->client_addr;
+	return a->sin_addr.s_addr ? a->sin_addr.s_addr : 0;
+}
+
+/* Connections from ip still waiting for a whole request (accepted, or
+ * their last answer done, and not cut). Called with w->mu held; the list
+ * holds at most MAX_CONNECTIONS entries. */
+static unsigned unfinished_of(wa_watchdog *w, uint32_t ip)
+{
+	unsigned n = 0;
+
+	for (track *t = w->head.next; t != &w->head; t = t->next)
+		if (t->ip == ip && !t->cut && !atomic_load(&t->busy))
+			n++;
+	return n;
 }
 
 void wa_watchdog_notify(void *cls, struct MHD_Connection *c,
@@ -52,9 +81,19 @@ void wa_watchdog_notify(void *cls, struct MHD_Connection *c,
 			return;
 		}
 		t->fd = ci->connect_fd;
+		t->ip = peer_ipv4(c);
 		atomic_init(&t->since_ms, wa_mono_ms());
 		atomic_init(&t->busy, false);
 		pthread_mutex_lock(&w->mu);
+		if (w->per_ip_max && t->ip &&
+		    unfinished_of(w, t->ip) >= w->per_ip_max) {
+			/* Not one more socket that has not sent a whole
+			 * request from this address: libmicrohttpd sees the
+			 * end of the stream and closes it. */
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = true;
+			atomic_fetch_add(&w->ip_cut, 1);
+		}
 		t->next = w->head.next;
 		t->prev = &w->head;
 		w->head.next->prev = t;
@@ -124,7 +163,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-wa_watchdog *wa_watchdog_create(int64_t limit_ms)
+wa_watchdog *wa_watchdog_create(int64_t limit_ms, unsigned per_ip_max)
 {
 	wa_watchdog *w = calloc(1, sizeof(*w));
 
@@ -134,6 +173,7 @@ wa_watchdog *wa_watchdog_create(int64_t limit_ms)
 	pthread_cond_init(&w->cv, NULL);
 	w->head.next = w->head.prev = &w->head;
 	w->limit_ms = limit_ms;
+	w->per_ip_max = per_ip_max;
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
@@ -165,4 +205,9 @@ void wa_watchdog_destroy(wa_watchdog *w)
 unsigned long long wa_watchdog_cut_count(wa_watchdog *w)
 {
 	return w ? atomic_load(&w->cut) : 0;
+}
+
+unsigned long long wa_watchdog_ip_cut_count(wa_watchdog *w)
+{
+	return w ? atomic_load(&w->ip_cut) : 0;
 }

@@ -7,6 +7,10 @@
  * the whole request (head and body) has arrived. Past it, the socket is
  * shut down and libmicrohttpd closes the connection. Time the server spends
  * answering (e.g. Prefer: wait) does not count.
+ *
+ * It also bounds what one client address may hold: a new connection from
+ * an IPv4 address that already has per_ip_max connections waiting for a
+ * whole request is shut down at once.
  */
 #ifndef WA_WATCHDOG_H
 #define WA_WATCHDOG_H
@@ -16,7 +20,8 @@
 struct MHD_Connection;
 typedef struct wa_watchdog wa_watchdog;
 
-wa_watchdog *wa_watchdog_create(int64_t limit_ms);
+/* per_ip_max: unfinished requests one IPv4 address may hold; 0 = no cap. */
+wa_watchdog *wa_watchdog_create(int64_t limit_ms, unsigned per_ip_max);
 /* Stop the thread and free. Call after the HTTP server stopped. */
 void wa_watchdog_destroy(wa_watchdog *w);
 
@@ -30,5 +35,7 @@ void wa_watchdog_request_done(struct MHD_Connection *c);
 
 /* Connections cut off so far (for tests and metrics). */
 unsigned long long wa_watchdog_cut_count(wa_watchdog *w);
+/* Connections refused for the per-IP cap so far. */
+unsigned long long wa_watchdog_ip_cut_count(wa_watchdog *w);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void log_warn(const ca_state *st, const char *what)
 {
@@ -112,6 +113,8 @@ static json_object *array_at(json_object *o, const char *path)
 }
 
 /* One statuses[] item; false when the reply is full. */
+#define CA_TS_MIN 1640995200 /* 2022-01-01T00:00:00Z, before the Cloud API */
+
 static bool one_status(json_object *s, wa_callback_reply *reply)
 {
 	const char *id = wa_pc_json_str(s, "id");
@@ -127,8 +130,10 @@ static bool one_status(json_object *s, wa_callback_reply *reply)
 	if (!id || !*id || strlen(id) >= WA_PROVIDER_ID_MAX ||
 	    ms == WA_STATUS_UNKNOWN)
 		return true;
-	if (!wa_pc_json_int(s, "timestamp", &ts) || ts < 0 ||
-	    ts > (int64_t)1 << 40)
+	/* A sane event time: not before the Cloud API existed, not more than
+	 * a day ahead of our clock; anything else means "now" (0). */
+	if (!wa_pc_json_int(s, "timestamp", &ts) || ts < CA_TS_MIN ||
+	    ts > (int64_t)time(NULL) + 86400)
 		ts = 0;
 	if (ms == WA_STATUS_FAILED && e0) {
 		if (wa_pc_json_int(e0, "code", &c))

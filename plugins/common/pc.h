@@ -57,8 +57,10 @@ size_t wa_pc_utf8_len(const char *s);
 int wa_pc_digits(const char *s, char *out, size_t cap);
 
 /* Copy s into out (truncating), replacing control bytes by spaces and
- * masking every run of 6+ digits except its last 2 ("+55119******99"), so
- * upstream error texts never carry a full phone number into our logs. */
+ * masking every number of 6+ digits except its last 2 digits, also when
+ * spaces, '-', '.', '(', ')' or '/' (at most two in a row) break it up
+ * ("+55119******99", "55** **** **88"), so upstream error texts never carry
+ * a full phone number into our logs or the API. */
 void wa_pc_copy_masked(char *out, size_t cap, const char *s);
 
 /* Does s match ^<prefix>[0-9a-fA-F]{nhex}$ ? */

@@ -2,6 +2,7 @@
  * checks */
 #include "pc.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -160,6 +161,34 @@ int wa_pc_digits(const char *s, char *out, size_t cap)
 	return 0;
 }
 
+static bool phone_sep(char c)
+{
+	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' ||
+	       c == '/';
+}
+
+/* Length of the number starting at the digit s[0]: digits, with at most two
+ * separators in a row between them ("5564 9999 8888", "(64) 9999-8888");
+ * *digits gets how many digits it holds. Ends on a digit. */
+static size_t number_len(const char *s, size_t *digits)
+{
+	size_t i = 0, end = 0, n = 0;
+
+	for (;;) {
+		size_t seps = 0;
+
+		while (s[i] >= '0' && s[i] <= '9')
+			i++, n++;
+		end = i;
+		*digits = n;
+		while (seps < 2 && phone_sep(s[i + seps]))
+			seps++;
+		if (!seps || s[i + seps] < '0' || s[i + seps] > '9')
+			return end;
+		i += seps;
+	}
+}
+
 void wa_pc_copy_masked(char *out, size_t cap, const char *s)
 {
 	size_t o = 0;
@@ -167,20 +196,24 @@ void wa_pc_copy_masked(char *out, size_t cap, const char *s)
 	if (cap == 0)
 		return;
 	for (size_t i = 0; s[i] && o + 1 < cap;) {
-		size_t run = 0;
+		size_t digits = 0, len;
 
-		while (s[i + run] >= '0' && s[i + run] <= '9')
-			run++;
-		if (run >= 6) {
-			for (size_t k = 0; k < run && o + 1 < cap; k++)
-				out[o++] = k + 2 < run ? '*' : s[i + k];
-			i += run;
-			continue;
-		}
-		if (run > 0) {
-			for (size_t k = 0; k < run && o + 1 < cap; k++)
-				out[o++] = s[i + k];
-			i += run;
+		if (s[i] >= '0' && s[i] <= '9') {
+			len = number_len(s + i, &digits);
+			/* 6+ digits, even broken by separators: all but the
+			 * last 2 digits masked, the separators kept. */
+			for (size_t k = 0, seen = 0; k < len && o + 1 < cap;
+			     k++) {
+				char c = s[i + k];
+				bool digit = c >= '0' && c <= '9';
+				if (digit)
+					seen++;
+				out[o++] =
+				    digit && digits >= 6 && seen + 2 <= digits
+				        ? '*'
+				        : c;
+			}
+			i += len;
 			continue;
 		}
 		out[o++] =

@@ -370,7 +370,8 @@ static int both_held(void *arg)
 }
 
 /* MAX_INFLIGHT: requests held open (Prefer: wait on a slow provider) count;
- * past the cap new requests get 503. MAX_CONN_PER_IP caps connections. */
+ * past the cap new requests get 503, except /health and /ready.
+ * MAX_CONN_PER_IP caps connections. */
 static void caps(void)
 {
 	const char *knobs[] = {"MAX_INFLIGHT=2", "MOCK_DELAY_MS=3000",
@@ -384,8 +385,13 @@ static void caps(void)
 		pthread_create(&t[i], NULL, slow_send, &h[i]);
 	/* Both held for 3 s or more: a third request is over the cap. */
 	CHECK(wa_h_wait_for(both_held, NULL, 10000));
-	CHECK_INT(e2e_get(&d, "/health", &r), 503);
+	CHECK_INT(e2e_get(&d, "/metrics", &r), 503);
 	CHECK_STR(r.body, "{\"error\":\"Server busy, retry later\"}");
+	wa_h_reply_free(&r);
+	/* a balancer's probes are never refused for load */
+	CHECK_INT(e2e_get(&d, "/health", &r), 200);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_get(&d, "/ready", &r), 200);
 	wa_h_reply_free(&r);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(t[i], NULL);
@@ -546,6 +552,19 @@ static void https(void)
 	snprintf(cmd, sizeof(cmd),
 	         "curl -sf --cacert %s --tlsv1.1 --tls-max 1.1 -o /dev/null "
 	         "%s/health 2>/dev/null",
+	         cert, d.base);
+	CHECK(system(cmd) != 0);
+	/* TLS 1.2 only with ECDHE (forward secrecy): static RSA key exchange
+	 * is refused */
+	snprintf(cmd, sizeof(cmd),
+	         "curl -sf --cacert %s --tlsv1.2 --tls-max 1.2 --ciphers "
+	         "ECDHE-RSA-AES128-GCM-SHA256 -o /dev/null %s/health",
+	         cert, d.base);
+	CHECK_INT(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "curl -sf --cacert %s --tlsv1.2 --tls-max 1.2 --ciphers "
+	         "AES128-GCM-SHA256:AES256-GCM-SHA384 -o /dev/null %s/health "
+	         "2>/dev/null",
 	         cert, d.base);
 	CHECK(system(cmd) != 0);
 	snprintf(

@@ -7,14 +7,18 @@
 
 #include "base/validate.h"
 
-/* Reference phone rule, written from the header comment: drop spaces,
- * '+', '-', '(', ')', '.'; the rest must be 10-15 digits. */
+/* Reference phone rule, written from the header comment: an optional '+'
+ * first (after spaces); drop spaces, '-', '(', ')', '.'; the rest must be
+ * 10-15 digits, the first not 0. */
 static int ref_phone(const char *in, char *digits, size_t cap)
 {
 	size_t n = 0;
 
+	in += strspn(in, " ");
+	if (*in == '+')
+		in++;
 	for (; *in; in++) {
-		if (strchr(" +-().", *in))
+		if (strchr(" -().", *in))
 			continue;
 		if (*in < '0' || *in > '9')
 			return -1;
@@ -23,7 +27,7 @@ static int ref_phone(const char *in, char *digits, size_t cap)
 		digits[n++] = *in;
 	}
 	digits[n] = '\0';
-	return (n >= 10 && n <= 15) ? 0 : -1;
+	return (n >= 10 && n <= 15 && digits[0] != '0') ? 0 : -1;
 }
 
 /* Reference UTF-8 validator: the well-formed byte sequences of the

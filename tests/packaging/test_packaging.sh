@@ -20,7 +20,7 @@ set -eu
 
 SKIP=77
 MAX_EXPOSURE=2.0
-TEST_KEY="pkg-test-key-$$"
+TEST_KEY="pkg-test-key-0123-$$"
 
 log() { printf 'test_packaging: %s\n' "$*" >&2; }
 fail() {

@@ -347,6 +347,23 @@ static void test_callbacks(void)
 		CHECK_INT(r.updates[1].status, WA_STATUS_READ);
 		CHECK_STR(r.updates[31].provider_message_id, "wamid.31");
 		CHECK(fh_log_contains("dropped"));
+		/* issue 16: event times are bounded (2^40 s is year 36812;
+		 * before 2022 or a day ahead is not a Cloud API event) */
+		{
+			static const char *const odd[] = {
+			    "1099511627776", "1500000000", "4102444800"};
+			for (int k = 0; k < 3; k++) {
+				snprintf(many, cap,
+				         "{\"entry\":[{\"changes\":[{\"value\":"
+				         "{\"statuses\":[{\"id\":\"wamid.t\","
+				         "\"status\":\"read\",\"timestamp\":"
+				         "\"%s\"}]}}]}]}",
+				         odd[k]);
+				post_signed(st, many, &r);
+				CHECK_INT(r.n_updates, 1);
+				CHECK_INT(r.updates[0].occurred_at_ms, 0);
+			}
+		}
 	}
 	post_signed(st,
 	            "{\"entry\":[{\"changes\":[{\"value\":{\"statuses\":[{"

@@ -134,6 +134,15 @@ static void test_encodings(void)
 	wa_pc_copy_masked(out, sizeof(out),
 	                  "The 'To' number whatsapp:+15558675310 is bad\n");
 	CHECK_STR(out, "The 'To' number whatsapp:+*********10 is bad ");
+	/* issue 16 #14: numbers broken up by separators */
+	wa_pc_copy_masked(out, sizeof(out), "to 5564 9999 8888.");
+	CHECK_STR(out, "to **** **** **88.");
+	wa_pc_copy_masked(out, sizeof(out), "to 556-4999-98888!");
+	CHECK_STR(out, "to ***-****-***88!");
+	wa_pc_copy_masked(out, sizeof(out), "+55 (64) 99999-8888 x");
+	CHECK_STR(out, "+** (**) *****-**88 x");
+	wa_pc_copy_masked(out, sizeof(out), "code 131 at 12:30, 1.5 s");
+	CHECK_STR(out, "code 131 at 12:30, 1.5 s");
 	CHECK(wa_pc_ct_streq("abc", "abc"));
 	CHECK(!wa_pc_ct_streq("abc", "abd"));
 	CHECK(!wa_pc_ct_streq("abc", "abcd"));

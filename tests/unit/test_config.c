@@ -106,6 +106,31 @@ static void settings(void)
 	CHECK_CONTAINS(err, "API_KEY is not set");
 
 	setenv("API_KEY", "dev-api-key-12345", 1);
+	/* issue 16, smaller things: an empty provider, an in-memory store */
+	setenv("WHATSAPP_PROVIDER", "", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "WHATSAPP_PROVIDER is set but empty");
+	unsetenv("WHATSAPP_PROVIDER");
+	setenv("STORE_PATH", ":memory:", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "STORE_PATH must be a file path");
+	unsetenv("STORE_PATH");
+	/* issue 16 #9: the batch route's cap follows BATCH_MAX */
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK_INT((long long)s.batch_body_bytes, 1000 * 1024);
+	wa_settings_free(&s);
+	setenv("BATCH_MAX_BODY_BYTES", "100000", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "BATCH_MAX_BODY_BYTES (100000) cannot hold");
+	setenv("BATCH_MAX", "10", 1);
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK_INT((long long)s.batch_body_bytes, 100000);
+	wa_settings_free(&s);
+	unsetenv("BATCH_MAX_BODY_BYTES");
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK_INT((long long)s.batch_body_bytes, 65536);
+	wa_settings_free(&s);
+	unsetenv("BATCH_MAX");
 	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
 	CHECK_INT(s.port, 3001);
 	CHECK(s.dev_key_in_use);
@@ -128,7 +153,25 @@ static void settings(void)
 	setenv("API_KEYS", "short", 1);
 	CHECK_INT(load(&s, err, sizeof(err)), -1);
 	CHECK_CONTAINS(err, "API_KEYS");
+	/* issue 16 #8: 15 characters is too short, 16 is enough */
+	setenv("API_KEYS", "fifteen-chars-1", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEYS holds a key shorter than 16 characters");
+	setenv("API_KEYS", "sixteen-chars-12", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), 0);
+	wa_settings_free(&s);
 	unsetenv("API_KEYS");
+	/* a key of spaces only: no caller could use the daemon */
+	setenv("API_KEY", "    ", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEY is empty or only spaces");
+	setenv("API_KEY", "", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEY is not set");
+	setenv("API_KEY", "short-key-123", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "API_KEY holds a key shorter than 16");
+	setenv("API_KEY", "dev-api-key-12345", 1);
 
 	struct {
 		const char *key, *value, *want;

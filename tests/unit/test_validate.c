@@ -39,6 +39,21 @@ static void phones(void)
 	CHECK_INT(
 	    wa_phone_normalize("５５６４９９９９９８８８８", out, sizeof(out)),
 	    -1);
+	/* issue 16 #7: '+' only first, no leading 0 */
+	CHECK_INT(wa_phone_normalize("5564+999998888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("++++5564999998888++++", out, sizeof(out)),
+	          -1);
+	CHECK_INT(wa_phone_normalize("++5564999998888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("5564999998888+", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("0000000000", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("005564999998888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("+0 64 99999 8888", out, sizeof(out)), -1);
+	CHECK_INT(wa_phone_normalize("  +55 64 99999 8888", out, sizeof(out)),
+	          0);
+	CHECK_STR(out, "+5564999998888");
+	CHECK_INT(wa_phone_normalize("(55) 64 9999-98888", out, sizeof(out)),
+	          0);
+	CHECK_STR(out, "+5564999998888");
 }
 
 static int validate(const char *json, const char **error)
@@ -204,6 +219,9 @@ static int parses(const char *s, size_t len)
 	return o != NULL;
 }
 
+/* a string literal, which may hold bytes strlen would stop at */
+#define PARSES(lit) parses(lit, sizeof(lit) - 1)
+
 static void strict_json(void)
 {
 	char deep[200];
@@ -220,6 +238,30 @@ static void strict_json(void)
 	CHECK(!parses("{'a':1}", 7));           /* not JSON */
 	CHECK(!parses("{\"a\":1,}", 8));        /* trailing comma */
 	CHECK(!parses("{\"a\":\"\xff\"}", 8));  /* invalid UTF-8 */
+	/* issue 16 #5: overlong forms, encoded surrogates, lone surrogate
+	 * escapes (json-c would make them all U+FFFD) */
+	CHECK(!PARSES("{\"a\":\"\xc0\xaf\"}"));
+	CHECK(!PARSES("{\"a\":\"\xe0\x80\xaf\"}"));
+	CHECK(!PARSES("{\"a\":\"\xed\xa0\x80\"}"));
+	CHECK(!PARSES("{\"a\":\"\xf4\x90\x80\x80\"}"));
+	CHECK(!PARSES("{\"a\":\"\\ud800\"}"));
+	CHECK(!PARSES("{\"a\":\"\\udc00\"}"));
+	CHECK(!PARSES("{\"a\":\"\\udbff\"}"));
+	CHECK(!PARSES("{\"a\":\"\\ud800\\u0041\"}"));
+	CHECK(!PARSES("{\"a\":\"\\ud800x\"}"));
+	CHECK(PARSES("{\"a\":\"\\ud83d\\ude00\"}")); /* a pair */
+	CHECK(PARSES("{\"a\":\"\xf0\x9f\x98\x80\xc3\xa9\"}"));
+	CHECK(PARSES("{\"a\":\"\\\\ud800\"}")); /* "\\" then text */
+	/* issue 16 #13: NaN, Infinity, raw control characters */
+	CHECK(!PARSES("{\"a\":NaN}"));
+	CHECK(!PARSES("{\"a\":-Infinity}"));
+	CHECK(!PARSES("{\"a\":Infinity}"));
+	CHECK(!PARSES("{\"a\":nan}"));
+	CHECK(!PARSES("{\"a\":\"x\ty\"}"));
+	CHECK(!PARSES("{\"a\":\"x\ny\"}"));
+	CHECK(!PARSES("{\"a\":\"\x1b\"}"));
+	CHECK(PARSES("{\"a\":\"x\\ty\"}")); /* the escape is fine */
+	CHECK(PARSES("{\"a\":[1e5,-2.5E-3,0.1e+2,true,false,null]}"));
 	for (int i = 0; i < 17; i++)
 		deep[n++] = '[';
 	for (int i = 0; i < 17; i++)

@@ -1,6 +1,7 @@
 /* sqlite_schema.c - the SQLite schema and its ordered migration steps */
 #include "store/sqlite/sqlite_impl.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Step n brings a database at user_version n-1 to version n. Steps are only
@@ -80,6 +81,41 @@ static int user_version(sqlite3 *db, int *v, char *err, size_t err_len)
 	return 0;
 }
 
+/* Is this another application's database? Version 0 with tables or
+ * indexes in it, or a version with no messages table. Then err says so. */
+static bool foreign(sqlite3 *db, int v, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+	bool ours = false;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT count(*), "
+	                       "coalesce(sum(type = 'table' AND name = "
+	                       "'messages'), 0) FROM sqlite_master",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		n = sqlite3_column_int(st, 0);
+		ours = sqlite3_column_int(st, 1) > 0;
+	}
+	sqlite3_finalize(st);
+	if (n < 0) {
+		snprintf(err, err_len, "Cannot read the schema: %s.",
+		         sqlite3_errmsg(db));
+		return true;
+	}
+	if ((v == 0 && n > 0) || (v > 0 && !ours)) {
+		snprintf(err, err_len,
+		         "The file holds another application's database (%d "
+		         "schema objects, schema version %d, no wadispatch "
+		         "tables); refusing to add to it: point STORE_PATH at "
+		         "a new file.",
+		         n, v);
+		return true;
+	}
+	return false;
+}
+
 static int run_step(sqlite3 *db, const migration *m, char *err, size_t err_len)
 {
 	char sql[64];
@@ -111,6 +147,8 @@ int wa_sq_migrate(sqlite3 *db, char *err, size_t err_len)
 	size_t i;
 
 	if (user_version(db, &v, err, err_len) < 0)
+		return -1;
+	if (foreign(db, v, err, err_len))
 		return -1;
 	if (v > WA_SQ_SCHEMA_VERSION) {
 		snprintf(err, err_len,

@@ -205,11 +205,22 @@ int wa_sq_commit(wa_store *st, char *err, size_t err_len)
 void wa_sq_rollback(wa_store *st)
 {
 	wa_sq_store *s = S(st);
+	int fault = atomic_load(&s->write_fault);
 
 	if (!sqlite3_get_autocommit(s->wdb)) {
 		sqlite3_step(s->ws[W_ROLLBACK]);
 		sqlite3_reset(s->ws[W_ROLLBACK]);
 	}
+	/* A write past the file size limit (or a full disk) failed. The
+	 * automatic checkpoint runs only after a commit, so without this the
+	 * WAL would never start again from its beginning and every later
+	 * transaction would append past the limit: writes would fail until a
+	 * restart. A passive checkpoint copies what it can into the database
+	 * (without waiting for readers); once all of it is in, the next
+	 * transaction rewinds the WAL and fits again. */
+	if (fault == SQLITE_FULL || fault == SQLITE_IOERR)
+		sqlite3_wal_checkpoint_v2(
+		    s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static bool same_str(const char *a, const unsigned char *b)

@@ -239,6 +239,7 @@ int main(int argc, char **argv)
 	ec.http_timeout_ms = settings.http_timeout_ms;
 	ec.http_connect_timeout_ms = settings.http_connect_timeout_ms;
 	ec.http_max_response_bytes = settings.http_max_response_bytes;
+	ec.http_max_inflight = settings.http_max_inflight;
 	ec.probe_interval_ms = settings.probe_interval_ms;
 	app.early = wa_early_new(WA_EARLY_MAX, WA_EARLY_TTL_MS);
 	if (!app.early)

@@ -10,7 +10,7 @@
 #include "engine/engine.h"
 #include "engine/httpexec.h"
 
-#define WA_ENGINE_HTTP_INFLIGHT 64 /* transfers in flight on the HTTP loop */
+#define WA_ENGINE_HTTP_INFLIGHT 1024 /* default of http_max_inflight */
 #define WA_ENGINE_PROBE_MAX_MS 300000
 
 struct json_object;

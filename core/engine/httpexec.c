@@ -337,6 +337,14 @@ static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "wadispatch");
+	/* HTTP/2 where the provider offers it (ALPN, so over TLS only): a new
+	 * transfer waits for a connection being set up, to add a stream to it,
+	 * rather than opening one of its own. Over HTTP/1.1 each transfer in
+	 * flight holds a kept-alive connection, reused by the next; waiting
+	 * there would only delay it by a round trip. */
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
+	                 strncmp(r->url, "https://", 8) == 0 ? 1L : 0L);
 	if (r->method[0] == 0 || strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -583,7 +591,7 @@ wa_httpexec *wa_httpexec_create(const wa_loaded_provider *p,
 	hx->p = p;
 	hx->cfg = *cfg;
 	if (!hx->cfg.max_inflight)
-		hx->cfg.max_inflight = 64;
+		hx->cfg.max_inflight = 1024;
 	if (hx->cfg.max_response_bytes <= 0)
 		hx->cfg.max_response_bytes = 1048576;
 	hx->multi = curl_multi_init();
@@ -592,6 +600,10 @@ wa_httpexec *wa_httpexec_create(const wa_loaded_provider *p,
 		free(hx);
 		return NULL;
 	}
+	curl_multi_setopt(hx->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	/* keep one idle connection per slot for reuse */
+	curl_multi_setopt(hx->multi, CURLMOPT_MAXCONNECTS,
+	                  (long)hx->cfg.max_inflight);
 	pthread_mutex_init(&hx->mu, NULL);
 	collect_secrets(hx);
 	return hx;

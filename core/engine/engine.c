@@ -297,6 +297,8 @@ bool wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
 	}
 	left = e->in_flight;
 	pthread_mutex_unlock(&e->mu);
+	wa_engine_flush_finishes(e,
+	                         true); /* outcomes decided before the stop */
 
 	wa_httpexec_stop(e->hx);
 	wa_engine_rerecord(e, true); /* a last try before releasing them */

@@ -127,6 +127,9 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 
 	if (!recs)
 		return -1;
+	/* the lingering outcomes go first: the writer takes them and this
+	 * claim as one transaction */
+	wa_engine_flush_finishes(e, true);
 	c.now = wa_now_ms();
 	c.lease_until = c.now + e->cfg.lease_ms;
 	c.max = want;

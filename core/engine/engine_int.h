@@ -12,13 +12,15 @@
 
 #define WA_ENGINE_HTTP_INFLIGHT 1024 /* default of http_max_inflight */
 #define WA_ENGINE_PROBE_MAX_MS 300000
-/* Outcomes wait up to this long to be committed together (one transaction
- * and one fsync for the group instead of one each): see wa_job_finish. */
-#define WA_ENGINE_FINISH_LINGER_MS 20
+/* Outcomes wait to be committed together, in the claimer's next claim
+ * transaction, at most this long (one transaction and one fsync for the
+ * group instead of one each): see wa_job_finish. */
+#define WA_ENGINE_FINISH_LINGER_MS 100
 #define WA_ENGINE_FINISH_GROUP_MAX 512 /* or until this many are waiting */
-/* Claims under a rate limit wait for this much of a second's tokens, so a
- * claim (a transaction) takes a group, not one message per token. */
-#define WA_ENGINE_CLAIM_PERIOD_S 0.05
+/* Claims under a rate limit wait for this much of a second's tokens (90 %
+ * of the bucket, whose default size is a tenth of a second's), so a claim
+ * (a transaction) takes a group, not one message per token. */
+#define WA_ENGINE_CLAIM_PERIOD_S 0.09
 
 struct json_object;
 

@@ -397,14 +397,15 @@ void wa_engine_rerecord(wa_engine *e, bool force)
 		       ok, ok == 1 ? "" : "s", failed);
 }
 
-/* The outcome joins the lingering group, committed by the claimer when the
- * group is WA_ENGINE_FINISH_LINGER_MS old (or here, once it is
- * WA_ENGINE_FINISH_GROUP_MAX long). Lingering is as safe as a provider
- * call that takes that much longer: until the commit the message stays
- * "sending" under its lease and counted in flight (the claimer never calls
- * it again meanwhile), no waiter or webhook hears of it, and a crash
- * leaves it to be claimed again after its lease, exactly as a crash during
- * the call would. */
+/* The outcome joins the lingering group, committed with the claimer's next
+ * claim, or by the claimer when the group is WA_ENGINE_FINISH_LINGER_MS
+ * old, or here at once when it is WA_ENGINE_FINISH_GROUP_MAX long, when
+ * someone waits for an attempt (Prefer: wait) or when stopping. Lingering
+ * is as safe as a provider call that takes that much longer: until the
+ * commit the message stays "sending" under its lease and counted in flight
+ * (the claimer never calls it again meanwhile), no waiter or webhook hears
+ * of it, and a crash leaves it to be claimed again after its lease, exactly
+ * as a crash during the call would. */
 void wa_job_finish(wa_job *j)
 {
 	wa_engine *e = j->e;
@@ -430,7 +431,8 @@ void wa_job_finish(wa_job *j)
 		e->fin_due = wa_mono_ms() + WA_ENGINE_FINISH_LINGER_MS;
 		pthread_cond_signal(&e->claim_cond);
 	}
-	now = e->fin_n >= WA_ENGINE_FINISH_GROUP_MAX || e->stopping;
+	now =
+	    e->fin_n >= WA_ENGINE_FINISH_GROUP_MAX || e->stopping || e->waiters;
 	pthread_mutex_unlock(&e->mu);
 	if (now)
 		wa_engine_flush_finishes(e, true);

@@ -3,8 +3,11 @@
  *
  * usage: fake_provider MODE RECORD_FILE [--outage N] [--outage-503]
  *                      [--retry-after S] [--auth-fail] [--delay-ms MS]
+ *                      [--port P]
  *
- *   MODE          twilio | evolution | cloudapi
+ *   MODE          twilio | evolution | cloudapi | receiver
+ *                 (receiver: a status webhook receiver; every POST is
+ *                 answered 200 "{}" and its body recorded as one line)
  *   RECORD_FILE   every ACCEPTED send (2xx answer) is appended as one JSON
  *                 line: {"n":<request #>,"mode":"...","to":"<as sent>",
  *                 "text":"...","template":"..."|null,"id":"<provider id>"}
@@ -14,6 +17,7 @@
  *   --outage-503  outage requests get a plain 503 instead
  *   --retry-after S  add "Retry-After: S" to outage answers
  *   --auth-fail   every request gets the API's authentication error
+ *   --port P      bind port P instead of a free one
  *   --delay-ms MS every answer leaves MS milliseconds after its request
  *                 arrived (the connection is suspended meanwhile, so many
  *                 requests wait at once): a slow provider for benchmarks
@@ -246,9 +250,10 @@ static void done(void *cls, struct MHD_Connection *c, void **ctx,
 static int usage(void)
 {
 	fprintf(stderr,
-	        "usage: fake_provider twilio|evolution|cloudapi RECORD_FILE "
+	        "usage: fake_provider twilio|evolution|cloudapi|receiver "
+	        "RECORD_FILE "
 	        "[--outage N] [--outage-503] [--retry-after S] [--auth-fail] "
-	        "[--delay-ms MS]\n");
+	        "[--delay-ms MS] [--port P]\n");
 	return 2;
 }
 
@@ -258,6 +263,7 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	pthread_t delay_thread;
+	unsigned short port = 0;
 	sigset_t set;
 	int sig;
 
@@ -269,6 +275,8 @@ int main(int argc, char **argv)
 		cfg.mode = FP_EVOLUTION;
 	else if (strcmp(argv[1], "cloudapi") == 0)
 		cfg.mode = FP_CLOUDAPI;
+	else if (strcmp(argv[1], "receiver") == 0)
+		cfg.mode = FP_RECEIVER;
 	else
 		return usage();
 	for (int i = 3; i < argc; i++) {
@@ -283,6 +291,8 @@ int main(int argc, char **argv)
 			cfg.auth_fail = true;
 		else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
 			delay_ms = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
+			port = (unsigned short)strtoul(argv[++i], NULL, 10);
 		else
 			return usage();
 	}
@@ -299,7 +309,7 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = 0;
+	sa.sin_port = htons(port);
 	/* epoll and a high connection limit: a slow fake holds rate x delay
 	 * connections open at once (1000/s x 250 ms = 250) */
 	d = MHD_start_daemon(

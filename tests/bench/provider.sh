@@ -109,9 +109,9 @@ drain() {
 	hz=$(getconf CLK_TCK)
 	deadline=$((SECONDS + 3 * SECS + 30))
 	while [ "$(lines "$rec")" -lt $((n / 10)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-	c0=$(lines "$rec"); k0=$(ticks "$dpid"); s0=$(sched_ns "$dpid"); t0=$(date +%s.%N)
+	t0=$EPOCHREALTIME; c0=$(lines "$rec"); k0=$(ticks "$dpid"); s0=$(sched_ns "$dpid")
 	while [ "$(lines "$rec")" -lt $((n * 9 / 10)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-	c1=$(lines "$rec"); k1=$(ticks "$dpid"); s1=$(sched_ns "$dpid"); t1=$(date +%s.%N)
+	t1=$EPOCHREALTIME; c1=$(lines "$rec"); k1=$(ticks "$dpid"); s1=$(sched_ns "$dpid")
 	stop_daemon
 	[ "$prov" = mock ] || { kill "$fpid"; wait "$fpid" 2>/dev/null || true; }
 	awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v k0="$k0" -v k1="$k1" \

@@ -81,9 +81,9 @@ run() {
 	start_daemon "$rport" PROVIDER_RATE=0
 	deadline=$((SECONDS + 120))
 	while [ "$(lines "$rec")" -lt $((N / 10)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
-	c0=$(lines "$rec"); t0=$(date +%s.%N)
+	t0=$EPOCHREALTIME; c0=$(lines "$rec")
 	while [ "$(lines "$rec")" -lt $((N * 9 / 10)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
-	c1=$(lines "$rec"); t1=$(date +%s.%N)
+	t1=$EPOCHREALTIME; c1=$(lines "$rec")
 	echo "up    delay=${d}ms log lines of the webhook sender: $(grep -c '"webhook"' "$TMP/daemon.log" || true) (both phases)" >&2
 	kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
 	kill "$fpid"; wait "$fpid" 2>/dev/null || true

@@ -49,6 +49,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 start_fake() { # $1 = delay ms; sets fport, fpid
 	: > "$TMP/fake.rec"
+	rm -f "$TMP/fake.port" # the last run's port must not be read as this one's
 	"$FAKE" "$PROVIDER" "$TMP/fake.rec" --delay-ms "$1" > "$TMP/fake.port" & PIDS+=($!)
 	fpid=$!
 	for _ in $(seq 1 200); do [ -s "$TMP/fake.port" ] && break; sleep 0.02; done

@@ -75,6 +75,7 @@ run() {
 	echo "down  delay=${d}ms events_waiting=$N webhook_failures_total=${fails:-?} webhook_log_lines=$warn" >&2
 	kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
 	: > "$rec"
+	rm -f "$TMP/recv.port"
 	"$FAKE" receiver "$rec" --delay-ms "$d" --port "$rport" > "$TMP/recv.port" & PIDS+=($!)
 	fpid=$!
 	for _ in $(seq 1 200); do [ -s "$TMP/recv.port" ] && break; sleep 0.02; done

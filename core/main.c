@@ -1,6 +1,7 @@
 /* main.c - wadispatchd: configuration, start-up, signals, graceful stop */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -132,6 +133,13 @@ int main(int argc, char **argv)
 	int sig = 0;
 	wa_engine_config ec;
 
+	/* Keep up to 16 MiB free at the top of each malloc arena instead of
+	 * 128 KiB: glibc gives a thread arena's top back with madvise, and
+	 * the TLB shootdown that follows on every core cost the writer and
+	 * the HTTP loop about a third of their CPU per delivered message
+	 * (perf, issue 17). Peak RSS is unchanged; it only falls back later. */
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--version")) {
 			printf("wadispatchd %s (provider ABI %d.%d)\n",
@@ -240,6 +248,7 @@ int main(int argc, char **argv)
 	ec.http_timeout_ms = settings.http_timeout_ms;
 	ec.http_connect_timeout_ms = settings.http_connect_timeout_ms;
 	ec.http_max_response_bytes = settings.http_max_response_bytes;
+	ec.http_max_inflight = settings.http_max_inflight;
 	ec.probe_interval_ms = settings.probe_interval_ms;
 	app.early = wa_early_new(WA_EARLY_MAX, WA_EARLY_TTL_MS);
 	if (!app.early)

@@ -42,6 +42,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"HTTP_TIMEOUT_MS", "15000", "Total timeout of one provider HTTP request."},
 	{"HTTP_CONNECT_TIMEOUT_MS", "5000", "Connect timeout of one provider HTTP request."},
 	{"HTTP_MAX_RESPONSE_BYTES", "1048576", "Largest provider reply accepted, in bytes."},
+	{"HTTP_MAX_INFLIGHT", "1024", "Most provider HTTP requests in flight at once (about 45 KiB of memory each)."},
 	{"RATE_LIMIT_RPS", "0", "Requests per second allowed per API key (a batch counts its items); 0 = off."},
 	{"RATE_LIMIT_BURST", "0", "Requests an API key may save up; 0 = max(1, RATE_LIMIT_RPS)."},
 	{"MAX_INFLIGHT", "512", "Requests being processed at once (head received) before 503; /health and /ready are never refused; 0 = off."},

@@ -337,6 +337,7 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	             s->http_connect_timeout_ms);
 	LONG_OR_FAIL("HTTP_MAX_RESPONSE_BYTES", 1024, 64L << 20,
 	             s->http_max_response_bytes);
+	LONG_OR_FAIL("HTTP_MAX_INFLIGHT", 1, 16384, s->http_max_inflight);
 	LONG_OR_FAIL("PROBE_INTERVAL_MS", 10, 3600000, s->probe_interval_ms);
 	LONG_OR_FAIL("RATE_LIMIT_RPS", 0, 1000000, n);
 	s->rate_limit_rps = (double)n;

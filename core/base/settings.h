@@ -43,6 +43,7 @@ typedef struct wa_settings {
 	long http_timeout_ms;
 	long http_connect_timeout_ms;
 	long http_max_response_bytes;
+	unsigned http_max_inflight;
 	int64_t probe_interval_ms;
 	double rate_limit_rps;
 	double rate_limit_burst;

@@ -46,11 +46,13 @@ wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
 		e->cfg.http_connect_timeout_ms = 5000;
 	if (e->cfg.http_max_response_bytes <= 0)
 		e->cfg.http_max_response_bytes = 1048576;
+	if (!e->cfg.http_max_inflight)
+		e->cfg.http_max_inflight = WA_ENGINE_HTTP_INFLIGHT;
 	e->store = store;
 	e->writer = writer;
 	e->prov = provider;
 	e->http = wa_provider_is_http(provider);
-	e->max_inflight = e->http ? WA_ENGINE_HTTP_INFLIGHT : e->cfg.workers;
+	e->max_inflight = e->http ? e->cfg.http_max_inflight : e->cfg.workers;
 	wa_ratelimit_init(&e->rl, e->cfg.rate,
 	                  wa_ratelimit_default_burst(e->cfg.rate),
 	                  wa_mono_us());
@@ -63,7 +65,7 @@ wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
 	pthread_cond_init(&e->work_cond, NULL);
 	if (e->http) {
 		wa_httpexec_config hc = {
-		    .max_inflight = WA_ENGINE_HTTP_INFLIGHT,
+		    .max_inflight = e->cfg.http_max_inflight,
 		    .timeout_ms = e->cfg.http_timeout_ms,
 		    .connect_timeout_ms = e->cfg.http_connect_timeout_ms,
 		    .max_response_bytes = e->cfg.http_max_response_bytes,
@@ -295,6 +297,8 @@ bool wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
 	}
 	left = e->in_flight;
 	pthread_mutex_unlock(&e->mu);
+	wa_engine_flush_finishes(e,
+	                         true); /* outcomes decided before the stop */
 
 	wa_httpexec_stop(e->hx);
 	wa_engine_rerecord(e, true); /* a last try before releasing them */

@@ -30,6 +30,9 @@ typedef struct wa_engine_config {
 	long http_timeout_ms;
 	long http_connect_timeout_ms;
 	long http_max_response_bytes;
+	/* HTTP providers: transfers in flight at most (0: 1024). The token
+	 * bucket keeps it near rate x latency; this bounds the memory. */
+	size_t http_max_inflight;
 	int64_t probe_interval_ms;
 	/* Status updates that came before their send was recorded: applied
 	 * when it is. NULL: none kept. */

@@ -127,6 +127,9 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 
 	if (!recs)
 		return -1;
+	/* the lingering outcomes go first: the writer takes them and this
+	 * claim as one transaction */
+	wa_engine_flush_finishes(e, true);
 	c.now = wa_now_ms();
 	c.lease_until = c.now + e->cfg.lease_ms;
 	c.max = want;
@@ -301,6 +304,7 @@ void *wa_engine_claimer_main(void *arg)
 		}
 		pthread_mutex_unlock(&e->mu);
 		wa_engine_notify_done(e, done);
+		wa_engine_flush_finishes(e, false);
 		wa_engine_rerecord(e, false);
 		next_deadline = wa_engine_expire_waiters(e, false);
 		if (next_deadline != INT64_MAX)
@@ -311,6 +315,8 @@ void *wa_engine_claimer_main(void *arg)
 			cap = e->max_inflight - e->in_flight;
 		if (e->unrecorded)
 			wake = min64(wake, e->rerecord_at);
+		if (e->fin_head)
+			wake = min64(wake, e->fin_due);
 		if (cap && e->paused) {
 			if (e->probe_out) {
 				cap = 0;
@@ -347,14 +353,24 @@ void *wa_engine_claimer_main(void *arg)
 		}
 		if (cap && !dry) {
 			int64_t now_us = wa_mono_us();
+			double group = e->cfg.rate * WA_ENGINE_CLAIM_PERIOD_S;
+			double least = group < 1             ? 1
+			               : group > (double)cap ? (double)cap
+			                                     : group;
+			double have = wa_ratelimit_available(&e->rl, now_us);
 
-			want = wa_ratelimit_take(&e->rl, now_us, cap);
+			/* Under a rate limit, claim a group's worth of tokens
+			 * at a time (a bucket left full by a quiet spell claims
+			 * at once): one claim transaction per group instead of
+			 * one per token. */
+			if (e->cfg.rate <= 0 || have >= least)
+				want = wa_ratelimit_take(&e->rl, now_us, cap);
 			if (!want)
-				wake = min64(wake, now +
-				                       wa_ratelimit_wait_us(
-				                           &e->rl, now_us) /
-				                           1000 +
-				                       1);
+				wake = min64(wake,
+				             now +
+				                 (int64_t)((least - have) *
+				                           1000 / e->cfg.rate) +
+				                 1);
 		}
 		if (want) {
 			if (probe)

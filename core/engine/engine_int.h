@@ -10,8 +10,17 @@
 #include "engine/engine.h"
 #include "engine/httpexec.h"
 
-#define WA_ENGINE_HTTP_INFLIGHT 64 /* transfers in flight on the HTTP loop */
+#define WA_ENGINE_HTTP_INFLIGHT 1024 /* default of http_max_inflight */
 #define WA_ENGINE_PROBE_MAX_MS 300000
+/* Outcomes wait to be committed together, in the claimer's next claim
+ * transaction, at most this long (one transaction and one fsync for the
+ * group instead of one each): see wa_job_finish. */
+#define WA_ENGINE_FINISH_LINGER_MS 100
+#define WA_ENGINE_FINISH_GROUP_MAX 512 /* or until this many are waiting */
+/* Claims under a rate limit wait for this much of a second's tokens (90 %
+ * of the bucket, whose default size is a tenth of a second's), so a claim
+ * (a transaction) takes a group, not one message per token. */
+#define WA_ENGINE_CLAIM_PERIOD_S 0.09
 
 struct json_object;
 
@@ -65,6 +74,9 @@ struct wa_engine {
 	size_t pending_finish;         /* finishes submitted to the writer */
 	wa_job *work_head, *work_tail; /* for the send workers */
 	wa_job *done_head;             /* committed, waiters to tell */
+	wa_job *fin_head, *fin_tail;   /* outcomes lingering before commit */
+	size_t fin_n;
+	int64_t fin_due; /* mono ms: commit the lingering group */
 	/* Outcomes the store refused to write (disk full, I/O error): still
 	 * in flight and written again by the claimer, at once after the next
 	 * commit that succeeds. If one of these messages is claimed again
@@ -104,8 +116,12 @@ void wa_job_complete(wa_job *j);
  * Under mu. */
 void wa_engine_fly_locked(wa_engine *e, wa_job *j);
 void wa_engine_land_locked(wa_engine *e, wa_job *j);
-/* Record a decided outcome (j->out etc.) through the writer. */
+/* Record a decided outcome (j->out etc.) through the writer: it joins the
+ * group of outcomes committed together (at once when stopping). */
 void wa_job_finish(wa_job *j);
+/* Commit the lingering group of outcomes if its time has come (or now,
+ * with force, or when stopping). Without mu. */
+void wa_engine_flush_finishes(wa_engine *e, bool force);
 /* Write the outcomes the store refused earlier, if their time has come (or
  * now, with force). Without mu. */
 void wa_engine_rerecord(wa_engine *e, bool force);

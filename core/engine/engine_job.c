@@ -293,25 +293,63 @@ static void unrecorded_locked(wa_engine *e, wa_job *j)
 	pthread_cond_signal(&e->claim_cond);
 }
 
-static void finish_done(void *ud, int rc, const char *err)
+/* A group of outcomes in one transaction. Any failure fails the group:
+ * each is then written again on its own (wa_engine_rerecord). */
+static int finish_group_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
-	wa_job *j = ud;
-	wa_engine *e = j->e;
+	for (wa_job *j = ud; j; j = j->next)
+		if (finish_fn(s, j, err, err_len) != 0)
+			return -1;
+	return 0;
+}
 
-	if (rc != 0)
+static void finish_group_done(void *ud, int rc, const char *err)
+{
+	wa_job *list = ud, *next;
+	wa_engine *e = list->e;
+
+	for (wa_job *j = list; rc != 0 && j; j = j->next)
 		wa_log(WA_LOG_ERROR, "engine",
 		       "Cannot record the attempt of %s yet (it is written "
 		       "again later, and the message is not sent again): %s",
 		       j->rec.id, err ? err : "store error.");
 	pthread_mutex_lock(&e->mu);
-	e->pending_finish--;
-	if (rc == 0)
-		recorded_locked(e, j);
-	else
-		unrecorded_locked(e, j);
+	for (wa_job *j = list; j; j = next) {
+		next = j->next;
+		e->pending_finish--;
+		if (rc == 0)
+			recorded_locked(e, j);
+		else
+			unrecorded_locked(e, j);
+	}
 	if (e->pending_finish == 0)
 		pthread_cond_broadcast(&e->idle_cond);
 	pthread_mutex_unlock(&e->mu);
+}
+
+void wa_engine_flush_finishes(wa_engine *e, bool force)
+{
+	wa_job *list;
+	char err[WA_ERR_MAX];
+	int rc;
+
+	pthread_mutex_lock(&e->mu);
+	if (!e->fin_head ||
+	    (!force && !e->stopping && wa_mono_ms() < e->fin_due)) {
+		pthread_mutex_unlock(&e->mu);
+		return;
+	}
+	list = e->fin_head;
+	e->fin_head = e->fin_tail = NULL;
+	e->fin_n = 0;
+	pthread_mutex_unlock(&e->mu);
+	if (wa_writer_submit(e->writer, finish_group_fn, list,
+	                     finish_group_done, list) == 0)
+		return;
+	/* the queue is full: wait for our turn instead of losing outcomes */
+	err[0] = 0;
+	rc = wa_writer_run(e->writer, finish_group_fn, list, err, sizeof(err));
+	finish_group_done(list, rc, err);
 }
 
 void wa_engine_rerecord(wa_engine *e, bool force)
@@ -359,11 +397,19 @@ void wa_engine_rerecord(wa_engine *e, bool force)
 		       ok, ok == 1 ? "" : "s", failed);
 }
 
+/* The outcome joins the lingering group, committed with the claimer's next
+ * claim, or by the claimer when the group is WA_ENGINE_FINISH_LINGER_MS
+ * old, or here at once when it is WA_ENGINE_FINISH_GROUP_MAX long, when
+ * someone waits for an attempt (Prefer: wait) or when stopping. Lingering
+ * is as safe as a provider call that takes that much longer: until the
+ * commit the message stays "sending" under its lease and counted in flight
+ * (the claimer never calls it again meanwhile), no waiter or webhook hears
+ * of it, and a crash leaves it to be claimed again after its lease, exactly
+ * as a crash during the call would. */
 void wa_job_finish(wa_job *j)
 {
 	wa_engine *e = j->e;
-	char err[WA_ERR_MAX];
-	int rc;
+	bool now;
 
 	pthread_mutex_lock(&e->mu);
 	if (e->abandon) {
@@ -375,13 +421,21 @@ void wa_job_finish(wa_job *j)
 		return;
 	}
 	e->pending_finish++;
+	j->next = NULL;
+	if (e->fin_tail)
+		e->fin_tail->next = j;
+	else
+		e->fin_head = j;
+	e->fin_tail = j;
+	if (++e->fin_n == 1) { /* the claimer learns the group's due time */
+		e->fin_due = wa_mono_ms() + WA_ENGINE_FINISH_LINGER_MS;
+		pthread_cond_signal(&e->claim_cond);
+	}
+	now =
+	    e->fin_n >= WA_ENGINE_FINISH_GROUP_MAX || e->stopping || e->waiters;
 	pthread_mutex_unlock(&e->mu);
-	if (wa_writer_submit(e->writer, finish_fn, j, finish_done, j) == 0)
-		return;
-	/* the queue is full: wait for our turn instead of losing the outcome */
-	err[0] = 0;
-	rc = wa_writer_run(e->writer, finish_fn, j, err, sizeof(err));
-	finish_done(j, rc, err);
+	if (now)
+		wa_engine_flush_finishes(e, true);
 }
 
 /* ---- status updates that came first ------------------------------------ */

@@ -3,19 +3,23 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 
 #define HX_BODY_CAP (64 * 1024)
-#define HX_LOG_LINE 4096
 #define HX_MAX_SECRETS 32
+#define HX_EVENTS 64 /* epoll events taken per wait */
 
 /* A delivery waiting for a transfer slot. */
 typedef struct hx_item {
@@ -49,6 +53,9 @@ struct wa_httpexec {
 	const wa_loaded_provider *p;
 	wa_httpexec_config cfg;
 	CURLM *multi;
+	int epfd;         /* the sockets libcurl asks to watch, and evfd */
+	int evfd;         /* eventfd: a submission or the stop */
+	int64_t timer_at; /* mono ms libcurl wants to be called at; -1 none */
 	pthread_t thread;
 	bool started;
 
@@ -70,91 +77,6 @@ static CURLcode curl_init_rc;
 static void curl_init_once(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* ---- redaction ------------------------------------------------------------
- */
-
-static bool is_auth_header(const char *line, size_t *name_len)
-{
-	static const char *const names[] = {"authorization", "apikey",
-	                                    "proxy-authorization", "x-api-key",
-	                                    NULL};
-	const char *colon = strchr(line, ':');
-
-	if (!colon)
-		return false;
-	for (int i = 0; names[i]; i++) {
-		size_t n = strlen(names[i]);
-
-		if ((size_t)(colon - line) == n &&
-		    strncasecmp(line, names[i], n) == 0) {
-			*name_len = n;
-			return true;
-		}
-	}
-	return false;
-}
-
-void wa_httpexec_redact(const char *line, const char *const *secrets, char *out,
-                        size_t out_len)
-{
-	static const char mark[] = "[redacted]";
-	size_t o = 0, name_len;
-
-	if (!out_len)
-		return;
-	if (is_auth_header(line, &name_len)) {
-		snprintf(out, out_len, "%.*s: %s", (int)name_len, line, mark);
-		return;
-	}
-	for (const char *s = line; *s && o + 1 < out_len;) {
-		size_t hit = 0;
-
-		for (int i = 0; secrets && secrets[i]; i++) {
-			size_t n = strlen(secrets[i]);
-
-			if (n && strncmp(s, secrets[i], n) == 0) {
-				hit = n;
-				break;
-			}
-		}
-		if (hit) {
-			size_t m = sizeof(mark) - 1;
-
-			if (o + m >= out_len)
-				break;
-			memcpy(out + o, mark, m);
-			o += m;
-			s += hit;
-		} else {
-			out[o++] = *s++;
-		}
-	}
-	out[o] = 0;
-}
-
-static void log_request(wa_httpexec *hx, const hx_xfer *x)
-{
-	char line[HX_LOG_LINE], part[WA_URL_MAX + 64];
-	size_t o;
-	int n;
-
-	wa_httpexec_redact(x->req.url, hx->secrets, part, sizeof(part));
-	n = snprintf(line, sizeof(line),
-	             "Provider request %s %s (%zu body bytes), headers:",
-	             x->req.method[0] ? x->req.method : "POST", part,
-	             x->req.body_len);
-	o = n > 0 && (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	for (size_t i = 0; i < x->req.n_headers && o + 1 < sizeof(line); i++) {
-		wa_httpexec_redact(x->req.headers[i], hx->secrets, part,
-		                   sizeof(part));
-		n = snprintf(line + o, sizeof(line) - o, " [%s]", part);
-		if (n < 0 || (size_t)n >= sizeof(line) - o)
-			break;
-		o += (size_t)n;
-	}
-	wa_log(WA_LOG_DEBUG, "http", "%s", line);
 }
 
 /* ---- transfers -------------------------------------------------------- */
@@ -337,6 +259,14 @@ static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "wadispatch");
+	/* HTTP/2 where the provider offers it (ALPN, so over TLS only): a new
+	 * transfer waits for a connection being set up, to add a stream to it,
+	 * rather than opening one of its own. Over HTTP/1.1 each transfer in
+	 * flight holds a kept-alive connection, reused by the next; waiting
+	 * there would only delay it by a round trip. */
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
+	                 strncmp(r->url, "https://", 8) == 0 ? 1L : 0L);
 	if (r->method[0] == 0 || strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -382,7 +312,7 @@ static void start(wa_httpexec *hx, hx_item *it)
 	if (xfer_setup(hx, x) != 0)
 		goto end_now;
 	if (wa_log_get_level() <= WA_LOG_DEBUG)
-		log_request(hx, x);
+		wa_httpexec_log_request(&x->req, hx->secrets);
 	x->started_ms = wa_mono_ms();
 	if (curl_multi_add_handle(hx->multi, x->easy) != CURLM_OK) {
 		set_result(x->item.res, WA_RESULT_RETRY,
@@ -493,15 +423,67 @@ static void abandon_all(wa_httpexec *hx)
 	hx->wait_tail = NULL;
 }
 
+/* libcurl's socket callback: watch fd for what it asks, in our epoll set.
+ * Only the sockets that are ready are then handed back to libcurl, so a
+ * wake-up costs the same with 10 or 1000 transfers in flight (polling
+ * them all, as curl_multi_poll does, made each one cost O(in flight)). */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
+                     void *sockp)
+{
+	wa_httpexec *hx = ud;
+	struct epoll_event ev = {0};
+
+	(void)easy;
+	(void)sockp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(hx->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+	ev.data.fd = fd;
+	if (epoll_ctl(hx->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+	    epoll_ctl(hx->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		wa_log(WA_LOG_WARN, "http", "Cannot watch socket %d: %s", fd,
+		       strerror(errno));
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *ud)
+{
+	wa_httpexec *hx = ud;
+
+	(void)multi;
+	hx->timer_at = timeout_ms < 0 ? -1 : wa_mono_ms() + timeout_ms;
+	return 0;
+}
+
+static void reap(wa_httpexec *hx)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(hx->multi, &left))) {
+		hx_xfer *x = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+		                  (char **)&x);
+		finish(hx, x, m->data.result);
+	}
+}
+
 static void *loop(void *arg)
 {
 	wa_httpexec *hx = arg;
+	struct epoll_event evs[HX_EVENTS];
 
 	for (;;) {
 		hx_item *got;
 		bool stop;
-		int running = 0, left;
-		CURLMsg *m;
+		int running = 0, n, wait_ms;
+		int64_t now;
 
 		pthread_mutex_lock(&hx->mu);
 		got = hx->head;
@@ -531,21 +513,54 @@ static void *loop(void *arg)
 				hx->wait_tail = NULL;
 			start(hx, it);
 		}
-		curl_multi_perform(hx->multi, &running);
-		while ((m = curl_multi_info_read(hx->multi, &left))) {
-			hx_xfer *x = NULL;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-			                  (char **)&x);
-			finish(hx, x, m->data.result);
+		now = wa_mono_ms();
+		if (hx->timer_at >= 0 && now >= hx->timer_at) {
+			hx->timer_at = -1;
+			curl_multi_socket_action(hx->multi, CURL_SOCKET_TIMEOUT,
+			                         0, &running);
+			reap(hx);
+			now = wa_mono_ms();
 		}
 		if (hx->wait_head && hx->active < hx->cfg.max_inflight)
 			continue; /* slots freed: start the next ones now */
-		curl_multi_poll(hx->multi, NULL, 0, 1000, NULL);
+		wait_ms = 1000;
+		if (hx->timer_at >= 0)
+			wait_ms = hx->timer_at <= now ? 0
+			          : hx->timer_at - now < 1000
+			              ? (int)(hx->timer_at - now)
+			              : 1000;
+		n = epoll_wait(hx->epfd, evs, HX_EVENTS, wait_ms);
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, flags = 0;
+
+			if (fd == hx->evfd) {
+				uint64_t v;
+
+				if (read(hx->evfd, &v, sizeof(v)) < 0)
+					continue; /* EAGAIN: already read */
+				continue;
+			}
+			if (evs[i].events & EPOLLIN)
+				flags |= CURL_CSELECT_IN;
+			if (evs[i].events & EPOLLOUT)
+				flags |= CURL_CSELECT_OUT;
+			if (evs[i].events & (EPOLLERR | EPOLLHUP))
+				flags |= CURL_CSELECT_ERR;
+			curl_multi_socket_action(hx->multi, fd, flags,
+			                         &running);
+		}
+		reap(hx);
 	}
 	return NULL;
+}
+
+static void wake(wa_httpexec *hx)
+{
+	uint64_t one = 1;
+
+	if (write(hx->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		wa_log(WA_LOG_WARN, "http", "Cannot wake the HTTP loop: %s",
+		       strerror(errno));
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -595,7 +610,7 @@ wa_httpexec *wa_httpexec_create(const wa_loaded_provider *p,
 	hx->p = p;
 	hx->cfg = *cfg;
 	if (!hx->cfg.max_inflight)
-		hx->cfg.max_inflight = 64;
+		hx->cfg.max_inflight = 1024;
 	if (hx->cfg.max_response_bytes <= 0)
 		hx->cfg.max_response_bytes = 1048576;
 	hx->multi = curl_multi_init();
@@ -604,6 +619,31 @@ wa_httpexec *wa_httpexec_create(const wa_loaded_provider *p,
 		free(hx);
 		return NULL;
 	}
+	hx->timer_at = -1;
+	hx->epfd = epoll_create1(EPOLL_CLOEXEC);
+	hx->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (hx->epfd < 0 || hx->evfd < 0 ||
+	    epoll_ctl(hx->epfd, EPOLL_CTL_ADD, hx->evfd,
+	              &(struct epoll_event){.events = EPOLLIN,
+	                                    .data.fd = hx->evfd}) != 0) {
+		snprintf(err, err_len, "Cannot set up the HTTP loop: %s.",
+		         strerror(errno));
+		if (hx->epfd >= 0)
+			close(hx->epfd);
+		if (hx->evfd >= 0)
+			close(hx->evfd);
+		curl_multi_cleanup(hx->multi);
+		free(hx);
+		return NULL;
+	}
+	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETDATA, hx);
+	curl_multi_setopt(hx->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(hx->multi, CURLMOPT_TIMERDATA, hx);
+	curl_multi_setopt(hx->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	/* keep one idle connection per slot for reuse */
+	curl_multi_setopt(hx->multi, CURLMOPT_MAXCONNECTS,
+	                  (long)hx->cfg.max_inflight);
 	pthread_mutex_init(&hx->mu, NULL);
 	collect_secrets(hx);
 	return hx;
@@ -629,6 +669,7 @@ int wa_httpexec_submit(wa_httpexec *hx, const wa_message *msg, wa_result *res,
                        wa_httpexec_done done, void *ud)
 {
 	hx_item *it = calloc(1, sizeof(*it));
+	bool was_empty;
 
 	if (!it)
 		return -1;
@@ -642,13 +683,15 @@ int wa_httpexec_submit(wa_httpexec *hx, const wa_message *msg, wa_result *res,
 		free(it);
 		return -1;
 	}
+	was_empty = !hx->head;
 	if (hx->tail)
 		hx->tail->next = it;
 	else
 		hx->head = it;
 	hx->tail = it;
 	pthread_mutex_unlock(&hx->mu);
-	curl_multi_wakeup(hx->multi);
+	if (was_empty) /* else a wake-up is already on its way */
+		wake(hx);
 	return 0;
 }
 
@@ -660,7 +703,7 @@ void wa_httpexec_stop(wa_httpexec *hx)
 	hx->stop = true;
 	pthread_mutex_unlock(&hx->mu);
 	if (hx->started) {
-		curl_multi_wakeup(hx->multi);
+		wake(hx);
 		pthread_join(hx->thread, NULL);
 		hx->started = false;
 	}
@@ -686,6 +729,8 @@ void wa_httpexec_destroy(wa_httpexec *hx)
 		free(it);
 	}
 	curl_multi_cleanup(hx->multi);
+	close(hx->epfd);
+	close(hx->evfd);
 	pthread_mutex_destroy(&hx->mu);
 	free(hx);
 }

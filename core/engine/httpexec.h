@@ -48,4 +48,8 @@ void wa_httpexec_destroy(wa_httpexec *hx);
 void wa_httpexec_redact(const char *line, const char *const *secrets, char *out,
                         size_t out_len);
 
+/* One debug log line for req, redacted as above (httpexec_log.c). */
+void wa_httpexec_log_request(const wa_http_request *req,
+                             const char *const *secrets);
+
 #endif

@@ -2,6 +2,7 @@
 #include "engine/webhook.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -11,13 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/timeutil.h"
 
-#define WH_PARALLEL 8           /* events in flight at once */
+/* Events in flight at once (a claim takes up to this many, the oldest
+ * pending one per message, and sends them together). A receiver answering
+ * in 100 ms must take 3 events per message (sent, delivered, read) at
+ * PROVIDER_RATE 1000: 300 in flight. */
+#define WH_PARALLEL 512
 #define WH_BODY_MAX 8192        /* wa_webhook_body's documented bound */
 #define WH_SAFETY_MS 1000       /* longest idle wait before looking again */
 #define WH_RESP_MAX (64 * 1024) /* response bytes read before giving up */
@@ -48,6 +56,8 @@ struct wa_webhook {
 
 	/* sender thread only */
 	CURLM *multi;
+	int epfd, evfd;   /* the sockets libcurl watches; evfd wakes a stop */
+	int64_t timer_at; /* mono ms libcurl wants to be called at; -1 none */
 	wh_xfer x[WH_PARALLEL];
 	size_t n_x;
 	int64_t retry_at[WH_RETRY_SLOTS]; /* wall ms of scheduled retries */
@@ -67,6 +77,8 @@ struct wa_webhook {
 	unsigned long long own_jobs0;
 
 	atomic_ullong delivered, failed;
+	bool failing; /* sender thread: the receiver's last round all failed */
+	unsigned long long fails_logged; /* failed count when failing began */
 };
 
 /* ---- backoff ---- */
@@ -249,6 +261,38 @@ static void stop_state(wa_webhook *w, bool *stopping, int64_t *deadline)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* libcurl's socket and timer callbacks: sockets go into our epoll set. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
+                     void *sockp)
+{
+	wa_webhook *w = ud;
+	struct epoll_event ev = {0};
+
+	(void)easy;
+	(void)sockp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+	ev.data.fd = fd;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		wa_log(WA_LOG_WARN, WH_COMP, "Cannot watch socket %d: %s", fd,
+		       strerror(errno));
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *ud)
+{
+	wa_webhook *w = ud;
+
+	(void)multi;
+	w->timer_at = timeout_ms < 0 ? -1 : wa_mono_ms() + timeout_ms;
+	return 0;
+}
+
 /* Send the n_x claimed events concurrently; every xfer ends concluded. */
 static void send_all(wa_webhook *w)
 {
@@ -268,10 +312,20 @@ static void send_all(wa_webhook *w)
 				snprintf(x->error, sizeof(x->error),
 				         "The request could not be started.");
 			x->done = true;
+		} else {
+			running++;
 		}
 	}
 	for (;;) {
-		curl_multi_perform(w->multi, &running);
+		struct epoll_event evs[64];
+		int64_t now = wa_mono_ms();
+		int n, wait_ms;
+
+		if (w->timer_at >= 0 && now >= w->timer_at) {
+			w->timer_at = -1;
+			curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT,
+			                         0, &running);
+		}
 		while ((m = curl_multi_info_read(w->multi, &left))) {
 			char *priv = NULL;
 			CURLcode res;
@@ -297,7 +351,31 @@ static void send_all(wa_webhook *w)
 			if (rem > WH_SAFETY_MS)
 				rem = WH_SAFETY_MS;
 		}
-		curl_multi_poll(w->multi, NULL, 0, (int)rem, NULL);
+		now = wa_mono_ms();
+		if (w->timer_at >= 0 && w->timer_at - now < rem)
+			rem = w->timer_at > now ? w->timer_at - now : 0;
+		wait_ms = (int)rem;
+		/* only the ready sockets go back to libcurl: a wake-up costs
+		 * the same with 8 or 512 events in flight */
+		n = epoll_wait(w->epfd, evs, 64, wait_ms);
+		for (int k = 0; k < n; k++) {
+			int fd = evs[k].data.fd, flags = 0;
+
+			if (fd == w->evfd) {
+				uint64_t v;
+
+				if (read(w->evfd, &v, sizeof(v)) < 0)
+					continue;
+				continue;
+			}
+			if (evs[k].events & EPOLLIN)
+				flags |= CURL_CSELECT_IN;
+			if (evs[k].events & EPOLLOUT)
+				flags |= CURL_CSELECT_OUT;
+			if (evs[k].events & (EPOLLERR | EPOLLHUP))
+				flags |= CURL_CSELECT_ERR;
+			curl_multi_socket_action(w->multi, fd, flags, &running);
+		}
 	}
 	/* Past the stop deadline: abandon what is left, to retry soon. */
 	for (i = 0; i < w->n_x; i++) {
@@ -321,34 +399,71 @@ static void note_retry(wa_webhook *w, int64_t at)
 	/* else: the safety wait finds it */
 }
 
+/* The receiver's state, from one round of deliveries: one line when it
+ * starts failing (with the first error) and one when it delivers again;
+ * the attempts between are counted (wadispatch_webhook_failures_total),
+ * not logged, so a receiver that is down does not flood the log. */
+static void receiver_state(wa_webhook *w, size_t ok, const wh_xfer *bad)
+{
+	unsigned long long failed = atomic_load(&w->failed);
+
+	if (!w->failing && !ok && bad) {
+		w->failing = true;
+		w->fails_logged = failed;
+		wa_log(
+		    WA_LOG_WARN, WH_COMP,
+		    "The status webhook receiver is failing: %s (event %lld "
+		    "for message %s, %s). Events are retried; failures are "
+		    "counted in wadispatch_webhook_failures_total and logged "
+		    "again only when the receiver recovers.",
+		    bad->error, (long long)bad->ev.seq, bad->ev.message_id,
+		    wa_msg_status_name(bad->ev.status));
+	} else if (w->failing && ok) {
+		w->failing = false;
+		wa_log(WA_LOG_INFO, WH_COMP,
+		       "The status webhook receiver accepts events again, "
+		       "after %llu failed attempts.",
+		       failed - w->fails_logged);
+	}
+}
+
 /* Decide each outcome: retry times, counters, logs. */
 static void judge(wa_webhook *w)
 {
 	int64_t now = wa_now_ms(), delay;
+	const wh_xfer *bad = NULL;
+	size_t ok = 0;
+	bool interrupted;
+
 	for (size_t i = 0; i < w->n_x; i++) {
 		wh_xfer *x = &w->x[i];
 
 		if (x->delivered) {
 			atomic_fetch_add(&w->delivered, 1);
+			ok++;
 			continue;
 		}
 		atomic_fetch_add(&w->failed, 1);
-		delay = strcmp(x->error, "interrupted by shutdown") == 0
-		            ? 0
-		            : retry_delay(w, x->ev.attempts + 1);
+		interrupted = strcmp(x->error, "interrupted by shutdown") == 0;
+		delay = interrupted ? 0 : retry_delay(w, x->ev.attempts + 1);
 		x->next_ms = now + delay;
 		note_retry(w, x->next_ms);
-		wa_log_field f[3] = {
-		    WA_LOG_INT("event_id", x->ev.seq),
-		    WA_LOG_INT("attempt", x->ev.attempts + 1),
-		    WA_LOG_INT("retry_in_ms", delay),
-		};
-		wa_log_kv(WA_LOG_WARN, WH_COMP, f, 3,
-		          "The status webhook for message %s (%s) was not "
-		          "delivered: %s; it will be retried.",
-		          x->ev.message_id, wa_msg_status_name(x->ev.status),
-		          x->error);
+		if (!bad && !interrupted)
+			bad = x;
+		if (wa_log_get_level() <= WA_LOG_DEBUG) {
+			wa_log_field f[3] = {
+			    WA_LOG_INT("event_id", x->ev.seq),
+			    WA_LOG_INT("attempt", x->ev.attempts + 1),
+			    WA_LOG_INT("retry_in_ms", delay),
+			};
+			wa_log_kv(WA_LOG_DEBUG, WH_COMP, f, 3,
+			          "The status webhook for message %s (%s) was "
+			          "not delivered: %s; it will be retried.",
+			          x->ev.message_id,
+			          wa_msg_status_name(x->ev.status), x->error);
+		}
 	}
+	receiver_state(w, ok, bad);
 }
 
 /* ---- the sender thread ---- */
@@ -474,6 +589,8 @@ wa_webhook *wa_webhook_create(const wa_webhook_config *cfg, wa_store *store,
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
+	if (w)
+		w->epfd = w->evfd = -1;
 	if (!w)
 		goto oom;
 	w->store = store;
@@ -509,6 +626,22 @@ wa_webhook *wa_webhook_create(const wa_webhook_config *cfg, wa_store *store,
 		goto oom;
 	curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 	                  (long)WH_PARALLEL);
+	w->timer_at = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->epfd < 0 || w->evfd < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd,
+	              &(struct epoll_event){.events = EPOLLIN,
+	                                    .data.fd = w->evfd}) != 0) {
+		snprintf(err, err_len,
+		         "Cannot set up the status webhook sender: %s.",
+		         strerror(errno));
+		goto fail;
+	}
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
 	for (int i = 0; i < WH_PARALLEL; i++) {
 		w->x[i].easy = curl_easy_init();
 		if (!w->x[i].easy)
@@ -587,7 +720,11 @@ void wa_webhook_stop(wa_webhook *w, int64_t deadline_mono_ms)
 	pthread_mutex_unlock(&w->mu);
 	if (!join)
 		return;
-	curl_multi_wakeup(w->multi);
+	if (write(w->evfd, &(uint64_t){1}, sizeof(uint64_t)) < 0 &&
+	    errno != EAGAIN)
+		wa_log(WA_LOG_WARN, WH_COMP,
+		       "Cannot wake the status webhook sender: %s",
+		       strerror(errno));
 	pthread_join(w->thread, NULL);
 }
 
@@ -602,6 +739,10 @@ void wa_webhook_destroy(wa_webhook *w)
 			curl_easy_cleanup(w->x[i].easy);
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->evfd >= 0)
+		close(w->evfd);
 	if (w->curl_inited)
 		curl_global_cleanup();
 	if (w->secret) {

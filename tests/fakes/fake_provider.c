@@ -2,9 +2,12 @@
  * for tests
  *
  * usage: fake_provider MODE RECORD_FILE [--outage N] [--outage-503]
- *                      [--retry-after S] [--auth-fail]
+ *                      [--retry-after S] [--auth-fail] [--delay-ms MS]
+ *                      [--port P]
  *
- *   MODE          twilio | evolution | cloudapi
+ *   MODE          twilio | evolution | cloudapi | receiver
+ *                 (receiver: a status webhook receiver; every POST is
+ *                 answered 200 "{}" and its body recorded as one line)
  *   RECORD_FILE   every ACCEPTED send (2xx answer) is appended as one JSON
  *                 line: {"n":<request #>,"mode":"...","to":"<as sent>",
  *                 "text":"...","template":"..."|null,"id":"<provider id>"}
@@ -14,6 +17,10 @@
  *   --outage-503  outage requests get a plain 503 instead
  *   --retry-after S  add "Retry-After: S" to outage answers
  *   --auth-fail   every request gets the API's authentication error
+ *   --port P      bind port P instead of a free one
+ *   --delay-ms MS every answer leaves MS milliseconds after its request
+ *                 arrived (the connection is suspended meanwhile, so many
+ *                 requests wait at once): a slow provider for benchmarks
  *
  * Binds 127.0.0.1 on a free port and prints the port alone on stdout line 1
  * (then flushes): read it for readiness. Runs until SIGTERM/SIGINT, exit 0.
@@ -42,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FP_MAX_BODY (1 << 20)
 
@@ -49,12 +57,89 @@ typedef struct conn {
 	char *data;
 	size_t len;
 	bool too_big;
+	fp_answer *held; /* answered, waiting out --delay-ms */
+	struct MHD_Connection *c;
+	long long due_ms; /* CLOCK_MONOTONIC */
+	struct conn *dnext;
 } conn;
 
 static fp_config cfg;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long n_requests;
 static FILE *record;
+
+/* --delay-ms: suspended connections in order of due time (the delay is the
+ * same for all, so arrival order is due order), resumed by one thread. */
+static long delay_ms;
+static pthread_mutex_t dmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dcv = PTHREAD_COND_INITIALIZER;
+static conn *dhead, *dtail;
+static bool dstop;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *delayer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&dmu);
+	while (!dstop) {
+		long long now = mono_ms();
+
+		if (!dhead) {
+			pthread_cond_wait(&dcv, &dmu);
+		} else if (dhead->due_ms > now) {
+			struct timespec ts;
+			long long wait = dhead->due_ms - now;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (wait % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&dcv, &dmu, &ts);
+		} else {
+			conn *k = dhead;
+
+			dhead = k->dnext;
+			if (!dhead)
+				dtail = NULL;
+			MHD_resume_connection(k->c);
+		}
+	}
+	pthread_mutex_unlock(&dmu);
+	return NULL;
+}
+
+/* Hold the answer a until --delay-ms after now. */
+static enum MHD_Result hold(struct MHD_Connection *c, conn *k,
+                            const fp_answer *a)
+{
+	k->held = malloc(sizeof(*a));
+	if (!k->held)
+		return MHD_NO;
+	*k->held = *a;
+	k->c = c;
+	k->due_ms = mono_ms() + delay_ms;
+	k->dnext = NULL;
+	MHD_suspend_connection(c);
+	pthread_mutex_lock(&dmu);
+	if (dtail)
+		dtail->dnext = k;
+	else
+		dhead = k;
+	dtail = k;
+	pthread_cond_signal(&dcv);
+	pthread_mutex_unlock(&dmu);
+	return MHD_YES;
+}
 
 static enum MHD_Result reply(struct MHD_Connection *c, const fp_answer *a)
 {
@@ -85,6 +170,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 
 	(void)cls;
 	(void)version;
+	if (k && k->held) { /* resumed after --delay-ms */
+		enum MHD_Result rc = reply(c, k->held);
+
+		free(k->held);
+		k->held = NULL;
+		return rc;
+	}
 	if (!k) {
 		k = calloc(1, sizeof(*k));
 		if (!k)
@@ -134,6 +226,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		fflush(record);
 		pthread_mutex_unlock(&lock);
 	}
+	if (delay_ms > 0)
+		return hold(c, k, &a);
 	return reply(c, &a);
 }
 
@@ -146,6 +240,7 @@ static void done(void *cls, struct MHD_Connection *c, void **ctx,
 	(void)c;
 	(void)why;
 	if (k) {
+		free(k->held);
 		free(k->data);
 		free(k);
 	}
@@ -154,10 +249,11 @@ static void done(void *cls, struct MHD_Connection *c, void **ctx,
 
 static int usage(void)
 {
-	fprintf(
-	    stderr,
-	    "usage: fake_provider twilio|evolution|cloudapi RECORD_FILE "
-	    "[--outage N] [--outage-503] [--retry-after S] [--auth-fail]\n");
+	fprintf(stderr,
+	        "usage: fake_provider twilio|evolution|cloudapi|receiver "
+	        "RECORD_FILE "
+	        "[--outage N] [--outage-503] [--retry-after S] [--auth-fail] "
+	        "[--delay-ms MS] [--port P]\n");
 	return 2;
 }
 
@@ -166,6 +262,8 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
+	pthread_t delay_thread;
+	unsigned short port = 0;
 	sigset_t set;
 	int sig;
 
@@ -177,6 +275,8 @@ int main(int argc, char **argv)
 		cfg.mode = FP_EVOLUTION;
 	else if (strcmp(argv[1], "cloudapi") == 0)
 		cfg.mode = FP_CLOUDAPI;
+	else if (strcmp(argv[1], "receiver") == 0)
+		cfg.mode = FP_RECEIVER;
 	else
 		return usage();
 	for (int i = 3; i < argc; i++) {
@@ -189,6 +289,10 @@ int main(int argc, char **argv)
 			         argv[++i]);
 		else if (strcmp(argv[i], "--auth-fail") == 0)
 			cfg.auth_fail = true;
+		else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
+			delay_ms = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
+			port = (unsigned short)strtoul(argv[++i], NULL, 10);
 		else
 			return usage();
 	}
@@ -205,11 +309,15 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = 0;
+	sa.sin_port = htons(port);
+	/* epoll and a high connection limit: a slow fake holds rate x delay
+	 * connections open at once (1000/s x 250 ms = 250) */
 	d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	        MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr,
 		        "fake_provider: cannot start the HTTP server\n");
@@ -221,9 +329,24 @@ int main(int argc, char **argv)
 		MHD_stop_daemon(d);
 		return 1;
 	}
+	if (pthread_create(&delay_thread, NULL, delayer, NULL) != 0) {
+		fprintf(stderr, "fake_provider: no delay thread\n");
+		MHD_stop_daemon(d);
+		return 1;
+	}
 	printf("%u\n", (unsigned)info->port);
 	fflush(stdout);
 	sigwait(&set, &sig);
+	pthread_mutex_lock(&dmu);
+	dstop = true;
+	while (dhead) { /* let MHD end the suspended ones */
+		MHD_resume_connection(dhead->c);
+		dhead = dhead->dnext;
+	}
+	dtail = NULL;
+	pthread_cond_signal(&dcv);
+	pthread_mutex_unlock(&dmu);
+	pthread_join(delay_thread, NULL);
 	MHD_stop_daemon(d);
 	fclose(record);
 	return 0;

@@ -7,7 +7,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef enum fp_mode { FP_TWILIO, FP_EVOLUTION, FP_CLOUDAPI } fp_mode;
+typedef enum fp_mode {
+	FP_TWILIO,
+	FP_EVOLUTION,
+	FP_CLOUDAPI,
+	FP_RECEIVER /* a status webhook receiver: 200 to every POST */
+} fp_mode;
 
 #define FP_TWILIO_ACCOUNT "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define FP_TWILIO_TOKEN "test_auth_token_0123456789abcdef"
@@ -57,6 +62,9 @@ static inline void fp_message_id(fp_mode mode, unsigned long n, char *out,
 		break;
 	case FP_CLOUDAPI:
 		snprintf(out, len, "wamid.FAKE%020lu", n);
+		break;
+	case FP_RECEIVER:
+		snprintf(out, len, "event-%lu", n);
 		break;
 	}
 }

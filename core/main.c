@@ -217,8 +217,13 @@ int main(int argc, char **argv)
 	app.settings = &settings;
 	app.provider = &provider;
 	app.started_ms = wa_now_ms();
-	app.store = wa_store_open_sqlite(
-	    settings.store_path, settings.store_sync_full, err, sizeof(err));
+	if (settings.database_url[0])
+		app.store =
+		    wa_store_open_pg(settings.database_url, err, sizeof(err));
+	else
+		app.store = wa_store_open_sqlite(settings.store_path,
+		                                 settings.store_sync_full, err,
+		                                 sizeof(err));
 	if (!app.store)
 		return fail(err);
 	app.store->ops->set_outbox(app.store, settings.webhook_url[0] != 0);
@@ -267,7 +272,9 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("Configuration OK: provider %s %s from %s, store %s\n",
 		       provider.table->name, provider.table->version,
-		       provider.path, settings.store_path);
+		       provider.path,
+		       settings.database_url[0] ? "PostgreSQL (DATABASE_URL)"
+		                                : settings.store_path);
 		wa_webhook_destroy(app.webhook);
 		wa_engine_destroy(app.engine);
 		wa_writer_destroy(app.writer);

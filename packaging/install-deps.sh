@@ -7,11 +7,11 @@
 set -eu
 
 BUILD="build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev
-libcurl4-openssl-dev libsqlite3-dev libssl-dev"
+libcurl4-openssl-dev libsqlite3-dev libpq-dev libssl-dev"
 DEB="debhelper dpkg-dev lintian systemd util-linux"
-# Tests also build the .deb files, check metrics with promtool and make TLS
-# certificates with openssl.
-TEST="binutils curl openssl prometheus python3 $DEB"
+# Tests also build the .deb files, check metrics with promtool, make TLS
+# certificates with openssl and run a throwaway PostgreSQL cluster.
+TEST="binutils curl openssl postgresql-15 prometheus python3 $DEB"
 # make fuzz: clang and its libFuzzer runtime.
 TEST="$TEST clang libclang-rt-14-dev clang-format"
 

@@ -29,7 +29,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"SHUTDOWN_TIMEOUT", "20", "Seconds allowed for a graceful stop; with an HTTP provider, keep it above HTTP_TIMEOUT_MS."},
 	{"STORE_PATH", "./wadispatch.db", "SQLite database file."},
 	{"STORE_SYNC", "full", "full (survives power loss) or normal (survives a process crash, not a power loss)."},
-	{"DATABASE_URL", NULL, "PostgreSQL store for several instances: not in this version; when set, the daemon refuses to start."},
+	{"DATABASE_URL", NULL, "PostgreSQL store shared by several instances (any libpq connection string, e.g. postgresql://user@host/db?sslmode=require); unset = SQLite at STORE_PATH."},
 	{"PROVIDER_RATE", NULL, "Messages per second to the provider; unset = the provider's default, 0 = unlimited."},
 	{"MAX_ATTEMPTS", "8", "Delivery attempts before a message fails."},
 	{"MESSAGE_TTL", "86400", "Seconds after acceptance when an undelivered message fails."},

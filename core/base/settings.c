@@ -185,17 +185,12 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		return -1;
 	}
 
-	/* The plan's multi-instance store. Running on a local SQLite file
-	 * instead would give each instance its own queue and its own
-	 * idempotency keys: the same external_id sent to two instances would
-	 * go out twice. So say it plainly and stop. */
-	if (wa_config_get("DATABASE_URL")) {
-		snprintf(err, err_len,
-		         "DATABASE_URL is set, but this version has no "
-		         "PostgreSQL store; unset it to use the SQLite store "
-		         "at STORE_PATH (one instance)");
+	/* Set: the PostgreSQL store (several instances, one queue); its
+	 * syntax is libpq's, checked when the store connects. Unset or empty:
+	 * SQLite at STORE_PATH. */
+	if (copy_str(s->database_url, sizeof(s->database_url), "DATABASE_URL",
+	             err, err_len) != 0)
 		return -1;
-	}
 
 	v = wa_config_get("STORE_SYNC");
 	if (!v)

@@ -26,6 +26,7 @@ typedef struct wa_settings {
 	int log_level;
 	unsigned shutdown_timeout_s;
 	char store_path[1024];
+	char database_url[4096]; /* "" = SQLite at store_path */
 	bool store_sync_full;
 	bool provider_rate_set;
 	double provider_rate;

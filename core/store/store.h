@@ -1,5 +1,5 @@
-/* store.h - the durable message store interface (SQLite default, memory for
- * tests)
+/* store.h - the durable message store interface (SQLite default,
+ * PostgreSQL for several instances, memory for tests)
  *
  * Threading contract
  *   - Write operations (begin/commit/rollback and everything between) are
@@ -101,6 +101,8 @@ typedef struct wa_message_rec {
 	    lease_until_ms;
 	size_t n_history; /* filled by get*, not by claim */
 	wa_history_entry *history;
+	/* Appended: the claim's fencing token (PostgreSQL; 0 elsewhere). */
+	int64_t claim_seq;
 } wa_message_rec;
 
 void wa_message_rec_free(
@@ -123,6 +125,10 @@ typedef struct wa_outcome {
 	const char *error;               /* may be NULL */
 	const char *upstream_code;       /* may be NULL */
 	long upstream_status;
+	/* Appended: the claim this outcome belongs to (its rec.claim_seq).
+	 * When not 0, a store that fences claims (PostgreSQL) ignores the
+	 * outcome (finish returns 1) once a newer claim holds the message. */
+	int64_t claim_seq;
 } wa_outcome;
 
 /* A status reported later by the provider (callback). */
@@ -241,7 +247,7 @@ typedef struct wa_store_ops {
 
 struct wa_store {
 	const wa_store_ops *ops;
-	const char *kind; /* "sqlite", "memory" */
+	const char *kind; /* "sqlite", "memory", "postgresql" */
 	void *impl;
 };
 
@@ -249,6 +255,10 @@ struct wa_store {
  * synchronous=FULL (else NORMAL). NULL with err on failure. */
 wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
                                size_t err_len);
+/* Open (connect and migrate) a PostgreSQL store; conninfo is any libpq
+ * connection string ("postgresql://..." or "host=... dbname=..."). NULL
+ * with err (one sentence, never the password) on failure. */
+wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len);
 /* A memory store (tests; nothing survives the process). */
 wa_store *wa_store_open_memory(char *err, size_t err_len);
 

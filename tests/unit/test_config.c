@@ -141,8 +141,6 @@ static void settings(void)
 	    {"LOG_LEVEL", "loud",
 	     "LOG_LEVEL must be debug, info, warn or error"},
 	    {"STORE_SYNC", "off", "STORE_SYNC must be full or normal"},
-	    {"DATABASE_URL", "postgresql://db.example/wa",
-	     "DATABASE_URL is set, but this version has no PostgreSQL store"},
 	    {"PROVIDER_RATE", "fast", "PROVIDER_RATE must be"},
 	    {"PROVIDER_RATE", "-3", "PROVIDER_RATE must be"},
 	    {"BIND_ADDRESS", "localhost",

@@ -1,0 +1,110 @@
+/* pg_impl.h - internals shared by the PostgreSQL store's source files */
+#ifndef WA_STORE_PG_IMPL_H
+#define WA_STORE_PG_IMPL_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+
+/* The schema version this program writes (table wadispatch_schema). */
+#define WA_PG_SCHEMA_VERSION 1
+
+/* The columns of a full message row, in the order wa_pg_fill_rec reads. */
+#define WA_PG_MSG_COLS                                                         \
+	"id, external_id, phone, body, template_json, media_url, provider, "   \
+	"status, attempts, provider_message_id, last_error, upstream_code, "   \
+	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
+	"expires_ms, lease_until_ms, claim_seq"
+#define WA_PG_N_MSG_COLS 19
+
+#define WA_PG_POOL_MAX 8
+/* Reconnect backoff of the write connection. */
+#define WA_PG_BACKOFF_MIN_MS 100
+#define WA_PG_BACKOFF_MAX_MS 5000
+
+typedef struct wa_pg_reader {
+	PGconn *c;
+	bool busy;
+} wa_pg_reader;
+
+typedef struct wa_pg_store {
+	wa_store base;
+	char *conninfo;
+	char instance[40]; /* this process's claim owner */
+	PGconn *w;         /* the write connection: writer thread only */
+	bool in_tx;        /* writer thread only */
+	int64_t retry_mono_ms, backoff_ms; /* reconnect (writer thread) */
+	atomic_bool outbox;
+	atomic_bool write_down; /* the write connection is lost */
+	pthread_mutex_t fault_mu;
+	char fault[WA_ERR_MAX]; /* why, for ping */
+	pthread_mutex_t pool_mu;
+	pthread_cond_t pool_cv;
+	wa_pg_reader readers[WA_PG_POOL_MAX];
+	size_t n_readers;
+} wa_pg_store;
+
+/* Text parameters for PQexecParams; numbers are formatted in place. */
+#define WA_PG_MAX_PARAMS 16
+typedef struct wa_pg_params {
+	const char *v[WA_PG_MAX_PARAMS];
+	char num[WA_PG_MAX_PARAMS][24];
+	int n;
+} wa_pg_params;
+
+/* pg_conn.c: connections, statements, rows (shared by every file) */
+/* Connect with our defaults (connect_timeout, application_name) under
+ * conninfo. NULL with err (one sentence, the password never in it). */
+PGconn *wa_pg_connect(const char *conninfo, char *err, size_t err_len);
+/* libpq's message on one line, trimmed. */
+void wa_pg_msg(const char *msg, char *out, size_t out_len);
+void wa_pg_p_str(wa_pg_params *p, const char *s);
+void wa_pg_p_i64(wa_pg_params *p, int64_t v);
+/* Run sql with p on c. Returns the result when its status is
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK, else NULL with err ("Store <what>
+ * failed: ..."). The caller PQclears the result. */
+PGresult *wa_pg_exec(PGconn *c, const char *sql, const wa_pg_params *p,
+                     const char *what, char *err, size_t err_len);
+/* Column helpers: copy into a fixed buffer ("" for NULL), a 64-bit
+ * integer (0 for NULL), a status (-1 when unknown). */
+void wa_pg_copy(const PGresult *r, int row, int col, char *dst, size_t n);
+int64_t wa_pg_i64(const PGresult *r, int row, int col);
+int wa_pg_status(const PGresult *r, int row, int col);
+/* Fill m from row whose first columns are WA_PG_MSG_COLS. 0 or -1. */
+int wa_pg_fill_rec(const PGresult *r, int row, wa_message_rec *m);
+/* Remember (or clear, with NULL) why the store cannot write. */
+void wa_pg_set_fault(wa_pg_store *s, const char *why);
+
+/* pg_schema.c: create or upgrade the schema under an advisory lock. */
+int wa_pg_migrate(PGconn *c, char *err, size_t err_len);
+
+/* pg_write.c: the write side (writer thread only) */
+int wa_pg_begin(wa_store *st, char *err, size_t err_len);
+int wa_pg_commit(wa_store *st, char *err, size_t err_len);
+void wa_pg_rollback(wa_store *st);
+int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
+                 char *err, size_t err_len);
+int wa_pg_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
+                size_t max, wa_message_rec *out, size_t *n, char *err,
+                size_t err_len);
+int wa_pg_finish(wa_store *st, const char *id, const wa_outcome *o, char *err,
+                 size_t err_len);
+int wa_pg_cancel(wa_store *st, const char *id, int64_t now_ms,
+                 wa_cancel_kind *kind, wa_msg_status *status, char *err,
+                 size_t err_len);
+int wa_pg_apply_status(wa_store *st, const wa_status_change *c,
+                       wa_apply_kind *kind, char *message_id, char *err,
+                       size_t err_len);
+long wa_pg_release_all(wa_store *st, int64_t now_ms, char *err, size_t err_len);
+void wa_pg_set_outbox(wa_store *st, bool enabled);
+int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
+                       size_t max, wa_outbox_event *out, size_t *n, char *err,
+                       size_t err_len);
+int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
+                        int64_t next_attempt_ms, const char *error, char *err,
+                        size_t err_len);
+
+#endif

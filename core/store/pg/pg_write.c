@@ -1,0 +1,631 @@
+/* pg_write.c - the PostgreSQL store's write side (writer thread only): one
+ * transaction per group commit on the write connection, each operation one
+ * statement (data-modifying CTEs write history and outbox with it) */
+#include "store/pg/pg_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+
+static wa_pg_store *S(wa_store *st)
+{
+	return st->impl;
+}
+
+/* Connect the write connection when it is lost, at most once per backoff
+ * step (100 ms doubling to 5 s). */
+static int ensure_conn(wa_pg_store *s, char *err, size_t err_len)
+{
+	char e[WA_ERR_MAX];
+	int64_t now;
+
+	if (s->w && PQstatus(s->w) == CONNECTION_OK)
+		return 0;
+	now = wa_mono_ms();
+	if (now < s->retry_mono_ms) {
+		pthread_mutex_lock(&s->fault_mu);
+		snprintf(err, err_len,
+		         "The database connection is lost (reconnecting): %s",
+		         s->fault);
+		pthread_mutex_unlock(&s->fault_mu);
+		return -1;
+	}
+	PQfinish(s->w);
+	s->w = wa_pg_connect(s->conninfo, e, sizeof(e));
+	if (!s->w) {
+		s->backoff_ms =
+		    s->backoff_ms ? s->backoff_ms * 2 : WA_PG_BACKOFF_MIN_MS;
+		if (s->backoff_ms > WA_PG_BACKOFF_MAX_MS)
+			s->backoff_ms = WA_PG_BACKOFF_MAX_MS;
+		s->retry_mono_ms = now + s->backoff_ms;
+		wa_pg_set_fault(s, e);
+		snprintf(err, err_len, "%s", e);
+		return -1;
+	}
+	s->backoff_ms = 0;
+	s->retry_mono_ms = 0;
+	wa_pg_set_fault(s, NULL);
+	return 0;
+}
+
+/* Run a write statement; a lost connection is remembered for ping. */
+static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
+                    const char *what, char *err, size_t err_len)
+{
+	PGresult *r;
+
+	if (!s->w || PQstatus(s->w) != CONNECTION_OK) {
+		snprintf(err, err_len, "The database connection is lost.");
+		return NULL;
+	}
+	r = wa_pg_exec(s->w, sql, p, what, err, err_len);
+	if (!r && PQstatus(s->w) != CONNECTION_OK) {
+		s->retry_mono_ms = 0; /* try again at the next begin */
+		wa_pg_set_fault(s, err);
+	}
+	return r;
+}
+
+static long changed(PGresult *r)
+{
+	return strtol(PQcmdTuples(r), NULL, 10);
+}
+
+int wa_pg_begin(wa_store *st, char *err, size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	PGresult *r;
+
+	if (ensure_conn(s, err, err_len) < 0)
+		return -1;
+	r = wx(s, "BEGIN", NULL, "begin", err, err_len);
+	PQclear(r);
+	s->in_tx = r != NULL;
+	return r ? 0 : -1;
+}
+
+int wa_pg_commit(wa_store *st, char *err, size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	PGresult *r = wx(s, "COMMIT", NULL, "commit", err, err_len);
+	int rc = -1;
+
+	/* COMMIT of a failed transaction answers ROLLBACK */
+	if (r && strcmp(PQcmdStatus(r), "COMMIT") == 0)
+		rc = 0;
+	else if (r)
+		snprintf(err, err_len, "Store commit failed: rolled back.");
+	PQclear(r);
+	s->in_tx = false;
+	if (rc == 0 && atomic_load(&s->write_down))
+		wa_pg_set_fault(s, NULL);
+	return rc;
+}
+
+void wa_pg_rollback(wa_store *st)
+{
+	wa_pg_store *s = S(st);
+
+	if (s->w && PQstatus(s->w) == CONNECTION_OK &&
+	    PQtransactionStatus(s->w) != PQTRANS_IDLE)
+		PQclear(PQexec(s->w, "ROLLBACK"));
+	s->in_tx = false;
+}
+
+static bool same_col(const char *a, const PGresult *r, int col)
+{
+	if (PQgetisnull(r, 0, col))
+		return !a;
+	return a && strcmp(a, PQgetvalue(r, 0, col)) == 0;
+}
+
+/* The message already stored under m->external_id, compared with m. */
+static int find_existing(wa_pg_store *s, const wa_new_message *m,
+                         wa_insert_result *res, char *err, size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+	int status;
+
+	wa_pg_p_str(&p, m->external_id);
+	r = wx(s,
+	       "SELECT id, status, created_ms, phone, body, template_json,"
+	       " media_url FROM messages WHERE external_id = $1",
+	       &p, "lookup", err, err_len);
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1) {
+		snprintf(err, err_len,
+		         "The external_id conflicted but no message holds it.");
+		PQclear(r);
+		return -1;
+	}
+	res->kind = same_col(m->phone, r, 3) && same_col(m->body, r, 4) &&
+	                    same_col(m->template_json, r, 5) &&
+	                    same_col(m->media_url, r, 6)
+	                ? WA_INSERT_REPLAYED
+	                : WA_INSERT_CONFLICT;
+	wa_pg_copy(r, 0, 0, res->id, sizeof(res->id));
+	status = wa_pg_status(r, 0, 1);
+	res->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
+	res->created_ms = wa_pg_i64(r, 0, 2);
+	PQclear(r);
+	return 0;
+}
+
+/* The unique index on external_id decides between instances: a concurrent
+ * insert of the same key waits for the other transaction, then does
+ * nothing, and the lookup finds the winner. */
+int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
+                 char *err, size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	PGresult *r;
+	long n;
+
+	if (!m->external_id || !m->phone || !m->body || !m->provider ||
+	    !m->id[0]) {
+		snprintf(err, err_len,
+		         "A message needs an id, external_id, "
+		         "phone, body and provider.");
+		return -1;
+	}
+	memset(res, 0, sizeof(*res));
+	wa_pg_p_str(&p, m->id);
+	wa_pg_p_str(&p, m->external_id);
+	wa_pg_p_str(&p, m->phone);
+	wa_pg_p_str(&p, m->body);
+	wa_pg_p_str(&p, m->template_json);
+	wa_pg_p_str(&p, m->media_url);
+	wa_pg_p_str(&p, m->provider);
+	wa_pg_p_i64(&p, m->created_ms);
+	wa_pg_p_i64(&p, m->expires_ms);
+	/* No history row: queued at created_ms is implied (store.h). */
+	r = wx(s,
+	       "INSERT INTO messages (id, external_id, phone, body,"
+	       " template_json, media_url, provider, status, created_ms,"
+	       " updated_ms, next_attempt_ms, expires_ms) VALUES ($1, $2, $3,"
+	       " $4, $5, $6, $7, 'queued', $8, $8, $8, $9)"
+	       " ON CONFLICT (external_id) DO NOTHING",
+	       &p, "insert", err, err_len);
+	if (!r)
+		return -1;
+	n = changed(r);
+	PQclear(r);
+	if (n == 0)
+		return find_existing(s, m, res, err, err_len);
+	res->kind = WA_INSERT_CREATED;
+	snprintf(res->id, sizeof(res->id), "%s", m->id);
+	res->status = WA_MSG_QUEUED;
+	res->created_ms = m->created_ms;
+	return 0;
+}
+
+typedef struct claimed {
+	int64_t next, seq;
+	int row;
+} claimed;
+
+static int claimed_cmp(const void *a, const void *b)
+{
+	const claimed *x = a, *y = b;
+
+	if (x->next != y->next)
+		return x->next < y->next ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* One statement: pick due rows no other instance holds (SKIP LOCKED; the
+ * MATERIALIZED CTE keeps LIMIT where it is), mark them sending with a new
+ * fencing token and this instance as owner, and write their history. */
+static const char claim_sql[] =
+    "WITH c AS MATERIALIZED (SELECT id AS cid FROM messages"
+    "  WHERE (status = 'queued' AND next_attempt_ms <= $1)"
+    "  OR (status = 'sending' AND lease_until_ms < $1)"
+    "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " u AS (UPDATE messages SET status = 'sending',"
+    "  attempts = attempts + 1, lease_until_ms = $3, updated_ms = $1,"
+    "  claim_seq = nextval('wadispatch_claim_seq'), claimed_by = $4"
+    "  FROM c WHERE id = c.cid RETURNING " WA_PG_MSG_COLS ", seq),"
+    " h AS (INSERT INTO history (message_id, status, at_ms, detail)"
+    "  SELECT id, 'sending', $1, 'attempt ' || attempts FROM u)"
+    " SELECT * FROM u";
+
+int wa_pg_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
+                size_t max, wa_message_rec *out, size_t *n, char *err,
+                size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	claimed *order = NULL;
+	PGresult *r;
+	int rows;
+
+	*n = 0;
+	if (max == 0)
+		return 0;
+	wa_pg_p_i64(&p, now_ms);
+	wa_pg_p_i64(&p, (int64_t)max);
+	wa_pg_p_i64(&p, lease_until_ms);
+	wa_pg_p_str(&p, s->instance);
+	r = wx(s, claim_sql, &p, "claim", err, err_len);
+	if (!r)
+		return -1;
+	rows = PQntuples(r);
+	if (rows > (int)max)
+		rows = (int)max;
+	order = calloc(rows ? (size_t)rows : 1, sizeof(*order));
+	if (!order)
+		goto oom;
+	for (int i = 0; i < rows; i++) {
+		order[i].next = wa_pg_i64(r, i, 15);
+		order[i].seq = wa_pg_i64(r, i, WA_PG_N_MSG_COLS);
+		order[i].row = i;
+	}
+	qsort(order, (size_t)rows, sizeof(*order), claimed_cmp);
+	for (int i = 0; i < rows; i++) {
+		if (wa_pg_fill_rec(r, order[i].row, &out[*n]) < 0)
+			goto oom;
+		(*n)++;
+	}
+	free(order);
+	PQclear(r);
+	return 0;
+oom:
+	while (*n > 0)
+		wa_message_rec_free(&out[--(*n)]);
+	free(order);
+	PQclear(r);
+	snprintf(err, err_len, "Out of memory.");
+	return -1;
+}
+
+/* The common tail of a status change: $1 id, $2 at, $3 fencing token (0:
+ * none), $4 new status, $5 history detail, $6 outbox error, $7 outbox on.
+ * The head is "WITH u AS (UPDATE messages SET ... WHERE ...". */
+#define CHANGE_TAIL                                                            \
+	" RETURNING id, external_id, provider, provider_message_id),"          \
+	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
+	"  SELECT id, $4, $2, $5 FROM u),"                                     \
+	" o AS (INSERT INTO outbox (message_id, external_id, status,"          \
+	"  provider, provider_message_id, error, occurred_ms)"                 \
+	"  SELECT id, external_id, $4, provider, provider_message_id, $6, $2"  \
+	"  FROM u WHERE $7::boolean)"                                          \
+	" SELECT count(*) FROM u"
+
+#define FENCED                                                                 \
+	" WHERE id = $1 AND status = 'sending'"                                \
+	" AND ($3::bigint = 0 OR claim_seq = $3::bigint)"
+
+static const char *const finish_sql[4] = {
+    [WA_OUT_SENT] = "WITH u AS (UPDATE messages SET status = 'sent',"
+                    " provider_message_id = $8, upstream_code = $9,"
+                    " upstream_status = $10, lease_until_ms = 0,"
+                    " updated_ms = $2" FENCED CHANGE_TAIL,
+    [WA_OUT_RETRY] = "WITH u AS (UPDATE messages SET status = 'queued',"
+                     " next_attempt_ms = $8, last_error = $9,"
+                     " upstream_code = $10, upstream_status = $11,"
+                     " lease_until_ms = 0, updated_ms = $2" FENCED CHANGE_TAIL,
+    [WA_OUT_FAILED] = "WITH u AS (UPDATE messages SET status = 'failed',"
+                      " last_error = $8, upstream_code = $9,"
+                      " upstream_status = $10, lease_until_ms = 0,"
+                      " updated_ms = $2" FENCED CHANGE_TAIL,
+    [WA_OUT_RELEASE] = "WITH u AS (UPDATE messages SET status = 'queued',"
+                       " attempts = greatest(attempts - 1, 0),"
+                       " next_attempt_ms = $8, lease_until_ms = 0,"
+                       " updated_ms = $2" FENCED CHANGE_TAIL,
+};
+
+/* Fill $1..$7 of CHANGE_TAIL. Outbox events only for externally
+ * meaningful statuses (store.h). */
+static void change_params(wa_pg_store *s, wa_pg_params *p, const char *id,
+                          int64_t at, int64_t fence, wa_msg_status to,
+                          const char *detail)
+{
+	bool ob = atomic_load(&s->outbox) && to != WA_MSG_QUEUED &&
+	          to != WA_MSG_SENDING;
+
+	wa_pg_p_str(p, id);
+	wa_pg_p_i64(p, at);
+	wa_pg_p_i64(p, fence);
+	wa_pg_p_str(p, wa_msg_status_name(to));
+	wa_pg_p_str(p, detail ? detail : "");
+	wa_pg_p_str(p, detail && *detail ? detail : NULL);
+	wa_pg_p_str(p, ob ? "true" : "false");
+}
+
+/* Run a change; its count of changed rows, or -1. */
+static long run_change(wa_pg_store *s, const char *sql, const wa_pg_params *p,
+                       const char *what, char *err, size_t err_len)
+{
+	PGresult *r = wx(s, sql, p, what, err, err_len);
+	long n;
+
+	if (!r)
+		return -1;
+	n = (long)wa_pg_i64(r, 0, 0);
+	PQclear(r);
+	return n;
+}
+
+int wa_pg_finish(wa_store *st, const char *id, const wa_outcome *o, char *err,
+                 size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	const char *detail = o->error ? o->error : "";
+	const char *pmid = o->provider_message_id && *o->provider_message_id
+	                       ? o->provider_message_id
+	                       : NULL;
+	wa_msg_status to;
+	long n;
+
+	switch (o->kind) {
+	case WA_OUT_SENT:
+		to = WA_MSG_SENT;
+		detail = "";
+		break;
+	case WA_OUT_RETRY:
+		to = WA_MSG_QUEUED;
+		break;
+	case WA_OUT_FAILED:
+		to = WA_MSG_FAILED;
+		break;
+	case WA_OUT_RELEASE:
+		to = WA_MSG_QUEUED;
+		detail = "released";
+		break;
+	default:
+		snprintf(err, err_len, "Unknown outcome kind %d.",
+		         (int)o->kind);
+		return -1;
+	}
+	change_params(s, &p, id, o->at_ms, o->claim_seq, to, detail);
+	switch (o->kind) {
+	case WA_OUT_SENT:
+		wa_pg_p_str(&p, pmid);
+		wa_pg_p_str(&p, o->upstream_code);
+		wa_pg_p_i64(&p, o->upstream_status);
+		break;
+	case WA_OUT_RETRY:
+		wa_pg_p_i64(&p, o->next_attempt_ms);
+		wa_pg_p_str(&p, o->error);
+		wa_pg_p_str(&p, o->upstream_code);
+		wa_pg_p_i64(&p, o->upstream_status);
+		break;
+	case WA_OUT_FAILED:
+		wa_pg_p_str(&p, o->error);
+		wa_pg_p_str(&p, o->upstream_code);
+		wa_pg_p_i64(&p, o->upstream_status);
+		break;
+	default:
+		wa_pg_p_i64(&p, o->next_attempt_ms);
+		break;
+	}
+	n = run_change(s, finish_sql[o->kind], &p, "finish", err, err_len);
+	if (n < 0)
+		return -1;
+	/* not sending, not found, or a newer claim holds it (fenced) */
+	return n == 0 ? 1 : 0;
+}
+
+/* The current status of id, its row locked until the transaction ends:
+ * 0, 1 not found, -1 error. */
+static int lock_state(wa_pg_store *s, const char *sql, const wa_pg_params *p,
+                      char *id, wa_msg_status *status, char *err,
+                      size_t err_len)
+{
+	PGresult *r = wx(s, sql, p, "lookup", err, err_len);
+	int v;
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 1;
+	}
+	if (id)
+		wa_pg_copy(r, 0, 0, id, WA_ID_MAX);
+	v = wa_pg_status(r, 0, 1);
+	*status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
+	PQclear(r);
+	return 0;
+}
+
+int wa_pg_cancel(wa_store *st, const char *id, int64_t now_ms,
+                 wa_cancel_kind *kind, wa_msg_status *status, char *err,
+                 size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	wa_msg_status cur = WA_MSG_QUEUED;
+	int rc;
+
+	wa_pg_p_str(&p, id);
+	rc = lock_state(s,
+	                "SELECT id, status FROM messages WHERE id = $1"
+	                " FOR UPDATE",
+	                &p, NULL, &cur, err, err_len);
+	if (rc < 0)
+		return -1;
+	*status = cur;
+	if (rc == 1) {
+		*kind = WA_CANCEL_NOT_FOUND;
+		return 0;
+	}
+	if (!wa_msg_status_can_move(cur, WA_MSG_CANCELED)) {
+		*kind = WA_CANCEL_TOO_LATE;
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	change_params(s, &p, id, now_ms, 0, WA_MSG_CANCELED, "");
+	if (run_change(
+	        s,
+	        "WITH u AS (UPDATE messages SET status = $4,"
+	        " updated_ms = $2 WHERE id = $1 AND $3::bigint = 0" CHANGE_TAIL,
+	        &p, "cancel", err, err_len) < 0)
+		return -1;
+	*kind = WA_CANCEL_DONE;
+	*status = WA_MSG_CANCELED;
+	return 0;
+}
+
+int wa_pg_apply_status(wa_store *st, const wa_status_change *c,
+                       wa_apply_kind *kind, char *message_id, char *err,
+                       size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	char id[WA_ID_MAX];
+	wa_msg_status cur;
+	int rc;
+	bool reportable =
+	    c->status == WA_MSG_SENT || c->status == WA_MSG_DELIVERED ||
+	    c->status == WA_MSG_READ || c->status == WA_MSG_FAILED;
+
+	*kind = WA_APPLY_UNKNOWN;
+	if (!c->provider || !c->provider_message_id || !*c->provider_message_id)
+		return 0;
+	wa_pg_p_str(&p, c->provider);
+	wa_pg_p_str(&p, c->provider_message_id);
+	rc = lock_state(s,
+	                "SELECT id, status FROM messages WHERE provider = $1"
+	                " AND provider_message_id = $2 ORDER BY seq DESC"
+	                " LIMIT 1 FOR UPDATE",
+	                &p, id, &cur, err, err_len);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (message_id)
+		snprintf(message_id, WA_ID_MAX, "%s", id);
+	if (!reportable || !wa_msg_status_can_move(cur, c->status)) {
+		*kind = WA_APPLY_STALE;
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	change_params(s, &p, id, c->at_ms, 0, c->status,
+	              c->error ? c->error : "");
+	wa_pg_p_str(&p, c->status == WA_MSG_FAILED ? c->error : NULL);
+	if (run_change(
+	        s,
+	        "WITH u AS (UPDATE messages SET status = $4,"
+	        " updated_ms = $2, last_error = coalesce($8::text,"
+	        " last_error) WHERE id = $1 AND $3::bigint = 0" CHANGE_TAIL,
+	        &p, "status update", err, err_len) < 0)
+		return -1;
+	*kind = WA_APPLY_APPLIED;
+	return 0;
+}
+
+/* Only this instance's claims: another instance's are its own to give
+ * back (or to expire). */
+long wa_pg_release_all(wa_store *st, int64_t now_ms, char *err, size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+
+	wa_pg_p_i64(&p, now_ms);
+	wa_pg_p_str(&p, s->instance);
+	return run_change(
+	    s,
+	    "WITH u AS (UPDATE messages SET status = 'queued',"
+	    " attempts = greatest(attempts - 1, 0), next_attempt_ms = $1,"
+	    " lease_until_ms = 0, updated_ms = $1"
+	    " WHERE status = 'sending' AND claimed_by = $2 RETURNING id),"
+	    " h AS (INSERT INTO history (message_id, status, at_ms, detail)"
+	    "  SELECT id, 'queued', $1, 'released' FROM u)"
+	    " SELECT count(*) FROM u",
+	    &p, "release", err, err_len);
+}
+
+void wa_pg_set_outbox(wa_store *st, bool enabled)
+{
+	atomic_store(&S(st)->outbox, enabled);
+}
+
+static int ob_cmp(const void *a, const void *b)
+{
+	const wa_outbox_event *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Per message only its oldest event, and only when no instance holds a
+ * lease on it: events of one message go out one at a time, in order. */
+int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
+                       size_t max, wa_outbox_event *out, size_t *n, char *err,
+                       size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	PGresult *r;
+	int v;
+
+	*n = 0;
+	if (max == 0)
+		return 0;
+	wa_pg_p_i64(&p, now_ms);
+	wa_pg_p_i64(&p, (int64_t)max);
+	wa_pg_p_i64(&p, lease_until_ms);
+	r = wx(
+	    s,
+	    "WITH c AS MATERIALIZED (SELECT seq AS cseq FROM outbox AS o"
+	    "  WHERE next_attempt_ms <= $1 AND lease_until_ms < $1"
+	    "  AND seq = (SELECT min(seq) FROM outbox AS f"
+	    "   WHERE f.message_id = o.message_id)"
+	    "  ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)"
+	    " UPDATE outbox SET lease_until_ms = $3 FROM c WHERE seq = c.cseq"
+	    " RETURNING seq, message_id, external_id, status, provider,"
+	    " provider_message_id, error, occurred_ms, attempts",
+	    &p, "outbox claim", err, err_len);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+		wa_outbox_event *e = &out[(*n)++];
+
+		memset(e, 0, sizeof(*e));
+		e->seq = wa_pg_i64(r, i, 0);
+		wa_pg_copy(r, i, 1, e->message_id, sizeof(e->message_id));
+		wa_pg_copy(r, i, 2, e->external_id, sizeof(e->external_id));
+		v = wa_pg_status(r, i, 3);
+		e->status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
+		wa_pg_copy(r, i, 4, e->provider, sizeof(e->provider));
+		wa_pg_copy(r, i, 5, e->provider_message_id,
+		           sizeof(e->provider_message_id));
+		wa_pg_copy(r, i, 6, e->error, sizeof(e->error));
+		e->occurred_ms = wa_pg_i64(r, i, 7);
+		e->attempts = (int)wa_pg_i64(r, i, 8);
+	}
+	PQclear(r);
+	qsort(out, *n, sizeof(*out), ob_cmp);
+	return 0;
+}
+
+int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
+                        int64_t next_attempt_ms, const char *error, char *err,
+                        size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	PGresult *r;
+	long n;
+
+	wa_pg_p_i64(&p, seq);
+	if (!delivered) {
+		wa_pg_p_i64(&p, next_attempt_ms);
+		wa_pg_p_str(&p, error);
+	}
+	r = wx(s,
+	       delivered ? "DELETE FROM outbox WHERE seq = $1"
+	                 : "UPDATE outbox SET attempts = attempts + 1,"
+	                   " next_attempt_ms = $2, last_error = $3,"
+	                   " lease_until_ms = 0 WHERE seq = $1",
+	       &p, "outbox finish", err, err_len);
+	if (!r)
+		return -1;
+	n = changed(r);
+	PQclear(r);
+	return n > 0 ? 0 : 1;
+}

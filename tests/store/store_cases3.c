@@ -1,0 +1,190 @@
+/* store_cases3.c - store suite: claim ownership across handles (SQLite and
+ * PostgreSQL), and PostgreSQL's multi-instance rules (fencing token,
+ * parallel idempotency, schema version) */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_util.h"
+#include "testing.h"
+
+void su_cases3_counts(int *passed, int *failed)
+{
+	*passed = wa_t_passed;
+	*failed = wa_t_failed;
+}
+
+/* release_all at stop gives back only what this handle (process) claimed:
+ * another instance's claims are its own. */
+void su_case_release_own(void)
+{
+	wa_store *a = su_open(NULL, 0), *b = su_open_again();
+	wa_message_rec c[2];
+	char mine[WA_ID_MAX] = "", theirs[WA_ID_MAX] = "";
+	size_t n;
+
+	su_insert_simple(a, "o1", "e1", 100);
+	su_insert_simple(a, "o2", "e2", 110);
+	n = su_claim(a, 200, 9000, 1, c);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		snprintf(mine, sizeof(mine), "%s", c[0].id);
+	su_free_recs(c, n);
+	n = su_claim(b, 200, 9000, 1, c);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		snprintf(theirs, sizeof(theirs), "%s", c[0].id);
+	su_free_recs(c, n);
+	CHECK_INT(su_release_all(a, 300), 1);
+	CHECK_INT(su_status(a, mine), WA_MSG_QUEUED);
+	CHECK_INT(su_status(a, theirs), WA_MSG_SENDING);
+	CHECK_INT(su_release_all(b, 301), 1);
+	CHECK_INT(su_status(a, theirs), WA_MSG_QUEUED);
+	wa_store_close(b);
+	wa_store_close(a);
+}
+
+/* An outcome from a claim whose lease expired and that was claimed again
+ * never overwrites the newer claim. */
+void su_case_pg_fence(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_message_rec c[2], m;
+	wa_outcome o;
+	char err[256] = "";
+	int64_t old_seq = 0, new_seq = 0;
+	size_t n;
+	int rc;
+
+	su_insert_simple(s, "f1", "e1", 100);
+	n = su_claim(s, 200, 1000, 1, c);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		old_seq = c[0].claim_seq;
+	su_free_recs(c, n);
+	CHECK(old_seq > 0);
+	n = su_claim(s, 2000, 9000, 1, c); /* the lease ran out */
+	CHECK_INT(n, 1);
+	if (n == 1)
+		new_seq = c[0].claim_seq;
+	su_free_recs(c, n);
+	CHECK(new_seq > old_seq);
+
+	memset(&o, 0, sizeof(o));
+	o.kind = WA_OUT_SENT;
+	o.at_ms = 2100;
+	o.provider_message_id = "OLD";
+	o.claim_seq = old_seq;
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	rc = s->ops->finish(s, "f1", &o, err, sizeof(err));
+	CHECK_INT(rc, 1); /* fenced: ignored */
+	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+	CHECK_INT(su_status(s, "f1"), WA_MSG_SENDING);
+
+	o.provider_message_id = "NEW";
+	o.claim_seq = new_seq;
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	CHECK_INT(s->ops->finish(s, "f1", &o, err, sizeof(err)), 0);
+	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+	CHECK_INT(s->ops->get(s, "f1", &m, err, sizeof(err)), 0);
+	CHECK_INT(m.status, WA_MSG_SENT);
+	CHECK_STR(m.provider_message_id, "NEW");
+	CHECK_INT(m.attempts, 2);
+	wa_message_rec_free(&m);
+	wa_store_close(s);
+}
+
+#define N_PAR 50
+
+typedef struct par {
+	wa_store *s;
+	pthread_barrier_t *go;
+	wa_insert_result r;
+	int rc;
+} par;
+
+static void *par_insert(void *arg)
+{
+	par *p = arg;
+	wa_new_message m;
+	char err[256] = "";
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.id, sizeof(m.id), "msg-par-%p", (void *)p);
+	m.external_id = "same-key";
+	m.phone = "+5511999990000";
+	m.body = "hi";
+	m.provider = "mock";
+	m.created_ms = 100;
+	m.expires_ms = 100000;
+	pthread_barrier_wait(p->go);
+	p->rc = p->s->ops->begin(p->s, err, sizeof(err));
+	if (p->rc == 0)
+		p->rc = p->s->ops->insert(p->s, &m, &p->r, err, sizeof(err));
+	if (p->rc == 0)
+		p->rc = p->s->ops->commit(p->s, err, sizeof(err));
+	else
+		p->s->ops->rollback(p->s);
+	if (p->rc != 0)
+		fprintf(stderr, "parallel insert: %s\n", err);
+	return NULL;
+}
+
+/* 50 identical sends at once, each on its own connection (as from many
+ * instances): one message; the others replay it. */
+void su_case_pg_parallel_insert(void)
+{
+	static par p[N_PAR];
+	pthread_t t[N_PAR];
+	pthread_barrier_t go;
+	wa_store *first = su_open(NULL, 0);
+	wa_store_stats st;
+	char err[256];
+	int created = 0, replayed = 0;
+
+	pthread_barrier_init(&go, NULL, N_PAR);
+	for (int i = 0; i < N_PAR; i++) {
+		p[i].s = i == 0 ? first : su_open_again();
+		p[i].go = &go;
+	}
+	for (int i = 0; i < N_PAR; i++)
+		pthread_create(&t[i], NULL, par_insert, &p[i]);
+	for (int i = 0; i < N_PAR; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < N_PAR; i++) {
+		CHECK_INT(p[i].rc, 0);
+		created += p[i].r.kind == WA_INSERT_CREATED;
+		replayed += p[i].r.kind == WA_INSERT_REPLAYED;
+		CHECK_STR(p[i].r.id, p[0].r.id);
+	}
+	CHECK_INT(created, 1);
+	CHECK_INT(replayed, N_PAR - 1);
+	CHECK_INT(first->ops->stats(first, &st, err, sizeof(err)), 0);
+	CHECK_INT(st.count[WA_MSG_QUEUED], 1);
+	for (int i = N_PAR - 1; i >= 0; i--)
+		wa_store_close(p[i].s);
+	pthread_barrier_destroy(&go);
+}
+
+/* A database written by a newer wadispatch stops us with a sentence. */
+void su_case_pg_newer_schema(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	char err[256] = "";
+	PGconn *c;
+	PGresult *r;
+
+	wa_store_close(s);
+	c = PQconnectdb(su_last_db());
+	CHECK_INT(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "INSERT INTO wadispatch_schema (version) VALUES (999)");
+	CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(c);
+	s = wa_store_open_pg(su_last_db(), err, sizeof(err));
+	CHECK(s == NULL);
+	CHECK_CONTAINS(err, "schema version 999 is newer than this program");
+	wa_store_close(s);
+}

@@ -1,6 +1,8 @@
 #!/bin/sh
 # pgtmp.sh - run a command against a throwaway PostgreSQL cluster.
 #   tests/lib/pgtmp.sh COMMAND [ARG...]
+#   tests/lib/pgtmp.sh ctl stop|start   (from inside COMMAND: stop or start
+#                                        that cluster again, waiting)
 # Creates a cluster in a temp dir (initdb; as root it runs as the postgres
 # user), listening only on a unix socket in that dir, waits until it
 # accepts connections, runs COMMAND with DATABASE_URL set to a libpq
@@ -34,6 +36,20 @@ if [ "$(id -u)" -eq 0 ]; then
 	as_pg() { runuser -u postgres -- "$@"; }
 fi
 
+# A port only names the socket file: the server listens on no TCP port.
+port=5432
+pg_ctl_do() { # DIR stop|start
+	as_pg "$PGBIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 \
+		-o "-c listen_addresses= -c unix_socket_directories=$1 -p $port \
+		-c fsync=off -c full_page_writes=off -c max_connections=100" \
+		-m fast "$2" >/dev/null
+}
+if [ "$1" = "ctl" ]; then
+	[ -n "${WA_PG_DIR:-}" ] || { echo "pgtmp: ctl outside pgtmp.sh" >&2; exit 2; }
+	pg_ctl_do "$WA_PG_DIR" "$2"
+	exit $?
+fi
+
 dir=$(mktemp -d "${TMPDIR:-/tmp}/wa-pg-XXXXXX")
 [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
 chmod 700 "$dir"
@@ -48,8 +64,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A port only names the socket file: the server listens on no TCP port.
-port=5432
 if ! as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust \
 	--no-sync -E UTF8 --locale=C >"$dir/initdb.log" 2>&1; then
 	echo "pgtmp: initdb failed:" >&2
@@ -58,10 +72,7 @@ if ! as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust \
 fi
 # Throwaway data: no fsync. Settings for the tests' own load.
 started=1
-if ! as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-	-o "-c listen_addresses= -c unix_socket_directories=$dir -p $port \
-	-c fsync=off -c full_page_writes=off -c max_connections=100" \
-	start >/dev/null; then
+if ! pg_ctl_do "$dir" start; then
 	echo "pgtmp: the server did not start:" >&2
 	cat "$dir/server.log" >&2
 	exit 1
@@ -80,6 +91,8 @@ done
 
 export DATABASE_URL="host=$dir port=$port user=postgres dbname=postgres"
 export WA_PG_DIR="$dir" WA_PGBIN="$PGBIN"
+WA_PGTMP=$(realpath "$0")
+export WA_PGTMP
 rc=0
 "$@" || rc=$?
 exit "$rc"

@@ -11,8 +11,10 @@
 #include "base/timeutil.h"
 
 /* ping reports a lost write connection this long unless a commit or a
- * reconnect succeeds first. */
-#define FAULT_HOLD_MS 10000
+ * reconnect succeeds first; afterwards a working read connection says the
+ * database is back (the writer reconnects at its next write, which may be
+ * long in coming on an idle daemon). */
+#define FAULT_HOLD_MS 2000
 
 /* ---- read connection pool: reads never wait for the writer ---- */
 
@@ -234,17 +236,20 @@ static int pg_ping(wa_store *base, char *err, size_t err_len)
 	wa_pg_reader *rd;
 	PGresult *r;
 
-	if (atomic_load(&s->write_down)) {
+	rd = reader_get(s);
+	r = rx(s, rd, "SELECT 1", NULL, "ping", err, err_len);
+	reader_put(s, rd);
+	PQclear(r);
+	if (!r)
+		return -1;
+	if (atomic_load(&s->write_down) &&
+	    wa_mono_ms() - atomic_load(&s->fault_mono_ms) < FAULT_HOLD_MS) {
 		pthread_mutex_lock(&s->fault_mu);
 		snprintf(err, err_len, "%s", s->fault);
 		pthread_mutex_unlock(&s->fault_mu);
 		return -1;
 	}
-	rd = reader_get(s);
-	r = rx(s, rd, "SELECT 1", NULL, "ping", err, err_len);
-	reader_put(s, rd);
-	PQclear(r);
-	return r ? 0 : -1;
+	return 0;
 }
 
 /* ---- open / close ---- */
@@ -320,6 +325,7 @@ wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
 	pthread_mutex_init(&s->fault_mu, NULL);
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_down, false);
+	atomic_init(&s->fault_mono_ms, 0);
 	make_instance(s->instance, sizeof(s->instance));
 	s->base.ops = &pg_ops;
 	s->base.kind = "postgresql";

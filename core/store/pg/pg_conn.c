@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/timeutil.h"
+
 /* Replace every occurrence of secret in s by "***" (in place, s shrinks or
  * stays; secrets shorter than 3 bytes are replaced by as many '*'). */
 static void redact(char *s, const char *secret)
@@ -219,5 +221,7 @@ void wa_pg_set_fault(wa_pg_store *s, const char *why)
 	pthread_mutex_lock(&s->fault_mu);
 	snprintf(s->fault, sizeof(s->fault), "%s", why ? why : "");
 	pthread_mutex_unlock(&s->fault_mu);
+	if (why)
+		atomic_store(&s->fault_mono_ms, (long long)wa_mono_ms());
 	atomic_store(&s->write_down, why != NULL);
 }

@@ -38,7 +38,8 @@ typedef struct wa_pg_store {
 	bool in_tx;        /* writer thread only */
 	int64_t retry_mono_ms, backoff_ms; /* reconnect (writer thread) */
 	atomic_bool outbox;
-	atomic_bool write_down; /* the write connection is lost */
+	atomic_bool write_down;     /* the write connection is lost */
+	atomic_llong fault_mono_ms; /* since when */
 	pthread_mutex_t fault_mu;
 	char fault[WA_ERR_MAX]; /* why, for ping */
 	pthread_mutex_t pool_mu;

@@ -11,6 +11,7 @@
 
 #include "base/config.h"
 #include "base/defaults.h"
+#include "base/lockfile.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "engine/early.h"
@@ -217,6 +218,11 @@ int main(int argc, char **argv)
 	app.settings = &settings;
 	app.provider = &provider;
 	app.started_ms = wa_now_ms();
+	/* One daemon per SQLite file: a second one would claim, and at stop
+	 * release, under the first one's feet. (--check-config only looks.) */
+	if (!settings.database_url[0] && !check_only &&
+	    wa_lockfile_hold(settings.store_path, err, sizeof(err)) != 0)
+		return fail(err);
 	if (settings.database_url[0])
 		app.store =
 		    wa_store_open_pg(settings.database_url, err, sizeof(err));

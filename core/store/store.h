@@ -43,6 +43,9 @@ typedef enum wa_msg_status {
 const char *wa_msg_status_name(wa_msg_status s);
 /* -1 if unknown */
 int wa_msg_status_parse(const char *name);
+/* An owner id for this process's claims ("host-pid-random", under 40
+ * bytes): release_all gives back only the claims of its own store. */
+void wa_store_instance_id(char *out, size_t n);
 /* The monotonic rule: queued -> sending -> sent -> delivered -> read;
  * failed from queued/sending/sent/delivered; canceled only from queued;
  * sending -> queued is allowed only as a retry/release (see finish). */
@@ -208,8 +211,10 @@ typedef struct wa_store_ops {
 	int (*apply_status)(wa_store *s, const wa_status_change *c,
 	                    wa_apply_kind *kind, char *message_id, char *err,
 	                    size_t err_len);
-	/* Give every sending message back to queued without counting the
-	 * attempt (graceful shutdown). Returns the number released or -1. */
+	/* Give every sending message this store (process) claimed back to
+	 * queued without counting the attempt (graceful shutdown); another
+	 * process's claims are left to it or to their lease. Returns the
+	 * number released or -1. */
 	long (*release_all)(wa_store *s, int64_t now_ms, char *err,
 	                    size_t err_len);
 

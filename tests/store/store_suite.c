@@ -40,7 +40,7 @@ static const tcase cases[] = {
     {"sqlite_pragmas", su_case_sqlite_pragmas, SQLITE},
     {"sqlite_ping", su_case_sqlite_ping, SQLITE},
     {"sqlite_read_isolation", su_case_sqlite_read_isolation, SQLITE},
-    {"release_own", su_case_release_own, PG},
+    {"release_own", su_case_release_own, SHARED},
     {"pg_fence", su_case_pg_fence, PG},
     {"pg_parallel_insert", su_case_pg_parallel_insert, PG},
     {"pg_newer_schema", su_case_pg_newer_schema, PG},

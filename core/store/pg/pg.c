@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include "base/timeutil.h"
 
@@ -290,21 +288,6 @@ static const wa_store_ops pg_ops = {
     .ping = pg_ping,
 };
 
-/* host-pid-random: unique per process start, readable in the database. */
-static void make_instance(char *out, size_t n)
-{
-	char host[64] = "";
-	uint32_t rnd = 0;
-
-	if (gethostname(host, sizeof(host)) != 0)
-		host[0] = '\0';
-	host[16] = '\0';
-	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		rnd = (uint32_t)wa_mono_ms();
-	snprintf(out, n, "%s-%ld-%08x", host[0] ? host : "host", (long)getpid(),
-	         rnd);
-}
-
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
 {
 	char e[WA_ERR_MAX];
@@ -326,7 +309,7 @@ wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_down, false);
 	atomic_init(&s->fault_mono_ms, 0);
-	make_instance(s->instance, sizeof(s->instance));
+	wa_store_instance_id(s->instance, sizeof(s->instance));
 	s->base.ops = &pg_ops;
 	s->base.kind = "postgresql";
 	s->base.impl = s;

@@ -516,6 +516,7 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	atomic_init(&s->fault_mono_ms, 0);
 	s->base.ops = &sq_ops;
 	s->base.kind = "sqlite";
+	wa_store_instance_id(s->instance, sizeof(s->instance));
 	s->base.impl = s;
 	if (sqlite3_open_v2(path, &s->wdb,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 1
+#define WA_SQ_SCHEMA_VERSION 2
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
@@ -79,6 +79,7 @@ typedef struct wa_sq_store {
 	wa_store base;
 	char *path;
 	sqlite3 *wdb; /* the write connection: writer thread only */
+	char instance[40]; /* this process's claim owner (claimed_by) */
 	sqlite3_stmt *ws[W_N];
 	atomic_bool outbox;
 	atomic_int

@@ -51,7 +51,8 @@ void wa_store_instance_id(char *out, size_t n);
  * sending -> queued is allowed only as a retry/release (see finish). */
 bool wa_msg_status_can_move(wa_msg_status from, wa_msg_status to);
 
-/* What the API accepts. Pointers are the caller's, valid during insert. */
+/* What the API accepts. Pointers are the caller's, valid until the
+ * transaction of the insert ends (see insert). */
 typedef struct wa_new_message {
 	char id[WA_ID_MAX];      /* the new id, made by the caller */
 	const char *external_id; /* idempotency key */
@@ -186,7 +187,11 @@ typedef struct wa_store_ops {
 	void (*rollback)(wa_store *s);
 
 	/* Insert one message or resolve it against an existing external_id.
-	 * 0, or -1 on a store error (err). */
+	 * 0, or -1 on a store error (err). A backend may defer the work to
+	 * the transaction's commit (PostgreSQL does, to send a whole group
+	 * commit in one round trip): m's strings and res must stay valid
+	 * until commit or rollback returns, and res is final only once
+	 * commit returned 0 (a store error may then surface at commit). */
 	int (*insert)(wa_store *s, const wa_new_message *m,
 	              wa_insert_result *res, char *err, size_t err_len);
 	/* Take up to max due messages: queued with next_attempt_ms <= now, or

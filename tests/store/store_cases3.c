@@ -188,3 +188,75 @@ void su_case_pg_newer_schema(void)
 	CHECK_CONTAINS(err, "schema version 999 is newer than this program");
 	wa_store_close(s);
 }
+
+static void new_msg(wa_new_message *m, const char *id, const char *ext,
+                    const char *body, const char *tmpl, int64_t t)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->external_id = ext;
+	m->phone = "+5511999990000";
+	m->body = body;
+	m->template_json = tmpl;
+	m->provider = "mock";
+	m->created_ms = t;
+	m->expires_ms = t + 86400000;
+}
+
+/* Many inserts in one transaction (a group commit): new keys, a key twice
+ * (replay and conflict within the batch), a key stored before, and text
+ * that needs quoting anywhere it is sent (quotes, backslashes, braces,
+ * commas, the word NULL, non-ASCII). Results are final after commit. */
+void su_case_batch_insert(void)
+{
+	static const char body[] = "he said \"hi\" \\ {a,b} NULL ção ✓";
+	static const char tmpl[] = "{\"name\":\"x\",\"params\":[\"1\",\"2\"]}";
+	static const char ext_q[] = "ext \"quoted\", {braces} \\";
+	wa_store *s = su_open(NULL, 0);
+	wa_new_message m[6];
+	wa_insert_result r[6];
+	wa_message_rec g;
+	char err[256] = "";
+	int rc = 0;
+
+	su_insert_simple(s, "b0", "old", 50);
+	new_msg(&m[0], "b1", "k1", body, NULL, 100);
+	new_msg(&m[1], "b2", ext_q, "two", tmpl, 101);
+	new_msg(&m[2], "b3", "k1", body, NULL, 102);     /* replay of b1 */
+	new_msg(&m[3], "b4", ext_q, "other", tmpl, 103); /* conflict */
+	new_msg(&m[4], "b5", "old", "hi", NULL, 104);    /* replay of b0 */
+	new_msg(&m[5], "b6", "k0", "last", NULL, 105);
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	for (int i = 0; i < 6 && rc == 0; i++)
+		rc = s->ops->insert(s, &m[i], &r[i], err, sizeof(err));
+	CHECK_INT(rc, 0);
+	rc = s->ops->commit(s, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "batch commit: %s\n", err);
+	CHECK_INT(rc, 0);
+	CHECK_INT(r[0].kind, WA_INSERT_CREATED);
+	CHECK_STR(r[0].id, "b1");
+	CHECK_INT(r[1].kind, WA_INSERT_CREATED);
+	CHECK_STR(r[1].id, "b2");
+	CHECK_INT(r[2].kind, WA_INSERT_REPLAYED);
+	CHECK_STR(r[2].id, "b1");
+	CHECK_INT(r[2].created_ms, 100);
+	CHECK_INT(r[3].kind, WA_INSERT_CONFLICT);
+	CHECK_STR(r[3].id, "b2");
+	CHECK_INT(r[4].kind, WA_INSERT_REPLAYED);
+	CHECK_STR(r[4].id, "b0");
+	CHECK_INT(r[4].created_ms, 50);
+	CHECK_INT(r[5].kind, WA_INSERT_CREATED);
+	CHECK_INT(r[5].status, WA_MSG_QUEUED);
+	CHECK_INT(s->ops->get(s, "b1", &g, err, sizeof(err)), 0);
+	CHECK_STR(g.body, body);
+	CHECK(g.template_json == NULL);
+	wa_message_rec_free(&g);
+	CHECK_INT(s->ops->get_by_external(s, ext_q, &g, err, sizeof(err)), 0);
+	CHECK_STR(g.id, "b2");
+	CHECK_STR(g.template_json ? g.template_json : "", tmpl);
+	wa_message_rec_free(&g);
+	CHECK_INT(su_status(s, "b3"), -1);
+	CHECK_INT(su_status(s, "b4"), -1);
+	wa_store_close(s);
+}

@@ -259,6 +259,7 @@ static void pg_close(wa_store *base)
 	for (size_t i = 0; i < s->n_readers; i++)
 		PQfinish(s->readers[i].c);
 	PQfinish(s->w);
+	free(s->pending);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->fault_mu);

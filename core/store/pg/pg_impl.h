@@ -30,12 +30,22 @@ typedef struct wa_pg_reader {
 	bool busy;
 } wa_pg_reader;
 
+/* An insert waiting for the transaction's next statement or its commit
+ * (pg_batch.c); both pointers are the caller's (store.h: insert). */
+typedef struct wa_pg_pending {
+	const wa_new_message *m;
+	wa_insert_result *res;
+} wa_pg_pending;
+
 typedef struct wa_pg_store {
 	wa_store base;
 	char *conninfo;
 	char instance[40]; /* this process's claim owner */
 	PGconn *w;         /* the write connection: writer thread only */
-	bool in_tx;        /* writer thread only */
+	bool in_tx;        /* writer thread only: between begin and commit */
+	bool began;        /* BEGIN has been sent in this transaction */
+	wa_pg_pending *pending; /* inserts not sent yet */
+	size_t n_pending, cap_pending;
 	int64_t retry_mono_ms, backoff_ms; /* reconnect (writer thread) */
 	atomic_bool outbox;
 	atomic_bool write_down;     /* the write connection is lost */
@@ -82,12 +92,17 @@ void wa_pg_set_fault(wa_pg_store *s, const char *why);
 /* pg_schema.c: create or upgrade the schema under an advisory lock. */
 int wa_pg_migrate(PGconn *c, char *err, size_t err_len);
 
+/* pg_batch.c: the group commit */
+int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
+                 char *err, size_t err_len);
+/* Send BEGIN (when not yet sent), the waiting inserts and, with commit,
+ * COMMIT, in one pipelined round trip; fill the inserts' results. */
+int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len);
+
 /* pg_write.c: the write side (writer thread only) */
 int wa_pg_begin(wa_store *st, char *err, size_t err_len);
 int wa_pg_commit(wa_store *st, char *err, size_t err_len);
 void wa_pg_rollback(wa_store *st);
-int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
-                 char *err, size_t err_len);
 int wa_pg_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                 size_t max, wa_message_rec *out, size_t *n, char *err,
                 size_t err_len);

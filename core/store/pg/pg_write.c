@@ -1,6 +1,8 @@
 /* pg_write.c - the PostgreSQL store's write side (writer thread only): one
- * transaction per group commit on the write connection, each operation one
- * statement (data-modifying CTEs write history and outbox with it) */
+ * transaction per group commit on the write connection. Inserts wait for
+ * the commit (pg_batch.c); every other operation is one statement (data-
+ * modifying CTEs write its history and outbox rows with it), sent after
+ * the inserts waiting before it. */
 #include "store/pg/pg_impl.h"
 
 #include <stdio.h>
@@ -60,6 +62,10 @@ static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 		snprintf(err, err_len, "The database connection is lost.");
 		return NULL;
 	}
+	/* BEGIN and the inserts before this statement go first */
+	if (s->in_tx && (!s->began || s->n_pending) &&
+	    wa_pg_flush(s, false, err, err_len) < 0)
+		return NULL;
 	r = wa_pg_exec(s->w, sql, p, what, err, err_len);
 	if (!r && PQstatus(s->w) != CONNECTION_OK) {
 		s->retry_mono_ms = 0; /* try again at the next begin */
@@ -73,32 +79,33 @@ static long changed(PGresult *r)
 	return strtol(PQcmdTuples(r), NULL, 10);
 }
 
+/* Nothing goes out yet: BEGIN travels with the transaction's first
+ * statement or its commit. */
 int wa_pg_begin(wa_store *st, char *err, size_t err_len)
 {
 	wa_pg_store *s = S(st);
-	PGresult *r;
 
 	if (ensure_conn(s, err, err_len) < 0)
 		return -1;
-	r = wx(s, "BEGIN", NULL, "begin", err, err_len);
-	PQclear(r);
-	s->in_tx = r != NULL;
-	return r ? 0 : -1;
+	s->in_tx = true;
+	s->began = false;
+	s->n_pending = 0;
+	return 0;
 }
 
 int wa_pg_commit(wa_store *st, char *err, size_t err_len)
 {
 	wa_pg_store *s = S(st);
-	PGresult *r = wx(s, "COMMIT", NULL, "commit", err, err_len);
-	int rc = -1;
+	int rc = 0;
 
-	/* COMMIT of a failed transaction answers ROLLBACK */
-	if (r && strcmp(PQcmdStatus(r), "COMMIT") == 0)
-		rc = 0;
-	else if (r)
-		snprintf(err, err_len, "Store commit failed: rolled back.");
-	PQclear(r);
+	if (!s->w || PQstatus(s->w) != CONNECTION_OK) {
+		snprintf(err, err_len, "The database connection is lost.");
+		rc = -1;
+	} else if (s->began || s->n_pending) { /* else: nothing was written */
+		rc = wa_pg_flush(s, true, err, err_len);
+	}
 	s->in_tx = false;
+	s->began = false;
 	if (rc == 0 && atomic_load(&s->write_down))
 		wa_pg_set_fault(s, NULL);
 	return rc;
@@ -108,100 +115,20 @@ void wa_pg_rollback(wa_store *st)
 {
 	wa_pg_store *s = S(st);
 
-	if (s->w && PQstatus(s->w) == CONNECTION_OK &&
+	s->n_pending = 0;
+	s->began = false;
+	s->in_tx = false;
+	if (!s->w)
+		return;
+	if (PQpipelineStatus(s->w) != PQ_PIPELINE_OFF) {
+		/* a pipeline left half read: start over on a new connection */
+		PQfinish(s->w);
+		s->w = NULL;
+		return;
+	}
+	if (PQstatus(s->w) == CONNECTION_OK &&
 	    PQtransactionStatus(s->w) != PQTRANS_IDLE)
 		PQclear(PQexec(s->w, "ROLLBACK"));
-	s->in_tx = false;
-}
-
-static bool same_col(const char *a, const PGresult *r, int col)
-{
-	if (PQgetisnull(r, 0, col))
-		return !a;
-	return a && strcmp(a, PQgetvalue(r, 0, col)) == 0;
-}
-
-/* The message already stored under m->external_id, compared with m. */
-static int find_existing(wa_pg_store *s, const wa_new_message *m,
-                         wa_insert_result *res, char *err, size_t err_len)
-{
-	wa_pg_params p = {0};
-	PGresult *r;
-	int status;
-
-	wa_pg_p_str(&p, m->external_id);
-	r = wx(s,
-	       "SELECT id, status, created_ms, phone, body, template_json,"
-	       " media_url FROM messages WHERE external_id = $1",
-	       &p, "lookup", err, err_len);
-	if (!r)
-		return -1;
-	if (PQntuples(r) != 1) {
-		snprintf(err, err_len,
-		         "The external_id conflicted but no message holds it.");
-		PQclear(r);
-		return -1;
-	}
-	res->kind = same_col(m->phone, r, 3) && same_col(m->body, r, 4) &&
-	                    same_col(m->template_json, r, 5) &&
-	                    same_col(m->media_url, r, 6)
-	                ? WA_INSERT_REPLAYED
-	                : WA_INSERT_CONFLICT;
-	wa_pg_copy(r, 0, 0, res->id, sizeof(res->id));
-	status = wa_pg_status(r, 0, 1);
-	res->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
-	res->created_ms = wa_pg_i64(r, 0, 2);
-	PQclear(r);
-	return 0;
-}
-
-/* The unique index on external_id decides between instances: a concurrent
- * insert of the same key waits for the other transaction, then does
- * nothing, and the lookup finds the winner. */
-int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
-                 char *err, size_t err_len)
-{
-	wa_pg_store *s = S(st);
-	wa_pg_params p = {0};
-	PGresult *r;
-	long n;
-
-	if (!m->external_id || !m->phone || !m->body || !m->provider ||
-	    !m->id[0]) {
-		snprintf(err, err_len,
-		         "A message needs an id, external_id, "
-		         "phone, body and provider.");
-		return -1;
-	}
-	memset(res, 0, sizeof(*res));
-	wa_pg_p_str(&p, m->id);
-	wa_pg_p_str(&p, m->external_id);
-	wa_pg_p_str(&p, m->phone);
-	wa_pg_p_str(&p, m->body);
-	wa_pg_p_str(&p, m->template_json);
-	wa_pg_p_str(&p, m->media_url);
-	wa_pg_p_str(&p, m->provider);
-	wa_pg_p_i64(&p, m->created_ms);
-	wa_pg_p_i64(&p, m->expires_ms);
-	/* No history row: queued at created_ms is implied (store.h). */
-	r = wx(s,
-	       "INSERT INTO messages (id, external_id, phone, body,"
-	       " template_json, media_url, provider, status, created_ms,"
-	       " updated_ms, next_attempt_ms, expires_ms) VALUES ($1, $2, $3,"
-	       " $4, $5, $6, $7, 'queued', $8, $8, $8, $9)"
-	       " ON CONFLICT (external_id) DO NOTHING",
-	       &p, "insert", err, err_len);
-	if (!r)
-		return -1;
-	n = changed(r);
-	PQclear(r);
-	if (n == 0)
-		return find_existing(s, m, res, err, err_len);
-	res->kind = WA_INSERT_CREATED;
-	snprintf(res->id, sizeof(res->id), "%s", m->id);
-	res->status = WA_MSG_QUEUED;
-	res->created_ms = m->created_ms;
-	return 0;
 }
 
 typedef struct claimed {

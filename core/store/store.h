@@ -174,6 +174,9 @@ typedef struct wa_store_stats {
 	int64_t
 	    oldest_queued_ms; /* created_ms of the oldest queued, 0 if none */
 	long long outbox_pending;
+	/* Appended: created_ms of the oldest message kept (any status), 0 if
+	 * none: how far back retention reaches. */
+	int64_t oldest_ms;
 } wa_store_stats;
 
 typedef struct wa_store wa_store;
@@ -253,6 +256,15 @@ typedef struct wa_store_ops {
 	                size_t err_len);
 	/* Is the store usable for writes? (e.g. the file still writable) */
 	int (*ping)(wa_store *s, char *err, size_t err_len);
+
+	/* ---- appended ---- */
+	/* Retention, a write operation: delete up to max finished messages
+	 * (sent, delivered, read, failed, canceled) created before before_ms,
+	 * oldest first, with their history and outbox rows. The number
+	 * deleted, or -1. On PostgreSQL one instance at a time purges (the
+	 * others get 0). NULL when the backend keeps everything (memory). */
+	long (*purge)(wa_store *s, int64_t before_ms, size_t max, char *err,
+	              size_t err_len);
 } wa_store_ops;
 
 struct wa_store {

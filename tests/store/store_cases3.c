@@ -260,3 +260,44 @@ void su_case_batch_insert(void)
 	CHECK_INT(su_status(s, "b4"), -1);
 	wa_store_close(s);
 }
+
+/* Retention: only finished messages created before the cut, oldest first,
+ * with their history and webhook events; a deleted key can be used again
+ * (the idempotency window is the retention). */
+void su_case_purge(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_outbox_event ev[4];
+	wa_store_stats st;
+	wa_insert_result ir;
+	char err[256] = "";
+	long n;
+
+	s->ops->set_outbox(s, true);
+	su_make_sent(s, "p1", "e1", "P1", 100);
+	su_make_sent(s, "p2", "e2", "P2", 200);
+	su_make_sent(s, "p4", "e4", "P4", 10000);
+	su_insert_simple(s, "q1", "e3", 150); /* after: make_sent claims */
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	n = s->ops->purge(s, 5000, 1, err, sizeof(err));
+	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(su_status(s, "p1"), -1); /* the oldest went first */
+	CHECK_INT(su_status(s, "p2"), WA_MSG_SENT);
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	n = s->ops->purge(s, 5000, 10, err, sizeof(err));
+	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(su_status(s, "p2"), -1);
+	CHECK_INT(su_status(s, "q1"), WA_MSG_QUEUED); /* not finished */
+	CHECK_INT(su_status(s, "p4"), WA_MSG_SENT);   /* too young */
+	/* their webhook events went with them */
+	CHECK_INT(su_outbox_claim(s, 20000, 30000, 4, ev), 1);
+	CHECK_STR(ev[0].message_id, "p4");
+	CHECK_INT(s->ops->stats(s, &st, err, sizeof(err)), 0);
+	CHECK_INT(st.oldest_ms, 150);
+	CHECK_INT(st.count[WA_MSG_SENT], 1);
+	ir = su_insert_simple(s, "p1b", "e1", 20000);
+	CHECK_INT(ir.kind, WA_INSERT_CREATED);
+	wa_store_close(s);
+}

@@ -42,6 +42,7 @@ static const tcase cases[] = {
     {"sqlite_read_isolation", su_case_sqlite_read_isolation, SQLITE},
     {"release_own", su_case_release_own, SHARED},
     {"batch_insert", su_case_batch_insert, ALL},
+    {"purge", su_case_purge, SHARED},
     {"pg_fence", su_case_pg_fence, PG},
     {"pg_parallel_insert", su_case_pg_parallel_insert, PG},
     {"pg_newer_schema", su_case_pg_newer_schema, PG},

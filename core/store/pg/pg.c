@@ -178,7 +178,9 @@ static int pg_stats(wa_store *base, wa_store_stats *out, char *err,
 	       "SELECT status, count(*) FROM messages GROUP BY status"
 	       " UNION ALL SELECT '~oldest', min(created_ms) FROM messages"
 	       "  WHERE status = 'queued'"
-	       " UNION ALL SELECT '~outbox', count(*) FROM outbox",
+	       " UNION ALL SELECT '~outbox', count(*) FROM outbox"
+	       " UNION ALL SELECT '~oldest_all', min(created_ms)"
+	       "  FROM messages",
 	       NULL, "stats read", err, err_len);
 	reader_put(s, rd);
 	if (!r)
@@ -193,6 +195,8 @@ static int pg_stats(wa_store *base, wa_store_stats *out, char *err,
 			out->oldest_queued_ms = wa_pg_i64(r, i, 1);
 		else if (strcmp(k, "~outbox") == 0)
 			out->outbox_pending = wa_pg_i64(r, i, 1);
+		else if (strcmp(k, "~oldest_all") == 0)
+			out->oldest_ms = wa_pg_i64(r, i, 1);
 	}
 	PQclear(r);
 	return 0;
@@ -287,6 +291,7 @@ static const wa_store_ops pg_ops = {
     .stats = pg_stats,
     .next_due = pg_next_due,
     .ping = pg_ping,
+    .purge = wa_pg_purge,
 };
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 1
+#define WA_PG_SCHEMA_VERSION 2
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
@@ -119,6 +119,8 @@ void wa_pg_set_outbox(wa_store *st, bool enabled);
 int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                        size_t max, wa_outbox_event *out, size_t *n, char *err,
                        size_t err_len);
+long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
+                 size_t err_len);
 int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
                         int64_t next_attempt_ms, const char *error, char *err,
                         size_t err_len);

@@ -96,6 +96,9 @@ static const migration steps[] = {
      " FROM messages;"
      "COMMENT ON VIEW message_logs IS 'wadispatch messages, read-only;"
      " columns are only ever appended';"},
+    /* retention takes the oldest finished messages first; created_ms
+     * never changes, so this index only grows at its right edge */
+    {2, "CREATE INDEX messages_created ON messages (created_ms);"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -556,3 +556,37 @@ int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
 	PQclear(r);
 	return n > 0 ? 0 : 1;
 }
+
+/* One instance at a time: the others skip this round (the lock is held
+ * until this transaction ends). Any constant unique to this program. */
+#define PURGE_LOCK "7523094288207667810"
+
+long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
+                 size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	PGresult *r;
+	bool mine;
+
+	r = wx(s, "SELECT pg_try_advisory_xact_lock(" PURGE_LOCK ")", NULL,
+	       "purge lock", err, err_len);
+	if (!r)
+		return -1;
+	mine = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!mine)
+		return 0;
+	wa_pg_p_i64(&p, before_ms);
+	wa_pg_p_i64(&p, (int64_t)max);
+	/* history and outbox rows go by ON DELETE CASCADE */
+	return run_change(s,
+	                  "WITH c AS MATERIALIZED (SELECT id AS cid FROM"
+	                  " messages WHERE created_ms < $1 AND status IN"
+	                  " ('sent','delivered','read','failed','canceled')"
+	                  " ORDER BY created_ms LIMIT $2 FOR UPDATE SKIP"
+	                  " LOCKED), d AS (DELETE FROM messages USING c"
+	                  " WHERE id = c.cid RETURNING id)"
+	                  " SELECT count(*) FROM d",
+	                  &p, "purge", err, err_len);
+}

@@ -82,6 +82,11 @@ static const char *const write_sql[W_N] = {
     [W_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
                    " next_attempt_ms = ?2, last_error = ?3,"
                    " lease_until_ms = 0 WHERE seq = ?1",
+    /* history and outbox rows go by ON DELETE CASCADE */
+    [W_PURGE] = "DELETE FROM messages WHERE rowid IN (SELECT rowid"
+                " FROM messages WHERE created_ms < ?1 AND status IN"
+                " ('sent','delivered','read','failed','canceled')"
+                " ORDER BY created_ms LIMIT ?2)",
 };
 
 int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len)
@@ -642,4 +647,17 @@ int wa_sq_outbox_finish(wa_store *base, int64_t seq, bool delivered,
 	if (step_done(s, st, "outbox finish", err, err_len) < 0)
 		return -1;
 	return sqlite3_changes(s->wdb) > 0 ? 0 : 1;
+}
+
+long wa_sq_purge(wa_store *base, int64_t before_ms, size_t max, char *err,
+                 size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[W_PURGE];
+
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	if (step_done(s, st, "purge", err, err_len) < 0)
+		return -1;
+	return (long)sqlite3_changes(s->wdb);
 }

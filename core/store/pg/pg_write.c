@@ -146,13 +146,19 @@ static int claimed_cmp(const void *a, const void *b)
 }
 
 /* One statement: pick due rows no other instance holds (SKIP LOCKED; the
- * MATERIALIZED CTE keeps LIMIT where it is), mark them sending with a new
- * fencing token and this instance as owner, and write their history. */
+ * MATERIALIZED CTEs keep each LIMIT where it is), mark them sending with a
+ * new fencing token and this instance as owner, and write their history.
+ * Queued and expired-lease rows are taken apart, each in its partial
+ * index's order (a backlog is never sorted whole), then merged. */
 static const char claim_sql[] =
-    "WITH c AS MATERIALIZED (SELECT id AS cid FROM messages"
-    "  WHERE (status = 'queued' AND next_attempt_ms <= $1)"
-    "  OR (status = 'sending' AND lease_until_ms < $1)"
+    "WITH q AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
+    "  FROM messages WHERE status = 'queued' AND next_attempt_ms <= $1"
     "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " l AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
+    "  FROM messages WHERE status = 'sending' AND lease_until_ms < $1"
+    "  ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " c AS MATERIALIZED (SELECT id AS cid FROM (SELECT * FROM q"
+    "  UNION ALL SELECT * FROM l) AS x ORDER BY n, s LIMIT $2),"
     " u AS (UPDATE messages SET status = 'sending',"
     "  attempts = attempts + 1, lease_until_ms = $3, updated_ms = $1,"
     "  claim_seq = nextval('wadispatch_claim_seq'), claimed_by = $4"

@@ -133,6 +133,12 @@ typedef struct wa_outcome {
 	 * When not 0, a store that fences claims (PostgreSQL) ignores the
 	 * outcome (finish returns 1) once a newer claim holds the message. */
 	int64_t claim_seq;
+	/* Appended: when not NULL, a backend may defer the finish to the
+	 * transaction's commit (PostgreSQL sends a group commit's outcomes in
+	 * one round trip): finish then returns 0 and its real return value
+	 * (0, or 1 ignored) is stored here once commit returned 0; the
+	 * outcome's strings must stay valid until the transaction ends. */
+	int *result;
 } wa_outcome;
 
 /* A status reported later by the provider (callback). */

@@ -74,6 +74,8 @@ batch() { # PORT BATCHNO
 	curl -sf -o /dev/null -X POST "http://127.0.0.1:$1/v1/messages/batch" \
 		-H "X-API-Key: $KEY" -H "Content-Type: application/json" --data-binary "$body"
 }
+# The send runs left messages queued (MOCK_DELAY_MS=100): start empty.
+"$WA_PGBIN/psql" -q "$PGURL" -c "TRUNCATE messages CASCADE" >/dev/null
 for store in sqlite pg; do
 	rm -f "$TMP/record.txt"
 	# N messages in batches of 1000 while the daemon delivers them; the
@@ -86,7 +88,8 @@ for store in sqlite pg; do
 	while [ "$(wc -l < "$TMP/record.txt" 2>/dev/null || echo 0)" -lt "$N" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 	t1=$(date +%s.%N)
 	got=$(wc -l < "$TMP/record.txt")
-	awk -v n="$got" -v a="$t0" -v b="$t1" -v s="$store" 'BEGIN {
-		printf "drain %-6s  n=%d in %.1f s: %.0f msg/s (accept and delivery overlapping)\n", s, n, b - a, n / (b - a) }'
+	twice=$(awk '{print $2}' "$TMP/record.txt" | sort | uniq -d | wc -l)
+	awk -v n="$got" -v a="$t0" -v b="$t1" -v s="$store" -v d="$twice" 'BEGIN {
+		printf "drain %-6s  n=%d in %.1f s: %.0f msg/s (accept and delivery overlapping), sent twice %d\n", s, n, b - a, n / (b - a), d }'
 	stop_daemon
 done

@@ -301,3 +301,61 @@ void su_case_purge(void)
 	CHECK_INT(ir.kind, WA_INSERT_CREATED);
 	wa_store_close(s);
 }
+
+/* Outcomes whose caller reads the result after the commit (the engine
+ * does): a backend may send them with the commit; the results are the
+ * same as one by one, and a later statement in the same transaction sees
+ * them. */
+void su_case_deferred_finish(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_message_rec c[3], m;
+	wa_outcome o[3];
+	wa_store_stats st;
+	char err[256] = "";
+	int r[3];
+	size_t n;
+
+	su_insert_simple(s, "d1", "e1", 100);
+	su_insert_simple(s, "d2", "e2", 101);
+	su_insert_simple(s, "d3", "e3", 102);
+	n = su_claim(s, 200, 9000, 2, c); /* d1, d2 */
+	CHECK_INT(n, 2);
+	memset(o, 0, sizeof(o));
+	o[0].kind = WA_OUT_SENT;
+	o[0].provider_message_id = "PD1";
+	o[1].kind = WA_OUT_RETRY;
+	o[1].next_attempt_ms = 5000;
+	o[1].error = "HTTP 503";
+	o[2].kind = WA_OUT_SENT; /* d3 is queued, not sending: ignored */
+	for (int i = 0; i < 3; i++) {
+		o[i].at_ms = 300;
+		o[i].claim_seq = i < 2 && (size_t)i < n ? c[i].claim_seq : 0;
+		o[i].result = &r[i];
+	}
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	r[0] = s->ops->finish(s, "d1", &o[0], err, sizeof(err));
+	r[1] = s->ops->finish(s, "d2", &o[1], err, sizeof(err));
+	r[2] = s->ops->finish(s, "d3", &o[2], err, sizeof(err));
+	/* a claim in the same transaction comes after them */
+	n = 0;
+	CHECK_INT(s->ops->claim(s, 4000, 9000, 1, &c[2], &n, err, sizeof(err)),
+	          0);
+	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+	CHECK_INT(r[0], 0);
+	CHECK_INT(r[1], 0);
+	CHECK_INT(r[2], 1);
+	CHECK_INT(n, 1); /* d3 (d2 is due at 5000) */
+	if (n == 1)
+		CHECK_STR(c[2].id, "d3");
+	su_free_recs(&c[2], n);
+	su_free_recs(c, 2);
+	CHECK_INT(s->ops->get(s, "d1", &m, err, sizeof(err)), 0);
+	CHECK_INT(m.status, WA_MSG_SENT);
+	CHECK_STR(m.provider_message_id, "PD1");
+	wa_message_rec_free(&m);
+	CHECK_INT(s->ops->stats(s, &st, err, sizeof(err)), 0);
+	CHECK_INT(st.count[WA_MSG_SENT], 1);
+	CHECK_INT(st.count[WA_MSG_SENDING], 1);
+	wa_store_close(s);
+}

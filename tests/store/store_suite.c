@@ -43,6 +43,7 @@ static const tcase cases[] = {
     {"release_own", su_case_release_own, SHARED},
     {"batch_insert", su_case_batch_insert, ALL},
     {"purge", su_case_purge, SHARED},
+    {"deferred_finish", su_case_deferred_finish, ALL},
     {"pg_fence", su_case_pg_fence, PG},
     {"pg_parallel_insert", su_case_pg_parallel_insert, PG},
     {"pg_newer_schema", su_case_pg_newer_schema, PG},

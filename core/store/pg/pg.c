@@ -264,6 +264,7 @@ static void pg_close(wa_store *base)
 		PQfinish(s->readers[i].c);
 	PQfinish(s->w);
 	free(s->pending);
+	free(s->dfin);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->fault_mu);

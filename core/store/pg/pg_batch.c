@@ -1,8 +1,8 @@
 /* pg_batch.c - the PostgreSQL group commit: inserts wait in memory until the
  * transaction's next statement or its commit, then go out together, sorted
  * by external_id, as one INSERT over unnest() of array parameters, in one
- * pipelined round trip with BEGIN, the lookup that resolves them and, at
- * commit, COMMIT (libpq pipeline mode) */
+ * pipelined round trip with BEGIN, the lookup that resolves them, the
+ * waiting outcomes (finish) and, at commit, COMMIT (libpq pipeline mode) */
 #include "store/pg/pg_impl.h"
 
 #include <stdio.h>
@@ -106,6 +106,31 @@ int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
 	s->pending[s->n_pending].m = m;
 	s->pending[s->n_pending].res = res;
 	s->n_pending++;
+	return 0;
+}
+
+int wa_pg_defer_finish(wa_pg_store *s, const char *id, const wa_outcome *o,
+                       char *err, size_t err_len)
+{
+	if ((unsigned)o->kind > (unsigned)WA_OUT_RELEASE) {
+		snprintf(err, err_len, "Unknown outcome kind %d.",
+		         (int)o->kind);
+		return -1;
+	}
+	if (s->n_dfin == s->cap_dfin) {
+		size_t cap = s->cap_dfin ? s->cap_dfin * 2 : 64;
+		wa_pg_dfin *d = realloc(s->dfin, cap * sizeof(*d));
+
+		if (!d) {
+			snprintf(err, err_len, "Out of memory.");
+			return -1;
+		}
+		s->dfin = d;
+		s->cap_dfin = cap;
+	}
+	snprintf(s->dfin[s->n_dfin].id, WA_ID_MAX, "%s", id);
+	s->dfin[s->n_dfin].o = *o;
+	s->n_dfin++;
 	return 0;
 }
 
@@ -243,15 +268,19 @@ static bool result_ok(const PGresult *r)
 
 int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len)
 {
-	enum { Q_MAX = 4 };
-	PGresult *keep[Q_MAX] = {0};
-	const char *what[Q_MAX];
-	int nq = 0, q_lookup = -1, q_commit = -1, ret = -1;
+	size_t q_max = 4 + s->n_dfin;
+	PGresult **keep = calloc(q_max, sizeof(*keep));
+	const char **what = calloc(q_max, sizeof(*what));
+	int nq = 0, q_lookup = -1, q_commit = -1, q_fin = -1, ret = -1;
 	sbuf a[A_N];
 	const char *vals[A_N];
 	char msg[WA_ERR_MAX];
 
 	memset(a, 0, sizeof(a));
+	if (!keep || !what) {
+		snprintf(err, err_len, "Out of memory.");
+		goto out;
+	}
 	if (s->n_pending) {
 		qsort(s->pending, s->n_pending, sizeof(*s->pending),
 		      by_external);
@@ -277,6 +306,17 @@ int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len)
 		PQsendQueryParams(s->w, lookup_sql, 1, NULL, &vals[1], NULL,
 		                  NULL, 0);
 	}
+	q_fin = nq;
+	for (size_t i = 0; i < s->n_dfin; i++) {
+		wa_pg_params p = {0};
+		const char *sql = wa_pg_finish_stmt(
+		    s, s->dfin[i].id, &s->dfin[i].o, &p, err, err_len);
+
+		if (!sql) /* not reached: defer_finish checked the kind */
+			sql = "SELECT 1";
+		what[nq++] = "finish";
+		PQsendQueryParams(s->w, sql, p.n, NULL, p.v, NULL, NULL, 0);
+	}
 	if (commit) {
 		q_commit = nq;
 		what[nq++] = "commit";
@@ -301,7 +341,16 @@ int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len)
 	}
 	if (q_lookup >= 0 && resolve(s, keep[q_lookup], err, err_len) < 0)
 		goto out;
+	/* each finish's count: 0 rows changed means ignored (1) */
+	for (size_t i = 0; i < s->n_dfin; i++) {
+		int *res = s->dfin[i].o.result;
+
+		if (res)
+			*res =
+			    wa_pg_i64(keep[q_fin + (int)i], 0, 0) == 0 ? 1 : 0;
+	}
 	s->n_pending = 0;
+	s->n_dfin = 0;
 	ret = 0;
 	goto out;
 lost:
@@ -311,8 +360,10 @@ lost:
 	if (PQstatus(s->w) != CONNECTION_OK)
 		wa_pg_set_fault(s, err);
 out:
-	for (int i = 0; i < nq; i++)
+	for (int i = 0; keep && i < nq; i++)
 		PQclear(keep[i]);
+	free(keep);
+	free(what);
 	for (int k = 0; k < A_N; k++)
 		free(a[k].p);
 	return ret;

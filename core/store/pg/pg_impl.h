@@ -37,6 +37,12 @@ typedef struct wa_pg_pending {
 	wa_insert_result *res;
 } wa_pg_pending;
 
+/* A finish waiting for the commit; o's strings are the caller's. */
+typedef struct wa_pg_dfin {
+	char id[WA_ID_MAX];
+	wa_outcome o;
+} wa_pg_dfin;
+
 typedef struct wa_pg_store {
 	wa_store base;
 	char *conninfo;
@@ -46,6 +52,8 @@ typedef struct wa_pg_store {
 	bool began;        /* BEGIN has been sent in this transaction */
 	wa_pg_pending *pending; /* inserts not sent yet */
 	size_t n_pending, cap_pending;
+	wa_pg_dfin *dfin; /* finishes not sent yet */
+	size_t n_dfin, cap_dfin;
 	int64_t retry_mono_ms, backoff_ms; /* reconnect (writer thread) */
 	atomic_bool outbox;
 	atomic_bool write_down;     /* the write connection is lost */
@@ -65,6 +73,19 @@ typedef struct wa_pg_params {
 	char num[WA_PG_MAX_PARAMS][24];
 	int n;
 } wa_pg_params;
+
+/* The common tail of a status change: $1 id, $2 at, $3 fencing token (0:
+ * none), $4 new status, $5 history detail, $6 outbox error, $7 outbox on.
+ * The head is "WITH u AS (UPDATE messages SET ... WHERE ...". */
+#define WA_PG_CHANGE_TAIL                                                      \
+	" RETURNING id, external_id, provider, provider_message_id),"          \
+	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
+	"  SELECT id, $4, $2, $5 FROM u),"                                     \
+	" o AS (INSERT INTO outbox (message_id, external_id, status,"          \
+	"  provider, provider_message_id, error, occurred_ms)"                 \
+	"  SELECT id, external_id, $4, provider, provider_message_id, $6, $2"  \
+	"  FROM u WHERE $7::boolean)"                                          \
+	" SELECT count(*) FROM u"
 
 /* pg_conn.c: connections, statements, rows (shared by every file) */
 /* Connect with our defaults (connect_timeout, application_name) under
@@ -95,9 +116,24 @@ int wa_pg_migrate(PGconn *c, char *err, size_t err_len);
 /* pg_batch.c: the group commit */
 int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
                  char *err, size_t err_len);
-/* Send BEGIN (when not yet sent), the waiting inserts and, with commit,
- * COMMIT, in one pipelined round trip; fill the inserts' results. */
+/* Record finish(id, o) to be sent with the commit; o->result receives its
+ * return value then. 0 or -1 (out of memory). */
+int wa_pg_defer_finish(wa_pg_store *s, const char *id, const wa_outcome *o,
+                       char *err, size_t err_len);
+/* Send BEGIN (when not yet sent), the waiting inserts and finishes and,
+ * with commit, COMMIT, in one pipelined round trip; fill their results. */
 int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len);
+
+/* pg_finish.c: status changes */
+/* Fill $1..$7 of WA_PG_CHANGE_TAIL. */
+void wa_pg_change_params(wa_pg_store *s, wa_pg_params *p, const char *id,
+                         int64_t at, int64_t fence, wa_msg_status to,
+                         const char *detail);
+/* The statement recording outcome o of id and its parameters (*p); NULL
+ * with err for an unknown kind. */
+const char *wa_pg_finish_stmt(wa_pg_store *s, const char *id,
+                              const wa_outcome *o, wa_pg_params *p, char *err,
+                              size_t err_len);
 
 /* pg_write.c: the write side (writer thread only) */
 int wa_pg_begin(wa_store *st, char *err, size_t err_len);

@@ -63,7 +63,7 @@ static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 		return NULL;
 	}
 	/* BEGIN and the inserts before this statement go first */
-	if (s->in_tx && (!s->began || s->n_pending) &&
+	if (s->in_tx && (!s->began || s->n_pending || s->n_dfin) &&
 	    wa_pg_flush(s, false, err, err_len) < 0)
 		return NULL;
 	r = wa_pg_exec(s->w, sql, p, what, err, err_len);
@@ -90,6 +90,7 @@ int wa_pg_begin(wa_store *st, char *err, size_t err_len)
 	s->in_tx = true;
 	s->began = false;
 	s->n_pending = 0;
+	s->n_dfin = 0;
 	return 0;
 }
 
@@ -101,7 +102,8 @@ int wa_pg_commit(wa_store *st, char *err, size_t err_len)
 	if (!s->w || PQstatus(s->w) != CONNECTION_OK) {
 		snprintf(err, err_len, "The database connection is lost.");
 		rc = -1;
-	} else if (s->began || s->n_pending) { /* else: nothing was written */
+	} else if (s->began || s->n_pending || s->n_dfin) {
+		/* (else nothing was written: no round trip) */
 		rc = wa_pg_flush(s, true, err, err_len);
 	}
 	s->in_tx = false;
@@ -116,6 +118,7 @@ void wa_pg_rollback(wa_store *st)
 	wa_pg_store *s = S(st);
 
 	s->n_pending = 0;
+	s->n_dfin = 0;
 	s->began = false;
 	s->in_tx = false;
 	if (!s->w)
@@ -216,60 +219,6 @@ oom:
 	return -1;
 }
 
-/* The common tail of a status change: $1 id, $2 at, $3 fencing token (0:
- * none), $4 new status, $5 history detail, $6 outbox error, $7 outbox on.
- * The head is "WITH u AS (UPDATE messages SET ... WHERE ...". */
-#define CHANGE_TAIL                                                            \
-	" RETURNING id, external_id, provider, provider_message_id),"          \
-	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
-	"  SELECT id, $4, $2, $5 FROM u),"                                     \
-	" o AS (INSERT INTO outbox (message_id, external_id, status,"          \
-	"  provider, provider_message_id, error, occurred_ms)"                 \
-	"  SELECT id, external_id, $4, provider, provider_message_id, $6, $2"  \
-	"  FROM u WHERE $7::boolean)"                                          \
-	" SELECT count(*) FROM u"
-
-#define FENCED                                                                 \
-	" WHERE id = $1 AND status = 'sending'"                                \
-	" AND ($3::bigint = 0 OR claim_seq = $3::bigint)"
-
-static const char *const finish_sql[4] = {
-    [WA_OUT_SENT] = "WITH u AS (UPDATE messages SET status = 'sent',"
-                    " provider_message_id = $8, upstream_code = $9,"
-                    " upstream_status = $10, lease_until_ms = 0,"
-                    " updated_ms = $2" FENCED CHANGE_TAIL,
-    [WA_OUT_RETRY] = "WITH u AS (UPDATE messages SET status = 'queued',"
-                     " next_attempt_ms = $8, last_error = $9,"
-                     " upstream_code = $10, upstream_status = $11,"
-                     " lease_until_ms = 0, updated_ms = $2" FENCED CHANGE_TAIL,
-    [WA_OUT_FAILED] = "WITH u AS (UPDATE messages SET status = 'failed',"
-                      " last_error = $8, upstream_code = $9,"
-                      " upstream_status = $10, lease_until_ms = 0,"
-                      " updated_ms = $2" FENCED CHANGE_TAIL,
-    [WA_OUT_RELEASE] = "WITH u AS (UPDATE messages SET status = 'queued',"
-                       " attempts = greatest(attempts - 1, 0),"
-                       " next_attempt_ms = $8, lease_until_ms = 0,"
-                       " updated_ms = $2" FENCED CHANGE_TAIL,
-};
-
-/* Fill $1..$7 of CHANGE_TAIL. Outbox events only for externally
- * meaningful statuses (store.h). */
-static void change_params(wa_pg_store *s, wa_pg_params *p, const char *id,
-                          int64_t at, int64_t fence, wa_msg_status to,
-                          const char *detail)
-{
-	bool ob = atomic_load(&s->outbox) && to != WA_MSG_QUEUED &&
-	          to != WA_MSG_SENDING;
-
-	wa_pg_p_str(p, id);
-	wa_pg_p_i64(p, at);
-	wa_pg_p_i64(p, fence);
-	wa_pg_p_str(p, wa_msg_status_name(to));
-	wa_pg_p_str(p, detail ? detail : "");
-	wa_pg_p_str(p, detail && *detail ? detail : NULL);
-	wa_pg_p_str(p, ob ? "true" : "false");
-}
-
 /* Run a change; its count of changed rows, or -1. */
 static long run_change(wa_pg_store *s, const char *sql, const wa_pg_params *p,
                        const char *what, char *err, size_t err_len)
@@ -284,61 +233,22 @@ static long run_change(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 	return n;
 }
 
+/* A finish inside a transaction whose caller takes the result later is
+ * sent with the commit's pipeline (pg_batch.c). */
 int wa_pg_finish(wa_store *st, const char *id, const wa_outcome *o, char *err,
                  size_t err_len)
 {
 	wa_pg_store *s = S(st);
 	wa_pg_params p = {0};
-	const char *detail = o->error ? o->error : "";
-	const char *pmid = o->provider_message_id && *o->provider_message_id
-	                       ? o->provider_message_id
-	                       : NULL;
-	wa_msg_status to;
+	const char *sql;
 	long n;
 
-	switch (o->kind) {
-	case WA_OUT_SENT:
-		to = WA_MSG_SENT;
-		detail = "";
-		break;
-	case WA_OUT_RETRY:
-		to = WA_MSG_QUEUED;
-		break;
-	case WA_OUT_FAILED:
-		to = WA_MSG_FAILED;
-		break;
-	case WA_OUT_RELEASE:
-		to = WA_MSG_QUEUED;
-		detail = "released";
-		break;
-	default:
-		snprintf(err, err_len, "Unknown outcome kind %d.",
-		         (int)o->kind);
+	if (o->result && s->in_tx)
+		return wa_pg_defer_finish(s, id, o, err, err_len);
+	sql = wa_pg_finish_stmt(s, id, o, &p, err, err_len);
+	if (!sql)
 		return -1;
-	}
-	change_params(s, &p, id, o->at_ms, o->claim_seq, to, detail);
-	switch (o->kind) {
-	case WA_OUT_SENT:
-		wa_pg_p_str(&p, pmid);
-		wa_pg_p_str(&p, o->upstream_code);
-		wa_pg_p_i64(&p, o->upstream_status);
-		break;
-	case WA_OUT_RETRY:
-		wa_pg_p_i64(&p, o->next_attempt_ms);
-		wa_pg_p_str(&p, o->error);
-		wa_pg_p_str(&p, o->upstream_code);
-		wa_pg_p_i64(&p, o->upstream_status);
-		break;
-	case WA_OUT_FAILED:
-		wa_pg_p_str(&p, o->error);
-		wa_pg_p_str(&p, o->upstream_code);
-		wa_pg_p_i64(&p, o->upstream_status);
-		break;
-	default:
-		wa_pg_p_i64(&p, o->next_attempt_ms);
-		break;
-	}
-	n = run_change(s, finish_sql[o->kind], &p, "finish", err, err_len);
+	n = run_change(s, sql, &p, "finish", err, err_len);
 	if (n < 0)
 		return -1;
 	/* not sending, not found, or a newer claim holds it (fenced) */
@@ -394,12 +304,12 @@ int wa_pg_cancel(wa_store *st, const char *id, int64_t now_ms,
 		return 0;
 	}
 	memset(&p, 0, sizeof(p));
-	change_params(s, &p, id, now_ms, 0, WA_MSG_CANCELED, "");
-	if (run_change(
-	        s,
-	        "WITH u AS (UPDATE messages SET status = $4,"
-	        " updated_ms = $2 WHERE id = $1 AND $3::bigint = 0" CHANGE_TAIL,
-	        &p, "cancel", err, err_len) < 0)
+	wa_pg_change_params(s, &p, id, now_ms, 0, WA_MSG_CANCELED, "");
+	if (run_change(s,
+	               "WITH u AS (UPDATE messages SET status = $4,"
+	               " updated_ms = $2 WHERE id = $1 AND $3::bigint = "
+	               "0" WA_PG_CHANGE_TAIL,
+	               &p, "cancel", err, err_len) < 0)
 		return -1;
 	*kind = WA_CANCEL_DONE;
 	*status = WA_MSG_CANCELED;
@@ -438,15 +348,15 @@ int wa_pg_apply_status(wa_store *st, const wa_status_change *c,
 		return 0;
 	}
 	memset(&p, 0, sizeof(p));
-	change_params(s, &p, id, c->at_ms, 0, c->status,
-	              c->error ? c->error : "");
+	wa_pg_change_params(s, &p, id, c->at_ms, 0, c->status,
+	                    c->error ? c->error : "");
 	wa_pg_p_str(&p, c->status == WA_MSG_FAILED ? c->error : NULL);
-	if (run_change(
-	        s,
-	        "WITH u AS (UPDATE messages SET status = $4,"
-	        " updated_ms = $2, last_error = coalesce($8::text,"
-	        " last_error) WHERE id = $1 AND $3::bigint = 0" CHANGE_TAIL,
-	        &p, "status update", err, err_len) < 0)
+	if (run_change(s,
+	               "WITH u AS (UPDATE messages SET status = $4,"
+	               " updated_ms = $2, last_error = coalesce($8::text,"
+	               " last_error) WHERE id = $1 AND $3::bigint = "
+	               "0" WA_PG_CHANGE_TAIL,
+	               &p, "status update", err, err_len) < 0)
 		return -1;
 	*kind = WA_APPLY_APPLIED;
 	return 0;

@@ -266,12 +266,15 @@ static bool result_ok(const PGresult *r)
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
-int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len)
+int wa_pg_flush(wa_pg_store *s, bool commit, const char *xsql,
+                const wa_pg_params *xp, const char *xwhat, PGresult **xres,
+                char *err, size_t err_len)
 {
-	size_t q_max = 4 + s->n_dfin;
+	size_t q_max = 5 + s->n_dfin;
 	PGresult **keep = calloc(q_max, sizeof(*keep));
 	const char **what = calloc(q_max, sizeof(*what));
-	int nq = 0, q_lookup = -1, q_commit = -1, q_fin = -1, ret = -1;
+	int nq = 0, q_lookup = -1, q_commit = -1, q_fin = -1, q_sql = -1;
+	int ret = -1;
 	sbuf a[A_N];
 	const char *vals[A_N];
 	char msg[WA_ERR_MAX];
@@ -317,6 +320,12 @@ int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len)
 		what[nq++] = "finish";
 		PQsendQueryParams(s->w, sql, p.n, NULL, p.v, NULL, NULL, 0);
 	}
+	if (xsql) {
+		q_sql = nq;
+		what[nq++] = xwhat;
+		PQsendQueryParams(s->w, xsql, xp ? xp->n : 0, NULL,
+		                  xp ? xp->v : NULL, NULL, NULL, 0);
+	}
 	if (commit) {
 		q_commit = nq;
 		what[nq++] = "commit";
@@ -351,6 +360,10 @@ int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len)
 	}
 	s->n_pending = 0;
 	s->n_dfin = 0;
+	if (q_sql >= 0 && xres) {
+		*xres = keep[q_sql];
+		keep[q_sql] = NULL;
+	}
 	ret = 0;
 	goto out;
 lost:

@@ -121,8 +121,12 @@ int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
 int wa_pg_defer_finish(wa_pg_store *s, const char *id, const wa_outcome *o,
                        char *err, size_t err_len);
 /* Send BEGIN (when not yet sent), the waiting inserts and finishes and,
- * with commit, COMMIT, in one pipelined round trip; fill their results. */
-int wa_pg_flush(wa_pg_store *s, bool commit, char *err, size_t err_len);
+ * with commit, COMMIT, in one pipelined round trip; fill their results.
+ * With sql (and commit false), that statement goes last in the same round
+ * trip and *res receives its result (the caller PQclears it). */
+int wa_pg_flush(wa_pg_store *s, bool commit, const char *sql,
+                const wa_pg_params *p, const char *what, PGresult **res,
+                char *err, size_t err_len);
 
 /* pg_finish.c: status changes */
 /* Fill $1..$7 of WA_PG_CHANGE_TAIL. */

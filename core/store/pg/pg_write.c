@@ -62,11 +62,15 @@ static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 		snprintf(err, err_len, "The database connection is lost.");
 		return NULL;
 	}
-	/* BEGIN and the inserts before this statement go first */
-	if (s->in_tx && (!s->began || s->n_pending || s->n_dfin) &&
-	    wa_pg_flush(s, false, err, err_len) < 0)
-		return NULL;
-	r = wa_pg_exec(s->w, sql, p, what, err, err_len);
+	/* BEGIN and the writes waiting before this statement go first, in
+	 * the same round trip */
+	r = NULL;
+	if (s->in_tx && (!s->began || s->n_pending || s->n_dfin)) {
+		if (wa_pg_flush(s, false, sql, p, what, &r, err, err_len) < 0)
+			r = NULL;
+	} else {
+		r = wa_pg_exec(s->w, sql, p, what, err, err_len);
+	}
 	if (!r && PQstatus(s->w) != CONNECTION_OK) {
 		s->retry_mono_ms = 0; /* try again at the next begin */
 		wa_pg_set_fault(s, err);
@@ -104,7 +108,7 @@ int wa_pg_commit(wa_store *st, char *err, size_t err_len)
 		rc = -1;
 	} else if (s->began || s->n_pending || s->n_dfin) {
 		/* (else nothing was written: no round trip) */
-		rc = wa_pg_flush(s, true, err, err_len);
+		rc = wa_pg_flush(s, true, NULL, NULL, NULL, NULL, err, err_len);
 	}
 	s->in_tx = false;
 	s->began = false;

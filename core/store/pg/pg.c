@@ -47,6 +47,38 @@ static void reader_put(wa_pg_store *s, wa_pg_reader *r)
 	pthread_mutex_unlock(&s->pool_mu);
 }
 
+/* Connect r, unless a connect failed moments ago (then fail at once with
+ * that error); failures back off from 100 ms doubling to 5 s. */
+static int reader_connect(wa_pg_store *s, wa_pg_reader *r, char *err,
+                          size_t err_len)
+{
+	int64_t now = wa_mono_ms();
+
+	pthread_mutex_lock(&s->pool_mu);
+	if (now < s->read_retry_ms) {
+		snprintf(err, err_len, "%s", s->read_fault);
+		pthread_mutex_unlock(&s->pool_mu);
+		return -1;
+	}
+	pthread_mutex_unlock(&s->pool_mu);
+	PQfinish(r->c);
+	r->c = wa_pg_connect(s->conninfo, err, err_len);
+	pthread_mutex_lock(&s->pool_mu);
+	if (r->c) {
+		s->read_backoff_ms = 0;
+		s->read_retry_ms = 0;
+	} else {
+		s->read_backoff_ms = s->read_backoff_ms ? s->read_backoff_ms * 2
+		                                        : WA_PG_BACKOFF_MIN_MS;
+		if (s->read_backoff_ms > WA_PG_BACKOFF_MAX_MS)
+			s->read_backoff_ms = WA_PG_BACKOFF_MAX_MS;
+		s->read_retry_ms = wa_mono_ms() + s->read_backoff_ms;
+		snprintf(s->read_fault, sizeof(s->read_fault), "%s", err);
+	}
+	pthread_mutex_unlock(&s->pool_mu);
+	return r->c ? 0 : -1;
+}
+
 /* Run a read on r, connecting it first when needed; a connection lost
  * since its last use (a database restart) is replaced once. */
 static PGresult *rx(wa_pg_store *s, wa_pg_reader *r, const char *sql,
@@ -57,9 +89,7 @@ static PGresult *rx(wa_pg_store *s, wa_pg_reader *r, const char *sql,
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!r->c || PQstatus(r->c) != CONNECTION_OK) {
-			PQfinish(r->c);
-			r->c = wa_pg_connect(s->conninfo, err, err_len);
-			if (!r->c)
+			if (reader_connect(s, r, err, err_len) < 0)
 				return NULL;
 		}
 		res = wa_pg_exec(r->c, sql, p, what, err, err_len);

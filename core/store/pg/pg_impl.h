@@ -64,6 +64,11 @@ typedef struct wa_pg_store {
 	pthread_cond_t pool_cv;
 	wa_pg_reader readers[WA_PG_POOL_MAX];
 	size_t n_readers;
+	/* a read connection that could not connect: until read_retry_ms
+	 * (monotonic) reads fail at once with read_fault, so HTTP threads do
+	 * not each wait out a connect timeout; under pool_mu */
+	int64_t read_retry_ms, read_backoff_ms;
+	char read_fault[WA_ERR_MAX];
 } wa_pg_store;
 
 /* Text parameters for PQexecParams; numbers are formatted in place. */

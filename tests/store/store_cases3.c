@@ -359,3 +359,36 @@ void su_case_deferred_finish(void)
 	CHECK_INT(st.count[WA_MSG_SENDING], 1);
 	wa_store_close(s);
 }
+
+/* Webhook events across two instances: per message only its oldest event
+ * is handed out, to one instance at a time, and the next one only after
+ * it was delivered. */
+void su_case_outbox_two(void)
+{
+	wa_store *a = su_open(NULL, 0), *b = su_open_again();
+	wa_outbox_event ea[4], eb[4];
+	size_t na, nb;
+
+	a->ops->set_outbox(a, true);
+	b->ops->set_outbox(b, true);
+	su_make_sent(a, "w1", "e1", "PW1", 100);
+	CHECK_INT(su_apply(a, "mock", "PW1", WA_MSG_DELIVERED, 200, NULL, NULL),
+	          WA_APPLY_APPLIED);
+	/* two events of w1: sent, then delivered */
+	na = su_outbox_claim(a, 1000, 5000, 4, ea);
+	CHECK_INT(na, 1);
+	if (na == 1)
+		CHECK_INT(ea[0].status, WA_MSG_SENT);
+	nb = su_outbox_claim(b, 1000, 5000, 4, eb);
+	CHECK_INT(nb, 0); /* leased by a; the next waits for it */
+	if (na == 1)
+		CHECK_INT(su_outbox_finish(a, ea[0].seq, true, 0, NULL), 0);
+	nb = su_outbox_claim(b, 1001, 5000, 4, eb);
+	CHECK_INT(nb, 1);
+	if (nb == 1)
+		CHECK_INT(eb[0].status, WA_MSG_DELIVERED);
+	na = su_outbox_claim(a, 1002, 5000, 4, ea);
+	CHECK_INT(na, 0);
+	wa_store_close(b);
+	wa_store_close(a);
+}

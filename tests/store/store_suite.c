@@ -44,6 +44,7 @@ static const tcase cases[] = {
     {"batch_insert", su_case_batch_insert, ALL},
     {"purge", su_case_purge, SHARED},
     {"deferred_finish", su_case_deferred_finish, ALL},
+    {"outbox_two", su_case_outbox_two, SHARED},
     {"pg_fence", su_case_pg_fence, PG},
     {"pg_parallel_insert", su_case_pg_parallel_insert, PG},
     {"pg_newer_schema", su_case_pg_newer_schema, PG},

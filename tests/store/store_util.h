@@ -83,6 +83,7 @@ void su_case_release_own(void);
 void su_case_batch_insert(void);
 void su_case_purge(void);
 void su_case_deferred_finish(void);
+void su_case_outbox_two(void);
 void su_case_pg_fence(void);
 void su_case_pg_parallel_insert(void);
 void su_case_pg_newer_schema(void);

@@ -13,6 +13,7 @@
 #include "base/defaults.h"
 #include "base/lockfile.h"
 #include "base/log.h"
+#include "base/ratelimit.h"
 #include "base/timeutil.h"
 #include "engine/early.h"
 #include "engine/webhook.h"
@@ -247,6 +248,12 @@ int main(int argc, char **argv)
 	ec.rate = settings.provider_rate_set
 	              ? settings.provider_rate
 	              : (double)provider.table->default_rate;
+	/* PROVIDER_RATE is the provider account's limit: a store shared by
+	 * several instances keeps all of them within it together. */
+	if (app.store->ops->set_rate)
+		app.store->ops->set_rate(app.store, provider.table->name,
+		                         ec.rate,
+		                         wa_ratelimit_default_burst(ec.rate));
 	ec.max_attempts = settings.max_attempts;
 	ec.lease_ms = settings.lease_ms;
 	ec.retry_base_ms = settings.retry_base_ms;

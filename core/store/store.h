@@ -271,6 +271,13 @@ typedef struct wa_store_ops {
 	 * others get 0). NULL when the backend keeps everything (memory). */
 	long (*purge)(wa_store *s, int64_t before_ms, size_t max, char *err,
 	              size_t err_len);
+	/* The provider's send rate (messages/s, 0 = unlimited) and burst,
+	 * set once before the first claim. A store shared by several
+	 * instances (PostgreSQL) then lets claim take at most that many per
+	 * second over all instances together. NULL when the store has one
+	 * instance (the engine's own limiter is enough). */
+	void (*set_rate)(wa_store *s, const char *provider, double rate,
+	                 double burst);
 } wa_store_ops;
 
 struct wa_store {

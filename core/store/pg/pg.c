@@ -323,6 +323,7 @@ static const wa_store_ops pg_ops = {
     .next_due = pg_next_due,
     .ping = pg_ping,
     .purge = wa_pg_purge,
+    .set_rate = wa_pg_set_rate,
 };
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 2
+#define WA_PG_SCHEMA_VERSION 3
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
@@ -47,9 +47,11 @@ typedef struct wa_pg_store {
 	wa_store base;
 	char *conninfo;
 	char instance[40]; /* this process's claim owner */
-	PGconn *w;         /* the write connection: writer thread only */
-	bool in_tx;        /* writer thread only: between begin and commit */
-	bool began;        /* BEGIN has been sent in this transaction */
+	char rate_provider[WA_PROVIDER_NAME_MAX];
+	double rate, burst; /* shared claim budget; 0: none */
+	PGconn *w;          /* the write connection: writer thread only */
+	bool in_tx;         /* writer thread only: between begin and commit */
+	bool began;         /* BEGIN has been sent in this transaction */
 	wa_pg_pending *pending; /* inserts not sent yet */
 	size_t n_pending, cap_pending;
 	wa_pg_dfin *dfin; /* finishes not sent yet */
@@ -148,6 +150,8 @@ const char *wa_pg_finish_stmt(wa_pg_store *s, const char *id,
 int wa_pg_begin(wa_store *st, char *err, size_t err_len);
 int wa_pg_commit(wa_store *st, char *err, size_t err_len);
 void wa_pg_rollback(wa_store *st);
+void wa_pg_set_rate(wa_store *st, const char *provider, double rate,
+                    double burst);
 int wa_pg_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                 size_t max, wa_message_rec *out, size_t *n, char *err,
                 size_t err_len);

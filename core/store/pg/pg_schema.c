@@ -99,6 +99,12 @@ static const migration steps[] = {
     /* retention takes the oldest finished messages first; created_ms
      * never changes, so this index only grows at its right edge */
     {2, "CREATE INDEX messages_created ON messages (created_ms);"},
+    /* the provider's rate budget shared by all instances (a token bucket
+     * per provider; claims take from it under its row lock) */
+    {3, "CREATE TABLE wadispatch_rate ("
+        " provider text PRIMARY KEY,"
+        " tokens double precision NOT NULL,"
+        " updated_ms bigint NOT NULL);"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

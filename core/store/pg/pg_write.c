@@ -174,11 +174,98 @@ static const char claim_sql[] =
     "  SELECT id, 'sending', $1, 'attempt ' || attempts FROM u)"
     " SELECT * FROM u";
 
+static int claim_rows(wa_pg_store *s, int64_t now_ms, int64_t lease_until_ms,
+                      size_t max, wa_message_rec *out, size_t *n, char *err,
+                      size_t err_len);
+
+void wa_pg_set_rate(wa_store *st, const char *provider, double rate,
+                    double burst)
+{
+	wa_pg_store *s = S(st);
+
+	snprintf(s->rate_provider, sizeof(s->rate_provider), "%s",
+	         provider ? provider : "");
+	s->rate = rate > 0 ? rate : 0;
+	s->burst = burst >= 1 ? burst : 1;
+}
+
+/* Refill the shared bucket up to now and lock its row until the
+ * transaction ends; how many whole tokens it holds (at most max), or -1. */
+static long rate_take(wa_pg_store *s, int64_t now_ms, size_t max, char *err,
+                      size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+	double tokens;
+	char num[2][32];
+
+	snprintf(num[0], sizeof(num[0]), "%.6f", s->burst);
+	snprintf(num[1], sizeof(num[1]), "%.6f", s->rate);
+	wa_pg_p_str(&p, s->rate_provider);
+	wa_pg_p_str(&p, num[0]);
+	wa_pg_p_i64(&p, now_ms);
+	wa_pg_p_str(&p, num[1]);
+	r = wx(s,
+	       "INSERT INTO wadispatch_rate AS r (provider, tokens, updated_ms)"
+	       " VALUES ($1, $2::float8, $3) ON CONFLICT (provider) DO UPDATE"
+	       " SET tokens = least($2::float8, r.tokens"
+	       "  + greatest($3 - r.updated_ms, 0) * $4::float8 / 1000.0),"
+	       " updated_ms = greatest(r.updated_ms, $3) RETURNING tokens",
+	       &p, "rate budget", err, err_len);
+	if (!r)
+		return -1;
+	tokens = strtod(PQgetvalue(r, 0, 0), NULL);
+	PQclear(r);
+	if (tokens < 1)
+		return 0;
+	return tokens >= (double)max ? (long)max : (long)tokens;
+}
+
+static int rate_spend(wa_pg_store *s, size_t n, char *err, size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+
+	if (n == 0)
+		return 0;
+	wa_pg_p_str(&p, s->rate_provider);
+	wa_pg_p_i64(&p, (int64_t)n);
+	r = wx(s,
+	       "UPDATE wadispatch_rate SET tokens = tokens - $2"
+	       " WHERE provider = $1",
+	       &p, "rate budget", err, err_len);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
 int wa_pg_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                 size_t max, wa_message_rec *out, size_t *n, char *err,
                 size_t err_len)
 {
 	wa_pg_store *s = S(st);
+	int rc;
+
+	*n = 0;
+	if (s->rate > 0) { /* the budget all instances share */
+		long grant = rate_take(s, now_ms, max, err, err_len);
+
+		if (grant <= 0)
+			return grant < 0 ? -1 : 0;
+		max = (size_t)grant;
+	}
+	rc = claim_rows(s, now_ms, lease_until_ms, max, out, n, err, err_len);
+	if (rc == 0 && s->rate > 0 && rate_spend(s, *n, err, err_len) < 0) {
+		while (*n > 0)
+			wa_message_rec_free(&out[--(*n)]);
+		return -1;
+	}
+	return rc;
+}
+
+static int claim_rows(wa_pg_store *s, int64_t now_ms, int64_t lease_until_ms,
+                      size_t max, wa_message_rec *out, size_t *n, char *err,
+                      size_t err_len)
+{
 	wa_pg_params p = {0};
 	claimed *order = NULL;
 	PGresult *r;

@@ -12,7 +12,9 @@
 
 #include "base/config.h"
 #include "base/defaults.h"
+#include "base/lockfile.h"
 #include "base/log.h"
+#include "base/ratelimit.h"
 #include "base/timeutil.h"
 #include "engine/early.h"
 #include "engine/webhook.h"
@@ -20,6 +22,10 @@
 #include "http/guard.h"
 #include "http/http.h"
 #include "http/routes.h"
+#include "store/retention.h"
+
+/* How often retention looks for finished messages past RETENTION. */
+#define RETENTION_INTERVAL_MS 60000
 
 static void usage(FILE *f)
 {
@@ -226,8 +232,18 @@ int main(int argc, char **argv)
 	app.settings = &settings;
 	app.provider = &provider;
 	app.started_ms = wa_now_ms();
-	app.store = wa_store_open_sqlite(
-	    settings.store_path, settings.store_sync_full, err, sizeof(err));
+	/* One daemon per SQLite file: a second one would claim, and at stop
+	 * release, under the first one's feet. (--check-config only looks.) */
+	if (!settings.database_url[0] && !check_only &&
+	    wa_lockfile_hold(settings.store_path, err, sizeof(err)) != 0)
+		return fail(err);
+	if (settings.database_url[0])
+		app.store =
+		    wa_store_open_pg(settings.database_url, err, sizeof(err));
+	else
+		app.store = wa_store_open_sqlite(settings.store_path,
+		                                 settings.store_sync_full, err,
+		                                 sizeof(err));
 	if (!app.store)
 		return fail(err);
 	app.store->ops->set_outbox(app.store, settings.webhook_url[0] != 0);
@@ -241,6 +257,12 @@ int main(int argc, char **argv)
 	ec.rate = settings.provider_rate_set
 	              ? settings.provider_rate
 	              : (double)provider.table->default_rate;
+	/* PROVIDER_RATE is the provider account's limit: a store shared by
+	 * several instances keeps all of them within it together. */
+	if (app.store->ops->set_rate)
+		app.store->ops->set_rate(app.store, provider.table->name,
+		                         ec.rate,
+		                         wa_ratelimit_default_burst(ec.rate));
 	ec.max_attempts = settings.max_attempts;
 	ec.lease_ms = settings.lease_ms;
 	ec.retry_base_ms = settings.retry_base_ms;
@@ -277,7 +299,9 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("Configuration OK: provider %s %s from %s, store %s\n",
 		       provider.table->name, provider.table->version,
-		       provider.path, settings.store_path);
+		       provider.path,
+		       settings.database_url[0] ? "PostgreSQL (DATABASE_URL)"
+		                                : settings.store_path);
 		wa_webhook_destroy(app.webhook);
 		wa_engine_destroy(app.engine);
 		wa_writer_destroy(app.writer);
@@ -296,6 +320,12 @@ int main(int argc, char **argv)
 	if (wa_engine_start(app.engine, err, sizeof(err)) != 0)
 		return fail(err);
 	if (app.webhook && wa_webhook_start(app.webhook, err, sizeof(err)) != 0)
+		return fail(err);
+	/* finished messages older than RETENTION, 500 per writer job */
+	wa_retention *retention =
+	    wa_retention_start(app.store, app.writer, settings.retention_ms,
+	                       RETENTION_INTERVAL_MS, 500, err, sizeof(err));
+	if (!retention)
 		return fail(err);
 	if (wa_http_start(&app, wa_routes, err, sizeof(err)) != 0) {
 		wa_engine_stop(app.engine, wa_mono_ms());
@@ -357,6 +387,7 @@ int main(int argc, char **argv)
 	/* Leave a second for the writer and HTTP to flush after the engine. */
 	bool clean = wa_engine_stop(app.engine, deadline - 1000);
 	wa_webhook_stop(app.webhook, deadline - 1000);
+	wa_retention_stop(retention);
 	/* Commits what is queued and answers it; later writes get 503. */
 	wa_writer_stop(app.writer);
 	wa_http_drain(&app, deadline);

@@ -7,11 +7,12 @@
 set -eu
 
 BUILD="build-essential cmake pkg-config libmicrohttpd-dev libjson-c-dev
-libcurl4-openssl-dev libsqlite3-dev libssl-dev libjs-chart.js"
+libcurl4-openssl-dev libsqlite3-dev libpq-dev libssl-dev libjs-chart.js"
 DEB="debhelper dpkg-dev lintian systemd util-linux"
-# Tests also build the .deb files, check metrics with promtool and make TLS
-# certificates with openssl; the console test drives Debian's chromium.
-TEST="binutils curl openssl prometheus python3 chromium $DEB"
+# Tests also build the .deb files, check metrics with promtool, make TLS
+# certificates with openssl, run a throwaway PostgreSQL cluster and drive the
+# console in Debian's chromium.
+TEST="binutils curl openssl postgresql-15 prometheus python3 chromium $DEB"
 # make fuzz: clang and its libFuzzer runtime.
 TEST="$TEST clang libclang-rt-14-dev clang-format"
 

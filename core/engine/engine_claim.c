@@ -44,9 +44,11 @@ static int release_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	wa_outcome o = {
 	    .kind = WA_OUT_RELEASE, .at_ms = c->now, .next_attempt_ms = c->now};
 
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
+		o.claim_seq = c->recs[i].claim_seq;
 		if (s->ops->finish(s, c->recs[i].id, &o, err, err_len) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -82,13 +84,13 @@ static wa_job *take_unrecorded_locked(wa_engine *e, const char *id)
 	return NULL;
 }
 
-/* Is a job for message id in flight here? Under mu. */
-static bool flying_locked(wa_engine *e, const char *id)
+/* The job for message id in flight here, or NULL. Under mu. */
+static wa_job *flying_locked(wa_engine *e, const char *id)
 {
 	for (wa_job *j = e->flying; j; j = j->fl_next)
 		if (strcmp(j->rec.id, id) == 0)
-			return true;
-	return false;
+			return j;
+	return NULL;
 }
 
 /* Hand a claimed job to the pool or the HTTP loop. Under mu. */
@@ -164,6 +166,8 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 		wa_job *j = take_unrecorded_locked(e, recs[i].id);
 
 		if (j) { /* its lease ran out: write the outcome, no new call */
+			/* under the new claim (its fencing token) */
+			atomic_store(&j->fence, recs[i].claim_seq);
 			wa_message_rec_free(&recs[i]);
 			wa_ratelimit_put_back(&e->rl, 1);
 			j->next = rewrite;
@@ -171,7 +175,7 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 			n_rewrite++;
 			continue;
 		}
-		if (flying_locked(e, recs[i].id)) {
+		if ((j = flying_locked(e, recs[i].id)) != NULL) {
 			/* Its lease ran out during a provider call that is
 			 * still running (a call longer than LEASE_SECONDS): the
 			 * claim renewed the lease; the running call records the
@@ -181,6 +185,10 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 			       "which has outlasted LEASE_SECONDS: not calling "
 			       "again.",
 			       recs[i].id);
+			/* The running call records under the new claim. A
+			 * finish already queued in the writer with the old
+			 * token is ignored (the lease then expires again). */
+			atomic_store(&j->fence, recs[i].claim_seq);
 			wa_message_rec_free(&recs[i]);
 			wa_ratelimit_put_back(&e->rl, 1);
 			n_rewrite++;

@@ -39,7 +39,8 @@ typedef struct wa_job {
 	wa_outcome out;          /* what is written to the store */
 	wa_msg_status reached;   /* status after the outcome */
 	char error[WA_ERR_MAX];
-	int finish_rc;                    /* store finish: 0, 1 ignored, -1 */
+	int finish_rc;      /* store finish: 0, 1 ignored, -1 */
+	atomic_llong fence; /* the claim's token, renewed by a re-claim */
 	struct wa_job *fl_prev, *fl_next; /* e->flying, under mu */
 } wa_job;
 

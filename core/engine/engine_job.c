@@ -61,6 +61,7 @@ wa_job *wa_job_new(wa_engine *e, wa_message_rec *rec)
 		return NULL;
 	j->e = e;
 	j->rec = *rec; /* takes over the record's allocations */
+	atomic_init(&j->fence, j->rec.claim_seq);
 	memset(rec, 0, sizeof(*rec));
 	j->msg.struct_size = sizeof(j->msg);
 	j->msg.message_id = j->rec.id;
@@ -236,6 +237,9 @@ static int finish_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	wa_job *j = ud;
 
+	j->out.claim_seq = atomic_load(&j->fence);
+	/* read in finish_done, after the commit: the store may fill it then */
+	j->out.result = &j->finish_rc;
 	j->finish_rc = s->ops->finish(s, j->rec.id, &j->out, err, err_len);
 	return j->finish_rc < 0 ? -1 : 0;
 }

@@ -87,6 +87,32 @@ int main(void)
 		CHECK_CONTAINS(out, "/proc/nope/x.db");
 	}
 	{
+		/* DATABASE_URL: no server there (port 1 on this machine) or
+		 * not a connection string: one sentence, non-zero exit, the
+		 * password never shown */
+		const char *env[] = {
+		    pdir, "API_KEY=some-long-key-123",
+		    "DATABASE_URL=postgresql://wa:s3cretPW@127.0.0.1:1/wa",
+		    NULL};
+		CHECK(run(env, NULL) != 0);
+		CHECK_CONTAINS(out, "Cannot connect to PostgreSQL");
+		CHECK(strstr(out, "s3cretPW") == NULL);
+		const char *env2[] = {
+		    pdir, "API_KEY=some-long-key-123",
+		    "DATABASE_URL=postgresql://wa:s3cret%zzPW@127.0.0.1/wa",
+		    NULL};
+		CHECK(run(env2, NULL) != 0);
+		CHECK_CONTAINS(out, "DATABASE_URL is not a valid PostgreSQL");
+		CHECK(strstr(out, "s3cret") == NULL);
+		const char *env3[] = {pdir, "API_KEY=some-long-key-123",
+		                      "DATABASE_URL=host=/nonexistent "
+		                      "password=s3cretPW dbname=wa",
+		                      NULL};
+		CHECK(run(env3, NULL) != 0);
+		CHECK_CONTAINS(out, "Cannot connect to PostgreSQL");
+		CHECK(strstr(out, "s3cretPW") == NULL);
+	}
+	{
 		/* --config: the file is read; the environment wins */
 		char path[] = "/tmp/wa-conf-XXXXXX", db[64];
 		int fd = mkstemp(path);
@@ -136,6 +162,23 @@ int main(void)
 		                      NULL};
 		CHECK(run(env2, NULL) != 0);
 		CHECK_CONTAINS(out, "Cannot listen on 127.0.0.1");
+		/* the same SQLite file: refused, naming the file and the
+		 * process holding it */
+		char other_port[32], same_db[400], pid[32];
+		snprintf(other_port, sizeof(other_port), "PORT=%d",
+		         wa_h_free_port());
+		snprintf(same_db, sizeof(same_db), "STORE_PATH=%s/wa.db",
+		         a.dir);
+		const char *env3[] = {pdir,
+		                      other_port,
+		                      same_db,
+		                      "API_KEY=some-long-key-123",
+		                      "BIND_ADDRESS=127.0.0.1",
+		                      NULL};
+		CHECK(run(env3, NULL) != 0);
+		CHECK_CONTAINS(out, same_db + strlen("STORE_PATH="));
+		snprintf(pid, sizeof(pid), "(pid %ld)", (long)a.pid);
+		CHECK_CONTAINS(out, pid);
 		CHECK_INT(wa_h_daemon_stop(&a, 15, 15000), 0);
 	}
 	return wa_t_report();

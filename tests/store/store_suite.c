@@ -1,5 +1,6 @@
 /* store_suite.c - one store test suite, run against a backend given as
- * argv[1] ("sqlite" or "memory"; default WA_STORE_BACKEND) */
+ * argv[1] ("sqlite", "memory" or "postgresql", the last under
+ * tests/lib/pgtmp.sh; default WA_STORE_BACKEND) */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,33 +11,58 @@
 #define WA_STORE_BACKEND "sqlite"
 #endif
 
+/* Which backends run a case. */
+enum { ALL = 0, SQLITE = 1, PG = 2, SHARED = 3 /* SQLite and PostgreSQL */ };
+
 typedef struct tcase {
 	const char *name;
 	void (*fn)(void);
-	bool sqlite_only;
+	int only;
 } tcase;
 
 static const tcase cases[] = {
-    {"insert", su_case_insert, false},
-    {"replay_conflict", su_case_replay_conflict, false},
-    {"claim", su_case_claim, false},
-    {"lease", su_case_lease, false},
-    {"finish", su_case_finish, false},
-    {"can_move", su_case_can_move, false},
-    {"apply_status", su_case_apply_status, false},
-    {"cancel", su_case_cancel, false},
-    {"lookups", su_case_lookups, false},
-    {"history", su_case_history, false},
-    {"outbox", su_case_outbox, false},
-    {"stats", su_case_stats, false},
-    {"release_all", su_case_release_all, false},
-    {"next_due", su_case_next_due, false},
-    {"rollback", su_case_rollback, false},
-    {"sqlite_reopen", su_case_sqlite_reopen, true},
-    {"sqlite_pragmas", su_case_sqlite_pragmas, true},
-    {"sqlite_ping", su_case_sqlite_ping, true},
-    {"sqlite_read_isolation", su_case_sqlite_read_isolation, true},
+    {"insert", su_case_insert, ALL},
+    {"replay_conflict", su_case_replay_conflict, ALL},
+    {"claim", su_case_claim, ALL},
+    {"lease", su_case_lease, ALL},
+    {"finish", su_case_finish, ALL},
+    {"can_move", su_case_can_move, ALL},
+    {"apply_status", su_case_apply_status, ALL},
+    {"cancel", su_case_cancel, ALL},
+    {"lookups", su_case_lookups, ALL},
+    {"history", su_case_history, ALL},
+    {"outbox", su_case_outbox, ALL},
+    {"stats", su_case_stats, ALL},
+    {"release_all", su_case_release_all, ALL},
+    {"next_due", su_case_next_due, ALL},
+    {"rollback", su_case_rollback, ALL},
+    {"sqlite_reopen", su_case_sqlite_reopen, SQLITE},
+    {"sqlite_pragmas", su_case_sqlite_pragmas, SQLITE},
+    {"sqlite_ping", su_case_sqlite_ping, SQLITE},
+    {"sqlite_read_isolation", su_case_sqlite_read_isolation, SQLITE},
+    {"release_own", su_case_release_own, SHARED},
+    {"batch_insert", su_case_batch_insert, ALL},
+    {"purge", su_case_purge, SHARED},
+    {"deferred_finish", su_case_deferred_finish, ALL},
+    {"outbox_two", su_case_outbox_two, SHARED},
+    {"pg_fence", su_case_pg_fence, PG},
+    {"pg_parallel_insert", su_case_pg_parallel_insert, PG},
+    {"pg_newer_schema", su_case_pg_newer_schema, PG},
 };
+
+static bool runs_here(int only)
+{
+	switch (only) {
+	case SQLITE:
+		return su_is_sqlite();
+	case PG:
+		return su_is_pg();
+	case SHARED:
+		return su_is_sqlite() || su_is_pg();
+	default:
+		return true;
+	}
+}
 
 static void add_counts(void (*get)(int *, int *))
 {
@@ -52,13 +78,15 @@ int main(int argc, char **argv)
 	const char *backend = argc > 1 ? argv[1] : WA_STORE_BACKEND;
 	size_t i;
 
-	if (strcmp(backend, "sqlite") != 0 && strcmp(backend, "memory") != 0) {
-		fprintf(stderr, "usage: %s [sqlite|memory]\n", argv[0]);
+	if (strcmp(backend, "sqlite") != 0 && strcmp(backend, "memory") != 0 &&
+	    strcmp(backend, "postgresql") != 0) {
+		fprintf(stderr, "usage: %s [sqlite|memory|postgresql]\n",
+		        argv[0]);
 		return 2;
 	}
 	su_init(backend);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (cases[i].sqlite_only && !su_is_sqlite())
+		if (!runs_here(cases[i].only))
 			continue;
 		printf("%s: %s\n", backend, cases[i].name);
 		cases[i].fn();
@@ -67,5 +95,6 @@ int main(int argc, char **argv)
 	add_counts(su_util_counts);
 	add_counts(su_cases1_counts);
 	add_counts(su_cases2_counts);
+	add_counts(su_cases3_counts);
 	return wa_t_report();
 }

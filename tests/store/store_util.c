@@ -2,6 +2,7 @@
 #include "store_util.h"
 
 #include <dirent.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 static const char *backend = "sqlite";
 static char tmpdir[256];
 static int n_opened;
+static char last_db[1024]; /* SQLite path or PostgreSQL conninfo */
 
 void su_init(const char *name)
 {
@@ -54,21 +56,89 @@ bool su_is_sqlite(void)
 	return strcmp(backend, "sqlite") == 0;
 }
 
+bool su_is_pg(void)
+{
+	return strcmp(backend, "postgresql") == 0;
+}
+
+/* A fresh database in the cluster DATABASE_URL names (tests/lib/pgtmp.sh
+ * gives a keyword/value string, so a later dbname= overrides its own). */
+static wa_store *open_pg(char *err, size_t err_len)
+{
+	const char *url = getenv("DATABASE_URL");
+	char sql[128], conninfo[1024];
+	PGconn *c;
+	PGresult *r;
+	bool ok;
+
+	if (!url || !*url) {
+		fprintf(stderr, "DATABASE_URL is not set: run this through "
+		                "tests/lib/pgtmp.sh\n");
+		exit(2);
+	}
+	c = PQconnectdb(url);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "cannot connect: %s", PQerrorMessage(c));
+		exit(2);
+	}
+	snprintf(sql, sizeof(sql), "CREATE DATABASE wa_t%ld_%d", (long)getpid(),
+	         ++n_opened);
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	if (!ok)
+		exit(2);
+	snprintf(conninfo, sizeof(conninfo), "%s dbname=wa_t%ld_%d", url,
+	         (long)getpid(), n_opened);
+	snprintf(last_db, sizeof(last_db), "%s", conninfo);
+	return wa_store_open_pg(conninfo, err, err_len);
+}
+
 wa_store *su_open(char *path, size_t path_len)
 {
 	char p[512], err[256] = "";
 	wa_store *s;
 
-	if (su_is_sqlite()) {
+	if (su_is_pg()) {
+		s = open_pg(err, sizeof(err));
+	} else if (su_is_sqlite()) {
 		snprintf(p, sizeof(p), "%s/store-%d.db", tmpdir, ++n_opened);
 		if (path)
 			snprintf(path, path_len, "%s", p);
+		snprintf(last_db, sizeof(last_db), "%s", p);
 		s = wa_store_open_sqlite(p, true, err, sizeof(err));
 	} else {
 		s = wa_store_open_memory(err, sizeof(err));
 	}
 	if (!s) {
 		fprintf(stderr, "cannot open the %s store: %s\n", backend, err);
+		exit(2);
+	}
+	return s;
+}
+
+const char *su_last_db(void)
+{
+	return last_db;
+}
+
+wa_store *su_open_again(void)
+{
+	char err[256] = "";
+	wa_store *s = NULL;
+
+	if (su_is_pg())
+		s = wa_store_open_pg(last_db, err, sizeof(err));
+	else if (su_is_sqlite())
+		s = wa_store_open_sqlite(last_db, true, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "the memory store has one handle");
+	if (!s) {
+		fprintf(stderr, "cannot open the %s store again: %s\n", backend,
+		        err);
 		exit(2);
 	}
 	return s;

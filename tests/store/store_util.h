@@ -7,14 +7,20 @@
 
 #include "store/store.h"
 
-/* The backend under test ("sqlite" or "memory") and a private temp dir. */
+/* The backend under test ("sqlite", "memory" or "postgresql") and a
+ * private temp dir. */
 void su_init(const char *backend);
 void su_cleanup(void);
 const char *su_backend(void);
 bool su_is_sqlite(void);
+bool su_is_pg(void);
 /* A fresh, empty store of the backend under test; path (may be NULL)
  * receives the SQLite file name. */
 wa_store *su_open(char *path, size_t path_len);
+/* A second handle on the database su_open made last (SQLite, PostgreSQL:
+ * another connection, as another process would have); its name. */
+wa_store *su_open_again(void);
+const char *su_last_db(void);
 
 /* Each wrapper runs one operation in its own transaction and CHECKs that
  * the store call itself did not fail. */
@@ -51,6 +57,7 @@ void su_free_recs(wa_message_rec *r, size_t n);
 void su_util_counts(int *passed, int *failed);
 void su_cases1_counts(int *passed, int *failed);
 void su_cases2_counts(int *passed, int *failed);
+void su_cases3_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);
@@ -72,5 +79,13 @@ void su_case_sqlite_reopen(void);
 void su_case_sqlite_pragmas(void);
 void su_case_sqlite_ping(void);
 void su_case_sqlite_read_isolation(void);
+void su_case_release_own(void);
+void su_case_batch_insert(void);
+void su_case_purge(void);
+void su_case_deferred_finish(void);
+void su_case_outbox_two(void);
+void su_case_pg_fence(void);
+void su_case_pg_parallel_insert(void);
+void su_case_pg_newer_schema(void);
 
 #endif

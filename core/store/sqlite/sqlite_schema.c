@@ -58,6 +58,12 @@ static const migration steps[] = {
         " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
         " last_error TEXT);"
         "CREATE INDEX outbox_message ON outbox(message_id, seq);"},
+    /* who claimed a sending message: release_all at stop gives back only
+     * its own process's claims */
+    {2, "ALTER TABLE messages ADD COLUMN claimed_by TEXT;"},
+    /* retention takes the oldest finished messages first; created_ms
+     * never changes, so this index only grows at its right edge */
+    {3, "CREATE INDEX messages_created ON messages(created_ms);"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

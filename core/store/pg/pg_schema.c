@@ -1,0 +1,204 @@
+/* pg_schema.c - the PostgreSQL schema, its ordered migration steps and the
+ * advisory lock that lets only one instance migrate at a time */
+#include "store/pg/pg_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Held while migrating; any constant unique to this program. */
+#define MIGRATE_LOCK "7523094288207667809"
+
+/* Step n brings a database at version n-1 to version n. Steps are only ever
+ * appended; a released step is never edited. Plain PostgreSQL 15 SQL, no
+ * extensions (it runs on hosted databases such as Supabase too). */
+typedef struct migration {
+	int version;
+	const char *sql;
+} migration;
+
+static const migration steps[] = {
+    {1,
+     /* Hot tables: updated on every attempt (messages) or inserted and
+      * deleted per event (outbox); vacuum them early and without cost
+      * delay so dead tuples stay bounded. fillfactor leaves room for HOT
+      * updates of the status columns. */
+     "CREATE TABLE messages ("
+     " seq bigint GENERATED ALWAYS AS IDENTITY,"
+     " id text PRIMARY KEY,"
+     " external_id text NOT NULL,"
+     " phone text NOT NULL,"
+     " body text NOT NULL,"
+     " template_json text,"
+     " media_url text,"
+     " provider text NOT NULL,"
+     " status text NOT NULL CHECK (status IN ('queued','sending','sent',"
+     "  'delivered','read','failed','canceled')),"
+     " attempts integer NOT NULL DEFAULT 0,"
+     " provider_message_id text,"
+     " last_error text,"
+     " upstream_code text,"
+     " upstream_status bigint NOT NULL DEFAULT 0,"
+     " created_ms bigint NOT NULL,"
+     " updated_ms bigint NOT NULL,"
+     " next_attempt_ms bigint NOT NULL,"
+     " expires_ms bigint NOT NULL,"
+     " lease_until_ms bigint NOT NULL DEFAULT 0,"
+     " claim_seq bigint NOT NULL DEFAULT 0,"
+     " claimed_by text"
+     ") WITH (fillfactor = 85, autovacuum_vacuum_scale_factor = 0.02,"
+     " autovacuum_analyze_scale_factor = 0.02,"
+     " autovacuum_vacuum_cost_delay = 0);"
+     /* idempotency: the unique index decides, across instances */
+     "CREATE UNIQUE INDEX messages_external_id ON messages (external_id);"
+     "CREATE INDEX messages_due ON messages (next_attempt_ms, seq)"
+     " WHERE status = 'queued';"
+     "CREATE INDEX messages_lease ON messages (lease_until_ms)"
+     " WHERE status = 'sending';"
+     "CREATE INDEX messages_pmid ON messages (provider, provider_message_id)"
+     " WHERE provider_message_id IS NOT NULL;"
+     /* the fencing token: every claim takes a new value */
+     "CREATE SEQUENCE wadispatch_claim_seq;"
+     "CREATE TABLE history ("
+     " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     " message_id text NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+     " status text NOT NULL,"
+     " at_ms bigint NOT NULL,"
+     " detail text NOT NULL DEFAULT ''"
+     ") WITH (autovacuum_vacuum_insert_scale_factor = 0.05);"
+     "CREATE INDEX history_message ON history (message_id, id);"
+     "CREATE TABLE outbox ("
+     " seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     " message_id text NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+     " external_id text NOT NULL,"
+     " status text NOT NULL,"
+     " provider text NOT NULL,"
+     " provider_message_id text,"
+     " error text,"
+     " occurred_ms bigint NOT NULL,"
+     " attempts integer NOT NULL DEFAULT 0,"
+     " next_attempt_ms bigint NOT NULL DEFAULT 0,"
+     " lease_until_ms bigint NOT NULL DEFAULT 0,"
+     " last_error text"
+     ") WITH (autovacuum_vacuum_scale_factor = 0,"
+     " autovacuum_vacuum_threshold = 1000,"
+     " autovacuum_vacuum_cost_delay = 0);"
+     "CREATE INDEX outbox_message ON outbox (message_id, seq);"
+     /* The stable read-only view for other systems (docs/postgresql.md):
+      * columns are only ever appended. */
+     "CREATE VIEW message_logs AS SELECT"
+     " id AS message_id, external_id, phone, status, provider,"
+     " provider_message_id, attempts, last_error,"
+     " to_timestamp(created_ms / 1000.0) AS created_at,"
+     " to_timestamp(updated_ms / 1000.0) AS updated_at,"
+     " CASE WHEN status = 'queued'"
+     "  THEN to_timestamp(next_attempt_ms / 1000.0) END AS next_attempt_at,"
+     " to_timestamp(expires_ms / 1000.0) AS expires_at"
+     " FROM messages;"
+     "COMMENT ON VIEW message_logs IS 'wadispatch messages, read-only;"
+     " columns are only ever appended';"},
+    /* retention takes the oldest finished messages first; created_ms
+     * never changes, so this index only grows at its right edge */
+    {2, "CREATE INDEX messages_created ON messages (created_ms);"},
+    /* the provider's rate budget shared by all instances (a token bucket
+     * per provider; claims take from it under its row lock) */
+    {3, "CREATE TABLE wadispatch_rate ("
+        " provider text PRIMARY KEY,"
+        " tokens double precision NOT NULL,"
+        " updated_ms bigint NOT NULL);"},
+};
+
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+static int simple(PGconn *c, const char *sql, const char *what, char *err,
+                  size_t err_len)
+{
+	PGresult *r = wa_pg_exec(c, sql, NULL, what, err, err_len);
+
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+static int run_step(PGconn *c, const migration *m, char *err, size_t err_len)
+{
+	char what[64], ins[96];
+	wa_pg_params p = {0};
+	PGresult *r;
+
+	snprintf(what, sizeof(what), "migration to schema version %d",
+	         m->version);
+	if (simple(c, "BEGIN", what, err, err_len) < 0)
+		return -1;
+	r = PQexec(c, m->sql);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		char msg[WA_ERR_MAX];
+
+		wa_pg_msg(PQerrorMessage(c), msg, sizeof(msg));
+		snprintf(err, err_len, "Store %s failed: %s.", what, msg);
+		PQclear(r);
+		goto fail;
+	}
+	PQclear(r);
+	snprintf(ins, sizeof(ins),
+	         "INSERT INTO wadispatch_schema (version) VALUES ($1)");
+	wa_pg_p_i64(&p, m->version);
+	r = wa_pg_exec(c, ins, &p, what, err, err_len);
+	if (!r)
+		goto fail;
+	PQclear(r);
+	if (simple(c, "COMMIT", what, err, err_len) < 0)
+		goto fail;
+	return 0;
+fail:
+	PQclear(PQexec(c, "ROLLBACK"));
+	return -1;
+}
+
+static int migrate_locked(PGconn *c, char *err, size_t err_len)
+{
+	PGresult *r;
+	int v;
+
+	if (simple(c,
+	           "CREATE TABLE IF NOT EXISTS wadispatch_schema ("
+	           " version integer PRIMARY KEY,"
+	           " applied_at timestamptz NOT NULL DEFAULT now())",
+	           "schema table", err, err_len) < 0)
+		return -1;
+	r = wa_pg_exec(c,
+	               "SELECT coalesce(max(version), 0)"
+	               " FROM wadispatch_schema",
+	               NULL, "schema version read", err, err_len);
+	if (!r)
+		return -1;
+	v = (int)wa_pg_i64(r, 0, 0);
+	PQclear(r);
+	if (v > WA_PG_SCHEMA_VERSION) {
+		snprintf(err, err_len,
+		         "The database schema version %d is newer than this "
+		         "program's (%d); refusing to use it.",
+		         v, WA_PG_SCHEMA_VERSION);
+		return -1;
+	}
+	for (size_t i = 0; i < N_STEPS; i++) {
+		if (steps[i].version <= v)
+			continue;
+		if (run_step(c, &steps[i], err, err_len) < 0)
+			return -1;
+		v = steps[i].version;
+	}
+	return 0;
+}
+
+int wa_pg_migrate(PGconn *c, char *err, size_t err_len)
+{
+	int rc;
+
+	/* Instances starting together migrate one at a time; the others
+	 * then find the schema current. */
+	if (simple(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")",
+	           "migration lock", err, err_len) < 0)
+		return -1;
+	rc = migrate_locked(c, err, err_len);
+	PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")"));
+	return rc;
+}

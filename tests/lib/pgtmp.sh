@@ -74,6 +74,16 @@ if ! as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust \
 	exit 1
 fi
 started=1
+# pg_ctl detaches the server, so a SIGKILLed pgtmp.sh (a CTest timeout)
+# would leave it running: a watchdog stops it once this shell is gone.
+self=$$
+(
+	while kill -0 "$self" 2>/dev/null; do sleep 1; done
+	if [ -d "$dir/data" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop || true
+		rm -rf "$dir"
+	fi
+) </dev/null >/dev/null 2>&1 &
 if ! pg_ctl_do "$dir" start; then
 	echo "pgtmp: the server did not start:" >&2
 	cat "$dir/server.log" >&2

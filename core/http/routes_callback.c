@@ -1,5 +1,5 @@
-/* routes_callback.c - inbound status callbacks, handed to the provider's hook
- */
+/* routes_callback.c - provider callbacks (status updates, inbound messages,
+ * contact events), handed to the provider's hook */
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +120,82 @@ static void keep_unknown(cb_job *j)
 	}
 }
 
+static const char *inbound_type_name(wa_inbound_type t)
+{
+	static const char *const names[] = {
+	    "other", "text",   "image",        "document",  "audio",
+	    "video", "button", "button_reply", "list_reply"};
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t]
+	                                                      : "other";
+}
+
+/* Terminate a plugin-filled buffer, whatever the plugin left in it. */
+#define CB_TERM(buf) ((buf)[sizeof(buf) - 1] = '\0')
+
+/* Until the store keeps them (issue 13's host side), inbound messages and
+ * contact events are logged, one INFO line each, and acknowledged so the
+ * provider does not retry them forever. A retryable late failure keeps
+ * today's outcome (failed); its class is logged for issue 14's requeue. */
+static void log_inbound(cb_job *j)
+{
+	wa_callback_reply *o = &j->out;
+	const char *prov = j->r->app->provider->table->name;
+	size_t ni =
+	    o->n_inbound < WA_INBOUND_MAX ? o->n_inbound : WA_INBOUND_MAX;
+	size_t ne = o->n_contact_events < WA_CONTACT_EVENTS_MAX
+	                ? o->n_contact_events
+	                : WA_CONTACT_EVENTS_MAX;
+	char masked[WA_ADDRESS_MAX + 8];
+
+	for (size_t i = 0; i < ni; i++) {
+		wa_inbound_message *m = &o->inbound[i];
+
+		CB_TERM(m->provider_message_id);
+		CB_TERM(m->from);
+		CB_TERM(m->context_id);
+		if (!m->provider_message_id[0] || !m->from[0])
+			continue;
+		wa_log(WA_LOG_INFO, "callback",
+		       "Inbound %s message %s from %s%s%s via %s: not stored "
+		       "(inbound storage is not implemented yet)",
+		       inbound_type_name(m->type), m->provider_message_id,
+		       wa_mask_phone(m->from, masked, sizeof(masked)),
+		       m->context_id[0] ? ", replying to " : "", m->context_id,
+		       prov);
+	}
+	for (size_t i = 0; i < ne; i++) {
+		wa_contact_event *e = &o->contact_events[i];
+
+		CB_TERM(e->phone);
+		CB_TERM(e->source);
+		if (!e->phone[0] || (e->kind != WA_CONTACT_OPTED_OUT &&
+		                     e->kind != WA_CONTACT_OPTED_IN))
+			continue;
+		wa_log(WA_LOG_INFO, "callback",
+		       "Contact %s opted %s (source %s): not recorded "
+		       "(opt-out handling is not implemented yet)",
+		       wa_mask_phone(e->phone, masked, sizeof(masked)),
+		       e->kind == WA_CONTACT_OPTED_OUT ? "out" : "in",
+		       e->source[0] ? e->source : prov);
+	}
+	for (size_t i = 0; i < n_updates(j); i++) {
+		wa_status_update *u = &o->updates[i];
+
+		if (u->status != WA_STATUS_FAILED ||
+		    o->failure_class[i] != WA_FAILURE_RETRYABLE)
+			continue;
+		CB_TERM(u->provider_message_id);
+		CB_TERM(u->error_code);
+		wa_log(WA_LOG_INFO, "callback",
+		       "Late failure of %s with retryable code %s: marked "
+		       "failed (requeueing late failures is not implemented "
+		       "yet)",
+		       u->provider_message_id,
+		       u->error_code[0] ? u->error_code : "none");
+	}
+}
+
 static void reply(cb_job *j)
 {
 	wa_req *r = j->r;
@@ -210,6 +286,7 @@ void wa_route_callback(wa_req *r)
 		reply(j);
 		return;
 	}
+	log_inbound(j);
 	if (j->out.n_updates == 0) {
 		reply(j);
 		return;

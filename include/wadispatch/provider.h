@@ -73,7 +73,7 @@ extern "C" {
 #endif
 
 #define WA_PROVIDER_ABI_MAJOR 1
-#define WA_PROVIDER_ABI_MINOR 1
+#define WA_PROVIDER_ABI_MINOR 2
 
 /* The entry symbol's name, for dlsym(). */
 #define WA_PROVIDER_ENTRY_SYMBOL "wa_provider_entry_v1"
@@ -98,6 +98,16 @@ extern "C" {
 #define WA_STATUS_UPDATES_MAX 32 /* status updates per callback request */
 #define WA_REPLY_BODY_MAX 512    /* callback reply body, NUL included */
 #define WA_CONTENT_TYPE_MAX 64
+/* ABI 1.2: inbound messages and contact events. */
+#define WA_ADDRESS_MAX 64         /* "+<E.164 digits>", NUL included */
+#define WA_INBOUND_TEXT_MAX 16388 /* 4096 characters of <= 4 bytes + NUL */
+#define WA_REPLY_ID_MAX 512       /* button payload, reply or row id */
+#define WA_MIME_MAX 128           /* media MIME type, NUL included */
+#define WA_FILE_NAME_MAX 256      /* document file name, NUL included */
+#define WA_NAME_MAX 128           /* sender's profile name, NUL included */
+#define WA_SOURCE_MAX 64          /* contact event source, NUL included */
+#define WA_INBOUND_MAX 8          /* inbound messages per callback request */
+#define WA_CONTACT_EVENTS_MAX 8   /* contact events per callback request */
 
 /* ---- Enumerations ---------------------------------------------------------
  */
@@ -124,6 +134,49 @@ typedef enum wa_message_status {
 	WA_STATUS_READ = 5,
 	WA_STATUS_FAILED = 6
 } wa_message_status;
+
+/* ABI 1.2: how a late failure (a FAILED status update) should be judged.
+ * The plugin knows its provider's codes; the host never guesses. */
+typedef enum wa_failure_class {
+	WA_FAILURE_UNSPECIFIED = 0, /* not said (a 1.0/1.1 plugin): permanent */
+	WA_FAILURE_PERMANENT = 1, /* resending the same message will not help */
+	WA_FAILURE_RETRYABLE = 2  /* throttling, pair rate, outage: retry */
+} wa_failure_class;
+
+/* ABI 1.2: what an inbound message is. Numeric values are ABI. */
+typedef enum wa_inbound_type {
+	WA_INBOUND_OTHER = 0, /* location, contacts, sticker, reaction... */
+	WA_INBOUND_TEXT = 1,
+	WA_INBOUND_IMAGE = 2,
+	WA_INBOUND_DOCUMENT = 3,
+	WA_INBOUND_AUDIO = 4,
+	WA_INBOUND_VIDEO = 5,
+	WA_INBOUND_BUTTON = 6,       /* quick-reply button of a template */
+	WA_INBOUND_BUTTON_REPLY = 7, /* reply button of an interactive msg */
+	WA_INBOUND_LIST_REPLY = 8    /* row chosen in an interactive list */
+} wa_inbound_type;
+
+/* ABI 1.2: a change of a contact's consent. Numeric values are ABI. */
+typedef enum wa_contact_event_kind {
+	WA_CONTACT_UNKNOWN = 0, /* the host ignores it */
+	WA_CONTACT_OPTED_OUT = 1,
+	WA_CONTACT_OPTED_IN = 2
+} wa_contact_event_kind;
+
+/* ABI 1.2: content kinds a provider can send (wa_provider.content_kinds).
+ * A table that declares none (0, e.g. a 1.0/1.1 plugin) is taken to send
+ * what every provider did before 1.2: text, templates and media_url. */
+#define WA_CONTENT_TEXT 0x01u
+#define WA_CONTENT_TEMPLATE 0x02u
+#define WA_CONTENT_IMAGE 0x04u
+#define WA_CONTENT_DOCUMENT 0x08u
+#define WA_CONTENT_AUDIO 0x10u
+#define WA_CONTENT_VIDEO 0x20u
+#define WA_CONTENT_BUTTONS 0x40u /* interactive reply buttons (up to 3) */
+#define WA_CONTENT_LIST 0x80u    /* interactive list */
+
+/* Flags of an inbound message. */
+#define WA_INBOUND_TRUNCATED 0x1u /* a field did not fit and was cut */
 
 /* Flags of a declared configuration key. */
 #define WA_CONFIG_REQUIRED 0x1u /* daemon refuses to start without it */
@@ -210,7 +263,7 @@ typedef struct wa_result {
 	char error[WA_ERROR_MAX];
 } wa_result;
 
-/* ---- Inbound status callbacks ------------------------------------------- */
+/* ---- Callbacks: status updates, inbound messages, contact events -------- */
 
 typedef struct wa_status_update {
 	char provider_message_id[WA_PROVIDER_ID_MAX];
@@ -219,6 +272,47 @@ typedef struct wa_status_update {
 	char error_code[WA_CODE_MAX];
 	char error[WA_ERROR_MAX];
 } wa_status_update;
+
+/* ABI 1.2: a message a user sent us (a reply, a button tap, media). An
+ * array element of wa_callback_reply: its size never changes. Strings are
+ * NUL-terminated UTF-8; "" when absent. */
+typedef struct wa_inbound_message {
+	char provider_message_id[WA_PROVIDER_ID_MAX]; /* dedup key; required */
+	wa_inbound_type type;
+	uint32_t flags;                /* WA_INBOUND_* */
+	int64_t occurred_at_ms;        /* when the user sent it; 0: now */
+	char from[WA_ADDRESS_MAX];     /* the user, "+<digits>"; required */
+	char to[WA_ADDRESS_MAX];       /* our number, "+<digits>" or "" */
+	char sender_name[WA_NAME_MAX]; /* the user's profile name, or "" */
+	/* Text body; for media the caption; for a button or list reply the
+	 * title the user saw. */
+	char text[WA_INBOUND_TEXT_MAX];
+	/* Button payload (template quick reply) or the id of the reply button
+	 * or list row the user chose. */
+	char reply_id[WA_REPLY_ID_MAX];
+	/* Provider id of the message this one replies to (ours when the user
+	 * answered one of our sends), or "". */
+	char context_id[WA_PROVIDER_ID_MAX];
+	/* Media reference: the provider's media id (Cloud API: fetched with
+	 * its token) and/or a URL (Twilio, Evolution), never the bytes. */
+	char media_id[WA_PROVIDER_ID_MAX];
+	char media_url[WA_URL_MAX];
+	char media_mime[WA_MIME_MAX];
+	char media_file_name[WA_FILE_NAME_MAX]; /* documents */
+} wa_inbound_message;
+
+/* ABI 1.2: a user opted out of (or back into) our messages through the
+ * provider. An array element of wa_callback_reply: its size never
+ * changes. */
+typedef struct wa_contact_event {
+	wa_contact_event_kind kind;
+	int64_t occurred_at_ms;     /* 0: now */
+	char phone[WA_ADDRESS_MAX]; /* "+<digits>"; required */
+	/* Where it came from, "<provider>:<what>", e.g.
+	 * "cloudapi:user_preferences:marketing_messages". */
+	char source[WA_SOURCE_MAX];
+	char detail[WA_ERROR_MAX]; /* the provider's wording, or "" */
+} wa_contact_event;
 
 /* An inbound request on /v1/providers/<name>/callback. Host-owned. */
 typedef struct wa_callback_request {
@@ -237,7 +331,9 @@ typedef struct wa_callback_request {
 } wa_callback_request;
 
 /* What the plugin answers. Zeroed by the host. http_status 0 means 200.
- * Reject forged or unsigned requests with 401/403 and no updates. */
+ * Reject forged or unsigned requests with 401/403 and no updates, no
+ * inbound messages and no contact events: the host takes them only from a
+ * 2xx reply. Items that do not fit the arrays are dropped (log it). */
 typedef struct wa_callback_reply {
 	size_t struct_size;
 	int http_status;
@@ -245,6 +341,13 @@ typedef struct wa_callback_reply {
 	char body[WA_REPLY_BODY_MAX];
 	size_t n_updates;
 	wa_status_update updates[WA_STATUS_UPDATES_MAX];
+	/* -- ABI 1.2 -- (a 1.0/1.1 plugin leaves them zero) */
+	/* The class of updates[i] when its status is FAILED. */
+	wa_failure_class failure_class[WA_STATUS_UPDATES_MAX];
+	size_t n_inbound;
+	wa_inbound_message inbound[WA_INBOUND_MAX];
+	size_t n_contact_events;
+	wa_contact_event contact_events[WA_CONTACT_EVENTS_MAX];
 } wa_callback_reply;
 
 /* ---- The table --------------------------------------------------------------
@@ -280,10 +383,16 @@ typedef struct wa_provider {
 	/* Or a blocking send. */
 	void (*send)(void *state, const wa_message *msg, wa_result *res);
 
-	/* Optional: verify and parse an inbound status callback (NULL: the
-	 * host answers 404 on the callback route). */
+	/* Optional: verify and parse an inbound callback: status updates and,
+	 * from ABI 1.2, inbound messages and contact events (NULL: the host
+	 * answers 404 on the callback route). */
 	void (*on_callback)(void *state, const wa_callback_request *req,
 	                    wa_callback_reply *reply);
+
+	/* -- ABI 1.2 -- */
+	/* WA_CONTENT_* kinds this provider can send; 0: not declared (taken
+	 * as text, templates and media_url, what 1.0/1.1 providers did). */
+	uint32_t content_kinds;
 } wa_provider;
 
 /* The entry point every provider exports. host_major/host_minor tell the

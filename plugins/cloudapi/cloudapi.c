@@ -331,8 +331,9 @@ static int ca_build_request(void *state, const wa_message *msg,
 	return rc;
 }
 
-/* Meta says: key on error.code, not on the HTTP status. */
-static bool retry_code(int64_t c)
+/* Meta says: key on error.code, not on the HTTP status. Also judges the
+ * late failures of status webhooks (cloudapi_callback.c). */
+bool wa_cloudapi_code_retryable(int64_t c)
 {
 	/* 2 service unavailable, 4 app rate limit, 80007 WABA rate limit,
 	 * 130429 throughput, 131056 pair rate, 131057 maintenance. */
@@ -394,7 +395,8 @@ static void ca_parse_response(void *state, const wa_message *msg,
 			    "not retried to avoid a duplicate.",
 			    st);
 		}
-	} else if (st >= 500 || (has_code && retry_code(code))) {
+	} else if (st >= 500 ||
+	           (has_code && wa_cloudapi_code_retryable(code))) {
 		wa_pc_retry(res, resp, st, ctext,
 		            "Cloud API answered %ld, will retry: %s", st, text);
 	} else if (has_code && config_code(code, sub)) {
@@ -430,7 +432,7 @@ static const wa_provider ca_provider = {
     .abi_minor = WA_PROVIDER_ABI_MINOR,
     .struct_size = sizeof(wa_provider),
     .name = "cloudapi",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "Meta WhatsApp Cloud API (Graph /messages)",
     .config_keys = ca_keys,
     .message_id_name = "wamid",
@@ -440,6 +442,8 @@ static const wa_provider ca_provider = {
     .build_request = ca_build_request,
     .parse_response = ca_parse_response,
     .on_callback = wa_cloudapi_on_callback,
+    /* media_url goes out as an image (see docs/providers/cloudapi.md). */
+    .content_kinds = WA_CONTENT_TEXT | WA_CONTENT_TEMPLATE | WA_CONTENT_IMAGE,
 };
 
 WA_PC_PROVIDER_ENTRY(ca_provider)

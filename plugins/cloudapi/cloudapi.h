@@ -18,4 +18,14 @@ typedef struct ca_state {
 void wa_cloudapi_on_callback(void *state, const wa_callback_request *req,
                              wa_callback_reply *reply);
 
+/* Is a Cloud API error code transient (throughput, pair rate, outage)?
+ * (cloudapi.c) */
+bool wa_cloudapi_code_retryable(int64_t code);
+
+/* Turn one webhook change value's messages[] and user_preferences[] into
+ * inbound messages and contact events (cloudapi_inbound.c). Counts what
+ * did not fit in *dropped. */
+void wa_cloudapi_inbound(json_object *value, wa_callback_reply *reply,
+                         size_t *dropped);
+
 #endif

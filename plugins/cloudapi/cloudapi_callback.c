@@ -1,5 +1,5 @@
 /* cloudapi_callback.c - Meta webhook: GET subscription handshake, signed POST
- * status notifications */
+ * notifications (statuses here, messages in cloudapi_inbound.c) */
 #include "cloudapi.h"
 
 #include <stdio.h>
@@ -122,7 +122,7 @@ static bool one_status(json_object *s, wa_callback_reply *reply)
 	                      : NULL;
 	char code[WA_CODE_MAX] = "";
 	const char *title = NULL;
-	int64_t ts = 0, c;
+	int64_t ts = 0, c = 0;
 
 	if (!id || !*id || strlen(id) >= WA_PROVIDER_ID_MAX ||
 	    ms == WA_STATUS_UNKNOWN)
@@ -139,15 +139,22 @@ static bool one_status(json_object *s, wa_callback_reply *reply)
 	}
 	if (ms == WA_STATUS_FAILED && !title)
 		title = "Cloud API reported the message failed";
-	return wa_pc_reply_update(reply, id, ms, ts * 1000,
-	                          code[0] ? code : NULL, title);
+	if (!wa_pc_reply_update(reply, id, ms, ts * 1000, code[0] ? code : NULL,
+	                        title))
+		return false;
+	if (ms == WA_STATUS_FAILED)
+		wa_pc_reply_update_class(
+		    reply, code[0] && wa_cloudapi_code_retryable(c)
+		               ? WA_FAILURE_RETRYABLE
+		               : WA_FAILURE_PERMANENT);
+	return true;
 }
 
 static void notification(const ca_state *st, const wa_callback_request *req,
                          wa_callback_reply *reply)
 {
 	json_object *o, *entries;
-	size_t dropped = 0;
+	size_t dropped = 0, dropped_in = 0;
 
 	if (!st->app_secret[0]) {
 		log_warn(st, "CLOUDAPI_APP_SECRET is not set");
@@ -173,9 +180,9 @@ static void notification(const ca_state *st, const wa_callback_request *req,
 
 		for (size_t j = 0;
 		     changes && j < json_object_array_length(changes); j++) {
-			json_object *sts =
-			    array_at(json_object_array_get_idx(changes, j),
-			             "value.statuses");
+			json_object *value = wa_pc_json_path(
+			    json_object_array_get_idx(changes, j), "value");
+			json_object *sts = array_at(value, "statuses");
 
 			for (size_t k = 0;
 			     sts && k < json_object_array_length(sts); k++)
@@ -183,6 +190,7 @@ static void notification(const ca_state *st, const wa_callback_request *req,
 				        json_object_array_get_idx(sts, k),
 				        reply))
 					dropped++;
+			wa_cloudapi_inbound(value, reply, &dropped_in);
 		}
 	}
 	if (dropped && st->host && st->host->log)
@@ -190,6 +198,12 @@ static void notification(const ca_state *st, const wa_callback_request *req,
 		              "cloudapi: callback carried more than %d status "
 		              "updates; %zu dropped.",
 		              WA_STATUS_UPDATES_MAX, dropped);
+	if (dropped_in && st->host && st->host->log)
+		st->host->log(st->host, WA_LOG_WARN,
+		              "cloudapi: callback carried more than %d inbound "
+		              "messages or %d contact events; %zu dropped.",
+		              WA_INBOUND_MAX, WA_CONTACT_EVENTS_MAX,
+		              dropped_in);
 	json_object_put(o);
 	wa_pc_reply(reply, 200, "");
 }

@@ -179,4 +179,45 @@ bool wa_pc_reply_update(wa_callback_reply *reply, const char *provider_id,
 /* Set the reply status and a short text/plain body. */
 void wa_pc_reply(wa_callback_reply *reply, int http_status, const char *body);
 
+/* ---- inbound messages and contact events (ABI 1.2; pc_inbound.c) ------- */
+
+/* Does the host's reply hold the 1.2 arrays? (It always does when the
+ * loader accepted this plugin; checked anyway, it is cheap.) */
+bool wa_pc_reply_has_inbound(const wa_callback_reply *reply);
+
+/* Judge the update just added by wa_pc_reply_update (no-op when none). */
+void wa_pc_reply_update_class(wa_callback_reply *reply, wa_failure_class cls);
+
+/* Copy s into out (cap bytes) as valid UTF-8: invalid bytes become '?',
+ * control bytes other than tab and newline become spaces, and a cut never
+ * splits a character. Returns false when s did not fit (truncated). s NULL
+ * copies "". */
+bool wa_pc_copy_utf8(char *out, size_t cap, const char *s);
+
+/* "+<digits>" of a user address: "whatsapp:+5511...", "+5511...",
+ * "5511..." or "5511...@s.whatsapp.net" (8 to 15 digits). -1 when s is not
+ * such an address (a group, a @lid, garbage). */
+int wa_pc_phone(const char *s, char *out, size_t cap);
+
+/* A new inbound message in reply with its id, type and sender set (the
+ * rest zeroed), or NULL: *dropped is set when the reply is full; an id
+ * already in this reply (the provider repeated it) gives NULL without. */
+wa_inbound_message *wa_pc_reply_inbound(wa_callback_reply *reply,
+                                        const char *provider_id,
+                                        wa_inbound_type type, const char *from,
+                                        bool *dropped);
+/* Set a text field of m (wa_pc_copy_utf8), flagging a truncation. */
+void wa_pc_inbound_set(wa_inbound_message *m, char *field, size_t cap,
+                       const char *s);
+#define WA_PC_INBOUND_SET(m, field, s)                                         \
+	wa_pc_inbound_set((m), (m)->field, sizeof((m)->field), (s))
+
+/* Add one contact event; false (nothing added) when full. */
+bool wa_pc_reply_contact(wa_callback_reply *reply, wa_contact_event_kind kind,
+                         const char *phone, int64_t occurred_at_ms,
+                         const char *source, const char *detail);
+
+/* Inbound type of a MIME type: image/, audio/, video/ or a document. */
+wa_inbound_type wa_pc_media_type(const char *mime);
+
 #endif

@@ -316,6 +316,140 @@ static void ev_one_update(json_object *d, wa_callback_reply *reply,
 	        ms == WA_STATUS_FAILED ? "Evolution reported status ERROR"
 	                               : NULL))
 		(*dropped)++;
+	else if (ms == WA_STATUS_FAILED)
+		/* Baileys says ERROR and nothing more: nothing to retry on. */
+		wa_pc_reply_update_class(reply, WA_FAILURE_PERMANENT);
+}
+
+/* The typed part of a Baileys message: the first key of data.message we
+ * know, and its inbound type. */
+static json_object *ev_content(json_object *msg, wa_inbound_type *type,
+                               const char **key)
+{
+	static const struct {
+		const char *key;
+		wa_inbound_type type;
+	} kinds[] = {
+	    {"extendedTextMessage", WA_INBOUND_TEXT},
+	    {"imageMessage", WA_INBOUND_IMAGE},
+	    {"documentMessage", WA_INBOUND_DOCUMENT},
+	    {"documentWithCaptionMessage", WA_INBOUND_DOCUMENT},
+	    {"audioMessage", WA_INBOUND_AUDIO},
+	    {"videoMessage", WA_INBOUND_VIDEO},
+	    {"templateButtonReplyMessage", WA_INBOUND_BUTTON},
+	    {"buttonsResponseMessage", WA_INBOUND_BUTTON_REPLY},
+	    {"listResponseMessage", WA_INBOUND_LIST_REPLY},
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		json_object *c = wa_pc_json_path(msg, kinds[i].key);
+
+		if (c && json_object_is_type(c, json_type_object)) {
+			*type = kinds[i].type;
+			*key = kinds[i].key;
+			/* documentWithCaptionMessage wraps a document. */
+			if (strcmp(kinds[i].key,
+			           "documentWithCaptionMessage") == 0)
+				c = wa_pc_json_path(c,
+				                    "message.documentMessage");
+			return c;
+		}
+	}
+	*type = wa_pc_json_str(msg, "conversation") ? WA_INBOUND_TEXT
+	                                            : WA_INBOUND_OTHER;
+	*key = NULL;
+	return NULL;
+}
+
+/* The user's phone: key.remoteJid, or for an @lid chat key.senderPn /
+ * key.remoteJidAlt when they hold a phone JID [U]. Groups: none. */
+static int ev_sender(json_object *d, char *out, size_t cap)
+{
+	static const char *const paths[] = {"key.remoteJid", "key.senderPn",
+	                                    "key.remoteJidAlt"};
+	const char *jid = wa_pc_json_str(d, "key.remoteJid");
+
+	if (jid && strstr(jid, "@g.us"))
+		return -1;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *s = wa_pc_json_str(d, paths[i]);
+
+		if (s && strchr(s, '@') && wa_pc_phone(s, out, cap) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* One messages.upsert item with key.fromMe false: a user wrote to us. */
+static void ev_one_inbound(json_object *o, json_object *d,
+                           wa_callback_reply *reply, size_t *dropped)
+{
+	json_object *from_me = wa_pc_json_path(d, "key.fromMe");
+	json_object *msg = wa_pc_json_path(d, "message"), *c;
+	const char *id = wa_pc_json_str(d, "key.id"), *key, *ctx;
+	char from[WA_ADDRESS_MAX], to[WA_ADDRESS_MAX];
+	wa_inbound_message *m;
+	wa_inbound_type type;
+	int64_t ts = 0;
+	bool full;
+
+	if (!from_me || !json_object_is_type(from_me, json_type_boolean) ||
+	    json_object_get_boolean(from_me) || !id_ok(id) ||
+	    ev_sender(d, from, sizeof(from)) != 0)
+		return;
+	c = ev_content(msg, &type, &key);
+	m = wa_pc_reply_inbound(reply, id, type, from, &full);
+	if (!m) {
+		*dropped += full;
+		return;
+	}
+	if (wa_pc_json_int(d, "messageTimestamp", &ts) && ts > 0 &&
+	    ts < (int64_t)1 << 40)
+		m->occurred_at_ms = ts * 1000;
+	if (wa_pc_phone(wa_pc_json_str(o, "sender"), to, sizeof(to)) == 0)
+		WA_PC_INBOUND_SET(m, to, to);
+	WA_PC_INBOUND_SET(m, sender_name, wa_pc_json_str(d, "pushName"));
+	ctx = wa_pc_json_str(d, "contextInfo.stanzaId");
+	if (!ctx)
+		ctx = wa_pc_json_str(c, "contextInfo.stanzaId");
+	WA_PC_INBOUND_SET(m, context_id, ctx);
+	if (!key) {
+		WA_PC_INBOUND_SET(m, text, wa_pc_json_str(msg, "conversation"));
+	} else if (type == WA_INBOUND_TEXT) {
+		WA_PC_INBOUND_SET(m, text, wa_pc_json_str(c, "text"));
+	} else if (type == WA_INBOUND_BUTTON) {
+		WA_PC_INBOUND_SET(m, reply_id, wa_pc_json_str(c, "selectedId"));
+		WA_PC_INBOUND_SET(m, text,
+		                  wa_pc_json_str(c, "selectedDisplayText"));
+	} else if (type == WA_INBOUND_BUTTON_REPLY) {
+		WA_PC_INBOUND_SET(m, reply_id,
+		                  wa_pc_json_str(c, "selectedButtonId"));
+		WA_PC_INBOUND_SET(m, text,
+		                  wa_pc_json_str(c, "selectedDisplayText"));
+	} else if (type == WA_INBOUND_LIST_REPLY) {
+		WA_PC_INBOUND_SET(
+		    m, reply_id,
+		    wa_pc_json_str(c, "singleSelectReply.selectedRowId"));
+		WA_PC_INBOUND_SET(m, text, wa_pc_json_str(c, "title"));
+	} else {
+		/* Media: Evolution's stored copy (S3/MinIO) when it has one,
+		 * else Baileys' encrypted WhatsApp CDN reference. */
+		const char *url = wa_pc_json_str(msg, "mediaUrl");
+
+		WA_PC_INBOUND_SET(m, media_url,
+		                  url ? url : wa_pc_json_str(c, "url"));
+		WA_PC_INBOUND_SET(m, media_mime, wa_pc_json_str(c, "mimetype"));
+		WA_PC_INBOUND_SET(m, media_file_name,
+		                  wa_pc_json_str(c, "fileName"));
+		WA_PC_INBOUND_SET(m, text, wa_pc_json_str(c, "caption"));
+	}
+}
+
+static bool ev_event_is(const char *event, const char *dotted,
+                        const char *upper)
+{
+	return event &&
+	       (strcmp(event, dotted) == 0 || strcmp(event, upper) == 0);
 }
 
 static void ev_on_callback(void *state, const wa_callback_request *req,
@@ -328,7 +462,8 @@ static void ev_on_callback(void *state, const wa_callback_request *req,
 	const char *event;
 	json_object *o = NULL, *data;
 	wa_pc_form *q = NULL;
-	size_t dropped = 0;
+	size_t dropped = 0, n;
+	bool upsert;
 
 	if (!tok && req->query && *req->query) {
 		q = malloc(sizeof(*q));
@@ -357,26 +492,37 @@ static void ev_on_callback(void *state, const wa_callback_request *req,
 		goto out;
 	}
 	event = wa_pc_json_str(o, "event");
-	if (!event || (strcmp(event, "messages.update") != 0 &&
-	               strcmp(event, "MESSAGES_UPDATE") != 0)) {
+	upsert = ev_event_is(event, "messages.upsert", "MESSAGES_UPSERT");
+	if (!upsert &&
+	    !ev_event_is(event, "messages.update", "MESSAGES_UPDATE")) {
+		wa_pc_reply(reply, 200, "");
+		goto out;
+	}
+	if (upsert && !wa_pc_reply_has_inbound(reply)) {
 		wa_pc_reply(reply, 200, "");
 		goto out;
 	}
 	data = wa_pc_json_path(o, "data");
-	if (data && json_object_is_type(data, json_type_array)) {
-		size_t n = json_object_array_length(data);
+	n = data && json_object_is_type(data, json_type_array)
+	        ? json_object_array_length(data)
+	        : 1;
+	for (size_t i = 0; i < n; i++) {
+		json_object *d =
+		    data && json_object_is_type(data, json_type_array)
+		        ? json_object_array_get_idx(data, i)
+		        : data;
 
-		for (size_t i = 0; i < n; i++)
-			ev_one_update(json_object_array_get_idx(data, i), reply,
-			              &dropped);
-	} else {
-		ev_one_update(data, reply, &dropped);
+		if (upsert)
+			ev_one_inbound(o, d, reply, &dropped);
+		else
+			ev_one_update(d, reply, &dropped);
 	}
 	if (dropped && h && h->log)
 		h->log(h, WA_LOG_WARN,
-		       "evolution: callback carried more than %d updates; %zu "
+		       "evolution: callback carried more than %d %s; %zu "
 		       "dropped.",
-		       WA_STATUS_UPDATES_MAX, dropped);
+		       upsert ? WA_INBOUND_MAX : WA_STATUS_UPDATES_MAX,
+		       upsert ? "inbound messages" : "updates", dropped);
 	wa_pc_reply(reply, 200, "");
 out:
 	json_object_put(o);
@@ -388,7 +534,7 @@ static const wa_provider ev_provider = {
     .abi_minor = WA_PROVIDER_ABI_MINOR,
     .struct_size = sizeof(wa_provider),
     .name = "evolution",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "Evolution API v2 (Baileys, linked WhatsApp device)",
     .config_keys = ev_keys,
     .message_id_name = "key_id",
@@ -400,6 +546,7 @@ static const wa_provider ev_provider = {
     .build_request = ev_build_request,
     .parse_response = ev_parse_response,
     .on_callback = ev_on_callback,
+    .content_kinds = WA_CONTENT_TEXT, /* sendText only */
 };
 
 WA_PC_PROVIDER_ENTRY(ev_provider)

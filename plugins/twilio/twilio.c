@@ -408,7 +408,7 @@ static const wa_provider tw_provider = {
     .abi_minor = WA_PROVIDER_ABI_MINOR,
     .struct_size = sizeof(wa_provider),
     .name = "twilio",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .description = "Twilio Programmable Messaging, WhatsApp channel",
     .config_keys = tw_keys,
     .message_id_name = "sid",
@@ -418,6 +418,9 @@ static const wa_provider tw_provider = {
     .build_request = tw_build_request,
     .parse_response = tw_parse_response,
     .on_callback = wa_twilio_on_callback,
+    /* MediaUrl: Twilio takes the media kind from the file itself. */
+    .content_kinds = WA_CONTENT_TEXT | WA_CONTENT_TEMPLATE | WA_CONTENT_IMAGE |
+                     WA_CONTENT_DOCUMENT | WA_CONTENT_AUDIO | WA_CONTENT_VIDEO,
 };
 
 WA_PC_PROVIDER_ENTRY(tw_provider)

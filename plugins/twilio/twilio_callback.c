@@ -1,5 +1,5 @@
 /* twilio_callback.c - verify X-Twilio-Signature and turn a status callback into
- * one update */
+ * one update, an incoming-message webhook into one inbound message */
 #include "twilio.h"
 
 #include <stdio.h>
@@ -82,6 +82,91 @@ static bool id_ok(const char *s)
 	return true;
 }
 
+/* Late failures worth retrying: 63018 WhatsApp sender rate limit, 30001 and
+ * 21611 queue overflow, 20429 too many requests (providers.md 1.4, 9). */
+static wa_failure_class failure_class(const char *code)
+{
+	static const char *const retry[] = {"63018", "30001", "21611", "20429"};
+
+	for (size_t i = 0; code && i < sizeof(retry) / sizeof(retry[0]); i++)
+		if (strcmp(code, retry[i]) == 0)
+			return WA_FAILURE_RETRYABLE;
+	return WA_FAILURE_PERMANENT;
+}
+
+/* Type of an incoming message: MessageType when Twilio sends it, else
+ * from ButtonPayload and the first media's content type. */
+static wa_inbound_type inbound_type(const wa_pc_form *f, long nmedia)
+{
+	const char *mt = wa_pc_form_get(f, "MessageType");
+	const char *mime = wa_pc_form_get(f, "MediaContentType0");
+
+	if (mt && strcmp(mt, "interactive") == 0)
+		return WA_INBOUND_BUTTON_REPLY;
+	if (wa_pc_form_get(f, "ButtonPayload") ||
+	    (mt && strcmp(mt, "button") == 0))
+		return WA_INBOUND_BUTTON;
+	if (nmedia > 0)
+		return wa_pc_media_type(mime);
+	if (mt && strcmp(mt, "text") != 0)
+		return WA_INBOUND_OTHER; /* location, ... */
+	return WA_INBOUND_TEXT;
+}
+
+/* An incoming-message webhook (no MessageStatus): From, To, Body,
+ * NumMedia/MediaUrl0/MediaContentType0, ButtonText/ButtonPayload,
+ * OriginalRepliedMessageSid, ProfileName. 0, or -1 when malformed. */
+static int inbound(const tw_state *st, const wa_pc_form *f,
+                   wa_callback_reply *reply)
+{
+	const char *sid = wa_pc_form_get(f, "MessageSid");
+	const char *nm = wa_pc_form_get(f, "NumMedia");
+	const char *body = wa_pc_form_get(f, "Body");
+	const char *reply_to = wa_pc_form_get(f, "OriginalRepliedMessageSid");
+	char from[WA_ADDRESS_MAX], to[WA_ADDRESS_MAX];
+	wa_inbound_message *m;
+	long nmedia = 0;
+	bool full;
+
+	/* The dedup key: a real message sid, SM/MM + 32 hex. */
+	if (!sid ||
+	    !(wa_pc_is_sid(sid, "SM", 32) || wa_pc_is_sid(sid, "MM", 32)) ||
+	    wa_pc_phone(wa_pc_form_get(f, "From"), from, sizeof(from)) != 0)
+		return -1;
+	if (nm) {
+		char *end;
+
+		nmedia = strtol(nm, &end, 10);
+		if (*end || nmedia < 0 || nmedia > 10)
+			return -1;
+	}
+	m = wa_pc_reply_inbound(reply, sid, inbound_type(f, nmedia), from,
+	                        &full);
+	if (!m) {
+		if (full && st->host && st->host->log)
+			st->host->log(st->host, WA_LOG_WARN,
+			              "twilio: inbound message dropped: the "
+			              "reply is full.");
+		return 0;
+	}
+	if (wa_pc_phone(wa_pc_form_get(f, "To"), to, sizeof(to)) == 0)
+		WA_PC_INBOUND_SET(m, to, to);
+	WA_PC_INBOUND_SET(m, sender_name, wa_pc_form_get(f, "ProfileName"));
+	if (body && *body)
+		WA_PC_INBOUND_SET(m, text, body);
+	else
+		WA_PC_INBOUND_SET(m, text, wa_pc_form_get(f, "ButtonText"));
+	WA_PC_INBOUND_SET(m, reply_id, wa_pc_form_get(f, "ButtonPayload"));
+	if (reply_to && id_ok(reply_to))
+		WA_PC_INBOUND_SET(m, context_id, reply_to);
+	if (nmedia > 0) {
+		WA_PC_INBOUND_SET(m, media_url, wa_pc_form_get(f, "MediaUrl0"));
+		WA_PC_INBOUND_SET(m, media_mime,
+		                  wa_pc_form_get(f, "MediaContentType0"));
+	}
+	return 0;
+}
+
 void wa_twilio_on_callback(void *state, const wa_callback_request *req,
                            wa_callback_reply *reply)
 {
@@ -128,8 +213,17 @@ void wa_twilio_on_callback(void *state, const wa_callback_request *req,
 	}
 	sid = wa_pc_form_get(form, "MessageSid");
 	status = wa_pc_form_get(form, "MessageStatus");
-	if (!status) {
-		/* Not a status callback (e.g. an inbound message). */
+	if (!status || strcmp(status, "received") == 0) {
+		/* An incoming message (its status, if any, is "received"). */
+		if (post && wa_pc_reply_has_inbound(reply) &&
+		    (wa_pc_form_get(form, "Body") ||
+		     wa_pc_form_get(form, "NumMedia")) &&
+		    inbound(st, form, reply) != 0) {
+			wa_pc_reply(reply, 400,
+			            "Malformed incoming message: MessageSid, "
+			            "From or NumMedia\n");
+			goto out;
+		}
 		wa_pc_reply(reply, 200, "");
 		goto out;
 	}
@@ -145,9 +239,11 @@ void wa_twilio_on_callback(void *state, const wa_callback_request *req,
 			why = strcmp(status, "undelivered") == 0
 			          ? "Twilio reported the message undelivered"
 			          : "Twilio reported the message failed";
-		wa_pc_reply_update(reply, sid, ms, 0,
-		                   ms == WA_STATUS_FAILED ? code : NULL,
-		                   ms == WA_STATUS_FAILED ? why : NULL);
+		if (wa_pc_reply_update(reply, sid, ms, 0,
+		                       ms == WA_STATUS_FAILED ? code : NULL,
+		                       ms == WA_STATUS_FAILED ? why : NULL) &&
+		    ms == WA_STATUS_FAILED)
+			wa_pc_reply_update_class(reply, failure_class(code));
 	}
 	wa_pc_reply(reply, 200, "");
 out:

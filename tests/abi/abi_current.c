@@ -10,7 +10,7 @@
 #define CONST(c) {#c, (size_t)(c), 0},
 
 const wa_abi_item wa_abi_current_fields[] = {
-    WA_ABI_V1_0_FIELDS(FIELD){NULL, 0, 0},
+    WA_ABI_V1_0_FIELDS(FIELD) WA_ABI_V1_1_FIELDS(FIELD){NULL, 0, 0},
 };
 const wa_abi_item wa_abi_current_structs[] = {
     WA_ABI_STRUCTS(STRUCT){NULL, 0, 0},
@@ -21,4 +21,7 @@ const wa_abi_item wa_abi_current_consts[] = {
 const long wa_abi_current_minor = WA_PROVIDER_ABI_MINOR;
 const wa_abi_item wa_abi_current_v1_1_fields[] = {
     WA_ABI_V1_1_FIELDS(FIELD){NULL, 0, 0},
+};
+const wa_abi_item wa_abi_current_v1_2_fields[] = {
+    WA_ABI_V1_2_FIELDS(FIELD){NULL, 0, 0},
 };

@@ -57,6 +57,12 @@
 	X(wa_message, template_variables) X(wa_message, n_template_variables) \
 	X(wa_message, media_url)
 
+/* Fields appended by ABI 1.2 to structs of 1.0 (new structs below). */
+#define WA_ABI_V1_2_FIELDS(X) \
+	X(wa_callback_reply, failure_class) X(wa_callback_reply, n_inbound) \
+	X(wa_callback_reply, inbound) X(wa_callback_reply, n_contact_events) \
+	X(wa_callback_reply, contact_events) X(wa_provider, content_kinds)
+
 /* The structs; Y(struct, grows): grows is 1 when a later minor appended
  * fields (its size may increase), 0 when it must never change size
  * (wa_status_update is an array element inside wa_callback_reply). */
@@ -65,6 +71,9 @@
 	Y(wa_http_request, 1) Y(wa_http_response, 1) Y(wa_result, 1) \
 	Y(wa_status_update, 0) Y(wa_callback_request, 1) \
 	Y(wa_callback_reply, 1) Y(wa_provider, 1)
+
+/* Structs new in ABI 1.2: array elements, they never change size. */
+#define WA_ABI_V1_2_STRUCTS(Y) Y(wa_inbound_message, 0) Y(wa_contact_event, 0)
 
 /* Values that are ABI too: enumerators, flags and buffer sizes. */
 #define WA_ABI_CONSTANTS(C) \
@@ -78,6 +87,22 @@
 	C(WA_URL_MAX) C(WA_METHOD_MAX) C(WA_HEADER_MAX) C(WA_HEADERS_MAX) \
 	C(WA_PROVIDER_ID_MAX) C(WA_ERROR_MAX) C(WA_CODE_MAX) \
 	C(WA_STATUS_UPDATES_MAX) C(WA_REPLY_BODY_MAX) C(WA_CONTENT_TYPE_MAX)
+
+/* Values new in ABI 1.2. */
+#define WA_ABI_V1_2_CONSTANTS(C) \
+	C(WA_FAILURE_UNSPECIFIED) C(WA_FAILURE_PERMANENT) \
+	C(WA_FAILURE_RETRYABLE) \
+	C(WA_INBOUND_OTHER) C(WA_INBOUND_TEXT) C(WA_INBOUND_IMAGE) \
+	C(WA_INBOUND_DOCUMENT) C(WA_INBOUND_AUDIO) C(WA_INBOUND_VIDEO) \
+	C(WA_INBOUND_BUTTON) C(WA_INBOUND_BUTTON_REPLY) \
+	C(WA_INBOUND_LIST_REPLY) \
+	C(WA_CONTACT_UNKNOWN) C(WA_CONTACT_OPTED_OUT) C(WA_CONTACT_OPTED_IN) \
+	C(WA_CONTENT_TEXT) C(WA_CONTENT_TEMPLATE) C(WA_CONTENT_IMAGE) \
+	C(WA_CONTENT_DOCUMENT) C(WA_CONTENT_AUDIO) C(WA_CONTENT_VIDEO) \
+	C(WA_CONTENT_BUTTONS) C(WA_CONTENT_LIST) C(WA_INBOUND_TRUNCATED) \
+	C(WA_ADDRESS_MAX) C(WA_INBOUND_TEXT_MAX) C(WA_REPLY_ID_MAX) \
+	C(WA_MIME_MAX) C(WA_FILE_NAME_MAX) C(WA_NAME_MAX) C(WA_SOURCE_MAX) \
+	C(WA_INBOUND_MAX) C(WA_CONTACT_EVENTS_MAX)
 /* clang-format on */
 
 typedef struct wa_abi_item {
@@ -91,6 +116,13 @@ extern const wa_abi_item wa_abi_frozen_fields[], wa_abi_current_fields[];
 extern const wa_abi_item wa_abi_frozen_structs[], wa_abi_current_structs[];
 extern const wa_abi_item wa_abi_frozen_consts[], wa_abi_current_consts[];
 extern const wa_abi_item wa_abi_current_v1_1_fields[];
+extern const wa_abi_item wa_abi_current_v1_2_fields[];
 extern const long wa_abi_frozen_minor, wa_abi_current_minor;
+
+/* The frozen v1.1 header (abi_frozen_v1_1.c): fields of 1.0 and 1.1, the
+ * structs and constants of 1.0, its minor. */
+extern const wa_abi_item wa_abi_frozen11_fields[], wa_abi_frozen11_structs[];
+extern const wa_abi_item wa_abi_frozen11_consts[];
+extern const long wa_abi_frozen11_minor;
 
 #endif

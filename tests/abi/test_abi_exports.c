@@ -78,8 +78,11 @@ int main(void)
 	CHECK(n >= 1);
 	CHECK_INT(mock, 1);
 #ifdef WA_V10_PLUGIN
-	/* The plugin built against the frozen header follows the rule too. */
+	/* The plugins built against the frozen headers follow it too. */
 	CHECK(check_exports(WA_V10_PLUGIN) == 0);
+#endif
+#ifdef WA_V11_PLUGIN
+	CHECK(check_exports(WA_V11_PLUGIN) == 0);
 #endif
 	return wa_t_report();
 }

@@ -97,6 +97,31 @@ PIN(wa_message, template_language, 56);
 PIN(wa_message, template_variables, 64);
 PIN(wa_message, n_template_variables, 72);
 PIN(wa_message, media_url, 80);
+PIN(wa_callback_reply, failure_class, 14424);
+PIN(wa_callback_reply, n_inbound, 14552);
+PIN(wa_callback_reply, inbound, 14560);
+PIN(wa_callback_reply, n_contact_events, 174496);
+PIN(wa_callback_reply, contact_events, 174504);
+PIN(wa_provider, content_kinds, 112);
+PIN(wa_inbound_message, provider_message_id, 0);
+PIN(wa_inbound_message, type, 128);
+PIN(wa_inbound_message, flags, 132);
+PIN(wa_inbound_message, occurred_at_ms, 136);
+PIN(wa_inbound_message, from, 144);
+PIN(wa_inbound_message, to, 208);
+PIN(wa_inbound_message, sender_name, 272);
+PIN(wa_inbound_message, text, 400);
+PIN(wa_inbound_message, reply_id, 16788);
+PIN(wa_inbound_message, context_id, 17300);
+PIN(wa_inbound_message, media_id, 17428);
+PIN(wa_inbound_message, media_url, 17556);
+PIN(wa_inbound_message, media_mime, 19604);
+PIN(wa_inbound_message, media_file_name, 19732);
+PIN(wa_contact_event, kind, 0);
+PIN(wa_contact_event, occurred_at_ms, 8);
+PIN(wa_contact_event, phone, 16);
+PIN(wa_contact_event, source, 80);
+PIN(wa_contact_event, detail, 144);
 PIN_SIZE(wa_host, 40);
 PIN_SIZE(wa_config_key, 32);
 PIN_SIZE(wa_message, 88);
@@ -105,10 +130,48 @@ PIN_SIZE(wa_http_response, 48);
 PIN_SIZE(wa_result, 448);
 PIN_SIZE(wa_status_update, 432);
 PIN_SIZE(wa_callback_request, 72);
-PIN_SIZE(wa_callback_reply, 14424);
-PIN_SIZE(wa_provider, 112);
+PIN_SIZE(wa_callback_reply, 177704);
+PIN_SIZE(wa_provider, 120);
+PIN_SIZE(wa_inbound_message, 19992);
+PIN_SIZE(wa_contact_event, 400);
 /* clang-format on */
 #endif
+
+/* 1.2 values, any architecture: enumerators, flags and sizes are ABI. */
+#define PIN_VALUE(c, v) _Static_assert((c) == (v), #c " changed")
+PIN_VALUE(WA_FAILURE_UNSPECIFIED, 0);
+PIN_VALUE(WA_FAILURE_PERMANENT, 1);
+PIN_VALUE(WA_FAILURE_RETRYABLE, 2);
+PIN_VALUE(WA_INBOUND_OTHER, 0);
+PIN_VALUE(WA_INBOUND_TEXT, 1);
+PIN_VALUE(WA_INBOUND_IMAGE, 2);
+PIN_VALUE(WA_INBOUND_DOCUMENT, 3);
+PIN_VALUE(WA_INBOUND_AUDIO, 4);
+PIN_VALUE(WA_INBOUND_VIDEO, 5);
+PIN_VALUE(WA_INBOUND_BUTTON, 6);
+PIN_VALUE(WA_INBOUND_BUTTON_REPLY, 7);
+PIN_VALUE(WA_INBOUND_LIST_REPLY, 8);
+PIN_VALUE(WA_CONTACT_UNKNOWN, 0);
+PIN_VALUE(WA_CONTACT_OPTED_OUT, 1);
+PIN_VALUE(WA_CONTACT_OPTED_IN, 2);
+PIN_VALUE(WA_CONTENT_TEXT, 0x01u);
+PIN_VALUE(WA_CONTENT_TEMPLATE, 0x02u);
+PIN_VALUE(WA_CONTENT_IMAGE, 0x04u);
+PIN_VALUE(WA_CONTENT_DOCUMENT, 0x08u);
+PIN_VALUE(WA_CONTENT_AUDIO, 0x10u);
+PIN_VALUE(WA_CONTENT_VIDEO, 0x20u);
+PIN_VALUE(WA_CONTENT_BUTTONS, 0x40u);
+PIN_VALUE(WA_CONTENT_LIST, 0x80u);
+PIN_VALUE(WA_INBOUND_TRUNCATED, 0x1u);
+PIN_VALUE(WA_ADDRESS_MAX, 64);
+PIN_VALUE(WA_INBOUND_TEXT_MAX, 16388);
+PIN_VALUE(WA_REPLY_ID_MAX, 512);
+PIN_VALUE(WA_MIME_MAX, 128);
+PIN_VALUE(WA_FILE_NAME_MAX, 256);
+PIN_VALUE(WA_NAME_MAX, 128);
+PIN_VALUE(WA_SOURCE_MAX, 64);
+PIN_VALUE(WA_INBOUND_MAX, 8);
+PIN_VALUE(WA_CONTACT_EVENTS_MAX, 8);
 
 static const wa_abi_item *find(const wa_abi_item *t, const char *name)
 {
@@ -161,9 +224,52 @@ static void test_structs_only_grow(void)
 		CHECK(strncmp(a->name, "wa_message.", 11) == 0);
 		CHECK(frozen_msg && a->offset >= frozen_msg->offset);
 	}
+	/* 1.2 fields all live past the end of their v1.1 struct. */
+	for (const wa_abi_item *a = wa_abi_current_v1_2_fields; a->name; a++) {
+		char sname[64];
+		const wa_abi_item *v11;
+
+		snprintf(sname, sizeof(sname), "%.*s",
+		         (int)strcspn(a->name, "."), a->name);
+		v11 = find(wa_abi_frozen11_structs, sname);
+		CHECK(v11 != NULL);
+		CHECK(v11 && a->offset >= v11->offset);
+	}
 	/* The loader's "1.0 table size" is the frozen sizeof(wa_provider). */
 	CHECK_INT(find(wa_abi_frozen_structs, "wa_provider")->offset,
 	          offsetof(wa_provider, on_callback) + sizeof(void *));
+}
+
+/* 2b. Every field of the frozen v1.1 header sits where it put it, and
+ * its structs only grew since. */
+static void test_fields_match_frozen_v1_1(void)
+{
+	int n = 0;
+
+	for (const wa_abi_item *f = wa_abi_frozen11_fields; f->name; f++, n++) {
+		const wa_abi_item *c = find(wa_abi_current_fields, f->name);
+		CHECK(c != NULL);
+		if (!c)
+			continue;
+		CHECK_INT(c->offset, f->offset);
+		CHECK_INT(c->size, f->size);
+	}
+	CHECK_INT(n, 78); /* 73 of v1.0 + 5 of v1.1 */
+	for (const wa_abi_item *f = wa_abi_frozen11_structs; f->name; f++) {
+		const wa_abi_item *c = find(wa_abi_current_structs, f->name);
+		CHECK(c != NULL);
+		if (c && f->size)
+			CHECK(c->offset >= f->offset);
+		else if (c)
+			CHECK_INT(c->offset, f->offset);
+	}
+	for (const wa_abi_item *f = wa_abi_frozen11_consts; f->name; f++) {
+		const wa_abi_item *c = find(wa_abi_current_consts, f->name);
+		CHECK(c != NULL);
+		if (c)
+			CHECK_INT(c->offset, f->offset);
+	}
+	CHECK_INT(wa_abi_frozen11_minor, 1);
 }
 
 /* 4. Enumerators, flags and buffer sizes never change. */
@@ -183,6 +289,7 @@ static void test_constants(void)
 int main(void)
 {
 	test_fields_match_frozen();
+	test_fields_match_frozen_v1_1();
 	test_structs_only_grow();
 	test_constants();
 	return wa_t_report();

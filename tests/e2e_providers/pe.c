@@ -441,3 +441,148 @@ long pe_callback(const wa_daemon *d, const pe_provider *p, const char *pmid,
 		return meta_cb(d, pmid, status, forge);
 	return evolution_cb(d, pmid, status, forge);
 }
+
+/* A signed (or forged) Twilio form POST of n fields. */
+static long twilio_post(const wa_daemon *d, const char *const *names,
+                        const char *const *values, size_t n, pe_forge forge)
+{
+	char url[256], sig[64], sig_h[128], body[4096] = "";
+	const char *h[] = {"Content-Type: application/x-www-form-urlencoded",
+	                   sig_h, NULL};
+
+	snprintf(url, sizeof(url), "%s/v1/providers/twilio/callback", d->base);
+	if (pe_twilio_signature(forge == PE_BAD_SIG ? "not-the-auth-token"
+	                                            : FP_TWILIO_TOKEN,
+	                        url, names, values, n, sig, sizeof(sig)) != 0)
+		return -1;
+	snprintf(sig_h, sizeof(sig_h), "X-Twilio-Signature: %s", sig);
+	if (forge == PE_NO_SIG)
+		h[1] = NULL;
+	for (size_t i = 0; i < n; i++)
+		form_add(body, sizeof(body), names[i], values[i]);
+	return post(url, h, body);
+}
+
+/* A signed (or forged) Meta webhook POST of body. */
+static long meta_post(const wa_daemon *d, const char *body, pe_forge forge)
+{
+	char url[256], sig[80], sig_h[128];
+	const char *h[] = {"Content-Type: application/json", sig_h, NULL};
+
+	snprintf(url, sizeof(url), "%s/v1/providers/cloudapi/callback",
+	         d->base);
+	if (pe_hmac256_hex(forge == PE_BAD_SIG ? "wrong-app-secret"
+	                                       : PE_META_SECRET,
+	                   body, strlen(body), sig, sizeof(sig)) != 0)
+		return -1;
+	snprintf(sig_h, sizeof(sig_h), "X-Hub-Signature-256: %s", sig);
+	if (forge == PE_NO_SIG)
+		h[1] = NULL;
+	return post(url, h, body);
+}
+
+static long evolution_post(const wa_daemon *d, const char *body, pe_forge forge)
+{
+	char url[256];
+	const char *h[] = {"Content-Type: application/json",
+	                   forge == PE_SIGNED
+	                       ? "X-Wadispatch-Token: " PE_EVO_TOKEN
+	                       : "X-Wadispatch-Token: not-the-token",
+	                   NULL};
+
+	snprintf(url, sizeof(url), "%s/v1/providers/evolution/callback",
+	         d->base);
+	if (forge == PE_NO_SIG)
+		h[1] = NULL;
+	return post(url, h, body);
+}
+
+long pe_inbound(const wa_daemon *d, const pe_provider *p, const char *in_id,
+                const char *phone, const char *text, pe_forge forge)
+{
+	char body[2048], from[64];
+
+	if (strcmp(p->name, "twilio") == 0) {
+		const char *names[] = {"AccountSid", "Body",     "From",
+		                       "MessageSid", "NumMedia", "ProfileName",
+		                       "SmsStatus",  "To"};
+		const char *values[] = {FP_TWILIO_ACCOUNT,
+		                        text,
+		                        from,
+		                        in_id,
+		                        "0",
+		                        "E2E User",
+		                        "received",
+		                        "whatsapp:" PE_TWILIO_FROM};
+
+		snprintf(from, sizeof(from), "whatsapp:%s", phone);
+		return twilio_post(d, names, values,
+		                   sizeof(names) / sizeof(names[0]), forge);
+	}
+	if (strcmp(p->name, "cloudapi") == 0) {
+		snprintf(
+		    body, sizeof(body),
+		    "{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+		    "\"id\":\"102290129340398\",\"changes\":[{\"value\":{"
+		    "\"messaging_product\":\"whatsapp\",\"metadata\":{"
+		    "\"display_phone_number\":\"15550783881\","
+		    "\"phone_number_id\":\"%s\"},\"contacts\":[{"
+		    "\"profile\":{\"name\":\"E2E User\"},\"wa_id\":"
+		    "\"%s\"}],\"messages\":[{\"from\":\"%s\",\"id\":"
+		    "\"%s\",\"timestamp\":\"%lld\",\"type\":\"text\","
+		    "\"text\":{\"body\":\"%s\"}}]},\"field\":"
+		    "\"messages\"}]}]}",
+		    FP_CLOUDAPI_PHONE_ID, phone + 1, phone + 1, in_id,
+		    (long long)time(NULL), text);
+		return meta_post(d, body, forge);
+	}
+	snprintf(body, sizeof(body),
+	         "{\"event\":\"messages.upsert\",\"instance\":\"%s\","
+	         "\"data\":{\"key\":{\"remoteJid\":\"%s@s.whatsapp.net\","
+	         "\"fromMe\":false,\"id\":\"%s\"},\"pushName\":\"E2E "
+	         "User\",\"message\":{\"conversation\":\"%s\"},"
+	         "\"messageType\":\"conversation\",\"messageTimestamp\":"
+	         "%lld},\"sender\":\"5511888888888@s.whatsapp.net\"}",
+	         FP_EVOLUTION_INSTANCE, phone + 1, in_id, text,
+	         (long long)time(NULL));
+	return evolution_post(d, body, forge);
+}
+
+long pe_failed(const wa_daemon *d, const pe_provider *p, const char *pmid,
+               const char *code)
+{
+	char body[2048];
+
+	if (strcmp(p->name, "twilio") == 0) {
+		const char *names[] = {"ErrorCode", "MessageSid",
+		                       "MessageStatus", "SmsStatus"};
+		const char *values[] = {code, pmid, "failed", "failed"};
+
+		return twilio_post(d, names, values, 4, PE_SIGNED);
+	}
+	if (strcmp(p->name, "cloudapi") == 0) {
+		snprintf(
+		    body, sizeof(body),
+		    "{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+		    "\"id\":\"102290129340398\",\"changes\":[{\"value\":{"
+		    "\"messaging_product\":\"whatsapp\",\"statuses\":[{"
+		    "\"id\":\"%s\",\"status\":\"failed\",\"timestamp\":"
+		    "\"%lld\",\"recipient_id\":\"5511987650001\","
+		    "\"errors\":[{\"code\":%s,\"title\":\"Rate limit "
+		    "hit\"}]}]},\"field\":\"messages\"}]}]}",
+		    pmid, (long long)time(NULL), code);
+		return meta_post(d, body, PE_SIGNED);
+	}
+	snprintf(body, sizeof(body),
+	         "{\"event\":\"messages.update\",\"instance\":\"%s\","
+	         "\"data\":{\"keyId\":\"%s\",\"remoteJid\":"
+	         "\"5511987650001@s.whatsapp.net\",\"fromMe\":true,"
+	         "\"status\":\"ERROR\"}}",
+	         FP_EVOLUTION_INSTANCE, pmid);
+	return evolution_post(d, body, PE_SIGNED);
+}
+
+long pe_meta_webhook(const wa_daemon *d, const char *body)
+{
+	return meta_post(d, body, PE_SIGNED);
+}

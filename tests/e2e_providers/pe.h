@@ -78,6 +78,20 @@ long pe_send(const wa_daemon *d, const char *ext, const char *phone,
 long pe_callback(const wa_daemon *d, const pe_provider *p, const char *pmid,
                  const char *status, pe_forge forge);
 
+/* Deliver, as the provider would (genuinely or forged), an inbound text
+ * message with provider id in_id from phone ("+<digits>"). Returns the
+ * HTTP status, -1 on failure. */
+long pe_inbound(const wa_daemon *d, const pe_provider *p, const char *in_id,
+                const char *phone, const char *text, pe_forge forge);
+/* POST body to the Cloud API callback route, signed with the app secret
+ * as Meta would. Returns the HTTP status, -1 on failure. */
+long pe_meta_webhook(const wa_daemon *d, const char *body);
+/* Deliver a signed "failed" status for pmid with the provider's error
+ * code (Twilio ErrorCode, Meta errors[0].code; Evolution has none and
+ * sends ERROR). Returns the HTTP status, -1 on failure. */
+long pe_failed(const wa_daemon *d, const pe_provider *p, const char *pmid,
+               const char *code);
+
 /* X-Twilio-Signature over url + params sorted by name (n pairs). */
 int pe_twilio_signature(const char *token, const char *url,
                         const char *const *names, const char *const *values,

@@ -1,5 +1,5 @@
 /* test_pe_flow.c - one provider end to end: send, signed callbacks, monotonic
- * status, signed webhooks out
+ * status, signed webhooks out, inbound messages acknowledged and logged
  *
  * Built once per provider (PE_PROVIDER = "twilio" | "evolution" | "cloudapi"):
  * the real daemon loads the real plugin, which talks to the loopback fake
@@ -151,6 +151,63 @@ static void signer_vectors(void)
 	    "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914");
 }
 
+/* D: a user's reply, posted signed twice (providers retry) and forged
+ * once: until the store keeps inbound messages (issue 13's host side),
+ * each accepted post is answered 200 and logged, phone masked, and the
+ * forged one is refused and not logged; Cloud API: a user_preferences
+ * marketing stop is logged as an opt-out. E: a late "failed" with a
+ * retryable code still ends the message failed (the requeue is issue
+ * 14's host side), and the log says it was retryable. */
+static void inbound_and_late_failure(const wa_daemon *d, receiver *rcv,
+                                     const char *b_id, const char *b_pmid)
+{
+	const bool tw = strcmp(prov->name, "twilio") == 0;
+	const bool ev = strcmp(prov->name, "evolution") == 0;
+	const char *in_id = tw   ? "SM0123456789abcdef0123456789abcdef"
+	                    : ev ? "3A0123456789ABCDEF01"
+	                         : "wamid.HBgNNTUxMTk4NzY1MDAwMRUCABIYFDNB";
+	/* A throttling code of each: Meta throughput, Twilio sender rate. */
+	const char *code = tw ? "63018" : "130429";
+	char needle[160], got[256];
+
+	snprintf(needle, sizeof(needle), "Inbound text message %s from", in_id);
+	CHECK_INT(pe_inbound(d, prov, in_id, PHONE, "Parar", PE_SIGNED), 200);
+	CHECK_INT(pe_inbound(d, prov, in_id, PHONE, "Parar", PE_SIGNED), 200);
+	CHECK_INT(pe_inbound(d, prov, in_id, PHONE, "Parar", PE_BAD_SIG),
+	          prov->forged_status);
+	CHECK_INT(wa_h_count_lines(d->log_path, needle), 2);
+	CHECK_INT(wa_h_count_lines(d->log_path, "not stored"), 2);
+	if (strcmp(prov->name, "cloudapi") == 0) {
+		/* A marketing opt-out through Meta's user_preferences. */
+		char body[1024];
+
+		snprintf(
+		    body, sizeof(body),
+		    "{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+		    "\"id\":\"1\",\"changes\":[{\"value\":{"
+		    "\"user_preferences\":[{\"wa_id\":\"%s\",\"detail\":"
+		    "\"User requested to stop marketing messages\","
+		    "\"category\":\"marketing_messages\",\"value\":"
+		    "\"stop\",\"timestamp\":1750032000}]},\"field\":"
+		    "\"user_preferences\"}]}]}",
+		    PHONE + 1);
+		CHECK_INT(pe_meta_webhook(d, body), 200);
+		CHECK_INT(wa_h_count_lines(d->log_path,
+		                           "opted out (source cloudapi:user_"
+		                           "preferences:marketing_messages)"),
+		          1);
+	}
+	CHECK_INT(wa_h_count_lines(d->log_path, PHONE + 1), 0); /* masked */
+
+	CHECK_INT(pe_failed(d, prov, b_pmid, code), 200);
+	CHECK(e2e_wait_status(d, b_id, "failed", 10000));
+	CHECK_STR(e2e_status(d, b_id, got, sizeof(got)), "failed");
+	CHECK_INT(rcv_wait(rcv, 7, 10000), 7); /* the "failed" webhook */
+	snprintf(needle, sizeof(needle), "retryable code %s", code);
+	CHECK_INT(wa_h_count_lines(d->log_path, needle),
+	          ev ? 0 : 1); /* Evolution's ERROR carries no code */
+}
+
 int main(void)
 {
 	wa_daemon d;
@@ -241,6 +298,8 @@ int main(void)
 
 	CHECK_INT(rcv_wait(rcv, 7, 0), 6);
 	CHECK_INT(wa_h_count_lines(f.record, "\"to\":"), 3);
+
+	inbound_and_late_failure(&d, rcv, b_id, b_pmid);
 	CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 10000), 0);
 	CHECK_INT(wa_fake_stop(&f), 0);
 	rcv_stop(rcv);

@@ -158,6 +158,99 @@ static const char *fz_cb_header(const wa_callback_request *req,
 	return NULL;
 }
 
+/* A NUL-terminated buffer holding valid UTF-8 (what the ABI promises). */
+static bool fz_utf8(const char *buf, size_t cap)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+
+	if (!fz_terminated(buf, cap))
+		return false;
+	while (*s) {
+		size_t n = *s < 0x80                    ? 1
+		           : (*s >= 0xc2 && *s <= 0xdf) ? 2
+		           : (*s >= 0xe0 && *s <= 0xef) ? 3
+		           : (*s >= 0xf0 && *s <= 0xf4) ? 4
+		                                        : 0;
+
+		if (!n)
+			return false;
+		for (size_t i = 1; i < n; i++)
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+		s += n;
+	}
+	return true;
+}
+
+/* "+" and 8 to 15 digits, the first not 0. */
+static bool fz_phone(const char *s, size_t cap)
+{
+	size_t n;
+
+	if (!fz_terminated(s, cap) || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return false;
+	n = strlen(s + 1);
+	return n >= 8 && n <= 15 && strspn(s + 1, "0123456789") == n;
+}
+
+/* The ABI 1.2 parts: inbound messages, contact events, failure classes. */
+static void fz_check_inbound(const wa_callback_reply *reply)
+{
+	bool ok = reply->http_status == 0 || reply->http_status == 200;
+
+	FZ_CHECK(reply->n_inbound <= WA_INBOUND_MAX);
+	FZ_CHECK(reply->n_contact_events <= WA_CONTACT_EVENTS_MAX);
+	if (!ok)
+		FZ_CHECK(reply->n_inbound == 0 && reply->n_contact_events == 0);
+	for (size_t i = 0; i < WA_STATUS_UPDATES_MAX; i++) {
+		wa_failure_class c = reply->failure_class[i];
+
+		FZ_CHECK(c == WA_FAILURE_UNSPECIFIED ||
+		         c == WA_FAILURE_PERMANENT ||
+		         c == WA_FAILURE_RETRYABLE);
+		/* Only FAILED updates are classed. */
+		if (c != WA_FAILURE_UNSPECIFIED)
+			FZ_CHECK(i < reply->n_updates &&
+			         reply->updates[i].status == WA_STATUS_FAILED);
+	}
+	for (size_t i = 0; i < reply->n_inbound; i++) {
+		const wa_inbound_message *m = &reply->inbound[i];
+
+		FZ_CHECK((unsigned)m->type <= WA_INBOUND_LIST_REPLY);
+		FZ_CHECK((m->flags & ~WA_INBOUND_TRUNCATED) == 0);
+		FZ_CHECK(m->occurred_at_ms >= 0);
+		FZ_CHECK(fz_utf8(m->provider_message_id,
+		                 sizeof(m->provider_message_id)));
+		FZ_CHECK(m->provider_message_id[0] != '\0');
+		FZ_CHECK(fz_phone(m->from, sizeof(m->from)));
+		FZ_CHECK(m->to[0] == '\0' || fz_phone(m->to, sizeof(m->to)));
+		FZ_CHECK(fz_utf8(m->sender_name, sizeof(m->sender_name)));
+		FZ_CHECK(fz_utf8(m->text, sizeof(m->text)));
+		FZ_CHECK(fz_utf8(m->reply_id, sizeof(m->reply_id)));
+		FZ_CHECK(fz_utf8(m->context_id, sizeof(m->context_id)));
+		FZ_CHECK(fz_utf8(m->media_id, sizeof(m->media_id)));
+		FZ_CHECK(fz_utf8(m->media_url, sizeof(m->media_url)));
+		FZ_CHECK(fz_utf8(m->media_mime, sizeof(m->media_mime)));
+		FZ_CHECK(
+		    fz_utf8(m->media_file_name, sizeof(m->media_file_name)));
+		/* One entry per provider id within a reply. */
+		for (size_t k = 0; k < i; k++)
+			FZ_CHECK(strcmp(reply->inbound[k].provider_message_id,
+			                m->provider_message_id) != 0);
+	}
+	for (size_t i = 0; i < reply->n_contact_events; i++) {
+		const wa_contact_event *e = &reply->contact_events[i];
+
+		FZ_CHECK(e->kind == WA_CONTACT_OPTED_OUT ||
+		         e->kind == WA_CONTACT_OPTED_IN);
+		FZ_CHECK(e->occurred_at_ms >= 0);
+		FZ_CHECK(fz_phone(e->phone, sizeof(e->phone)));
+		FZ_CHECK(fz_utf8(e->source, sizeof(e->source)));
+		FZ_CHECK(e->source[0] != '\0');
+		FZ_CHECK(fz_terminated(e->detail, sizeof(e->detail)));
+	}
+}
+
 void fz_callback(const wa_provider *p, void *state, const fz_cb_input *in,
                  wa_callback_reply *reply)
 {
@@ -180,8 +273,18 @@ void fz_callback(const wa_provider *p, void *state, const fz_cb_input *in,
 	p->on_callback(state, &cb.req, reply);
 
 	if (fz_verbose()) {
-		fprintf(stderr, "  %s -> %d \"%s\", %zu updates\n", in->method,
-		        reply->http_status, reply->body, reply->n_updates);
+		fprintf(stderr,
+		        "  %s -> %d \"%s\", %zu updates, %zu inbound, %zu "
+		        "contact events\n",
+		        in->method, reply->http_status, reply->body,
+		        reply->n_updates, reply->n_inbound,
+		        reply->n_contact_events);
+		for (size_t i = 0; i < reply->n_inbound && i < WA_INBOUND_MAX;
+		     i++)
+			fprintf(stderr, "    inbound %s type %d: \"%.60s\"\n",
+			        reply->inbound[i].provider_message_id,
+			        (int)reply->inbound[i].type,
+			        reply->inbound[i].text);
 		for (size_t i = 0; i < reply->n_updates; i++)
 			fprintf(stderr,
 			        "    %s status %d at %lld code \"%s\": %s\n",
@@ -214,6 +317,7 @@ void fz_callback(const wa_provider *p, void *state, const fz_cb_input *in,
 		FZ_CHECK(fz_terminated(u->error, sizeof(u->error)));
 		FZ_CHECK(u->occurred_at_ms >= 0);
 	}
+	fz_check_inbound(reply);
 	free(body);
 }
 

@@ -25,7 +25,8 @@ rss=${FUZZ_RSS_MB:-2048}
 tmo=${FUZZ_TIMEOUT:-10}
 max_len=${FUZZ_MAX_LEN:-8192}
 all="request phone config twilio_response twilio_callback evolution_response
-evolution_callback cloudapi_response cloudapi_callback"
+evolution_callback cloudapi_response cloudapi_callback twilio_inbound
+evolution_inbound cloudapi_inbound"
 targets=${*:-$all}
 start=$(date +%s)
 
@@ -57,7 +58,7 @@ dict_of() {
 	case $1 in
 	phone) ;;
 	config) echo "$here/dict/config.dict" ;;
-	twilio_callback) echo "$here/dict/form.dict" ;;
+	twilio_callback | twilio_inbound) echo "$here/dict/form.dict" ;;
 	*) echo "$here/dict/json.dict" ;;
 	esac
 }

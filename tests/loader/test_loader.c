@@ -160,14 +160,11 @@ static void test_refusals(void)
 	} cases[] = {
 	    {"no_entry", "is not a wadispatch provider for ABI 1: it does "
 	                 "not export wa_provider_entry_v1."},
-	    {"null_entry", "refused to load: wa_provider_entry_v1(1, 1) "
-	                   "returned NULL"},
-	    {"bad_major", "was built for provider ABI 2.0, but this "
-	                  "wadispatchd speaks ABI 1.1: the major versions "
-	                  "must match."},
-	    {"new_minor", "was built for provider ABI 1.2, newer than this "
-	                  "wadispatchd's 1.1"},
-	    {"small_size", NULL}, /* sizes computed below */
+	    /* versions and sizes computed below */
+	    {"null_entry", NULL},
+	    {"bad_major", NULL},
+	    {"new_minor", NULL},
+	    {"small_size", NULL},
 	    {"no_delivery", "has no way to deliver: it sets neither send nor "
 	                    "the HTTP pair"},
 	    {"half_pair", "sets build_request without parse_response: the "
@@ -184,16 +181,29 @@ static void test_refusals(void)
 	    {"no_init", "is incomplete: its table has no init function."},
 	    {"undefined", "could not be loaded: "},
 	};
-	char path[512], file[64], small[160];
+	char path[512], file[64], small[160], computed[3][160];
 	wa_loaded_provider p;
 
+	snprintf(computed[0], sizeof(computed[0]),
+	         "refused to load: wa_provider_entry_v1(1, %d) returned NULL",
+	         WA_PROVIDER_ABI_MINOR);
+	snprintf(computed[1], sizeof(computed[1]),
+	         "was built for provider ABI 2.0, but this wadispatchd speaks "
+	         "ABI 1.%d: the major versions must match.",
+	         WA_PROVIDER_ABI_MINOR);
+	snprintf(computed[2], sizeof(computed[2]),
+	         "was built for provider ABI 1.%d, newer than this "
+	         "wadispatchd's 1.%d",
+	         WA_PROVIDER_ABI_MINOR + 1, WA_PROVIDER_ABI_MINOR);
 	snprintf(small, sizeof(small),
 	         "has a table of %zu bytes, smaller than the %zu bytes of ABI "
 	         "1.0: it was not built against wadispatch/provider.h.",
 	         offsetof(wa_provider, on_callback),
 	         offsetof(wa_provider, on_callback) + sizeof(void *));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *reason = cases[i].reason ? cases[i].reason : small;
+		const char *reason = cases[i].reason    ? cases[i].reason
+		                     : i >= 1 && i <= 3 ? computed[i - 1]
+		                                        : small;
 		int rc;
 
 		/* By bare name and by absolute path: same refusal. */

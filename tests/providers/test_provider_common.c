@@ -215,6 +215,107 @@ static void test_json(void)
 	json_object_put(o);
 }
 
+/* pc_inbound.c: addresses, UTF-8 copies, the reply's 1.2 arrays. */
+static void test_inbound_helpers(void)
+{
+	static const char *const bad[] = {NULL,
+	                                  "",
+	                                  "+",
+	                                  "whatsapp:",
+	                                  "1234567",
+	                                  "+0123456789",
+	                                  "1234567890123456",
+	                                  "5511999999999@g.us",
+	                                  "55119999a9999",
+	                                  "whatsapp:++5511999999999",
+	                                  "123456789012345@lid"};
+	wa_callback_reply *r = calloc(1, sizeof(*r));
+	wa_inbound_message *m;
+	char out[WA_ADDRESS_MAX], small[8];
+	bool full;
+
+	CHECK_INT(wa_pc_phone("whatsapp:+5511999999999", out, sizeof(out)), 0);
+	CHECK_STR(out, "+5511999999999");
+	CHECK_INT(wa_pc_phone("5511999999999@s.whatsapp.net", out, sizeof(out)),
+	          0);
+	CHECK_STR(out, "+5511999999999");
+	CHECK_INT(wa_pc_phone("16505551234", out, sizeof(out)), 0);
+	CHECK_STR(out, "+16505551234");
+	CHECK_INT(wa_pc_phone("12345678", out, sizeof(out)), 0);
+	CHECK_INT(wa_pc_phone("123456789012345", out, sizeof(out)), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT(wa_pc_phone(bad[i], out, sizeof(out)), -1);
+	CHECK_INT(wa_pc_phone("5511999999999", small, sizeof(small)), -1);
+
+	/* Valid UTF-8 kept; invalid bytes, overlongs and surrogates become
+	 * '?'; controls spaces (tab and newline kept); cuts on a boundary. */
+	CHECK(wa_pc_copy_utf8(out, sizeof(out), "Olá\tmundo\n€"));
+	CHECK_STR(out, "Olá\tmundo\n€");
+	CHECK(wa_pc_copy_utf8(out, sizeof(out),
+	                      "a\xff"
+	                      "b\xc0\xaf"
+	                      "c\x01"));
+	CHECK_STR(out, "a?b??c ");
+	CHECK(wa_pc_copy_utf8(out, sizeof(out),
+	                      "\xed\xa0\x80"
+	                      "!"));
+	CHECK_STR(out, "??"
+	               "?!");
+	CHECK(!wa_pc_copy_utf8(small, 5, "ab€€"));
+	CHECK_STR(small, "ab"); /* "ab" + 3 bytes would need 6 */
+	CHECK(!wa_pc_copy_utf8(small, sizeof(small), "abcdefgh"));
+	CHECK_STR(small, "abcdefg");
+	CHECK(wa_pc_copy_utf8(small, sizeof(small), NULL));
+	CHECK_STR(small, "");
+
+	CHECK_INT(wa_pc_media_type("image/webp"), WA_INBOUND_IMAGE);
+	CHECK_INT(wa_pc_media_type("audio/ogg"), WA_INBOUND_AUDIO);
+	CHECK_INT(wa_pc_media_type("video/3gpp"), WA_INBOUND_VIDEO);
+	CHECK_INT(wa_pc_media_type("application/pdf"), WA_INBOUND_DOCUMENT);
+	CHECK_INT(wa_pc_media_type(NULL), WA_INBOUND_DOCUMENT);
+
+	/* A 1.1-sized reply has no room: nothing is written past it. */
+	r->struct_size = offsetof(wa_callback_reply, failure_class);
+	CHECK(!wa_pc_reply_has_inbound(r));
+	CHECK(wa_pc_reply_inbound(r, "x", WA_INBOUND_TEXT, "+5511999999999",
+	                          &full) == NULL);
+	CHECK(!full);
+	CHECK(!wa_pc_reply_contact(r, WA_CONTACT_OPTED_OUT, "+5511999999999", 0,
+	                           "s", NULL));
+	r->n_updates = 1;
+	wa_pc_reply_update_class(r, WA_FAILURE_RETRYABLE);
+	CHECK_INT(r->failure_class[0], WA_FAILURE_UNSPECIFIED);
+
+	r->struct_size = sizeof(*r);
+	wa_pc_reply_update_class(r, WA_FAILURE_RETRYABLE);
+	CHECK_INT(r->failure_class[0], WA_FAILURE_RETRYABLE);
+	for (int i = 0; i < WA_INBOUND_MAX; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "id%d", i);
+		m = wa_pc_reply_inbound(r, id, WA_INBOUND_TEXT,
+		                        "+5511999999999", &full);
+		CHECK(m != NULL);
+		if (m)
+			WA_PC_INBOUND_SET(m, text, "x");
+	}
+	CHECK(wa_pc_reply_inbound(r, "id0", WA_INBOUND_TEXT, "+5511999999999",
+	                          &full) == NULL);
+	CHECK(!full); /* a repeat, not an overflow */
+	CHECK(wa_pc_reply_inbound(r, "new", WA_INBOUND_TEXT, "+5511999999999",
+	                          &full) == NULL);
+	CHECK(full);
+	CHECK_INT(r->n_inbound, WA_INBOUND_MAX);
+	for (int i = 0; i < WA_CONTACT_EVENTS_MAX; i++)
+		CHECK(wa_pc_reply_contact(r, WA_CONTACT_OPTED_IN,
+		                          "+5511999999999", 1, "src",
+		                          "call 5511999999999"));
+	CHECK(!wa_pc_reply_contact(r, WA_CONTACT_OPTED_IN, "+5511999999999", 1,
+	                           "src", NULL));
+	CHECK(strstr(r->contact_events[0].detail, "5511999999999") == NULL);
+	free(r);
+}
+
 int main(void)
 {
 	test_twilio_vectors();
@@ -222,5 +323,6 @@ int main(void)
 	test_encodings();
 	test_retry_after_dates();
 	test_json();
+	test_inbound_helpers();
 	return wa_t_report();
 }

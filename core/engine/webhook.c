@@ -17,11 +17,11 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 
-#define WH_PARALLEL 8           /* events in flight at once */
-#define WH_BODY_MAX 8192        /* wa_webhook_body's documented bound */
-#define WH_SAFETY_MS 1000       /* longest idle wait before looking again */
-#define WH_RESP_MAX (64 * 1024) /* response bytes read before giving up */
-#define WH_RETRY_SLOTS 64       /* retry times remembered for wake-ups */
+#define WH_PARALLEL 8            /* events in flight at once */
+#define WH_BODY_MAX (128 * 1024) /* wa_webhook_body's documented bound */
+#define WH_SAFETY_MS 1000        /* longest idle wait before looking again */
+#define WH_RESP_MAX (64 * 1024)  /* response bytes read before giving up */
+#define WH_RETRY_SLOTS 64        /* retry times remembered for wake-ups */
 #define WH_SECRET_MIN 16
 #define WH_COMP "webhook"
 
@@ -344,11 +344,19 @@ static void judge(wa_webhook *w)
 		    fields, sizeof(fields),
 		    "\"event_id\":%lld,\"attempt\":%d,\"retry_in_ms\":%lld",
 		    (long long)x->ev.seq, x->ev.attempts + 1, (long long)delay);
-		wa_log_fields(WA_LOG_WARN, WH_COMP, fields,
-		              "The status webhook for message %s (%s) was not "
-		              "delivered: %s; it will be retried.",
-		              x->ev.message_id,
-		              wa_msg_status_name(x->ev.status), x->error);
+		if (x->ev.event[0])
+			wa_log_fields(WA_LOG_WARN, WH_COMP, fields,
+			              "The %s webhook was not delivered: %s; "
+			              "it will be retried.",
+			              x->ev.event, x->error);
+		else
+			wa_log_fields(WA_LOG_WARN, WH_COMP, fields,
+			              "The status webhook for message %s (%s) "
+			              "was not delivered: %s; it will be "
+			              "retried.",
+			              x->ev.message_id,
+			              wa_msg_status_name(x->ev.status),
+			              x->error);
 	}
 }
 
@@ -417,6 +425,9 @@ static void *sender_main(void *arg)
 		    0) {
 			wa_log(WA_LOG_ERROR, WH_COMP,
 			       "Cannot claim status webhook events: %s", err);
+			for (size_t i = 0; i < cj->n; i++)
+				wa_outbox_event_free(&cj->ev[i]);
+			cj->n = 0;
 			continue;
 		}
 		prune_retries(w, cj->now);
@@ -434,6 +445,8 @@ static void *sender_main(void *arg)
 			    "Cannot record status webhook results (the "
 			    "events will be sent again after their lease): %s",
 			    err);
+		for (size_t i = 0; i < w->n_x; i++)
+			wa_outbox_event_free(&w->x[i].ev);
 		w->n_x = 0;
 		again = true; /* more may be due right now */
 	}

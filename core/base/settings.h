@@ -52,6 +52,10 @@ typedef struct wa_settings {
 	char tls_priorities[512];
 	char webhook_url[2048];
 	char webhook_secret[512];
+	/* two-way messaging */
+	char stop_keywords[2048]; /* comma-separated (base/keywords.h) */
+	char start_keywords[2048];
+	bool window_enforce; /* WINDOW_POLICY=enforce */
 } wa_settings;
 
 /* Read and validate every core key (config.h). 0, or -1 with one sentence

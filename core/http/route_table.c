@@ -3,16 +3,21 @@
 
 /* clang-format off */
 const wa_route wa_routes[] = {
-	{"/health", "GET", false, false, wa_route_health, NULL, "health"},
-	{"/ready", "GET", false, false, wa_route_ready, NULL, "ready"},
-	{"/v1/messages/send", "POST", true, true, NULL, wa_route_send, "send"},
-	{"/v1/messages/batch", "POST", true, true, NULL, wa_route_batch, "batch"},
-	{"/v1/messages", "GET", true, false, wa_route_find_message, NULL, "find"},
-	{"/v1/messages/*", "GET", true, false, wa_route_get_message, NULL, "get"},
-	{"/v1/messages/*/cancel", "POST", true, false, NULL, wa_route_cancel, "cancel"},
-	{"/metrics", "GET", false, false, wa_route_metrics, NULL, "metrics"},
+	{"/health", "GET", false, false, wa_route_health, NULL, "health", NULL, NULL},
+	{"/ready", "GET", false, false, wa_route_ready, NULL, "ready", NULL, NULL},
+	{"/v1/messages/send", "POST", true, true, NULL, wa_route_send, "send", NULL, NULL},
+	{"/v1/messages/batch", "POST", true, true, NULL, wa_route_batch, "batch", NULL, NULL},
+	{"/v1/messages", "GET", true, false, wa_route_find_message, NULL, "find", NULL, NULL},
+	{"/v1/messages/*", "GET", true, false, wa_route_get_message, NULL, "get", NULL, NULL},
+	{"/v1/messages/*/cancel", "POST", true, false, NULL, wa_route_cancel, "cancel", NULL, NULL},
+	{"/v1/contacts/*", "GET", true, false, wa_route_get_contact, NULL, "contact", NULL, NULL},
+	{"/v1/inbound", "GET", true, false, wa_route_list_inbound, NULL, "inbound", NULL, NULL},
+	{"/v1/suppressions", "GET", true, false, wa_route_list_suppressions, NULL, "suppressions", NULL, NULL},
+	{"/v1/suppressions/*", "PUT, DELETE", true, false, NULL, NULL, "suppression",
+	 wa_route_put_suppression, wa_route_delete_suppression},
+	{"/metrics", "GET", false, false, wa_route_metrics, NULL, "metrics", NULL, NULL},
 	{"/v1/providers/*/callback", "GET, POST", false, false, wa_route_callback,
-	 wa_route_callback, "callback"},
-	{NULL, NULL, false, false, NULL, NULL, NULL},
+	 wa_route_callback, "callback", NULL, NULL},
+	{NULL, NULL, false, false, NULL, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */

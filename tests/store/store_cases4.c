@@ -1,6 +1,7 @@
 /* store_cases4.c - store suite: two-way messaging (inbound messages kept
  * once, contacts and their opt-out state, canceling a phone's queued
  * messages, outbox events that are not about a message), every backend */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,5 +337,73 @@ void su_case_twoway_rollback(void)
 		CHECK_INT(s->ops->stats(s, &st, err, sizeof(err)), 0);
 		CHECK(st.outbox_pending == 0);
 	}
+	wa_store_close(s);
+}
+
+/* SQLite step 4 rebuilds the outbox: a database at version 3 with a pending
+ * event keeps it, and event ids go on after the highest ever given (9
+ * here, though only event 2 is left), never repeating one. */
+void su_case_sqlite_migrate_v4(void)
+{
+	static const char *const to_v3 =
+	    "BEGIN;"
+	    "CREATE TABLE outbox_v3 ("
+	    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE "
+	    "CASCADE,"
+	    " external_id TEXT NOT NULL, status TEXT NOT NULL,"
+	    " provider TEXT NOT NULL, provider_message_id TEXT, error TEXT,"
+	    " occurred_ms INTEGER NOT NULL,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+	    " lease_until_ms INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+	    "INSERT INTO outbox_v3 SELECT seq, message_id, external_id, status,"
+	    " provider, provider_message_id, error, occurred_ms, attempts,"
+	    " next_attempt_ms, lease_until_ms, last_error FROM outbox;"
+	    "UPDATE sqlite_sequence SET seq = 9 WHERE name = 'outbox_v3';"
+	    "DROP TABLE outbox;"
+	    "ALTER TABLE outbox_v3 RENAME TO outbox;"
+	    "CREATE INDEX outbox_message ON outbox(message_id, seq);"
+	    "DROP TABLE inbound; DROP TABLE contacts;"
+	    "DROP INDEX messages_phone_queued;"
+	    "PRAGMA user_version = 3;"
+	    "COMMIT;";
+	char path[512];
+	wa_store *s = su_open(path, sizeof(path));
+	wa_outbox_event ev[4];
+	sqlite3 *db = NULL;
+	size_t n;
+
+	s->ops->set_outbox(s, true);
+	su_make_sent(s, "v1", "e1", "PMV1", 100);
+	su_apply(s, "mock", "PMV1", WA_MSG_DELIVERED, 200, NULL, NULL);
+	n = su_outbox_claim(s, 1000, 2000, 1, ev);
+	CHECK_INT((int)n, 1);
+	if (n == 1)
+		CHECK_INT(su_outbox_finish(s, ev[0].seq, true, 0, NULL), 0);
+	wa_store_close(s);
+	CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+	          SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, to_v3, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s = su_open_again(); /* migrates to 4 */
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	s->ops->set_outbox(s, true);
+	ob_add(s, "+5511900000030", "contact.opted_out", "{}", 300);
+	n = su_outbox_claim(s, 1000, 2000, 4, ev);
+	CHECK_INT((int)n, 2);
+	if (n == 2) {
+		CHECK(ev[0].seq == 2);
+		CHECK_STR(ev[0].message_id, "v1");
+		CHECK_INT(ev[0].status, WA_MSG_DELIVERED);
+		CHECK_STR(ev[0].event, "");
+		CHECK(ev[1].seq == 10);
+		CHECK_STR(ev[1].event, "contact.opted_out");
+	}
+	for (size_t i = 0; i < n; i++)
+		wa_outbox_event_free(&ev[i]);
 	wa_store_close(s);
 }

@@ -53,6 +53,7 @@ static const tcase cases[] = {
     {"inbound_list", su_case_inbound_list, ALL},
     {"suppression_list", su_case_suppression_list, ALL},
     {"twoway_rollback", su_case_twoway_rollback, ALL},
+    {"sqlite_migrate_v4", su_case_sqlite_migrate_v4, SQLITE},
 };
 
 static bool runs_here(int only)

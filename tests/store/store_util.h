@@ -93,5 +93,6 @@ void su_case_outbox_events(void);
 void su_case_inbound_list(void);
 void su_case_suppression_list(void);
 void su_case_twoway_rollback(void);
+void su_case_sqlite_migrate_v4(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "base/defaults.h"
+#include "base/keywords.h"
 
 /* clang-format off */
 const wa_config_spec wa_core_keys[] = {
@@ -59,6 +60,9 @@ const wa_config_spec wa_core_keys[] = {
 	{"CONSOLE_DIR", WA_DEFAULT_CONSOLE_DIR, "Operator console files served at /console/; off = no console."},
 	{"CHARTJS_DIR", WA_DEFAULT_CHARTJS_DIR, "Chart.js (Debian's libjs-chart.js) served to the console."},
 	{"PROBE_INTERVAL_MS", "5000", "First wait before re-probing a paused provider (doubles, max 5 min)."},
+	{"STOP_KEYWORDS", WA_STOP_KEYWORDS_DEFAULT, "Inbound texts that opt the sender out (comma-separated; whole message, trimmed, case- and accent-insensitive)."},
+	{"START_KEYWORDS", WA_START_KEYWORDS_DEFAULT, "Inbound texts that opt the sender back in (same rules as STOP_KEYWORDS)."},
+	{"WINDOW_POLICY", "off", "off, or enforce: refuse a free-form send to a number whose 24-hour window is known closed (templates always pass)."},
 	{NULL, NULL, NULL},
 };
 /* clang-format on */

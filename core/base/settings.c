@@ -416,6 +416,17 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 			return -1;
 		}
 	}
+	if (copy_str(s->stop_keywords, sizeof(s->stop_keywords),
+	             "STOP_KEYWORDS", err, err_len) != 0 ||
+	    copy_str(s->start_keywords, sizeof(s->start_keywords),
+	             "START_KEYWORDS", err, err_len) != 0)
+		return -1;
+	v = wa_config_get("WINDOW_POLICY");
+	if (v && strcmp(v, "off") != 0 && strcmp(v, "enforce") != 0) {
+		snprintf(err, err_len, "WINDOW_POLICY must be off or enforce");
+		return -1;
+	}
+	s->window_enforce = v && strcmp(v, "enforce") == 0;
 	if ((v = wa_config_get("PUBLIC_BASE_URL")) &&
 	    strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
 		snprintf(err, err_len,

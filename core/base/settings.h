@@ -60,6 +60,10 @@ typedef struct wa_settings {
 	char webhook_secret[512];
 	char console_dir[1024]; /* "" = no console (off, or not installed) */
 	char chartjs_dir[1024]; /* "" = Chart.js not installed */
+	/* two-way messaging */
+	char stop_keywords[2048]; /* comma-separated (base/keywords.h) */
+	char start_keywords[2048];
+	bool window_enforce; /* WINDOW_POLICY=enforce */
 } wa_settings;
 
 /* Read and validate every core key (config.h). 0, or -1 with one sentence

@@ -26,7 +26,7 @@
  * in 100 ms must take 3 events per message (sent, delivered, read) at
  * PROVIDER_RATE 1000: 300 in flight. */
 #define WH_PARALLEL 512
-#define WH_BODY_MAX 8192        /* wa_webhook_body's documented bound */
+#define WH_STATUS_BODY_MAX 8192 /* wa_webhook_body's bound for a status */
 #define WH_SAFETY_MS 1000       /* longest idle wait before looking again */
 #define WH_RESP_MAX (64 * 1024) /* response bytes read before giving up */
 #define WH_RETRY_SLOTS 64       /* retry times remembered for wake-ups */
@@ -38,7 +38,8 @@ typedef struct wh_xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	wa_outbox_event ev;
-	char body[WH_BODY_MAX];
+	char *body; /* malloc'd, grown to the event's size */
+	size_t body_cap;
 	size_t resp_len;
 	bool done;
 	/* the outcome, for outbox_finish */
@@ -193,7 +194,20 @@ static int prepare(wa_webhook *w, wh_xfer *x, long long ts)
 	x->done = x->delivered = false;
 	x->resp_len = 0;
 	x->error[0] = '\0';
-	blen = wa_webhook_body(&x->ev, x->body, sizeof(x->body));
+	/* A status event fits 8 KiB; another carries its stored body. Each
+	 * of the WH_PARALLEL slots grows its buffer only as far as needed. */
+	size_t need =
+	    WH_STATUS_BODY_MAX + (x->ev.body ? strlen(x->ev.body) + 1 : 0);
+	if (x->body_cap < need) {
+		char *nb = realloc(x->body, need);
+		if (!nb) {
+			snprintf(x->error, sizeof(x->error), "Out of memory.");
+			return -1;
+		}
+		x->body = nb;
+		x->body_cap = need;
+	}
+	blen = wa_webhook_body(&x->ev, x->body, x->body_cap);
 	snprintf(tss, sizeof(tss), "%lld", ts);
 	if (blen < 0 || wa_webhook_sign(w->secret, tss, x->body, (size_t)blen,
 	                                sig, sizeof(sig)) < 0) {
@@ -456,11 +470,19 @@ static void judge(wa_webhook *w)
 			    WA_LOG_INT("attempt", x->ev.attempts + 1),
 			    WA_LOG_INT("retry_in_ms", delay),
 			};
-			wa_log_kv(WA_LOG_DEBUG, WH_COMP, f, 3,
-			          "The status webhook for message %s (%s) was "
-			          "not delivered: %s; it will be retried.",
-			          x->ev.message_id,
-			          wa_msg_status_name(x->ev.status), x->error);
+			if (x->ev.event[0])
+				wa_log_kv(WA_LOG_DEBUG, WH_COMP, f, 3,
+				          "The %s webhook was not delivered: "
+				          "%s; it will be retried.",
+				          x->ev.event, x->error);
+			else
+				wa_log_kv(WA_LOG_DEBUG, WH_COMP, f, 3,
+				          "The status webhook for message %s "
+				          "(%s) was not delivered: %s; it will "
+				          "be retried.",
+				          x->ev.message_id,
+				          wa_msg_status_name(x->ev.status),
+				          x->error);
 		}
 	}
 	receiver_state(w, ok, bad);
@@ -531,6 +553,9 @@ static void *sender_main(void *arg)
 		    0) {
 			wa_log(WA_LOG_ERROR, WH_COMP,
 			       "Cannot claim status webhook events: %s", err);
+			for (size_t i = 0; i < cj->n; i++)
+				wa_outbox_event_free(&cj->ev[i]);
+			cj->n = 0;
 			continue;
 		}
 		prune_retries(w, cj->now);
@@ -548,6 +573,8 @@ static void *sender_main(void *arg)
 			    "Cannot record status webhook results (the "
 			    "events will be sent again after their lease): %s",
 			    err);
+		for (size_t i = 0; i < w->n_x; i++)
+			wa_outbox_event_free(&w->x[i].ev);
 		w->n_x = 0;
 		again = true; /* more may be due right now */
 	}
@@ -734,9 +761,11 @@ void wa_webhook_destroy(wa_webhook *w)
 		return;
 	if (w->started)
 		wa_webhook_stop(w, wa_mono_ms());
-	for (int i = 0; i < WH_PARALLEL; i++)
+	for (int i = 0; i < WH_PARALLEL; i++) {
 		if (w->x[i].easy)
 			curl_easy_cleanup(w->x[i].easy);
+		free(w->x[i].body);
+	}
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
 	if (w->epfd >= 0)

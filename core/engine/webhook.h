@@ -46,7 +46,9 @@ void wa_webhook_stop(wa_webhook *w, int64_t deadline_mono_ms);
 void wa_webhook_destroy(wa_webhook *w);
 
 /* The JSON body for ev into out (NUL-terminated). Returns its length, or -1
- * if len is too small. 8 KiB always suffices. */
+ * if len is too small. 8 KiB always suffices for a status event; an event
+ * queued with outbox_add (two-way messaging) is its stored body, at most
+ * 128 KiB. */
 int wa_webhook_body(const wa_outbox_event *ev, char *out, size_t len);
 /* "sha256=<64 lowercase hex>" = HMAC-SHA256(secret, timestamp "." body)
  * into out (>= 72 bytes). 0, or -1 on failure. */

@@ -112,6 +112,16 @@ int wa_webhook_body(const wa_outbox_event *ev, char *out, size_t len)
 	if (!ev || !out || len == 0)
 		return -1;
 	out[0] = '\0';
+	if (ev->event[0]) {
+		/* two-way messaging: the host built the whole body when it
+		 * queued the event */
+		put_s(&b, ev->body ? ev->body : "{}");
+		if (b.over) {
+			out[0] = '\0';
+			return -1;
+		}
+		return (int)b.o;
+	}
 	put_s(&b, "{\"event\":\"message.status\",\"message_id\":");
 	put_str(&b, ev->message_id, false);
 	put_s(&b, ",\"external_id\":");

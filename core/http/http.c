@@ -325,6 +325,8 @@ static void check_head(wa_req *r, const char *url)
 	const char *key, *ct, *cl;
 	bool is_get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
 	bool is_post = !strcmp(r->method, "POST");
+	bool is_put = !strcmp(r->method, "PUT");
+	bool is_del = !strcmp(r->method, "DELETE");
 	char path[512];
 
 	r->key_index = -1;
@@ -359,7 +361,8 @@ static void check_head(wa_req *r, const char *url)
 		return;
 	}
 	r->route = rt;
-	if (!((is_get && rt->get) || (is_post && rt->post))) {
+	if (!((is_get && rt->get) || (is_post && rt->post) ||
+	      (is_put && rt->put) || (is_del && rt->del))) {
 		wa_req_add_header(r, "Allow", rt->methods);
 		wa_req_error(r, 405, "Method not allowed", NULL);
 		return;
@@ -493,6 +496,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		wa_watchdog_request_in(conn);
 		if (!strcmp(method, "POST"))
 			r->route->post(r);
+		else if (!strcmp(method, "PUT"))
+			r->route->put(r);
+		else if (!strcmp(method, "DELETE"))
+			r->route->del(r);
 		else
 			r->route->get(r);
 		/* Once parked, another thread owns the request until it resumes

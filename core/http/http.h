@@ -30,6 +30,9 @@ typedef struct wa_route {
 	wa_handler post;
 	const char *name; /* for logs and metrics */
 	bool always;      /* never refused for load (health, readiness) */
+	/* appended: PUT and DELETE handlers (NULL: 405) */
+	wa_handler put;
+	wa_handler del;
 } wa_route;
 
 struct wa_req {

@@ -10,6 +10,7 @@
 #include "base/metrics.h"
 #include "base/timeutil.h"
 #include "engine/early.h"
+#include "engine/inbound.h"
 #include "http/routes.h"
 
 typedef struct cb_job {
@@ -20,6 +21,7 @@ typedef struct cb_job {
 	const char *query;
 	size_t applied, stale, unknown;
 	bool is_unknown[WA_STATUS_UPDATES_MAX]; /* by update, last apply_fn */
+	wa_twoway_counts tw; /* inbound messages and contact events, last try */
 } cb_job;
 
 static const char *cb_header(const wa_callback_request *req, const char *name)
@@ -75,6 +77,41 @@ static size_t n_updates(const cb_job *j)
 	                                                : WA_STATUS_UPDATES_MAX;
 }
 
+static size_t n_inbound(const wa_callback_reply *o)
+{
+	return o->n_inbound < WA_INBOUND_MAX ? o->n_inbound : WA_INBOUND_MAX;
+}
+
+static size_t n_contact_events(const wa_callback_reply *o)
+{
+	return o->n_contact_events < WA_CONTACT_EVENTS_MAX
+	           ? o->n_contact_events
+	           : WA_CONTACT_EVENTS_MAX;
+}
+
+/* Inbound messages and contact events, in the same transaction as the
+ * status updates (a 503 makes the provider send all of them again; the
+ * store keeps each inbound message once). */
+static int apply_twoway(wa_store *s, cb_job *j, char *err, size_t err_len)
+{
+	const wa_settings *st = j->r->app->settings;
+	const char *prov = j->r->app->provider->table->name;
+	wa_twoway_config cfg = {st->stop_keywords, st->start_keywords};
+	wa_callback_reply *o = &j->out;
+	int64_t now = wa_now_ms();
+
+	memset(&j->tw, 0, sizeof(j->tw));
+	for (size_t i = 0; i < n_inbound(o); i++)
+		if (wa_inbound_store(s, &cfg, prov, &o->inbound[i], now, &j->tw,
+		                     err, err_len) != 0)
+			return -1;
+	for (size_t i = 0; i < n_contact_events(o); i++)
+		if (wa_contact_event_store(s, prov, &o->contact_events[i], now,
+		                           &j->tw, err, err_len) != 0)
+			return -1;
+	return 0;
+}
+
 static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	cb_job *j = ud;
@@ -101,7 +138,7 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 			j->unknown++;
 		}
 	}
-	return 0;
+	return apply_twoway(s, j, err, err_len);
 }
 
 /* Committed: keep the updates for unknown ids, which may be about a send
@@ -120,64 +157,37 @@ static void keep_unknown(cb_job *j)
 	}
 }
 
-static const char *inbound_type_name(wa_inbound_type t)
-{
-	static const char *const names[] = {
-	    "other", "text",   "image",        "document",  "audio",
-	    "video", "button", "button_reply", "list_reply"};
-
-	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t]
-	                                                      : "other";
-}
-
 /* Terminate a plugin-filled buffer, whatever the plugin left in it. */
 #define CB_TERM(buf) ((buf)[sizeof(buf) - 1] = '\0')
 
-/* Until the store keeps them (issue 13's host side), inbound messages and
- * contact events are logged, one INFO line each, and acknowledged so the
- * provider does not retry them forever. A retryable late failure keeps
- * today's outcome (failed); its class is logged for issue 14's requeue. */
-static void log_inbound(cb_job *j)
+/* Plugin-filled strings are terminated whatever the plugin left in them.
+ * A retryable late failure keeps today's outcome (failed); its class is
+ * logged for issue 14's requeue. */
+static void prepare_twoway(cb_job *j)
 {
 	wa_callback_reply *o = &j->out;
-	const char *prov = j->r->app->provider->table->name;
-	size_t ni =
-	    o->n_inbound < WA_INBOUND_MAX ? o->n_inbound : WA_INBOUND_MAX;
-	size_t ne = o->n_contact_events < WA_CONTACT_EVENTS_MAX
-	                ? o->n_contact_events
-	                : WA_CONTACT_EVENTS_MAX;
-	char masked[WA_ADDRESS_MAX + 8];
 
-	for (size_t i = 0; i < ni; i++) {
+	for (size_t i = 0; i < n_inbound(o); i++) {
 		wa_inbound_message *m = &o->inbound[i];
 
 		CB_TERM(m->provider_message_id);
 		CB_TERM(m->from);
+		CB_TERM(m->to);
+		CB_TERM(m->sender_name);
+		CB_TERM(m->text);
+		CB_TERM(m->reply_id);
 		CB_TERM(m->context_id);
-		if (!m->provider_message_id[0] || !m->from[0])
-			continue;
-		wa_log(WA_LOG_INFO, "callback",
-		       "Inbound %s message %s from %s%s%s via %s: not stored "
-		       "(inbound storage is not implemented yet)",
-		       inbound_type_name(m->type), m->provider_message_id,
-		       wa_mask_phone(m->from, masked, sizeof(masked)),
-		       m->context_id[0] ? ", replying to " : "", m->context_id,
-		       prov);
+		CB_TERM(m->media_id);
+		CB_TERM(m->media_url);
+		CB_TERM(m->media_mime);
+		CB_TERM(m->media_file_name);
 	}
-	for (size_t i = 0; i < ne; i++) {
+	for (size_t i = 0; i < n_contact_events(o); i++) {
 		wa_contact_event *e = &o->contact_events[i];
 
 		CB_TERM(e->phone);
 		CB_TERM(e->source);
-		if (!e->phone[0] || (e->kind != WA_CONTACT_OPTED_OUT &&
-		                     e->kind != WA_CONTACT_OPTED_IN))
-			continue;
-		wa_log(WA_LOG_INFO, "callback",
-		       "Contact %s opted %s (source %s): not recorded "
-		       "(opt-out handling is not implemented yet)",
-		       wa_mask_phone(e->phone, masked, sizeof(masked)),
-		       e->kind == WA_CONTACT_OPTED_OUT ? "out" : "in",
-		       e->source[0] ? e->source : prov);
+		CB_TERM(e->detail);
 	}
 	for (size_t i = 0; i < n_updates(j); i++) {
 		wa_status_update *u = &o->updates[i];
@@ -194,6 +204,23 @@ static void log_inbound(cb_job *j)
 		       u->provider_message_id,
 		       u->error_code[0] ? u->error_code : "none");
 	}
+}
+
+/* Committed: one line when the callback carried inbound messages or
+ * contact events. */
+static void log_twoway(cb_job *j)
+{
+	const wa_twoway_counts *c = &j->tw;
+
+	if (!c->stored && !c->duplicates && !c->invalid && !c->opted_out &&
+	    !c->opted_in)
+		return;
+	wa_log(c->invalid ? WA_LOG_WARN : WA_LOG_INFO, "callback",
+	       "Inbound from %s: %zu message(s) stored, %zu repeated, %zu "
+	       "dropped (no id or no valid sender); %zu opt-out(s), %zu "
+	       "opt-in(s), %ld queued message(s) canceled",
+	       j->r->app->provider->table->name, c->stored, c->duplicates,
+	       c->invalid, c->opted_out, c->opted_in, c->canceled);
 }
 
 static void reply(cb_job *j)
@@ -216,11 +243,12 @@ static void apply_done(void *ud, int rc, const char *err)
 	if (rc != 0) {
 		/* Let the provider retry later: its callbacks are retried. */
 		wa_log(WA_LOG_ERROR, "callback",
-		       "Cannot record status updates: %s", err);
+		       "Cannot record a callback's updates: %s", err);
 		wa_req_add_header(j->r, "Retry-After", "5");
 		wa_req_error(j->r, 503, "Store unavailable", NULL);
 	} else {
 		keep_unknown(j);
+		log_twoway(j);
 		if (j->unknown)
 			wa_log(WA_LOG_WARN, "callback",
 			       "%zu status update(s) for unknown provider "
@@ -295,8 +323,9 @@ void wa_route_callback(wa_req *r)
 		reply(j);
 		return;
 	}
-	log_inbound(j);
-	if (j->out.n_updates == 0) {
+	prepare_twoway(j);
+	if (j->out.n_updates == 0 && n_inbound(&j->out) == 0 &&
+	    n_contact_events(&j->out) == 0) {
 		reply(j);
 		return;
 	}

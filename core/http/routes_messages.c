@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "base/validate.h"
+#include "http/consent.h"
 #include "http/render.h"
 #include "http/routes.h"
 
@@ -176,7 +177,7 @@ void wa_route_send(wa_req *r)
 {
 	wa_app *app = r->app;
 	const char *error = NULL;
-	char msgbuf[160];
+	char msgbuf[320];
 	send_job *j;
 	json_object *obj;
 	int rc;
@@ -205,6 +206,17 @@ void wa_route_send(wa_req *r)
 		wa_req_error(r, 400, error, NULL);
 		return;
 	}
+	switch (
+	    wa_consent_check(app, &j->f, wa_now_ms(), msgbuf, sizeof(msgbuf))) {
+	case 0:
+		break;
+	case 409:
+		wa_req_error(r, 409, msgbuf, NULL);
+		return;
+	default:
+		store_unavailable(r, msgbuf);
+		return;
+	}
 	fill_new(app, &j->msg, &j->f, wa_now_ms());
 	j->wait_s = wa_prefer_wait(wa_req_header(r, "Prefer"), PREFER_WAIT_MAX);
 	wa_req_suspend(r);
@@ -218,7 +230,8 @@ void wa_route_send(wa_req *r)
 
 typedef struct batch_item {
 	const char *error; /* validation error, or NULL */
-	char errbuf[160];
+	int code;          /* its HTTP status: 0 means 400 */
+	char errbuf[256];
 	wa_send_fields f;
 	wa_new_message msg;
 	wa_insert_result res;
@@ -276,8 +289,9 @@ static void batch_done(void *ud, int rc, const char *err)
 		if (it->error) {
 			json_object_object_add(
 			    o, "error", json_object_new_string(it->error));
-			json_object_object_add(o, "code",
-			                       json_object_new_int(400));
+			json_object_object_add(
+			    o, "code",
+			    json_object_new_int(it->code ? it->code : 400));
 		} else if (it->res.kind == WA_INSERT_CONFLICT) {
 			json_object_object_add(
 			    o, "error", json_object_new_string(CONFLICT_MSG));
@@ -322,6 +336,7 @@ void wa_route_batch(wa_req *r)
 	batch_job *b;
 	size_t n, valid = 0;
 	int64_t now = wa_now_ms();
+	int rc;
 	char msg[128];
 
 	if (app->stopping) {
@@ -369,6 +384,17 @@ void wa_route_batch(wa_req *r)
 		                     &it->error, it->errbuf,
 		                     sizeof(it->errbuf)) != 0)
 			continue;
+		rc = wa_consent_check(app, &it->f, now, it->errbuf,
+		                      sizeof(it->errbuf));
+		if (rc < 0) {
+			store_unavailable(r, it->errbuf);
+			return;
+		}
+		if (rc == 409) {
+			it->error = it->errbuf;
+			it->code = 409;
+			continue;
+		}
 		fill_new(app, &it->msg, &it->f, now);
 		valid++;
 	}

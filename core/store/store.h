@@ -173,7 +173,56 @@ typedef struct wa_outbox_event {
 	char error[WA_ERR_MAX];
 	int64_t occurred_ms;
 	int attempts; /* deliveries tried so far */
+	/* Appended (two-way messaging): an event that is not about a message's
+	 * status (outbox_add). event is its name ("message.received",
+	 * "contact.opted_out", ...; "" for a status event), body the whole
+	 * JSON body to send (malloc'd by outbox_claim, free with
+	 * wa_outbox_event_free; NULL for a status event) and message_id its
+	 * ordering key (events with one key go out in order). */
+	char event[32];
+	char *body;
 } wa_outbox_event;
+
+/* Frees ev's members (body); accepts NULL. */
+void wa_outbox_event_free(wa_outbox_event *ev);
+
+/* ---- two-way messaging: inbound messages and contacts ---- */
+
+#define WA_OPT_SOURCE_MAX 64
+
+/* An inbound message as stored. json is the whole message as one JSON
+ * object (what the API lists and message.received carries), malloc'd:
+ * free with wa_inbound_rec_free. */
+typedef struct wa_inbound_rec {
+	char id[WA_ID_MAX]; /* the host's id, "in-<uuid>" */
+	char provider[WA_PROVIDER_NAME_MAX];
+	char provider_message_id[WA_PMID_MAX]; /* with provider: unique */
+	char phone[WA_PHONE_MAX];              /* the sender */
+	int64_t occurred_ms;                   /* when the user sent it */
+	int64_t received_ms;                   /* when we stored it */
+	char *json;
+} wa_inbound_rec;
+
+void wa_inbound_rec_free(wa_inbound_rec *r); /* members only; NULL ok */
+
+/* What the store knows about one phone. */
+typedef struct wa_contact {
+	char phone[WA_PHONE_MAX];
+	int64_t last_inbound_ms; /* newest inbound message's time, 0: none */
+	bool opted_out;
+	char opt_source[WA_OPT_SOURCE_MAX]; /* who changed it last, or "" */
+	int64_t opt_at_ms;                  /* when, 0: never */
+} wa_contact;
+
+/* inbound_list's filter and keyset cursor: messages ordered by
+ * (occurred_ms, id), after (after_ms, after_id) when after_id is not "". */
+typedef struct wa_inbound_query {
+	const char *phone; /* NULL: any */
+	int64_t since_ms;  /* occurred_ms >= since_ms (0: no bound) */
+	int64_t until_ms;  /* occurred_ms < until_ms (0: no bound) */
+	int64_t after_ms;
+	const char *after_id; /* NULL or "": from the start */
+} wa_inbound_query;
 
 typedef struct wa_store_stats {
 	long long count[7]; /* by wa_msg_status */
@@ -278,6 +327,42 @@ typedef struct wa_store_ops {
 	 * instance (the engine's own limiter is enough). */
 	void (*set_rate)(wa_store *s, const char *provider, double rate,
 	                 double burst);
+
+	/* ---- appended: two-way messaging (write side) ---- */
+	/* Keep an inbound message unless (provider, provider_message_id) is
+	 * known (providers retry their webhooks): *created tells. A new one
+	 * also moves its phone's last_inbound_ms forward (never back). */
+	int (*inbound_add)(wa_store *s, const wa_inbound_rec *in, bool *created,
+	                   char *err, size_t err_len);
+	/* Set a phone's opt-out state (creating the contact). *changed is
+	 * false when it already was in that state (source and time kept). */
+	int (*contact_set_opt)(wa_store *s, const char *phone, bool opted_out,
+	                       const char *source, int64_t at_ms, bool *changed,
+	                       char *err, size_t err_len);
+	/* Cancel every queued message to phone, with detail in the history
+	 * entry (and the canceled outbox event). *n canceled. */
+	int (*cancel_phone)(wa_store *s, const char *phone, int64_t now_ms,
+	                    const char *detail, long *n, char *err,
+	                    size_t err_len);
+	/* Queue an event that is not a message status (see wa_outbox_event);
+	 * nothing while the outbox is off. key orders events (the phone). */
+	int (*outbox_add)(wa_store *s, const char *key, const char *event,
+	                  const char *body, int64_t at_ms, char *err,
+	                  size_t err_len);
+
+	/* ---- appended: two-way messaging (read side) ---- */
+	/* 0 found, 1 unknown phone (out zeroed), -1 error. */
+	int (*contact_get)(wa_store *s, const char *phone, wa_contact *out,
+	                   char *err, size_t err_len);
+	/* Up to max messages matching q into out[0..*n) (free each). */
+	int (*inbound_list)(wa_store *s, const wa_inbound_query *q,
+	                    wa_inbound_rec *out, size_t max, size_t *n,
+	                    char *err, size_t err_len);
+	/* Up to max opted-out contacts, by phone, after after_phone (NULL or
+	 * "": from the start). */
+	int (*suppression_list)(wa_store *s, const char *after_phone,
+	                        wa_contact *out, size_t max, size_t *n,
+	                        char *err, size_t err_len);
 } wa_store_ops;
 
 struct wa_store {

@@ -86,3 +86,19 @@ void wa_store_instance_id(char *out, size_t n)
 	snprintf(out, n, "%s-%ld-%08x", host[0] ? host : "host", (long)getpid(),
 	         rnd);
 }
+
+void wa_outbox_event_free(wa_outbox_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->body);
+	ev->body = NULL;
+}
+
+void wa_inbound_rec_free(wa_inbound_rec *r)
+{
+	if (!r)
+		return;
+	free(r->json);
+	r->json = NULL;
+}

@@ -56,7 +56,11 @@ void pe_env_drop(pe_env *e, const char *key)
 	for (int i = 0; i < e->n; i++) {
 		if (strncmp(e->list[i], key, kl) == 0 && e->list[i][kl] == '=')
 			continue;
-		e->list[o++] = e->list[i];
+		/* keep list[k] == buf[k]: pe_env_add writes buf[n] next */
+		if (o != i)
+			memmove(e->buf[o], e->buf[i], sizeof(e->buf[o]));
+		e->list[o] = e->buf[o];
+		o++;
 	}
 	e->n = o;
 	e->list[o] = NULL;

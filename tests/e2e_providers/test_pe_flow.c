@@ -1,5 +1,5 @@
 /* test_pe_flow.c - one provider end to end: send, signed callbacks, monotonic
- * status, signed webhooks out, inbound messages acknowledged and logged
+ * status, signed webhooks out, replies stored and relayed, opt-outs honoured
  *
  * Built once per provider (PE_PROVIDER = "twilio" | "evolution" | "cloudapi"):
  * the real daemon loads the real plugin, which talks to the loopback fake
@@ -151,33 +151,120 @@ static void signer_vectors(void)
 	    "0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914");
 }
 
-/* D: a user's reply, posted signed twice (providers retry) and forged
- * once: until the store keeps inbound messages (issue 13's host side),
- * each accepted post is answered 200 and logged, phone masked, and the
- * forged one is refused and not logged; Cloud API: a user_preferences
- * marketing stop is logged as an opt-out. E: a late "failed" with a
+/* Occurrences of needle in hay. */
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Webhooks of one event name the receiver logged, each checked (signed,
+ * well-formed); the last one's copy in *last when not NULL. */
+static int events_of(receiver *rcv, const char *event, rcv_req *last)
+{
+	static rcv_req log[RCV_MAX];
+	int n = rcv_log(rcv, log, RCV_MAX), k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (strcmp(log[i].event, event) != 0)
+			continue;
+		CHECK(log[i].sig_ok);
+		CHECK(log[i].json_ok);
+		k++;
+		if (last)
+			*last = log[i];
+	}
+	return k;
+}
+
+/* D: a user's reply "Parar", posted signed three times (providers retry)
+ * and forged once: stored once, relayed once as a signed
+ * message.received webhook, and the number opted out (contact.opted_out);
+ * GET /v1/inbound lists it once. A send to the number is then refused with
+ * 409 and a sentence, nothing queued and no provider call; "voltar" opts
+ * it back in and the next send goes out. Cloud API: a user_preferences
+ * marketing stop opts it out with its source. E: a late "failed" with a
  * retryable code still ends the message failed (the requeue is issue
  * 14's host side), and the log says it was retryable. */
-static void inbound_and_late_failure(const wa_daemon *d, receiver *rcv,
-                                     const char *b_id, const char *b_pmid)
+static void inbound_and_late_failure(const wa_daemon *d, const wa_fake *f,
+                                     receiver *rcv, const char *b_id,
+                                     const char *b_pmid)
 {
 	const bool tw = strcmp(prov->name, "twilio") == 0;
 	const bool ev = strcmp(prov->name, "evolution") == 0;
+	const bool meta = strcmp(prov->name, "cloudapi") == 0;
 	const char *in_id = tw   ? "SM0123456789abcdef0123456789abcdef"
 	                    : ev ? "3A0123456789ABCDEF01"
 	                         : "wamid.HBgNNTUxMTk4NzY1MDAwMRUCABIYFDNB";
+	const char *in_id2 = tw   ? "SM0123456789abcdef0123456789abcdf0"
+	                     : ev ? "3A0123456789ABCDEF02"
+	                          : "wamid.HBgNNTUxMTk4NzY1MDAwMRUCABIYFDNC";
 	/* A throttling code of each: Meta throughput, Twilio sender rate. */
 	const char *code = tw ? "63018" : "130429";
-	char needle[160], got[256];
+	char needle[160], got[256], d_id[64], d_pmid[128];
+	wa_http_reply r;
+	rcv_req last;
+	int hooks = 6;
 
-	snprintf(needle, sizeof(needle), "Inbound text message %s from", in_id);
-	CHECK_INT(pe_inbound(d, prov, in_id, PHONE, "Parar", PE_SIGNED), 200);
-	CHECK_INT(pe_inbound(d, prov, in_id, PHONE, "Parar", PE_SIGNED), 200);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(pe_inbound(d, prov, in_id, PHONE, "Parar", PE_SIGNED),
+		          200);
 	CHECK_INT(pe_inbound(d, prov, in_id, PHONE, "Parar", PE_BAD_SIG),
 	          prov->forged_status);
-	CHECK_INT(wa_h_count_lines(d->log_path, needle), 2);
-	CHECK_INT(wa_h_count_lines(d->log_path, "not stored"), 2);
-	if (strcmp(prov->name, "cloudapi") == 0) {
+	hooks += 2; /* message.received, contact.opted_out */
+	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
+	CHECK_INT(events_of(rcv, "message.received", &last), 1);
+	CHECK_STR(last.provider_message_id, in_id);
+	CHECK_STR(last.phone, PHONE);
+	CHECK_STR(last.text, "Parar");
+	CHECK(strncmp(last.message_id, "in-", 3) == 0);
+	CHECK_INT(events_of(rcv, "contact.opted_out", &last), 1);
+	CHECK_STR(last.phone, PHONE);
+	CHECK_STR(last.source, "keyword:PARAR");
+	CHECK_INT(wa_h_count_lines(d->log_path, "1 message(s) stored"), 1);
+	CHECK_INT(wa_h_count_lines(d->log_path, "1 repeated"), 2);
+
+	CHECK_INT(e2e_get(d, "/v1/inbound?phone=%2B5511987650001", &r), 200);
+	CHECK_INT(count_str(r.body, "\"provider_message_id\""), 1);
+	CHECK(strstr(r.body, in_id) != NULL);
+	wa_h_reply_free(&r);
+
+	/* Refused at once: 409, a sentence, nothing queued or sent. */
+	CHECK_INT(
+	    pe_send(d, "pe-" PE_PROVIDER "-d0", PHONE, "Promo", false, &r),
+	    409);
+	CHECK(strstr(r.body, "opted out") != NULL);
+	CHECK(strstr(r.body, "keyword:PARAR") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(
+	    e2e_get(d, "/v1/messages?external_id=pe-" PE_PROVIDER "-d0", &r),
+	    404);
+	wa_h_reply_free(&r);
+	CHECK_INT(wa_h_count_lines(f->record, "\"to\":"), 3);
+
+	/* "voltar": back in; the next send goes out. */
+	CHECK_INT(pe_inbound(d, prov, in_id2, PHONE, "voltar", PE_SIGNED), 200);
+	hooks += 2; /* message.received, contact.opted_in */
+	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
+	CHECK_INT(events_of(rcv, "contact.opted_in", &last), 1);
+	CHECK_STR(last.source, "keyword:VOLTAR");
+	CHECK_INT(pe_send(d, "pe-" PE_PROVIDER "-d1", PHONE, "Welcome back",
+	                  true, &r),
+	          200);
+	pe_json(r.body, "message_id", d_id, sizeof(d_id));
+	pe_json(r.body, "status", got, sizeof(got));
+	CHECK_STR(got, "sent");
+	wa_h_reply_free(&r);
+	CHECK_INT(wa_h_count_lines(f->record, "\"to\":"), 4);
+	pe_fake_id(f, 4, d_pmid, sizeof(d_pmid));
+	hooks += 1; /* its "sent" */
+	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
+	CHECK_STR(hooks_of(rcv, d_id, d_pmid, got, sizeof(got)), "sent");
+
+	if (meta) {
 		/* A marketing opt-out through Meta's user_preferences. */
 		char body[1024];
 
@@ -192,17 +279,23 @@ static void inbound_and_late_failure(const wa_daemon *d, receiver *rcv,
 		    "\"user_preferences\"}]}]}",
 		    PHONE + 1);
 		CHECK_INT(pe_meta_webhook(d, body), 200);
-		CHECK_INT(wa_h_count_lines(d->log_path,
-		                           "opted out (source cloudapi:user_"
-		                           "preferences:marketing_messages)"),
-		          1);
+		hooks += 1;
+		CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
+		CHECK_INT(events_of(rcv, "contact.opted_out", &last), 2);
+		CHECK_STR(last.source,
+		          "cloudapi:user_preferences:marketing_messages");
+		CHECK_INT(e2e_get(d, "/v1/contacts/%2B5511987650001", &r), 200);
+		CHECK_STR(pe_json(r.body, "opt_source", got, sizeof(got)),
+		          "cloudapi:user_preferences:marketing_messages");
+		wa_h_reply_free(&r);
 	}
 	CHECK_INT(wa_h_count_lines(d->log_path, PHONE + 1), 0); /* masked */
 
 	CHECK_INT(pe_failed(d, prov, b_pmid, code), 200);
 	CHECK(e2e_wait_status(d, b_id, "failed", 10000));
 	CHECK_STR(e2e_status(d, b_id, got, sizeof(got)), "failed");
-	CHECK_INT(rcv_wait(rcv, 7, 10000), 7); /* the "failed" webhook */
+	hooks += 1; /* the "failed" webhook */
+	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
 	snprintf(needle, sizeof(needle), "retryable code %s", code);
 	CHECK_INT(wa_h_count_lines(d->log_path, needle),
 	          ev ? 0 : 1); /* Evolution's ERROR carries no code */
@@ -299,7 +392,7 @@ int main(void)
 	CHECK_INT(rcv_wait(rcv, 7, 0), 6);
 	CHECK_INT(wa_h_count_lines(f.record, "\"to\":"), 3);
 
-	inbound_and_late_failure(&d, rcv, b_id, b_pmid);
+	inbound_and_late_failure(&d, &f, rcv, b_id, b_pmid);
 	CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 10000), 0);
 	CHECK_INT(wa_fake_stop(&f), 0);
 	rcv_stop(rcv);

@@ -48,6 +48,14 @@ static const tcase cases[] = {
     {"pg_fence", su_case_pg_fence, PG},
     {"pg_parallel_insert", su_case_pg_parallel_insert, PG},
     {"pg_newer_schema", su_case_pg_newer_schema, PG},
+    {"inbound_dedup", su_case_inbound_dedup, ALL},
+    {"contact_opt", su_case_contact_opt, ALL},
+    {"cancel_phone", su_case_cancel_phone, ALL},
+    {"outbox_events", su_case_outbox_events, ALL},
+    {"inbound_list", su_case_inbound_list, ALL},
+    {"suppression_list", su_case_suppression_list, ALL},
+    {"twoway_rollback", su_case_twoway_rollback, ALL},
+    {"sqlite_migrate_v4", su_case_sqlite_migrate_v4, SQLITE},
 };
 
 static bool runs_here(int only)
@@ -96,5 +104,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases1_counts);
 	add_counts(su_cases2_counts);
 	add_counts(su_cases3_counts);
+	add_counts(su_cases4_counts);
 	return wa_t_report();
 }

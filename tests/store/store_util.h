@@ -58,6 +58,7 @@ void su_util_counts(int *passed, int *failed);
 void su_cases1_counts(int *passed, int *failed);
 void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
+void su_cases4_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);
@@ -87,5 +88,13 @@ void su_case_outbox_two(void);
 void su_case_pg_fence(void);
 void su_case_pg_parallel_insert(void);
 void su_case_pg_newer_schema(void);
+void su_case_inbound_dedup(void);
+void su_case_contact_opt(void);
+void su_case_cancel_phone(void);
+void su_case_outbox_events(void);
+void su_case_inbound_list(void);
+void su_case_suppression_list(void);
+void su_case_twoway_rollback(void);
+void su_case_sqlite_migrate_v4(void);
 
 #endif

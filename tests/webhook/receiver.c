@@ -100,9 +100,39 @@ static void parse_body(rcv_req *q, const char *body, size_t len)
 	bool ok = o && json_object_is_type(o, json_type_object) &&
 	          json_tokener_get_error(tok) == json_tokener_success;
 
-	if (ok) {
-		ok = json_object_object_get_ex(o, "event", &v) && v &&
-		     strcmp(json_object_get_string(v), "message.status") == 0;
+	if (ok && json_object_object_get_ex(o, "event", &v) && v)
+		snprintf(q->event, sizeof(q->event), "%s",
+		         json_object_get_string(v));
+	if (ok && strcmp(q->event, "message.received") == 0) {
+		json_object *m = NULL;
+
+		ok = json_object_object_get_ex(o, "message", &m) && m &&
+		     json_object_is_type(m, json_type_object) &&
+		     json_object_object_length(o) == 2;
+		if (ok) {
+			str_member(m, "id", q->message_id,
+			           sizeof(q->message_id), NULL, &ok);
+			str_member(m, "provider", tmp, sizeof(tmp), NULL, &ok);
+			str_member(m, "provider_message_id",
+			           q->provider_message_id,
+			           sizeof(q->provider_message_id), NULL, &ok);
+			str_member(m, "from", q->phone, sizeof(q->phone), NULL,
+			           &ok);
+			str_member(m, "type", tmp, sizeof(tmp), NULL, &ok);
+			str_member(m, "text", q->text, sizeof(q->text), NULL,
+			           &ok);
+			str_member(m, "occurred_at", tmp, sizeof(tmp), NULL,
+			           &ok);
+			str_member(m, "received_at", tmp, sizeof(tmp), NULL,
+			           &ok);
+		}
+	} else if (ok && strncmp(q->event, "contact.opted_", 14) == 0) {
+		str_member(o, "phone", q->phone, sizeof(q->phone), NULL, &ok);
+		str_member(o, "source", q->source, sizeof(q->source), NULL,
+		           &ok);
+		str_member(o, "occurred_at", tmp, sizeof(tmp), NULL, &ok);
+	} else if (ok) {
+		ok = strcmp(q->event, "message.status") == 0;
 		str_member(o, "message_id", q->message_id,
 		           sizeof(q->message_id), NULL, &ok);
 		str_member(o, "external_id", tmp, sizeof(tmp), NULL, &ok);

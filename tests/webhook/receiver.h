@@ -21,6 +21,15 @@ typedef struct rcv_req {
 	bool ctype_ok;   /* Content-Type: application/json */
 	long long ts;    /* X-Wadispatch-Timestamp */
 	unsigned answer; /* the status code we replied */
+	/* Appended: two-way messaging events. event is "message.status",
+	 * "message.received", "contact.opted_out" or "contact.opted_in";
+	 * message.received fills message_id (our inbound id),
+	 * provider_message_id, phone (from) and text; contact events phone
+	 * and source. json_ok checks each event's own members. */
+	char event[32];
+	char phone[24];
+	char text[64];
+	char source[64];
 } rcv_req;
 
 typedef struct receiver receiver;

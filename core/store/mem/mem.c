@@ -145,8 +145,14 @@ static void mem_close(wa_store *s)
 	free(m->msgs);
 	free(m->head_id);
 	free(m->head_ext);
+	for (i = 0; i < m->n_obs; i++)
+		free(m->obs[i].body);
 	free(m->obs);
 	free(m->undo);
+	for (i = 0; i < m->n_ins; i++)
+		wa_inbound_rec_free(&m->ins[i]);
+	free(m->ins);
+	free(m->cts);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
@@ -171,6 +177,13 @@ static const wa_store_ops mem_ops = {
     .stats = mem_stats,
     .next_due = mem_next_due,
     .ping = mem_ping,
+    .inbound_add = wa_mem_inbound_add,
+    .contact_set_opt = wa_mem_contact_set_opt,
+    .cancel_phone = wa_mem_cancel_phone,
+    .outbox_add = wa_mem_outbox_add,
+    .contact_get = wa_mem_contact_get,
+    .inbound_list = wa_mem_inbound_list,
+    .suppression_list = wa_mem_suppression_list,
 };
 
 wa_store *wa_store_open_memory(char *err, size_t err_len)

@@ -204,12 +204,21 @@ static void undo_all(mem_store *m)
 			restore(m->msgs[u->idx], &u->u.ms);
 			break;
 		case U_OB_NEW:
-			m->n_obs--;
+			free(m->obs[--m->n_obs].body);
 			break;
 		case U_OB_SET:
 			if (m->obs[u->idx].deleted && !u->u.ob.deleted)
 				m->n_ob_deleted--;
 			m->obs[u->idx] = u->u.ob;
+			break;
+		case U_IN_NEW: /* always the newest inbound message */
+			wa_inbound_rec_free(&m->ins[--m->n_ins]);
+			break;
+		case U_CT_NEW: /* always the newest contact */
+			m->n_cts--;
+			break;
+		case U_CT_SET:
+			m->cts[u->idx] = u->u.ct;
 			break;
 		}
 	}
@@ -226,6 +235,8 @@ static void compact_outbox(mem_store *m)
 	for (i = 0; i < m->n_obs; i++)
 		if (!m->obs[i].deleted)
 			m->obs[j++] = m->obs[i];
+		else
+			free(m->obs[i].body);
 	m->n_obs = j;
 	m->n_ob_deleted = 0;
 }

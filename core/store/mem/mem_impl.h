@@ -17,6 +17,7 @@ typedef struct mem_ob {
 	int64_t next_attempt_ms, lease_until_ms;
 	char last_error[WA_ERR_MAX];
 	bool deleted;
+	char *body; /* outbox_add's events: owned, freed when dropped */
 } mem_ob;
 
 /* The mutable part of a message, saved before a change for rollback. */
@@ -31,7 +32,7 @@ typedef struct msg_state {
 	size_t n_history;
 } msg_state;
 
-enum { U_MSG_NEW, U_MSG_SET, U_OB_NEW, U_OB_SET };
+enum { U_MSG_NEW, U_MSG_SET, U_OB_NEW, U_OB_SET, U_IN_NEW, U_CT_NEW, U_CT_SET };
 
 typedef struct undo {
 	int kind;
@@ -39,6 +40,7 @@ typedef struct undo {
 	union {
 		msg_state ms;
 		mem_ob ob;
+		wa_contact ct;
 	} u;
 } undo;
 
@@ -56,6 +58,11 @@ typedef struct mem_store {
 	int64_t next_seq;
 	undo *undo;
 	size_t n_undo, cap_undo;
+	/* two-way messaging (mem_contacts.c): linear, tests only */
+	wa_inbound_rec *ins;
+	size_t n_ins, cap_ins;
+	wa_contact *cts;
+	size_t n_cts, cap_cts;
 } mem_store;
 
 static inline mem_store *M(wa_store *s)
@@ -106,5 +113,28 @@ int wa_mem_outbox_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 int wa_mem_outbox_finish(wa_store *s, int64_t seq, bool delivered,
                          int64_t next_attempt_ms, const char *error, char *err,
                          size_t err_len);
+
+/* mem_contacts.c: inbound messages, contacts, custom outbox events */
+int wa_mem_inbound_add(wa_store *s, const wa_inbound_rec *in, bool *created,
+                       char *err, size_t err_len);
+int wa_mem_contact_set_opt(wa_store *s, const char *phone, bool opted_out,
+                           const char *source, int64_t at_ms, bool *changed,
+                           char *err, size_t err_len);
+int wa_mem_cancel_phone(wa_store *s, const char *phone, int64_t now_ms,
+                        const char *detail, long *n, char *err, size_t err_len);
+int wa_mem_outbox_add(wa_store *s, const char *key, const char *event,
+                      const char *body, int64_t at_ms, char *err,
+                      size_t err_len);
+int wa_mem_contact_get(wa_store *s, const char *phone, wa_contact *out,
+                       char *err, size_t err_len);
+int wa_mem_inbound_list(wa_store *s, const wa_inbound_query *q,
+                        wa_inbound_rec *out, size_t max, size_t *n, char *err,
+                        size_t err_len);
+int wa_mem_suppression_list(wa_store *s, const char *after_phone,
+                            wa_contact *out, size_t max, size_t *n, char *err,
+                            size_t err_len);
+/* mem_write.c: a status change of a queued message (history, outbox). */
+int wa_mem_change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
+                  const char *detail, char *err, size_t err_len);
 
 #endif

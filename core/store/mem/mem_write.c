@@ -68,7 +68,7 @@ static int ob_add(mem_store *m, const mem_msg *mm, wa_msg_status status,
 }
 
 /* A status change: wa_mem_touch first, then set, then history and outbox. */
-static int change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
+int wa_mem_change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
                   const char *detail, char *err, size_t err_len)
 {
 	mm->r.status = to;
@@ -137,7 +137,8 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 	}
 	m->msgs[m->n_msgs++] = mm;
 	wa_mem_link_msg(m, m->n_msgs - 1);
-	if (change(m, mm, WA_MSG_QUEUED, n->created_ms, "", err, err_len) < 0)
+	if (wa_mem_change(m, mm, WA_MSG_QUEUED, n->created_ms, "", err,
+	                  err_len) < 0)
 		return -1;
 	res->kind = WA_INSERT_CREATED;
 	snprintf(res->id, sizeof(res->id), "%s", n->id);
@@ -219,8 +220,8 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 		mm->r.attempts++;
 		mm->r.lease_until_ms = lease_until_ms;
 		snprintf(detail, sizeof(detail), "attempt %d", mm->r.attempts);
-		rc =
-		    change(m, mm, WA_MSG_SENDING, now_ms, detail, err, err_len);
+		rc = wa_mem_change(m, mm, WA_MSG_SENDING, now_ms, detail, err,
+		                   err_len);
 	}
 	for (i = 0; i < np && rc == 0; i++) {
 		wa_message_rec *r = &out[i];
@@ -296,7 +297,7 @@ static int mem_finish_locked(mem_store *m, const char *id, const wa_outcome *o,
 		         o->upstream_code ? o->upstream_code : "");
 		mm->r.upstream_status = o->upstream_status;
 	}
-	return change(m, mm, to, o->at_ms, detail, err, err_len);
+	return wa_mem_change(m, mm, to, o->at_ms, detail, err, err_len);
 }
 
 int wa_mem_finish(wa_store *s, const char *id, const wa_outcome *o, char *err,
@@ -327,8 +328,8 @@ int wa_mem_cancel(wa_store *s, const char *id, int64_t now_ms,
 	} else {
 		rc = wa_mem_touch(m, mm, err, err_len);
 		if (rc == 0)
-			rc = change(m, mm, WA_MSG_CANCELED, now_ms, "", err,
-			            err_len);
+			rc = wa_mem_change(m, mm, WA_MSG_CANCELED, now_ms, "",
+			                   err, err_len);
 		*kind = WA_CANCEL_DONE;
 		*status = WA_MSG_CANCELED;
 	}
@@ -360,9 +361,9 @@ int wa_mem_apply_status(wa_store *s, const wa_status_change *c,
 				         sizeof(mm->r.last_error), "%s",
 				         c->error);
 			if (rc == 0)
-				rc = change(m, mm, c->status, c->at_ms,
-				            c->error ? c->error : "", err,
-				            err_len);
+				rc = wa_mem_change(m, mm, c->status, c->at_ms,
+				                   c->error ? c->error : "",
+				                   err, err_len);
 			*kind = WA_APPLY_APPLIED;
 		}
 	}
@@ -389,8 +390,8 @@ long wa_mem_release_all(wa_store *s, int64_t now_ms, char *err, size_t err_len)
 			mm->r.attempts--;
 		mm->r.next_attempt_ms = now_ms;
 		mm->r.lease_until_ms = 0;
-		rc = change(m, mm, WA_MSG_QUEUED, now_ms, "released", err,
-		            err_len);
+		rc = wa_mem_change(m, mm, WA_MSG_QUEUED, now_ms, "released",
+		                   err, err_len);
 		n++;
 	}
 	rc = wa_mem_w_leave(m, own, rc);
@@ -444,7 +445,16 @@ int wa_mem_outbox_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 		}
 		u->u.ob = *o;
 		o->lease_until_ms = lease_until_ms;
-		out[(*n)++] = o->e;
+		out[*n] = o->e;
+		out[*n].body = NULL;
+		if (o->body && !(out[*n].body = strdup(o->body))) {
+			while (*n > 0)
+				wa_outbox_event_free(&out[--(*n)]);
+			wa_mem_grow_fail(err, err_len);
+			rc = -1;
+			break;
+		}
+		(*n)++;
 	}
 	return wa_mem_w_leave(m, own, rc);
 }

@@ -14,91 +14,6 @@
  * long in coming on an idle daemon). */
 #define FAULT_HOLD_MS 2000
 
-/* ---- read connection pool: reads never wait for the writer ---- */
-
-static wa_pg_reader *reader_get(wa_pg_store *s)
-{
-	wa_pg_reader *r = NULL;
-
-	pthread_mutex_lock(&s->pool_mu);
-	for (;;) {
-		for (size_t i = 0; i < s->n_readers; i++) {
-			if (!s->readers[i].busy) {
-				r = &s->readers[i];
-				break;
-			}
-		}
-		if (!r && s->n_readers < WA_PG_POOL_MAX)
-			r = &s->readers[s->n_readers++];
-		if (r)
-			break;
-		pthread_cond_wait(&s->pool_cv, &s->pool_mu);
-	}
-	r->busy = true;
-	pthread_mutex_unlock(&s->pool_mu);
-	return r;
-}
-
-static void reader_put(wa_pg_store *s, wa_pg_reader *r)
-{
-	pthread_mutex_lock(&s->pool_mu);
-	r->busy = false;
-	pthread_cond_signal(&s->pool_cv);
-	pthread_mutex_unlock(&s->pool_mu);
-}
-
-/* Connect r, unless a connect failed moments ago (then fail at once with
- * that error); failures back off from 100 ms doubling to 5 s. */
-static int reader_connect(wa_pg_store *s, wa_pg_reader *r, char *err,
-                          size_t err_len)
-{
-	int64_t now = wa_mono_ms();
-
-	pthread_mutex_lock(&s->pool_mu);
-	if (now < s->read_retry_ms) {
-		snprintf(err, err_len, "%s", s->read_fault);
-		pthread_mutex_unlock(&s->pool_mu);
-		return -1;
-	}
-	pthread_mutex_unlock(&s->pool_mu);
-	PQfinish(r->c);
-	r->c = wa_pg_connect(s->conninfo, err, err_len);
-	pthread_mutex_lock(&s->pool_mu);
-	if (r->c) {
-		s->read_backoff_ms = 0;
-		s->read_retry_ms = 0;
-	} else {
-		s->read_backoff_ms = s->read_backoff_ms ? s->read_backoff_ms * 2
-		                                        : WA_PG_BACKOFF_MIN_MS;
-		if (s->read_backoff_ms > WA_PG_BACKOFF_MAX_MS)
-			s->read_backoff_ms = WA_PG_BACKOFF_MAX_MS;
-		s->read_retry_ms = wa_mono_ms() + s->read_backoff_ms;
-		snprintf(s->read_fault, sizeof(s->read_fault), "%s", err);
-	}
-	pthread_mutex_unlock(&s->pool_mu);
-	return r->c ? 0 : -1;
-}
-
-/* Run a read on r, connecting it first when needed; a connection lost
- * since its last use (a database restart) is replaced once. */
-static PGresult *rx(wa_pg_store *s, wa_pg_reader *r, const char *sql,
-                    const wa_pg_params *p, const char *what, char *err,
-                    size_t err_len)
-{
-	PGresult *res = NULL;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!r->c || PQstatus(r->c) != CONNECTION_OK) {
-			if (reader_connect(s, r, err, err_len) < 0)
-				return NULL;
-		}
-		res = wa_pg_exec(r->c, sql, p, what, err, err_len);
-		if (res || PQstatus(r->c) == CONNECTION_OK)
-			break;
-	}
-	return res;
-}
-
 /* ---- reads ---- */
 
 /* The message and its history in one statement (one snapshot). The first
@@ -156,9 +71,9 @@ static int get_common(wa_store *base, const char *sql, const char *a,
 	wa_pg_p_str(&p, a);
 	if (b)
 		wa_pg_p_str(&p, b);
-	rd = reader_get(s);
-	r = rx(s, rd, sql, &p, "read", err, err_len);
-	reader_put(s, rd);
+	rd = wa_pg_reader_get(s);
+	r = wa_pg_rx(s, rd, sql, &p, "read", err, err_len);
+	wa_pg_reader_put(s, rd);
 	if (!r)
 		return -1;
 	rc = fill_get(r, out, err, err_len);
@@ -203,16 +118,17 @@ static int pg_stats(wa_store *base, wa_store_stats *out, char *err,
 	PGresult *r;
 
 	memset(out, 0, sizeof(*out));
-	rd = reader_get(s);
-	r = rx(s, rd,
-	       "SELECT status, count(*) FROM messages GROUP BY status"
-	       " UNION ALL SELECT '~oldest', min(created_ms) FROM messages"
-	       "  WHERE status = 'queued'"
-	       " UNION ALL SELECT '~outbox', count(*) FROM outbox"
-	       " UNION ALL SELECT '~oldest_all', min(created_ms)"
-	       "  FROM messages",
-	       NULL, "stats read", err, err_len);
-	reader_put(s, rd);
+	rd = wa_pg_reader_get(s);
+	r = wa_pg_rx(
+	    s, rd,
+	    "SELECT status, count(*) FROM messages GROUP BY status"
+	    " UNION ALL SELECT '~oldest', min(created_ms) FROM messages"
+	    "  WHERE status = 'queued'"
+	    " UNION ALL SELECT '~outbox', count(*) FROM outbox"
+	    " UNION ALL SELECT '~oldest_all', min(created_ms)"
+	    "  FROM messages",
+	    NULL, "stats read", err, err_len);
+	wa_pg_reader_put(s, rd);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++) {
@@ -241,14 +157,14 @@ static int pg_next_due(wa_store *base, int64_t *due_ms, char *err,
 	int64_t q, l;
 	bool qnull, lnull;
 
-	rd = reader_get(s);
-	r = rx(s, rd,
-	       "SELECT (SELECT min(next_attempt_ms) FROM messages"
-	       "  WHERE status = 'queued'),"
-	       " (SELECT min(lease_until_ms) FROM messages"
-	       "  WHERE status = 'sending')",
-	       NULL, "read", err, err_len);
-	reader_put(s, rd);
+	rd = wa_pg_reader_get(s);
+	r = wa_pg_rx(s, rd,
+	             "SELECT (SELECT min(next_attempt_ms) FROM messages"
+	             "  WHERE status = 'queued'),"
+	             " (SELECT min(lease_until_ms) FROM messages"
+	             "  WHERE status = 'sending')",
+	             NULL, "read", err, err_len);
+	wa_pg_reader_put(s, rd);
 	if (!r)
 		return -1;
 	qnull = PQgetisnull(r, 0, 0);
@@ -268,9 +184,9 @@ static int pg_ping(wa_store *base, char *err, size_t err_len)
 	wa_pg_reader *rd;
 	PGresult *r;
 
-	rd = reader_get(s);
-	r = rx(s, rd, "SELECT 1", NULL, "ping", err, err_len);
-	reader_put(s, rd);
+	rd = wa_pg_reader_get(s);
+	r = wa_pg_rx(s, rd, "SELECT 1", NULL, "ping", err, err_len);
+	wa_pg_reader_put(s, rd);
 	PQclear(r);
 	if (!r)
 		return -1;
@@ -324,6 +240,13 @@ static const wa_store_ops pg_ops = {
     .ping = pg_ping,
     .purge = wa_pg_purge,
     .set_rate = wa_pg_set_rate,
+    .inbound_add = wa_pg_inbound_add,
+    .contact_set_opt = wa_pg_contact_set_opt,
+    .cancel_phone = wa_pg_cancel_phone,
+    .outbox_add = wa_pg_outbox_add,
+    .contact_get = wa_pg_contact_get,
+    .inbound_list = wa_pg_inbound_list,
+    .suppression_list = wa_pg_suppression_list,
 };
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)

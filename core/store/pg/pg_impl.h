@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 3
+#define WA_PG_SCHEMA_VERSION 4
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
@@ -173,5 +173,41 @@ long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
 int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
                         int64_t next_attempt_ms, const char *error, char *err,
                         size_t err_len);
+
+/* pg_write.c: run a write statement in the current transaction (after
+ * the inserts waiting before it); NULL with err. */
+PGresult *wa_pg_write(wa_pg_store *s, const char *sql, const wa_pg_params *p,
+                      const char *what, char *err, size_t err_len);
+/* pg_pool.c: check a read connection out of the pool and back in; run
+ * a read on one (connecting it first when needed, replacing a connection
+ * lost since its last use once); wa_pg_read does all three. NULL with
+ * err. */
+wa_pg_reader *wa_pg_reader_get(wa_pg_store *s);
+void wa_pg_reader_put(wa_pg_store *s, wa_pg_reader *r);
+PGresult *wa_pg_rx(wa_pg_store *s, wa_pg_reader *r, const char *sql,
+                   const wa_pg_params *p, const char *what, char *err,
+                   size_t err_len);
+PGresult *wa_pg_read(wa_pg_store *s, const char *sql, const wa_pg_params *p,
+                     const char *what, char *err, size_t err_len);
+
+/* pg_contacts.c: two-way messaging */
+int wa_pg_inbound_add(wa_store *st, const wa_inbound_rec *in, bool *created,
+                      char *err, size_t err_len);
+int wa_pg_contact_set_opt(wa_store *st, const char *phone, bool opted_out,
+                          const char *source, int64_t at_ms, bool *changed,
+                          char *err, size_t err_len);
+int wa_pg_cancel_phone(wa_store *st, const char *phone, int64_t now_ms,
+                       const char *detail, long *n, char *err, size_t err_len);
+int wa_pg_outbox_add(wa_store *st, const char *key, const char *event,
+                     const char *body, int64_t at_ms, char *err,
+                     size_t err_len);
+int wa_pg_contact_get(wa_store *st, const char *phone, wa_contact *out,
+                      char *err, size_t err_len);
+int wa_pg_inbound_list(wa_store *st, const wa_inbound_query *q,
+                       wa_inbound_rec *out, size_t max, size_t *n, char *err,
+                       size_t err_len);
+int wa_pg_suppression_list(wa_store *st, const char *after_phone,
+                           wa_contact *out, size_t max, size_t *n, char *err,
+                           size_t err_len);
 
 #endif

@@ -105,6 +105,39 @@ static const migration steps[] = {
         " provider text PRIMARY KEY,"
         " tokens double precision NOT NULL,"
         " updated_ms bigint NOT NULL);"},
+    /* two-way messaging: inbound messages, contacts, and outbox events
+     * that are not about a message (message_id NULL, ordered by
+     * event_key) */
+    {4, "ALTER TABLE outbox ALTER COLUMN message_id DROP NOT NULL,"
+        " ALTER COLUMN external_id SET DEFAULT '',"
+        " ALTER COLUMN status SET DEFAULT '',"
+        " ALTER COLUMN provider SET DEFAULT '',"
+        " ADD COLUMN event text, ADD COLUMN event_key text,"
+        " ADD COLUMN body text;"
+        "CREATE INDEX outbox_event_key ON outbox (event_key, seq)"
+        " WHERE event_key IS NOT NULL;"
+        "CREATE TABLE inbound ("
+        " id text PRIMARY KEY,"
+        " provider text NOT NULL,"
+        " provider_message_id text NOT NULL,"
+        " phone text NOT NULL,"
+        " occurred_ms bigint NOT NULL,"
+        " received_ms bigint NOT NULL,"
+        " json text NOT NULL,"
+        " UNIQUE (provider, provider_message_id));"
+        "CREATE INDEX inbound_time ON inbound (occurred_ms, id);"
+        "CREATE INDEX inbound_phone ON inbound (phone, occurred_ms, id);"
+        "CREATE TABLE contacts ("
+        " phone text PRIMARY KEY,"
+        " last_inbound_ms bigint NOT NULL DEFAULT 0,"
+        " opted_out boolean NOT NULL DEFAULT false,"
+        " opt_source text NOT NULL DEFAULT '',"
+        " opt_at_ms bigint NOT NULL DEFAULT 0);"
+        "CREATE INDEX contacts_opted_out ON contacts (phone)"
+        " WHERE opted_out;"
+        /* an opt-out cancels the number's queued messages */
+        "CREATE INDEX messages_phone_queued ON messages (phone)"
+        " WHERE status = 'queued';"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -78,6 +78,12 @@ static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 	return r;
 }
 
+PGresult *wa_pg_write(wa_pg_store *s, const char *sql, const wa_pg_params *p,
+                      const char *what, char *err, size_t err_len)
+{
+	return wx(s, sql, p, what, err, err_len);
+}
+
 static long changed(PGresult *r)
 {
 	return strtol(PQcmdTuples(r), NULL, 10);
@@ -507,12 +513,17 @@ int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
 	    s,
 	    "WITH c AS MATERIALIZED (SELECT seq AS cseq FROM outbox AS o"
 	    "  WHERE next_attempt_ms <= $1 AND lease_until_ms < $1"
-	    "  AND seq = (SELECT min(seq) FROM outbox AS f"
-	    "   WHERE f.message_id = o.message_id)"
+	    "  AND seq = CASE WHEN o.message_id IS NOT NULL"
+	    "   THEN (SELECT min(seq) FROM outbox AS f"
+	    "    WHERE f.message_id = o.message_id)"
+	    /* two-way messaging: other events are ordered by event_key */
+	    "   ELSE (SELECT min(seq) FROM outbox AS f"
+	    "    WHERE f.event_key = o.event_key) END"
 	    "  ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)"
 	    " UPDATE outbox SET lease_until_ms = $3 FROM c WHERE seq = c.cseq"
-	    " RETURNING seq, message_id, external_id, status, provider,"
-	    " provider_message_id, error, occurred_ms, attempts",
+	    " RETURNING seq, coalesce(message_id, event_key), external_id,"
+	    " status, provider, provider_message_id, error, occurred_ms,"
+	    " attempts, event, body",
 	    &p, "outbox claim", err, err_len);
 	if (!r)
 		return -1;
@@ -531,6 +542,15 @@ int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
 		wa_pg_copy(r, i, 6, e->error, sizeof(e->error));
 		e->occurred_ms = wa_pg_i64(r, i, 7);
 		e->attempts = (int)wa_pg_i64(r, i, 8);
+		wa_pg_copy(r, i, 9, e->event, sizeof(e->event));
+		if (!PQgetisnull(r, i, 10) &&
+		    !(e->body = strdup(PQgetvalue(r, i, 10)))) {
+			PQclear(r);
+			while (*n > 0)
+				wa_outbox_event_free(&out[--(*n)]);
+			snprintf(err, err_len, "Out of memory.");
+			return -1;
+		}
 	}
 	PQclear(r);
 	qsort(out, *n, sizeof(*out), ob_cmp);

@@ -12,7 +12,7 @@
 
 #include "base/timeutil.h"
 
-#define BUSY_TIMEOUT_MS 5000
+#define BUSY_TIMEOUT_MS WA_SQ_BUSY_TIMEOUT_MS
 
 static const char *const read_sql[R_N] = {
     [R_BEGIN] = "BEGIN",
@@ -36,79 +36,6 @@ static const char *const read_sql[R_N] = {
                  " WHERE status = 'sending'",
     [R_PING] = "SELECT count(*) FROM sqlite_master",
 };
-
-/* ---- read connection pool ---- */
-
-static void reader_free(wa_sq_reader *r)
-{
-	int i;
-
-	if (!r)
-		return;
-	for (i = 0; i < R_N; i++)
-		sqlite3_finalize(r->st[i]);
-	sqlite3_close(r->db);
-	free(r);
-}
-
-static wa_sq_reader *reader_open(wa_sq_store *s, char *err, size_t err_len)
-{
-	wa_sq_reader *r = calloc(1, sizeof(*r));
-
-	if (!r) {
-		snprintf(err, err_len, "Out of memory.");
-		return NULL;
-	}
-	if (sqlite3_open_v2(s->path, &r->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		snprintf(err, err_len, "Cannot open a read connection: %s.",
-		         r->db ? sqlite3_errmsg(r->db) : "out of memory");
-		reader_free(r);
-		return NULL;
-	}
-	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
-	sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
-	return r;
-}
-
-/* Check a reader out of the pool, opening one when all are in use and the
- * pool is not full; else wait for one. */
-static wa_sq_reader *reader_get(wa_sq_store *s, char *err, size_t err_len)
-{
-	wa_sq_reader *r = NULL;
-	size_t i;
-
-	pthread_mutex_lock(&s->pool_mu);
-	for (;;) {
-		for (i = 0; i < s->n_readers; i++) {
-			if (!s->readers[i]->busy) {
-				r = s->readers[i];
-				r->busy = 1;
-				pthread_mutex_unlock(&s->pool_mu);
-				return r;
-			}
-		}
-		if (s->n_readers < WA_SQ_POOL_MAX)
-			break;
-		pthread_cond_wait(&s->pool_cv, &s->pool_mu);
-	}
-	r = reader_open(s, err, err_len);
-	if (r) {
-		r->busy = 1;
-		s->readers[s->n_readers++] = r;
-	}
-	pthread_mutex_unlock(&s->pool_mu);
-	return r;
-}
-
-static void reader_put(wa_sq_store *s, wa_sq_reader *r)
-{
-	pthread_mutex_lock(&s->pool_mu);
-	r->busy = 0;
-	pthread_cond_signal(&s->pool_cv);
-	pthread_mutex_unlock(&s->pool_mu);
-}
 
 static sqlite3_stmt *rd_stmt(wa_sq_reader *r, int which, char *err,
                              size_t err_len)
@@ -226,7 +153,7 @@ static int get_common(wa_store *base, int which, const char *a, const char *b,
 	memset(out, 0, sizeof(*out));
 	if (!a || (which == R_GET_PMID && (!b || !*b)))
 		return 1;
-	r = reader_get(s, err, err_len);
+	r = wa_sq_reader_get(s, err, err_len);
 	if (!r)
 		return -1;
 	if (rd_exec(r, R_BEGIN, err, err_len) < 0)
@@ -257,7 +184,7 @@ static int get_common(wa_store *base, int which, const char *a, const char *b,
 end:
 	rd_exec(r, R_END, err, err_len);
 out:
-	reader_put(s, r);
+	wa_sq_reader_put(s, r);
 	return ret;
 }
 
@@ -290,7 +217,7 @@ static int sq_stats(wa_store *base, wa_store_stats *out, char *err,
 	int rc, null, ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	r = reader_get(s, err, err_len);
+	r = wa_sq_reader_get(s, err, err_len);
 	if (!r)
 		return -1;
 	if (rd_exec(r, R_BEGIN, err, err_len) < 0)
@@ -322,7 +249,7 @@ static int sq_stats(wa_store *base, wa_store_stats *out, char *err,
 end:
 	rd_exec(r, R_END, err, err_len);
 out:
-	reader_put(s, r);
+	wa_sq_reader_put(s, r);
 	return ret;
 }
 
@@ -334,7 +261,7 @@ static int sq_next_due(wa_store *base, int64_t *due_ms, char *err,
 	int64_t q, l;
 	int qnull, lnull, ret = -1;
 
-	r = reader_get(s, err, err_len);
+	r = wa_sq_reader_get(s, err, err_len);
 	if (!r)
 		return -1;
 	if (rd_exec(r, R_BEGIN, err, err_len) < 0)
@@ -353,7 +280,7 @@ static int sq_next_due(wa_store *base, int64_t *due_ms, char *err,
 end:
 	rd_exec(r, R_END, err, err_len);
 out:
-	reader_put(s, r);
+	wa_sq_reader_put(s, r);
 	return ret;
 }
 
@@ -391,11 +318,11 @@ static int sq_ping(wa_store *base, char *err, size_t err_len)
 		         strerror(errno));
 		return -1;
 	}
-	r = reader_get(s, err, err_len);
+	r = wa_sq_reader_get(s, err, err_len);
 	if (!r)
 		return -1;
 	rc = rd_int(r, R_PING, &v, &null, err, err_len);
-	reader_put(s, r);
+	wa_sq_reader_put(s, r);
 	return rc;
 }
 
@@ -407,7 +334,7 @@ static void sq_close(wa_store *base)
 	size_t i;
 
 	for (i = 0; i < s->n_readers; i++)
-		reader_free(s->readers[i]);
+		wa_sq_reader_free(s->readers[i]);
 	for (i = 0; i < W_N; i++)
 		sqlite3_finalize(s->ws[i]);
 	sqlite3_close(s->wdb);
@@ -437,6 +364,13 @@ static const wa_store_ops sq_ops = {
     .stats = sq_stats,
     .next_due = sq_next_due,
     .ping = sq_ping,
+    .inbound_add = wa_sq_inbound_add,
+    .contact_set_opt = wa_sq_contact_set_opt,
+    .cancel_phone = wa_sq_cancel_phone,
+    .outbox_add = wa_sq_outbox_add,
+    .contact_get = wa_sq_contact_get,
+    .inbound_list = wa_sq_inbound_list,
+    .suppression_list = wa_sq_suppression_list,
     .purge = wa_sq_purge,
 };
 

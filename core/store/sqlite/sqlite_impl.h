@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 3
+#define WA_SQ_SCHEMA_VERSION 4
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
@@ -68,6 +68,8 @@ enum {
 };
 
 #define WA_SQ_POOL_MAX 8
+/* How long a connection waits for a lock before SQLITE_BUSY. */
+#define WA_SQ_BUSY_TIMEOUT_MS 5000
 /* ping reports a failed write this long unless a commit succeeds first. */
 #define WA_SQ_FAULT_HOLD_MS 30000
 
@@ -127,6 +129,34 @@ long wa_sq_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
 int wa_sq_outbox_finish(wa_store *st, int64_t seq, bool delivered,
                         int64_t next_attempt_ms, const char *error, char *err,
                         size_t err_len);
+
+/* sqlite_pool.c: check a read connection out of the pool (opening one
+ * while the pool is not full) and back in; close one. */
+wa_sq_reader *wa_sq_reader_get(wa_sq_store *s, char *err, size_t err_len);
+void wa_sq_reader_put(wa_sq_store *s, wa_sq_reader *r);
+void wa_sq_reader_free(wa_sq_reader *r);
+/* sqlite_write.c: describe the write connection's last error (-1). */
+int wa_sq_werr(wa_sq_store *s, const char *what, char *err, size_t err_len);
+
+/* sqlite_contacts.c: two-way messaging */
+int wa_sq_inbound_add(wa_store *st, const wa_inbound_rec *in, bool *created,
+                      char *err, size_t err_len);
+int wa_sq_contact_set_opt(wa_store *st, const char *phone, bool opted_out,
+                          const char *source, int64_t at_ms, bool *changed,
+                          char *err, size_t err_len);
+int wa_sq_cancel_phone(wa_store *st, const char *phone, int64_t now_ms,
+                       const char *detail, long *n, char *err, size_t err_len);
+int wa_sq_outbox_add(wa_store *st, const char *key, const char *event,
+                     const char *body, int64_t at_ms, char *err,
+                     size_t err_len);
+int wa_sq_contact_get(wa_store *st, const char *phone, wa_contact *out,
+                      char *err, size_t err_len);
+int wa_sq_inbound_list(wa_store *st, const wa_inbound_query *q,
+                       wa_inbound_rec *out, size_t max, size_t *n, char *err,
+                       size_t err_len);
+int wa_sq_suppression_list(wa_store *st, const char *after_phone,
+                           wa_contact *out, size_t max, size_t *n, char *err,
+                           size_t err_len);
 
 /* Row helpers (sqlite_rows.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */

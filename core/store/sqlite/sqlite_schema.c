@@ -64,6 +64,63 @@ static const migration steps[] = {
     /* retention takes the oldest finished messages first; created_ms
      * never changes, so this index only grows at its right edge */
     {3, "CREATE INDEX messages_created ON messages(created_ms);"},
+    /* two-way messaging: inbound messages, contacts, and outbox events
+     * that are not about a message (message_id NULL, ordered by
+     * event_key). The outbox is rebuilt to drop message_id's NOT NULL;
+     * its AUTOINCREMENT counter is carried over so event ids never
+     * repeat. */
+    {4, "CREATE TABLE outbox_v4 ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " message_id TEXT REFERENCES messages(id) ON DELETE CASCADE,"
+        " external_id TEXT NOT NULL DEFAULT '',"
+        " status TEXT NOT NULL DEFAULT '',"
+        " provider TEXT NOT NULL DEFAULT '',"
+        " provider_message_id TEXT,"
+        " error TEXT,"
+        " occurred_ms INTEGER NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+        " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT,"
+        " event TEXT,"
+        " event_key TEXT,"
+        " body TEXT);"
+        "INSERT INTO outbox_v4 (seq, message_id, external_id, status,"
+        " provider, provider_message_id, error, occurred_ms, attempts,"
+        " next_attempt_ms, lease_until_ms, last_error)"
+        " SELECT seq, message_id, external_id, status, provider,"
+        " provider_message_id, error, occurred_ms, attempts,"
+        " next_attempt_ms, lease_until_ms, last_error FROM outbox;"
+        "DELETE FROM sqlite_sequence WHERE name = 'outbox_v4';"
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_v4', seq"
+        " FROM sqlite_sequence WHERE name = 'outbox';"
+        "DROP TABLE outbox;"
+        "ALTER TABLE outbox_v4 RENAME TO outbox;"
+        "CREATE INDEX outbox_message ON outbox(message_id, seq);"
+        "CREATE INDEX outbox_event_key ON outbox(event_key, seq)"
+        " WHERE event_key IS NOT NULL;"
+        "CREATE TABLE inbound ("
+        " id TEXT PRIMARY KEY,"
+        " provider TEXT NOT NULL,"
+        " provider_message_id TEXT NOT NULL,"
+        " phone TEXT NOT NULL,"
+        " occurred_ms INTEGER NOT NULL,"
+        " received_ms INTEGER NOT NULL,"
+        " json TEXT NOT NULL,"
+        " UNIQUE (provider, provider_message_id));"
+        "CREATE INDEX inbound_time ON inbound(occurred_ms, id);"
+        "CREATE INDEX inbound_phone ON inbound(phone, occurred_ms, id);"
+        "CREATE TABLE contacts ("
+        " phone TEXT PRIMARY KEY,"
+        " last_inbound_ms INTEGER NOT NULL DEFAULT 0,"
+        " opted_out INTEGER NOT NULL DEFAULT 0,"
+        " opt_source TEXT NOT NULL DEFAULT '',"
+        " opt_at_ms INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX contacts_opted_out ON contacts(phone)"
+        " WHERE opted_out = 1;"
+        /* an opt-out cancels the number's queued messages */
+        "CREATE INDEX messages_phone_queued ON messages(phone)"
+        " WHERE status = 'queued';"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -71,11 +71,18 @@ static const char *const write_sql[W_N] = {
                       " next_attempt_ms = ?1, lease_until_ms = 0,"
                       " updated_ms = ?1 WHERE status = 'sending'"
                       " AND claimed_by = ?2",
-    [W_OB_CLAIM] = "SELECT seq, message_id, external_id, status, provider,"
-                   " provider_message_id, error, occurred_ms, attempts"
+    /* a status event is ordered by its message, another event (two-way
+     * messaging) by its event_key */
+    [W_OB_CLAIM] = "SELECT seq, coalesce(message_id, event_key),"
+                   " external_id, status, provider,"
+                   " provider_message_id, error, occurred_ms, attempts,"
+                   " event, body"
                    " FROM outbox AS o WHERE next_attempt_ms <= ?1"
-                   " AND lease_until_ms < ?1 AND seq = (SELECT min(seq)"
+                   " AND lease_until_ms < ?1 AND seq = CASE WHEN"
+                   " o.message_id IS NOT NULL THEN (SELECT min(seq)"
                    " FROM outbox WHERE message_id = o.message_id)"
+                   " ELSE (SELECT min(seq) FROM outbox"
+                   " WHERE event_key = o.event_key) END"
                    " ORDER BY seq LIMIT ?2",
     [W_OB_LEASE] = "UPDATE outbox SET lease_until_ms = ?2 WHERE seq = ?1",
     [W_OB_DELETE] = "DELETE FROM outbox WHERE seq = ?1",
@@ -113,7 +120,7 @@ static wa_sq_store *S(wa_store *st)
 
 /* Describe the connection's last error; remember I/O-class failures so
  * ping reports the store unusable until a commit succeeds again. */
-static int werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
+int wa_sq_werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
 {
 	int code = sqlite3_errcode(s->wdb) & 0xff;
 
@@ -142,7 +149,7 @@ static int step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
 	int rc = sqlite3_step(st);
 
 	if (rc != SQLITE_DONE) {
-		werr(s, what, err, err_len);
+		wa_sq_werr(s, what, err, err_len);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		return -1;
@@ -253,7 +260,7 @@ static int find_existing(wa_sq_store *s, const wa_new_message *m,
 			         "The external_id conflicted but no message "
 			         "holds it.");
 		else
-			werr(s, "lookup", err, err_len);
+			wa_sq_werr(s, "lookup", err, err_len);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		return -1;
@@ -330,7 +337,7 @@ static int candidates(wa_sq_store *s, int which, int64_t now_ms, size_t max,
 		(*n)++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		werr(s, "claim", err, err_len);
+		wa_sq_werr(s, "claim", err, err_len);
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -381,7 +388,7 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		sqlite3_bind_int64(st, 3, now_ms);
 		wa_sq_bind_str(st, 4, s->instance);
 		if (sqlite3_step(st) != SQLITE_ROW) {
-			werr(s, "claim update", err, err_len);
+			wa_sq_werr(s, "claim update", err, err_len);
 			sqlite3_reset(st);
 			goto fail;
 		}
@@ -423,7 +430,7 @@ static int get_state(wa_sq_store *s, const char *id, wa_msg_status *status,
 		if (attempts)
 			*attempts = sqlite3_column_int(st, 1);
 	} else if (rc != SQLITE_DONE) {
-		werr(s, "lookup", err, err_len);
+		wa_sq_werr(s, "lookup", err, err_len);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -544,7 +551,7 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		if (rc != SQLITE_DONE)
-			werr(s, "lookup", err, err_len);
+			wa_sq_werr(s, "lookup", err, err_len);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		return rc == SQLITE_DONE ? 0 : -1;
@@ -623,11 +630,22 @@ int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		wa_sq_col_copy(st, 6, e->error, sizeof(e->error));
 		e->occurred_ms = sqlite3_column_int64(st, 7);
 		e->attempts = sqlite3_column_int(st, 8);
+		wa_sq_col_copy(st, 9, e->event, sizeof(e->event));
+		if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+		    !(e->body =
+		          strdup((const char *)sqlite3_column_text(st, 10)))) {
+			sqlite3_reset(st);
+			while (*n > 0)
+				wa_outbox_event_free(&out[--(*n)]);
+			snprintf(err, err_len, "Out of memory.");
+			return -1;
+		}
 	}
 	if (*n < max && rc != SQLITE_DONE) {
-		werr(s, "outbox claim", err, err_len);
+		wa_sq_werr(s, "outbox claim", err, err_len);
 		sqlite3_reset(st);
-		*n = 0;
+		while (*n > 0)
+			wa_outbox_event_free(&out[--(*n)]);
 		return -1;
 	}
 	sqlite3_reset(st);
@@ -636,7 +654,8 @@ int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		sqlite3_bind_int64(st, 1, out[i].seq);
 		sqlite3_bind_int64(st, 2, lease_until_ms);
 		if (step_done(s, st, "outbox lease", err, err_len) < 0) {
-			*n = 0;
+			while (*n > 0)
+				wa_outbox_event_free(&out[--(*n)]);
 			return -1;
 		}
 	}

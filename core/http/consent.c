@@ -1,0 +1,46 @@
+/* consent.c - accept-time checks of a send's recipient (two-way
+ * messaging): nothing is queued for a number that opted out */
+#include "http/consent.h"
+
+#include <stdio.h>
+
+#include "base/log.h"
+#include "base/timeutil.h"
+
+int wa_consent_check(wa_app *app, const wa_send_fields *f, int64_t now_ms,
+                     char *msg, size_t len)
+{
+	wa_store *s = app->store;
+	wa_contact c;
+	char err[WA_ERR_MAX] = "", masked[32], ts[40];
+	int rc;
+
+	rc = s->ops->contact_get(s, f->phone, &c, err, sizeof(err));
+	if (rc < 0) {
+		snprintf(msg, len, "%s", err);
+		return -1;
+	}
+	if (rc != 0)
+		return 0; /* never heard of: nothing known against it */
+	wa_mask_phone(f->phone, masked, sizeof(masked));
+	if (c.opted_out) {
+		snprintf(msg, len,
+		         "The recipient %s opted out of messages (%s, %s); "
+		         "nothing was queued.",
+		         masked, c.opt_source[0] ? c.opt_source : "unknown",
+		         wa_iso8601(c.opt_at_ms, ts, sizeof(ts)));
+		return 409;
+	}
+	if (app->settings->window_enforce && !f->template_json &&
+	    c.last_inbound_ms > 0 &&
+	    now_ms - c.last_inbound_ms > WA_WINDOW_MS) {
+		snprintf(msg, len,
+		         "The 24-hour window for free-form messages to %s "
+		         "closed at %s; send a template instead.",
+		         masked,
+		         wa_iso8601(c.last_inbound_ms + WA_WINDOW_MS, ts,
+		                    sizeof(ts)));
+		return 409;
+	}
+	return 0;
+}

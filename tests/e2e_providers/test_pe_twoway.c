@@ -1,0 +1,228 @@
+/* test_pe_twoway.c - two-way messaging end to end with the Cloud API plugin
+ * and its fake: a stop keyword cancels the number's queued message (reason
+ * in its history), the suppressions API, a batch refused per item, the
+ * inbound listing's pages, and WINDOW_POLICY=enforce (a text after the
+ * 24-hour window refused, a template accepted). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pe.h"
+#include "receiver.h"
+#include "testing.h"
+
+#define PHONE_Q "+5511987650101" /* has a queued message when it stops */
+#define PHONE_API "+5511987650102"
+#define PHONE_OLD "+5511987650103" /* last replied two days ago */
+
+static const pe_provider *prov;
+
+/* An inbound Cloud API text from phone sent at unix time ts, signed. */
+static long meta_text(const wa_daemon *d, const char *id, const char *phone,
+                      const char *text, long long ts)
+{
+	char body[2048];
+
+	snprintf(body, sizeof(body),
+	         "{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+	         "\"id\":\"102290129340398\",\"changes\":[{\"value\":{"
+	         "\"messaging_product\":\"whatsapp\",\"metadata\":{"
+	         "\"display_phone_number\":\"15550783881\","
+	         "\"phone_number_id\":\"106540352242922\"},"
+	         "\"messages\":[{\"from\":\"%s\",\"id\":\"%s\","
+	         "\"timestamp\":\"%lld\",\"type\":\"text\",\"text\":{"
+	         "\"body\":\"%s\"}}]},\"field\":\"messages\"}]}]}",
+	         phone + 1, id, ts, text);
+	return pe_meta_webhook(d, body);
+}
+
+static long req(const wa_daemon *d, const char *method, const char *path,
+                const char *body, wa_http_reply *r)
+{
+	char url[512];
+	const char *h[] = {"X-API-Key: " E2E_KEY,
+	                   "Content-Type: application/json", NULL};
+
+	snprintf(url, sizeof(url), "%s%s", d->base, path);
+	if (wa_h_http(method, url, h, body, body ? strlen(body) : 0, r) != 0)
+		return -1;
+	return r->status;
+}
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; p && (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* A stop keyword cancels what is queued for the number, with the reason. */
+static void stop_cancels_queued(const wa_daemon *d, const wa_fake *f)
+{
+	wa_http_reply r;
+	char id[64], got[1024];
+
+	/* The fake's first send fails with Retry-After: 60: queued. */
+	CHECK_INT(pe_send(d, "tw-q1", PHONE_Q, "Offer", false, &r), 200);
+	pe_json(r.body, "message_id", id, sizeof(id));
+	wa_h_reply_free(&r);
+	CHECK(e2e_wait_status(d, id, "queued", 5000));
+	CHECK_INT(meta_text(d, "wamid.TWQ1", PHONE_Q, " SAIR ",
+	                    (long long)time(NULL)),
+	          200);
+	CHECK(e2e_wait_status(d, id, "canceled", 5000));
+	snprintf(got, sizeof(got), "/v1/messages/%s", id);
+	CHECK_INT(e2e_get(d, got, &r), 200);
+	CHECK(strstr(r.body, "the recipient opted out (keyword:SAIR)") != NULL);
+	wa_h_reply_free(&r);
+	(void)f;
+}
+
+/* PUT/GET/DELETE /v1/suppressions, and a batch refused per item. */
+static void suppressions_api(const wa_daemon *d)
+{
+	wa_http_reply r;
+	char got[256];
+
+	CHECK_INT(req(d, "PUT", "/v1/suppressions/%2B5511987650102", NULL, &r),
+	          200);
+	CHECK(strstr(r.body, "\"opted_out\":true") != NULL);
+	CHECK_STR(pe_json(r.body, "opt_source", got, sizeof(got)), "api");
+	wa_h_reply_free(&r);
+	/* idempotent: the first source and time stay */
+	CHECK_INT(req(d, "PUT", "/v1/suppressions/5511987650102", NULL, &r),
+	          200);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "GET", "/v1/suppressions?limit=1", NULL, &r), 200);
+	CHECK(strstr(r.body, "{\"suppressions\":[{\"phone\":\"+5511987650101\","
+	                     "\"source\":\"keyword:SAIR\",\"at\":\"") != NULL);
+	CHECK(strstr(r.body, "\"next_cursor\":\"5511987650101\"") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(
+	    req(d, "GET", "/v1/suppressions?cursor=5511987650101", NULL, &r),
+	    200);
+	CHECK(
+	    strstr(r.body, "\"phone\":\"+5511987650102\",\"source\":\"api\"") !=
+	    NULL);
+	CHECK(strstr(r.body, "\"next_cursor\":null") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "POST", "/v1/messages/batch",
+	              "{\"messages\":[{\"recipient_phone\":\"" PHONE_API
+	              "\",\"message_body\":\"x\",\"external_id\":\"tw-b1\"},"
+	              "{\"recipient_phone\":\"+5511987650109\","
+	              "\"message_body\":\"y\",\"external_id\":\"tw-b2\"}]}",
+	              &r),
+	          200);
+	CHECK(strstr(r.body, "\"accepted\":1,\"rejected\":1") != NULL);
+	CHECK(strstr(r.body, "\"code\":409") != NULL);
+	CHECK(strstr(r.body, "opted out") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(
+	    req(d, "DELETE", "/v1/suppressions/%2B5511987650102", NULL, &r),
+	    200);
+	CHECK(strstr(r.body, "\"opted_out\":false") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "GET", "/v1/contacts/%2B5511987650102", NULL, &r),
+	          200);
+	CHECK(strstr(r.body, "\"opted_out\":false") != NULL);
+	CHECK(strstr(r.body, "\"last_inbound_at\":null") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "PUT", "/v1/suppressions/12", NULL, &r), 400);
+	wa_h_reply_free(&r);
+}
+
+/* Two days old reply: with WINDOW_POLICY=enforce a text is refused, a
+ * template accepted; the listing pages through every reply. */
+static void window_and_listing(const wa_daemon *d)
+{
+	wa_http_reply r;
+	char cursor[128], path[256];
+
+	CHECK_INT(meta_text(d, "wamid.TWOLD", PHONE_OLD, "oi",
+	                    (long long)time(NULL) - 2 * 86400),
+	          200);
+	CHECK_INT(req(d, "GET", "/v1/contacts/%2B5511987650103", NULL, &r),
+	          200);
+	CHECK(strstr(r.body, "\"window_open\":false") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(pe_send(d, "tw-w1", PHONE_OLD, "Free text", false, &r), 409);
+	CHECK(strstr(r.body, "send a template") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "POST", "/v1/messages/send",
+	              "{\"recipient_phone\":\"" PHONE_OLD
+	              "\",\"message_body\":\"t\",\"external_id\":\"tw-w2\","
+	              "\"template\":{\"name\":\"hello_world\","
+	              "\"language\":\"en_US\"}}",
+	              &r),
+	          200);
+	wa_h_reply_free(&r);
+	/* A number never heard from is not refused. */
+	CHECK_INT(pe_send(d, "tw-w3", "+5511987650199", "Hi", false, &r), 200);
+	wa_h_reply_free(&r);
+
+	/* Three replies so far (SAIR, oi, and none from PHONE_API): pages
+	 * of one, oldest first. */
+	CHECK_INT(req(d, "GET", "/v1/inbound?limit=1", NULL, &r), 200);
+	CHECK_INT(count_str(r.body, "\"provider_message_id\""), 1);
+	CHECK(strstr(r.body, "wamid.TWOLD") != NULL);
+	pe_json(r.body, "next_cursor", cursor, sizeof(cursor));
+	CHECK(cursor[0] != 0);
+	wa_h_reply_free(&r);
+	snprintf(path, sizeof(path), "/v1/inbound?limit=1&cursor=%s", cursor);
+	CHECK_INT(req(d, "GET", path, NULL, &r), 200);
+	CHECK(strstr(r.body, "wamid.TWQ1") != NULL);
+	CHECK(strstr(r.body, "\"next_cursor\":null") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "GET",
+	              "/v1/inbound?since=2000-01-01T00:00:00Z&until=1", NULL,
+	              &r),
+	          200);
+	CHECK_INT(count_str(r.body, "\"provider_message_id\""), 0);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "GET", "/v1/inbound?since=yesterday", NULL, &r), 400);
+	wa_h_reply_free(&r);
+}
+
+int main(void)
+{
+	const char *outage[] = {"--outage", "1", "--retry-after", "60", NULL};
+	wa_daemon d;
+	wa_fake f;
+	pe_env env;
+	receiver *rcv = rcv_start(PE_HOOK_SECRET, 0);
+	char rec[512];
+
+	pe_clean_environ();
+	prov = pe_find("cloudapi");
+	memset(&d, 0, sizeof(d));
+	CHECK_INT(wa_h_daemon_init(&d), 0);
+	snprintf(rec, sizeof(rec), "%s/cloudapi.jsonl", d.dir);
+	if (!prov || !rcv || wa_fake_start(&f, "cloudapi", rec, outage) != 0) {
+		fprintf(stderr, "cannot start the fake cloudapi server\n");
+		return 1;
+	}
+	pe_env_init(&env, prov, wa_h_free_port(), f.base, rcv_port(rcv));
+	pe_env_drop(&env, "RETRY_BASE_MS");
+	pe_env_drop(&env, "RETRY_MAX_MS");
+	pe_env_add(&env, "RETRY_BASE_MS=60000");
+	pe_env_add(&env, "RETRY_MAX_MS=60000");
+	pe_env_add(&env, "WINDOW_POLICY=enforce");
+	if (wa_h_daemon_start(&d, env.list) != 0) {
+		fprintf(stderr, "daemon did not start; log %s\n", d.log_path);
+		wa_fake_stop(&f);
+		return 1;
+	}
+	stop_cancels_queued(&d, &f);
+	suppressions_api(&d);
+	window_and_listing(&d);
+	CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 10000), 0);
+	CHECK_INT(wa_fake_stop(&f), 0);
+	rcv_stop(rcv);
+	if (wa_t_failed)
+		fprintf(stderr, "daemon log: %s\n", d.log_path);
+	return wa_t_report();
+}

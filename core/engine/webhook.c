@@ -26,7 +26,6 @@
  * in 100 ms must take 3 events per message (sent, delivered, read) at
  * PROVIDER_RATE 1000: 300 in flight. */
 #define WH_PARALLEL 512
-#define WH_STATUS_BODY_MAX 8192 /* wa_webhook_body's bound for a status */
 #define WH_SAFETY_MS 1000       /* longest idle wait before looking again */
 #define WH_RESP_MAX (64 * 1024) /* response bytes read before giving up */
 #define WH_RETRY_SLOTS 64       /* retry times remembered for wake-ups */
@@ -38,7 +37,7 @@ typedef struct wh_xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	wa_outbox_event ev;
-	char *body; /* malloc'd, grown to the event's size */
+	char *body; /* malloc'd: 8 KiB for a status, plus a stored body */
 	size_t body_cap;
 	size_t resp_len;
 	bool done;
@@ -194,20 +193,7 @@ static int prepare(wa_webhook *w, wh_xfer *x, long long ts)
 	x->done = x->delivered = false;
 	x->resp_len = 0;
 	x->error[0] = '\0';
-	/* A status event fits 8 KiB; another carries its stored body. Each
-	 * of the WH_PARALLEL slots grows its buffer only as far as needed. */
-	size_t need =
-	    WH_STATUS_BODY_MAX + (x->ev.body ? strlen(x->ev.body) + 1 : 0);
-	if (x->body_cap < need) {
-		char *nb = realloc(x->body, need);
-		if (!nb) {
-			snprintf(x->error, sizeof(x->error), "Out of memory.");
-			return -1;
-		}
-		x->body = nb;
-		x->body_cap = need;
-	}
-	blen = wa_webhook_body(&x->ev, x->body, x->body_cap);
+	blen = wa_webhook_body_grow(&x->ev, &x->body, &x->body_cap);
 	snprintf(tss, sizeof(tss), "%lld", ts);
 	if (blen < 0 || wa_webhook_sign(w->secret, tss, x->body, (size_t)blen,
 	                                sig, sizeof(sig)) < 0) {

@@ -50,6 +50,9 @@ void wa_webhook_destroy(wa_webhook *w);
  * queued with outbox_add (two-way messaging) is its stored body, at most
  * 128 KiB. */
 int wa_webhook_body(const wa_outbox_event *ev, char *out, size_t len);
+/* The same into *buf, grown (realloc) to what ev needs; *cap is its size.
+ * Returns the length, or -1 when out of memory. */
+int wa_webhook_body_grow(const wa_outbox_event *ev, char **buf, size_t *cap);
 /* "sha256=<64 lowercase hex>" = HMAC-SHA256(secret, timestamp "." body)
  * into out (>= 72 bytes). 0, or -1 on failure. */
 int wa_webhook_sign(const char *secret, const char *timestamp, const char *body,

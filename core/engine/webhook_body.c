@@ -179,3 +179,18 @@ int wa_webhook_sign(const char *secret, const char *timestamp, const char *body,
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return 0;
 }
+
+int wa_webhook_body_grow(const wa_outbox_event *ev, char **buf, size_t *cap)
+{
+	/* 8 KiB always holds a status event; another carries its body. */
+	size_t need = 8192 + (ev->body ? strlen(ev->body) + 1 : 0);
+	char *nb;
+
+	if (*cap < need) {
+		if (!(nb = realloc(*buf, need)))
+			return -1;
+		*buf = nb;
+		*cap = need;
+	}
+	return wa_webhook_body(ev, *buf, *cap);
+}

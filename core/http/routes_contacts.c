@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -44,10 +45,18 @@ static json_object *jtime(int64_t ms)
 	              : NULL;
 }
 
-/* The phone of the path, normalised; false after answering 400. */
+/* The phone of the path, normalised; false after answering 400. Routes
+ * match the raw path, so a '+' may still be written %2B here. */
 static bool path_phone(wa_req *r, char *out, size_t len)
 {
-	if (wa_phone_normalize(r->param, out, len) != 0) {
+	char raw[WA_REQ_PARAM_MAX];
+	const char *p = r->param;
+
+	if (strncasecmp(p, "%2B", 3) == 0) {
+		snprintf(raw, sizeof(raw), "+%s", p + 3);
+		p = raw;
+	}
+	if (wa_phone_normalize(p, out, len) != 0) {
 		wa_req_error(r, 400,
 		             "The phone number in the path must be E.164, "
 		             "e.g. +5511987654321",

@@ -60,6 +60,28 @@ static int count_str(const char *hay, const char *needle)
 	return n;
 }
 
+typedef struct retried {
+	const wa_daemon *d;
+	const char *id;
+} retried;
+
+/* Queued again after its first attempt (not merely not yet claimed). */
+static int queued_after_attempt(void *arg)
+{
+	retried *q = arg;
+	wa_http_reply r;
+	char path[128], status[32];
+	int ok = 0;
+
+	snprintf(path, sizeof(path), "/v1/messages/%s", q->id);
+	if (e2e_get(q->d, path, &r) == 200)
+		ok = strcmp(e2e_field(r.body, "status", status, sizeof(status)),
+		            "queued") == 0 &&
+		     strstr(r.body, "\"attempts\":1") != NULL;
+	wa_h_reply_free(&r);
+	return ok;
+}
+
 /* A stop keyword cancels what is queued for the number, with the reason. */
 static void stop_cancels_queued(const wa_daemon *d, const wa_fake *f)
 {
@@ -70,7 +92,8 @@ static void stop_cancels_queued(const wa_daemon *d, const wa_fake *f)
 	CHECK_INT(pe_send(d, "tw-q1", PHONE_Q, "Offer", false, &r), 200);
 	pe_json(r.body, "message_id", id, sizeof(id));
 	wa_h_reply_free(&r);
-	CHECK(e2e_wait_status(d, id, "queued", 5000));
+	CHECK_INT(wa_h_wait_for(queued_after_attempt, &(retried){d, id}, 5000),
+	          1);
 	CHECK_INT(meta_text(d, "wamid.TWQ1", PHONE_Q, " SAIR ",
 	                    (long long)time(NULL)),
 	          200);

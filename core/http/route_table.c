@@ -11,6 +11,7 @@ const wa_route wa_routes[] = {
 	{"/v1/messages/*", "GET", true, false, wa_route_get_message, NULL, "get"},
 	{"/v1/messages/*/cancel", "POST", true, false, NULL, wa_route_cancel, "cancel"},
 	{"/metrics", "GET", false, false, wa_route_metrics, NULL, "metrics"},
+	{"/openapi.json", "GET", false, false, wa_route_openapi, NULL, "openapi"},
 	{"/v1/providers/*/callback", "GET, POST", false, false, wa_route_callback,
 	 wa_route_callback, "callback"},
 	{NULL, NULL, false, false, NULL, NULL, NULL},

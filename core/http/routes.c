@@ -21,6 +21,14 @@ void wa_route_health(wa_req *r)
 	wa_req_json(r, 200, out);
 }
 
+/* docs/openapi.json, embedded by the build (cmake/embed.cmake). */
+extern const unsigned char wa_openapi_json[];
+
+void wa_route_openapi(wa_req *r)
+{
+	wa_req_json(r, 200, (const char *)wa_openapi_json);
+}
+
 static void not_ready(wa_req *r, const char *reason)
 {
 	char esc[600], out[700];

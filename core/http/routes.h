@@ -18,6 +18,7 @@ void wa_route_find_message(wa_req *r);
 void wa_route_cancel(wa_req *r);
 void wa_route_callback(wa_req *r);
 void wa_route_metrics(wa_req *r);
+void wa_route_openapi(wa_req *r);
 
 /* Parse RFC 7240 "Prefer: wait=N": N (capped at max), or 0 when absent. */
 int wa_prefer_wait(const char *prefer, int max);

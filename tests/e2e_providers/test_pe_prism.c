@@ -19,97 +19,13 @@
 
 #include "fake_rules.h"
 #include "pe.h"
+#include "prism.h"
 #include "testing.h"
 
-#define SKIP 77
 #define EXAMPLE_SID "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define TW_PATH "/2010-04-01/Accounts/" FP_TWILIO_ACCOUNT "/Messages.json"
 #define MSG_SID "MGcccccccccccccccccccccccccccccccc"
 #define CONTENT_SID "HXdddddddddddddddddddddddddddddddd"
-
-typedef struct prism {
-	pid_t pid;
-	char base[64];
-	char log[300];
-} prism;
-
-static int run_install(const char *script, const char *dir)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		execl("/bin/sh", "sh", script, dir, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
-}
-
-static int prism_up(void *arg)
-{
-	prism *p = arg;
-	wa_http_reply r;
-	char url[128];
-	int st, up = 0;
-
-	if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-		p->pid = 0;
-		return 1; /* exited: stop waiting */
-	}
-	snprintf(url, sizeof(url), "%s/", p->base);
-	if (wa_h_http("GET", url, NULL, NULL, 0, &r) == 0) {
-		up = r.status > 0;
-		wa_h_reply_free(&r);
-	}
-	return up;
-}
-
-static int prism_start(prism *p, const char *dir, const char *spec,
-                       const char *tmp)
-{
-	char bin[1100], port[16];
-	int n = wa_h_free_port();
-
-	snprintf(bin, sizeof(bin), "%s/node_modules/.bin/prism", dir);
-	snprintf(port, sizeof(port), "%d", n);
-	snprintf(p->base, sizeof(p->base), "http://127.0.0.1:%d", n);
-	snprintf(p->log, sizeof(p->log), "%s/prism.log", tmp);
-	p->pid = fork();
-	if (p->pid < 0)
-		return -1;
-	if (p->pid == 0) {
-		int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		setpgid(0, 0); /* prism and anything it forks: one group */
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(bin, "prism", "mock", "-p", port, "-h", "127.0.0.1",
-		      "--errors", spec, (char *)NULL);
-		_exit(127);
-	}
-	setpgid(p->pid, p->pid);
-	wa_h_wait_for(prism_up, p, 60000);
-	if (p->pid > 0 && prism_up(p))
-		return 0;
-	fprintf(stderr, "prism did not come up; log %s\n", p->log);
-	return -1;
-}
-
-static void prism_stop(prism *p)
-{
-	if (p->pid <= 0)
-		return;
-	kill(-p->pid, SIGTERM);
-	if (waitpid(p->pid, NULL, 0) == p->pid)
-		p->pid = 0;
-}
 
 typedef struct log_count {
 	const char *path, *needle;
@@ -266,18 +182,21 @@ int main(void)
 		        "be set (run through ctest)\n");
 		return 1;
 	}
-	rc = run_install(script, dir);
-	if (rc == SKIP) {
+	rc = prism_install(script, dir);
+	if (rc == PRISM_SKIP) {
 		printf("SKIPPED: Prism could not be installed (node/npm or the "
 		       "npm registry is unavailable); the Twilio OpenAPI check "
 		       "did not run\n");
-		return SKIP;
+		return PRISM_SKIP;
 	}
 	if (rc != 0) {
 		fprintf(stderr, "prism_install.sh failed (exit %d)\n", rc);
 		return 1;
 	}
-	if (!mkdtemp(tmp) || prism_start(&p, dir, spec, tmp) != 0) {
+	if (!mkdtemp(tmp) ||
+	    prism_start(&p, dir,
+	                (const char *const[]){"mock", "--errors", spec, NULL},
+	                tmp) != 0) {
 		prism_stop(&p);
 		return 1;
 	}

@@ -28,6 +28,7 @@
 #define WA_PMID_MAX 128 /* provider message id */
 #define WA_ERR_MAX 256
 #define WA_UCODE_MAX 32
+#define WA_CAMPAIGN_ID_MAX 65 /* 64 bytes + NUL */
 
 typedef enum wa_msg_status {
 	WA_MSG_QUEUED = 0,
@@ -59,6 +60,10 @@ typedef struct wa_new_message {
 	const char *provider;      /* loaded provider's name */
 	int64_t created_ms;
 	int64_t expires_ms; /* created + MESSAGE_TTL */
+	/* Appended; insert itself ignores them: wa_store_insert_full (or
+	 * ops->schedule after a CREATED insert) stores them. */
+	const char *campaign_id; /* NULL or up to 64 bytes */
+	int64_t send_at_ms;      /* first due time; 0 = at once */
 } wa_new_message;
 
 typedef enum wa_insert_kind {
@@ -103,6 +108,8 @@ typedef struct wa_message_rec {
 	wa_history_entry *history;
 	/* Appended: the claim's fencing token (PostgreSQL; 0 elsewhere). */
 	int64_t claim_seq;
+	/* Appended: "" when none. */
+	char campaign_id[WA_CAMPAIGN_ID_MAX];
 } wa_message_rec;
 
 void wa_message_rec_free(
@@ -171,6 +178,33 @@ typedef struct wa_store_stats {
 	    oldest_queued_ms; /* created_ms of the oldest queued, 0 if none */
 	long long outbox_pending;
 } wa_store_stats;
+
+/* A filter over messages (list, requeue_many). Zero it, then set; status
+ * -1 (or any negative) matches every status. */
+typedef struct wa_msg_filter {
+	int status;
+	const char *campaign_id; /* NULL: any */
+	const char *phone;       /* NULL: any; E.164 */
+	int64_t since_ms;        /* created_ms >= since_ms when > 0 */
+	int64_t until_ms;        /* created_ms < until_ms when > 0 */
+	/* Keyset: only messages strictly older than (after_created_ms,
+	 * after_id) in the order created_ms DESC, id DESC. */
+	bool has_after;
+	int64_t after_created_ms;
+	char after_id[WA_ID_MAX];
+} wa_msg_filter;
+
+typedef enum wa_requeue_kind {
+	WA_REQUEUE_DONE = 0,
+	WA_REQUEUE_NOT_FOUND = 1,
+	WA_REQUEUE_NOT_FINAL = 2 /* not failed or canceled */
+} wa_requeue_kind;
+
+/* Counts of one campaign's messages by wa_msg_status. */
+typedef struct wa_campaign_counts {
+	long long count[7];
+	long long total;
+} wa_campaign_counts;
 
 typedef struct wa_store wa_store;
 
@@ -243,6 +277,40 @@ typedef struct wa_store_ops {
 	                size_t err_len);
 	/* Is the store usable for writes? (e.g. the file still writable) */
 	int (*ping)(wa_store *s, char *err, size_t err_len);
+
+	/* ---- appended: operators (issue 15) ---- */
+	/* Write: set the campaign and the first due time (send_at_ms > 0
+	 * moves next_attempt_ms and expires_ms forward by the delay) of a
+	 * message just inserted, still queued and never attempted. 0, 1 when
+	 * no such message, -1 on error. */
+	int (*schedule)(wa_store *s, const char *id, const char *campaign_id,
+	                int64_t send_at_ms, char *err, size_t err_len);
+	/* Read: up to max messages matching f, newest first (created_ms DESC,
+	 * id DESC), without history. Fills out[0..*n). */
+	int (*list)(wa_store *s, const wa_msg_filter *f, size_t max,
+	            wa_message_rec *out, size_t *n, char *err, size_t err_len);
+	/* Write: a failed or canceled message back to queued, due at now_ms,
+	 * attempts 0, expiring at expires_ms, provider message id cleared;
+	 * history entry queued with detail "requeued: <reason>". Fills *kind
+	 * and *status (current, after). */
+	int (*requeue)(wa_store *s, const char *id, int64_t now_ms,
+	               int64_t expires_ms, const char *reason,
+	               wa_requeue_kind *kind, wa_msg_status *status, char *err,
+	               size_t err_len);
+	/* Write: requeue (as above) up to max messages matching f whose
+	 * status is failed or canceled (f->status, when set, must be one of
+	 * them), newest first. Returns how many, or -1. */
+	long (*requeue_many)(wa_store *s, const wa_msg_filter *f, size_t max,
+	                     int64_t now_ms, int64_t expires_ms,
+	                     const char *reason, char *err, size_t err_len);
+	/* Write: cancel every queued message of a campaign. Returns how many,
+	 * or -1. */
+	long (*cancel_campaign)(wa_store *s, const char *campaign_id,
+	                        int64_t now_ms, char *err, size_t err_len);
+	/* Read: a campaign's counts by status (total 0: unknown campaign). */
+	int (*campaign_counts)(wa_store *s, const char *campaign_id,
+	                       wa_campaign_counts *out, char *err,
+	                       size_t err_len);
 } wa_store_ops;
 
 struct wa_store {
@@ -267,6 +335,11 @@ static inline void wa_store_close(wa_store *s)
 	if (s)
 		s->ops->close(s);
 }
+
+/* insert, then schedule when the message was created and has a campaign
+ * or a send_at (store_ops.c). Same contract as ops->insert. */
+int wa_store_insert_full(wa_store *s, const wa_new_message *m,
+                         wa_insert_result *res, char *err, size_t err_len);
 
 /* Semantics both backends implement (decided with the implementation):
  *   - Outbox events are created only for changes of the externally

@@ -44,6 +44,11 @@ static const tcase cases[] = {
     {"pg_fence", su_case_pg_fence, PG},
     {"pg_parallel_insert", su_case_pg_parallel_insert, PG},
     {"pg_newer_schema", su_case_pg_newer_schema, PG},
+    {"schedule", su_case_schedule, ALL},
+    {"list", su_case_list, ALL},
+    {"requeue", su_case_requeue, ALL},
+    {"requeue_many", su_case_requeue_many, ALL},
+    {"campaign", su_case_campaign, ALL},
 };
 
 static bool runs_here(int only)
@@ -92,5 +97,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases1_counts);
 	add_counts(su_cases2_counts);
 	add_counts(su_cases3_counts);
+	add_counts(su_cases4_counts);
 	return wa_t_report();
 }

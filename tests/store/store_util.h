@@ -58,6 +58,7 @@ void su_util_counts(int *passed, int *failed);
 void su_cases1_counts(int *passed, int *failed);
 void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
+void su_cases4_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);
@@ -83,5 +84,10 @@ void su_case_release_own(void);
 void su_case_pg_fence(void);
 void su_case_pg_parallel_insert(void);
 void su_case_pg_newer_schema(void);
+void su_case_schedule(void);
+void su_case_list(void);
+void su_case_requeue(void);
+void su_case_requeue_many(void);
+void su_case_campaign(void);
 
 #endif

@@ -169,6 +169,12 @@ static const wa_store_ops mem_ops = {
     .stats = mem_stats,
     .next_due = mem_next_due,
     .ping = mem_ping,
+    .schedule = wa_mem_schedule,
+    .list = wa_mem_list,
+    .requeue = wa_mem_requeue,
+    .requeue_many = wa_mem_requeue_many,
+    .cancel_campaign = wa_mem_cancel_campaign,
+    .campaign_counts = wa_mem_campaign_counts,
 };
 
 wa_store *wa_store_open_memory(char *err, size_t err_len)

@@ -261,6 +261,7 @@ static void pg_close(wa_store *base)
 	for (size_t i = 0; i < s->n_readers; i++)
 		PQfinish(s->readers[i].c);
 	PQfinish(s->w);
+	wa_pg_ops_close(s);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->fault_mu);
@@ -288,6 +289,12 @@ static const wa_store_ops pg_ops = {
     .stats = pg_stats,
     .next_due = pg_next_due,
     .ping = pg_ping,
+    .schedule = wa_pg_schedule,
+    .list = wa_pg_list,
+    .requeue = wa_pg_requeue,
+    .requeue_many = wa_pg_requeue_many,
+    .cancel_campaign = wa_pg_cancel_campaign,
+    .campaign_counts = wa_pg_campaign_counts,
 };
 
 /* host-pid-random: unique per process start, readable in the database. */
@@ -323,6 +330,7 @@ wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
 	pthread_mutex_init(&s->fault_mu, NULL);
+	pthread_mutex_init(&s->ops_mu, NULL);
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_down, false);
 	atomic_init(&s->fault_mono_ms, 0);

@@ -407,6 +407,7 @@ static void sq_close(wa_store *base)
 	for (i = 0; i < W_N; i++)
 		sqlite3_finalize(s->ws[i]);
 	sqlite3_close(s->wdb);
+	wa_sq_ops_close(s);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->path);
@@ -433,6 +434,12 @@ static const wa_store_ops sq_ops = {
     .stats = sq_stats,
     .next_due = sq_next_due,
     .ping = sq_ping,
+    .schedule = wa_sq_schedule,
+    .list = wa_sq_list,
+    .requeue = wa_sq_requeue,
+    .requeue_many = wa_sq_requeue_many,
+    .cancel_campaign = wa_sq_cancel_campaign,
+    .campaign_counts = wa_sq_campaign_counts,
 };
 
 static int exec_pragma(sqlite3 *db, const char *sql, const char *want,
@@ -511,6 +518,7 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	}
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
+	pthread_mutex_init(&s->ops_mu, NULL);
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_fault, 0);
 	atomic_init(&s->fault_mono_ms, 0);

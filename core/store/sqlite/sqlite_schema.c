@@ -57,6 +57,20 @@ static const migration steps[] = {
         " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
         " last_error TEXT);"
         "CREATE INDEX outbox_message ON outbox(message_id, seq);"},
+    /* Operators (issue 15): campaigns, and the listing's keyset order
+     * (created_ms DESC, id DESC) under each filter it accepts. */
+    {2, "ALTER TABLE messages ADD COLUMN campaign_id TEXT;"
+        "CREATE INDEX messages_created ON messages(created_ms, id);"
+        "CREATE INDEX messages_status_created"
+        " ON messages(status, created_ms, id);"
+        "CREATE INDEX messages_phone_created"
+        " ON messages(phone, created_ms, id);"
+        "CREATE INDEX messages_campaign_created"
+        " ON messages(campaign_id, created_ms, id)"
+        " WHERE campaign_id IS NOT NULL;"
+        "CREATE INDEX messages_campaign_status"
+        " ON messages(campaign_id, status)"
+        " WHERE campaign_id IS NOT NULL;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -153,6 +153,22 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 			p += len + (c ? 1 : 0);
 		}
 	}
+	if ((v = wa_config_get("ADMIN_API_KEYS"))) {
+		const char *p = v;
+		while (*p) {
+			const char *c = strchr(p, ',');
+			size_t len = c ? (size_t)(c - p) : strlen(p);
+			size_t before = s->n_api_keys;
+			if (add_key(s, p, len, "ADMIN_API_KEYS", err,
+			            err_len) != 0)
+				return -1;
+			if (s->n_api_keys > before) {
+				s->key_admin[before] = true;
+				s->n_admin_keys++;
+			}
+			p += len + (c ? 1 : 0);
+		}
+	}
 
 	if (copy_str(s->provider, sizeof(s->provider), "WHATSAPP_PROVIDER", err,
 	             err_len) != 0 ||
@@ -221,6 +237,8 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	LONG_OR_FAIL("MAX_ATTEMPTS", 1, 1000, s->max_attempts);
 	LONG_OR_FAIL("MESSAGE_TTL", 1, 30L * 86400, n);
 	s->message_ttl_ms = (int64_t)n * 1000;
+	LONG_OR_FAIL("MAX_SCHEDULE_AHEAD", 1, 366L * 86400, n);
+	s->max_schedule_ahead_ms = (int64_t)n * 1000;
 	LONG_OR_FAIL("LEASE_SECONDS", 1, 3600, n);
 	s->lease_ms = (int64_t)n * 1000;
 	LONG_OR_FAIL("RETRY_BASE_MS", 1, 3600000, s->retry_base_ms);
@@ -288,6 +306,8 @@ void wa_settings_free(wa_settings *s)
 	for (size_t i = 0; i < s->n_api_keys; i++)
 		free(s->api_keys[i]);
 	s->n_api_keys = 0;
+	memset(s->key_admin, 0, sizeof(s->key_admin));
+	s->n_admin_keys = 0;
 }
 
 int wa_settings_key_index(const wa_settings *s, const char *given)
@@ -298,6 +318,11 @@ int wa_settings_key_index(const wa_settings *s, const char *given)
 		found = (found < 0 && eq) ? (int)i : found;
 	}
 	return found;
+}
+
+bool wa_settings_key_is_admin(const wa_settings *s, int i)
+{
+	return i >= 0 && (size_t)i < s->n_api_keys && s->key_admin[i];
 }
 
 bool wa_settings_key_ok(const wa_settings *s, const char *given)

@@ -51,6 +51,10 @@ typedef struct wa_settings {
 	char tls_priorities[512];
 	char webhook_url[2048];
 	char webhook_secret[512];
+	/* Appended (issue 15). */
+	bool key_admin[WA_MAX_API_KEYS]; /* api_keys[i] is an ADMIN_API_KEYS */
+	size_t n_admin_keys;
+	int64_t max_schedule_ahead_ms;
 } wa_settings;
 
 /* Read and validate every core key (config.h). 0, or -1 with one sentence
@@ -62,5 +66,8 @@ void wa_settings_free(wa_settings *s);
 bool wa_settings_key_ok(const wa_settings *s, const char *given);
 /* Which key (0-based) given matches, or -1. Compares against all keys. */
 int wa_settings_key_index(const wa_settings *s, const char *given);
+
+/* Is key index i (wa_settings_key_index) an operator key? */
+bool wa_settings_key_is_admin(const wa_settings *s, int i);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/isotime.h"
+
 int wa_phone_normalize(const char *in, char *out, size_t out_len)
 {
 	size_t digits = 0;
@@ -247,6 +249,38 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 		if (check_template(t, &canon, error) != 0)
 			return -1;
 		f->template_json = canon;
+	}
+	if (json_object_object_get_ex(obj, "campaign_id", &m) &&
+	    !json_object_is_type(m, json_type_null)) {
+		const char *c = json_object_get_string(m);
+		if (!json_object_is_type(m, json_type_string) || !*c ||
+		    json_object_get_string_len(m) > WA_CAMPAIGN_ID_MAX_BYTES ||
+		    strlen(c) != (size_t)json_object_get_string_len(m) ||
+		    !printable(c)) {
+			snprintf(msgbuf, msgbuf_len,
+			         "campaign_id must be 1 to %d bytes of "
+			         "printable text",
+			         WA_CAMPAIGN_ID_MAX_BYTES);
+			*error = msgbuf;
+			free((char *)f->template_json);
+			f->template_json = NULL;
+			return -1;
+		}
+		f->campaign_id = c;
+	}
+	if (json_object_object_get_ex(obj, "send_at", &m) &&
+	    !json_object_is_type(m, json_type_null)) {
+		if (!json_object_is_type(m, json_type_string) ||
+		    wa_iso8601_parse(json_object_get_string(m),
+		                     &f->send_at_ms) != 0) {
+			*error = "send_at must be an ISO 8601 date-time with a "
+			         "time zone, e.g. 2026-01-31T09:00:00Z";
+			free((char *)f->template_json);
+			f->template_json = NULL;
+			return -1;
+		}
+		if (f->send_at_ms <= 0)
+			f->send_at_ms = 1; /* the epoch itself: in the past */
 	}
 	f->body = body;
 	f->external_id = ext;

@@ -18,6 +18,12 @@ void wa_route_find_message(wa_req *r);
 void wa_route_cancel(wa_req *r);
 void wa_route_callback(wa_req *r);
 void wa_route_metrics(wa_req *r);
+/* routes_ops.c: the operators' routes (issue 15) */
+void wa_route_list_messages(wa_req *r);
+void wa_route_requeue(wa_req *r);
+void wa_route_requeue_many(wa_req *r);
+void wa_route_campaign(wa_req *r);
+void wa_route_campaign_cancel(wa_req *r);
 void wa_route_openapi(wa_req *r);
 
 /* Parse RFC 7240 "Prefer: wait=N": N (capped at max), or 0 when absent. */

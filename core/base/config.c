@@ -17,7 +17,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"BIND_ADDRESS", "0.0.0.0", "IPv4 address to listen on."},
 	{"API_KEY", NULL, "Key callers send in X-API-Key (required)."},
 	{"API_KEYS", NULL, "More accepted keys, comma-separated (optional)."},
-	{"ADMIN_API_KEYS", NULL, "Operator keys, comma-separated (optional): every sending route plus listing and requeue."},
+	{"ADMIN_API_KEYS", NULL, "Operator keys, comma-separated (optional): every sending route plus listing, requeue and stats."},
 	{"WHATSAPP_PROVIDER", "mock", "Provider name (PROVIDER_DIR/<name>.so) or absolute path to a .so."},
 	{"PROVIDER_DIR", WA_DEFAULT_PROVIDER_DIR, "Directory holding provider plugins."},
 	{"MAX_BODY_BYTES", "65536", "Largest accepted request body, in bytes."},

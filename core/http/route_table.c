@@ -15,6 +15,7 @@ const wa_route wa_routes[] = {
 	{"/v1/messages/*/retry", "POST", true, false, NULL, wa_route_requeue, "retry", true},
 	{"/v1/campaigns/*", "GET", true, false, wa_route_campaign, NULL, "campaign", false},
 	{"/v1/campaigns/*/cancel", "POST", true, false, NULL, wa_route_campaign_cancel, "campaign_cancel", false},
+	{"/v1/stats", "GET", true, false, wa_route_stats, NULL, "stats", true},
 	{"/metrics", "GET", false, false, wa_route_metrics, NULL, "metrics", false},
 	{"/openapi.json", "GET", false, false, wa_route_openapi, NULL, "openapi", false},
 	{"/v1/providers/*/callback", "GET, POST", false, false, wa_route_callback,

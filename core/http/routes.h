@@ -24,6 +24,8 @@ void wa_route_requeue(wa_req *r);
 void wa_route_requeue_many(wa_req *r);
 void wa_route_campaign(wa_req *r);
 void wa_route_campaign_cancel(wa_req *r);
+/* routes_stats.c */
+void wa_route_stats(wa_req *r);
 void wa_route_openapi(wa_req *r);
 
 /* Parse RFC 7240 "Prefer: wait=N": N (capped at max), or 0 when absent. */

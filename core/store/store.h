@@ -206,6 +206,12 @@ typedef struct wa_campaign_counts {
 	long long total;
 } wa_campaign_counts;
 
+/* How many messages failed with one reason (failure_codes). */
+typedef struct wa_failure_count {
+	char code[WA_ERR_MAX]; /* upstream_code, else last_error, else "" */
+	long long n;
+} wa_failure_count;
+
 typedef struct wa_store wa_store;
 
 typedef struct wa_store_ops {
@@ -311,6 +317,12 @@ typedef struct wa_store_ops {
 	int (*campaign_counts)(wa_store *s, const char *campaign_id,
 	                       wa_campaign_counts *out, char *err,
 	                       size_t err_len);
+	/* Read: the max most frequent failure reasons among failed messages
+	 * created at or after since_ms (an index range: status, created_ms),
+	 * most frequent first. */
+	int (*failure_codes)(wa_store *s, int64_t since_ms, size_t max,
+	                     wa_failure_count *out, size_t *n, char *err,
+	                     size_t err_len);
 } wa_store_ops;
 
 struct wa_store {

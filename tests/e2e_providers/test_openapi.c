@@ -275,6 +275,9 @@ static void operators(const char *canceled_id)
 	         200, 0);
 	exchange("campaign unknown", e2e_get(&via, "/v1/campaigns/none", &r),
 	         &r, 404, 0);
+	exchange("stats", admin("GET", "/v1/stats", NULL, &r), &r, 200, 0);
+	exchange("stats with a sending key", e2e_get(&via, "/v1/stats", &r), &r,
+	         403, 0);
 	exchange("campaign cancel",
 	         e2e_post(&via, "/v1/campaigns/oa-camp/cancel", "", NULL, &r),
 	         &r, 200, 0);

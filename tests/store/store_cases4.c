@@ -351,3 +351,36 @@ void su_case_campaign(void)
 	CHECK_INT(c.total, 0);
 	wa_store_close(s);
 }
+
+void su_case_failure_codes(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_failure_count top[4];
+	wa_message_rec c[1];
+	char id[16], err[256] = "";
+	size_t n;
+
+	/* three fail with E42 (su_finish sets it for errors), one created
+	 * before the window */
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "fc%d", i);
+		su_insert_simple(s, id, id, i ? 1000 + i : 10);
+		n = su_claim(s, 2000, 3000, 1, c);
+		CHECK_INT(n, 1);
+		if (n == 1)
+			su_finish(s, c[0].id, WA_OUT_FAILED, 2001, 0, NULL,
+			          "HTTP 400");
+		su_free_recs(c, n);
+	}
+	CHECK_INT(s->ops->failure_codes(s, 1000, 4, top, &n, err, sizeof(err)),
+	          0);
+	CHECK_INT(n, 1);
+	if (n == 1) {
+		CHECK_STR(top[0].code, "E42");
+		CHECK_INT(top[0].n, 3);
+	}
+	CHECK_INT(s->ops->failure_codes(s, 5000, 4, top, &n, err, sizeof(err)),
+	          0);
+	CHECK_INT(n, 0);
+	wa_store_close(s);
+}

@@ -49,6 +49,7 @@ static const tcase cases[] = {
     {"requeue", su_case_requeue, ALL},
     {"requeue_many", su_case_requeue_many, ALL},
     {"campaign", su_case_campaign, ALL},
+    {"failure_codes", su_case_failure_codes, ALL},
 };
 
 static bool runs_here(int only)

@@ -175,6 +175,7 @@ static const wa_store_ops mem_ops = {
     .requeue_many = wa_mem_requeue_many,
     .cancel_campaign = wa_mem_cancel_campaign,
     .campaign_counts = wa_mem_campaign_counts,
+    .failure_codes = wa_mem_failure_codes,
 };
 
 wa_store *wa_store_open_memory(char *err, size_t err_len)

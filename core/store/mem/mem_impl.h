@@ -127,5 +127,8 @@ long wa_mem_cancel_campaign(wa_store *s, const char *campaign_id,
                             int64_t now_ms, char *err, size_t err_len);
 int wa_mem_campaign_counts(wa_store *s, const char *campaign_id,
                            wa_campaign_counts *out, char *err, size_t err_len);
+int wa_mem_failure_codes(wa_store *s, int64_t since_ms, size_t max,
+                         wa_failure_count *out, size_t *n, char *err,
+                         size_t err_len);
 
 #endif

@@ -248,3 +248,50 @@ int wa_mem_campaign_counts(wa_store *s, const char *campaign_id,
 	pthread_mutex_unlock(&m->mu);
 	return 0;
 }
+
+static int by_count(const void *a, const void *b)
+{
+	const wa_failure_count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->code, y->code);
+}
+
+int wa_mem_failure_codes(wa_store *s, int64_t since_ms, size_t max,
+                         wa_failure_count *out, size_t *n, char *err,
+                         size_t err_len)
+{
+	mem_store *m = M(s);
+	wa_failure_count *all;
+	size_t k = 0;
+
+	*n = 0;
+	pthread_mutex_lock(&m->mu);
+	all = calloc(m->n_msgs ? m->n_msgs : 1, sizeof(*all));
+	if (!all) {
+		pthread_mutex_unlock(&m->mu);
+		wa_mem_grow_fail(err, err_len);
+		return -1;
+	}
+	for (size_t i = 0; i < m->n_msgs; i++) {
+		const wa_message_rec *r = &m->msgs[i]->r;
+		const char *code =
+		    r->upstream_code[0] ? r->upstream_code : r->last_error;
+		size_t j;
+
+		if (r->status != WA_MSG_FAILED || r->created_ms < since_ms)
+			continue;
+		for (j = 0; j < k && strcmp(all[j].code, code) != 0; j++)
+			;
+		if (j == k)
+			snprintf(all[k++].code, sizeof(all->code), "%s", code);
+		all[j].n++;
+	}
+	pthread_mutex_unlock(&m->mu);
+	qsort(all, k, sizeof(*all), by_count);
+	for (; *n < k && *n < max; (*n)++)
+		out[*n] = all[*n];
+	free(all);
+	return 0;
+}

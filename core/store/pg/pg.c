@@ -295,6 +295,7 @@ static const wa_store_ops pg_ops = {
     .requeue_many = wa_pg_requeue_many,
     .cancel_campaign = wa_pg_cancel_campaign,
     .campaign_counts = wa_pg_campaign_counts,
+    .failure_codes = wa_pg_failure_codes,
 };
 
 /* host-pid-random: unique per process start, readable in the database. */

@@ -130,5 +130,8 @@ long wa_pg_cancel_campaign(wa_store *st, const char *campaign_id,
                            int64_t now_ms, char *err, size_t err_len);
 int wa_pg_campaign_counts(wa_store *st, const char *campaign_id,
                           wa_campaign_counts *out, char *err, size_t err_len);
+int wa_pg_failure_codes(wa_store *st, int64_t since_ms, size_t max,
+                        wa_failure_count *out, size_t *n, char *err,
+                        size_t err_len);
 
 #endif

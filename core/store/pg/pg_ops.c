@@ -300,3 +300,30 @@ int wa_pg_campaign_counts(wa_store *st, const char *campaign_id,
 	PQclear(r);
 	return 0;
 }
+
+int wa_pg_failure_codes(wa_store *st, int64_t since_ms, size_t max,
+                        wa_failure_count *out, size_t *n, char *err,
+                        size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+
+	*n = 0;
+	wa_pg_p_i64(&p, since_ms);
+	wa_pg_p_i64(&p, (int64_t)max);
+	r = ops_read(S(st),
+	             "SELECT coalesce(nullif(upstream_code, ''), last_error,"
+	             " '') AS code, count(*) AS n FROM messages"
+	             " WHERE status = 'failed' AND created_ms >= $1"
+	             " GROUP BY 1 ORDER BY n DESC, 1 LIMIT $2",
+	             &p, "stats read", err, err_len);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+		wa_pg_copy(r, i, 0, out[*n].code, sizeof(out[*n].code));
+		out[*n].n = wa_pg_i64(r, i, 1);
+		(*n)++;
+	}
+	PQclear(r);
+	return 0;
+}

@@ -440,6 +440,7 @@ static const wa_store_ops sq_ops = {
     .requeue_many = wa_sq_requeue_many,
     .cancel_campaign = wa_sq_cancel_campaign,
     .campaign_counts = wa_sq_campaign_counts,
+    .failure_codes = wa_sq_failure_codes,
 };
 
 static int exec_pragma(sqlite3 *db, const char *sql, const char *want,

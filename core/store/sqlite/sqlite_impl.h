@@ -144,6 +144,9 @@ long wa_sq_cancel_campaign(wa_store *st, const char *campaign_id,
                            int64_t now_ms, char *err, size_t err_len);
 int wa_sq_campaign_counts(wa_store *st, const char *campaign_id,
                           wa_campaign_counts *out, char *err, size_t err_len);
+int wa_sq_failure_codes(wa_store *st, int64_t since_ms, size_t max,
+                        wa_failure_count *out, size_t *n, char *err,
+                        size_t err_len);
 
 /* Row helpers (sqlite_rows.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */

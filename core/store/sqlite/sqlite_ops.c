@@ -387,3 +387,40 @@ int wa_sq_campaign_counts(wa_store *base, const char *campaign_id,
 	ops_db_put(s);
 	return ret;
 }
+
+int wa_sq_failure_codes(wa_store *base, int64_t since_ms, size_t max,
+                        wa_failure_count *out, size_t *n, char *err,
+                        size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc = SQLITE_ERROR, ret = -1;
+
+	*n = 0;
+	if (!(db = ops_db_get(s, err, err_len)))
+		return -1;
+	st = prep(db,
+	          "SELECT coalesce(nullif(upstream_code, ''), last_error, ''),"
+	          " count(*) AS n FROM messages"
+	          " WHERE status = 'failed' AND created_ms >= ?1"
+	          " GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?2",
+	          "stats read", err, err_len);
+	if (st) {
+		sqlite3_bind_int64(st, 1, since_ms);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			wa_sq_col_copy(st, 0, out[*n].code,
+			               sizeof(out[*n].code));
+			out[*n].n = sqlite3_column_int64(st, 1);
+			(*n)++;
+		}
+		if (rc == SQLITE_ROW)
+			rc = SQLITE_DONE;
+		sqlite3_finalize(st);
+		ret = rc == SQLITE_DONE ? 0
+		                        : fail(db, "stats read", err, err_len);
+	}
+	ops_db_put(s);
+	return ret;
+}

@@ -25,7 +25,8 @@ static const char *const read_sql[R_N] = {
         " AND provider = ?1 ORDER BY rowid DESC LIMIT 1",
     [R_HIST] = "SELECT status, at_ms, detail FROM history"
                " WHERE message_id = ?1 ORDER BY id",
-    [R_COUNTS] = "SELECT status, count(*) FROM messages GROUP BY status",
+    /* kept by triggers as messages change (schema version 3) */
+    [R_COUNTS] = "SELECT status, n FROM status_counts",
     [R_OLDEST] = "SELECT min(created_ms) FROM messages"
                  " WHERE status = 'queued'",
     [R_OB_COUNT] = "SELECT count(*) FROM outbox",

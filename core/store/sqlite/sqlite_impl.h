@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 2
+#define WA_SQ_SCHEMA_VERSION 3
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \

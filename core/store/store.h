@@ -348,8 +348,9 @@ static inline void wa_store_close(wa_store *s)
 		s->ops->close(s);
 }
 
-/* insert, then schedule when the message was created and has a campaign
- * or a send_at (store_ops.c). Same contract as ops->insert. */
+/* insert, then schedule when the message has a campaign or a send_at (a
+ * no-op unless the insert created the row: store_ops.c). Same contract as
+ * ops->insert. */
 int wa_store_insert_full(wa_store *s, const wa_new_message *m,
                          wa_insert_result *res, char *err, size_t err_len);
 

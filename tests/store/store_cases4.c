@@ -112,7 +112,32 @@ void su_case_schedule(void)
 	if (n == 1)
 		CHECK_STR(c[0].id, "s2");
 	su_free_recs(c, n);
-	/* A replay does not schedule again; an unknown id says 1. */
+	/* A replay does not schedule again: s1 keeps its campaign. */
+	{
+		wa_new_message m;
+		wa_insert_result res;
+
+		memset(&m, 0, sizeof(m));
+		snprintf(m.id, sizeof(m.id), "s1-again");
+		m.external_id = "ext-s1";
+		m.phone = "+5511999990000";
+		m.body = "hi";
+		m.provider = "mock";
+		m.created_ms = 5000;
+		m.expires_ms = 9000;
+		m.campaign_id = "camp-b";
+		m.send_at_ms = 99000;
+		tx(s, false);
+		CHECK_INT(wa_store_insert_full(s, &m, &res, err, sizeof(err)),
+		          0);
+		tx(s, true);
+		CHECK_INT(res.kind, WA_INSERT_REPLAYED);
+		CHECK_STR(res.id, "s1");
+		CHECK_INT(s->ops->get(s, "s1", &r, err, sizeof(err)), 0);
+		CHECK_STR(r.campaign_id, "camp-a");
+		wa_message_rec_free(&r);
+	}
+	/* An unknown id says 1. */
 	tx(s, false);
 	CHECK_INT(s->ops->schedule(s, "nope", "x", 0, err, sizeof(err)), 1);
 	tx(s, true);

@@ -11,6 +11,7 @@
 
 #include "base/config.h"
 #include "base/defaults.h"
+#include "base/lockfile.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "engine/early.h"
@@ -19,6 +20,10 @@
 #include "http/guard.h"
 #include "http/http.h"
 #include "http/routes.h"
+#include "store/retention.h"
+
+/* How often retention looks for finished messages past RETENTION. */
+#define RETENTION_INTERVAL_MS 60000
 
 static void usage(FILE *f)
 {
@@ -217,6 +222,11 @@ int main(int argc, char **argv)
 	app.settings = &settings;
 	app.provider = &provider;
 	app.started_ms = wa_now_ms();
+	/* One daemon per SQLite file: a second one would claim, and at stop
+	 * release, under the first one's feet. (--check-config only looks.) */
+	if (!settings.database_url[0] && !check_only &&
+	    wa_lockfile_hold(settings.store_path, err, sizeof(err)) != 0)
+		return fail(err);
 	if (settings.database_url[0])
 		app.store =
 		    wa_store_open_pg(settings.database_url, err, sizeof(err));
@@ -295,6 +305,12 @@ int main(int argc, char **argv)
 		return fail(err);
 	if (app.webhook && wa_webhook_start(app.webhook, err, sizeof(err)) != 0)
 		return fail(err);
+	/* finished messages older than RETENTION, 500 per writer job */
+	wa_retention *retention =
+	    wa_retention_start(app.store, app.writer, settings.retention_ms,
+	                       RETENTION_INTERVAL_MS, 500, err, sizeof(err));
+	if (!retention)
+		return fail(err);
 	if (wa_http_start(&app, wa_routes, err, sizeof(err)) != 0) {
 		wa_engine_stop(app.engine, wa_mono_ms());
 		return fail(err);
@@ -328,6 +344,7 @@ int main(int argc, char **argv)
 	/* Leave a second for the writer and HTTP to flush after the engine. */
 	bool clean = wa_engine_stop(app.engine, deadline - 1000);
 	wa_webhook_stop(app.webhook, deadline - 1000);
+	wa_retention_stop(retention);
 	/* Commits what is queued and answers it; later writes get 503. */
 	wa_writer_stop(app.writer);
 	wa_http_drain(&app, deadline);

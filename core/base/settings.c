@@ -116,6 +116,51 @@ static int load_tls(wa_settings *s, char *err, size_t err_len)
 		dst = v_;                                                      \
 	} while (0)
 
+/* "30d", "12h", "90m", "3600s", "3600" (seconds) or "0" (off) into ms;
+ * at most ten years. */
+static int parse_duration(const char *key, const char *v, int64_t *ms,
+                          char *err, size_t err_len)
+{
+	char *end = NULL;
+	long long n;
+	int64_t unit = 1000;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (end && *end && !end[1]) {
+		switch (*end) {
+		case 's':
+			unit = 1000;
+			end++;
+			break;
+		case 'm':
+			unit = 60000;
+			end++;
+			break;
+		case 'h':
+			unit = 3600000;
+			end++;
+			break;
+		case 'd':
+			unit = 86400000;
+			end++;
+			break;
+		default:
+			break;
+		}
+	}
+	if (errno || end == v || *end || n < 0 ||
+	    n > 3650LL * 86400000 / unit) {
+		snprintf(err, err_len,
+		         "%s must be a duration such as 30d, 12h, 90m or 3600s "
+		         "(0 = off), got \"%.40s\"",
+		         key, v);
+		return -1;
+	}
+	*ms = (int64_t)n * unit;
+	return 0;
+}
+
 int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 {
 	const char *v;
@@ -206,6 +251,10 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	 * SQLite at STORE_PATH. */
 	if (copy_str(s->database_url, sizeof(s->database_url), "DATABASE_URL",
 	             err, err_len) != 0)
+		return -1;
+	v = wa_config_get("RETENTION");
+	if (parse_duration("RETENTION", v ? v : wa_config_default("RETENTION"),
+	                   &s->retention_ms, err, err_len) != 0)
 		return -1;
 
 	v = wa_config_get("STORE_SYNC");

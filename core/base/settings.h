@@ -27,6 +27,7 @@ typedef struct wa_settings {
 	unsigned shutdown_timeout_s;
 	char store_path[1024];
 	char database_url[4096]; /* "" = SQLite at store_path */
+	int64_t retention_ms;    /* 0 = keep everything */
 	bool store_sync_full;
 	bool provider_rate_set;
 	double provider_rate;

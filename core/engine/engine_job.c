@@ -238,6 +238,8 @@ static int finish_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	wa_job *j = ud;
 
 	j->out.claim_seq = atomic_load(&j->fence);
+	/* read in finish_done, after the commit: the store may fill it then */
+	j->out.result = &j->finish_rc;
 	j->finish_rc = s->ops->finish(s, j->rec.id, &j->out, err, err_len);
 	return j->finish_rc < 0 ? -1 : 0;
 }

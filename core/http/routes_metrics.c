@@ -112,6 +112,16 @@ static char *render(wa_app *app, size_t *len)
 		                ? (double)(wa_now_ms() - st.oldest_queued_ms) /
 		                      1000
 		                : 0.0);
+		wa_metrics_help(
+		    &b, "wadispatch_store_oldest_row_timestamp_seconds",
+		    "gauge",
+		    "Creation time (Unix seconds) of the oldest message kept; "
+		    "retention deletes finished ones after RETENTION (0 when "
+		    "none).");
+		wa_text_put(&b,
+		            "wadispatch_store_oldest_row_timestamp_seconds "
+		            "%.3f\n",
+		            (double)st.oldest_ms / 1000);
 		wa_metrics_help(&b, "wadispatch_outbox_depth", "gauge",
 		                "Status webhooks waiting to be delivered.");
 		wa_text_put(&b, "wadispatch_outbox_depth %lld\n",

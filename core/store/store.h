@@ -44,12 +44,16 @@ typedef enum wa_msg_status {
 const char *wa_msg_status_name(wa_msg_status s);
 /* -1 if unknown */
 int wa_msg_status_parse(const char *name);
+/* An owner id for this process's claims ("host-pid-random", under 40
+ * bytes): release_all gives back only the claims of its own store. */
+void wa_store_instance_id(char *out, size_t n);
 /* The monotonic rule: queued -> sending -> sent -> delivered -> read;
  * failed from queued/sending/sent/delivered; canceled only from queued;
  * sending -> queued is allowed only as a retry/release (see finish). */
 bool wa_msg_status_can_move(wa_msg_status from, wa_msg_status to);
 
-/* What the API accepts. Pointers are the caller's, valid during insert. */
+/* What the API accepts. Pointers are the caller's, valid until the
+ * transaction of the insert ends (see insert). */
 typedef struct wa_new_message {
 	char id[WA_ID_MAX];      /* the new id, made by the caller */
 	const char *external_id; /* idempotency key */
@@ -136,6 +140,12 @@ typedef struct wa_outcome {
 	 * When not 0, a store that fences claims (PostgreSQL) ignores the
 	 * outcome (finish returns 1) once a newer claim holds the message. */
 	int64_t claim_seq;
+	/* Appended: when not NULL, a backend may defer the finish to the
+	 * transaction's commit (PostgreSQL sends a group commit's outcomes in
+	 * one round trip): finish then returns 0 and its real return value
+	 * (0, or 1 ignored) is stored here once commit returned 0; the
+	 * outcome's strings must stay valid until the transaction ends. */
+	int *result;
 } wa_outcome;
 
 /* A status reported later by the provider (callback). */
@@ -177,6 +187,9 @@ typedef struct wa_store_stats {
 	int64_t
 	    oldest_queued_ms; /* created_ms of the oldest queued, 0 if none */
 	long long outbox_pending;
+	/* Appended: created_ms of the oldest message kept (any status), 0 if
+	 * none: how far back retention reaches. */
+	int64_t oldest_ms;
 } wa_store_stats;
 
 /* A filter over messages (list, requeue_many). Zero it, then set; status
@@ -223,7 +236,11 @@ typedef struct wa_store_ops {
 	void (*rollback)(wa_store *s);
 
 	/* Insert one message or resolve it against an existing external_id.
-	 * 0, or -1 on a store error (err). */
+	 * 0, or -1 on a store error (err). A backend may defer the work to
+	 * the transaction's commit (PostgreSQL does, to send a whole group
+	 * commit in one round trip): m's strings and res must stay valid
+	 * until commit or rollback returns, and res is final only once
+	 * commit returned 0 (a store error may then surface at commit). */
 	int (*insert)(wa_store *s, const wa_new_message *m,
 	              wa_insert_result *res, char *err, size_t err_len);
 	/* Take up to max due messages: queued with next_attempt_ms <= now, or
@@ -248,8 +265,10 @@ typedef struct wa_store_ops {
 	int (*apply_status)(wa_store *s, const wa_status_change *c,
 	                    wa_apply_kind *kind, char *message_id, char *err,
 	                    size_t err_len);
-	/* Give every sending message back to queued without counting the
-	 * attempt (graceful shutdown). Returns the number released or -1. */
+	/* Give every sending message this store (process) claimed back to
+	 * queued without counting the attempt (graceful shutdown); another
+	 * process's claims are left to it or to their lease. Returns the
+	 * number released or -1. */
 	long (*release_all)(wa_store *s, int64_t now_ms, char *err,
 	                    size_t err_len);
 
@@ -284,6 +303,14 @@ typedef struct wa_store_ops {
 	/* Is the store usable for writes? (e.g. the file still writable) */
 	int (*ping)(wa_store *s, char *err, size_t err_len);
 
+	/* ---- appended ---- */
+	/* Retention, a write operation: delete up to max finished messages
+	 * (sent, delivered, read, failed, canceled) created before before_ms,
+	 * oldest first, with their history and outbox rows. The number
+	 * deleted, or -1. On PostgreSQL one instance at a time purges (the
+	 * others get 0). NULL when the backend keeps everything (memory). */
+	long (*purge)(wa_store *s, int64_t before_ms, size_t max, char *err,
+	              size_t err_len);
 	/* ---- appended: operators (issue 15) ---- */
 	/* Write: set the campaign and the first due time (send_at_ms > 0
 	 * moves next_attempt_ms and expires_ms forward by the delay) of a

@@ -1,8 +1,12 @@
 /* store_common.c - status names, the monotonic status rule, record helpers */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *const status_names[] = {
     "queued", "sending", "sent", "delivered", "read", "failed", "canceled",
@@ -67,4 +71,18 @@ void wa_message_rec_free(wa_message_rec *m)
 	m->media_url = NULL;
 	m->history = NULL;
 	m->n_history = 0;
+}
+
+void wa_store_instance_id(char *out, size_t n)
+{
+	char host[64] = "";
+	uint32_t rnd = 0;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[16] = '\0';
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	snprintf(out, n, "%s-%ld-%08x", host[0] ? host : "host", (long)getpid(),
+	         rnd);
 }

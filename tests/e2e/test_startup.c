@@ -162,6 +162,23 @@ int main(void)
 		                      NULL};
 		CHECK(run(env2, NULL) != 0);
 		CHECK_CONTAINS(out, "Cannot listen on 127.0.0.1");
+		/* the same SQLite file: refused, naming the file and the
+		 * process holding it */
+		char other_port[32], same_db[400], pid[32];
+		snprintf(other_port, sizeof(other_port), "PORT=%d",
+		         wa_h_free_port());
+		snprintf(same_db, sizeof(same_db), "STORE_PATH=%s/wa.db",
+		         a.dir);
+		const char *env3[] = {pdir,
+		                      other_port,
+		                      same_db,
+		                      "API_KEY=some-long-key-123",
+		                      "BIND_ADDRESS=127.0.0.1",
+		                      NULL};
+		CHECK(run(env3, NULL) != 0);
+		CHECK_CONTAINS(out, same_db + strlen("STORE_PATH="));
+		snprintf(pid, sizeof(pid), "(pid %ld)", (long)a.pid);
+		CHECK_CONTAINS(out, pid);
 		CHECK_INT(wa_h_daemon_stop(&a, 15, 15000), 0);
 	}
 	return wa_t_report();

@@ -37,11 +37,14 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 # A port only names the socket file: the server listens on no TCP port.
+# Throwaway data: no fsync, unless WA_PG_DURABLE=1 (benchmarks).
 port=5432
+durability="-c fsync=off -c full_page_writes=off"
+[ "${WA_PG_DURABLE:-0}" = 1 ] && durability="-c synchronous_commit=on"
 pg_ctl_do() { # DIR stop|start
 	as_pg "$PGBIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 \
 		-o "-c listen_addresses= -c unix_socket_directories=$1 -p $port \
-		-c fsync=off -c full_page_writes=off -c max_connections=100" \
+		$durability -c max_connections=100" \
 		-m fast "$2" >/dev/null
 }
 if [ "$1" = "ctl" ]; then
@@ -70,7 +73,6 @@ if ! as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust \
 	cat "$dir/initdb.log" >&2
 	exit 1
 fi
-# Throwaway data: no fsync. Settings for the tests' own load.
 started=1
 if ! pg_ctl_do "$dir" start; then
 	echo "pgtmp: the server did not start:" >&2

@@ -493,11 +493,15 @@ static void test_closed_loop(wa_store *s)
 
 int main(int argc, char **argv)
 {
-	static const char *const backends[] = {"sqlite", "memory"};
+	/* postgresql only when asked (tests/lib/pgtmp.sh sets it up) */
+	static const char *const backends[] = {"sqlite", "memory",
+	                                       "postgresql"};
 	size_t b;
 	int p, f;
 
-	for (b = 0; b < 2; b++) {
+	for (b = 0; b < 3; b++) {
+		if (argc < 2 && strcmp(backends[b], "postgresql") == 0)
+			continue;
 		wa_store *s;
 
 		if (argc > 1 && strcmp(argv[1], backends[b]) != 0)

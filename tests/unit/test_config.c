@@ -141,6 +141,9 @@ static void settings(void)
 	    {"LOG_LEVEL", "loud",
 	     "LOG_LEVEL must be debug, info, warn or error"},
 	    {"STORE_SYNC", "off", "STORE_SYNC must be full or normal"},
+	    {"RETENTION", "30x", "RETENTION must be a duration"},
+	    {"RETENTION", "-1d", "RETENTION must be a duration"},
+	    {"RETENTION", "99999d", "RETENTION must be a duration"},
 	    {"PROVIDER_RATE", "fast", "PROVIDER_RATE must be"},
 	    {"PROVIDER_RATE", "-3", "PROVIDER_RATE must be"},
 	    {"BIND_ADDRESS", "localhost",
@@ -161,6 +164,18 @@ static void settings(void)
 	CHECK(s.provider_rate_set && s.provider_rate == 12.5);
 	wa_settings_free(&s);
 	unsetenv("PROVIDER_RATE");
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK(s.retention_ms == 30LL * 86400000); /* the default, 30d */
+	wa_settings_free(&s);
+	setenv("RETENTION", "12h", 1);
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK(s.retention_ms == 12LL * 3600000);
+	wa_settings_free(&s);
+	setenv("RETENTION", "0", 1);
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK(s.retention_ms == 0);
+	wa_settings_free(&s);
+	unsetenv("RETENTION");
 }
 
 /* etc/wadispatch.env lists every core key with its default, and never

@@ -94,6 +94,8 @@ static int mem_stats(wa_store *s, wa_store_stats *out, char *err,
 		    (out->oldest_queued_ms == 0 ||
 		     r->created_ms < out->oldest_queued_ms))
 			out->oldest_queued_ms = r->created_ms;
+		if (out->oldest_ms == 0 || r->created_ms < out->oldest_ms)
+			out->oldest_ms = r->created_ms;
 	}
 	out->outbox_pending = (long long)(m->n_obs - m->n_ob_deleted);
 	pthread_mutex_unlock(&m->mu);

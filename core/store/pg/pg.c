@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include "base/timeutil.h"
 
@@ -180,7 +178,9 @@ static int pg_stats(wa_store *base, wa_store_stats *out, char *err,
 	       "SELECT status, count(*) FROM messages GROUP BY status"
 	       " UNION ALL SELECT '~oldest', min(created_ms) FROM messages"
 	       "  WHERE status = 'queued'"
-	       " UNION ALL SELECT '~outbox', count(*) FROM outbox",
+	       " UNION ALL SELECT '~outbox', count(*) FROM outbox"
+	       " UNION ALL SELECT '~oldest_all', min(created_ms)"
+	       "  FROM messages",
 	       NULL, "stats read", err, err_len);
 	reader_put(s, rd);
 	if (!r)
@@ -195,6 +195,8 @@ static int pg_stats(wa_store *base, wa_store_stats *out, char *err,
 			out->oldest_queued_ms = wa_pg_i64(r, i, 1);
 		else if (strcmp(k, "~outbox") == 0)
 			out->outbox_pending = wa_pg_i64(r, i, 1);
+		else if (strcmp(k, "~oldest_all") == 0)
+			out->oldest_ms = wa_pg_i64(r, i, 1);
 	}
 	PQclear(r);
 	return 0;
@@ -261,6 +263,8 @@ static void pg_close(wa_store *base)
 	for (size_t i = 0; i < s->n_readers; i++)
 		PQfinish(s->readers[i].c);
 	PQfinish(s->w);
+	free(s->pending);
+	free(s->dfin);
 	wa_pg_ops_close(s);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
@@ -289,6 +293,7 @@ static const wa_store_ops pg_ops = {
     .stats = pg_stats,
     .next_due = pg_next_due,
     .ping = pg_ping,
+    .purge = wa_pg_purge,
     .schedule = wa_pg_schedule,
     .list = wa_pg_list,
     .requeue = wa_pg_requeue,
@@ -297,21 +302,6 @@ static const wa_store_ops pg_ops = {
     .campaign_counts = wa_pg_campaign_counts,
     .failure_codes = wa_pg_failure_codes,
 };
-
-/* host-pid-random: unique per process start, readable in the database. */
-static void make_instance(char *out, size_t n)
-{
-	char host[64] = "";
-	uint32_t rnd = 0;
-
-	if (gethostname(host, sizeof(host)) != 0)
-		host[0] = '\0';
-	host[16] = '\0';
-	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		rnd = (uint32_t)wa_mono_ms();
-	snprintf(out, n, "%s-%ld-%08x", host[0] ? host : "host", (long)getpid(),
-	         rnd);
-}
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
 {
@@ -335,7 +325,7 @@ wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_down, false);
 	atomic_init(&s->fault_mono_ms, 0);
-	make_instance(s->instance, sizeof(s->instance));
+	wa_store_instance_id(s->instance, sizeof(s->instance));
 	s->base.ops = &pg_ops;
 	s->base.kind = "postgresql";
 	s->base.impl = s;

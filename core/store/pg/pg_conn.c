@@ -78,6 +78,14 @@ void wa_pg_msg(const char *msg, char *out, size_t out_len)
 	out[n] = '\0';
 }
 
+/* Server notices ("relation ... already exists, skipping") are not ours
+ * to print on stderr, which is the daemon's JSON log. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 PGconn *wa_pg_connect(const char *conninfo, char *err, size_t err_len)
 {
 	const char *keys[] = {"connect_timeout", "application_name", "dbname",
@@ -112,6 +120,8 @@ PGconn *wa_pg_connect(const char *conninfo, char *err, size_t err_len)
 		         msg, stop(msg));
 		PQfinish(c);
 		c = NULL;
+	} else {
+		PQsetNoticeProcessor(c, quiet, NULL);
 	}
 	free(password);
 	return c;

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 2
+#define WA_PG_SCHEMA_VERSION 3
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
@@ -30,12 +30,30 @@ typedef struct wa_pg_reader {
 	bool busy;
 } wa_pg_reader;
 
+/* An insert waiting for the transaction's next statement or its commit
+ * (pg_batch.c); both pointers are the caller's (store.h: insert). */
+typedef struct wa_pg_pending {
+	const wa_new_message *m;
+	wa_insert_result *res;
+} wa_pg_pending;
+
+/* A finish waiting for the commit; o's strings are the caller's. */
+typedef struct wa_pg_dfin {
+	char id[WA_ID_MAX];
+	wa_outcome o;
+} wa_pg_dfin;
+
 typedef struct wa_pg_store {
 	wa_store base;
 	char *conninfo;
 	char instance[40]; /* this process's claim owner */
 	PGconn *w;         /* the write connection: writer thread only */
-	bool in_tx;        /* writer thread only */
+	bool in_tx;        /* writer thread only: between begin and commit */
+	bool began;        /* BEGIN has been sent in this transaction */
+	wa_pg_pending *pending; /* inserts not sent yet */
+	size_t n_pending, cap_pending;
+	wa_pg_dfin *dfin; /* finishes not sent yet */
+	size_t n_dfin, cap_dfin;
 	int64_t retry_mono_ms, backoff_ms; /* reconnect (writer thread) */
 	atomic_bool outbox;
 	atomic_bool write_down;     /* the write connection is lost */
@@ -59,6 +77,19 @@ typedef struct wa_pg_params {
 	char num[WA_PG_MAX_PARAMS][24];
 	int n;
 } wa_pg_params;
+
+/* The common tail of a status change: $1 id, $2 at, $3 fencing token (0:
+ * none), $4 new status, $5 history detail, $6 outbox error, $7 outbox on.
+ * The head is "WITH u AS (UPDATE messages SET ... WHERE ...". */
+#define WA_PG_CHANGE_TAIL                                                      \
+	" RETURNING id, external_id, provider, provider_message_id),"          \
+	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
+	"  SELECT id, $4, $2, $5 FROM u),"                                     \
+	" o AS (INSERT INTO outbox (message_id, external_id, status,"          \
+	"  provider, provider_message_id, error, occurred_ms)"                 \
+	"  SELECT id, external_id, $4, provider, provider_message_id, $6, $2"  \
+	"  FROM u WHERE $7::boolean)"                                          \
+	" SELECT count(*) FROM u"
 
 /* pg_conn.c: connections, statements, rows (shared by every file) */
 /* Connect with our defaults (connect_timeout, application_name) under
@@ -86,12 +117,36 @@ void wa_pg_set_fault(wa_pg_store *s, const char *why);
 /* pg_schema.c: create or upgrade the schema under an advisory lock. */
 int wa_pg_migrate(PGconn *c, char *err, size_t err_len);
 
+/* pg_batch.c: the group commit */
+int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
+                 char *err, size_t err_len);
+/* Record finish(id, o) to be sent with the commit; o->result receives its
+ * return value then. 0 or -1 (out of memory). */
+int wa_pg_defer_finish(wa_pg_store *s, const char *id, const wa_outcome *o,
+                       char *err, size_t err_len);
+/* Send BEGIN (when not yet sent), the waiting inserts and finishes and,
+ * with commit, COMMIT, in one pipelined round trip; fill their results.
+ * With sql (and commit false), that statement goes last in the same round
+ * trip and *res receives its result (the caller PQclears it). */
+int wa_pg_flush(wa_pg_store *s, bool commit, const char *sql,
+                const wa_pg_params *p, const char *what, PGresult **res,
+                char *err, size_t err_len);
+
+/* pg_finish.c: status changes */
+/* Fill $1..$7 of WA_PG_CHANGE_TAIL. */
+void wa_pg_change_params(wa_pg_store *s, wa_pg_params *p, const char *id,
+                         int64_t at, int64_t fence, wa_msg_status to,
+                         const char *detail);
+/* The statement recording outcome o of id and its parameters (*p); NULL
+ * with err for an unknown kind. */
+const char *wa_pg_finish_stmt(wa_pg_store *s, const char *id,
+                              const wa_outcome *o, wa_pg_params *p, char *err,
+                              size_t err_len);
+
 /* pg_write.c: the write side (writer thread only) */
 int wa_pg_begin(wa_store *st, char *err, size_t err_len);
 int wa_pg_commit(wa_store *st, char *err, size_t err_len);
 void wa_pg_rollback(wa_store *st);
-int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
-                 char *err, size_t err_len);
 int wa_pg_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                 size_t max, wa_message_rec *out, size_t *n, char *err,
                 size_t err_len);
@@ -108,6 +163,8 @@ void wa_pg_set_outbox(wa_store *st, bool enabled);
 int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                        size_t max, wa_outbox_event *out, size_t *n, char *err,
                        size_t err_len);
+long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
+                 size_t err_len);
 int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
                         int64_t next_attempt_ms, const char *error, char *err,
                         size_t err_len);

@@ -15,17 +15,24 @@ static wa_pg_store *S(wa_store *st)
 	return st->impl;
 }
 
-/* A write on the writer's connection; a lost one is remembered. */
+/* A write on the writer's connection, as pg_write.c's: BEGIN and the
+ * writes waiting before it (pipelined inserts, deferred finishes) go first
+ * in the same round trip; a lost connection is remembered. */
 static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
                     const char *what, char *err, size_t err_len)
 {
-	PGresult *r;
+	PGresult *r = NULL;
 
 	if (!s->w || PQstatus(s->w) != CONNECTION_OK) {
 		snprintf(err, err_len, "The database connection is lost.");
 		return NULL;
 	}
-	r = wa_pg_exec(s->w, sql, p, what, err, err_len);
+	if (s->in_tx && (!s->began || s->n_pending || s->n_dfin)) {
+		if (wa_pg_flush(s, false, sql, p, what, &r, err, err_len) < 0)
+			r = NULL;
+	} else {
+		r = wa_pg_exec(s->w, sql, p, what, err, err_len);
+	}
 	if (!r && PQstatus(s->w) != CONNECTION_OK) {
 		s->retry_mono_ms = 0;
 		wa_pg_set_fault(s, err);

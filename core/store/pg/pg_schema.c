@@ -96,10 +96,15 @@ static const migration steps[] = {
      " FROM messages;"
      "COMMENT ON VIEW message_logs IS 'wadispatch messages, read-only;"
      " columns are only ever appended';"},
+    /* retention takes the oldest finished messages first; created_ms
+     * never changes, so this index only grows at its right edge */
+    {2, "CREATE INDEX messages_created ON messages (created_ms);"},
     /* Operators (issue 15): campaigns, and the listing's keyset order
      * (created_ms DESC, id DESC) under each filter it accepts. The view
      * gains campaign_id at its end (columns are only ever appended). */
-    {2, "ALTER TABLE messages ADD COLUMN campaign_id text;"
+    {3, "ALTER TABLE messages ADD COLUMN campaign_id text;"
+        /* version 2's retention index, with id for the keyset */
+        "DROP INDEX messages_created;"
         "CREATE INDEX messages_created ON messages (created_ms, id);"
         "CREATE INDEX messages_status_created"
         " ON messages (status, created_ms, id);"

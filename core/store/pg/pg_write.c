@@ -1,6 +1,8 @@
 /* pg_write.c - the PostgreSQL store's write side (writer thread only): one
- * transaction per group commit on the write connection, each operation one
- * statement (data-modifying CTEs write history and outbox with it) */
+ * transaction per group commit on the write connection. Inserts wait for
+ * the commit (pg_batch.c); every other operation is one statement (data-
+ * modifying CTEs write its history and outbox rows with it), sent after
+ * the inserts waiting before it. */
 #include "store/pg/pg_impl.h"
 
 #include <stdio.h>
@@ -60,7 +62,15 @@ static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 		snprintf(err, err_len, "The database connection is lost.");
 		return NULL;
 	}
-	r = wa_pg_exec(s->w, sql, p, what, err, err_len);
+	/* BEGIN and the writes waiting before this statement go first, in
+	 * the same round trip */
+	r = NULL;
+	if (s->in_tx && (!s->began || s->n_pending || s->n_dfin)) {
+		if (wa_pg_flush(s, false, sql, p, what, &r, err, err_len) < 0)
+			r = NULL;
+	} else {
+		r = wa_pg_exec(s->w, sql, p, what, err, err_len);
+	}
 	if (!r && PQstatus(s->w) != CONNECTION_OK) {
 		s->retry_mono_ms = 0; /* try again at the next begin */
 		wa_pg_set_fault(s, err);
@@ -73,32 +83,35 @@ static long changed(PGresult *r)
 	return strtol(PQcmdTuples(r), NULL, 10);
 }
 
+/* Nothing goes out yet: BEGIN travels with the transaction's first
+ * statement or its commit. */
 int wa_pg_begin(wa_store *st, char *err, size_t err_len)
 {
 	wa_pg_store *s = S(st);
-	PGresult *r;
 
 	if (ensure_conn(s, err, err_len) < 0)
 		return -1;
-	r = wx(s, "BEGIN", NULL, "begin", err, err_len);
-	PQclear(r);
-	s->in_tx = r != NULL;
-	return r ? 0 : -1;
+	s->in_tx = true;
+	s->began = false;
+	s->n_pending = 0;
+	s->n_dfin = 0;
+	return 0;
 }
 
 int wa_pg_commit(wa_store *st, char *err, size_t err_len)
 {
 	wa_pg_store *s = S(st);
-	PGresult *r = wx(s, "COMMIT", NULL, "commit", err, err_len);
-	int rc = -1;
+	int rc = 0;
 
-	/* COMMIT of a failed transaction answers ROLLBACK */
-	if (r && strcmp(PQcmdStatus(r), "COMMIT") == 0)
-		rc = 0;
-	else if (r)
-		snprintf(err, err_len, "Store commit failed: rolled back.");
-	PQclear(r);
+	if (!s->w || PQstatus(s->w) != CONNECTION_OK) {
+		snprintf(err, err_len, "The database connection is lost.");
+		rc = -1;
+	} else if (s->began || s->n_pending || s->n_dfin) {
+		/* (else nothing was written: no round trip) */
+		rc = wa_pg_flush(s, true, NULL, NULL, NULL, NULL, err, err_len);
+	}
 	s->in_tx = false;
+	s->began = false;
 	if (rc == 0 && atomic_load(&s->write_down))
 		wa_pg_set_fault(s, NULL);
 	return rc;
@@ -108,100 +121,21 @@ void wa_pg_rollback(wa_store *st)
 {
 	wa_pg_store *s = S(st);
 
-	if (s->w && PQstatus(s->w) == CONNECTION_OK &&
+	s->n_pending = 0;
+	s->n_dfin = 0;
+	s->began = false;
+	s->in_tx = false;
+	if (!s->w)
+		return;
+	if (PQpipelineStatus(s->w) != PQ_PIPELINE_OFF) {
+		/* a pipeline left half read: start over on a new connection */
+		PQfinish(s->w);
+		s->w = NULL;
+		return;
+	}
+	if (PQstatus(s->w) == CONNECTION_OK &&
 	    PQtransactionStatus(s->w) != PQTRANS_IDLE)
 		PQclear(PQexec(s->w, "ROLLBACK"));
-	s->in_tx = false;
-}
-
-static bool same_col(const char *a, const PGresult *r, int col)
-{
-	if (PQgetisnull(r, 0, col))
-		return !a;
-	return a && strcmp(a, PQgetvalue(r, 0, col)) == 0;
-}
-
-/* The message already stored under m->external_id, compared with m. */
-static int find_existing(wa_pg_store *s, const wa_new_message *m,
-                         wa_insert_result *res, char *err, size_t err_len)
-{
-	wa_pg_params p = {0};
-	PGresult *r;
-	int status;
-
-	wa_pg_p_str(&p, m->external_id);
-	r = wx(s,
-	       "SELECT id, status, created_ms, phone, body, template_json,"
-	       " media_url FROM messages WHERE external_id = $1",
-	       &p, "lookup", err, err_len);
-	if (!r)
-		return -1;
-	if (PQntuples(r) != 1) {
-		snprintf(err, err_len,
-		         "The external_id conflicted but no message holds it.");
-		PQclear(r);
-		return -1;
-	}
-	res->kind = same_col(m->phone, r, 3) && same_col(m->body, r, 4) &&
-	                    same_col(m->template_json, r, 5) &&
-	                    same_col(m->media_url, r, 6)
-	                ? WA_INSERT_REPLAYED
-	                : WA_INSERT_CONFLICT;
-	wa_pg_copy(r, 0, 0, res->id, sizeof(res->id));
-	status = wa_pg_status(r, 0, 1);
-	res->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
-	res->created_ms = wa_pg_i64(r, 0, 2);
-	PQclear(r);
-	return 0;
-}
-
-/* The unique index on external_id decides between instances: a concurrent
- * insert of the same key waits for the other transaction, then does
- * nothing, and the lookup finds the winner. */
-int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
-                 char *err, size_t err_len)
-{
-	wa_pg_store *s = S(st);
-	wa_pg_params p = {0};
-	PGresult *r;
-	long n;
-
-	if (!m->external_id || !m->phone || !m->body || !m->provider ||
-	    !m->id[0]) {
-		snprintf(err, err_len,
-		         "A message needs an id, external_id, "
-		         "phone, body and provider.");
-		return -1;
-	}
-	memset(res, 0, sizeof(*res));
-	wa_pg_p_str(&p, m->id);
-	wa_pg_p_str(&p, m->external_id);
-	wa_pg_p_str(&p, m->phone);
-	wa_pg_p_str(&p, m->body);
-	wa_pg_p_str(&p, m->template_json);
-	wa_pg_p_str(&p, m->media_url);
-	wa_pg_p_str(&p, m->provider);
-	wa_pg_p_i64(&p, m->created_ms);
-	wa_pg_p_i64(&p, m->expires_ms);
-	/* No history row: queued at created_ms is implied (store.h). */
-	r = wx(s,
-	       "INSERT INTO messages (id, external_id, phone, body,"
-	       " template_json, media_url, provider, status, created_ms,"
-	       " updated_ms, next_attempt_ms, expires_ms) VALUES ($1, $2, $3,"
-	       " $4, $5, $6, $7, 'queued', $8, $8, $8, $9)"
-	       " ON CONFLICT (external_id) DO NOTHING",
-	       &p, "insert", err, err_len);
-	if (!r)
-		return -1;
-	n = changed(r);
-	PQclear(r);
-	if (n == 0)
-		return find_existing(s, m, res, err, err_len);
-	res->kind = WA_INSERT_CREATED;
-	snprintf(res->id, sizeof(res->id), "%s", m->id);
-	res->status = WA_MSG_QUEUED;
-	res->created_ms = m->created_ms;
-	return 0;
 }
 
 typedef struct claimed {
@@ -219,13 +153,19 @@ static int claimed_cmp(const void *a, const void *b)
 }
 
 /* One statement: pick due rows no other instance holds (SKIP LOCKED; the
- * MATERIALIZED CTE keeps LIMIT where it is), mark them sending with a new
- * fencing token and this instance as owner, and write their history. */
+ * MATERIALIZED CTEs keep each LIMIT where it is), mark them sending with a
+ * new fencing token and this instance as owner, and write their history.
+ * Queued and expired-lease rows are taken apart, each in its partial
+ * index's order (a backlog is never sorted whole), then merged. */
 static const char claim_sql[] =
-    "WITH c AS MATERIALIZED (SELECT id AS cid FROM messages"
-    "  WHERE (status = 'queued' AND next_attempt_ms <= $1)"
-    "  OR (status = 'sending' AND lease_until_ms < $1)"
+    "WITH q AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
+    "  FROM messages WHERE status = 'queued' AND next_attempt_ms <= $1"
     "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " l AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
+    "  FROM messages WHERE status = 'sending' AND lease_until_ms < $1"
+    "  ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " c AS MATERIALIZED (SELECT id AS cid FROM (SELECT * FROM q"
+    "  UNION ALL SELECT * FROM l) AS x ORDER BY n, s LIMIT $2),"
     " u AS (UPDATE messages SET status = 'sending',"
     "  attempts = attempts + 1, lease_until_ms = $3, updated_ms = $1,"
     "  claim_seq = nextval('wadispatch_claim_seq'), claimed_by = $4"
@@ -283,60 +223,6 @@ oom:
 	return -1;
 }
 
-/* The common tail of a status change: $1 id, $2 at, $3 fencing token (0:
- * none), $4 new status, $5 history detail, $6 outbox error, $7 outbox on.
- * The head is "WITH u AS (UPDATE messages SET ... WHERE ...". */
-#define CHANGE_TAIL                                                            \
-	" RETURNING id, external_id, provider, provider_message_id),"          \
-	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
-	"  SELECT id, $4, $2, $5 FROM u),"                                     \
-	" o AS (INSERT INTO outbox (message_id, external_id, status,"          \
-	"  provider, provider_message_id, error, occurred_ms)"                 \
-	"  SELECT id, external_id, $4, provider, provider_message_id, $6, $2"  \
-	"  FROM u WHERE $7::boolean)"                                          \
-	" SELECT count(*) FROM u"
-
-#define FENCED                                                                 \
-	" WHERE id = $1 AND status = 'sending'"                                \
-	" AND ($3::bigint = 0 OR claim_seq = $3::bigint)"
-
-static const char *const finish_sql[4] = {
-    [WA_OUT_SENT] = "WITH u AS (UPDATE messages SET status = 'sent',"
-                    " provider_message_id = $8, upstream_code = $9,"
-                    " upstream_status = $10, lease_until_ms = 0,"
-                    " updated_ms = $2" FENCED CHANGE_TAIL,
-    [WA_OUT_RETRY] = "WITH u AS (UPDATE messages SET status = 'queued',"
-                     " next_attempt_ms = $8, last_error = $9,"
-                     " upstream_code = $10, upstream_status = $11,"
-                     " lease_until_ms = 0, updated_ms = $2" FENCED CHANGE_TAIL,
-    [WA_OUT_FAILED] = "WITH u AS (UPDATE messages SET status = 'failed',"
-                      " last_error = $8, upstream_code = $9,"
-                      " upstream_status = $10, lease_until_ms = 0,"
-                      " updated_ms = $2" FENCED CHANGE_TAIL,
-    [WA_OUT_RELEASE] = "WITH u AS (UPDATE messages SET status = 'queued',"
-                       " attempts = greatest(attempts - 1, 0),"
-                       " next_attempt_ms = $8, lease_until_ms = 0,"
-                       " updated_ms = $2" FENCED CHANGE_TAIL,
-};
-
-/* Fill $1..$7 of CHANGE_TAIL. Outbox events only for externally
- * meaningful statuses (store.h). */
-static void change_params(wa_pg_store *s, wa_pg_params *p, const char *id,
-                          int64_t at, int64_t fence, wa_msg_status to,
-                          const char *detail)
-{
-	bool ob = atomic_load(&s->outbox) && to != WA_MSG_QUEUED &&
-	          to != WA_MSG_SENDING;
-
-	wa_pg_p_str(p, id);
-	wa_pg_p_i64(p, at);
-	wa_pg_p_i64(p, fence);
-	wa_pg_p_str(p, wa_msg_status_name(to));
-	wa_pg_p_str(p, detail ? detail : "");
-	wa_pg_p_str(p, detail && *detail ? detail : NULL);
-	wa_pg_p_str(p, ob ? "true" : "false");
-}
-
 /* Run a change; its count of changed rows, or -1. */
 static long run_change(wa_pg_store *s, const char *sql, const wa_pg_params *p,
                        const char *what, char *err, size_t err_len)
@@ -351,61 +237,22 @@ static long run_change(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 	return n;
 }
 
+/* A finish inside a transaction whose caller takes the result later is
+ * sent with the commit's pipeline (pg_batch.c). */
 int wa_pg_finish(wa_store *st, const char *id, const wa_outcome *o, char *err,
                  size_t err_len)
 {
 	wa_pg_store *s = S(st);
 	wa_pg_params p = {0};
-	const char *detail = o->error ? o->error : "";
-	const char *pmid = o->provider_message_id && *o->provider_message_id
-	                       ? o->provider_message_id
-	                       : NULL;
-	wa_msg_status to;
+	const char *sql;
 	long n;
 
-	switch (o->kind) {
-	case WA_OUT_SENT:
-		to = WA_MSG_SENT;
-		detail = "";
-		break;
-	case WA_OUT_RETRY:
-		to = WA_MSG_QUEUED;
-		break;
-	case WA_OUT_FAILED:
-		to = WA_MSG_FAILED;
-		break;
-	case WA_OUT_RELEASE:
-		to = WA_MSG_QUEUED;
-		detail = "released";
-		break;
-	default:
-		snprintf(err, err_len, "Unknown outcome kind %d.",
-		         (int)o->kind);
+	if (o->result && s->in_tx)
+		return wa_pg_defer_finish(s, id, o, err, err_len);
+	sql = wa_pg_finish_stmt(s, id, o, &p, err, err_len);
+	if (!sql)
 		return -1;
-	}
-	change_params(s, &p, id, o->at_ms, o->claim_seq, to, detail);
-	switch (o->kind) {
-	case WA_OUT_SENT:
-		wa_pg_p_str(&p, pmid);
-		wa_pg_p_str(&p, o->upstream_code);
-		wa_pg_p_i64(&p, o->upstream_status);
-		break;
-	case WA_OUT_RETRY:
-		wa_pg_p_i64(&p, o->next_attempt_ms);
-		wa_pg_p_str(&p, o->error);
-		wa_pg_p_str(&p, o->upstream_code);
-		wa_pg_p_i64(&p, o->upstream_status);
-		break;
-	case WA_OUT_FAILED:
-		wa_pg_p_str(&p, o->error);
-		wa_pg_p_str(&p, o->upstream_code);
-		wa_pg_p_i64(&p, o->upstream_status);
-		break;
-	default:
-		wa_pg_p_i64(&p, o->next_attempt_ms);
-		break;
-	}
-	n = run_change(s, finish_sql[o->kind], &p, "finish", err, err_len);
+	n = run_change(s, sql, &p, "finish", err, err_len);
 	if (n < 0)
 		return -1;
 	/* not sending, not found, or a newer claim holds it (fenced) */
@@ -461,12 +308,12 @@ int wa_pg_cancel(wa_store *st, const char *id, int64_t now_ms,
 		return 0;
 	}
 	memset(&p, 0, sizeof(p));
-	change_params(s, &p, id, now_ms, 0, WA_MSG_CANCELED, "");
-	if (run_change(
-	        s,
-	        "WITH u AS (UPDATE messages SET status = $4,"
-	        " updated_ms = $2 WHERE id = $1 AND $3::bigint = 0" CHANGE_TAIL,
-	        &p, "cancel", err, err_len) < 0)
+	wa_pg_change_params(s, &p, id, now_ms, 0, WA_MSG_CANCELED, "");
+	if (run_change(s,
+	               "WITH u AS (UPDATE messages SET status = $4,"
+	               " updated_ms = $2 WHERE id = $1 AND $3::bigint = "
+	               "0" WA_PG_CHANGE_TAIL,
+	               &p, "cancel", err, err_len) < 0)
 		return -1;
 	*kind = WA_CANCEL_DONE;
 	*status = WA_MSG_CANCELED;
@@ -505,15 +352,15 @@ int wa_pg_apply_status(wa_store *st, const wa_status_change *c,
 		return 0;
 	}
 	memset(&p, 0, sizeof(p));
-	change_params(s, &p, id, c->at_ms, 0, c->status,
-	              c->error ? c->error : "");
+	wa_pg_change_params(s, &p, id, c->at_ms, 0, c->status,
+	                    c->error ? c->error : "");
 	wa_pg_p_str(&p, c->status == WA_MSG_FAILED ? c->error : NULL);
-	if (run_change(
-	        s,
-	        "WITH u AS (UPDATE messages SET status = $4,"
-	        " updated_ms = $2, last_error = coalesce($8::text,"
-	        " last_error) WHERE id = $1 AND $3::bigint = 0" CHANGE_TAIL,
-	        &p, "status update", err, err_len) < 0)
+	if (run_change(s,
+	               "WITH u AS (UPDATE messages SET status = $4,"
+	               " updated_ms = $2, last_error = coalesce($8::text,"
+	               " last_error) WHERE id = $1 AND $3::bigint = "
+	               "0" WA_PG_CHANGE_TAIL,
+	               &p, "status update", err, err_len) < 0)
 		return -1;
 	*kind = WA_APPLY_APPLIED;
 	return 0;
@@ -628,4 +475,38 @@ int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
 	n = changed(r);
 	PQclear(r);
 	return n > 0 ? 0 : 1;
+}
+
+/* One instance at a time: the others skip this round (the lock is held
+ * until this transaction ends). Any constant unique to this program. */
+#define PURGE_LOCK "7523094288207667810"
+
+long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
+                 size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	PGresult *r;
+	bool mine;
+
+	r = wx(s, "SELECT pg_try_advisory_xact_lock(" PURGE_LOCK ")", NULL,
+	       "purge lock", err, err_len);
+	if (!r)
+		return -1;
+	mine = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!mine)
+		return 0;
+	wa_pg_p_i64(&p, before_ms);
+	wa_pg_p_i64(&p, (int64_t)max);
+	/* history and outbox rows go by ON DELETE CASCADE */
+	return run_change(s,
+	                  "WITH c AS MATERIALIZED (SELECT id AS cid FROM"
+	                  " messages WHERE created_ms < $1 AND status IN"
+	                  " ('sent','delivered','read','failed','canceled')"
+	                  " ORDER BY created_ms LIMIT $2 FOR UPDATE SKIP"
+	                  " LOCKED), d AS (DELETE FROM messages USING c"
+	                  " WHERE id = c.cid RETURNING id)"
+	                  " SELECT count(*) FROM d",
+	                  &p, "purge", err, err_len);
 }

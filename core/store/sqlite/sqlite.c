@@ -30,6 +30,7 @@ static const char *const read_sql[R_N] = {
     [R_OLDEST] = "SELECT min(created_ms) FROM messages"
                  " WHERE status = 'queued'",
     [R_OB_COUNT] = "SELECT count(*) FROM outbox",
+    [R_OLDEST_ALL] = "SELECT min(created_ms) FROM messages",
     [R_NEXT_Q] = "SELECT min(next_attempt_ms) FROM messages"
                  " WHERE status = 'queued'",
     [R_NEXT_L] = "SELECT min(lease_until_ms) FROM messages"
@@ -315,6 +316,9 @@ static int sq_stats(wa_store *base, wa_store_stats *out, char *err,
 	if (rd_int(r, R_OB_COUNT, &v, &null, err, err_len) < 0)
 		goto end;
 	out->outbox_pending = v;
+	if (rd_int(r, R_OLDEST_ALL, &v, &null, err, err_len) < 0)
+		goto end;
+	out->oldest_ms = null ? 0 : v;
 	ret = 0;
 end:
 	rd_exec(r, R_END, err, err_len);
@@ -435,6 +439,7 @@ static const wa_store_ops sq_ops = {
     .stats = sq_stats,
     .next_due = sq_next_due,
     .ping = sq_ping,
+    .purge = wa_sq_purge,
     .schedule = wa_sq_schedule,
     .list = wa_sq_list,
     .requeue = wa_sq_requeue,
@@ -526,6 +531,7 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	atomic_init(&s->fault_mono_ms, 0);
 	s->base.ops = &sq_ops;
 	s->base.kind = "sqlite";
+	wa_store_instance_id(s->instance, sizeof(s->instance));
 	s->base.impl = s;
 	if (sqlite3_open_v2(path, &s->wdb,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 3
+#define WA_SQ_SCHEMA_VERSION 5
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
@@ -45,6 +45,7 @@ enum {
 	W_OB_LEASE,
 	W_OB_DELETE,
 	W_OB_RETRY,
+	W_PURGE,
 	W_N
 };
 
@@ -58,6 +59,7 @@ enum {
 	R_HIST,
 	R_COUNTS,
 	R_OLDEST,
+	R_OLDEST_ALL,
 	R_OB_COUNT,
 	R_NEXT_Q,
 	R_NEXT_L,
@@ -78,7 +80,8 @@ typedef struct wa_sq_reader {
 typedef struct wa_sq_store {
 	wa_store base;
 	char *path;
-	sqlite3 *wdb; /* the write connection: writer thread only */
+	sqlite3 *wdb;      /* the write connection: writer thread only */
+	char instance[40]; /* this process's claim owner (claimed_by) */
 	sqlite3_stmt *ws[W_N];
 	atomic_bool outbox;
 	atomic_int
@@ -123,6 +126,8 @@ void wa_sq_set_outbox(wa_store *st, bool enabled);
 int wa_sq_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                        size_t max, wa_outbox_event *out, size_t *n, char *err,
                        size_t err_len);
+long wa_sq_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
+                 size_t err_len);
 int wa_sq_outbox_finish(wa_store *st, int64_t seq, bool delivered,
                         int64_t next_attempt_ms, const char *error, char *err,
                         size_t err_len);

@@ -57,9 +57,17 @@ static const migration steps[] = {
         " lease_until_ms INTEGER NOT NULL DEFAULT 0,"
         " last_error TEXT);"
         "CREATE INDEX outbox_message ON outbox(message_id, seq);"},
+    /* who claimed a sending message: release_all at stop gives back only
+     * its own process's claims */
+    {2, "ALTER TABLE messages ADD COLUMN claimed_by TEXT;"},
+    /* retention takes the oldest finished messages first; created_ms
+     * never changes, so this index only grows at its right edge */
+    {3, "CREATE INDEX messages_created ON messages(created_ms);"},
     /* Operators (issue 15): campaigns, and the listing's keyset order
      * (created_ms DESC, id DESC) under each filter it accepts. */
-    {2, "ALTER TABLE messages ADD COLUMN campaign_id TEXT;"
+    {4, "ALTER TABLE messages ADD COLUMN campaign_id TEXT;"
+        /* version 3's retention index, with id for the keyset */
+        "DROP INDEX messages_created;"
         "CREATE INDEX messages_created ON messages(created_ms, id);"
         "CREATE INDEX messages_status_created"
         " ON messages(status, created_ms, id);"
@@ -74,7 +82,7 @@ static const migration steps[] = {
     /* Counts per status kept as messages change (GET /v1/stats on
      * millions of rows): one writer, so no contention on the seven rows;
      * seeded from what is there. */
-    {3, "CREATE TABLE status_counts ("
+    {5, "CREATE TABLE status_counts ("
         " status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
         "INSERT INTO status_counts (status, n) VALUES ('queued', 0),"
         " ('sending', 0), ('sent', 0), ('delivered', 0), ('read', 0),"

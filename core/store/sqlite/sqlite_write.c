@@ -36,7 +36,7 @@ static const char *const write_sql[W_N] = {
                        " ORDER BY next_attempt_ms, rowid LIMIT ?2",
     [W_SET_SENDING] = "UPDATE messages SET status = 'sending',"
                       " attempts = attempts + 1, lease_until_ms = ?2,"
-                      " updated_ms = ?3 WHERE rowid = ?1"
+                      " updated_ms = ?3, claimed_by = ?4 WHERE rowid = ?1"
                       " RETURNING " WA_SQ_MSG_COLS,
     [W_GET_STATE] = "SELECT status, attempts FROM messages WHERE id = ?1",
     [W_FINISH_SENT] = "UPDATE messages SET status = 'sent',"
@@ -64,11 +64,13 @@ static const char *const write_sql[W_N] = {
                      " last_error = coalesce(?4, last_error) WHERE id = ?1",
     [W_RELEASE_HIST] = "INSERT INTO history (message_id, status, at_ms,"
                        " detail) SELECT id, 'queued', ?1, 'released'"
-                       " FROM messages WHERE status = 'sending'",
+                       " FROM messages WHERE status = 'sending'"
+                       " AND claimed_by = ?2",
     [W_RELEASE_ALL] = "UPDATE messages SET status = 'queued',"
                       " attempts = max(attempts - 1, 0),"
                       " next_attempt_ms = ?1, lease_until_ms = 0,"
-                      " updated_ms = ?1 WHERE status = 'sending'",
+                      " updated_ms = ?1 WHERE status = 'sending'"
+                      " AND claimed_by = ?2",
     [W_OB_CLAIM] = "SELECT seq, message_id, external_id, status, provider,"
                    " provider_message_id, error, occurred_ms, attempts"
                    " FROM outbox AS o WHERE next_attempt_ms <= ?1"
@@ -80,6 +82,11 @@ static const char *const write_sql[W_N] = {
     [W_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
                    " next_attempt_ms = ?2, last_error = ?3,"
                    " lease_until_ms = 0 WHERE seq = ?1",
+    /* history and outbox rows go by ON DELETE CASCADE */
+    [W_PURGE] = "DELETE FROM messages WHERE rowid IN (SELECT rowid"
+                " FROM messages WHERE created_ms < ?1 AND status IN"
+                " ('sent','delivered','read','failed','canceled')"
+                " ORDER BY created_ms LIMIT ?2)",
 };
 
 int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len)
@@ -361,6 +368,7 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		sqlite3_bind_int64(st, 1, c->rowid);
 		sqlite3_bind_int64(st, 2, lease_until_ms);
 		sqlite3_bind_int64(st, 3, now_ms);
+		wa_sq_bind_str(st, 4, s->instance);
 		if (sqlite3_step(st) != SQLITE_ROW) {
 			werr(s, "claim update", err, err_len);
 			sqlite3_reset(st);
@@ -560,9 +568,11 @@ long wa_sq_release_all(wa_store *base, int64_t now_ms, char *err,
 	wa_sq_store *s = S(base);
 
 	sqlite3_bind_int64(s->ws[W_RELEASE_HIST], 1, now_ms);
+	wa_sq_bind_str(s->ws[W_RELEASE_HIST], 2, s->instance);
 	if (step_done(s, s->ws[W_RELEASE_HIST], "release", err, err_len) < 0)
 		return -1;
 	sqlite3_bind_int64(s->ws[W_RELEASE_ALL], 1, now_ms);
+	wa_sq_bind_str(s->ws[W_RELEASE_ALL], 2, s->instance);
 	if (step_done(s, s->ws[W_RELEASE_ALL], "release", err, err_len) < 0)
 		return -1;
 	return (long)sqlite3_changes(s->wdb);
@@ -637,4 +647,17 @@ int wa_sq_outbox_finish(wa_store *base, int64_t seq, bool delivered,
 	if (step_done(s, st, "outbox finish", err, err_len) < 0)
 		return -1;
 	return sqlite3_changes(s->wdb) > 0 ? 0 : 1;
+}
+
+long wa_sq_purge(wa_store *base, int64_t before_ms, size_t max, char *err,
+                 size_t err_len)
+{
+	wa_sq_store *s = S(base);
+	sqlite3_stmt *st = s->ws[W_PURGE];
+
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	if (step_done(s, st, "purge", err, err_len) < 0)
+		return -1;
+	return (long)sqlite3_changes(s->wdb);
 }

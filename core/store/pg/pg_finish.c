@@ -1,0 +1,105 @@
+/* pg_finish.c - the statements that change a message's status and write
+ * its history and outbox rows in the same statement (data-modifying CTEs);
+ * shared by the immediate path (pg_write.c) and the pipelined one
+ * (pg_batch.c) */
+#include "store/pg/pg_impl.h"
+
+#include <stdio.h>
+
+#define FENCED                                                                 \
+	" WHERE id = $1 AND status = 'sending'"                                \
+	" AND ($3::bigint = 0 OR claim_seq = $3::bigint)"
+
+static const char *const finish_sql[4] = {
+    [WA_OUT_SENT] = "WITH u AS (UPDATE messages SET status = 'sent',"
+                    " provider_message_id = $8, upstream_code = $9,"
+                    " upstream_status = $10, lease_until_ms = 0,"
+                    " updated_ms = $2" FENCED WA_PG_CHANGE_TAIL,
+    [WA_OUT_RETRY] =
+        "WITH u AS (UPDATE messages SET status = 'queued',"
+        " next_attempt_ms = $8, last_error = $9,"
+        " upstream_code = $10, upstream_status = $11,"
+        " lease_until_ms = 0, updated_ms = $2" FENCED WA_PG_CHANGE_TAIL,
+    [WA_OUT_FAILED] = "WITH u AS (UPDATE messages SET status = 'failed',"
+                      " last_error = $8, upstream_code = $9,"
+                      " upstream_status = $10, lease_until_ms = 0,"
+                      " updated_ms = $2" FENCED WA_PG_CHANGE_TAIL,
+    [WA_OUT_RELEASE] = "WITH u AS (UPDATE messages SET status = 'queued',"
+                       " attempts = greatest(attempts - 1, 0),"
+                       " next_attempt_ms = $8, lease_until_ms = 0,"
+                       " updated_ms = $2" FENCED WA_PG_CHANGE_TAIL,
+};
+
+/* Fill $1..$7 of WA_PG_CHANGE_TAIL. Outbox events only for externally
+ * meaningful statuses (store.h). */
+void wa_pg_change_params(wa_pg_store *s, wa_pg_params *p, const char *id,
+                         int64_t at, int64_t fence, wa_msg_status to,
+                         const char *detail)
+{
+	bool ob = atomic_load(&s->outbox) && to != WA_MSG_QUEUED &&
+	          to != WA_MSG_SENDING;
+
+	wa_pg_p_str(p, id);
+	wa_pg_p_i64(p, at);
+	wa_pg_p_i64(p, fence);
+	wa_pg_p_str(p, wa_msg_status_name(to));
+	wa_pg_p_str(p, detail ? detail : "");
+	wa_pg_p_str(p, detail && *detail ? detail : NULL);
+	wa_pg_p_str(p, ob ? "true" : "false");
+}
+
+const char *wa_pg_finish_stmt(wa_pg_store *s, const char *id,
+                              const wa_outcome *o, wa_pg_params *pp, char *err,
+                              size_t err_len)
+{
+	wa_pg_params *p = pp;
+	const char *detail = o->error ? o->error : "";
+	const char *pmid = o->provider_message_id && *o->provider_message_id
+	                       ? o->provider_message_id
+	                       : NULL;
+	wa_msg_status to;
+
+	switch (o->kind) {
+	case WA_OUT_SENT:
+		to = WA_MSG_SENT;
+		detail = "";
+		break;
+	case WA_OUT_RETRY:
+		to = WA_MSG_QUEUED;
+		break;
+	case WA_OUT_FAILED:
+		to = WA_MSG_FAILED;
+		break;
+	case WA_OUT_RELEASE:
+		to = WA_MSG_QUEUED;
+		detail = "released";
+		break;
+	default:
+		snprintf(err, err_len, "Unknown outcome kind %d.",
+		         (int)o->kind);
+		return NULL;
+	}
+	wa_pg_change_params(s, p, id, o->at_ms, o->claim_seq, to, detail);
+	switch (o->kind) {
+	case WA_OUT_SENT:
+		wa_pg_p_str(p, pmid);
+		wa_pg_p_str(p, o->upstream_code);
+		wa_pg_p_i64(p, o->upstream_status);
+		break;
+	case WA_OUT_RETRY:
+		wa_pg_p_i64(p, o->next_attempt_ms);
+		wa_pg_p_str(p, o->error);
+		wa_pg_p_str(p, o->upstream_code);
+		wa_pg_p_i64(p, o->upstream_status);
+		break;
+	case WA_OUT_FAILED:
+		wa_pg_p_str(p, o->error);
+		wa_pg_p_str(p, o->upstream_code);
+		wa_pg_p_i64(p, o->upstream_status);
+		break;
+	default:
+		wa_pg_p_i64(p, o->next_attempt_ms);
+		break;
+	}
+	return finish_sql[o->kind];
+}

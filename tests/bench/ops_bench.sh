@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# ops_bench.sh - latency of GET /v1/stats and of the listing on a SQLite
-# store of N (default 1,000,000) messages; prints figures.
+# ops_bench.sh - latency of GET /v1/stats and of the listing on a store of
+# N (default 1,000,000) messages, SQLite or (STORE=pg) PostgreSQL in a
+# throwaway cluster (tests/lib/pgtmp.sh); prints figures.
 #
 # Not a test: it asserts nothing and is never run by CTest. Run after
 # `make build`:
-#   tests/bench/ops_bench.sh        (BUILD=build N=1000000 ROUNDS=20)
+#   tests/bench/ops_bench.sh        (BUILD=build N=1000000 ROUNDS=20 STORE=sqlite|pg)
 # The daemon creates and migrates the store (--check-config opens it); the
-# rows are then inserted directly with sqlite3 (a recursive CTE: about a
-# minute for a million rows with every index), spread over the last 10
+# rows are then inserted directly with sqlite3 or psql (one INSERT ...
+# SELECT: about a minute for a million rows with every index), spread over the last 10
 # days: 80 % delivered, 8 % read, 5 % failed (four upstream codes), 4 %
 # sent, 3 % queued; one in ten in one of 100 campaigns; 1,000 phones. Each
 # request runs ROUNDS times; the summary gives min, median and max of
 # curl's total time in ms. Everything runs on 127.0.0.1 and is stopped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+STORE=${STORE:-sqlite}
+if [ "$STORE" = pg ] && [ -z "${DATABASE_URL:-}" ]; then
+	exec tests/lib/pgtmp.sh "$0" "$@"
+fi
 BUILD=${BUILD:-build}
 N=${N:-1000000}
 ROUNDS=${ROUNDS:-20}
@@ -24,7 +29,12 @@ PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-command -v sqlite3 >/dev/null || { echo "ops_bench: sqlite3 is missing (apt-get install sqlite3)" >&2; exit 1; }
+if [ "$STORE" = pg ]; then
+	PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | tail -1)
+else
+	unset DATABASE_URL
+	command -v sqlite3 >/dev/null || { echo "ops_bench: sqlite3 is missing (apt-get install sqlite3)" >&2; exit 1; }
+fi
 [ -x "$BUILD/core/wadispatchd" ] || { echo "ops_bench: build first (make build)" >&2; exit 1; }
 DB=$TMP/wadispatch.db
 export API_KEY=$KEY ADMIN_API_KEYS=$ADMIN STORE_PATH=$DB BIND_ADDRESS=127.0.0.1 \
@@ -34,6 +44,29 @@ export API_KEY=$KEY ADMIN_API_KEYS=$ADMIN STORE_PATH=$DB BIND_ADDRESS=127.0.0.1 
 
 t0=$(date +%s)
 now=$(($(date +%s) * 1000))
+if [ "$STORE" = pg ]; then
+"$PSQL" -q "$DATABASE_URL" <<SQL
+SET synchronous_commit = off;
+INSERT INTO messages (id, external_id, phone, body, provider, status,
+  attempts, provider_message_id, last_error, upstream_code, upstream_status,
+  created_ms, updated_ms, next_attempt_ms, expires_ms, campaign_id)
+SELECT format('msg-bench-%s', lpad(i::text, 8, '0')), format('ext-%s', i),
+  format('+55119%s', lpad((i % 1000)::text, 8, '0')), 'bench body', 'mock',
+  CASE WHEN i % 100 < 80 THEN 'delivered' WHEN i % 100 < 88 THEN 'read'
+       WHEN i % 100 < 93 THEN 'failed' WHEN i % 100 < 97 THEN 'sent'
+       ELSE 'queued' END,
+  1, CASE WHEN i % 100 < 97 AND NOT (i % 100 BETWEEN 88 AND 92)
+       THEN format('mock-%s', i) END,
+  CASE WHEN i % 100 BETWEEN 88 AND 92 THEN 'rejected' END,
+  CASE WHEN i % 100 BETWEEN 88 AND 92 THEN format('E%s', i % 4) END,
+  CASE WHEN i % 100 BETWEEN 88 AND 92 THEN 400 ELSE 200 END,
+  $now - ($N - i)::bigint * (864000000 / $N), $now - ($N - i)::bigint * (864000000 / $N),
+  $now + 86400000, $now + 86400000,
+  CASE WHEN i % 10 = 0 THEN format('camp-%s', i % 1000 / 10) END
+FROM generate_series(1, $N) AS i;
+VACUUM ANALYZE messages;
+SQL
+else
 sqlite3 "$DB" <<SQL
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = OFF;
@@ -59,7 +92,8 @@ FROM seq;
 COMMIT;
 ANALYZE;
 SQL
-echo "ops_bench: $N messages inserted in $(($(date +%s) - t0)) s ($(du -h "$DB" | cut -f1) on disk)"
+fi
+echo "ops_bench: $N messages inserted in $(($(date +%s) - t0)) s ($STORE)"
 
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 PORT=$port "$BUILD/core/wadispatchd" 2>"$TMP/daemon.log" & PID=$!

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/minutes.h"
+
 #define MAX_ROUTES WA_METRICS_MAX_ROUTES
 
 const double wa_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -89,19 +91,55 @@ void wa_metrics_http(int route, unsigned status, double seconds)
 void wa_metrics_accepted(size_t n)
 {
 	atomic_fetch_add(&accepted, n);
+	wa_minutes_add(WA_MIN_ACCEPTED, n);
 }
 
 void wa_metrics_callback_status(int status)
 {
 	if (status >= 0 && status < 7)
 		atomic_fetch_add(&callback_status[status], 1);
+	/* wa_msg_status: 3 delivered, 4 read, 5 failed */
+	if (status == 3)
+		wa_minutes_add(WA_MIN_DELIVERED, 1);
+	else if (status == 4)
+		wa_minutes_add(WA_MIN_READ, 1);
+	else if (status == 5)
+		wa_minutes_add(WA_MIN_FAILED, 1);
 }
 
 void wa_metrics_provider_call(int cls, double seconds)
 {
 	atomic_fetch_add(&provider_class[(cls >= 0 && cls < 4) ? cls : 4], 1);
+	/* WA_RESULT_OK: accepted by the provider; REJECT: failed for good */
+	if (cls == 0)
+		wa_minutes_add(WA_MIN_SENT, 1);
+	else if (cls == 2)
+		wa_minutes_add(WA_MIN_FAILED, 1);
 	if (ready())
 		wa_histo_observe(&provider_latency, seconds);
+}
+
+double wa_metrics_provider_quantile(double q, unsigned long long *count)
+{
+	const wa_histo *h = &provider_latency;
+	unsigned long long n, want, seen = 0;
+
+	*count = 0;
+	if (!ready())
+		return 0;
+	n = atomic_load(&h->count);
+	*count = n;
+	if (n == 0)
+		return 0;
+	want = (unsigned long long)(q * (double)n + 0.5);
+	if (want < 1)
+		want = 1;
+	for (size_t i = 0; i < h->n_bounds; i++) {
+		seen += atomic_load(&h->buckets[i]);
+		if (seen >= want)
+			return h->bounds[i];
+	}
+	return h->bounds[h->n_bounds - 1]; /* beyond the largest bound */
 }
 
 void wa_metrics_commit(size_t n, double seconds)

@@ -39,13 +39,18 @@ void wa_metrics_provider_call(int result_class, double seconds);
 /* One store commit of n jobs taking seconds. */
 void wa_metrics_commit(size_t n, double seconds);
 
+/* The q-quantile (0..1) of provider call durations in seconds, to the
+ * histogram's resolution (the upper bound of the bucket that holds it);
+ * *count: how many calls it is drawn from (0: none yet, result 0). */
+double wa_metrics_provider_quantile(double q, unsigned long long *count);
+
 /* Status callbacks applied so far with this status. */
 unsigned long long wa_metrics_callback_count(int status);
 
 /* ---- rendering: a growing text buffer and the counters' own sections ---- */
 
 /* Routes beyond this many are counted as "unknown". */
-#define WA_METRICS_MAX_ROUTES 16
+#define WA_METRICS_MAX_ROUTES 32
 
 typedef struct wa_text {
 	char *p; /* malloc'd by the caller */

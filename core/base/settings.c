@@ -25,8 +25,8 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 	while (len && (k[len - 1] == ' ' || k[len - 1] == '\t'))
 		len--;
 	if (!len) {
-		if (strcmp(var, "API_KEYS") == 0)
-			return 0; /* an empty item of the list, e.g. "a,,b" */
+		if (strcmp(var, "API_KEY") != 0)
+			return 0; /* an empty item of a list, e.g. "a,,b" */
 		snprintf(err, err_len,
 		         "%s is empty or only spaces: no caller could use the "
 		         "API; set a key of %d or more characters",
@@ -58,9 +58,10 @@ static int add_key(wa_settings *s, const char *k, size_t len, const char *var,
 	return 0;
 }
 
-/* API_KEY (required) and the API_KEYS list into s. */
+/* API_KEY (required), the API_KEYS list and the ADMIN_API_KEYS list (the
+ * operators' keys) into s. */
 static int load_keys(wa_settings *s, const char *key, const char *list,
-                     char *err, size_t err_len)
+                     const char *admin, char *err, size_t err_len)
 {
 	if (!key) {
 		snprintf(err, err_len,
@@ -75,6 +76,18 @@ static int load_keys(wa_settings *s, const char *key, const char *list,
 		size_t len = c ? (size_t)(c - p) : strlen(p);
 		if (add_key(s, p, len, "API_KEYS", err, err_len) != 0)
 			return -1;
+		p += len + (c ? 1 : 0);
+	}
+	for (const char *p = admin; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		size_t before = s->n_api_keys;
+		if (add_key(s, p, len, "ADMIN_API_KEYS", err, err_len) != 0)
+			return -1;
+		if (s->n_api_keys > before) {
+			s->key_admin[before] = true;
+			s->n_admin_keys++;
+		}
 		p += len + (c ? 1 : 0);
 	}
 	return 0;
@@ -250,7 +263,7 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	}
 
 	if (load_keys(s, wa_config_get("API_KEY"), wa_config_get("API_KEYS"),
-	              err, err_len) != 0)
+	              wa_config_get("ADMIN_API_KEYS"), err, err_len) != 0)
 		return -1;
 
 	/* An empty value would quietly mean the mock: nothing would reach
@@ -346,6 +359,8 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	LONG_OR_FAIL("MAX_ATTEMPTS", 1, 1000, s->max_attempts);
 	LONG_OR_FAIL("MESSAGE_TTL", 1, 30L * 86400, n);
 	s->message_ttl_ms = (int64_t)n * 1000;
+	LONG_OR_FAIL("MAX_SCHEDULE_AHEAD", 1, 366L * 86400, n);
+	s->max_schedule_ahead_ms = (int64_t)n * 1000;
 	LONG_OR_FAIL("LEASE_SECONDS", 1, 3600, n);
 	s->lease_ms = (int64_t)n * 1000;
 	LONG_OR_FAIL("RETRY_BASE_MS", 1, 3600000, s->retry_base_ms);
@@ -451,6 +466,8 @@ void wa_settings_free(wa_settings *s)
 	for (size_t i = 0; i < s->n_api_keys; i++)
 		free(s->api_keys[i]);
 	s->n_api_keys = 0;
+	memset(s->key_admin, 0, sizeof(s->key_admin));
+	s->n_admin_keys = 0;
 }
 
 int wa_settings_key_index(const wa_settings *s, const char *given)
@@ -464,6 +481,16 @@ int wa_settings_key_index(const wa_settings *s, const char *given)
 	}
 	pthread_rwlock_unlock(&g_keys_lock);
 	return found;
+}
+
+bool wa_settings_key_is_admin(const wa_settings *s, int i)
+{
+	bool admin;
+
+	pthread_rwlock_rdlock(&g_keys_lock);
+	admin = i >= 0 && (size_t)i < s->n_api_keys && s->key_admin[i];
+	pthread_rwlock_unlock(&g_keys_lock);
+	return admin;
 }
 
 bool wa_settings_key_ok(const wa_settings *s, const char *given)
@@ -482,25 +509,25 @@ bool wa_settings_key_ok(const wa_settings *s, const char *given)
 int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
                        size_t err_len)
 {
-	static const char *const keys[] = {"API_KEY", "API_KEYS", "LOG_LEVEL",
-	                                   NULL};
-	char *v[3] = {NULL, NULL, NULL};
+	static const char *const keys[] = {"API_KEY", "API_KEYS",
+	                                   "ADMIN_API_KEYS", "LOG_LEVEL", NULL};
+	char *v[4] = {NULL, NULL, NULL, NULL};
 	wa_settings tmp;
 	int level = s->log_level, rc = -1;
 
 	memset(&tmp, 0, sizeof(tmp));
 	if (wa_config_reread(config_path, keys, v, err, err_len) != 0)
 		return -1;
-	if (load_keys(&tmp, v[0], v[1], err, err_len) != 0)
+	if (load_keys(&tmp, v[0], v[1], v[2], err, err_len) != 0)
 		goto out;
-	if (v[2] && (level = wa_log_level_parse(v[2])) < 0) {
+	if (v[3] && (level = wa_log_level_parse(v[3])) < 0) {
 		snprintf(err, err_len,
 		         "LOG_LEVEL must be debug, info, warn or error, got "
 		         "\"%.40s\"",
-		         v[2]);
+		         v[3]);
 		goto out;
 	}
-	if (!v[2])
+	if (!v[3])
 		level = wa_log_level_parse(wa_config_default("LOG_LEVEL"));
 	/* Swap the key lists; the old strings are freed once no request
 	 * can be reading them (readers hold the lock while comparing). */
@@ -509,6 +536,8 @@ int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
 		free(s->api_keys[i]);
 	memcpy(s->api_keys, tmp.api_keys, sizeof(s->api_keys));
 	s->n_api_keys = tmp.n_api_keys;
+	memcpy(s->key_admin, tmp.key_admin, sizeof(s->key_admin));
+	s->n_admin_keys = tmp.n_admin_keys;
 	s->dev_key_in_use = tmp.dev_key_in_use;
 	pthread_rwlock_unlock(&g_keys_lock);
 	tmp.n_api_keys = 0;
@@ -517,7 +546,7 @@ int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
 	rc = 0;
 out:
 	wa_settings_free(&tmp);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(v[i]);
 	return rc;
 }

@@ -64,6 +64,10 @@ typedef struct wa_settings {
 	char stop_keywords[2048]; /* comma-separated (base/keywords.h) */
 	char start_keywords[2048];
 	bool window_enforce; /* WINDOW_POLICY=enforce */
+	/* Appended (issue 15). */
+	bool key_admin[WA_MAX_API_KEYS]; /* api_keys[i] is an ADMIN_API_KEYS */
+	size_t n_admin_keys;
+	int64_t max_schedule_ahead_ms;
 } wa_settings;
 
 /* Read and validate every core key (config.h). 0, or -1 with one sentence
@@ -82,5 +86,7 @@ int wa_settings_key_index(const wa_settings *s, const char *given);
  * -1 with a sentence in err and nothing changed. Call from one thread. */
 int wa_settings_reload(wa_settings *s, const char *config_path, char *err,
                        size_t err_len);
+/* Is key index i (wa_settings_key_index) an operator key? */
+bool wa_settings_key_is_admin(const wa_settings *s, int i);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/isotime.h"
+
 int wa_phone_normalize(const char *in, char *out, size_t out_len)
 {
 	size_t digits = 0;
@@ -186,7 +188,7 @@ static int check_template(json_object *t, char **out, const char **error)
 int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
                      char *msgbuf, size_t msgbuf_len)
 {
-	const char *phone, *body, *ext, *media = NULL;
+	const char *phone, *body, *ext, *media = NULL, *campaign = NULL;
 	json_object *t, *m;
 	long chars;
 
@@ -255,12 +257,46 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 			return -1;
 		f->template_json = canon;
 	}
+	if (json_object_object_get_ex(obj, "campaign_id", &m) &&
+	    !json_object_is_type(m, json_type_null)) {
+		const char *c = json_object_get_string(m);
+		if (!json_object_is_type(m, json_type_string) || !*c ||
+		    json_object_get_string_len(m) > WA_CAMPAIGN_ID_MAX_BYTES ||
+		    strlen(c) != (size_t)json_object_get_string_len(m) ||
+		    !printable(c)) {
+			snprintf(msgbuf, msgbuf_len,
+			         "campaign_id must be 1 to %d bytes of "
+			         "printable text",
+			         WA_CAMPAIGN_ID_MAX_BYTES);
+			*error = msgbuf;
+			free((char *)f->template_json);
+			f->template_json = NULL;
+			return -1;
+		}
+		campaign = c;
+	}
+	if (json_object_object_get_ex(obj, "send_at", &m) &&
+	    !json_object_is_type(m, json_type_null)) {
+		if (!json_object_is_type(m, json_type_string) ||
+		    wa_iso8601_parse(json_object_get_string(m),
+		                     &f->send_at_ms) != 0) {
+			*error = "send_at must be an ISO 8601 date-time with a "
+			         "time zone, e.g. 2026-01-31T09:00:00Z";
+			free((char *)f->template_json);
+			f->template_json = NULL;
+			return -1;
+		}
+		if (f->send_at_ms <= 0)
+			f->send_at_ms = 1; /* the epoch itself: in the past */
+	}
 	/* Copies, so the caller can drop the parse tree (and whatever
 	 * members it held) before the request is parked. */
 	f->body = strdup(body);
 	f->external_id = strdup(ext);
 	f->media_url = media ? strdup(media) : NULL;
-	if (!f->body || !f->external_id || (media && !f->media_url)) {
+	f->campaign_id = campaign ? strdup(campaign) : NULL;
+	if (!f->body || !f->external_id || (media && !f->media_url) ||
+	    (campaign && !f->campaign_id)) {
 		wa_send_fields_clear(f);
 		*error = "out of memory";
 		return -1;
@@ -274,5 +310,7 @@ void wa_send_fields_clear(wa_send_fields *f)
 	free((char *)f->body);
 	free((char *)f->external_id);
 	free((char *)f->media_url);
+	free((char *)f->campaign_id);
 	f->template_json = f->body = f->external_id = f->media_url = NULL;
+	f->campaign_id = NULL;
 }

@@ -5,11 +5,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
 #define WA_BODY_MAX_CHARS 4096 /* WhatsApp's text limit, in characters */
 #define WA_EXTERNAL_ID_MAX_BYTES 256
+#define WA_CAMPAIGN_ID_MAX_BYTES 64
 
 /* The seed's error sentences, byte for byte. */
 #define WA_ERR_MISSING_FIELDS                                                  \
@@ -33,6 +35,9 @@ typedef struct wa_send_fields {
 	const char *external_id;
 	const char *template_json; /* canonical JSON or NULL */
 	const char *media_url;     /* or NULL */
+	/* Appended (issue 15). */
+	const char *campaign_id; /* or NULL */
+	int64_t send_at_ms;      /* 0 when not given */
 } wa_send_fields;
 
 /* Validate one message object. 0 when valid; else -1 with the HTTP status

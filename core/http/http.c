@@ -186,6 +186,19 @@ static bool json_content_type(const char *ct)
 	return ct[n] == 0 || ct[n] == ';' || ct[n] == ' ';
 }
 
+bool wa_req_is_admin(const wa_req *r)
+{
+	return wa_settings_key_is_admin(r->app->settings, r->key_index);
+}
+
+void wa_req_forbidden(wa_req *r)
+{
+	wa_req_error(r, 403,
+	             "This needs an operator key (ADMIN_API_KEYS); a sending "
+	             "key may not use it",
+	             NULL);
+}
+
 bool wa_req_rate_limit(wa_req *r, size_t n)
 {
 	long retry;
@@ -378,6 +391,10 @@ static void check_head(wa_req *r, const char *url)
 		if (r->key_index < 0) {
 			auth_failed(r, "a wrong");
 			wa_req_error(r, 401, "Invalid API Key", NULL);
+			return;
+		}
+		if (rt->admin && !wa_req_is_admin(r)) {
+			wa_req_forbidden(r);
 			return;
 		}
 		/* A batch is charged its item count once it is parsed. */

@@ -33,6 +33,9 @@ typedef struct wa_route {
 	/* appended: PUT and DELETE handlers (NULL: 405) */
 	wa_handler put;
 	wa_handler del;
+	/* Appended: only an operator key (ADMIN_API_KEYS) may call it; a
+	 * sending key gets 403. */
+	bool admin;
 } wa_route;
 
 struct wa_req {
@@ -93,6 +96,11 @@ void wa_req_add_header(wa_req *r, const char *name, const char *value);
 const char *wa_req_header(wa_req *r, const char *name);
 /* A query argument or NULL. */
 const char *wa_req_query(wa_req *r, const char *name);
+
+/* Did an operator key (ADMIN_API_KEYS) authenticate the request? */
+bool wa_req_is_admin(const wa_req *r);
+/* Answer 403: the route (or this use of it) needs an operator key. */
+void wa_req_forbidden(wa_req *r);
 
 /* Take n tokens from the caller's rate limit; false after answering 429. */
 bool wa_req_rate_limit(wa_req *r, size_t n);

@@ -64,11 +64,10 @@ static void add_time(json_object *o, const char *k, int64_t ms)
 		json_object_object_add(o, k, json_object_new_null());
 }
 
-char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
+json_object *wa_render_message_obj(const wa_app *app, const wa_message_rec *m,
+                                   bool with_history)
 {
 	json_object *o = json_object_new_object(), *pd, *hist;
-	const char *text;
-	char *out;
 
 	if (!o)
 		return NULL;
@@ -98,6 +97,9 @@ char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
 	add_time(o, "next_attempt_at",
 	         m->status == WA_MSG_QUEUED ? m->next_attempt_ms : 0);
 	add_time(o, "expires_at", m->expires_ms);
+	add_str(o, "campaign_id", m->campaign_id);
+	if (!with_history)
+		return o;
 	hist = json_object_new_array();
 	for (size_t i = 0; i < m->n_history; i++) {
 		json_object *h = json_object_new_object();
@@ -107,6 +109,17 @@ char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
 		json_object_array_add(hist, h);
 	}
 	json_object_object_add(o, "history", hist);
+	return o;
+}
+
+char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
+{
+	json_object *o = wa_render_message_obj(app, m, true);
+	const char *text;
+	char *out;
+
+	if (!o)
+		return NULL;
 	text = json_object_to_json_string_ext(
 	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	out = text ? strdup(text) : NULL;

@@ -2,6 +2,8 @@
 #ifndef WA_RENDER_H
 #define WA_RENDER_H
 
+#include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine/engine.h"
@@ -18,5 +20,10 @@ char *wa_render_send(const wa_app *app, const char *status, const char *id,
 /* The full message for GET /v1/messages/{id}: malloc'd. */
 char *wa_render_message(const wa_app *app, const wa_message_rec *m,
                         size_t *len);
+
+/* The same as a JSON object (the caller puts it); the listing leaves the
+ * history out. NULL when out of memory. */
+json_object *wa_render_message_obj(const wa_app *app, const wa_message_rec *m,
+                                   bool with_history);
 
 #endif

@@ -18,6 +18,14 @@ void wa_route_find_message(wa_req *r);
 void wa_route_cancel(wa_req *r);
 void wa_route_callback(wa_req *r);
 void wa_route_metrics(wa_req *r);
+/* routes_ops.c: the operators' routes (issue 15) */
+void wa_route_list_messages(wa_req *r);
+void wa_route_requeue(wa_req *r);
+void wa_route_requeue_many(wa_req *r);
+void wa_route_campaign(wa_req *r);
+void wa_route_campaign_cancel(wa_req *r);
+/* routes_stats.c */
+void wa_route_stats(wa_req *r);
 void wa_route_openapi(wa_req *r);
 /* The operator console's static files (routes_console.c). */
 void wa_route_console(wa_req *r);

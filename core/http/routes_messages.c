@@ -73,6 +73,29 @@ static void fill_new(wa_app *app, wa_new_message *m, const wa_send_fields *f,
 	m->provider = app->provider->table->name;
 	m->created_ms = now;
 	m->expires_ms = now + app->settings->message_ttl_ms;
+	m->campaign_id = f->campaign_id;
+	/* A send_at in the past means now. */
+	m->send_at_ms = f->send_at_ms > now ? f->send_at_ms : 0;
+}
+
+/* send_at further ahead than MAX_SCHEDULE_AHEAD: the sentence, else NULL. */
+static const char *too_far(wa_app *app, const wa_send_fields *f, int64_t now,
+                           char *buf, size_t len)
+{
+	int64_t max = app->settings->max_schedule_ahead_ms;
+
+	if (f->send_at_ms <= now + max)
+		return NULL;
+	if (max % 86400000 == 0)
+		snprintf(buf, len,
+		         "send_at is too far ahead: at most %lld days from now",
+		         (long long)(max / 86400000));
+	else
+		snprintf(buf, len,
+		         "send_at is too far ahead: at most %lld seconds from "
+		         "now",
+		         (long long)(max / 1000));
+	return buf;
 }
 
 /* ---- POST /v1/messages/send ----------------------------------------- */
@@ -95,7 +118,7 @@ static void send_job_free(void *p)
 static int send_insert(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	send_job *j = ud;
-	return s->ops->insert(s, &j->msg, &j->res, err, err_len);
+	return wa_store_insert_full(s, &j->msg, &j->res, err, err_len);
 }
 
 static void answer_send(send_job *j, const char *status, const char *pmid,
@@ -178,6 +201,7 @@ void wa_route_send(wa_req *r)
 	wa_app *app = r->app;
 	const char *error = NULL;
 	char msgbuf[320];
+	int64_t now = wa_now_ms();
 	send_job *j;
 	json_object *obj;
 	int rc;
@@ -202,12 +226,12 @@ void wa_route_send(wa_req *r)
 	 * parse tree (unknown members included) or the raw body. */
 	json_object_put(obj);
 	drop_body(r);
-	if (rc != 0) {
+	if (rc != 0 ||
+	    (error = too_far(app, &j->f, now, msgbuf, sizeof(msgbuf)))) {
 		wa_req_error(r, 400, error, NULL);
 		return;
 	}
-	switch (
-	    wa_consent_check(app, &j->f, wa_now_ms(), msgbuf, sizeof(msgbuf))) {
+	switch (wa_consent_check(app, &j->f, now, msgbuf, sizeof(msgbuf))) {
 	case 0:
 		break;
 	case 409:
@@ -217,7 +241,7 @@ void wa_route_send(wa_req *r)
 		store_unavailable(r, msgbuf);
 		return;
 	}
-	fill_new(app, &j->msg, &j->f, wa_now_ms());
+	fill_new(app, &j->msg, &j->f, now);
 	j->wait_s = wa_prefer_wait(wa_req_header(r, "Prefer"), PREFER_WAIT_MAX);
 	wa_req_suspend(r);
 	if (wa_writer_submit(app->writer, send_insert, j, send_done, j) != 0) {
@@ -258,8 +282,8 @@ static int batch_insert(wa_store *s, void *ud, char *err, size_t err_len)
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->items[i].error)
 			continue;
-		if (s->ops->insert(s, &b->items[i].msg, &b->items[i].res, err,
-		                   err_len) != 0)
+		if (wa_store_insert_full(s, &b->items[i].msg, &b->items[i].res,
+		                         err, err_len) != 0)
 			return -1;
 	}
 	return 0;
@@ -384,6 +408,9 @@ void wa_route_batch(wa_req *r)
 		                     &it->error, it->errbuf,
 		                     sizeof(it->errbuf)) != 0)
 			continue;
+		if ((it->error = too_far(app, &it->f, now, it->errbuf,
+		                         sizeof(it->errbuf))))
+			continue;
 		rc = wa_consent_check(app, &it->f, now, it->errbuf,
 		                      sizeof(it->errbuf));
 		if (rc < 0) {
@@ -452,7 +479,15 @@ void wa_route_find_message(wa_req *r)
 	char err[256];
 	int rc;
 
-	if (!ext || !*ext) {
+	if (!ext) {
+		/* No external_id: the operators' listing. */
+		if (!wa_req_is_admin(r))
+			wa_req_forbidden(r);
+		else
+			wa_route_list_messages(r);
+		return;
+	}
+	if (!*ext) {
 		wa_req_error(r, 400, "external_id query parameter is required",
 		             NULL);
 		return;

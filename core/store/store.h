@@ -28,6 +28,7 @@
 #define WA_PMID_MAX 128 /* provider message id */
 #define WA_ERR_MAX 256
 #define WA_UCODE_MAX 32
+#define WA_CAMPAIGN_ID_MAX 65 /* 64 bytes + NUL */
 
 typedef enum wa_msg_status {
 	WA_MSG_QUEUED = 0,
@@ -63,6 +64,10 @@ typedef struct wa_new_message {
 	const char *provider;      /* loaded provider's name */
 	int64_t created_ms;
 	int64_t expires_ms; /* created + MESSAGE_TTL */
+	/* Appended; insert itself ignores them: wa_store_insert_full (or
+	 * ops->schedule after a CREATED insert) stores them. */
+	const char *campaign_id; /* NULL or up to 64 bytes */
+	int64_t send_at_ms;      /* first due time; 0 = at once */
 } wa_new_message;
 
 typedef enum wa_insert_kind {
@@ -107,6 +112,8 @@ typedef struct wa_message_rec {
 	wa_history_entry *history;
 	/* Appended: the claim's fencing token (PostgreSQL; 0 elsewhere). */
 	int64_t claim_seq;
+	/* Appended: "" when none. */
+	char campaign_id[WA_CAMPAIGN_ID_MAX];
 } wa_message_rec;
 
 void wa_message_rec_free(
@@ -233,6 +240,39 @@ typedef struct wa_store_stats {
 	 * none: how far back retention reaches. */
 	int64_t oldest_ms;
 } wa_store_stats;
+
+/* A filter over messages (list, requeue_many). Zero it, then set; status
+ * -1 (or any negative) matches every status. */
+typedef struct wa_msg_filter {
+	int status;
+	const char *campaign_id; /* NULL: any */
+	const char *phone;       /* NULL: any; E.164 */
+	int64_t since_ms;        /* created_ms >= since_ms when > 0 */
+	int64_t until_ms;        /* created_ms < until_ms when > 0 */
+	/* Keyset: only messages strictly older than (after_created_ms,
+	 * after_id) in the order created_ms DESC, id DESC. */
+	bool has_after;
+	int64_t after_created_ms;
+	char after_id[WA_ID_MAX];
+} wa_msg_filter;
+
+typedef enum wa_requeue_kind {
+	WA_REQUEUE_DONE = 0,
+	WA_REQUEUE_NOT_FOUND = 1,
+	WA_REQUEUE_NOT_FINAL = 2 /* not failed or canceled */
+} wa_requeue_kind;
+
+/* Counts of one campaign's messages by wa_msg_status. */
+typedef struct wa_campaign_counts {
+	long long count[7];
+	long long total;
+} wa_campaign_counts;
+
+/* How many messages failed with one reason (failure_codes). */
+typedef struct wa_failure_count {
+	char code[WA_ERR_MAX]; /* upstream_code, else last_error, else "" */
+	long long n;
+} wa_failure_count;
 
 typedef struct wa_store wa_store;
 
@@ -363,6 +403,46 @@ typedef struct wa_store_ops {
 	int (*suppression_list)(wa_store *s, const char *after_phone,
 	                        wa_contact *out, size_t max, size_t *n,
 	                        char *err, size_t err_len);
+
+	/* ---- appended: operators (issue 15) ---- */
+	/* Write: set the campaign and the first due time (send_at_ms > 0
+	 * moves next_attempt_ms and expires_ms forward by the delay) of a
+	 * message just inserted, still queued and never attempted. 0, 1 when
+	 * no such message, -1 on error. */
+	int (*schedule)(wa_store *s, const char *id, const char *campaign_id,
+	                int64_t send_at_ms, char *err, size_t err_len);
+	/* Read: up to max messages matching f, newest first (created_ms DESC,
+	 * id DESC), without history. Fills out[0..*n). */
+	int (*list)(wa_store *s, const wa_msg_filter *f, size_t max,
+	            wa_message_rec *out, size_t *n, char *err, size_t err_len);
+	/* Write: a failed or canceled message back to queued, due at now_ms,
+	 * attempts 0, expiring at expires_ms, provider message id cleared;
+	 * history entry queued with detail "requeued: <reason>". Fills *kind
+	 * and *status (current, after). */
+	int (*requeue)(wa_store *s, const char *id, int64_t now_ms,
+	               int64_t expires_ms, const char *reason,
+	               wa_requeue_kind *kind, wa_msg_status *status, char *err,
+	               size_t err_len);
+	/* Write: requeue (as above) up to max messages matching f whose
+	 * status is failed or canceled (f->status, when set, must be one of
+	 * them), newest first. Returns how many, or -1. */
+	long (*requeue_many)(wa_store *s, const wa_msg_filter *f, size_t max,
+	                     int64_t now_ms, int64_t expires_ms,
+	                     const char *reason, char *err, size_t err_len);
+	/* Write: cancel every queued message of a campaign. Returns how many,
+	 * or -1. */
+	long (*cancel_campaign)(wa_store *s, const char *campaign_id,
+	                        int64_t now_ms, char *err, size_t err_len);
+	/* Read: a campaign's counts by status (total 0: unknown campaign). */
+	int (*campaign_counts)(wa_store *s, const char *campaign_id,
+	                       wa_campaign_counts *out, char *err,
+	                       size_t err_len);
+	/* Read: the max most frequent failure reasons among failed messages
+	 * created at or after since_ms (an index range: status, created_ms),
+	 * most frequent first. */
+	int (*failure_codes)(wa_store *s, int64_t since_ms, size_t max,
+	                     wa_failure_count *out, size_t *n, char *err,
+	                     size_t err_len);
 } wa_store_ops;
 
 struct wa_store {
@@ -387,6 +467,12 @@ static inline void wa_store_close(wa_store *s)
 	if (s)
 		s->ops->close(s);
 }
+
+/* insert, then schedule when the message has a campaign or a send_at (a
+ * no-op unless the insert created the row: store_ops.c). Same contract as
+ * ops->insert. */
+int wa_store_insert_full(wa_store *s, const wa_new_message *m,
+                         wa_insert_result *res, char *err, size_t err_len);
 
 /* Semantics both backends implement (decided with the implementation):
  *   - Outbox events are created only for changes of the externally

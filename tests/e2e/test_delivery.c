@@ -130,7 +130,14 @@ static void healthy(void)
 	            &r),
 	    404);
 	wa_h_reply_free(&r);
-	CHECK_INT(e2e_get(&d, "/v1/messages", &r), 400);
+	/* Without external_id it is the operators' listing: a sending key
+	 * gets 403 (it was 400 "external_id query parameter is required"
+	 * before the listing existed; an empty one still is). */
+	CHECK_INT(e2e_get(&d, "/v1/messages", &r), 403);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_get(&d, "/v1/messages?external_id=", &r), 400);
+	CHECK_STR(r.body,
+	          "{\"error\":\"external_id query parameter is required\"}");
 	wa_h_reply_free(&r);
 
 	/* cancel after delivery: too late */

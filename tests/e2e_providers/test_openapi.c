@@ -22,6 +22,7 @@
 #include "testing.h"
 
 #define PHONE "+5511987650001"
+#define ADMIN_KEY "e2e-admin-key-0123456789"
 
 static wa_daemon via; /* only .base: requests through Prism */
 static int n_exchanges;
@@ -99,6 +100,8 @@ static int queued_after_attempt(void *arg)
 	return ok;
 }
 
+static char canceled[64]; /* the message sends() canceled */
+
 static void sends(const wa_daemon *d, char *id, size_t id_len)
 {
 	const char *wait[] = {"Prefer: wait=10", NULL};
@@ -109,6 +112,7 @@ static void sends(const wa_daemon *d, char *id, size_t id_len)
 	 * stays queued and can be canceled. */
 	CHECK_INT(e2e_send(&via, "oa-cancel", PHONE, "first", NULL, &r), 200);
 	e2e_field(r.body, "message_id", cid, sizeof(cid));
+	snprintf(canceled, sizeof(canceled), "%s", cid);
 	wa_h_reply_free(&r);
 	CHECK_INT(wa_h_wait_for(queued_after_attempt, (void *)d, 10000), 1);
 	snprintf(path, sizeof(path), "/v1/messages/%s/cancel", cid);
@@ -190,8 +194,97 @@ static void reads(const char *id)
 	exchange("find unknown",
 	         e2e_get(&via, "/v1/messages?external_id=none", &r), &r, 404,
 	         0);
-	exchange("find without external_id", e2e_get(&via, "/v1/messages", &r),
+	exchange("find with an empty external_id",
+	         e2e_get(&via, "/v1/messages?external_id=", &r), &r, 400, 0);
+	exchange("list with a sending key", e2e_get(&via, "/v1/messages", &r),
+	         &r, 403, 0);
+}
+
+/* A request with the operator key. */
+static long admin(const char *method, const char *path, const char *body,
+                  wa_http_reply *r)
+{
+	return raw(method, path,
+	           (const char *const[]){"Content-Type: application/json",
+	                                 "X-API-Key: " ADMIN_KEY, NULL},
+	           body, r);
+}
+
+/* The operators' routes (issue 15): listing, requeue, campaigns, and
+ * send's campaign_id and send_at. */
+static void operators(const char *canceled_id)
+{
+	wa_http_reply r;
+	char path[160], cursor[256] = "";
+
+	exchange("send with campaign and send_at",
+	         e2e_post(&via, "/v1/messages/send",
+	                  "{\"recipient_phone\":\"" PHONE
+	                  "\",\"message_body\":\"c\",\"external_id\":"
+	                  "\"oa-c1\",\"campaign_id\":\"oa-camp\","
+	                  "\"send_at\":\"2099-01-01T00:00:00Z\"}",
+	                  NULL, &r),
+	         &r, 400, 0);
+	exchange("send with campaign",
+	         e2e_post(&via, "/v1/messages/send",
+	                  "{\"recipient_phone\":\"" PHONE
+	                  "\",\"message_body\":\"c\",\"external_id\":"
+	                  "\"oa-c2\",\"campaign_id\":\"oa-camp\","
+	                  "\"send_at\":\"2000-01-01T00:00:00+01:00\"}",
+	                  NULL, &r),
+	         &r, 200, 0);
+	exchange("list", admin("GET", "/v1/messages?limit=2", NULL, &r), &r,
+	         200, 0);
+	CHECK_INT(admin("GET", "/v1/messages?limit=2", NULL, &r), 200);
+	e2e_field(r.body, "next_cursor", cursor, sizeof(cursor));
+	wa_h_reply_free(&r);
+	CHECK(cursor[0] != 0);
+	snprintf(path, sizeof(path), "/v1/messages?limit=2&cursor=%s", cursor);
+	exchange("list, next page", admin("GET", path, NULL, &r), &r, 200, 0);
+	exchange("list filtered",
+	         admin("GET",
+	               "/v1/messages?status=canceled&campaign_id=x&phone=" PHONE
+	               "&since=2020-01-01T00:00:00Z&until=2099-01-01T00:00:00Z",
+	               NULL, &r),
+	         &r, 200, 0);
+	exchange("list with a bad limit",
+	         admin("GET", "/v1/messages?limit=9999", NULL, &r), &r, 400, 1);
+	exchange("list with a bad cursor",
+	         admin("GET", "/v1/messages?cursor=zz", NULL, &r), &r, 400, 0);
+	exchange("find with the operator key",
+	         admin("GET", "/v1/messages?external_id=oa-2", NULL, &r), &r,
+	         200, 0);
+
+	snprintf(path, sizeof(path), "/v1/messages/%s/retry", canceled_id);
+	exchange("retry with a sending key", e2e_post(&via, path, "", NULL, &r),
+	         &r, 403, 0);
+	exchange("retry", admin("POST", path, "{\"reason\":\"test\"}", &r), &r,
+	         200, 0);
+	exchange("retry again", admin("POST", path, NULL, &r), &r, 409, 0);
+	exchange("retry unknown",
+	         admin("POST", "/v1/messages/msg-none/retry", NULL, &r), &r,
+	         404, 0);
+	exchange("retry many",
+	         admin("POST", "/v1/messages/retry",
+	               "{\"status\":\"failed\",\"limit\":10}", &r),
+	         &r, 200, 0);
+	exchange("retry many over the bound",
+	         admin("POST", "/v1/messages/retry", "{\"limit\":5000}", &r),
 	         &r, 400, 1);
+	exchange("retry many with a sending key",
+	         e2e_post(&via, "/v1/messages/retry", "{}", NULL, &r), &r, 403,
+	         0);
+
+	exchange("campaign", e2e_get(&via, "/v1/campaigns/oa-camp", &r), &r,
+	         200, 0);
+	exchange("campaign unknown", e2e_get(&via, "/v1/campaigns/none", &r),
+	         &r, 404, 0);
+	exchange("stats", admin("GET", "/v1/stats", NULL, &r), &r, 200, 0);
+	exchange("stats with a sending key", e2e_get(&via, "/v1/stats", &r), &r,
+	         403, 0);
+	exchange("campaign cancel",
+	         e2e_post(&via, "/v1/campaigns/oa-camp/cancel", "", NULL, &r),
+	         &r, 200, 0);
 }
 
 /* A copy of the document whose /health says "status": "fine". */
@@ -247,9 +340,13 @@ int main(void)
 	const char *script = getenv("WA_PRISM_INSTALL");
 	const char *dir = getenv("WA_PRISM_DIR");
 	const char *spec = getenv("WA_OPENAPI_SPEC");
-	const char *env[] = {
-	    "API_KEY=" E2E_KEY,  "WHATSAPP_PROVIDER=mock",    "MOCK_DELAY_MS=5",
-	    "MOCK_FAIL_FIRST=1", "MOCK_RETRY_AFTER_MS=60000", NULL};
+	const char *env[] = {"API_KEY=" E2E_KEY,
+	                     "ADMIN_API_KEYS=" ADMIN_KEY,
+	                     "WHATSAPP_PROVIDER=mock",
+	                     "MOCK_DELAY_MS=5",
+	                     "MOCK_FAIL_FIRST=1",
+	                     "MOCK_RETRY_AFTER_MS=60000",
+	                     NULL};
 	char tmp[] = "/tmp/wa-openapi-XXXXXX", id[64] = "";
 	wa_daemon d;
 	prism p;
@@ -286,6 +383,7 @@ int main(void)
 	sends(&d, id, sizeof(id));
 	CHECK(id[0] != 0);
 	reads(id);
+	operators(canceled);
 	prism_stop(&p);
 	check_detects(dir, spec, tmp, &d);
 	printf("openapi: %d exchanges checked against %s\n", n_exchanges, spec);

@@ -366,7 +366,7 @@ void su_case_sqlite_migrate_v4(void)
 	    "CREATE INDEX outbox_message ON outbox(message_id, seq);"
 	    "DROP TABLE inbound; DROP TABLE contacts;"
 	    "DROP INDEX messages_phone_queued;"
-	    "PRAGMA user_version = 3;"
+	    "PRAGMA user_version = 5;" /* the step before two-way's (6) */
 	    "COMMIT;";
 	char path[512];
 	wa_store *s = su_open(path, sizeof(path));

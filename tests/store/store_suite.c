@@ -56,6 +56,12 @@ static const tcase cases[] = {
     {"suppression_list", su_case_suppression_list, ALL},
     {"twoway_rollback", su_case_twoway_rollback, ALL},
     {"sqlite_migrate_v4", su_case_sqlite_migrate_v4, SQLITE},
+    {"schedule", su_case_schedule, ALL},
+    {"list", su_case_list, ALL},
+    {"requeue", su_case_requeue, ALL},
+    {"requeue_many", su_case_requeue_many, ALL},
+    {"campaign", su_case_campaign, ALL},
+    {"failure_codes", su_case_failure_codes, ALL},
 };
 
 static bool runs_here(int only)
@@ -105,5 +111,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases2_counts);
 	add_counts(su_cases3_counts);
 	add_counts(su_cases4_counts);
+	add_counts(su_cases5_counts);
 	return wa_t_report();
 }

@@ -59,6 +59,7 @@ void su_cases1_counts(int *passed, int *failed);
 void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
+void su_cases5_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);
@@ -96,5 +97,11 @@ void su_case_inbound_list(void);
 void su_case_suppression_list(void);
 void su_case_twoway_rollback(void);
 void su_case_sqlite_migrate_v4(void);
+void su_case_schedule(void);
+void su_case_list(void);
+void su_case_requeue(void);
+void su_case_requeue_many(void);
+void su_case_campaign(void);
+void su_case_failure_codes(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/isotime.h"
 #include "base/jsonutil.h"
 #include "base/uuid.h"
 #include "base/validate.h"
@@ -348,6 +349,52 @@ static void prefer(void)
 	CHECK_INT(wa_prefer_wait("handling=strict", 30), 0);
 }
 
+/* send_at's ISO 8601 parser and the campaign_id / send_at fields. */
+static void schedule_fields(void)
+{
+	wa_send_fields f;
+	json_object *o;
+	char buf[160];
+	const char *e = NULL;
+	int64_t ms = 0;
+
+	CHECK_INT(wa_iso8601_parse("1970-01-01T00:00:00Z", &ms), 0);
+	CHECK_INT(ms, 0);
+	CHECK_INT(wa_iso8601_parse("2025-11-26T00:29:15.298Z", &ms), 0);
+	CHECK_INT(ms, 1764116955298LL);
+	CHECK_INT(wa_iso8601_parse("2025-11-25T21:29:15.298-03:00", &ms), 0);
+	CHECK_INT(ms, 1764116955298LL);
+	CHECK_INT(wa_iso8601_parse("2024-02-29 12:00:00.5+00:00", &ms), 0);
+	CHECK_INT(ms, 1709208000500LL);
+	CHECK_INT(wa_iso8601_parse("2025-11-26T00:29:15", &ms), -1); /* zone */
+	CHECK_INT(wa_iso8601_parse("2025-02-29T00:00:00Z", &ms), -1);
+	CHECK_INT(wa_iso8601_parse("2025-13-01T00:00:00Z", &ms), -1);
+	CHECK_INT(wa_iso8601_parse("2025-01-01T00:00:00Zjunk", &ms), -1);
+	CHECK_INT(wa_iso8601_parse("tomorrow", &ms), -1);
+
+	o = json_tokener_parse(
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"Oi\","
+	    "\"external_id\":\"c1\",\"campaign_id\":\"black-friday\","
+	    "\"send_at\":\"2030-01-01T00:00:00Z\"}");
+	CHECK_INT(wa_validate_send(o, &f, &e, buf, sizeof(buf)), 0);
+	CHECK_STR(f.campaign_id, "black-friday");
+	CHECK_INT(f.send_at_ms, 1893456000000LL);
+	wa_send_fields_clear(&f);
+	json_object_put(o);
+	o = json_tokener_parse(
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"Oi\","
+	    "\"external_id\":\"c1\",\"send_at\":\"next week\"}");
+	CHECK_INT(wa_validate_send(o, &f, &e, buf, sizeof(buf)), -1);
+	CHECK_CONTAINS(e, "send_at must be an ISO 8601 date-time");
+	json_object_put(o);
+	o = json_tokener_parse(
+	    "{\"recipient_phone\":\"+5564999998888\",\"message_body\":\"Oi\","
+	    "\"external_id\":\"c1\",\"campaign_id\":\"\"}");
+	CHECK_INT(wa_validate_send(o, &f, &e, buf, sizeof(buf)), -1);
+	CHECK_CONTAINS(e, "campaign_id must be 1 to 64 bytes");
+	json_object_put(o);
+}
+
 int main(void)
 {
 	phones();
@@ -356,5 +403,6 @@ int main(void)
 	uuids();
 	uuids_v7();
 	prefer();
+	schedule_fields();
 	return wa_t_report();
 }

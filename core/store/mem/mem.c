@@ -184,6 +184,13 @@ static const wa_store_ops mem_ops = {
     .contact_get = wa_mem_contact_get,
     .inbound_list = wa_mem_inbound_list,
     .suppression_list = wa_mem_suppression_list,
+    .schedule = wa_mem_schedule,
+    .list = wa_mem_list,
+    .requeue = wa_mem_requeue,
+    .requeue_many = wa_mem_requeue_many,
+    .cancel_campaign = wa_mem_cancel_campaign,
+    .campaign_counts = wa_mem_campaign_counts,
+    .failure_codes = wa_mem_failure_codes,
 };
 
 wa_store *wa_store_open_memory(char *err, size_t err_len)

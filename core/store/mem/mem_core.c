@@ -166,6 +166,7 @@ int wa_mem_touch(mem_store *m, mem_msg *mm, char *err, size_t err_len)
 	s->next_attempt_ms = mm->r.next_attempt_ms;
 	s->lease_until_ms = mm->r.lease_until_ms;
 	s->n_history = mm->r.n_history;
+	s->expires_ms = mm->r.expires_ms;
 	return 0;
 }
 
@@ -182,6 +183,7 @@ static void restore(mem_msg *mm, const msg_state *s)
 	mm->r.next_attempt_ms = s->next_attempt_ms;
 	mm->r.lease_until_ms = s->lease_until_ms;
 	mm->r.n_history = s->n_history;
+	mm->r.expires_ms = s->expires_ms;
 }
 
 static void undo_all(mem_store *m)

@@ -30,6 +30,7 @@ typedef struct msg_state {
 	long upstream_status;
 	int64_t updated_ms, next_attempt_ms, lease_until_ms;
 	size_t n_history;
+	int64_t expires_ms; /* appended: requeue and schedule move it */
 } msg_state;
 
 enum { U_MSG_NEW, U_MSG_SET, U_OB_NEW, U_OB_SET, U_IN_NEW, U_CT_NEW, U_CT_SET };
@@ -92,6 +93,9 @@ int wa_mem_w_leave(mem_store *m, bool own, int rc);
 char *wa_mem_dup_opt(const char *s, bool *oom);
 
 /* mem_write.c: the write operations */
+/* Append a history entry to mm (after wa_mem_touch). */
+int wa_mem_hist_add(mem_msg *mm, wa_msg_status status, int64_t at_ms,
+                    const char *detail, char *err, size_t err_len);
 int wa_mem_insert(wa_store *s, const wa_new_message *n, wa_insert_result *res,
                   char *err, size_t err_len);
 int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
@@ -136,5 +140,24 @@ int wa_mem_suppression_list(wa_store *s, const char *after_phone,
 /* mem_write.c: a status change of a queued message (history, outbox). */
 int wa_mem_change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
                   const char *detail, char *err, size_t err_len);
+/* mem_ops.c: the operators' operations (store.h, appended ops) */
+int wa_mem_schedule(wa_store *s, const char *id, const char *campaign_id,
+                    int64_t send_at_ms, char *err, size_t err_len);
+int wa_mem_list(wa_store *s, const wa_msg_filter *f, size_t max,
+                wa_message_rec *out, size_t *n, char *err, size_t err_len);
+int wa_mem_requeue(wa_store *s, const char *id, int64_t now_ms,
+                   int64_t expires_ms, const char *reason,
+                   wa_requeue_kind *kind, wa_msg_status *status, char *err,
+                   size_t err_len);
+long wa_mem_requeue_many(wa_store *s, const wa_msg_filter *f, size_t max,
+                         int64_t now_ms, int64_t expires_ms, const char *reason,
+                         char *err, size_t err_len);
+long wa_mem_cancel_campaign(wa_store *s, const char *campaign_id,
+                            int64_t now_ms, char *err, size_t err_len);
+int wa_mem_campaign_counts(wa_store *s, const char *campaign_id,
+                           wa_campaign_counts *out, char *err, size_t err_len);
+int wa_mem_failure_codes(wa_store *s, int64_t since_ms, size_t max,
+                         wa_failure_count *out, size_t *n, char *err,
+                         size_t err_len);
 
 #endif

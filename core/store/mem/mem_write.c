@@ -7,7 +7,7 @@
 
 /* ---- changes ---- */
 
-static int hist_add(mem_msg *mm, wa_msg_status status, int64_t at_ms,
+int wa_mem_hist_add(mem_msg *mm, wa_msg_status status, int64_t at_ms,
                     const char *detail, char *err, size_t err_len)
 {
 	wa_history_entry *h;
@@ -73,7 +73,7 @@ int wa_mem_change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
 {
 	mm->r.status = to;
 	mm->r.updated_ms = at_ms;
-	if (hist_add(mm, to, at_ms, detail, err, err_len) < 0)
+	if (wa_mem_hist_add(mm, to, at_ms, detail, err, err_len) < 0)
 		return -1;
 	return ob_add(m, mm, to, at_ms, detail && *detail ? detail : NULL, err,
 	              err_len);

@@ -211,6 +211,7 @@ static void pg_close(wa_store *base)
 	PQfinish(s->w);
 	free(s->pending);
 	free(s->dfin);
+	wa_pg_ops_close(s);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->fault_mu);
@@ -247,6 +248,13 @@ static const wa_store_ops pg_ops = {
     .contact_get = wa_pg_contact_get,
     .inbound_list = wa_pg_inbound_list,
     .suppression_list = wa_pg_suppression_list,
+    .schedule = wa_pg_schedule,
+    .list = wa_pg_list,
+    .requeue = wa_pg_requeue,
+    .requeue_many = wa_pg_requeue_many,
+    .cancel_campaign = wa_pg_cancel_campaign,
+    .campaign_counts = wa_pg_campaign_counts,
+    .failure_codes = wa_pg_failure_codes,
 };
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
@@ -267,6 +275,7 @@ wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
 	pthread_mutex_init(&s->fault_mu, NULL);
+	pthread_mutex_init(&s->ops_mu, NULL);
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_down, false);
 	atomic_init(&s->fault_mono_ms, 0);

@@ -10,15 +10,15 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 4
+#define WA_PG_SCHEMA_VERSION 5
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
 	"id, external_id, phone, body, template_json, media_url, provider, "   \
 	"status, attempts, provider_message_id, last_error, upstream_code, "   \
 	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
-	"expires_ms, lease_until_ms, claim_seq"
-#define WA_PG_N_MSG_COLS 19
+	"expires_ms, lease_until_ms, claim_seq, campaign_id"
+#define WA_PG_N_MSG_COLS 20
 
 #define WA_PG_POOL_MAX 8
 /* Reconnect backoff of the write connection. */
@@ -71,6 +71,10 @@ typedef struct wa_pg_store {
 	 * not each wait out a connect timeout; under pool_mu */
 	int64_t read_retry_ms, read_backoff_ms;
 	char read_fault[WA_ERR_MAX];
+	/* Appended: the operators' reads (pg_ops.c) use a connection of
+	 * their own, so a listing never holds one the API's lookups need. */
+	pthread_mutex_t ops_mu;
+	PGconn *ops_c;
 } wa_pg_store;
 
 /* Text parameters for PQexecParams; numbers are formatted in place. */
@@ -209,5 +213,26 @@ int wa_pg_inbound_list(wa_store *st, const wa_inbound_query *q,
 int wa_pg_suppression_list(wa_store *st, const char *after_phone,
                            wa_contact *out, size_t max, size_t *n, char *err,
                            size_t err_len);
+/* pg_ops.c: the operators' operations (store.h, appended ops) */
+/* Close the operators' read connection (pg_close; ops_mu is the
+ * caller's). */
+void wa_pg_ops_close(wa_pg_store *s);
+int wa_pg_schedule(wa_store *st, const char *id, const char *campaign_id,
+                   int64_t send_at_ms, char *err, size_t err_len);
+int wa_pg_list(wa_store *st, const wa_msg_filter *f, size_t max,
+               wa_message_rec *out, size_t *n, char *err, size_t err_len);
+int wa_pg_requeue(wa_store *st, const char *id, int64_t now_ms,
+                  int64_t expires_ms, const char *reason, wa_requeue_kind *kind,
+                  wa_msg_status *status, char *err, size_t err_len);
+long wa_pg_requeue_many(wa_store *st, const wa_msg_filter *f, size_t max,
+                        int64_t now_ms, int64_t expires_ms, const char *reason,
+                        char *err, size_t err_len);
+long wa_pg_cancel_campaign(wa_store *st, const char *campaign_id,
+                           int64_t now_ms, char *err, size_t err_len);
+int wa_pg_campaign_counts(wa_store *st, const char *campaign_id,
+                          wa_campaign_counts *out, char *err, size_t err_len);
+int wa_pg_failure_codes(wa_store *st, int64_t since_ms, size_t max,
+                        wa_failure_count *out, size_t *n, char *err,
+                        size_t err_len);
 
 #endif

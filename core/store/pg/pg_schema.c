@@ -138,6 +138,34 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages (phone)"
         " WHERE status = 'queued';"},
+    /* Operators (issue 15): campaigns, and the listing's keyset order
+     * (created_ms DESC, id DESC) under each filter it accepts. The view
+     * gains campaign_id at its end (columns are only ever appended). */
+    {5, "ALTER TABLE messages ADD COLUMN campaign_id text;"
+        /* version 2's retention index, with id for the keyset */
+        "DROP INDEX messages_created;"
+        "CREATE INDEX messages_created ON messages (created_ms, id);"
+        "CREATE INDEX messages_status_created"
+        " ON messages (status, created_ms, id);"
+        "CREATE INDEX messages_phone_created"
+        " ON messages (phone, created_ms, id);"
+        "CREATE INDEX messages_campaign_created"
+        " ON messages (campaign_id, created_ms, id)"
+        " WHERE campaign_id IS NOT NULL;"
+        "CREATE INDEX messages_campaign_status"
+        " ON messages (campaign_id, status)"
+        " WHERE campaign_id IS NOT NULL;"
+        "CREATE OR REPLACE VIEW message_logs AS SELECT"
+        " id AS message_id, external_id, phone, status, provider,"
+        " provider_message_id, attempts, last_error,"
+        " to_timestamp(created_ms / 1000.0) AS created_at,"
+        " to_timestamp(updated_ms / 1000.0) AS updated_at,"
+        " CASE WHEN status = 'queued'"
+        "  THEN to_timestamp(next_attempt_ms / 1000.0) END"
+        " AS next_attempt_at,"
+        " to_timestamp(expires_ms / 1000.0) AS expires_at,"
+        " campaign_id"
+        " FROM messages;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

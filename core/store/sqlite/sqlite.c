@@ -25,7 +25,8 @@ static const char *const read_sql[R_N] = {
         " AND provider = ?1 ORDER BY rowid DESC LIMIT 1",
     [R_HIST] = "SELECT status, at_ms, detail FROM history"
                " WHERE message_id = ?1 ORDER BY id",
-    [R_COUNTS] = "SELECT status, count(*) FROM messages GROUP BY status",
+    /* kept by triggers as messages change (schema version 3) */
+    [R_COUNTS] = "SELECT status, n FROM status_counts",
     [R_OLDEST] = "SELECT min(created_ms) FROM messages"
                  " WHERE status = 'queued'",
     [R_OB_COUNT] = "SELECT count(*) FROM outbox",
@@ -338,6 +339,7 @@ static void sq_close(wa_store *base)
 	for (i = 0; i < W_N; i++)
 		sqlite3_finalize(s->ws[i]);
 	sqlite3_close(s->wdb);
+	wa_sq_ops_close(s);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->path);
@@ -372,6 +374,13 @@ static const wa_store_ops sq_ops = {
     .inbound_list = wa_sq_inbound_list,
     .suppression_list = wa_sq_suppression_list,
     .purge = wa_sq_purge,
+    .schedule = wa_sq_schedule,
+    .list = wa_sq_list,
+    .requeue = wa_sq_requeue,
+    .requeue_many = wa_sq_requeue_many,
+    .cancel_campaign = wa_sq_cancel_campaign,
+    .campaign_counts = wa_sq_campaign_counts,
+    .failure_codes = wa_sq_failure_codes,
 };
 
 static int exec_pragma(sqlite3 *db, const char *sql, const char *want,
@@ -450,6 +459,7 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	}
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
+	pthread_mutex_init(&s->ops_mu, NULL);
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_fault, 0);
 	atomic_init(&s->fault_mono_ms, 0);

@@ -10,14 +10,14 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 4
+#define WA_SQ_SCHEMA_VERSION 6
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
 	"id, external_id, phone, body, template_json, media_url, provider, "   \
 	"status, attempts, provider_message_id, last_error, upstream_code, "   \
 	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
-	"expires_ms, lease_until_ms"
+	"expires_ms, lease_until_ms, campaign_id"
 
 /* Prepared statements of the write connection (sqlite_write.c). */
 enum {
@@ -95,6 +95,10 @@ typedef struct wa_sq_store {
 	pthread_cond_t pool_cv;
 	wa_sq_reader *readers[WA_SQ_POOL_MAX];
 	size_t n_readers;
+	/* Appended: the operators' reads (sqlite_ops.c) use a connection of
+	 * their own, so a listing never holds one the API's lookups need. */
+	pthread_mutex_t ops_mu;
+	sqlite3 *ops_db;
 } wa_sq_store;
 
 /* sqlite_schema.c: create or upgrade the schema to
@@ -157,6 +161,27 @@ int wa_sq_inbound_list(wa_store *st, const wa_inbound_query *q,
 int wa_sq_suppression_list(wa_store *st, const char *after_phone,
                            wa_contact *out, size_t max, size_t *n, char *err,
                            size_t err_len);
+
+/* sqlite_ops.c: the operators' operations (store.h, appended ops) */
+/* Close the operators' read connection and destroy ops_mu (sq_close). */
+void wa_sq_ops_close(wa_sq_store *s);
+int wa_sq_schedule(wa_store *st, const char *id, const char *campaign_id,
+                   int64_t send_at_ms, char *err, size_t err_len);
+int wa_sq_list(wa_store *st, const wa_msg_filter *f, size_t max,
+               wa_message_rec *out, size_t *n, char *err, size_t err_len);
+int wa_sq_requeue(wa_store *st, const char *id, int64_t now_ms,
+                  int64_t expires_ms, const char *reason, wa_requeue_kind *kind,
+                  wa_msg_status *status, char *err, size_t err_len);
+long wa_sq_requeue_many(wa_store *st, const wa_msg_filter *f, size_t max,
+                        int64_t now_ms, int64_t expires_ms, const char *reason,
+                        char *err, size_t err_len);
+long wa_sq_cancel_campaign(wa_store *st, const char *campaign_id,
+                           int64_t now_ms, char *err, size_t err_len);
+int wa_sq_campaign_counts(wa_store *st, const char *campaign_id,
+                          wa_campaign_counts *out, char *err, size_t err_len);
+int wa_sq_failure_codes(wa_store *st, int64_t since_ms, size_t max,
+                        wa_failure_count *out, size_t *n, char *err,
+                        size_t err_len);
 
 /* Row helpers (sqlite_rows.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */

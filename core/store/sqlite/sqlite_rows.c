@@ -64,6 +64,7 @@ int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m)
 	m->next_attempt_ms = sqlite3_column_int64(st, 15);
 	m->expires_ms = sqlite3_column_int64(st, 16);
 	m->lease_until_ms = sqlite3_column_int64(st, 17);
+	wa_sq_col_copy(st, 18, m->campaign_id, sizeof(m->campaign_id));
 	return 0;
 oom:
 	wa_message_rec_free(m);

@@ -31,6 +31,7 @@ async function render() {
     a.classList.toggle('active', a.getAttribute('href') === `#/${name}`);
   const root = $('view');
   root.replaceChildren();
+  for (const k of Object.keys(root.dataset)) delete root.dataset[k]; // the last view's state
   try {
     stopView = (await view(root, rest.map(decodeURIComponent))) || null;
   } catch (e) {

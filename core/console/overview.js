@@ -67,7 +67,7 @@ export async function overview(root) {
     bars.update();
     const top = stats.top_failures || [];
     failures.replaceChildren(top.length
-      ? table([[t('messages.status')], ['#']], top.map((f) => h('tr', {}, h('td', { class: 'wrap' }, f.code || '?'), h('td', {}, f.count))))
+      ? table([[t('overview.reason')], ['#']], top.map((f) => h('tr', {}, h('td', { class: 'wrap' }, f.code || '?'), h('td', {}, f.count))))
       : h('p', { class: 'muted' }, t('overview.none')));
     root.dataset.ready = 'true';
   }

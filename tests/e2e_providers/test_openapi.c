@@ -335,6 +335,36 @@ static void check_detects(const char *dir, const char *spec, const char *tmp,
 	unlink(altered);
 }
 
+/* Two-way messaging (issue 13): contacts, replies, suppressions, and a
+ * send refused because its recipient opted out. */
+static void twoway(void)
+{
+	const char *num = "/v1/suppressions/%2B5511987650077";
+	wa_http_reply r;
+
+	exchange("contact", e2e_get(&via, "/v1/contacts/%2B5511987650001", &r),
+	         &r, 200, 0);
+	exchange("contact, bad phone", e2e_get(&via, "/v1/contacts/12", &r), &r,
+	         400, 0);
+	exchange("inbound", e2e_get(&via, "/v1/inbound?limit=5", &r), &r, 200,
+	         0);
+	exchange("suppress",
+	         raw("PUT", num,
+	             (const char *const[]){"X-API-Key: " E2E_KEY, NULL}, NULL,
+	             &r),
+	         &r, 200, 0);
+	exchange("suppressions", e2e_get(&via, "/v1/suppressions", &r), &r, 200,
+	         0);
+	exchange("send to an opted-out number",
+	         e2e_send(&via, "oa-optout", "+5511987650077", "hi", NULL, &r),
+	         &r, 409, 0);
+	exchange("unsuppress",
+	         raw("DELETE", num,
+	             (const char *const[]){"X-API-Key: " E2E_KEY, NULL}, NULL,
+	             &r),
+	         &r, 200, 0);
+}
+
 int main(void)
 {
 	const char *script = getenv("WA_PRISM_INSTALL");
@@ -384,6 +414,7 @@ int main(void)
 	CHECK(id[0] != 0);
 	reads(id);
 	operators(canceled);
+	twoway();
 	prism_stop(&p);
 	check_detects(dir, spec, tmp, &d);
 	printf("openapi: %d exchanges checked against %s\n", n_exchanges, spec);

@@ -5,9 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when it
- * is not one: overlong, an encoded surrogate, beyond U+10FFFF, cut. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+size_t wa_utf8_seq(const unsigned char *p, size_t n)
 {
 	size_t k;
 	unsigned cp;
@@ -71,7 +69,7 @@ static const char *lexical_error(const char *buf, size_t len)
 		unsigned char c = u[i];
 
 		if (c >= 0x80) {
-			size_t k = utf8_seq(u + i, len - i);
+			size_t k = wa_utf8_seq(u + i, len - i);
 			if (!k)
 				return "invalid UTF-8";
 			if (!in_str)

@@ -17,4 +17,8 @@
 json_object *wa_json_parse_strict(const char *buf, size_t len, char *err,
                                   size_t err_len);
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes, n >= 1), or 0
+ * when it is not one: overlong, an encoded surrogate, beyond U+10FFFF, cut. */
+size_t wa_utf8_seq(const unsigned char *p, size_t n);
+
 #endif

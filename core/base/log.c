@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/jsonutil.h"
 #include "base/timeutil.h"
 
 static _Atomic int g_level = WA_LOG_INFO;
@@ -30,37 +31,6 @@ int wa_log_level_parse(const char *s)
 	if (strcmp(s, "warning") == 0)
 		return WA_LOG_WARN;
 	return -1;
-}
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 when the
- * bytes there are not one (overlong, surrogate, beyond U+10FFFF, cut). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t k;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xE0) == 0xC0)
-		k = 2, cp = p[0] & 0x1Fu;
-	else if ((p[0] & 0xF0) == 0xE0)
-		k = 3, cp = p[0] & 0x0Fu;
-	else if ((p[0] & 0xF8) == 0xF0)
-		k = 4, cp = p[0] & 0x07u;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3Fu);
-	}
-	if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) ||
-	    (k == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return k;
 }
 
 /* Escape the first n bytes of s (or up to its NUL) into out. */
@@ -97,7 +67,7 @@ static size_t escape_n(const char *s, size_t n, char *out, size_t len)
 				snprintf(tmp, sizeof(tmp), "\\u%04x", p[i]);
 				e = tmp;
 			} else if (p[i] >= 0x80) {
-				k = utf8_len(p + i, n - i);
+				k = wa_utf8_seq(p + i, n - i);
 				if (!k) {
 					e = "\\ufffd";
 					k = 1;

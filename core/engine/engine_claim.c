@@ -27,6 +27,10 @@ static int claim_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	claim_ctx *c = ud;
 
+	/* A group that failed to commit is run again job by job: what the
+	 * first run claimed was rolled back, and its records go. */
+	for (size_t i = 0; i < c->n; i++)
+		wa_message_rec_free(&c->out[i]);
 	c->n = 0;
 	return s->ops->claim(s, c->now, c->lease_until, c->max, c->out, &c->n,
 	                     err, err_len);

@@ -435,8 +435,11 @@ void wa_job_finish(wa_job *j)
 		e->fin_due = wa_mono_ms() + WA_ENGINE_FINISH_LINGER_MS;
 		pthread_cond_signal(&e->claim_cond);
 	}
-	now =
-	    e->fin_n >= WA_ENGINE_FINISH_GROUP_MAX || e->stopping || e->waiters;
+	/* A release (CONFIG) is written at once: the pause's probe logic
+	 * reads the store, and a message still "sending" there looks like no
+	 * message due, which would lift the pause. */
+	now = e->fin_n >= WA_ENGINE_FINISH_GROUP_MAX || e->stopping ||
+	      e->waiters || j->out.kind == WA_OUT_RELEASE;
 	pthread_mutex_unlock(&e->mu);
 	if (now)
 		wa_engine_flush_finishes(e, true);

@@ -2,6 +2,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <json-c/json.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -63,6 +64,24 @@ void wa_req_error(wa_req *r, unsigned status, const char *msg,
 		snprintf(out, sizeof(out), "{\"error\":\"%s\"}", emsg);
 	}
 	wa_req_json(r, status, out);
+}
+
+void wa_req_json_obj(wa_req *r, unsigned status, struct json_object *o)
+{
+	const char *text = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (text)
+		wa_req_json(r, status, text);
+	else
+		wa_req_error(r, 500, "Internal server error", "out of memory");
+	json_object_put(o);
+}
+
+void wa_req_store_unavailable(wa_req *r, const char *details)
+{
+	wa_req_add_header(r, "Retry-After", "5");
+	wa_req_error(r, 503, "Store unavailable", details);
 }
 
 void wa_req_add_header(wa_req *r, const char *name, const char *value)

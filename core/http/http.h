@@ -90,6 +90,13 @@ void wa_req_json_take(wa_req *r, unsigned status, char *json, size_t len);
 /* Answer {"error": msg} (and "details" when not NULL). */
 void wa_req_error(wa_req *r, unsigned status, const char *msg,
                   const char *details);
+/* Answer with json_object o, serialised plain (no slash escapes); takes
+ * o. */
+struct json_object;
+void wa_req_json_obj(wa_req *r, unsigned status, struct json_object *o);
+/* The store failed a read or a write: 503 "Store unavailable" (details
+ * may be NULL) with Retry-After: 5. */
+void wa_req_store_unavailable(wa_req *r, const char *details);
 /* Add a response header. */
 void wa_req_add_header(wa_req *r, const char *name, const char *value);
 /* A request header (case-insensitive) or NULL. */

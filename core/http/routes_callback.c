@@ -244,8 +244,7 @@ static void apply_done(void *ud, int rc, const char *err)
 		/* Let the provider retry later: its callbacks are retried. */
 		wa_log(WA_LOG_ERROR, "callback",
 		       "Cannot record a callback's updates: %s", err);
-		wa_req_add_header(j->r, "Retry-After", "5");
-		wa_req_error(j->r, 503, "Store unavailable", NULL);
+		wa_req_store_unavailable(j->r, NULL);
 	} else {
 		keep_unknown(j);
 		log_twoway(j);

@@ -19,24 +19,6 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 500
 
-static void store_unavailable(wa_req *r, const char *err)
-{
-	wa_req_add_header(r, "Retry-After", "5");
-	wa_req_error(r, 503, "Store unavailable", err);
-}
-
-static void answer(wa_req *r, json_object *o)
-{
-	const char *t = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-	if (t)
-		wa_req_json(r, 200, t);
-	else
-		wa_req_error(r, 500, "Internal server error", "out of memory");
-	json_object_put(o);
-}
-
 static json_object *jtime(int64_t ms)
 {
 	char ts[40];
@@ -104,11 +86,11 @@ void wa_route_get_contact(wa_req *r)
 		return;
 	rc = s->ops->contact_get(s, phone, &c, err, sizeof(err));
 	if (rc < 0) {
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		return;
 	}
 	/* a phone never heard of is a contact with nothing known */
-	answer(r, contact_json(&c, phone, wa_now_ms()));
+	wa_req_json_obj(r, 200, contact_json(&c, phone, wa_now_ms()));
 }
 
 /* ---- query arguments --------------------------------------------------- */
@@ -247,7 +229,7 @@ void wa_route_list_inbound(wa_req *r)
 	if (s->ops->inbound_list(s, &q, recs, limit + 1, &n, err,
 	                         sizeof(err)) != 0) {
 		free(recs);
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		return;
 	}
 	out = json_object_new_object();
@@ -272,7 +254,7 @@ void wa_route_list_inbound(wa_req *r)
 	for (size_t i = 0; i < n; i++)
 		wa_inbound_rec_free(&recs[i]);
 	free(recs);
-	answer(r, out);
+	wa_req_json_obj(r, 200, out);
 }
 
 /* ---- GET /v1/suppressions ---------------------------------------------- */
@@ -316,7 +298,7 @@ void wa_route_list_suppressions(wa_req *r)
 	if (s->ops->suppression_list(s, after, cs, limit + 1, &n, err,
 	                             sizeof(err)) != 0) {
 		free(cs);
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		return;
 	}
 	out = json_object_new_object();
@@ -328,7 +310,7 @@ void wa_route_list_suppressions(wa_req *r)
 	    out, "next_cursor",
 	    n > limit ? json_object_new_string(cs[limit - 1].phone + 1) : NULL);
 	free(cs);
-	answer(r, out);
+	wa_req_json_obj(r, 200, out);
 }
 
 /* ---- PUT / DELETE /v1/suppressions/{phone} ------------------------------ */
@@ -360,9 +342,9 @@ static void opt_done(void *ud, int rc, const char *err)
 	if (rc != 0) {
 		wa_log(WA_LOG_ERROR, "store", "Cannot record a suppression: %s",
 		       err);
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 	} else if (s->ops->contact_get(s, j->phone, &c, e, sizeof(e)) < 0) {
-		store_unavailable(r, e);
+		wa_req_store_unavailable(r, e);
 	} else {
 		if (j->changed)
 			wa_log(
@@ -371,7 +353,8 @@ static void opt_done(void *ud, int rc, const char *err)
 			    "message(s) canceled",
 			    wa_mask_phone(j->phone, masked, sizeof(masked)),
 			    j->out ? "out" : "in", j->canceled);
-		answer(r, contact_json(&c, j->phone, wa_now_ms()));
+		wa_req_json_obj(r, 200,
+		                contact_json(&c, j->phone, wa_now_ms()));
 	}
 	wa_req_resume(r);
 }

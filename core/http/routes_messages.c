@@ -53,13 +53,6 @@ static void busy(wa_req *r, const char *why)
 	wa_req_error(r, 503, why, NULL);
 }
 
-/* The store failed a read or a write: 503, try again in a few seconds. */
-static void store_unavailable(wa_req *r, const char *err)
-{
-	wa_req_add_header(r, "Retry-After", "5");
-	wa_req_error(r, 503, "Store unavailable", err);
-}
-
 static void fill_new(wa_app *app, wa_new_message *m, const wa_send_fields *f,
                      int64_t now)
 {
@@ -167,7 +160,7 @@ static void send_done(void *ud, int rc, const char *err)
 
 	if (rc != 0) {
 		wa_log(WA_LOG_ERROR, "store", "Insert failed: %s", err);
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		wa_req_resume(r);
 		return;
 	}
@@ -238,7 +231,7 @@ void wa_route_send(wa_req *r)
 		wa_req_error(r, 409, msgbuf, NULL);
 		return;
 	default:
-		store_unavailable(r, msgbuf);
+		wa_req_store_unavailable(r, msgbuf);
 		return;
 	}
 	fill_new(app, &j->msg, &j->f, now);
@@ -299,7 +292,7 @@ static void batch_done(void *ud, int rc, const char *err)
 
 	if (rc != 0) {
 		wa_log(WA_LOG_ERROR, "store", "Batch insert failed: %s", err);
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		wa_req_resume(r);
 		return;
 	}
@@ -414,7 +407,7 @@ void wa_route_batch(wa_req *r)
 		rc = wa_consent_check(app, &it->f, now, it->errbuf,
 		                      sizeof(it->errbuf));
 		if (rc < 0) {
-			store_unavailable(r, it->errbuf);
+			wa_req_store_unavailable(r, it->errbuf);
 			return;
 		}
 		if (rc == 409) {
@@ -448,7 +441,7 @@ static void answer_rec(wa_req *r, int rc, wa_message_rec *m, const char *err)
 		return;
 	}
 	if (rc != 0) {
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		return;
 	}
 	out = wa_render_message(r->app, m, &len);
@@ -520,7 +513,7 @@ static void cancel_done(void *ud, int rc, const char *err)
 	char body[256];
 
 	if (rc != 0) {
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 	} else if (c->kind == WA_CANCEL_NOT_FOUND) {
 		wa_req_error(r, 404, "Message not found", NULL);
 	} else if (c->kind == WA_CANCEL_TOO_LATE) {

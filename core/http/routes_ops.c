@@ -25,28 +25,10 @@
 	"failed, canceled"
 #define NOT_FINAL "Only a failed or canceled message can be requeued"
 
-static void store_unavailable(wa_req *r, const char *err)
-{
-	wa_req_add_header(r, "Retry-After", "5");
-	wa_req_error(r, 503, "Store unavailable", err);
-}
-
 static void busy(wa_req *r)
 {
 	wa_req_add_header(r, "Retry-After", "1");
 	wa_req_error(r, 503, "Server busy, retry later", NULL);
-}
-
-static void answer_obj(wa_req *r, unsigned status, json_object *o)
-{
-	const char *text = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-	if (text)
-		wa_req_json(r, status, text);
-	else
-		wa_req_error(r, 500, "Internal server error", "out of memory");
-	json_object_put(o);
 }
 
 /* ---- the cursor: hex of "<created_ms>:<id>", opaque to callers ---- */
@@ -197,7 +179,7 @@ void wa_route_list_messages(wa_req *r)
 	if (s->ops->list(s, &fb.f, (size_t)limit + 1, recs, &n, err,
 	                 sizeof(err)) != 0) {
 		free(recs);
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		return;
 	}
 	shown = n > (size_t)limit ? (size_t)limit : n;
@@ -217,7 +199,7 @@ void wa_route_list_messages(wa_req *r)
 	for (size_t i = 0; i < n; i++)
 		wa_message_rec_free(&recs[i]);
 	free(recs);
-	answer_obj(r, 200, out);
+	wa_req_json_obj(r, 200, out);
 }
 
 /* ---- POST /v1/messages/{id}/retry ------------------------------------ */
@@ -306,7 +288,7 @@ static void requeue_done(void *ud, int rc, const char *err)
 	json_object *o;
 
 	if (rc != 0) {
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 	} else if (j->kind == WA_REQUEUE_NOT_FOUND) {
 		wa_req_error(r, 404, "Message not found", NULL);
 	} else {
@@ -322,7 +304,8 @@ static void requeue_done(void *ud, int rc, const char *err)
 		if (j->kind == WA_REQUEUE_DONE)
 			wa_log(WA_LOG_INFO, "http", "Message %s requeued",
 			       r->param);
-		answer_obj(r, j->kind == WA_REQUEUE_NOT_FINAL ? 409 : 200, o);
+		wa_req_json_obj(r, j->kind == WA_REQUEUE_NOT_FINAL ? 409 : 200,
+		                o);
 	}
 	wa_req_resume(r);
 }
@@ -360,7 +343,7 @@ static void requeue_many_done(void *ud, int rc, const char *err)
 	json_object *o;
 
 	if (rc != 0) {
-		store_unavailable(j->r, err);
+		wa_req_store_unavailable(j->r, err);
 	} else {
 		o = json_object_new_object();
 		json_object_object_add(o, "requeued",
@@ -368,7 +351,7 @@ static void requeue_many_done(void *ud, int rc, const char *err)
 		json_object_object_add(o, "limit",
 		                       json_object_new_int64(j->limit));
 		wa_log(WA_LOG_INFO, "http", "%ld messages requeued", j->done);
-		answer_obj(j->r, 200, o);
+		wa_req_json_obj(j->r, 200, o);
 	}
 	wa_req_resume(j->r);
 }
@@ -439,7 +422,7 @@ void wa_route_campaign(wa_req *r)
 	long long done;
 
 	if (s->ops->campaign_counts(s, r->param, &c, err, sizeof(err)) != 0) {
-		store_unavailable(r, err);
+		wa_req_store_unavailable(r, err);
 		return;
 	}
 	if (c.total == 0) {
@@ -463,7 +446,7 @@ void wa_route_campaign(wa_req *r)
 	json_object_object_add(
 	    o, "progress",
 	    json_object_new_double((double)done / (double)c.total));
-	answer_obj(r, 200, o);
+	wa_req_json_obj(r, 200, o);
 }
 
 typedef struct campaign_job {
@@ -486,14 +469,14 @@ static void campaign_cancel_done(void *ud, int rc, const char *err)
 	json_object *o;
 
 	if (rc != 0) {
-		store_unavailable(j->r, err);
+		wa_req_store_unavailable(j->r, err);
 	} else {
 		o = json_object_new_object();
 		json_object_object_add(o, "campaign_id",
 		                       json_object_new_string(j->r->param));
 		json_object_object_add(o, "canceled",
 		                       json_object_new_int64(j->canceled));
-		answer_obj(j->r, 200, o);
+		wa_req_json_obj(j->r, 200, o);
 	}
 	wa_req_resume(j->r);
 }

@@ -79,7 +79,6 @@ void wa_route_stats(wa_req *r)
 	wa_failure_count top[TOP_FAILURES];
 	wa_store_stats st;
 	json_object *o, *counts, *q, *fails;
-	const char *text;
 	char err[256];
 	int64_t now = wa_now_ms();
 	size_t n = 0;
@@ -87,8 +86,7 @@ void wa_route_stats(wa_req *r)
 	if (s->ops->stats(s, &st, err, sizeof(err)) != 0 ||
 	    s->ops->failure_codes(s, now - FAILURE_WINDOW_MS, TOP_FAILURES, top,
 	                          &n, err, sizeof(err)) != 0) {
-		wa_req_add_header(r, "Retry-After", "5");
-		wa_req_error(r, 503, "Store unavailable", err);
+		wa_req_store_unavailable(r, err);
 		return;
 	}
 	o = json_object_new_object();
@@ -124,11 +122,5 @@ void wa_route_stats(wa_req *r)
 		json_object_array_add(fails, f);
 	}
 	json_object_object_add(o, "top_failures", fails);
-	text = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text)
-		wa_req_json(r, 200, text);
-	else
-		wa_req_error(r, 500, "Internal server error", "out of memory");
-	json_object_put(o);
+	wa_req_json_obj(r, 200, o);
 }

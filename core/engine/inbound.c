@@ -186,14 +186,34 @@ int wa_optout_set(wa_store *s, const char *phone, bool opted_out,
 	return rc;
 }
 
+/* wa_optout_set, counted in c when the state changed. */
+static int optout_counted(wa_store *s, const char *phone, bool out,
+                          const char *source, const char *detail, int64_t at_ms,
+                          wa_twoway_counts *c, char *err, size_t err_len)
+{
+	bool changed = false;
+	long n = 0;
+
+	if (wa_optout_set(s, phone, out, source, detail, at_ms, &changed, &n,
+	                  err, err_len) != 0)
+		return -1;
+	if (changed) {
+		if (out)
+			c->opted_out++;
+		else
+			c->opted_in++;
+		c->canceled += n;
+	}
+	return 0;
+}
+
 /* A new text that is a keyword changes its sender's consent. */
 static int keyword(wa_store *s, const wa_twoway_config *cfg,
                    const wa_inbound_rec *r, const wa_inbound_message *m,
                    wa_twoway_counts *c, char *err, size_t err_len)
 {
 	char word[64], source[WA_OPT_SOURCE_MAX];
-	bool out, changed = false;
-	long n = 0;
+	bool out;
 
 	if (m->type != WA_INBOUND_TEXT)
 		return 0;
@@ -205,17 +225,8 @@ static int keyword(wa_store *s, const wa_twoway_config *cfg,
 	else
 		return 0;
 	snprintf(source, sizeof(source), "keyword:%s", word);
-	if (wa_optout_set(s, r->phone, out, source, NULL, r->occurred_ms,
-	                  &changed, &n, err, err_len) != 0)
-		return -1;
-	if (changed) {
-		if (out)
-			c->opted_out++;
-		else
-			c->opted_in++;
-		c->canceled += n;
-	}
-	return 0;
+	return optout_counted(s, r->phone, out, source, NULL, r->occurred_ms, c,
+	                      err, err_len);
 }
 
 int wa_inbound_store(wa_store *s, const wa_twoway_config *cfg,
@@ -287,8 +298,7 @@ int wa_contact_event_store(wa_store *s, const char *provider,
                            wa_twoway_counts *c, char *err, size_t err_len)
 {
 	char phone[WA_PHONE_MAX], source[WA_OPT_SOURCE_MAX];
-	bool out = e->kind == WA_CONTACT_OPTED_OUT, changed = false;
-	long n = 0;
+	bool out = e->kind == WA_CONTACT_OPTED_OUT;
 
 	if ((e->kind != WA_CONTACT_OPTED_OUT &&
 	     e->kind != WA_CONTACT_OPTED_IN) ||
@@ -298,16 +308,8 @@ int wa_contact_event_store(wa_store *s, const char *provider,
 	}
 	snprintf(source, sizeof(source), "%s",
 	         e->source[0] ? e->source : provider);
-	if (wa_optout_set(s, phone, out, source, e->detail,
-	                  e->occurred_at_ms > 0 ? e->occurred_at_ms : now_ms,
-	                  &changed, &n, err, err_len) != 0)
-		return -1;
-	if (changed) {
-		if (out)
-			c->opted_out++;
-		else
-			c->opted_in++;
-		c->canceled += n;
-	}
-	return 0;
+	return optout_counted(s, phone, out, source, e->detail,
+	                      e->occurred_at_ms > 0 ? e->occurred_at_ms
+	                                            : now_ms,
+	                      c, err, err_len);
 }

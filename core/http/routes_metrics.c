@@ -22,6 +22,7 @@ static char *render(wa_app *app, size_t *len)
 	const char *route_names[WA_METRICS_MAX_ROUTES];
 	size_t n_routes = 0;
 	unsigned long long batches = 0, jobs = 0;
+	size_t queued, writing = 0;
 	wa_engine_counts ec;
 	const wa_route *routes = wa_http_routes();
 
@@ -148,8 +149,11 @@ static char *render(wa_app *app, size_t *len)
 	wa_writer_counts(app->writer, &batches, &jobs);
 	wa_metrics_help(&b, "wadispatch_store_writer_queue", "gauge",
 	                "Writes waiting for the writer thread.");
-	wa_text_put(&b, "wadispatch_store_writer_queue %zu\n",
-	            wa_writer_depth(app->writer));
+	queued = wa_writer_depth(app->writer, &writing);
+	wa_text_put(&b, "wadispatch_store_writer_queue %zu\n", queued);
+	wa_metrics_help(&b, "wadispatch_store_writer_writing", "gauge",
+	                "Writes in the group commit under way.");
+	wa_text_put(&b, "wadispatch_store_writer_writing %zu\n", writing);
 	wa_metrics_render_commits(&b);
 	wa_metrics_help(&b, "wadispatch_http_requests_open", "gauge",
 	                "Requests under way, from their first line to their "

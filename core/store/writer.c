@@ -30,8 +30,9 @@ struct wa_writer {
 	pthread_cond_t cv;
 	job *head, *tail; /* waiting jobs, oldest first */
 	size_t depth;
-	bool stopping; /* no new jobs; the thread ends once drained */
-	bool joined;   /* wa_writer_stop has joined (or is joining) it */
+	size_t writing; /* jobs in the group commit under way */
+	bool stopping;  /* no new jobs; the thread ends once drained */
+	bool joined;    /* wa_writer_stop has joined (or is joining) it */
 	void (*hook)(void *ud);
 	void *hook_ud;
 	atomic_ullong batches, jobs;
@@ -145,11 +146,15 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w->cv, &w->mu);
 		batch = w->head;
 		w->head = w->tail = NULL;
+		w->writing = w->depth;
 		w->depth = 0;
 		pthread_mutex_unlock(&w->mu);
 		if (!batch)
 			break; /* stopping and drained */
 		run_batch(w, batch);
+		pthread_mutex_lock(&w->mu);
+		w->writing = 0;
+		pthread_mutex_unlock(&w->mu);
 	}
 	return NULL;
 }
@@ -288,12 +293,14 @@ void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud)
 	pthread_mutex_unlock(&w->mu);
 }
 
-size_t wa_writer_depth(wa_writer *w)
+size_t wa_writer_depth(wa_writer *w, size_t *writing)
 {
 	size_t n;
 
 	pthread_mutex_lock(&w->mu);
 	n = w->depth;
+	if (writing)
+		*writing = w->writing;
 	pthread_mutex_unlock(&w->mu);
 	return n;
 }

@@ -41,8 +41,9 @@ int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
 /* Called on the writer thread after every successful commit. */
 void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud);
 
-/* Jobs waiting now. */
-size_t wa_writer_depth(wa_writer *w);
+/* Jobs waiting now; *writing (when not NULL) gets the jobs of the group
+ * commit under way. */
+size_t wa_writer_depth(wa_writer *w, size_t *writing);
 
 /* Statistics: batches committed, jobs committed (for metrics). */
 void wa_writer_counts(wa_writer *w, unsigned long long *batches,

@@ -452,16 +452,21 @@ static void *bp_send(void *arg)
 	return NULL;
 }
 
-static int writer_blocked(void *arg)
+/* The writer's gauges read from /metrics: *want is {queue, writing}. */
+static int writer_at(void *arg)
 {
+	const int *want = arg;
 	wa_http_reply r;
-	int blocked;
-	(void)arg;
+	char q[64], w[64];
+	int at;
+
 	if (e2e_get(&d, "/metrics", &r) != 200)
 		return 0;
-	blocked = strstr(r.body, "wadispatch_store_writer_queue 2\n") != NULL;
+	snprintf(q, sizeof(q), "wadispatch_store_writer_queue %d\n", want[0]);
+	snprintf(w, sizeof(w), "wadispatch_store_writer_writing %d\n", want[1]);
+	at = strstr(r.body, q) && strstr(r.body, w);
 	wa_h_reply_free(&r);
-	return blocked;
+	return at;
 }
 
 /* Back-pressure: when the store cannot keep up (here: another process holds
@@ -485,14 +490,14 @@ static void back_pressure(void)
 	memset(b, 0, sizeof(b));
 	/* the first blocks the writer inside BEGIN; two more fill the queue */
 	for (int i = 0; i < 3; i++) {
+		int first[2] = {0, 1}, full[2] = {2, 1};
 		b[i].n = i;
 		pthread_create(&t[i], NULL, bp_send, &b[i]);
-		if (i == 0) {
-			struct timespec ts = {0, 200 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
+		if (i == 0)
+			CHECK(wa_h_wait_for(writer_at, first, 5000));
+		else if (i == 2)
+			CHECK(wa_h_wait_for(writer_at, full, 5000));
 	}
-	CHECK(wa_h_wait_for(writer_blocked, NULL, 5000));
 	{
 		wa_http_reply r;
 		char ra[16];

@@ -204,7 +204,7 @@ static void test_concurrent(wa_store *s, bool gated)
 	}
 	CHECK_INT(refused, 0);
 	if (gated) {
-		CHECK_INT(wa_writer_depth(w), THREADS * PER_THREAD);
+		CHECK_INT(wa_writer_depth(w, NULL), THREADS * PER_THREAD);
 		gate_open(&g);
 	}
 	wait_done(THREADS * PER_THREAD);
@@ -341,15 +341,15 @@ static void test_backpressure_and_drain(wa_store *s)
 			accepted++;
 	}
 	CHECK_INT(accepted, 4);
-	CHECK_INT(wa_writer_depth(w), 4);
+	CHECK_INT(wa_writer_depth(w, NULL), 4);
 	/* the blocking run ignores the bound */
 	memset(&ra, 0, sizeof(ra));
 	ra.w = w;
 	job_init(&ra.job, "bp-run", "bp-run");
 	CHECK_INT(pthread_create(&th, NULL, run_main, &ra), 0);
-	while (wa_writer_depth(w) < 5)
+	while (wa_writer_depth(w, NULL) < 5)
 		sched_yield();
-	CHECK_INT(wa_writer_depth(w), 5);
+	CHECK_INT(wa_writer_depth(w, NULL), 5);
 	gate_open(&g);
 	pthread_join(th, NULL);
 	CHECK_INT(ra.rc, 0);

@@ -70,6 +70,7 @@ void wa_early_keep(wa_early *b, const wa_status_change *c, int64_t now_mono)
 	         "%s", c->provider_message_id);
 	to->c.status = c->status;
 	to->c.at_ms = c->at_ms;
+	to->c.retryable = c->retryable;
 	snprintf(to->c.error, sizeof(to->c.error), "%s",
 	         c->error ? c->error : "");
 	to->c.kept_mono_ms = now_mono;

@@ -30,6 +30,7 @@ typedef struct wa_early_change {
 	int64_t at_ms;
 	char error[WA_ERR_MAX]; /* "" for none */
 	int64_t kept_mono_ms;
+	bool retryable; /* a late failure to requeue (wa_status_change) */
 } wa_early_change;
 
 /* Keep at most max updates, each for ttl_ms. NULL when out of memory. */

@@ -463,7 +463,8 @@ static int early_fn(wa_store *s, void *ud, char *err, size_t err_len)
 		const wa_early_change *k = &x->c[i];
 		wa_status_change c = {k->provider, k->provider_message_id,
 		                      k->status, k->at_ms,
-		                      k->error[0] ? k->error : NULL};
+		                      k->error[0] ? k->error : NULL,
+		                      k->retryable};
 		wa_apply_kind kind;
 
 		if (s->ops->apply_status(s, &c, &kind, NULL, err, err_len) != 0)

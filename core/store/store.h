@@ -155,6 +155,12 @@ typedef struct wa_status_change {
 	wa_msg_status status; /* SENT, DELIVERED, READ or FAILED */
 	int64_t at_ms;
 	const char *error; /* may be NULL */
+	/* Appended (issue 14): a FAILED change the provider classes as
+	 * retryable. The store puts the message back to queued (history
+	 * "late failure, retrying: <error>", provider message id cleared,
+	 * due after the backoff of wa_store_pacing) unless it has used
+	 * max_attempts or the backoff would pass its expiry: then failed. */
+	bool retryable;
 } wa_status_change;
 
 typedef enum wa_apply_kind {
@@ -273,6 +279,54 @@ typedef struct wa_failure_count {
 	char code[WA_ERR_MAX]; /* upstream_code, else last_error, else "" */
 	long long n;
 } wa_failure_count;
+
+/* Appended (issue 14): how claim paces messages per recipient and how a
+ * retryable late failure is backed off. Set once before the first claim
+ * (ops->set_pacing); all zero (the default) is no spacing, no budget. */
+typedef struct wa_store_pacing {
+	/* Per recipient: claim hands out a phone's messages in the order
+	 * accepted, one at a time: a queued message is claimable only when
+	 * no earlier message to its phone is queued or sending and no other
+	 * one is sending (false: the fire-hose, as before issue 14). */
+	bool per_recipient;
+	/* With per_recipient, at least this long between two claims for one
+	 * phone (the start of two provider calls); 0 = none. */
+	int64_t interval_ms;
+	/* The messaging tier: at most this many distinct recipients whose
+	 * conversation claim starts per rolling window_ms (0 = unlimited).
+	 * A phone counts when claim takes its message and the phone did not
+	 * count within the window already; a phone whose customer service
+	 * window is open (contact's last_inbound_ms within 24 h) never
+	 * counts. Over budget, messages stay queued, due when it frees. */
+	long messaging_limit;
+	int64_t window_ms;
+	/* Late retryable failures (wa_status_change.retryable). */
+	int max_attempts;
+	int64_t retry_base_ms, retry_max_ms;
+} wa_store_pacing;
+
+/* The tier budget as the last claim saw it (ops->budget). */
+typedef struct wa_store_budget {
+	long limit;    /* 0: unlimited */
+	long used;     /* distinct recipients counted in the window */
+	long held;     /* queued messages the last claims held for budget */
+	int64_t frees_ms; /* when the oldest count leaves the window, or 0 */
+} wa_store_budget;
+
+/* Helpers every backend shares (store_common.c). */
+/* When a message with attempts attempts that failed late (retryable) at
+ * at_ms is due again: at_ms + base * 2^(attempts-1), at most max (no
+ * jitter: the callbacks' own arrival spreads them), not before the
+ * recipient interval. 0 when it is to fail instead (attempts used up,
+ * or past its expiry). */
+int64_t wa_store_late_retry_at(const wa_store_pacing *p, int attempts,
+                               int64_t expires_ms, int64_t at_ms);
+/* A claim candidate that must wait for an earlier message of its phone
+ * is due again not before now + max(interval, WA_PACE_RECHECK_MS) (so a
+ * backlog for one phone is not scanned on every claim). */
+#define WA_PACE_RECHECK_MS 100
+int64_t wa_store_pace_recheck(const wa_store_pacing *p, int64_t now_ms);
+#define WA_SERVICE_WINDOW_MS (24LL * 3600 * 1000)
 
 typedef struct wa_store wa_store;
 
@@ -443,6 +497,12 @@ typedef struct wa_store_ops {
 	int (*failure_codes)(wa_store *s, int64_t since_ms, size_t max,
 	                     wa_failure_count *out, size_t *n, char *err,
 	                     size_t err_len);
+
+	/* ---- appended: campaign-safe sending (issue 14) ---- */
+	/* Set once before the first claim (see wa_store_pacing). */
+	void (*set_pacing)(wa_store *s, const wa_store_pacing *p);
+	/* Read: the tier budget as the last claim left it (thread-safe). */
+	void (*budget)(wa_store *s, wa_store_budget *out);
 } wa_store_ops;
 
 struct wa_store {

@@ -102,3 +102,29 @@ void wa_inbound_rec_free(wa_inbound_rec *r)
 	free(r->json);
 	r->json = NULL;
 }
+
+int64_t wa_store_late_retry_at(const wa_store_pacing *p, int attempts,
+                               int64_t expires_ms, int64_t at_ms)
+{
+	int64_t d = p->retry_base_ms > 0 ? p->retry_base_ms : 1000;
+	int64_t cap = p->retry_max_ms > 0 ? p->retry_max_ms : 300000;
+
+	if (p->max_attempts > 0 && attempts >= p->max_attempts)
+		return 0;
+	for (int i = 1; i < attempts && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	if (d < p->interval_ms)
+		d = p->interval_ms;
+	if (expires_ms > 0 && at_ms + d >= expires_ms)
+		return 0;
+	return at_ms + d;
+}
+
+int64_t wa_store_pace_recheck(const wa_store_pacing *p, int64_t now_ms)
+{
+	return now_ms + (p->interval_ms > WA_PACE_RECHECK_MS
+	                     ? p->interval_ms
+	                     : WA_PACE_RECHECK_MS);
+}

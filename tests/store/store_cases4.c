@@ -365,7 +365,7 @@ void su_case_sqlite_migrate_v4(void)
 	    "ALTER TABLE outbox_v3 RENAME TO outbox;"
 	    "CREATE INDEX outbox_message ON outbox(message_id, seq);"
 	    "DROP TABLE inbound; DROP TABLE contacts;"
-	    "DROP INDEX messages_phone_queued;"
+	    "DROP TABLE recipients; DROP INDEX messages_phone_pending;"
 	    "PRAGMA user_version = 5;" /* the step before two-way's (6) */
 	    "COMMIT;";
 	char path[512];

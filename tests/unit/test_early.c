@@ -9,7 +9,7 @@
 static wa_status_change change(const char *pmid, wa_msg_status st, int64_t at,
                                const char *error)
 {
-	wa_status_change c = {"twilio", pmid, st, at, error};
+	wa_status_change c = {"twilio", pmid, st, at, error, false};
 	return c;
 }
 

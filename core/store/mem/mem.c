@@ -153,6 +153,7 @@ static void mem_close(wa_store *s)
 		wa_inbound_rec_free(&m->ins[i]);
 	free(m->ins);
 	free(m->cts);
+	wa_mem_pace_free(m);
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
@@ -191,6 +192,8 @@ static const wa_store_ops mem_ops = {
     .cancel_campaign = wa_mem_cancel_campaign,
     .campaign_counts = wa_mem_campaign_counts,
     .failure_codes = wa_mem_failure_codes,
+    .set_pacing = wa_mem_set_pacing,
+    .budget = wa_mem_budget,
 };
 
 wa_store *wa_store_open_memory(char *err, size_t err_len)

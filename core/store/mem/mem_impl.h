@@ -64,7 +64,21 @@ typedef struct mem_store {
 	size_t n_ins, cap_ins;
 	wa_contact *cts;
 	size_t n_cts, cap_cts;
+	/* issue 14 (mem_pace.c): pacing rules and, per phone, when claim may
+	 * next take its message and when it last counted against the budget
+	 * (linear, tests only; not undone by a rollback: a rolled-back claim
+	 * only makes its phone wait longer) */
+	wa_store_pacing pace;
+	struct mem_lane *lanes;
+	size_t n_lanes, cap_lanes;
+	long b_used, b_held; /* under mu */
+	int64_t b_frees;
 } mem_store;
+
+typedef struct mem_lane {
+	char phone[WA_PHONE_MAX];
+	int64_t next_ok_ms, counted_ms;
+} mem_lane;
 
 static inline mem_store *M(wa_store *s)
 {
@@ -91,6 +105,19 @@ bool wa_mem_w_enter(mem_store *m);
 int wa_mem_w_leave(mem_store *m, bool own, int rc);
 /* strdup of NULL is NULL; sets *oom on failure. */
 char *wa_mem_dup_opt(const char *s, bool *oom);
+
+/* mem_pace.c: up to max queued messages due at now that the pacing
+ * rules let go, in (next_attempt_ms, insertion) order, with counted[i] >
+ * 0 when claiming out[i] spends budget; due ones that must wait are moved
+ * to when they may go. Under the write lock. 0 or -1. */
+int wa_mem_pace_pick(mem_store *m, int64_t now_ms, size_t max, mem_msg **out,
+                     int64_t *counted, size_t *n, char *err, size_t err_len);
+/* A message to phone was claimed at now. 0 or -1. */
+int wa_mem_pace_claimed(mem_store *m, const char *phone, int64_t now_ms,
+                        int64_t counted, char *err, size_t err_len);
+void wa_mem_set_pacing(wa_store *s, const wa_store_pacing *p);
+void wa_mem_budget(wa_store *s, wa_store_budget *out);
+void wa_mem_pace_free(mem_store *m);
 
 /* mem_write.c: the write operations */
 /* Append a history entry to mm (after wa_mem_touch). */

@@ -174,13 +174,82 @@ static bool claim_before(const mem_msg *a, const mem_msg *b)
 	return a->r.next_attempt_ms < b->r.next_attempt_ms;
 }
 
+/* Into pick[0..*np) (room for max) the expired leases, oldest due first,
+ * merged with the queued messages the pacing rules let go. */
+static int claim_pick(mem_store *m, int64_t now_ms, size_t max, mem_msg **pick,
+                      int64_t *counted, size_t *np, char *err, size_t err_len)
+{
+	mem_msg **q = calloc(max, sizeof(*q));
+	int64_t *qc = calloc(max, sizeof(*qc));
+	size_t nq = 0, iq = 0, j;
+
+
+	*np = 0;
+	if (!q || !qc || wa_mem_pace_pick(m, now_ms, max, q, qc, &nq, err,
+	                                  err_len) < 0) {
+		if (!q || !qc)
+			wa_mem_grow_fail(err, err_len);
+		free(q);
+		free(qc);
+		return -1;
+	}
+	/* keep the max oldest due leases, in (next_attempt_ms, insertion) */
+	for (size_t i = 0; i < m->n_msgs; i++) {
+		mem_msg *mm = m->msgs[i];
+
+		if (mm->r.status != WA_MSG_SENDING ||
+		    mm->r.lease_until_ms >= now_ms ||
+		    (*np == max && !claim_before(mm, pick[*np - 1])))
+			continue;
+		j = *np < max ? (*np)++ : *np - 1;
+		while (j > 0 && claim_before(mm, pick[j - 1])) {
+			pick[j] = pick[j - 1];
+			j--;
+		}
+		pick[j] = mm;
+	}
+	/* merge the queued ones in (they are in order already) */
+	if (nq > 0) {
+		mem_msg **all = calloc(max, sizeof(*all));
+		int64_t *ac = calloc(max, sizeof(*ac));
+		size_t na = 0, l = 0, nl = *np;
+
+		if (!all || !ac) {
+			free(all);
+			free(ac);
+			free(q);
+			free(qc);
+			wa_mem_grow_fail(err, err_len);
+			return -1;
+		}
+		while (na < max && (l < nl || iq < nq)) {
+			if (l >= nl ||
+			    (iq < nq && !claim_before(pick[l], q[iq]))) {
+				ac[na] = qc[iq];
+				all[na++] = q[iq++];
+			} else {
+				all[na++] = pick[l++];
+			}
+		}
+		memcpy(pick, all, na * sizeof(*all));
+		memcpy(counted, ac, na * sizeof(*ac));
+		*np = na;
+		free(all);
+		free(ac);
+	}
+	free(q);
+	free(qc);
+	return 0;
+}
+
 int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
                  size_t max, wa_message_rec *out, size_t *n, char *err,
                  size_t err_len)
 {
 	mem_store *m = M(s);
 	mem_msg **pick;
-	size_t i, j, np = 0;
+	int64_t *counted;
+	size_t i, np = 0;
 	bool own;
 	int rc = 0;
 
@@ -188,28 +257,17 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 	if (max == 0)
 		return 0;
 	pick = calloc(max, sizeof(*pick));
-	if (!pick) {
+	counted = calloc(max, sizeof(*counted));
+	if (!pick || !counted) {
+		free(pick);
+		free(counted);
 		wa_mem_grow_fail(err, err_len);
 		return -1;
 	}
 	own = wa_mem_w_enter(m);
-	/* keep the max oldest due, in (next_attempt_ms, insertion) order */
-	for (i = 0; i < m->n_msgs; i++) {
-		mem_msg *mm = m->msgs[i];
-		bool due = (mm->r.status == WA_MSG_QUEUED &&
-		            mm->r.next_attempt_ms <= now_ms) ||
-		           (mm->r.status == WA_MSG_SENDING &&
-		            mm->r.lease_until_ms < now_ms);
-
-		if (!due || (np == max && !claim_before(mm, pick[np - 1])))
-			continue;
-		j = np < max ? np++ : np - 1;
-		while (j > 0 && claim_before(mm, pick[j - 1])) {
-			pick[j] = pick[j - 1];
-			j--;
-		}
-		pick[j] = mm;
-	}
+	rc = claim_pick(m, now_ms, max, pick, counted, &np, err, err_len);
+	if (rc < 0)
+		np = 0;
 	for (i = 0; i < np && rc == 0; i++) {
 		mem_msg *mm = pick[i];
 		char detail[32];
@@ -222,6 +280,9 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 		snprintf(detail, sizeof(detail), "attempt %d", mm->r.attempts);
 		rc = wa_mem_change(m, mm, WA_MSG_SENDING, now_ms, detail, err,
 		                   err_len);
+		if (rc == 0)
+			rc = wa_mem_pace_claimed(m, mm->r.phone, now_ms,
+			                         counted[i], err, err_len);
 	}
 	for (i = 0; i < np && rc == 0; i++) {
 		wa_message_rec *r = &out[i];
@@ -245,6 +306,7 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 			wa_message_rec_free(&out[--(*n)]);
 	}
 	free(pick);
+	free(counted);
 	return wa_mem_w_leave(m, own, rc);
 }
 
@@ -346,6 +408,7 @@ int wa_mem_apply_status(wa_store *s, const wa_status_change *c,
 	bool reportable =
 	    c->status == WA_MSG_SENT || c->status == WA_MSG_DELIVERED ||
 	    c->status == WA_MSG_READ || c->status == WA_MSG_FAILED;
+	int64_t at;
 	int rc = 0;
 
 	*kind = WA_APPLY_UNKNOWN;
@@ -354,7 +417,32 @@ int wa_mem_apply_status(wa_store *s, const wa_status_change *c,
 			snprintf(message_id, WA_ID_MAX, "%s", mm->r.id);
 		*kind = WA_APPLY_STALE;
 		if (reportable &&
-		    wa_msg_status_can_move(mm->r.status, c->status)) {
+		    wa_msg_status_can_move(mm->r.status, c->status) &&
+		    c->status == WA_MSG_FAILED && c->retryable &&
+		    (at = wa_store_late_retry_at(&m->pace, mm->r.attempts,
+		                                 mm->r.expires_ms, c->at_ms)) >
+		        0) {
+			char detail[WA_ERR_MAX];
+
+			/* back in the queue, in its place */
+			rc = wa_mem_touch(m, mm, err, err_len);
+			if (rc == 0) {
+				snprintf(mm->r.last_error,
+				         sizeof(mm->r.last_error), "%s",
+				         c->error ? c->error : "");
+				mm->r.provider_message_id[0] = 0;
+				mm->r.next_attempt_ms = at;
+				mm->r.lease_until_ms = 0;
+				snprintf(detail, sizeof(detail),
+				         "late failure, retrying: %s",
+				         c->error ? c->error : "");
+				rc = wa_mem_change(m, mm, WA_MSG_QUEUED,
+				                   c->at_ms, detail, err,
+				                   err_len);
+			}
+			*kind = WA_APPLY_APPLIED;
+		} else if (reportable &&
+		           wa_msg_status_can_move(mm->r.status, c->status)) {
 			rc = wa_mem_touch(m, mm, err, err_len);
 			if (rc == 0 && c->status == WA_MSG_FAILED && c->error)
 				snprintf(mm->r.last_error,

@@ -338,6 +338,7 @@ static void sq_close(wa_store *base)
 		wa_sq_reader_free(s->readers[i]);
 	for (i = 0; i < W_N; i++)
 		sqlite3_finalize(s->ws[i]);
+	wa_sq_pace_close(s);
 	sqlite3_close(s->wdb);
 	wa_sq_ops_close(s);
 	pthread_cond_destroy(&s->pool_cv);
@@ -381,6 +382,8 @@ static const wa_store_ops sq_ops = {
     .cancel_campaign = wa_sq_cancel_campaign,
     .campaign_counts = wa_sq_campaign_counts,
     .failure_codes = wa_sq_failure_codes,
+    .set_pacing = wa_sq_set_pacing,
+    .budget = wa_sq_budget,
 };
 
 static int exec_pragma(sqlite3 *db, const char *sql, const char *want,

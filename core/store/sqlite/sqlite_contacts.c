@@ -118,14 +118,17 @@ int wa_sq_cancel_phone(wa_store *base, const char *phone, int64_t now_ms,
 	static const char *const sql[] = {
 	    "INSERT INTO history (message_id, status, at_ms, detail)"
 	    " SELECT id, 'canceled', ?2, ?3 FROM messages"
-	    " WHERE phone = ?1 AND status = 'queued'",
+	    " WHERE phone = ?1 AND status = 'queued'"
+	    " AND status IN ('queued','sending')",
 	    "INSERT INTO outbox (message_id, external_id, status, provider,"
 	    " provider_message_id, error, occurred_ms)"
 	    " SELECT id, external_id, 'canceled', provider,"
 	    " provider_message_id, ?3, ?2 FROM messages"
-	    " WHERE phone = ?1 AND status = 'queued'",
+	    " WHERE phone = ?1 AND status = 'queued'"
+	    " AND status IN ('queued','sending')",
 	    "UPDATE messages SET status = 'canceled', updated_ms = ?2,"
-	    " lease_until_ms = 0 WHERE phone = ?1 AND status = 'queued'",
+	    " lease_until_ms = 0 WHERE phone = ?1 AND status = 'queued'"
+	    " AND status IN ('queued','sending')",
 	};
 	wa_sq_store *s = S(base);
 

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 6
+#define WA_SQ_SCHEMA_VERSION 7
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
@@ -28,7 +28,6 @@ enum {
 	W_INSERT_MSG,
 	W_INSERT_HIST,
 	W_INSERT_OUTBOX,
-	W_CLAIM_QUEUED,
 	W_CLAIM_LEASED,
 	W_SET_SENDING,
 	W_GET_STATE,
@@ -99,7 +98,37 @@ typedef struct wa_sq_store {
 	 * their own, so a listing never holds one the API's lookups need. */
 	pthread_mutex_t ops_mu;
 	sqlite3 *ops_db;
+	/* Appended (issue 14): per-recipient pacing and the tier budget
+	 * (sqlite_pace.c); statements prepared on first use. */
+	wa_store_pacing pace;
+	sqlite3_stmt *ps[10];
+	atomic_long b_used, b_held;
+	atomic_llong b_frees;
 } wa_sq_store;
+
+/* sqlite_pace.c: a queued claim candidate that may go */
+typedef struct wa_sq_cand {
+	int64_t rowid, next;
+	int64_t counted; /* > 0: the claim spends budget on its phone then */
+} wa_sq_cand;
+/* Up to max queued messages due at now that the pacing rules let go, in
+ * (next_attempt_ms, rowid) order; the due ones that must wait are moved
+ * to when they may go. 0 or -1. */
+int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max,
+                    wa_sq_cand *out, size_t *n, char *err, size_t err_len);
+/* A message to phone was just claimed: its recipient's next allowed
+ * claim and budget count. 0 or -1. */
+int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
+                       int64_t counted, char *err, size_t err_len);
+/* A retryable late failure of message id: back to queued, due after its
+ * backoff (wa_store_late_retry_at); the due time, 0 when it is to fail
+ * instead (nothing changed), -1 on error. The caller records history. */
+int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
+                           const wa_status_change *c, char *err,
+                           size_t err_len);
+void wa_sq_set_pacing(wa_store *st, const wa_store_pacing *p);
+void wa_sq_budget(wa_store *st, wa_store_budget *out);
+void wa_sq_pace_close(wa_sq_store *s);
 
 /* sqlite_schema.c: create or upgrade the schema to
  * WA_SQ_SCHEMA_VERSION. 0, or -1 with err. */

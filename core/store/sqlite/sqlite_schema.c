@@ -158,6 +158,22 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages(phone)"
         " WHERE status = 'queued';"},
+    /* ---- issue 14: campaign-safe sending (one self-contained step) ----
+     * recipients: per phone, when claim may next take one of its messages
+     * (RECIPIENT_INTERVAL_MS) and when the phone last counted against the
+     * tier budget (MESSAGING_LIMIT). messages_phone_pending replaces
+     * version 6's messages_phone_queued: the claim asks per candidate
+     * whether its phone has another message in flight or an earlier one
+     * queued (one probe each); cancel_phone repeats its WHERE term. */
+    {7, "CREATE TABLE recipients ("
+        " phone TEXT PRIMARY KEY,"
+        " next_ok_ms INTEGER NOT NULL DEFAULT 0,"
+        " counted_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+        "CREATE INDEX recipients_counted ON recipients(counted_ms)"
+        " WHERE counted_ms > 0;"
+        "DROP INDEX messages_phone_queued;"
+        "CREATE INDEX messages_phone_pending ON messages(phone, status)"
+        " WHERE status IN ('queued','sending');"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

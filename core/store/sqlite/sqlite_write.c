@@ -28,9 +28,6 @@ static const char *const write_sql[W_N] = {
                         " occurred_ms) SELECT id, external_id, ?2,"
                         " provider, provider_message_id, ?3, ?4"
                         " FROM messages WHERE id = ?1",
-    [W_CLAIM_QUEUED] = "SELECT rowid, next_attempt_ms FROM messages"
-                       " WHERE status = 'queued' AND next_attempt_ms <= ?1"
-                       " ORDER BY next_attempt_ms, rowid LIMIT ?2",
     [W_CLAIM_LEASED] = "SELECT rowid, next_attempt_ms FROM messages"
                        " WHERE status = 'sending' AND lease_until_ms < ?1"
                        " ORDER BY next_attempt_ms, rowid LIMIT ?2",
@@ -356,7 +353,8 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_SET_SENDING];
-	cand *q, *l;
+	wa_sq_cand *q;
+	cand *l;
 	size_t nq = 0, nl = 0, iq = 0, il = 0;
 	char detail[32];
 	int ret = -1;
@@ -370,20 +368,25 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		snprintf(err, err_len, "Out of memory.");
 		goto out;
 	}
-	if (candidates(s, W_CLAIM_QUEUED, now_ms, max, q, &nq, err, err_len) <
-	        0 ||
+	/* queued: only what the per-recipient rules let go (sqlite_pace.c) */
+	if (wa_sq_pace_pick(s, now_ms, max, q, &nq, err, err_len) < 0 ||
 	    candidates(s, W_CLAIM_LEASED, now_ms, max, l, &nl, err, err_len) <
 	        0)
 		goto out;
 	while (*n < max && (iq < nq || il < nl)) {
-		const cand *c;
+		cand c;
+		int64_t counted = 0;
 		wa_message_rec *m = &out[*n];
 
-		if (il >= nl || (iq < nq && cand_before(&q[iq], &l[il])))
-			c = &q[iq++];
-		else
-			c = &l[il++];
-		sqlite3_bind_int64(st, 1, c->rowid);
+		if (il >= nl ||
+		    (iq < nq && cand_before(&(cand){q[iq].rowid, q[iq].next},
+		                            &l[il]))) {
+			c = (cand){q[iq].rowid, q[iq].next};
+			counted = q[iq++].counted;
+		} else {
+			c = l[il++];
+		}
+		sqlite3_bind_int64(st, 1, c.rowid);
 		sqlite3_bind_int64(st, 2, lease_until_ms);
 		sqlite3_bind_int64(st, 3, now_ms);
 		wa_sq_bind_str(st, 4, s->instance);
@@ -401,7 +404,9 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		(*n)++;
 		snprintf(detail, sizeof(detail), "attempt %d", m->attempts);
 		if (record(s, m->id, WA_MSG_SENDING, now_ms, detail, err,
-		           err_len) < 0)
+		           err_len) < 0 ||
+		    wa_sq_pace_claimed(s, m->phone, now_ms, counted, err,
+		                       err_len) < 0)
 			goto fail;
 	}
 	ret = 0;
@@ -566,6 +571,23 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 	if (!reportable || !wa_msg_status_can_move(cur, c->status)) {
 		*kind = WA_APPLY_STALE;
 		return 0;
+	}
+	if (c->status == WA_MSG_FAILED && c->retryable) {
+		char detail[WA_ERR_MAX];
+		int64_t at = wa_sq_late_requeue(s, id, c, err, err_len);
+
+		if (at < 0)
+			return -1;
+		if (at > 0) { /* back in the queue, in its place */
+			snprintf(detail, sizeof(detail),
+			         "late failure, retrying: %s",
+			         c->error ? c->error : "");
+			if (record(s, id, WA_MSG_QUEUED, c->at_ms, detail, err,
+			           err_len) < 0)
+				return -1;
+			*kind = WA_APPLY_APPLIED;
+			return 0;
+		}
 	}
 	st = s->ws[W_SET_STATUS];
 	wa_sq_bind_str(st, 1, id);

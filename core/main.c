@@ -263,6 +263,21 @@ int main(int argc, char **argv)
 		app.store->ops->set_rate(app.store, provider.table->name,
 		                         ec.rate,
 		                         wa_ratelimit_default_burst(ec.rate));
+	if (app.store->ops->set_pacing) { /* issue 14 */
+		wa_store_pacing pc = {
+		    .per_recipient = settings.recipient_order,
+		    .interval_ms = settings.recipient_interval_ms,
+		    .messaging_limit = settings.messaging_limit,
+		    .window_ms = settings.messaging_window_ms,
+		    .max_attempts = settings.max_attempts,
+		    .retry_base_ms = settings.retry_base_ms,
+		    .retry_max_ms = settings.retry_max_ms,
+		};
+
+		app.store->ops->set_pacing(app.store, &pc);
+	}
+	ec.quality_pause_ms = settings.quality_pause_ms;
+	ec.quality_codes = settings.quality_pause_codes;
 	ec.max_attempts = settings.max_attempts;
 	ec.lease_ms = settings.lease_ms;
 	ec.retry_base_ms = settings.retry_base_ms;

@@ -65,6 +65,12 @@ const wa_config_spec wa_core_keys[] = {
 	{"STOP_KEYWORDS", WA_STOP_KEYWORDS_DEFAULT, "Inbound texts that opt the sender out (comma-separated; whole message, trimmed, case- and accent-insensitive)."},
 	{"START_KEYWORDS", WA_START_KEYWORDS_DEFAULT, "Inbound texts that opt the sender back in (same rules as STOP_KEYWORDS)."},
 	{"WINDOW_POLICY", "off", "off, or enforce: refuse a free-form send to a number whose 24-hour window is known closed (templates always pass)."},
+	{"RECIPIENT_ORDER", "on", "on: a recipient's messages go to the provider in the order accepted, one at a time (a retried message keeps its place); off: no order per recipient."},
+	{"RECIPIENT_INTERVAL_MS", "1000", "With RECIPIENT_ORDER, least time between two sends to one recipient, in ms (Meta's pair rate limit averages one per 6 s with bursts allowed; its error 131056 is retried); 0 = none."},
+	{"MESSAGING_LIMIT", "unlimited", "The account's messaging tier: distinct recipients outside their 24-hour window per MESSAGING_LIMIT_WINDOW (e.g. 250, 2000, 10000, 100000), or unlimited. Over it, messages wait queued."},
+	{"MESSAGING_LIMIT_WINDOW", "24h", "The rolling window of MESSAGING_LIMIT, e.g. 24h."},
+	{"QUALITY_PAUSE", "10m", "How long sending pauses after the provider says the account is throttled for quality or hit its tier (QUALITY_PAUSE_CODES), e.g. 10m; 0 = never pause."},
+	{"QUALITY_PAUSE_CODES", "131048,63018", "Provider error codes that pause sending for QUALITY_PAUSE (comma-separated): Cloud API 131048 spam rate limit, Twilio 63018 sender rate limit."},
 	{NULL, NULL, NULL},
 };
 /* clang-format on */

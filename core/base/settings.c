@@ -244,6 +244,55 @@ static int parse_duration(const char *key, const char *v, int64_t *ms,
 	return 0;
 }
 
+/* The value of key, or its default. */
+static const char *value_of(const char *key)
+{
+	const char *v = wa_config_get(key);
+
+	return v ? v : wa_config_default(key);
+}
+
+/* Issue 14: order and spacing per recipient, the tier budget, the quality
+ * pause. */
+static int load_pacing(wa_settings *s, char *err, size_t err_len)
+{
+	const char *v;
+	long n;
+
+	if (wa_config_bool("RECIPIENT_ORDER", &s->recipient_order, err,
+	                   err_len) != 0)
+		return -1;
+	LONG_OR_FAIL("RECIPIENT_INTERVAL_MS", 0, 3600000, n);
+	s->recipient_interval_ms = n;
+	v = value_of("MESSAGING_LIMIT");
+	if (!v || strcmp(v, "unlimited") == 0 || strcmp(v, "0") == 0) {
+		s->messaging_limit = 0;
+	} else {
+		LONG_OR_FAIL("MESSAGING_LIMIT", 1, 100000000, n);
+		s->messaging_limit = n;
+	}
+	if (parse_duration("MESSAGING_LIMIT_WINDOW",
+	                   value_of("MESSAGING_LIMIT_WINDOW"),
+	                   &s->messaging_window_ms, err, err_len) != 0)
+		return -1;
+	if (s->messaging_window_ms <= 0) {
+		snprintf(err, err_len,
+		         "MESSAGING_LIMIT_WINDOW must be longer than 0");
+		return -1;
+	}
+	if (parse_duration("QUALITY_PAUSE", value_of("QUALITY_PAUSE"),
+	                   &s->quality_pause_ms, err, err_len) != 0)
+		return -1;
+	v = value_of("QUALITY_PAUSE_CODES");
+	if (v && strlen(v) >= sizeof(s->quality_pause_codes)) {
+		snprintf(err, err_len, "QUALITY_PAUSE_CODES is too long");
+		return -1;
+	}
+	snprintf(s->quality_pause_codes, sizeof(s->quality_pause_codes), "%s",
+	         v ? v : "");
+	return 0;
+}
+
 int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 {
 	const char *v;
@@ -435,6 +484,8 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	             "STOP_KEYWORDS", err, err_len) != 0 ||
 	    copy_str(s->start_keywords, sizeof(s->start_keywords),
 	             "START_KEYWORDS", err, err_len) != 0)
+		return -1;
+	if (load_pacing(s, err, err_len) != 0)
 		return -1;
 	v = wa_config_get("WINDOW_POLICY");
 	if (v && strcmp(v, "off") != 0 && strcmp(v, "enforce") != 0) {

@@ -68,6 +68,13 @@ typedef struct wa_settings {
 	bool key_admin[WA_MAX_API_KEYS]; /* api_keys[i] is an ADMIN_API_KEYS */
 	size_t n_admin_keys;
 	int64_t max_schedule_ahead_ms;
+	/* Appended (issue 14): campaign-safe sending. */
+	bool recipient_order;
+	int64_t recipient_interval_ms;
+	long messaging_limit; /* 0 = unlimited */
+	int64_t messaging_window_ms;
+	int64_t quality_pause_ms; /* 0 = never */
+	char quality_pause_codes[256];
 } wa_settings;
 
 /* Read and validate every core key (config.h). 0, or -1 with one sentence

@@ -179,6 +179,9 @@ bool wa_engine_ready(wa_engine *e, char *reason, size_t len)
 	} else if (e->paused) {
 		snprintf(reason, len, "provider paused: %s", e->pause_error);
 		ok = false;
+	} else if (e->quality_on && wa_mono_ms() < e->quality_until) {
+		snprintf(reason, len, "%s", e->quality_why);
+		ok = false;
 	}
 	pthread_mutex_unlock(&e->mu);
 	if (ok && len)

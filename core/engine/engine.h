@@ -37,6 +37,11 @@ typedef struct wa_engine_config {
 	/* Status updates that came before their send was recorded: applied
 	 * when it is. NULL: none kept. */
 	struct wa_early *early;
+	/* Appended (issue 14): an answer whose code is in quality_codes
+	 * (comma-separated, e.g. "131048,63018") pauses sending for
+	 * quality_pause_ms (0: never); the message is retried after it. */
+	int64_t quality_pause_ms;
+	const char *quality_codes;
 } wa_engine_config;
 
 typedef struct wa_engine wa_engine;
@@ -63,6 +68,16 @@ void wa_engine_kick(wa_engine *e);
  * finishes or at deadline_ms (wall clock), whichever comes first. */
 int wa_engine_wait(wa_engine *e, const char *id, int64_t deadline_ms,
                    wa_engine_wait_cb cb, void *ud);
+
+/* Issue 14: is code one of the quality codes? Then pause sending for the
+ * quality pause (extending a pause under way), with one log line saying
+ * why (detail: the provider's words) and /ready saying so. Returns whether
+ * it paused. Thread-safe. */
+bool wa_engine_quality_pause(wa_engine *e, const char *code,
+                             const char *detail);
+
+/* Is a quality pause under way? */
+bool wa_engine_quality_active(wa_engine *e);
 
 /* Provider usable? Otherwise reason says why (paused: CONFIG error). */
 bool wa_engine_ready(wa_engine *e, char *reason, size_t len);

@@ -340,6 +340,14 @@ void *wa_engine_claimer_main(void *arg)
 				probe = true;
 			}
 		}
+		if (cap) { /* the quality pause: no claim until it ends */
+			int64_t q = wa_engine_quality_until_locked(e, now);
+
+			if (q) {
+				cap = 0;
+				wake = min64(wake, q);
+			}
+		}
 		if (cap && !dry && check) {
 			int due = due_now(e, &dry_until);
 

@@ -93,6 +93,11 @@ struct wa_engine {
 	int64_t probe_at;       /* mono ms */
 	int64_t probe_interval; /* ms */
 	char pause_error[WA_ERR_MAX];
+	/* The quality pause (quality.c): no claims before quality_until
+	 * (mono ms) while quality_on; why, for /ready. */
+	bool quality_on;
+	int64_t quality_until;
+	char quality_why[WA_ERR_MAX];
 
 	pthread_t claimer;
 	pthread_t *workers;
@@ -138,6 +143,12 @@ void wa_engine_notify_done(wa_engine *e, wa_job *list);
  * returns the earliest deadline left (wall ms) or INT64_MAX. Call without
  * mu. */
 int64_t wa_engine_expire_waiters(wa_engine *e, bool everything);
+
+/* quality.c: is code one of cfg.quality_codes? */
+bool wa_engine_quality_code(const wa_engine *e, const char *code);
+/* Under mu: 0 when no quality pause holds (logging its end once), else
+ * the mono ms it ends. */
+int64_t wa_engine_quality_until_locked(wa_engine *e, int64_t now_mono);
 
 /* engine_claim.c: the claimer thread and a blocking-send worker (arg: the
  * engine); the monotonic-clock timespec for a deadline in monotonic ms. */

@@ -171,6 +171,19 @@ void wa_job_complete(wa_job *j)
 		    (double)(wa_mono_us() - j->call_start_us) / 1e6);
 	}
 	class_error(r, j->error, sizeof(j->error));
+	/* The account is throttled for quality or at its tier: sending
+	 * pauses, and this message is tried again once the pause is over
+	 * (whatever class the plugin gave: it could be delivered then). */
+	if (r->result_class != WA_RESULT_OK &&
+	    r->result_class != WA_RESULT_CONFIG &&
+	    wa_engine_quality_pause(e, r->upstream_code, j->error)) {
+		j->res.result_class = WA_RESULT_RETRY;
+		if ((int64_t)j->res.retry_after_ms < e->cfg.quality_pause_ms)
+			j->res.retry_after_ms =
+			    e->cfg.quality_pause_ms > UINT32_MAX
+			        ? UINT32_MAX
+			        : (uint32_t)e->cfg.quality_pause_ms;
+	}
 	memset(&j->out, 0, sizeof(j->out));
 	j->out.at_ms = now;
 	j->out.upstream_status = r->upstream_status;
@@ -461,10 +474,9 @@ static int early_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	x->applied = 0;
 	for (size_t i = 0; i < x->n; i++) {
 		const wa_early_change *k = &x->c[i];
-		wa_status_change c = {k->provider, k->provider_message_id,
-		                      k->status, k->at_ms,
-		                      k->error[0] ? k->error : NULL,
-		                      k->retryable};
+		wa_status_change c = {
+		    k->provider, k->provider_message_id,        k->status,
+		    k->at_ms,    k->error[0] ? k->error : NULL, k->retryable};
 		wa_apply_kind kind;
 
 		if (s->ops->apply_status(s, &c, &kind, NULL, err, err_len) != 0)

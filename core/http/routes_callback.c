@@ -68,6 +68,10 @@ static bool update_change(const cb_job *j, size_t i, wa_status_change *c,
 	c->provider_message_id = u->provider_message_id;
 	c->at_ms = u->occurred_at_ms > 0 ? u->occurred_at_ms : wa_now_ms();
 	c->error = error[0] ? error : NULL;
+	/* the plugin classes a late failure; the store requeues a retryable
+	 * one within MAX_ATTEMPTS (issue 14) */
+	c->retryable = c->status == WA_MSG_FAILED &&
+	               j->out.failure_class[i] == WA_FAILURE_RETRYABLE;
 	return true;
 }
 
@@ -161,8 +165,8 @@ static void keep_unknown(cb_job *j)
 #define CB_TERM(buf) ((buf)[sizeof(buf) - 1] = '\0')
 
 /* Plugin-filled strings are terminated whatever the plugin left in them.
- * A retryable late failure keeps today's outcome (failed); its class is
- * logged for issue 14's requeue. */
+ * A late failure whose code says the account is throttled for quality or
+ * at its tier (QUALITY_PAUSE_CODES) pauses sending (issue 14). */
 static void prepare_twoway(cb_job *j)
 {
 	wa_callback_reply *o = &j->out;
@@ -192,17 +196,12 @@ static void prepare_twoway(cb_job *j)
 	for (size_t i = 0; i < n_updates(j); i++) {
 		wa_status_update *u = &o->updates[i];
 
-		if (u->status != WA_STATUS_FAILED ||
-		    o->failure_class[i] != WA_FAILURE_RETRYABLE)
+		if (u->status != WA_STATUS_FAILED)
 			continue;
-		CB_TERM(u->provider_message_id);
 		CB_TERM(u->error_code);
-		wa_log(WA_LOG_INFO, "callback",
-		       "Late failure of %s with retryable code %s: marked "
-		       "failed (requeueing late failures is not implemented "
-		       "yet)",
-		       u->provider_message_id,
-		       u->error_code[0] ? u->error_code : "none");
+		CB_TERM(u->error);
+		wa_engine_quality_pause(j->r->app->engine, u->error_code,
+		                        u->error);
 	}
 }
 
@@ -248,6 +247,8 @@ static void apply_done(void *ud, int rc, const char *err)
 	} else {
 		keep_unknown(j);
 		log_twoway(j);
+		if (j->applied) /* a late failure may be due again */
+			wa_engine_kick(j->r->app->engine);
 		if (j->unknown)
 			wa_log(WA_LOG_WARN, "callback",
 			       "%zu status update(s) for unknown provider "

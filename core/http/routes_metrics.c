@@ -129,6 +129,34 @@ static char *render(wa_app *app, size_t *len)
 		wa_text_put(&b, "wadispatch_outbox_depth %lld\n",
 		            st.outbox_pending);
 	}
+	if (app->store->ops->budget) { /* issue 14: the messaging tier */
+		wa_store_budget bu;
+
+		app->store->ops->budget(app->store, &bu);
+		wa_metrics_help(&b, "wadispatch_messaging_limit", "gauge",
+		                "Distinct recipients allowed per window "
+		                "(MESSAGING_LIMIT); 0 = unlimited.");
+		wa_text_put(&b, "wadispatch_messaging_limit %ld\n", bu.limit);
+		wa_metrics_help(&b, "wadispatch_messaging_limit_used", "gauge",
+		                "Recipients counted in the current window.");
+		wa_text_put(&b, "wadispatch_messaging_limit_used %ld\n",
+		            bu.used);
+		wa_metrics_help(
+		    &b, "wadispatch_messaging_limit_held", "gauge",
+		    "Queued messages held back by the limit (as the "
+		    "claims saw them).");
+		wa_text_put(&b, "wadispatch_messaging_limit_held %ld\n",
+		            bu.held);
+	}
+	if (app->engine) {
+		wa_metrics_help(
+		    &b, "wadispatch_quality_paused", "gauge",
+		    "1 while sending is paused because the provider "
+		    "said the account is throttled for quality or at "
+		    "its tier (QUALITY_PAUSE).");
+		wa_text_put(&b, "wadispatch_quality_paused %d\n",
+		            wa_engine_quality_active(app->engine));
+	}
 	if (app->webhook) {
 		unsigned long long wd = 0, wf = 0;
 		wa_webhook_counts(app->webhook, &wd, &wf, NULL);

@@ -73,6 +73,32 @@ static json_object *latency(void)
 	return o;
 }
 
+/* Issue 14: the tier budget as the claims last saw it, and the quality
+ * pause. */
+static json_object *budget(wa_req *r, int64_t now)
+{
+	wa_store *s = r->app->store;
+	json_object *o = json_object_new_object();
+	wa_store_budget b = {0};
+
+	if (s->ops->budget)
+		s->ops->budget(s, &b);
+	json_object_object_add(
+	    o, "limit", b.limit > 0 ? json_object_new_int64(b.limit) : NULL);
+	json_object_object_add(o, "used", json_object_new_int64(b.used));
+	json_object_object_add(o, "held", json_object_new_int64(b.held));
+	json_object_object_add(o, "frees_at",
+	                       b.limit > 0 && b.used >= b.limit && b.frees_ms
+	                           ? iso(b.frees_ms)
+	                           : NULL);
+	json_object_object_add(
+	    o, "quality_paused",
+	    json_object_new_boolean(r->app->engine &&
+	                            wa_engine_quality_active(r->app->engine)));
+	(void)now;
+	return o;
+}
+
 void wa_route_stats(wa_req *r)
 {
 	wa_store *s = r->app->store;
@@ -109,6 +135,7 @@ void wa_route_stats(wa_req *r)
 	json_object_object_add(q, "webhooks_pending",
 	                       json_object_new_int64(st.outbox_pending));
 	json_object_object_add(o, "queue", q);
+	json_object_object_add(o, "messaging_limit", budget(r, now));
 	json_object_object_add(o, "per_minute", per_minute(now));
 	json_object_object_add(o, "provider_latency_seconds", latency());
 	fails = json_object_new_array();

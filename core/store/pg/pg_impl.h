@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 5
+#define WA_PG_SCHEMA_VERSION 6
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
@@ -75,7 +75,26 @@ typedef struct wa_pg_store {
 	 * their own, so a listing never holds one the API's lookups need. */
 	pthread_mutex_t ops_mu;
 	PGconn *ops_c;
+	/* Appended (issue 14, pg_pace.c): per-recipient pacing and the tier
+	 * budget as the last claim saw it. */
+	wa_store_pacing pace;
+	atomic_long b_used, b_held;
+	atomic_llong b_frees;
 } wa_pg_store;
+
+/* pg_pace.c: the queued messages a claim may take (their ids as a text[]
+ * literal for the claim statement) and the budget each spends. */
+typedef struct wa_pg_arr {
+	char *b;
+	size_t n, cap;
+	bool oom;
+} wa_pg_arr;
+typedef struct wa_pg_pick {
+	char (*id)[WA_ID_MAX];
+	int64_t *counted;
+	size_t n;
+	wa_pg_arr ids;
+} wa_pg_pick;
 
 /* Text parameters for PQexecParams; numbers are formatted in place. */
 #define WA_PG_MAX_PARAMS 16
@@ -177,6 +196,28 @@ long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
 int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
                         int64_t next_attempt_ms, const char *error, char *err,
                         size_t err_len);
+
+/* pg_pace.c */
+void wa_pg_set_pacing(wa_store *st, const wa_store_pacing *p);
+void wa_pg_budget(wa_store *st, wa_store_budget *out);
+/* Are any pacing rules on? (else claim runs as before issue 14) */
+bool wa_pg_pace_on(const wa_pg_store *s);
+/* Lock up to max*4+64 due queued candidates, keep up to max that may go
+ * now in *pick and move the others to when they may. 0 or -1. */
+int wa_pg_pace_pick(wa_pg_store *s, int64_t now_ms, size_t max,
+                    wa_pg_pick *pick, char *err, size_t err_len);
+const char *wa_pg_pick_ids(wa_pg_pick *pick);
+void wa_pg_pick_free(wa_pg_pick *pick);
+/* recs[0..n) were claimed at now: their recipients' next allowed time
+ * and budget counts. 0 or -1. */
+int wa_pg_pace_claimed(wa_pg_store *s, const wa_pg_pick *pick,
+                       const wa_message_rec *recs, size_t n, int64_t now_ms,
+                       char *err, size_t err_len);
+/* A retryable late failure of id (its row locked): back to queued with
+ * history; the due time, 0 when it is to fail instead, -1 on error. */
+int64_t wa_pg_late_requeue(wa_pg_store *s, const char *id,
+                           const wa_status_change *c, char *err,
+                           size_t err_len);
 
 /* pg_write.c: run a write statement in the current transaction (after
  * the inserts waiting before it); NULL with err. */

@@ -166,6 +166,22 @@ static const migration steps[] = {
         " to_timestamp(expires_ms / 1000.0) AS expires_at,"
         " campaign_id"
         " FROM messages;"},
+    /* ---- issue 14: campaign-safe sending (one self-contained step) ----
+     * wadispatch_recipients: per phone, when a claim may next take one of
+     * its messages (RECIPIENT_INTERVAL_MS) and when the phone last counted
+     * against the tier budget (MESSAGING_LIMIT). messages_phone_pending
+     * replaces version 4's messages_phone_queued: the claim asks per
+     * candidate whether its phone has another message in flight or an
+     * earlier one queued (one index probe each). */
+    {6, "CREATE TABLE wadispatch_recipients ("
+        " phone text PRIMARY KEY,"
+        " next_ok_ms bigint NOT NULL DEFAULT 0,"
+        " counted_ms bigint NOT NULL DEFAULT 0);"
+        "CREATE INDEX wadispatch_recipients_counted"
+        " ON wadispatch_recipients (counted_ms) WHERE counted_ms > 0;"
+        "DROP INDEX messages_phone_queued;"
+        "CREATE INDEX messages_phone_pending ON messages (phone, status, seq)"
+        " WHERE status IN ('queued','sending');"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

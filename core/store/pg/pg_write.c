@@ -52,36 +52,11 @@ static int ensure_conn(wa_pg_store *s, char *err, size_t err_len)
 	return 0;
 }
 
-/* Run a write statement; a lost connection is remembered for ping. */
+/* Run a write statement (pg_wx.c). */
 static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
                     const char *what, char *err, size_t err_len)
 {
-	PGresult *r;
-
-	if (!s->w || PQstatus(s->w) != CONNECTION_OK) {
-		snprintf(err, err_len, "The database connection is lost.");
-		return NULL;
-	}
-	/* BEGIN and the writes waiting before this statement go first, in
-	 * the same round trip */
-	r = NULL;
-	if (s->in_tx && (!s->began || s->n_pending || s->n_dfin)) {
-		if (wa_pg_flush(s, false, sql, p, what, &r, err, err_len) < 0)
-			r = NULL;
-	} else {
-		r = wa_pg_exec(s->w, sql, p, what, err, err_len);
-	}
-	if (!r && PQstatus(s->w) != CONNECTION_OK) {
-		s->retry_mono_ms = 0; /* try again at the next begin */
-		wa_pg_set_fault(s, err);
-	}
-	return r;
-}
-
-PGresult *wa_pg_write(wa_pg_store *s, const char *sql, const wa_pg_params *p,
-                      const char *what, char *err, size_t err_len)
-{
-	return wx(s, sql, p, what, err, err_len);
+	return wa_pg_write(s, sql, p, what, err, err_len);
 }
 
 static long changed(PGresult *r)
@@ -163,22 +138,32 @@ static int claimed_cmp(const void *a, const void *b)
  * new fencing token and this instance as owner, and write their history.
  * Queued and expired-lease rows are taken apart, each in its partial
  * index's order (a backlog is never sorted whole), then merged. */
+#define CLAIM_TAIL                                                             \
+	" l AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"        \
+	"  FROM messages WHERE status = 'sending' AND lease_until_ms < $1"     \
+	"  ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED),"          \
+	" c AS MATERIALIZED (SELECT id AS cid FROM (SELECT * FROM q"           \
+	"  UNION ALL SELECT * FROM l) AS x ORDER BY n, s LIMIT $2),"           \
+	" u AS (UPDATE messages SET status = 'sending',"                       \
+	"  attempts = attempts + 1, lease_until_ms = $3, updated_ms = $1,"     \
+	"  claim_seq = nextval('wadispatch_claim_seq'), claimed_by = $4"       \
+	"  FROM c WHERE id = c.cid RETURNING " WA_PG_MSG_COLS ", seq),"        \
+	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
+	"  SELECT id, 'sending', $1, 'attempt ' || attempts FROM u)"           \
+	" SELECT * FROM u"
+
+/* With pacing on (pg_pace.c): the queued rows are those the rules let
+ * go, already locked by this transaction ($5, a text[]). */
+static const char claim_paced_sql[] =
+    "WITH q AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
+    "  FROM messages WHERE id = ANY($5::text[]) AND status = "
+    "'queued')," CLAIM_TAIL;
+
 static const char claim_sql[] =
     "WITH q AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
     "  FROM messages WHERE status = 'queued' AND next_attempt_ms <= $1"
-    "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " l AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
-    "  FROM messages WHERE status = 'sending' AND lease_until_ms < $1"
-    "  ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " c AS MATERIALIZED (SELECT id AS cid FROM (SELECT * FROM q"
-    "  UNION ALL SELECT * FROM l) AS x ORDER BY n, s LIMIT $2),"
-    " u AS (UPDATE messages SET status = 'sending',"
-    "  attempts = attempts + 1, lease_until_ms = $3, updated_ms = $1,"
-    "  claim_seq = nextval('wadispatch_claim_seq'), claimed_by = $4"
-    "  FROM c WHERE id = c.cid RETURNING " WA_PG_MSG_COLS ", seq),"
-    " h AS (INSERT INTO history (message_id, status, at_ms, detail)"
-    "  SELECT id, 'sending', $1, 'attempt ' || attempts FROM u)"
-    " SELECT * FROM u";
+    "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP "
+    "LOCKED)," CLAIM_TAIL;
 
 static int claim_rows(wa_pg_store *s, int64_t now_ms, int64_t lease_until_ms,
                       size_t max, wa_message_rec *out, size_t *n, char *err,
@@ -273,6 +258,7 @@ static int claim_rows(wa_pg_store *s, int64_t now_ms, int64_t lease_until_ms,
                       size_t err_len)
 {
 	wa_pg_params p = {0};
+	wa_pg_pick pick = {0};
 	claimed *order = NULL;
 	PGresult *r;
 	int rows;
@@ -280,13 +266,21 @@ static int claim_rows(wa_pg_store *s, int64_t now_ms, int64_t lease_until_ms,
 	*n = 0;
 	if (max == 0)
 		return 0;
+	if (wa_pg_pace_on(s) &&
+	    wa_pg_pace_pick(s, now_ms, max, &pick, err, err_len) < 0)
+		return -1;
 	wa_pg_p_i64(&p, now_ms);
 	wa_pg_p_i64(&p, (int64_t)max);
 	wa_pg_p_i64(&p, lease_until_ms);
 	wa_pg_p_str(&p, s->instance);
-	r = wx(s, claim_sql, &p, "claim", err, err_len);
-	if (!r)
+	if (wa_pg_pace_on(s))
+		wa_pg_p_str(&p, wa_pg_pick_ids(&pick));
+	r = wx(s, wa_pg_pace_on(s) ? claim_paced_sql : claim_sql, &p, "claim",
+	       err, err_len);
+	if (!r) {
+		wa_pg_pick_free(&pick);
 		return -1;
+	}
 	rows = PQntuples(r);
 	if (rows > (int)max)
 		rows = (int)max;
@@ -306,12 +300,21 @@ static int claim_rows(wa_pg_store *s, int64_t now_ms, int64_t lease_until_ms,
 	}
 	free(order);
 	PQclear(r);
+	if (wa_pg_pace_on(s) &&
+	    wa_pg_pace_claimed(s, &pick, out, *n, now_ms, err, err_len) < 0) {
+		wa_pg_pick_free(&pick);
+		while (*n > 0)
+			wa_message_rec_free(&out[--(*n)]);
+		return -1;
+	}
+	wa_pg_pick_free(&pick);
 	return 0;
 oom:
 	while (*n > 0)
 		wa_message_rec_free(&out[--(*n)]);
 	free(order);
 	PQclear(r);
+	wa_pg_pick_free(&pick);
 	snprintf(err, err_len, "Out of memory.");
 	return -1;
 }
@@ -443,6 +446,16 @@ int wa_pg_apply_status(wa_store *st, const wa_status_change *c,
 	if (!reportable || !wa_msg_status_can_move(cur, c->status)) {
 		*kind = WA_APPLY_STALE;
 		return 0;
+	}
+	if (c->status == WA_MSG_FAILED && c->retryable) {
+		int64_t at = wa_pg_late_requeue(s, id, c, err, err_len);
+
+		if (at < 0)
+			return -1;
+		if (at > 0) { /* back in the queue, in its place */
+			*kind = WA_APPLY_APPLIED;
+			return 0;
+		}
 	}
 	memset(&p, 0, sizeof(p));
 	wa_pg_change_params(s, &p, id, c->at_ms, 0, c->status,

@@ -1,10 +1,13 @@
 /* sqlite_rows.c - row helpers shared by the SQLite store's reads (sqlite.c)
- * and writes (sqlite_write.c): bind a string, copy a column, read a message */
+ * and writes (sqlite_write.c): bind a string, copy a column, read a message,
+ * describe a write error */
 #include "store/sqlite/sqlite_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/timeutil.h"
 
 void wa_sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t n)
 {
@@ -68,5 +71,29 @@ int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m)
 	return 0;
 oom:
 	wa_message_rec_free(m);
+	return -1;
+}
+
+/* Describe the write connection's last error (-1); a fault that makes
+ * the store unusable is remembered for ping. */
+int wa_sq_werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
+{
+	int code = sqlite3_errcode(s->wdb) & 0xff;
+
+	switch (code) {
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		atomic_store(&s->fault_mono_ms, (long long)wa_mono_ms());
+		atomic_store(&s->write_fault, code);
+		break;
+	default:
+		break;
+	}
+	snprintf(err, err_len, "Store %s failed: %s.", what,
+	         sqlite3_errmsg(s->wdb));
 	return -1;
 }

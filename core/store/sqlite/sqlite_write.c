@@ -117,27 +117,6 @@ static wa_sq_store *S(wa_store *st)
 
 /* Describe the connection's last error; remember I/O-class failures so
  * ping reports the store unusable until a commit succeeds again. */
-int wa_sq_werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
-{
-	int code = sqlite3_errcode(s->wdb) & 0xff;
-
-	switch (code) {
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_READONLY:
-	case SQLITE_CANTOPEN:
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		atomic_store(&s->fault_mono_ms, (long long)wa_mono_ms());
-		atomic_store(&s->write_fault, code);
-		break;
-	default:
-		break;
-	}
-	snprintf(err, err_len, "Store %s failed: %s.", what,
-	         sqlite3_errmsg(s->wdb));
-	return -1;
-}
 
 /* Step a statement expected to return no row, then reset it. */
 static int step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
@@ -379,8 +358,8 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		wa_message_rec *m = &out[*n];
 
 		if (il >= nl ||
-		    (iq < nq && cand_before(&(cand){q[iq].rowid, q[iq].next},
-		                            &l[il]))) {
+		    (iq < nq &&
+		     cand_before(&(cand){q[iq].rowid, q[iq].next}, &l[il]))) {
 			c = (cand){q[iq].rowid, q[iq].next};
 			counted = q[iq++].counted;
 		} else {

@@ -62,6 +62,10 @@ static const tcase cases[] = {
     {"requeue_many", su_case_requeue_many, ALL},
     {"campaign", su_case_campaign, ALL},
     {"failure_codes", su_case_failure_codes, ALL},
+    {"pace_order", su_case_pace_order, ALL},
+    {"pace_lease_and_off", su_case_pace_lease_and_off, ALL},
+    {"pace_budget", su_case_pace_budget, ALL},
+    {"pace_late_failure", su_case_pace_late_failure, ALL},
 };
 
 static bool runs_here(int only)
@@ -112,5 +116,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases3_counts);
 	add_counts(su_cases4_counts);
 	add_counts(su_cases5_counts);
+	add_counts(su_cases6_counts);
 	return wa_t_report();
 }

@@ -49,6 +49,9 @@ static const wa_config_key mock_keys[] = {
      "While this file exists every send answers REJECT (tests)."},
     {"MOCK_RECORD_FILE", NULL, 0,
      "Append \"<message_id> <external_id> <mock_id>\" per delivery (tests)."},
+    {"MOCK_CALL_FILE", NULL, 0,
+     "Append \"<start_ms> <end_ms> <phone> <message_id> <external_id> "
+     "<attempt> <class>\" per call, monotonic ms (tests)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -64,6 +67,7 @@ typedef struct mock_state {
 	char *config_fail_file;     /* NULL: never */
 	char *reject_file;          /* NULL: never */
 	int record_fd;              /* -1: no record file */
+	int call_fd;                /* -1: no call file */
 	_Atomic int64_t last_id_ms; /* keeps mock ids unique across threads */
 } mock_state;
 
@@ -142,6 +146,8 @@ static void mock_destroy(void *state)
 		return;
 	if (s->record_fd >= 0)
 		close(s->record_fd);
+	if (s->call_fd >= 0)
+		close(s->call_fd);
 	free(s->config_fail_file);
 	free(s->reject_file);
 	free(s);
@@ -159,6 +165,7 @@ static int mock_init(const wa_host *host, void **state, char *err,
 	}
 	s->host = host;
 	s->record_fd = -1;
+	s->call_fd = -1;
 	if (get_long(host, "MOCK_DELAY_MS", "100", 60000, &s->delay_ms, err,
 	             err_len) != 0 ||
 	    get_rate(host, "MOCK_RETRY_RATE", &s->retry_rate, err, err_len) !=
@@ -196,6 +203,17 @@ static int mock_init(const wa_host *host, void **state, char *err,
 			    err, err_len,
 			    "MOCK_RECORD_FILE %.200s cannot be opened: %s.", v,
 			    strerror(errno));
+			goto fail;
+		}
+	}
+	v = host->config_get(host, "MOCK_CALL_FILE");
+	if (v) {
+		s->call_fd =
+		    open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (s->call_fd < 0) {
+			snprintf(err, err_len,
+			         "MOCK_CALL_FILE %.200s cannot be opened: %s.",
+			         v, strerror(errno));
 			goto fail;
 		}
 	}
@@ -290,9 +308,44 @@ static void record(mock_state *s, const wa_message *msg, const char *mock_id)
 		             strerror(errno));
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void mock_answer(mock_state *s, const wa_message *msg, wa_result *res);
+
+/* One line per call in MOCK_CALL_FILE (one write(2): lines never mix). */
 static void mock_send(void *state, const wa_message *msg, wa_result *res)
 {
+	static const char *const cls[] = {"ok", "retry", "reject", "config"};
 	mock_state *s = state;
+	int64_t start = mono_ms();
+	char line[1024];
+	int n;
+
+	mock_answer(s, msg, res);
+	if (s->call_fd < 0)
+		return;
+	n = snprintf(
+	    line, sizeof(line), "%" PRId64 " %" PRId64 " %s %s %s %u %s\n",
+	    start, mono_ms(), msg->recipient_phone ? msg->recipient_phone : "-",
+	    msg->message_id ? msg->message_id : "-",
+	    msg->external_id && *msg->external_id ? msg->external_id : "-",
+	    (unsigned)msg->attempt,
+	    (unsigned)res->result_class < 4 ? cls[res->result_class] : "?");
+	if (n > 0 && (size_t)n < sizeof(line) &&
+	    write(s->call_fd, line, (size_t)n) != (ssize_t)n)
+		s->host->log(s->host, WA_LOG_WARN,
+		             "Cannot append to MOCK_CALL_FILE: %s.",
+		             strerror(errno));
+}
+
+static void mock_answer(mock_state *s, const wa_message *msg, wa_result *res)
+{
 	const char *id = msg->message_id ? msg->message_id : "";
 	double u;
 

@@ -31,12 +31,15 @@ enum { BEFORE = 20, TRIES = 200 };
 static wa_daemon d;
 static char record_kv[400], record[320];
 /* 16 workers hold 16 sends of a second each when the fault starts: those
- * calls succeed at the provider while their outcome cannot be written. */
-static const char *const env[] = {
-    "API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1", "MOCK_DELAY_MS=1000",
-    "WORKERS=16", "LEASE_SECONDS=3", "RETRY_BASE_MS=10", record_kv,
-    /* the log file must stay under the limit */
-    "LOG_LEVEL=warn", "ACCESS_LOG=false", NULL};
+ * calls succeed at the provider while their outcome cannot be written.
+ * They all go to one number: no order per recipient (RECIPIENT_ORDER),
+ * which would send them one at a time. */
+static const char *const env[] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1",
+                                  "MOCK_DELAY_MS=1000", "RECIPIENT_ORDER=off",
+                                  "WORKERS=16", "LEASE_SECONDS=3",
+                                  "RETRY_BASE_MS=10", record_kv,
+                                  /* the log file must stay under the limit */
+                                  "LOG_LEVEL=warn", "ACCESS_LOG=false", NULL};
 
 static int set_fsize(rlim_t limit)
 {

@@ -91,17 +91,19 @@ void su_case_pace_order(void)
 	CHECK_INT(su_finish(s, "a1", WA_OUT_RETRY, 350, 400, NULL, "busy"), 0);
 	CHECK_INT(su_finish(s, "b1", WA_OUT_SENT, 360, 0, "pb1", NULL), 0);
 	/* a1's retry is due at 400, but its recipient's interval runs to
-	 * 1200 (claimed at 200): nothing */
+	 * 1200 (claimed at 200) at least: nothing */
 	CHECK_STR(claim(s, 500, got, sizeof(got)), "");
 	CHECK_INT(su_status(s, "a2"), WA_MSG_QUEUED);
-	CHECK_STR(claim(s, 1300, got, sizeof(got)), "a1");
-	CHECK_INT(su_finish(s, "a1", WA_OUT_SENT, 1350, 0, "pa1", NULL), 0);
-	/* a2 next, not before 1300 + 1000 */
-	CHECK_STR(claim(s, 2000, got, sizeof(got)), "");
-	CHECK_STR(claim(s, 2400, got, sizeof(got)), "a2");
+	/* nor before its retry's outcome (350) + 1000 */
+	CHECK_STR(claim(s, 1300, got, sizeof(got)), "");
+	CHECK_STR(claim(s, 1400, got, sizeof(got)), "a1");
+	CHECK_INT(su_finish(s, "a1", WA_OUT_SENT, 1450, 0, "pa1", NULL), 0);
+	/* a2 next, not before 1450 + 1000 */
+	CHECK_STR(claim(s, 2400, got, sizeof(got)), "");
+	CHECK_STR(claim(s, 2500, got, sizeof(got)), "a2");
 	/* a failed message lets the next one go */
-	CHECK_INT(su_finish(s, "a2", WA_OUT_FAILED, 2450, 0, NULL, "no"), 0);
-	CHECK_STR(claim(s, 3500, got, sizeof(got)), "a3");
+	CHECK_INT(su_finish(s, "a2", WA_OUT_FAILED, 2550, 0, NULL, "no"), 0);
+	CHECK_STR(claim(s, 3600, got, sizeof(got)), "a3");
 	wa_store_close(s);
 }
 

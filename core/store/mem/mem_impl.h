@@ -115,6 +115,10 @@ int wa_mem_pace_pick(mem_store *m, int64_t now_ms, size_t max, mem_msg **out,
 /* A message to phone was claimed at now. 0 or -1. */
 int wa_mem_pace_claimed(mem_store *m, const char *phone, int64_t now_ms,
                         int64_t counted, char *err, size_t err_len);
+/* An attempt to phone ended at at: its next claim not before at + the
+ * interval. 0 or -1. */
+int wa_mem_pace_finished(mem_store *m, const char *phone, int64_t at, char *err,
+                         size_t err_len);
 void wa_mem_set_pacing(wa_store *s, const wa_store_pacing *p);
 void wa_mem_budget(wa_store *s, wa_store_budget *out);
 void wa_mem_pace_free(mem_store *m);

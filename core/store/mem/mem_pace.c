@@ -215,7 +215,6 @@ int wa_mem_pace_claimed(mem_store *m, const char *phone, int64_t now_ms,
 	mem_lane *l;
 	int64_t gap = m->pace.per_recipient ? m->pace.interval_ms : 0;
 
-
 	if (gap <= 0 && counted <= 0)
 		return 0;
 	l = lane_find(m, phone);
@@ -238,5 +237,23 @@ int wa_mem_pace_claimed(mem_store *m, const char *phone, int64_t now_ms,
 	l->next_ok_ms = now_ms + gap;
 	if (counted > l->counted_ms)
 		l->counted_ms = counted;
+	return 0;
+}
+
+int wa_mem_pace_finished(mem_store *m, const char *phone, int64_t at, char *err,
+                         size_t err_len)
+{
+	mem_lane *l;
+
+	if (!m->pace.per_recipient || m->pace.interval_ms <= 0)
+		return 0;
+	l = lane_find(m, phone);
+	if (!l) { /* claimed lanes exist: the claim made it */
+		if (wa_mem_pace_claimed(m, phone, at, 0, err, err_len) < 0)
+			return -1;
+		l = lane_find(m, phone);
+	}
+	if (l && at + m->pace.interval_ms > l->next_ok_ms)
+		l->next_ok_ms = at + m->pace.interval_ms;
 	return 0;
 }

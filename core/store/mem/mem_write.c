@@ -183,10 +183,9 @@ static int claim_pick(mem_store *m, int64_t now_ms, size_t max, mem_msg **pick,
 	int64_t *qc = calloc(max, sizeof(*qc));
 	size_t nq = 0, iq = 0, j;
 
-
 	*np = 0;
-	if (!q || !qc || wa_mem_pace_pick(m, now_ms, max, q, qc, &nq, err,
-	                                  err_len) < 0) {
+	if (!q || !qc ||
+	    wa_mem_pace_pick(m, now_ms, max, q, qc, &nq, err, err_len) < 0) {
 		if (!q || !qc)
 			wa_mem_grow_fail(err, err_len);
 		free(q);
@@ -358,6 +357,9 @@ static int mem_finish_locked(mem_store *m, const char *id, const wa_outcome *o,
 		snprintf(mm->r.upstream_code, sizeof(mm->r.upstream_code), "%s",
 		         o->upstream_code ? o->upstream_code : "");
 		mm->r.upstream_status = o->upstream_status;
+		if (wa_mem_pace_finished(m, mm->r.phone, o->at_ms, err,
+		                         err_len) < 0)
+			return -1;
 	}
 	return wa_mem_change(m, mm, to, o->at_ms, detail, err, err_len);
 }

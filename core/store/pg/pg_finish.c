@@ -10,20 +10,38 @@
 	" WHERE id = $1 AND status = 'sending'"                                \
 	" AND ($3::bigint = 0 OR claim_seq = $3::bigint)"
 
+/* WA_PG_CHANGE_TAIL, and (issue 14) the recipient's next allowed claim
+ * moved to at least the outcome's time plus the interval (parameter gap,
+ * 0: none), so two calls to one phone are that far apart however long the
+ * claim took to reach the provider. */
+#define LANE_TAIL(gap)                                                         \
+	" RETURNING id, external_id, provider, provider_message_id, phone),"   \
+	" l AS (INSERT INTO wadispatch_recipients AS r (phone, next_ok_ms)"    \
+	"  SELECT phone, $2 + " gap " FROM u WHERE " gap "::bigint > 0"        \
+	"  ON CONFLICT (phone) DO UPDATE SET next_ok_ms ="                     \
+	"  greatest(r.next_ok_ms, excluded.next_ok_ms)),"                      \
+	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
+	"  SELECT id, $4, $2, $5 FROM u),"                                     \
+	" o AS (INSERT INTO outbox (message_id, external_id, status,"          \
+	"  provider, provider_message_id, error, occurred_ms)"                 \
+	"  SELECT id, external_id, $4, provider, provider_message_id, $6, $2"  \
+	"  FROM u WHERE $7::boolean)"                                          \
+	" SELECT count(*) FROM u"
+
 static const char *const finish_sql[4] = {
     [WA_OUT_SENT] = "WITH u AS (UPDATE messages SET status = 'sent',"
                     " provider_message_id = $8, upstream_code = $9,"
                     " upstream_status = $10, lease_until_ms = 0,"
-                    " updated_ms = $2" FENCED WA_PG_CHANGE_TAIL,
+                    " updated_ms = $2" FENCED LANE_TAIL("$11"),
     [WA_OUT_RETRY] =
         "WITH u AS (UPDATE messages SET status = 'queued',"
         " next_attempt_ms = $8, last_error = $9,"
         " upstream_code = $10, upstream_status = $11,"
-        " lease_until_ms = 0, updated_ms = $2" FENCED WA_PG_CHANGE_TAIL,
+        " lease_until_ms = 0, updated_ms = $2" FENCED LANE_TAIL("$12"),
     [WA_OUT_FAILED] = "WITH u AS (UPDATE messages SET status = 'failed',"
                       " last_error = $8, upstream_code = $9,"
                       " upstream_status = $10, lease_until_ms = 0,"
-                      " updated_ms = $2" FENCED WA_PG_CHANGE_TAIL,
+                      " updated_ms = $2" FENCED LANE_TAIL("$11"),
     [WA_OUT_RELEASE] = "WITH u AS (UPDATE messages SET status = 'queued',"
                        " attempts = greatest(attempts - 1, 0),"
                        " next_attempt_ms = $8, lease_until_ms = 0,"
@@ -101,5 +119,7 @@ const char *wa_pg_finish_stmt(wa_pg_store *s, const char *id,
 		wa_pg_p_i64(p, o->next_attempt_ms);
 		break;
 	}
+	if (o->kind != WA_OUT_RELEASE)
+		wa_pg_p_i64(p, s->pace.per_recipient ? s->pace.interval_ms : 0);
 	return finish_sql[o->kind];
 }

@@ -114,8 +114,8 @@ typedef struct wa_sq_cand {
 /* Up to max queued messages due at now that the pacing rules let go, in
  * (next_attempt_ms, rowid) order; the due ones that must wait are moved
  * to when they may go. 0 or -1. */
-int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max,
-                    wa_sq_cand *out, size_t *n, char *err, size_t err_len);
+int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
+                    size_t *n, char *err, size_t err_len);
 /* A message to phone was just claimed: its recipient's next allowed
  * claim and budget count. 0 or -1. */
 int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
@@ -126,6 +126,10 @@ int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
 int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
                            const wa_status_change *c, char *err,
                            size_t err_len);
+/* Message id's attempt ended at at_ms (sent, retry, failed): its
+ * recipient's next claim not before at_ms + the interval. 0 or -1. */
+int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
+                        char *err, size_t err_len);
 void wa_sq_set_pacing(wa_store *st, const wa_store_pacing *p);
 void wa_sq_budget(wa_store *st, wa_store_budget *out);
 void wa_sq_pace_close(wa_sq_store *s);

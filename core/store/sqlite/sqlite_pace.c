@@ -21,7 +21,8 @@ enum {
 	P_BUDGET,
 	P_OPEN,
 	P_LATE_GET,
-	P_LATE_SET
+	P_LATE_SET,
+	P_LANE_DONE
 };
 
 static const char *const pace_sql[] = {
@@ -46,6 +47,10 @@ static const char *const pace_sql[] = {
     [P_BUDGET] = "SELECT count(*), min(counted_ms) FROM recipients"
                  " WHERE counted_ms > ?1",
     [P_OPEN] = "SELECT last_inbound_ms FROM contacts WHERE phone = ?1",
+    [P_LANE_DONE] = "INSERT INTO recipients (phone, next_ok_ms)"
+                    " SELECT phone, ?2 FROM messages WHERE id = ?1"
+                    " ON CONFLICT (phone) DO UPDATE SET next_ok_ms ="
+                    " max(next_ok_ms, excluded.next_ok_ms)",
     [P_LATE_GET] = "SELECT attempts, expires_ms FROM messages WHERE id = ?1",
     [P_LATE_SET] = "UPDATE messages SET status = 'queued',"
                    " next_attempt_ms = ?2, last_error = ?3,"
@@ -161,8 +166,8 @@ static int budget_load(wa_sq_store *s, int64_t now, budget_state *b, char *err,
 	if (rc > 0) {
 		b->used = (long)sqlite3_column_int64(st, 0);
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			b->frees = sqlite3_column_int64(st, 1) +
-			           s->pace.window_ms + 1;
+			b->frees =
+			    sqlite3_column_int64(st, 1) + s->pace.window_ms + 1;
 		sqlite3_reset(st);
 	}
 	if (b->used < s->pace.messaging_limit)
@@ -252,12 +257,11 @@ static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
 		return 0;
 	}
 	b->held++;
-	return b->frees > now ? b->frees
-	                      : wa_store_pace_recheck(&s->pace, now);
+	return b->frees > now ? b->frees : wa_store_pace_recheck(&s->pace, now);
 }
 
-int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max,
-                    wa_sq_cand *out, size_t *n, char *err, size_t err_len)
+int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
+                    size_t *n, char *err, size_t err_len)
 {
 	size_t scan = max * 4 + 64, nc = 0;
 	pick_cand *c = NULL;
@@ -322,7 +326,6 @@ int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
 	int64_t gap = s->pace.per_recipient ? s->pace.interval_ms : 0;
 	int rc;
 
-
 	if (gap <= 0 && counted <= 0)
 		return 0;
 	if (!(st = ps(s, P_LANE_SET, err, err_len)))
@@ -338,8 +341,7 @@ int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
 }
 
 int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
-                           const wa_status_change *c, char *err,
-                           size_t err_len)
+                           const wa_status_change *c, char *err, size_t err_len)
 {
 	sqlite3_stmt *st = ps(s, P_LATE_GET, err, err_len);
 	int64_t at;
@@ -368,4 +370,23 @@ int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
 	if (rc != SQLITE_DONE)
 		return wa_sq_werr(s, "late retry", err, err_len);
 	return at;
+}
+
+int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
+                        char *err, size_t err_len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!s->pace.per_recipient || s->pace.interval_ms <= 0)
+		return 0;
+	if (!(st = ps(s, P_LANE_DONE, err, err_len)))
+		return -1;
+	wa_sq_bind_str(st, 1, id);
+	sqlite3_bind_int64(st, 2, at_ms + s->pace.interval_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return wa_sq_werr(s, "pacing lane", err, err_len);
+	return 0;
 }

@@ -478,7 +478,9 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 		return -1;
 	}
 	wa_sq_bind_str(st, 1, id);
-	if (step_done(s, st, "finish", err, err_len) < 0)
+	if (step_done(s, st, "finish", err, err_len) < 0 ||
+	    (o->kind != WA_OUT_RELEASE &&
+	     wa_sq_pace_finished(s, id, o->at_ms, err, err_len) < 0))
 		return -1;
 	return record(s, id, to, o->at_ms, detail, err, err_len) < 0 ? -1 : 0;
 }

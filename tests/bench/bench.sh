@@ -100,7 +100,11 @@ for sync in full normal; do
 done
 
 # Drain: N queued messages to mock.so (100 ms per send) at PROVIDER_RATE.
+# They all go to one number: without RECIPIENT_ORDER=off they would go one
+# at a time, a second apart (docs/delivery.md); pacing_bench.sh drains to
+# distinct recipients with the rules on.
 start_daemon normal MOCK_DELAY_MS=100 WORKERS=64 PROVIDER_RATE="$RATE" MAX_BODY_BYTES=1048576 \
+	RECIPIENT_ORDER=off \
 	MOCK_RECORD_FILE="$TMP/record.txt"
 batch() { # $1 = batch number
 	local i body="{\"messages\":["

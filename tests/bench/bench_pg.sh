@@ -44,7 +44,7 @@ start_daemon() { # STORE (sqlite|pg), extra env...
 	rm -f "$TMP"/wa.db*
 	[ "$store" = pg ] && db=(DATABASE_URL="$PGURL")
 	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$BUILD/providers" \
-		STORE_PATH="$TMP/wa.db" STORE_SYNC=full LOG_LEVEL=warn "${db[@]}" "$@" \
+		STORE_PATH="$TMP/wa.db" STORE_SYNC=full LOG_LEVEL=warn RECIPIENT_ORDER=off "${db[@]}" "$@" \
 		"$BUILD/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
 	dpid=$!
 	wait_ready "$port"

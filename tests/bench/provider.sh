@@ -74,7 +74,7 @@ start_daemon() { # $1 = build, $2 = rate, rest = env; sets port, dpid
 	port=$(free_port)
 	# shellcheck disable=SC2046
 	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$b/providers" \
-		STORE_PATH="$TMP/wa.db" LOG_LEVEL=warn ACCESS_LOG=false MAX_BODY_BYTES=1048576 \
+		STORE_PATH="$TMP/wa.db" LOG_LEVEL=warn ACCESS_LOG=false MAX_BODY_BYTES=1048576 RECIPIENT_ORDER=off \
 		PROVIDER_RATE="$rate" "$@" "$b/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
 	dpid=$!
 	wait_ready "$port"

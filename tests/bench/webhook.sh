@@ -41,7 +41,7 @@ start_daemon() { # $1 = receiver port; rest = env
 		STORE_PATH="$TMP/wa.db" STORE_SYNC=full LOG_LEVEL=info ACCESS_LOG=false \
 		MAX_BODY_BYTES=1048576 WHATSAPP_PROVIDER=mock MOCK_DELAY_MS=0 WORKERS=16 \
 		STATUS_WEBHOOK_URL="http://127.0.0.1:$rport/hooks" STATUS_WEBHOOK_SECRET=$SECRET \
-		RETRY_BASE_MS=50 RETRY_MAX_MS=200 "$@" "$BUILD/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
+		RETRY_BASE_MS=50 RETRY_MAX_MS=200 RECIPIENT_ORDER=off "$@" "$BUILD/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
 	dpid=$!
 	wait_ready "$port"
 }

@@ -307,9 +307,9 @@ typedef struct wa_store_pacing {
 
 /* The tier budget as the last claim saw it (ops->budget). */
 typedef struct wa_store_budget {
-	long limit;    /* 0: unlimited */
-	long used;     /* distinct recipients counted in the window */
-	long held;     /* queued messages the last claims held for budget */
+	long limit;       /* 0: unlimited */
+	long used;        /* distinct recipients counted in the window */
+	long held;        /* queued messages the last claims held for budget */
 	int64_t frees_ms; /* when the oldest count leaves the window, or 0 */
 } wa_store_budget;
 
@@ -322,8 +322,13 @@ typedef struct wa_store_budget {
 int64_t wa_store_late_retry_at(const wa_store_pacing *p, int attempts,
                                int64_t expires_ms, int64_t at_ms);
 /* A claim candidate that must wait for an earlier message of its phone
- * is due again not before now + max(interval, WA_PACE_RECHECK_MS) (so a
- * backlog for one phone is not scanned on every claim). */
+ * is held: moved WA_PACE_HOLD_MS ahead, and brought back at once by the
+ * outcome (sent, failed) or cancel of the message in its way (so a backlog
+ * for one phone is touched once per message, not on every claim); the
+ * hold's end is only the fallback (bulk cancels, a race between
+ * instances). A candidate over the tier budget with no time to wait for
+ * is due again not before now + max(interval, WA_PACE_RECHECK_MS). */
+#define WA_PACE_HOLD_MS 30000
 #define WA_PACE_RECHECK_MS 100
 int64_t wa_store_pace_recheck(const wa_store_pacing *p, int64_t now_ms);
 #define WA_SERVICE_WINDOW_MS (24LL * 3600 * 1000)

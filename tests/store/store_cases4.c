@@ -366,6 +366,7 @@ void su_case_sqlite_migrate_v4(void)
 	    "CREATE INDEX outbox_message ON outbox(message_id, seq);"
 	    "DROP TABLE inbound; DROP TABLE contacts;"
 	    "DROP TABLE recipients; DROP INDEX messages_phone_pending;"
+	    "ALTER TABLE messages DROP COLUMN held;"
 	    "PRAGMA user_version = 5;" /* the step before two-way's (6) */
 	    "COMMIT;";
 	char path[512];

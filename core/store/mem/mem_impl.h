@@ -8,6 +8,8 @@
 
 typedef struct mem_msg {
 	wa_message_rec r; /* history grows in place (hist_cap) */
+	bool
+	    held; /* issue 14: moved away for an earlier message (mem_pace.c) */
 	size_t hist_cap;
 	size_t next_id, next_ext; /* hash chains: index + 1, 0 ends */
 } mem_msg;
@@ -119,6 +121,10 @@ int wa_mem_pace_claimed(mem_store *m, const char *phone, int64_t now_ms,
  * interval. 0 or -1. */
 int wa_mem_pace_finished(mem_store *m, const char *phone, int64_t at, char *err,
                          size_t err_len);
+/* mm left the queue (sent, failed, canceled): bring the next message of
+ * its phone back at now if it was held. 0 or -1. */
+int wa_mem_pace_pull(mem_store *m, const mem_msg *mm, int64_t now, char *err,
+                     size_t err_len);
 void wa_mem_set_pacing(wa_store *s, const wa_store_pacing *p);
 void wa_mem_budget(wa_store *s, wa_store_budget *out);
 void wa_mem_pace_free(mem_store *m);

@@ -124,9 +124,10 @@ static int64_t judge(mem_store *m, mem_msg *c, bool blocked, int64_t now,
 		blocked = false;
 		lane_next = 0;
 	}
-	if (blocked) {
-		int64_t at = wa_store_pace_recheck(&m->pace, now);
+	if (blocked) { /* the earlier message's outcome brings it back */
+		int64_t at = now + WA_PACE_HOLD_MS;
 
+		c->held = true;
 		return at > lane_next ? at : lane_next;
 	}
 	if (lane_next > now)
@@ -255,5 +256,27 @@ int wa_mem_pace_finished(mem_store *m, const char *phone, int64_t at, char *err,
 	}
 	if (l && at + m->pace.interval_ms > l->next_ok_ms)
 		l->next_ok_ms = at + m->pace.interval_ms;
+	return 0;
+}
+
+int wa_mem_pace_pull(mem_store *m, const mem_msg *mm, int64_t now, char *err,
+                     size_t err_len)
+{
+	if (!m->pace.per_recipient)
+		return 0;
+	for (size_t i = 0; i < m->n_msgs; i++) {
+		mem_msg *x = m->msgs[i];
+
+		if (x == mm || x->r.status != WA_MSG_QUEUED ||
+		    strcmp(x->r.phone, mm->r.phone) != 0)
+			continue;
+		if (!x->held) /* the first queued one is not held */
+			return 0;
+		if (wa_mem_touch(m, x, err, err_len) < 0)
+			return -1;
+		x->held = false;
+		x->r.next_attempt_ms = now + m->pace.interval_ms;
+		return 0;
+	}
 	return 0;
 }

@@ -276,6 +276,7 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 			break;
 		mm->r.attempts++;
 		mm->r.lease_until_ms = lease_until_ms;
+		mm->held = false;
 		snprintf(detail, sizeof(detail), "attempt %d", mm->r.attempts);
 		rc = wa_mem_change(m, mm, WA_MSG_SENDING, now_ms, detail, err,
 		                   err_len);
@@ -358,7 +359,9 @@ static int mem_finish_locked(mem_store *m, const char *id, const wa_outcome *o,
 		         o->upstream_code ? o->upstream_code : "");
 		mm->r.upstream_status = o->upstream_status;
 		if (wa_mem_pace_finished(m, mm->r.phone, o->at_ms, err,
-		                         err_len) < 0)
+		                         err_len) < 0 ||
+		    (o->kind != WA_OUT_RETRY &&
+		     wa_mem_pace_pull(m, mm, o->at_ms, err, err_len) < 0))
 			return -1;
 	}
 	return wa_mem_change(m, mm, to, o->at_ms, detail, err, err_len);
@@ -394,6 +397,8 @@ int wa_mem_cancel(wa_store *s, const char *id, int64_t now_ms,
 		if (rc == 0)
 			rc = wa_mem_change(m, mm, WA_MSG_CANCELED, now_ms, "",
 			                   err, err_len);
+		if (rc == 0)
+			rc = wa_mem_pace_pull(m, mm, now_ms, err, err_len);
 		*kind = WA_CANCEL_DONE;
 		*status = WA_MSG_CANCELED;
 	}

@@ -14,12 +14,23 @@
  * moved to at least the outcome's time plus the interval (parameter gap,
  * 0: none), so two calls to one phone are that far apart however long the
  * claim took to reach the provider. */
-#define LANE_TAIL(gap)                                                         \
+#define LANE_TAIL(gap) LANE_HEAD(gap) LANE_END
+#define LANE_HEAD(gap)                                                         \
 	" RETURNING id, external_id, provider, provider_message_id, phone),"   \
 	" l AS (INSERT INTO wadispatch_recipients AS r (phone, next_ok_ms)"    \
 	"  SELECT phone, $2 + " gap " FROM u WHERE " gap "::bigint > 0"        \
 	"  ON CONFLICT (phone) DO UPDATE SET next_ok_ms ="                     \
-	"  greatest(r.next_ok_ms, excluded.next_ok_ms)),"                      \
+	"  greatest(r.next_ok_ms, excluded.next_ok_ms)),"
+/* sent or failed: the next message of the phone, if it was held for this
+ * one, is due again at once (after the interval) */
+#define PULL_TAIL(gap)                                                         \
+	LANE_HEAD(gap)                                                         \
+	" p AS (UPDATE messages AS m SET next_attempt_ms = $2 + " gap ","      \
+	"  held = false FROM (SELECT x.id FROM messages x, u"                  \
+	"  WHERE x.phone = u.phone AND x.status IN ('queued','sending')"       \
+	"  AND x.status = 'queued' ORDER BY x.seq LIMIT 1) AS f"               \
+	"  WHERE m.id = f.id AND m.held)," LANE_END
+#define LANE_END                                                               \
 	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
 	"  SELECT id, $4, $2, $5 FROM u),"                                     \
 	" o AS (INSERT INTO outbox (message_id, external_id, status,"          \
@@ -32,7 +43,7 @@ static const char *const finish_sql[4] = {
     [WA_OUT_SENT] = "WITH u AS (UPDATE messages SET status = 'sent',"
                     " provider_message_id = $8, upstream_code = $9,"
                     " upstream_status = $10, lease_until_ms = 0,"
-                    " updated_ms = $2" FENCED LANE_TAIL("$11"),
+                    " updated_ms = $2" FENCED PULL_TAIL("$11"),
     [WA_OUT_RETRY] =
         "WITH u AS (UPDATE messages SET status = 'queued',"
         " next_attempt_ms = $8, last_error = $9,"
@@ -41,7 +52,7 @@ static const char *const finish_sql[4] = {
     [WA_OUT_FAILED] = "WITH u AS (UPDATE messages SET status = 'failed',"
                       " last_error = $8, upstream_code = $9,"
                       " upstream_status = $10, lease_until_ms = 0,"
-                      " updated_ms = $2" FENCED LANE_TAIL("$11"),
+                      " updated_ms = $2" FENCED PULL_TAIL("$11"),
     [WA_OUT_RELEASE] = "WITH u AS (UPDATE messages SET status = 'queued',"
                        " attempts = greatest(attempts - 1, 0),"
                        " next_attempt_ms = $8, lease_until_ms = 0,"

@@ -213,6 +213,10 @@ void wa_pg_pick_free(wa_pg_pick *pick);
 int wa_pg_pace_claimed(wa_pg_store *s, const wa_pg_pick *pick,
                        const wa_message_rec *recs, size_t n, int64_t now_ms,
                        char *err, size_t err_len);
+/* id left the queue (canceled): bring the next message of its phone
+ * back at now if it was held for it. 0 or -1. */
+int wa_pg_pace_pull(wa_pg_store *s, const char *id, int64_t now_ms, char *err,
+                    size_t err_len);
 /* A retryable late failure of id (its row locked): back to queued with
  * history; the due time, 0 when it is to fail instead, -1 on error. */
 int64_t wa_pg_late_requeue(wa_pg_store *s, const char *id,

@@ -154,7 +154,7 @@ static int budget_load(wa_pg_store *s, int64_t now, budget_state *b, char *err,
 /* Row i of the candidates: 0 it may go (*counted when it spends budget),
  * else when it may. */
 static int64_t judge(wa_pg_store *s, PGresult *r, int i, int64_t now,
-                     budget_state *b, int64_t *counted)
+                     budget_state *b, int64_t *counted, bool *hold)
 {
 	bool blocked = PQgetvalue(r, i, 2)[0] == 't';
 	int64_t lane_next = wa_pg_i64(r, i, 3),
@@ -162,11 +162,13 @@ static int64_t judge(wa_pg_store *s, PGresult *r, int i, int64_t now,
 	int64_t last_in = wa_pg_i64(r, i, 5);
 
 	*counted = 0;
+	*hold = false;
 	if (!s->pace.per_recipient)
 		lane_next = 0;
-	if (blocked) {
-		int64_t at = wa_store_pace_recheck(&s->pace, now);
+	if (blocked) { /* the earlier message's outcome brings it back */
+		int64_t at = now + WA_PACE_HOLD_MS;
 
+		*hold = true;
 		return at > lane_next ? at : lane_next;
 	}
 	if (lane_next > now)
@@ -190,7 +192,7 @@ int wa_pg_pace_pick(wa_pg_store *s, int64_t now_ms, size_t max,
                     wa_pg_pick *pick, char *err, size_t err_len)
 {
 	wa_pg_params p = {0};
-	arr push_id = {0}, push_at = {0};
+	arr push_id = {0}, push_at = {0}, push_hold = {0};
 	budget_state b;
 	PGresult *r;
 	int rows, ret = -1;
@@ -210,11 +212,14 @@ int wa_pg_pace_pick(wa_pg_store *s, int64_t now_ms, size_t max,
 	if (!pick->id || !pick->counted)
 		goto oom;
 	for (int i = 0; i < rows && pick->n < max; i++) {
-		int64_t counted, at = judge(s, r, i, now_ms, &b, &counted);
+		int64_t counted;
+		bool hold;
+		int64_t at = judge(s, r, i, now_ms, &b, &counted, &hold);
 
 		if (at > 0) {
 			arr_add(&push_id, PQgetvalue(r, i, 0));
 			arr_add_i64(&push_at, at);
+			arr_add(&push_hold, hold ? "t" : "f");
 			continue;
 		}
 		snprintf(pick->id[pick->n], WA_ID_MAX, "%s",
@@ -225,18 +230,20 @@ int wa_pg_pace_pick(wa_pg_store *s, int64_t now_ms, size_t max,
 	}
 	PQclear(r);
 	r = NULL;
-	if (push_id.oom || push_at.oom || pick->ids.oom)
+	if (push_id.oom || push_at.oom || push_hold.oom || pick->ids.oom)
 		goto oom;
 	if (push_id.n) {
 		memset(&p, 0, sizeof(p));
 		wa_pg_p_str(&p, arr_str(&push_id));
 		wa_pg_p_str(&p, arr_str(&push_at));
-		r = wa_pg_write(s,
-		                "UPDATE messages AS m SET next_attempt_ms = v.t"
-		                " FROM unnest($1::text[], $2::bigint[])"
-		                " AS v(id, t) WHERE m.id = v.id"
-		                " AND m.status = 'queued'",
-		                &p, "pacing move", err, err_len);
+		wa_pg_p_str(&p, arr_str(&push_hold));
+		r = wa_pg_write(
+		    s,
+		    "UPDATE messages AS m SET next_attempt_ms = v.t,"
+		    " held = v.h FROM unnest($1::text[], $2::bigint[],"
+		    " $3::boolean[]) AS v(id, t, h) WHERE m.id = v.id"
+		    " AND m.status = 'queued'",
+		    &p, "pacing move", err, err_len);
 		if (!r)
 			goto out;
 		PQclear(r);
@@ -254,6 +261,7 @@ oom:
 out:
 	free(push_id.b);
 	free(push_at.b);
+	free(push_hold.b);
 	if (ret < 0)
 		wa_pg_pick_free(pick);
 	return ret;
@@ -366,4 +374,28 @@ int64_t wa_pg_late_requeue(wa_pg_store *s, const char *id,
 		return -1;
 	PQclear(r);
 	return at;
+}
+
+int wa_pg_pace_pull(wa_pg_store *s, const char *id, int64_t now_ms, char *err,
+                    size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+
+	if (!s->pace.per_recipient)
+		return 0;
+	wa_pg_p_str(&p, id);
+	wa_pg_p_i64(&p, now_ms + s->pace.interval_ms);
+	r = wa_pg_write(s,
+	                "UPDATE messages AS m SET next_attempt_ms = $2,"
+	                " held = false FROM (SELECT x.id FROM messages x"
+	                " WHERE x.phone = (SELECT phone FROM messages"
+	                " WHERE id = $1) AND x.status IN ('queued','sending')"
+	                " AND x.status = 'queued' ORDER BY x.seq LIMIT 1) AS f"
+	                " WHERE m.id = f.id AND m.held",
+	                &p, "pacing pull", err, err_len);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
 }

@@ -181,7 +181,12 @@ static const migration steps[] = {
         " ON wadispatch_recipients (counted_ms) WHERE counted_ms > 0;"
         "DROP INDEX messages_phone_queued;"
         "CREATE INDEX messages_phone_pending ON messages (phone, status, seq)"
-        " WHERE status IN ('queued','sending');"},
+        " WHERE status IN ('queued','sending');"
+        /* held: a queued message moved away because an earlier message
+         * of its phone was in the way; that one's outcome brings it back
+         * at once (pg_pace.c, pg_finish.c) */
+        "ALTER TABLE messages ADD COLUMN held boolean NOT NULL"
+        " DEFAULT false;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -146,6 +146,7 @@ static int claimed_cmp(const void *a, const void *b)
 	"  UNION ALL SELECT * FROM l) AS x ORDER BY n, s LIMIT $2),"           \
 	" u AS (UPDATE messages SET status = 'sending',"                       \
 	"  attempts = attempts + 1, lease_until_ms = $3, updated_ms = $1,"     \
+	"  held = false,"                                                      \
 	"  claim_seq = nextval('wadispatch_claim_seq'), claimed_by = $4"       \
 	"  FROM c WHERE id = c.cid RETURNING " WA_PG_MSG_COLS ", seq),"        \
 	" h AS (INSERT INTO history (message_id, status, at_ms, detail)"       \
@@ -409,7 +410,8 @@ int wa_pg_cancel(wa_store *st, const char *id, int64_t now_ms,
 	               "WITH u AS (UPDATE messages SET status = $4,"
 	               " updated_ms = $2 WHERE id = $1 AND $3::bigint = "
 	               "0" WA_PG_CHANGE_TAIL,
-	               &p, "cancel", err, err_len) < 0)
+	               &p, "cancel", err, err_len) < 0 ||
+	    wa_pg_pace_pull(s, id, now_ms, err, err_len) < 0)
 		return -1;
 	*kind = WA_CANCEL_DONE;
 	*status = WA_MSG_CANCELED;

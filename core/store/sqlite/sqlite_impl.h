@@ -101,7 +101,7 @@ typedef struct wa_sq_store {
 	/* Appended (issue 14): per-recipient pacing and the tier budget
 	 * (sqlite_pace.c); statements prepared on first use. */
 	wa_store_pacing pace;
-	sqlite3_stmt *ps[10];
+	sqlite3_stmt *ps[16];
 	atomic_long b_used, b_held;
 	atomic_llong b_frees;
 } wa_sq_store;
@@ -130,6 +130,10 @@ int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
  * recipient's next claim not before at_ms + the interval. 0 or -1. */
 int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
                         char *err, size_t err_len);
+/* Message id left the queue (sent, failed, canceled): bring the next
+ * message of its phone back at now if it was held for it. 0 or -1. */
+int wa_sq_pace_pull(wa_sq_store *s, const char *id, int64_t now_ms, char *err,
+                    size_t err_len);
 void wa_sq_set_pacing(wa_store *st, const wa_store_pacing *p);
 void wa_sq_budget(wa_store *st, wa_store_budget *out);
 void wa_sq_pace_close(wa_sq_store *s);

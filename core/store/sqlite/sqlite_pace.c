@@ -22,7 +22,9 @@ enum {
 	P_OPEN,
 	P_LATE_GET,
 	P_LATE_SET,
-	P_LANE_DONE
+	P_LANE_DONE,
+	P_HOLD,
+	P_PULL
 };
 
 static const char *const pace_sql[] = {
@@ -51,6 +53,14 @@ static const char *const pace_sql[] = {
                     " SELECT phone, ?2 FROM messages WHERE id = ?1"
                     " ON CONFLICT (phone) DO UPDATE SET next_ok_ms ="
                     " max(next_ok_ms, excluded.next_ok_ms)",
+    [P_HOLD] = "UPDATE messages SET next_attempt_ms = ?2, held = 1"
+               " WHERE rowid = ?1",
+    /* the phone's first queued message, if it was held */
+    [P_PULL] = "UPDATE messages SET next_attempt_ms = ?2, held = 0"
+               " WHERE rowid = (SELECT rowid FROM messages WHERE phone ="
+               " (SELECT phone FROM messages WHERE id = ?1) AND status IN"
+               " ('queued','sending') AND status = 'queued'"
+               " ORDER BY rowid LIMIT 1) AND held = 1",
     [P_LATE_GET] = "SELECT attempts, expires_ms FROM messages WHERE id = ?1",
     [P_LATE_SET] = "UPDATE messages SET status = 'queued',"
                    " next_attempt_ms = ?2, last_error = ?3,"
@@ -120,10 +130,10 @@ static int row(wa_sq_store *s, sqlite3_stmt *st, char *err, size_t err_len)
 	return 0;
 }
 
-static int push(wa_sq_store *s, int64_t rowid, int64_t at, char *err,
+static int push(wa_sq_store *s, int64_t rowid, int64_t at, bool hold, char *err,
                 size_t err_len)
 {
-	sqlite3_stmt *st = ps(s, P_PUSH, err, err_len);
+	sqlite3_stmt *st = ps(s, hold ? P_HOLD : P_PUSH, err, err_len);
 	int rc;
 
 	if (!st)
@@ -200,7 +210,7 @@ static int window_open(wa_sq_store *s, const char *phone, int64_t now,
 /* When c may go: 0 now (with *counted when it spends budget), else the
  * time to move it to; -1 on error. */
 static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
-                     budget_state *b, int64_t *counted, char *err,
+                     budget_state *b, int64_t *counted, bool *hold, char *err,
                      size_t err_len)
 {
 	sqlite3_stmt *st;
@@ -208,6 +218,7 @@ static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
 	int blocked, rc;
 
 	*counted = 0;
+	*hold = false;
 	if (!s->pace.per_recipient && s->pace.messaging_limit <= 0)
 		return 0;
 	if (!(st = ps(s, P_LANE_GET, err, err_len)))
@@ -234,9 +245,10 @@ static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
 		blocked = sqlite3_column_int(st, 0);
 		sqlite3_reset(st);
 	}
-	if (blocked) {
-		int64_t at = wa_store_pace_recheck(&s->pace, now);
+	if (blocked) { /* the earlier message's outcome brings it back */
+		int64_t at = now + WA_PACE_HOLD_MS;
 
+		*hold = true;
 		return at > lane_next ? at : lane_next;
 	}
 	if (lane_next > now)
@@ -294,12 +306,13 @@ int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
 	sqlite3_reset(st);
 	for (size_t i = 0; i < nc && *n < max; i++) {
 		int64_t counted, at;
+		bool hold;
 
-		at = judge(s, &c[i], now_ms, &b, &counted, err, err_len);
+		at = judge(s, &c[i], now_ms, &b, &counted, &hold, err, err_len);
 		if (at < 0)
 			goto out;
 		if (at > 0) {
-			if (push(s, c[i].rowid, at, err, err_len) < 0)
+			if (push(s, c[i].rowid, at, hold, err, err_len) < 0)
 				goto out;
 			continue;
 		}
@@ -388,5 +401,24 @@ int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return wa_sq_werr(s, "pacing lane", err, err_len);
+	return 0;
+}
+
+int wa_sq_pace_pull(wa_sq_store *s, const char *id, int64_t now_ms, char *err,
+                    size_t err_len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!s->pace.per_recipient)
+		return 0;
+	if (!(st = ps(s, P_PULL, err, err_len)))
+		return -1;
+	wa_sq_bind_str(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_ms + s->pace.interval_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return wa_sq_werr(s, "pacing pull", err, err_len);
 	return 0;
 }

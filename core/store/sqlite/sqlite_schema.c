@@ -173,7 +173,11 @@ static const migration steps[] = {
         " WHERE counted_ms > 0;"
         "DROP INDEX messages_phone_queued;"
         "CREATE INDEX messages_phone_pending ON messages(phone, status)"
-        " WHERE status IN ('queued','sending');"},
+        " WHERE status IN ('queued','sending');"
+        /* held: a queued message moved away because an earlier message
+         * of its phone was in the way; that one's outcome brings it back
+         * at once (sqlite_pace.c) */
+        "ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

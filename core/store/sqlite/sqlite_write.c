@@ -31,7 +31,7 @@ static const char *const write_sql[W_N] = {
     [W_CLAIM_LEASED] = "SELECT rowid, next_attempt_ms FROM messages"
                        " WHERE status = 'sending' AND lease_until_ms < ?1"
                        " ORDER BY next_attempt_ms, rowid LIMIT ?2",
-    [W_SET_SENDING] = "UPDATE messages SET status = 'sending',"
+    [W_SET_SENDING] = "UPDATE messages SET status = 'sending', held = 0,"
                       " attempts = attempts + 1, lease_until_ms = ?2,"
                       " updated_ms = ?3, claimed_by = ?4 WHERE rowid = ?1"
                       " RETURNING " WA_SQ_MSG_COLS,
@@ -480,7 +480,9 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 	wa_sq_bind_str(st, 1, id);
 	if (step_done(s, st, "finish", err, err_len) < 0 ||
 	    (o->kind != WA_OUT_RELEASE &&
-	     wa_sq_pace_finished(s, id, o->at_ms, err, err_len) < 0))
+	     wa_sq_pace_finished(s, id, o->at_ms, err, err_len) < 0) ||
+	    ((o->kind == WA_OUT_SENT || o->kind == WA_OUT_FAILED) &&
+	     wa_sq_pace_pull(s, id, o->at_ms, err, err_len) < 0))
 		return -1;
 	return record(s, id, to, o->at_ms, detail, err, err_len) < 0 ? -1 : 0;
 }
@@ -509,6 +511,7 @@ int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
 	wa_sq_bind_str(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_ms);
 	if (step_done(s, st, "cancel", err, err_len) < 0 ||
+	    wa_sq_pace_pull(s, id, now_ms, err, err_len) < 0 ||
 	    record(s, id, WA_MSG_CANCELED, now_ms, "", err, err_len) < 0)
 		return -1;
 	*kind = WA_CANCEL_DONE;

@@ -60,8 +60,8 @@ void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
-void su_cases6_counts(int *passed, int *failed);
-/* store_cases6.c: issue 14 */
+void su_cases_pacing_counts(int *passed, int *failed);
+/* store_cases_pacing.c: issue 14 */
 void su_case_pace_order(void);
 void su_case_pace_lease_and_off(void);
 void su_case_pace_budget(void);

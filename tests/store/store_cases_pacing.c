@@ -1,5 +1,5 @@
-/* store_cases6.c - store suite: campaign-safe sending (issue 14): the claim
- * rules per recipient (order, one in flight, interval), the tier budget,
+/* store_cases_pacing.c - store suite: campaign-safe sending (issue 14): the
+ * claim rules per recipient (order, one in flight, interval), the tier budget,
  * and late retryable failures put back in the queue */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #define B "+5511900000062"
 #define C "+5511900000063"
 
-void su_cases6_counts(int *passed, int *failed)
+void su_cases_pacing_counts(int *passed, int *failed)
 {
 	*passed = wa_t_passed;
 	*failed = wa_t_failed;

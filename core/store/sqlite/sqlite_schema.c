@@ -158,6 +158,14 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages(phone)"
         " WHERE status = 'queued';"},
+    /* ---- operators: counts per status applied once per group commit
+     * (issue 15 / issue 17 item 5). Version 5's triggers updated
+     * status_counts once per message; the write connection now sums the
+     * changes in memory and applies them at commit (sqlite_counts.c).
+     * The counts the triggers kept are exact, so they are kept. ---- */
+    {7, "DROP TRIGGER IF EXISTS status_counts_insert;"
+        "DROP TRIGGER IF EXISTS status_counts_update;"
+        "DROP TRIGGER IF EXISTS status_counts_delete;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

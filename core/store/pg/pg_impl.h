@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 5
+#define WA_PG_SCHEMA_VERSION 6
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \

@@ -62,6 +62,9 @@ static const tcase cases[] = {
     {"requeue_many", su_case_requeue_many, ALL},
     {"campaign", su_case_campaign, ALL},
     {"failure_codes", su_case_failure_codes, ALL},
+    {"counts", su_case_counts, ALL},
+    {"counts_two", su_case_counts_two, SHARED},
+    {"outbox_campaign", su_case_outbox_campaign, ALL},
 };
 
 static bool runs_here(int only)
@@ -112,5 +115,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases3_counts);
 	add_counts(su_cases4_counts);
 	add_counts(su_cases5_counts);
+	add_counts(su_cases6_counts);
 	return wa_t_report();
 }

@@ -60,6 +60,7 @@ void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
+void su_cases6_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);
@@ -103,5 +104,8 @@ void su_case_requeue(void);
 void su_case_requeue_many(void);
 void su_case_campaign(void);
 void su_case_failure_codes(void);
+void su_case_counts(void);
+void su_case_counts_two(void);
+void su_case_outbox_campaign(void);
 
 #endif

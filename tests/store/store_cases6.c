@@ -2,6 +2,8 @@
  * (stats reads counters, not rows) stay exact through every transition,
  * rollback, retention and several writers; status webhooks carry the
  * campaign_id */
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -379,5 +381,123 @@ void su_case_outbox_campaign(void)
 			CHECK_STR(ev[i].campaign_id, "");
 		wa_outbox_event_free(&ev[i]);
 	}
+	wa_store_close(s);
+}
+
+/* A few messages in four statuses: sent, read, queued x2, canceled. */
+static void fill_some(wa_store *s, long long w[7])
+{
+	wa_msg_status cs;
+
+	su_make_sent(s, "m1", "em1", "PM1", 10);
+	su_make_sent(s, "m2", "em2", "PM2", 20);
+	su_apply(s, "mock", "PM2", WA_MSG_READ, 30, NULL, NULL);
+	su_insert_simple(s, "m3", "em3", 40);
+	su_insert_simple(s, "m4", "em4", 50);
+	su_insert_simple(s, "m5", "em5", 60);
+	su_cancel(s, "m5", 70, &cs);
+	memset(w, 0, 7 * sizeof(*w));
+	w[ST] = 1;
+	w[R] = 1;
+	w[Q] = 2;
+	w[C] = 1;
+}
+
+static bool sql_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+	PQclear(r);
+	return ok;
+}
+
+/* A database from before the counters (schema 5) with messages in it:
+ * the migration counts them once, and changes count from then on. */
+void su_case_pg_counts_migrate(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	long long w[7];
+	PGconn *c;
+
+	fill_some(s, w);
+	wa_store_close(s);
+	c = PQconnectdb(su_last_db());
+	CHECK_INT(PQstatus(c), CONNECTION_OK);
+	CHECK(sql_ok(c, "BEGIN;"
+	                "DROP TRIGGER wadispatch_counts_insert ON messages;"
+	                "DROP TRIGGER wadispatch_counts_update ON messages;"
+	                "DROP TRIGGER wadispatch_counts_delete ON messages;"
+	                "DROP TABLE wadispatch_status_flush;"
+	                "DROP TABLE wadispatch_status_counts;"
+	                "DROP FUNCTION wadispatch_counts_flush();"
+	                "DROP FUNCTION wadispatch_counts_stmt();"
+	                "DROP FUNCTION wadispatch_counts_add(bigint[]);"
+	                "DELETE FROM wadispatch_schema WHERE version >= 6;"
+	                /* a row written by a version without counters */
+	                "INSERT INTO messages (id, external_id, phone, body,"
+	                " provider, status, created_ms, updated_ms,"
+	                " next_attempt_ms, expires_ms) VALUES ('m6', 'em6',"
+	                " '+5511999990000', 'hi', 'mock', 'failed', 80, 80,"
+	                " 80, 90000);"
+	                "COMMIT"));
+	PQfinish(c);
+	w[F] = 1;
+	s = su_open_again(); /* migrates: counts what is there */
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	check_counts(s, w, "the migration");
+	su_insert_simple(s, "m7", "em7", 90);
+	w[Q]++;
+	check_counts(s, w, "an insert after the migration");
+	wa_store_close(s);
+}
+
+/* SQLite schema 7 drops version 5's per-message triggers: counts carried
+ * over, and each change counted once (not by a trigger too). */
+void su_case_sqlite_counts_migrate(void)
+{
+	static const char *const to_v6 =
+	    "BEGIN;"
+	    "CREATE TRIGGER status_counts_insert AFTER INSERT ON messages"
+	    " BEGIN UPDATE status_counts SET n = n + 1"
+	    " WHERE status = NEW.status; END;"
+	    "CREATE TRIGGER status_counts_update AFTER UPDATE OF status"
+	    " ON messages WHEN OLD.status <> NEW.status BEGIN"
+	    " UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;"
+	    " UPDATE status_counts SET n = n + 1 WHERE status = NEW.status;"
+	    " END;"
+	    "CREATE TRIGGER status_counts_delete AFTER DELETE ON messages"
+	    " BEGIN UPDATE status_counts SET n = n - 1"
+	    " WHERE status = OLD.status; END;"
+	    "PRAGMA user_version = 6;"
+	    "COMMIT;";
+	char path[512];
+	wa_store *s = su_open(path, sizeof(path));
+	long long w[7];
+	sqlite3 *db = NULL;
+	wa_message_rec r[2];
+	size_t n;
+
+	fill_some(s, w);
+	wa_store_close(s);
+	CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+	          SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, to_v6, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = su_open_again();
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	check_counts(s, w, "the migration");
+	su_insert_simple(s, "m7", "em7", 90);
+	n = su_claim(s, 1000, 2000, 1, r);
+	CHECK_INT((int)n, 1);
+	su_free_recs(r, n);
+	w[SG]++;
+	check_counts(s, w, "changes after the migration");
 	wa_store_close(s);
 }

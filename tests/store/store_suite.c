@@ -65,6 +65,8 @@ static const tcase cases[] = {
     {"counts", su_case_counts, ALL},
     {"counts_two", su_case_counts_two, SHARED},
     {"outbox_campaign", su_case_outbox_campaign, ALL},
+    {"pg_counts_migrate", su_case_pg_counts_migrate, PG},
+    {"sqlite_counts_migrate", su_case_sqlite_counts_migrate, SQLITE},
 };
 
 static bool runs_here(int only)

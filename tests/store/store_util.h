@@ -107,5 +107,7 @@ void su_case_failure_codes(void);
 void su_case_counts(void);
 void su_case_counts_two(void);
 void su_case_outbox_campaign(void);
+void su_case_pg_counts_migrate(void);
+void su_case_sqlite_counts_migrate(void);
 
 #endif

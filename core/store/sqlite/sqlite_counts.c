@@ -6,8 +6,9 @@
  * The hook sees every change made on the write connection (inserts,
  * claims, outcomes, cancels, requeues, retention deletes, and any write
  * added later), so no write path has to remember to count. Writes made on
- * other connections (the sqlite3 shell) are not counted: docs/operations
- * gives the statement that recounts. The hook needs SQLite built with
+ * other connections (the sqlite3 shell) are not counted: README.md
+ * ("/v1/stats and /metrics stay cheap") gives the statement that
+ * recounts. The hook needs SQLite built with
  * SQLITE_ENABLE_PREUPDATE_HOOK (Debian's is); CMake checks it. */
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include "store/sqlite/sqlite_impl.h"

@@ -97,7 +97,7 @@ void wa_sq_counts_reset(wa_sq_store *s)
 	memset(s->count_delta, 0, sizeof(s->count_delta));
 }
 
-int wa_sq_counts_flush(wa_sq_store *s, char *err, size_t err_len)
+int wa_sq_counts_flush(wa_sq_store *s)
 {
 	sqlite3_stmt *st = s->count_st;
 
@@ -108,8 +108,8 @@ int wa_sq_counts_flush(wa_sq_store *s, char *err, size_t err_len)
 		                  -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, s->count_delta[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			wa_sq_werr(s, "status count update", err, err_len);
-			sqlite3_reset(st);
+			sqlite3_reset(
+			    st); /* the error stays on the connection */
 			return -1;
 		}
 		sqlite3_reset(st);

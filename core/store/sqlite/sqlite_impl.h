@@ -193,11 +193,12 @@ int wa_sq_failure_codes(wa_store *st, int64_t since_ms, size_t max,
  * by a pre-update hook on the write connection and applied once per
  * commit. init installs the hook (after the migration); finish removes
  * it; reset forgets the sums (begin, rollback); flush applies them inside
- * the transaction, before COMMIT (0, or -1 with err). */
+ * the transaction, before COMMIT (0, or -1 with the error left on the
+ * write connection for wa_sq_werr). */
 int wa_sq_counts_init(wa_sq_store *s, char *err, size_t err_len);
 void wa_sq_counts_finish(wa_sq_store *s);
 void wa_sq_counts_reset(wa_sq_store *s);
-int wa_sq_counts_flush(wa_sq_store *s, char *err, size_t err_len);
+int wa_sq_counts_flush(wa_sq_store *s);
 
 /* Row helpers (sqlite_rows.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */

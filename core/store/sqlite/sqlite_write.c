@@ -213,8 +213,8 @@ int wa_sq_commit(wa_store *st, char *err, size_t err_len)
 	wa_sq_store *s = S(st);
 
 	/* the group's status changes, once, in the same transaction */
-	if (wa_sq_counts_flush(s, err, err_len) < 0)
-		return -1;
+	if (wa_sq_counts_flush(s) < 0)
+		return wa_sq_werr(s, "status count update", err, err_len);
 	if (step_done(s, s->ws[W_COMMIT], "commit", err, err_len) < 0)
 		return -1;
 	atomic_store(&s->write_fault, 0);

@@ -434,7 +434,6 @@ void su_case_pg_counts_migrate(void)
 	                "DROP TABLE wadispatch_status_counts;"
 	                "DROP FUNCTION wadispatch_counts_flush();"
 	                "DROP FUNCTION wadispatch_counts_stmt();"
-	                "DROP FUNCTION wadispatch_counts_add(bigint[]);"
 	                "DELETE FROM wadispatch_schema WHERE version >= 6;"
 	                /* a row written by a version without counters */
 	                "INSERT INTO messages (id, external_id, phone, body,"

@@ -174,6 +174,9 @@ typedef enum wa_contact_event_kind {
 #define WA_CONTENT_VIDEO 0x20u
 #define WA_CONTENT_BUTTONS 0x40u /* interactive reply buttons (up to 3) */
 #define WA_CONTENT_LIST 0x80u    /* interactive list */
+/* A template whose header is media (image, document, video) given per
+ * message; such a message needs TEMPLATE and this bit. */
+#define WA_CONTENT_TEMPLATE_MEDIA 0x100u
 
 /* Flags of an inbound message. */
 #define WA_INBOUND_TRUNCATED 0x1u /* a field did not fit and was cut */
@@ -226,6 +229,16 @@ typedef struct wa_message {
 	const char *const *template_variables; /* n_template_variables items */
 	size_t n_template_variables;
 	const char *media_url; /* NULL when none */
+	/* -- ABI 1.2 -- rich content (the send's "content" object) */
+	/* The WA_CONTENT_* bits this message needs (0: no content object;
+	 * then it is text, or the 1.1 template/media fields above). The host
+	 * only hands a provider content whose bits it declared. */
+	uint32_t content_kinds;
+	/* The content as canonical JSON, validated by the host against the
+	 * schema in docs/content.md: exactly one of "template", "media" or
+	 * "interactive", known members only. NULL when none. message_body
+	 * is still set: the text, the caption or the interactive body. */
+	const char *content_json;
 } wa_message;
 
 /* The request a plugin builds; the host executes it. Zeroed by the host,

@@ -163,9 +163,12 @@ typedef enum wa_contact_event_kind {
 	WA_CONTACT_OPTED_IN = 2
 } wa_contact_event_kind;
 
-/* ABI 1.2: content kinds a provider can send (wa_provider.content_kinds).
- * A table that declares none (0, e.g. a 1.0/1.1 plugin) is taken to send
- * what every provider did before 1.2: text, templates and media_url. */
+/* ABI 1.2: content kinds a provider can send (wa_provider.content_kinds)
+ * and a message needs (wa_message.content_kinds). The host refuses, at
+ * accept time, a send whose "content" needs a kind the provider did not
+ * declare. A table that declares none (0, e.g. a 1.0/1.1 plugin) is refused
+ * every "content" and gets what every provider got before 1.2: text and
+ * the 1.1 template and media_url fields. */
 #define WA_CONTENT_TEXT 0x01u
 #define WA_CONTENT_TEMPLATE 0x02u
 #define WA_CONTENT_IMAGE 0x04u
@@ -403,8 +406,9 @@ typedef struct wa_provider {
 	                    wa_callback_reply *reply);
 
 	/* -- ABI 1.2 -- */
-	/* WA_CONTENT_* kinds this provider can send; 0: not declared (taken
-	 * as text, templates and media_url, what 1.0/1.1 providers did). */
+	/* WA_CONTENT_* kinds this provider can send; 0: not declared (no rich
+	 * content; text and the 1.1 template/media_url fields, what 1.0/1.1
+	 * providers did). */
 	uint32_t content_kinds;
 } wa_provider;
 

@@ -288,11 +288,19 @@ static void content(void)
 	                "\"https://cdn.example.com/a.png\"}}}";
 	int want = 22; /* sends() + auth() + this one */
 	wa_http_reply r;
-	char needle[160];
+	char needle[160], id[48] = "", path[80];
 
 	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, a, &r), 200);
-	snprintf(needle, sizeof(needle), "%.40s content-1 mock-",
-	         r.body ? strstr(r.body, "msg-") : "");
+	if (r.body && strstr(r.body, "msg-"))
+		snprintf(id, sizeof(id), "%.40s", strstr(r.body, "msg-"));
+	snprintf(needle, sizeof(needle), "%s content-1 mock-", id);
+	wa_h_reply_free(&r);
+	/* The message's page shows it as stored. */
+	snprintf(path, sizeof(path), "/v1/messages/%s", id);
+	CHECK_INT(req("GET", path, json_hdrs, NULL, &r), 200);
+	CHECK_CONTAINS(r.body, "\"content\":{\"media\":{\"type\":\"image\","
+	                       "\"url\":\"https://cdn.example.com/a.png\","
+	                       "\"caption\":\"Look\"}}");
 	wa_h_reply_free(&r);
 	CHECK(wa_h_wait_for(all_recorded, &want, 20000));
 	CHECK_INT(wa_h_count_lines(record, needle), 1);

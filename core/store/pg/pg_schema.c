@@ -166,6 +166,10 @@ static const migration steps[] = {
         " to_timestamp(expires_ms / 1000.0) AS expires_at,"
         " campaign_id"
         " FROM messages;"},
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {6, "ALTER TABLE messages ADD COLUMN content_json text;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

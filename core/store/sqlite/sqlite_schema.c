@@ -158,6 +158,10 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages(phone)"
         " WHERE status = 'queued';"},
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {7, "ALTER TABLE messages ADD COLUMN content_json TEXT;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -31,7 +31,9 @@ int wa_consent_check(wa_app *app, const wa_send_fields *f, int64_t now_ms,
 		         wa_iso8601(c.opt_at_ms, ts, sizeof(ts)));
 		return 409;
 	}
+	/* A template passes: the 1.1 field or content.template. */
 	if (app->settings->window_enforce && !f->template_json &&
+	    !(f->content_kinds & WA_CONTENT_TEMPLATE) &&
 	    c.last_inbound_ms > 0 &&
 	    now_ms - c.last_inbound_ms > WA_WINDOW_MS) {
 		snprintf(msg, len,

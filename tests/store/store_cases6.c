@@ -414,7 +414,7 @@ static bool sql_ok(PGconn *c, const char *sql)
 	return ok;
 }
 
-/* A database from before the counters (schema 5) with messages in it:
+/* A database from before the counters (schema 6) with messages in it:
  * the migration counts them once, and changes count from then on. */
 void su_case_pg_counts_migrate(void)
 {
@@ -434,7 +434,7 @@ void su_case_pg_counts_migrate(void)
 	                "DROP TABLE wadispatch_status_counts;"
 	                "DROP FUNCTION wadispatch_counts_flush();"
 	                "DROP FUNCTION wadispatch_counts_stmt();"
-	                "DELETE FROM wadispatch_schema WHERE version >= 6;"
+	                "DELETE FROM wadispatch_schema WHERE version >= 7;"
 	                /* a row written by a version without counters */
 	                "INSERT INTO messages (id, external_id, phone, body,"
 	                " provider, status, created_ms, updated_ms,"
@@ -455,7 +455,7 @@ void su_case_pg_counts_migrate(void)
 	wa_store_close(s);
 }
 
-/* SQLite schema 7 drops version 5's per-message triggers: counts carried
+/* SQLite schema 8 drops version 5's per-message triggers: counts carried
  * over, and each change counted once (not by a trigger too). */
 void su_case_sqlite_counts_migrate(void)
 {
@@ -472,7 +472,7 @@ void su_case_sqlite_counts_migrate(void)
 	    "CREATE TRIGGER status_counts_delete AFTER DELETE ON messages"
 	    " BEGIN UPDATE status_counts SET n = n - 1"
 	    " WHERE status = OLD.status; END;"
-	    "PRAGMA user_version = 6;"
+	    "PRAGMA user_version = 7;"
 	    "COMMIT;";
 	char path[512];
 	wa_store *s = su_open(path, sizeof(path));

@@ -61,6 +61,7 @@ static const tcase cases[] = {
     {"requeue", su_case_requeue, ALL},
     {"requeue_many", su_case_requeue_many, ALL},
     {"campaign", su_case_campaign, ALL},
+    {"content", su_case_content, ALL},
     {"failure_codes", su_case_failure_codes, ALL},
     {"counts", su_case_counts, ALL},
     {"counts_two", su_case_counts_two, SHARED},

@@ -121,7 +121,7 @@ static int pg_stats(wa_store *base, wa_store_stats *out, char *err,
 	rd = wa_pg_reader_get(s);
 	r = wa_pg_rx(
 	    s, rd,
-	    /* counters kept as messages change (pg_schema.c, version 6):
+	    /* counters kept as messages change (pg_schema.c, version 7):
 	     * at most 7 x 16 rows */
 	    "SELECT status, sum(n) FROM wadispatch_status_counts"
 	    " GROUP BY status"

@@ -166,6 +166,10 @@ static const migration steps[] = {
         " to_timestamp(expires_ms / 1000.0) AS expires_at,"
         " campaign_id"
         " FROM messages;"},
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {6, "ALTER TABLE messages ADD COLUMN content_json text;"},
     /* ---- operators: counts per status kept as messages change (issue
      * 15 / issue 17 item 5), read by /v1/stats and /metrics instead of a
      * GROUP BY over every row.
@@ -181,7 +185,7 @@ static const migration steps[] = {
      *     deadlock.
      *   - The table is locked against writers while it is created and
      *     counted, so the first counts are exact. ---- */
-    {6, "LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE;"
+    {7, "LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE;"
         "CREATE TABLE wadispatch_status_counts ("
         " status text NOT NULL, slot integer NOT NULL,"
         " n bigint NOT NULL, PRIMARY KEY (status, slot))"

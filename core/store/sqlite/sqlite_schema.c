@@ -158,12 +158,16 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages(phone)"
         " WHERE status = 'queued';"},
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {7, "ALTER TABLE messages ADD COLUMN content_json TEXT;"},
     /* ---- operators: counts per status applied once per group commit
      * (issue 15 / issue 17 item 5). Version 5's triggers updated
      * status_counts once per message; the write connection now sums the
      * changes in memory and applies them at commit (sqlite_counts.c).
      * The counts the triggers kept are exact, so they are kept. ---- */
-    {7, "DROP TRIGGER IF EXISTS status_counts_insert;"
+    {8, "DROP TRIGGER IF EXISTS status_counts_insert;"
         "DROP TRIGGER IF EXISTS status_counts_update;"
         "DROP TRIGGER IF EXISTS status_counts_delete;"},
 };

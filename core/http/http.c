@@ -340,6 +340,17 @@ static void check_head(wa_req *r, const char *url)
 	for (rt = g_routes; rt->pattern; rt++)
 		if (match(rt->pattern, url, r->param, sizeof(r->param)))
 			break;
+	/* A connection past MAX_CONNECTIONS: a probe is answered, anything
+	 * else is told to come back; either way it is closed after. */
+	if (wa_watchdog_refuse_overflow(r->conn, rt->pattern && rt->always)) {
+		r->close = true;
+		if (!rt->pattern || !rt->always) {
+			wa_req_add_header(r, "Retry-After", "1");
+			wa_req_error(r, 503,
+			             "Too many connections, retry later", NULL);
+			return;
+		}
+	}
 	if (!rt->pattern) {
 		wa_req_error(r, 404, "Not found", NULL);
 		return;
@@ -443,6 +454,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->start_us = wa_mono_us();
 	r->raw_uri = strndup(uri, 8192);
 	r->raw_uri_len = strlen(uri);
+	wa_watchdog_request_start(conn);
 	atomic_fetch_add(&r->app->requests_open, 1);
 	return r;
 }
@@ -586,10 +598,16 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
 	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	wa_watchdog_conf wc = {
+	    .request_ms = (int64_t)s->request_timeout_s * 1000,
+	    .idle_ms = (int64_t)s->connection_timeout_s * 1000,
+	    .per_ip_max = s->max_unfinished_per_ip,
+	    .max_conns = s->max_connections,
+	    .plain_http = !s->tls_cert,
+	};
 
 	g_routes = routes;
-	app->watchdog = wa_watchdog_create((int64_t)s->request_timeout_s * 1000,
-	                                   s->max_unfinished_per_ip);
+	app->watchdog = wa_watchdog_create(&wc);
 	if (!app->watchdog) {
 		snprintf(err, err_len,
 		         "Cannot start the request watchdog thread");
@@ -605,8 +623,9 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)s->http_threads, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)s->connection_timeout_s,
+	    (unsigned)s->max_connections + WA_WATCHDOG_EXTRA_CONNS,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)s->connection_timeout_s + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,

@@ -339,8 +339,9 @@ static void *sender_main(void *arg)
 			claim = !w->n_busy && now >= w->probe_at;
 		} else {
 			max = room;
-			claim = (again || take_kick(w) || retry_due(w)) &&
-			        (room >= WH_PARALLEL / 4 || !w->n_busy);
+			/* room first: a kick is kept until it can be taken */
+			claim = (room >= WH_PARALLEL / 4 || !w->n_busy) &&
+			        (again || take_kick(w) || retry_due(w));
 		}
 		claim = claim && !stopping;
 		/* Outcomes linger a little to share one commit. */

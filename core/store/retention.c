@@ -1,7 +1,8 @@
 /* retention.c - the retention thread: deletes finished messages older than
- * RETENTION (with their history and webhook events) in small batches, each
- * batch one writer job, so accepts queued behind it wait for one small
- * delete at most */
+ * RETENTION (with their history and webhook events), then inbound messages
+ * and idle contacts that are not opted out (two-way messaging), in small
+ * batches, each batch one writer job, so accepts queued behind it wait for
+ * one small delete at most */
 #include "store/retention.h"
 
 #include <pthread.h>
@@ -24,20 +25,23 @@ struct wa_retention {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	bool stopping;
-	atomic_ullong deleted;
+	atomic_ullong deleted, deleted_twoway;
 };
 
 typedef struct purge_job {
 	int64_t before_ms;
 	size_t max;
 	long n;
+	bool twoway; /* purge_twoway instead of purge */
 } purge_job;
 
 static int purge_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	purge_job *j = ud;
 
-	j->n = s->ops->purge(s, j->before_ms, j->max, err, err_len);
+	j->n = j->twoway
+	           ? s->ops->purge_twoway(s, j->before_ms, j->max, err, err_len)
+	           : s->ops->purge(s, j->before_ms, j->max, err, err_len);
 	return j->n < 0 ? -1 : 0;
 }
 
@@ -51,27 +55,47 @@ static bool stopping(wa_retention *r)
 	return v;
 }
 
-/* One pass: batches until one comes back short. */
-static void pass(wa_retention *r)
+/* Batches of one kind until one comes back short; rows deleted. */
+static unsigned long long batches(wa_retention *r, purge_job *j,
+                                  atomic_ullong *counter, const char *what)
 {
-	purge_job j = {.before_ms = wa_now_ms() - r->keep_ms, .max = r->batch};
 	unsigned long long total = 0;
 	char err[WA_ERR_MAX] = "";
 
 	do {
-		j.n = 0;
-		if (wa_writer_run(r->writer, purge_fn, &j, err, sizeof(err)) !=
+		j->n = 0;
+		if (wa_writer_run(r->writer, purge_fn, j, err, sizeof(err)) !=
 		    0) {
 			wa_log(WA_LOG_WARN, "retention",
-			       "Cannot delete old messages: %s", err);
+			       "Cannot delete old %s: %s", what, err);
 			break;
 		}
-		total += (unsigned long long)j.n;
-		atomic_fetch_add(&r->deleted, (unsigned long long)j.n);
-	} while ((size_t)j.n == r->batch && !stopping(r));
+		total += (unsigned long long)j->n;
+		atomic_fetch_add(counter, (unsigned long long)j->n);
+		/* purge_twoway counts two tables, each up to max */
+	} while ((size_t)j->n >= r->batch && !stopping(r));
+	return total;
+}
+
+/* One pass: finished messages, then inbound messages and contacts. */
+static void pass(wa_retention *r)
+{
+	purge_job j = {.before_ms = wa_now_ms() - r->keep_ms, .max = r->batch};
+	unsigned long long total;
+
+	total = batches(r, &j, &r->deleted, "messages");
 	if (total)
 		wa_log(WA_LOG_INFO, "retention",
 		       "Deleted %llu finished messages older than %lld s",
+		       total, (long long)(r->keep_ms / 1000));
+	if (!r->store->ops->purge_twoway || stopping(r))
+		return;
+	j.twoway = true;
+	total = batches(r, &j, &r->deleted_twoway, "inbound messages");
+	if (total)
+		wa_log(WA_LOG_INFO, "retention",
+		       "Deleted %llu inbound messages and idle contacts older "
+		       "than %lld s",
 		       total, (long long)(r->keep_ms / 1000));
 }
 
@@ -116,6 +140,7 @@ wa_retention *wa_retention_start(wa_store *store, wa_writer *w, int64_t keep_ms,
 	r->interval_ms = interval_ms > 0 ? interval_ms : 60000;
 	r->batch = batch ? batch : 500;
 	atomic_init(&r->deleted, 0);
+	atomic_init(&r->deleted_twoway, 0);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -139,6 +164,11 @@ wa_retention *wa_retention_start(wa_store *store, wa_writer *w, int64_t keep_ms,
 unsigned long long wa_retention_deleted(wa_retention *r)
 {
 	return r ? atomic_load(&r->deleted) : 0;
+}
+
+unsigned long long wa_retention_deleted_twoway(wa_retention *r)
+{
+	return r ? atomic_load(&r->deleted_twoway) : 0;
 }
 
 void wa_retention_stop(wa_retention *r)

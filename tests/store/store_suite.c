@@ -62,6 +62,10 @@ static const tcase cases[] = {
     {"requeue_many", su_case_requeue_many, ALL},
     {"campaign", su_case_campaign, ALL},
     {"failure_codes", su_case_failure_codes, ALL},
+    {"optout_insert", su_case_optout_insert, ALL},
+    {"optout_group_commit", su_case_optout_group_commit, ALL},
+    {"optout_other_conn", su_case_optout_other_conn, SHARED},
+    {"purge_twoway", su_case_purge_twoway, SHARED},
 };
 
 static bool runs_here(int only)
@@ -112,5 +116,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases3_counts);
 	add_counts(su_cases4_counts);
 	add_counts(su_cases5_counts);
+	add_counts(su_cases6_counts);
 	return wa_t_report();
 }

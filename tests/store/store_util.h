@@ -60,6 +60,7 @@ void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
+void su_cases6_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);
@@ -103,5 +104,9 @@ void su_case_requeue(void);
 void su_case_requeue_many(void);
 void su_case_campaign(void);
 void su_case_failure_codes(void);
+void su_case_optout_insert(void);
+void su_case_optout_group_commit(void);
+void su_case_optout_other_conn(void);
+void su_case_purge_twoway(void);
 
 #endif

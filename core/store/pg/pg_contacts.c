@@ -116,6 +116,47 @@ int wa_pg_cancel_phone(wa_store *st, const char *phone, int64_t now_ms,
 	return 0;
 }
 
+long wa_pg_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
+                        size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	PGresult *r;
+	bool mine;
+	long n;
+
+	r = wa_pg_write(
+	    s, "SELECT pg_try_advisory_xact_lock(" WA_PG_PURGE_LOCK ")", NULL,
+	    "purge lock", err, err_len);
+	if (!r)
+		return -1;
+	mine = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!mine)
+		return 0;
+	wa_pg_p_i64(&p, before_ms);
+	wa_pg_p_i64(&p, (int64_t)max);
+	/* an opted-out contact never goes; a contact that opts out while
+	 * this runs is re-checked under its row lock (FOR UPDATE) */
+	r = wa_pg_write(
+	    s,
+	    "WITH i AS (DELETE FROM inbound WHERE id IN (SELECT id"
+	    "  FROM inbound WHERE occurred_ms < $1"
+	    "  ORDER BY occurred_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+	    "  RETURNING 1),"
+	    " c AS (DELETE FROM contacts WHERE phone IN (SELECT phone"
+	    "  FROM contacts WHERE NOT opted_out AND last_inbound_ms < $1"
+	    "  AND opt_at_ms < $1 ORDER BY last_inbound_ms LIMIT $2"
+	    "  FOR UPDATE SKIP LOCKED) RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM c)",
+	    &p, "inbound purge", err, err_len);
+	if (!r)
+		return -1;
+	n = count0(r);
+	PQclear(r);
+	return n;
+}
+
 int wa_pg_outbox_add(wa_store *st, const char *key, const char *event,
                      const char *body, int64_t at_ms, char *err, size_t err_len)
 {

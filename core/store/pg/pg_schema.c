@@ -166,6 +166,12 @@ static const migration steps[] = {
         " to_timestamp(expires_ms / 1000.0) AS expires_at,"
         " campaign_id"
         " FROM messages;"},
+    /* ---- two-way retention (issue 13): self-contained; renumber at
+     * merge if another branch took 6. Retention deletes contacts that
+     * are not opted out and idle since before RETENTION; this keeps the
+     * search off the whole table. ---- */
+    {6, "CREATE INDEX contacts_idle ON contacts (last_inbound_ms)"
+        " WHERE NOT opted_out;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

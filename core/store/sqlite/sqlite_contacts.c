@@ -148,6 +148,34 @@ int wa_sq_cancel_phone(wa_store *base, const char *phone, int64_t now_ms,
 	return 0;
 }
 
+long wa_sq_purge_twoway(wa_store *base, int64_t before_ms, size_t max,
+                        char *err, size_t err_len)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM inbound WHERE id IN (SELECT id FROM inbound"
+	    " WHERE occurred_ms < ?1 ORDER BY occurred_ms, id LIMIT ?2)",
+	    /* an opted-out contact never goes (store.h) */
+	    "DELETE FROM contacts WHERE phone IN (SELECT phone FROM contacts"
+	    " WHERE opted_out = 0 AND last_inbound_ms < ?1 AND opt_at_ms < ?1"
+	    " ORDER BY last_inbound_ms LIMIT ?2)",
+	};
+	wa_sq_store *s = S(base);
+	long n = 0;
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = wprep(s, sql[i], err, err_len);
+
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, before_ms);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+		if (wdone(s, st, "inbound purge", err, err_len) < 0)
+			return -1;
+		n += (long)sqlite3_changes(s->wdb);
+	}
+	return n;
+}
+
 int wa_sq_outbox_add(wa_store *base, const char *key, const char *event,
                      const char *body, int64_t at_ms, char *err, size_t err_len)
 {

@@ -158,6 +158,12 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages(phone)"
         " WHERE status = 'queued';"},
+    /* ---- two-way retention (issue 13): self-contained; renumber at
+     * merge if another branch took 7. Retention deletes contacts that
+     * are not opted out and idle since before RETENTION; this keeps the
+     * search off the whole table. ---- */
+    {7, "CREATE INDEX contacts_idle ON contacts(last_inbound_ms)"
+        " WHERE opted_out = 0;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

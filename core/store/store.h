@@ -467,6 +467,12 @@ typedef struct wa_store_ops {
 	 * (the others get 0). NULL when the backend keeps everything. */
 	long (*purge_twoway)(wa_store *s, int64_t before_ms, size_t max,
 	                     char *err, size_t err_len);
+	/* Read: which of phones[0..n) are opted out (committed data): out[i]
+	 * true for each. One round trip for the lot (the engine asks once
+	 * per claim, so a message claimed after its phone opted out, e.g.
+	 * retried or requeued, is never sent). 0, or -1 on error. */
+	int (*suppressed)(wa_store *s, const char *const *phones, size_t n,
+	                  bool *out, char *err, size_t err_len);
 } wa_store_ops;
 
 struct wa_store {

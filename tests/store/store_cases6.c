@@ -302,3 +302,29 @@ void su_case_purge_twoway(void)
 	CHECK_INT(purge2(s, 1000, 1), 0);
 	wa_store_close(s);
 }
+
+/* suppressed: which of a list of phones are opted out (committed). */
+void su_case_suppressed(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	const char *phones[4] = {P, Q, NULL, P};
+	bool out[4] = {true, true, true, true};
+	char err[256] = "";
+
+	CHECK(s->ops->suppressed != NULL);
+	if (!s->ops->suppressed) {
+		wa_store_close(s);
+		return;
+	}
+	CHECK_INT(s->ops->suppressed(s, phones, 4, out, err, sizeof(err)), 0);
+	CHECK(!out[0] && !out[1] && !out[2] && !out[3]);
+	opt(s, P, true, "api", 100);
+	CHECK_INT(s->ops->suppressed(s, phones, 4, out, err, sizeof(err)), 0);
+	CHECK(out[0] && !out[1] && !out[2] && out[3]);
+	opt(s, P, false, "api", 200);
+	opt(s, Q, true, "api", 200);
+	CHECK_INT(s->ops->suppressed(s, phones, 4, out, err, sizeof(err)), 0);
+	CHECK(!out[0] && out[1] && !out[2] && !out[3]);
+	CHECK_INT(s->ops->suppressed(s, phones, 0, out, err, sizeof(err)), 0);
+	wa_store_close(s);
+}

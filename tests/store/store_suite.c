@@ -66,6 +66,7 @@ static const tcase cases[] = {
     {"optout_group_commit", su_case_optout_group_commit, ALL},
     {"optout_other_conn", su_case_optout_other_conn, SHARED},
     {"purge_twoway", su_case_purge_twoway, SHARED},
+    {"suppressed", su_case_suppressed, ALL},
 };
 
 static bool runs_here(int only)

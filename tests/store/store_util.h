@@ -108,5 +108,6 @@ void su_case_optout_insert(void);
 void su_case_optout_group_commit(void);
 void su_case_optout_other_conn(void);
 void su_case_purge_twoway(void);
+void su_case_suppressed(void);
 
 #endif

@@ -214,6 +214,49 @@ int wa_pg_contact_get(wa_store *st, const char *phone, wa_contact *out,
 	return rc;
 }
 
+int wa_pg_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+	size_t cap = n * (WA_PHONE_MAX + 3) + 3, len = 1;
+	char *arr;
+	int rows;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = false;
+	if (n == 0)
+		return 0;
+	arr = malloc(cap);
+	if (!arr) {
+		snprintf(err, err_len, "Out of memory.");
+		return -1;
+	}
+	/* E.164 phones: no quote or backslash to escape */
+	arr[0] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(arr + len, cap - len, "%s\"%.*s\"",
+		                        i ? "," : "", WA_PHONE_MAX - 1,
+		                        phones[i] ? phones[i] : "");
+	snprintf(arr + len, cap - len, "}");
+	wa_pg_p_str(&p, arr);
+	r = wa_pg_read(S(st),
+	               "SELECT phone FROM contacts"
+	               " WHERE opted_out AND phone = ANY ($1::text[])",
+	               &p, "opt-out read", err, err_len);
+	free(arr);
+	if (!r)
+		return -1;
+	rows = PQntuples(r);
+	for (int k = 0; k < rows; k++)
+		for (size_t i = 0; i < n; i++)
+			if (phones[i] &&
+			    strcmp(phones[i], PQgetvalue(r, k, 0)) == 0)
+				out[i] = true;
+	PQclear(r);
+	return 0;
+}
+
 int wa_pg_inbound_list(wa_store *st, const wa_inbound_query *q,
                        wa_inbound_rec *out, size_t max, size_t *n, char *err,
                        size_t err_len)

@@ -220,6 +220,8 @@ int wa_pg_suppression_list(wa_store *st, const char *after_phone,
                            size_t err_len);
 long wa_pg_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
                         size_t err_len);
+int wa_pg_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len);
 /* pg_ops.c: the operators' operations (store.h, appended ops) */
 /* Close the operators' read connection (pg_close; ops_mu is the
  * caller's). */

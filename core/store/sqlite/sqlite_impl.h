@@ -164,6 +164,8 @@ int wa_sq_suppression_list(wa_store *st, const char *after_phone,
                            size_t err_len);
 long wa_sq_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
                         size_t err_len);
+int wa_sq_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len);
 
 /* sqlite_ops.c: the operators' operations (store.h, appended ops) */
 /* Close the operators' read connection and destroy ops_mu (sq_close). */

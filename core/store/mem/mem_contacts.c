@@ -30,13 +30,6 @@ static wa_contact *find_ct(mem_store *m, const char *phone)
 	return NULL;
 }
 
-const wa_contact *wa_mem_opted_out(mem_store *m, const char *phone)
-{
-	const wa_contact *c = find_ct(m, phone);
-
-	return c && c->opted_out ? c : NULL;
-}
-
 /* The contact of phone, created when new; its state saved for rollback. */
 static wa_contact *touch_ct(mem_store *m, const char *phone, char *err,
                             size_t err_len)

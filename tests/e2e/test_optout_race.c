@@ -54,8 +54,9 @@ static int writer_at(void *arg)
 
 int main(void)
 {
+	/* RETENTION=0: no retention pass may take the writer meanwhile */
 	const char *env[] = {"API_KEY=" E2E_KEY, "BIND_ADDRESS=127.0.0.1",
-	                     "MOCK_DELAY_MS=1", NULL};
+	                     "MOCK_DELAY_MS=1", "RETENTION=0", NULL};
 	call one = {.path = "/v1/messages/send",
 	            .body = "{\"recipient_phone\":\"" PHONE_OUT
 	                    "\",\"message_body\":\"Offer\","
@@ -66,7 +67,7 @@ int main(void)
 	                      "\"race-b1\"},{\"recipient_phone\":\"" PHONE_OK
 	                      "\",\"message_body\":\"y\",\"external_id\":"
 	                      "\"race-b2\"}]}"};
-	int blocked[2] = {0, 1}, queued[2] = {1, 1};
+	int idle[2] = {0, 0}, blocked[2] = {0, 1}, queued[2] = {1, 1};
 	char path[512], early[512] = "", late[512] = "", sql[256];
 	wa_http_reply r;
 	sqlite3 *db = NULL;
@@ -76,6 +77,7 @@ int main(void)
 		fprintf(stderr, "daemon did not start; log %s\n", d.log_path);
 		return 1;
 	}
+	CHECK(wa_h_wait_for(writer_at, idle, 5000));
 	snprintf(path, sizeof(path), "%s/wa.db", d.dir);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);

@@ -18,6 +18,7 @@
 #define PHONE_API "+5511987650102"
 #define PHONE_OLD "+5511987650103" /* last replied two days ago */
 #define PHONE_BTN "+5511987650104" /* taps a STOP button, then Voltar */
+#define ADMIN "e2e-admin-key-0123456789"
 
 static const pe_provider *prov;
 
@@ -149,6 +150,19 @@ static void stop_cancels_queued(const wa_daemon *d, const wa_fake *f)
 	snprintf(got, sizeof(got), "/v1/messages/%s", id);
 	CHECK_INT(e2e_get(d, got, &r), 200);
 	CHECK(strstr(r.body, "the recipient opted out (keyword:SAIR)") != NULL);
+	wa_h_reply_free(&r);
+	/* an operator cannot requeue it while the number is opted out */
+	snprintf(got, sizeof(got), "/v1/messages/%s/retry", id);
+	{
+		char url[512];
+		const char *h[] = {"X-API-Key: " ADMIN, NULL};
+
+		snprintf(url, sizeof(url), "%s%s", d->base, got);
+		CHECK_INT(wa_h_http("POST", url, h, NULL, 0, &r), 0);
+	}
+	CHECK_INT(r.status, 409);
+	CHECK(strstr(r.body, "opted out of messages (keyword:SAIR") != NULL);
+	CHECK(strstr(r.body, "\"status\":\"canceled\"") != NULL);
 	wa_h_reply_free(&r);
 	(void)f;
 }
@@ -321,6 +335,7 @@ int main(void)
 	pe_env_add(&env, "RETRY_BASE_MS=60000");
 	pe_env_add(&env, "RETRY_MAX_MS=60000");
 	pe_env_add(&env, "WINDOW_POLICY=enforce");
+	pe_env_add(&env, "ADMIN_API_KEYS=" ADMIN);
 	if (wa_h_daemon_start(&d, env.list) != 0) {
 		fprintf(stderr, "daemon did not start; log %s\n", d.log_path);
 		wa_fake_stop(&f);

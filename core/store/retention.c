@@ -31,18 +31,24 @@ struct wa_retention {
 typedef struct purge_job {
 	int64_t before_ms;
 	size_t max;
-	long n;
-	bool twoway; /* purge_twoway instead of purge */
+	long n;  /* finished messages deleted */
+	long n2; /* inbound messages and contacts deleted (purge_twoway) */
 } purge_job;
 
+/* One batch in one writer job: finished messages, and once those come
+ * back short, inbound messages and idle contacts in the same job (so a
+ * pass with nothing to delete is still one job). */
 static int purge_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	purge_job *j = ud;
 
-	j->n = j->twoway
-	           ? s->ops->purge_twoway(s, j->before_ms, j->max, err, err_len)
-	           : s->ops->purge(s, j->before_ms, j->max, err, err_len);
-	return j->n < 0 ? -1 : 0;
+	j->n = s->ops->purge(s, j->before_ms, j->max, err, err_len);
+	if (j->n < 0)
+		return -1;
+	if ((size_t)j->n >= j->max || !s->ops->purge_twoway)
+		return 0;
+	j->n2 = s->ops->purge_twoway(s, j->before_ms, j->max, err, err_len);
+	return j->n2 < 0 ? -1 : 0;
 }
 
 static bool stopping(wa_retention *r)
@@ -55,48 +61,37 @@ static bool stopping(wa_retention *r)
 	return v;
 }
 
-/* Batches of one kind until one comes back short; rows deleted. */
-static unsigned long long batches(wa_retention *r, purge_job *j,
-                                  atomic_ullong *counter, const char *what)
-{
-	unsigned long long total = 0;
-	char err[WA_ERR_MAX] = "";
-
-	do {
-		j->n = 0;
-		if (wa_writer_run(r->writer, purge_fn, j, err, sizeof(err)) !=
-		    0) {
-			wa_log(WA_LOG_WARN, "retention",
-			       "Cannot delete old %s: %s", what, err);
-			break;
-		}
-		total += (unsigned long long)j->n;
-		atomic_fetch_add(counter, (unsigned long long)j->n);
-		/* purge_twoway counts two tables, each up to max */
-	} while ((size_t)j->n >= r->batch && !stopping(r));
-	return total;
-}
-
-/* One pass: finished messages, then inbound messages and contacts. */
+/* One pass: batches until both kinds come back short (purge_twoway counts
+ * two tables, each up to max). */
 static void pass(wa_retention *r)
 {
 	purge_job j = {.before_ms = wa_now_ms() - r->keep_ms, .max = r->batch};
-	unsigned long long total;
+	unsigned long long total = 0, total2 = 0;
+	char err[WA_ERR_MAX] = "";
 
-	total = batches(r, &j, &r->deleted, "messages");
+	do {
+		j.n = j.n2 = 0;
+		if (wa_writer_run(r->writer, purge_fn, &j, err, sizeof(err)) !=
+		    0) {
+			wa_log(WA_LOG_WARN, "retention",
+			       "Cannot delete old messages: %s", err);
+			break;
+		}
+		total += (unsigned long long)j.n;
+		total2 += (unsigned long long)j.n2;
+		atomic_fetch_add(&r->deleted, (unsigned long long)j.n);
+		atomic_fetch_add(&r->deleted_twoway, (unsigned long long)j.n2);
+	} while (((size_t)j.n >= r->batch || (size_t)j.n2 >= r->batch) &&
+	         !stopping(r));
 	if (total)
 		wa_log(WA_LOG_INFO, "retention",
 		       "Deleted %llu finished messages older than %lld s",
 		       total, (long long)(r->keep_ms / 1000));
-	if (!r->store->ops->purge_twoway || stopping(r))
-		return;
-	j.twoway = true;
-	total = batches(r, &j, &r->deleted_twoway, "inbound messages");
-	if (total)
+	if (total2)
 		wa_log(WA_LOG_INFO, "retention",
 		       "Deleted %llu inbound messages and idle contacts older "
 		       "than %lld s",
-		       total, (long long)(r->keep_ms / 1000));
+		       total2, (long long)(r->keep_ms / 1000));
 }
 
 static void *retention_main(void *arg)

@@ -436,7 +436,8 @@ typedef struct wa_store_ops {
 	               size_t err_len);
 	/* Write: requeue (as above) up to max messages matching f whose
 	 * status is failed or canceled (f->status, when set, must be one of
-	 * them), newest first. Returns how many, or -1. */
+	 * them), newest first, skipping those to a phone that is opted out.
+	 * Returns how many, or -1. */
 	long (*requeue_many)(wa_store *s, const wa_msg_filter *f, size_t max,
 	                     int64_t now_ms, int64_t expires_ms,
 	                     const char *reason, char *err, size_t err_len);

@@ -328,3 +328,29 @@ void su_case_suppressed(void)
 	CHECK_INT(s->ops->suppressed(s, phones, 0, out, err, sizeof(err)), 0);
 	wa_store_close(s);
 }
+
+/* requeue_many skips messages to a phone that opted out. */
+void su_case_requeue_optout(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_msg_filter f;
+	wa_msg_status st;
+	char err[256] = "";
+	long n;
+
+	su_insert(s, "rq1", "rq1", P, "a", NULL, NULL, 100);
+	su_insert(s, "rq2", "rq2", Q, "b", NULL, NULL, 110);
+	CHECK_INT(su_cancel(s, "rq1", 200, &st), WA_CANCEL_DONE);
+	CHECK_INT(su_cancel(s, "rq2", 200, &st), WA_CANCEL_DONE);
+	opt(s, P, true, "keyword:STOP", 300);
+	memset(&f, 0, sizeof(f));
+	f.status = -1;
+	tx(s, true);
+	n = s->ops->requeue_many(s, &f, 10, 400, 9000, "bulk", err,
+	                         sizeof(err));
+	tx(s, false);
+	CHECK(n == 1);
+	CHECK_INT(su_status(s, "rq1"), WA_MSG_CANCELED);
+	CHECK_INT(su_status(s, "rq2"), WA_MSG_QUEUED);
+	wa_store_close(s);
+}

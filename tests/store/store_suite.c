@@ -67,6 +67,7 @@ static const tcase cases[] = {
     {"optout_other_conn", su_case_optout_other_conn, SHARED},
     {"purge_twoway", su_case_purge_twoway, SHARED},
     {"suppressed", su_case_suppressed, ALL},
+    {"requeue_optout", su_case_requeue_optout, ALL},
 };
 
 static bool runs_here(int only)

@@ -109,5 +109,6 @@ void su_case_optout_group_commit(void);
 void su_case_optout_other_conn(void);
 void su_case_purge_twoway(void);
 void su_case_suppressed(void);
+void su_case_requeue_optout(void);
 
 #endif

@@ -417,8 +417,11 @@ void *wa_engine_claimer_main(void *arg)
 			 * is the test, and CONFIG pauses again. Otherwise
 			 * /ready would stay 503 until a message came, which a
 			 * load balancer reading /ready would never send.
-			 * (Re-read: due_now let go of the lock.) */
+			 * (Re-read: due_now let go of the lock.) Not while an
+			 * outcome is still on its way to the store: the message
+			 * that paused it may be one of them, not yet due. */
 			if (due == 0 && probe && e->paused && !e->probe_out &&
+			    e->pending_finish == 0 && !e->fin_head &&
 			    wa_mono_ms() >= e->probe_at)
 				wa_engine_unpause(
 				    e, ": no message is due to probe with; "

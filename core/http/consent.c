@@ -40,7 +40,9 @@ int wa_consent_check(wa_app *app, const wa_send_fields *f, int64_t now_ms,
 	if (c.opted_out)
 		return wa_consent_optout_msg(f->phone, c.opt_source,
 		                             c.opt_at_ms, msg, len);
+	/* A template passes: the 1.1 field or content.template. */
 	if (app->settings->window_enforce && !f->template_json &&
+	    !(f->content_kinds & WA_CONTENT_TEMPLATE) &&
 	    c.last_inbound_ms > 0 &&
 	    now_ms - c.last_inbound_ms > WA_WINDOW_MS) {
 		snprintf(msg, len,

@@ -69,6 +69,9 @@ typedef struct wa_new_message {
 	 * ops->schedule after a CREATED insert) stores them. */
 	const char *campaign_id; /* NULL or up to 64 bytes */
 	int64_t send_at_ms;      /* first due time; 0 = at once */
+	/* Appended (issue 14 item 5): canonical content JSON or NULL; part
+	 * of the insert and of the idempotency comparison. */
+	const char *content_json;
 } wa_new_message;
 
 typedef enum wa_insert_kind {
@@ -123,6 +126,9 @@ typedef struct wa_message_rec {
 	int64_t claim_seq;
 	/* Appended: "" when none. */
 	char campaign_id[WA_CAMPAIGN_ID_MAX];
+	/* Appended (issue 14 item 5): canonical content JSON; NULL when none
+	 * (malloc'd, freed by wa_message_rec_free). */
+	char *content_json;
 } wa_message_rec;
 
 void wa_message_rec_free(

@@ -245,6 +245,25 @@ static void window_and_listing(const wa_daemon *d)
 	              &r),
 	          200);
 	wa_h_reply_free(&r);
+	/* Rich content: content.template passes the window like the 1.1
+	 * template; media is free-form and is refused. */
+	CHECK_INT(req(d, "POST", "/v1/messages/send",
+	              "{\"recipient_phone\":\"" PHONE_OLD
+	              "\",\"message_body\":\"t\",\"external_id\":\"tw-w4\","
+	              "\"content\":{\"template\":{\"name\":\"hello_world\","
+	              "\"body_parameters\":[\"Ana\"]}}}",
+	              &r),
+	          200);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "POST", "/v1/messages/send",
+	              "{\"recipient_phone\":\"" PHONE_OLD
+	              "\",\"message_body\":\"t\",\"external_id\":\"tw-w5\","
+	              "\"content\":{\"media\":{\"type\":\"image\",\"url\":"
+	              "\"https://cdn.example.com/p.png\"}}}",
+	              &r),
+	          409);
+	CHECK(strstr(r.body, "send a template") != NULL);
+	wa_h_reply_free(&r);
 	/* A number never heard from is not refused. */
 	CHECK_INT(pe_send(d, "tw-w3", "+5511987650199", "Hi", false, &r), 200);
 	wa_h_reply_free(&r);

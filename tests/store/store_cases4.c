@@ -366,6 +366,8 @@ void su_case_sqlite_migrate_v4(void)
 	    "CREATE INDEX outbox_message ON outbox(message_id, seq);"
 	    "DROP TABLE inbound; DROP TABLE contacts;"
 	    "DROP INDEX messages_phone_queued;"
+	    /* undo the rich-content step (7) too */
+	    "ALTER TABLE messages DROP COLUMN content_json;"
 	    "PRAGMA user_version = 5;" /* the step before two-way's (6) */
 	    "COMMIT;";
 	char path[512];

@@ -61,6 +61,7 @@ static const tcase cases[] = {
     {"requeue", su_case_requeue, ALL},
     {"requeue_many", su_case_requeue_many, ALL},
     {"campaign", su_case_campaign, ALL},
+    {"content", su_case_content, ALL},
     {"failure_codes", su_case_failure_codes, ALL},
     {"optout_insert", su_case_optout_insert, ALL},
     {"optout_group_commit", su_case_optout_group_commit, ALL},

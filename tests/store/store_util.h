@@ -103,6 +103,7 @@ void su_case_list(void);
 void su_case_requeue(void);
 void su_case_requeue_many(void);
 void su_case_campaign(void);
+void su_case_content(void); /* store_cases_content.c */
 void su_case_failure_codes(void);
 void su_case_optout_insert(void);
 void su_case_optout_group_commit(void);

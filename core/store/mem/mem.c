@@ -16,6 +16,7 @@ static int copy_rec(const mem_msg *mm, wa_message_rec *out, char *err,
 	out->body = wa_mem_dup_opt(mm->r.body, &oom);
 	out->template_json = wa_mem_dup_opt(mm->r.template_json, &oom);
 	out->media_url = wa_mem_dup_opt(mm->r.media_url, &oom);
+	out->content_json = wa_mem_dup_opt(mm->r.content_json, &oom);
 	out->history = NULL;
 	if (mm->r.n_history) {
 		out->history = malloc(mm->r.n_history * sizeof(*out->history));

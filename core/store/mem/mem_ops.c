@@ -107,6 +107,8 @@ int wa_mem_list(wa_store *s, const wa_msg_filter *f, size_t max,
 		out[i].template_json =
 		    wa_mem_dup_opt(sel[i]->r.template_json, &oom);
 		out[i].media_url = wa_mem_dup_opt(sel[i]->r.media_url, &oom);
+		out[i].content_json =
+		    wa_mem_dup_opt(sel[i]->r.content_json, &oom);
 		out[i].history = NULL;
 		out[i].n_history = 0;
 	}

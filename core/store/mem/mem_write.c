@@ -93,7 +93,8 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 		    strcmp(mm->r.phone, n->phone) == 0 &&
 		    strcmp(mm->r.body, n->body) == 0 &&
 		    wa_mem_eq_opt(mm->r.template_json, n->template_json) &&
-		    wa_mem_eq_opt(mm->r.media_url, n->media_url);
+		    wa_mem_eq_opt(mm->r.media_url, n->media_url) &&
+		    wa_mem_eq_opt(mm->r.content_json, n->content_json);
 
 		res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
 		snprintf(res->id, sizeof(res->id), "%s", mm->r.id);
@@ -135,6 +136,7 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 	mm->r.body = wa_mem_dup_opt(n->body, &oom);
 	mm->r.template_json = wa_mem_dup_opt(n->template_json, &oom);
 	mm->r.media_url = wa_mem_dup_opt(n->media_url, &oom);
+	mm->r.content_json = wa_mem_dup_opt(n->content_json, &oom);
 	mm->r.status = WA_MSG_QUEUED;
 	mm->r.created_ms = mm->r.updated_ms = n->created_ms;
 	mm->r.next_attempt_ms = n->created_ms;
@@ -242,6 +244,7 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 		r->template_json =
 		    wa_mem_dup_opt(pick[i]->r.template_json, &oom);
 		r->media_url = wa_mem_dup_opt(pick[i]->r.media_url, &oom);
+		r->content_json = wa_mem_dup_opt(pick[i]->r.content_json, &oom);
 		*n = i + 1;
 		if (oom) {
 			wa_mem_grow_fail(err, err_len);

@@ -135,8 +135,8 @@ int wa_pg_defer_finish(wa_pg_store *s, const char *id, const wa_outcome *o,
 }
 
 /* The arrays: $1 ids, $2 external ids, $3 phones, $4 bodies, $5 templates,
- * $6 media, $7 providers, $8 created, $9 expires. */
-enum { A_N = 9 };
+ * $6 media, $7 providers, $8 created, $9 expires, $10 content. */
+enum { A_N = 10 };
 
 static int build_arrays(wa_pg_store *s, sbuf *a)
 {
@@ -153,6 +153,7 @@ static int build_arrays(wa_pg_store *s, sbuf *a)
 		sb_elem(&a[6], m->provider, first);
 		sb_num(&a[7], m->created_ms, first);
 		sb_num(&a[8], m->expires_ms, first);
+		sb_elem(&a[9], m->content_json, first);
 	}
 	for (int k = 0; k < A_N; k++) {
 		sbuf t = {0};
@@ -175,11 +176,12 @@ static int build_arrays(wa_pg_store *s, sbuf *a)
 static const char insert_sql[] =
     "INSERT INTO messages (id, external_id, phone, body, template_json,"
     " media_url, provider, status, created_ms, updated_ms,"
-    " next_attempt_ms, expires_ms)"
-    " SELECT id, ext, phone, body, tj, mu, prov, 'queued', c, c, c, e"
+    " next_attempt_ms, expires_ms, content_json)"
+    " SELECT id, ext, phone, body, tj, mu, prov, 'queued', c, c, c, e, cj"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-    " $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[])"
-    " AS u (id, ext, phone, body, tj, mu, prov, c, e)"
+    " $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[],"
+    " $10::text[])"
+    " AS u (id, ext, phone, body, tj, mu, prov, c, e, cj)"
     /* never to a phone that opted out (store.h) */
     " WHERE NOT EXISTS (SELECT 1 FROM contacts AS ct"
     " WHERE ct.phone = u.phone AND ct.opted_out)"
@@ -189,7 +191,7 @@ static const char insert_sql[] =
 /* Every batch key's message, ours or one that was there before. */
 static const char lookup_sql[] =
     "SELECT id, external_id, status, created_ms, phone, body,"
-    " template_json, media_url FROM messages"
+    " template_json, media_url, content_json FROM messages"
     " WHERE external_id = ANY ($1::text[])"
     " ORDER BY external_id COLLATE \"C\"";
 
@@ -255,7 +257,8 @@ static int resolve(wa_pg_store *s, const PGresult *r, const PGresult *o,
 		else if (same_col(m->phone, r, row, 4) &&
 		         same_col(m->body, r, row, 5) &&
 		         same_col(m->template_json, r, row, 6) &&
-		         same_col(m->media_url, r, row, 7))
+		         same_col(m->media_url, r, row, 7) &&
+		         same_col(m->content_json, r, row, 8))
 			res->kind = WA_INSERT_REPLAYED;
 		else
 			res->kind = WA_INSERT_CONFLICT;

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 6
+#define WA_PG_SCHEMA_VERSION 7
 
 /* Retention: one instance at a time, the others skip the round (the lock
  * is held until the transaction ends). Any constant unique to this
@@ -22,8 +22,8 @@
 	"id, external_id, phone, body, template_json, media_url, provider, "   \
 	"status, attempts, provider_message_id, last_error, upstream_code, "   \
 	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
-	"expires_ms, lease_until_ms, claim_seq, campaign_id"
-#define WA_PG_N_MSG_COLS 20
+	"expires_ms, lease_until_ms, claim_seq, campaign_id, content_json"
+#define WA_PG_N_MSG_COLS 21
 
 #define WA_PG_POOL_MAX 8
 /* Reconnect backoff of the write connection. */

@@ -166,11 +166,15 @@ static const migration steps[] = {
         " to_timestamp(expires_ms / 1000.0) AS expires_at,"
         " campaign_id"
         " FROM messages;"},
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {6, "ALTER TABLE messages ADD COLUMN content_json text;"},
     /* ---- two-way retention (issue 13): self-contained; renumber at
-     * merge if another branch took 6. Retention deletes contacts that
+     * merge if another branch took 7. Retention deletes contacts that
      * are not opted out and idle since before RETENTION; this keeps the
      * search off the whole table. ---- */
-    {6, "CREATE INDEX contacts_idle ON contacts (last_inbound_ms)"
+    {7, "CREATE INDEX contacts_idle ON contacts (last_inbound_ms)"
         " WHERE NOT opted_out;"},
 };
 

@@ -10,14 +10,14 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 7
+#define WA_SQ_SCHEMA_VERSION 8
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
 	"id, external_id, phone, body, template_json, media_url, provider, "   \
 	"status, attempts, provider_message_id, last_error, upstream_code, "   \
 	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
-	"expires_ms, lease_until_ms, campaign_id"
+	"expires_ms, lease_until_ms, campaign_id, content_json"
 
 /* Prepared statements of the write connection (sqlite_write.c). */
 enum {

@@ -158,11 +158,15 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages(phone)"
         " WHERE status = 'queued';"},
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {7, "ALTER TABLE messages ADD COLUMN content_json TEXT;"},
     /* ---- two-way retention (issue 13): self-contained; renumber at
-     * merge if another branch took 7. Retention deletes contacts that
+     * merge if another branch took 8. Retention deletes contacts that
      * are not opted out and idle since before RETENTION; this keeps the
      * search off the whole table. ---- */
-    {7, "CREATE INDEX contacts_idle ON contacts(last_inbound_ms)"
+    {8, "CREATE INDEX contacts_idle ON contacts(last_inbound_ms)"
         " WHERE opted_out = 0;"},
 };
 

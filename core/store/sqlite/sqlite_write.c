@@ -12,14 +12,15 @@ static const char *const write_sql[W_N] = {
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
     [W_FIND_EXT] = "SELECT id, status, created_ms, phone, body,"
-                   " template_json, media_url FROM messages"
+                   " template_json, media_url, content_json FROM messages"
                    " WHERE external_id = ?1",
     [W_INSERT_MSG] = "INSERT INTO messages (id, external_id, phone, body,"
                      " template_json, media_url, provider, status,"
                      " attempts, created_ms, updated_ms, next_attempt_ms,"
-                     " expires_ms, lease_until_ms, upstream_status)"
+                     " expires_ms, lease_until_ms, upstream_status,"
+                     " content_json)"
                      " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
-                     " ?8, ?8, ?8, ?9, 0, 0"
+                     " ?8, ?8, ?8, ?9, 0, 0, ?10"
                      /* never to a phone that opted out (store.h) */
                      " WHERE NOT EXISTS (SELECT 1 FROM contacts"
                      " WHERE phone = ?3 AND opted_out = 1)"
@@ -300,7 +301,8 @@ static int find_existing(wa_sq_store *s, const wa_new_message *m,
 	same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
 	       same_str(m->body, sqlite3_column_text(st, 4)) &&
 	       same_str(m->template_json, sqlite3_column_text(st, 5)) &&
-	       same_str(m->media_url, sqlite3_column_text(st, 6));
+	       same_str(m->media_url, sqlite3_column_text(st, 6)) &&
+	       same_str(m->content_json, sqlite3_column_text(st, 7));
 	res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
 	wa_sq_col_copy(st, 0, res->id, sizeof(res->id));
 	status = wa_sq_col_status(st, 1);
@@ -336,6 +338,7 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	wa_sq_bind_str(st, 7, m->provider);
 	sqlite3_bind_int64(st, 8, m->created_ms);
 	sqlite3_bind_int64(st, 9, m->expires_ms);
+	wa_sq_bind_str(st, 10, m->content_json);
 	/* No history row: the queued entry is implied by created_ms (see
 	 * load_history in sqlite.c). Queued has no outbox event. */
 	if (step_done(s, st, "insert", err, err_len) < 0)

@@ -119,6 +119,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases3_counts);
 	add_counts(su_cases4_counts);
 	add_counts(su_cases5_counts);
-	add_counts(su_cases6_counts);
+	add_counts(su_cases_twoway_counts);
 	return wa_t_report();
 }

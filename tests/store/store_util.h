@@ -60,7 +60,7 @@ void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
-void su_cases6_counts(int *passed, int *failed);
+void su_cases_twoway_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);

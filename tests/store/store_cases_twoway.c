@@ -1,4 +1,4 @@
-/* store_cases6.c - store suite: the opt-out guarantee inside the insert (a
+/* store_cases_twoway.c - store suite: the opt-out guarantee inside the insert (a
  * new message to a suppressed phone is refused by the transaction that
  * would queue it, an opt-out earlier in the same group commit included),
  * and retention of inbound messages and idle contacts */
@@ -12,7 +12,7 @@
 #define P "+5511999990000" /* the phone that opts out */
 #define Q "+5511900000006" /* another phone */
 
-void su_cases6_counts(int *passed, int *failed)
+void su_cases_twoway_counts(int *passed, int *failed)
 {
 	*passed = wa_t_passed;
 	*failed = wa_t_failed;

@@ -203,6 +203,9 @@ typedef struct wa_outbox_event {
 	 * ordering key (events with one key go out in order). */
 	char event[32];
 	char *body;
+	/* Appended (operators): the message's campaign_id, "" when none or
+	 * for an event that is not about a message. */
+	char campaign_id[WA_CAMPAIGN_ID_MAX];
 } wa_outbox_event;
 
 /* Frees ev's members (body); accepts NULL. */

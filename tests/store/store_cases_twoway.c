@@ -1,7 +1,7 @@
-/* store_cases_twoway.c - store suite: the opt-out guarantee inside the insert (a
- * new message to a suppressed phone is refused by the transaction that
- * would queue it, an opt-out earlier in the same group commit included),
- * and retention of inbound messages and idle contacts */
+/* store_cases_twoway.c - store suite: the opt-out guarantee inside the insert
+ * (a new message to a suppressed phone is refused by the transaction that would
+ * queue it, an opt-out earlier in the same group commit included), and
+ * retention of inbound messages and idle contacts */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

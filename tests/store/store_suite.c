@@ -63,6 +63,11 @@ static const tcase cases[] = {
     {"campaign", su_case_campaign, ALL},
     {"content", su_case_content, ALL},
     {"failure_codes", su_case_failure_codes, ALL},
+    {"counts", su_case_counts, ALL},
+    {"counts_two", su_case_counts_two, SHARED},
+    {"outbox_campaign", su_case_outbox_campaign, ALL},
+    {"pg_counts_migrate", su_case_pg_counts_migrate, PG},
+    {"sqlite_counts_migrate", su_case_sqlite_counts_migrate, SQLITE},
     {"optout_insert", su_case_optout_insert, ALL},
     {"optout_group_commit", su_case_optout_group_commit, ALL},
     {"optout_other_conn", su_case_optout_other_conn, SHARED},
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
 	add_counts(su_cases3_counts);
 	add_counts(su_cases4_counts);
 	add_counts(su_cases5_counts);
+	add_counts(su_cases6_counts);
 	add_counts(su_cases_twoway_counts);
 	return wa_t_report();
 }

@@ -60,6 +60,7 @@ void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
+void su_cases6_counts(int *passed, int *failed);
 void su_cases_twoway_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
@@ -105,6 +106,11 @@ void su_case_requeue_many(void);
 void su_case_campaign(void);
 void su_case_content(void); /* store_cases_content.c */
 void su_case_failure_codes(void);
+void su_case_counts(void);
+void su_case_counts_two(void);
+void su_case_outbox_campaign(void);
+void su_case_pg_counts_migrate(void);
+void su_case_sqlite_counts_migrate(void);
 void su_case_optout_insert(void);
 void su_case_optout_group_commit(void);
 void su_case_optout_other_conn(void);

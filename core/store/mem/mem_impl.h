@@ -9,7 +9,8 @@
 typedef struct mem_msg {
 	wa_message_rec r; /* history grows in place (hist_cap) */
 	size_t hist_cap;
-	size_t next_id, next_ext; /* hash chains: index + 1, 0 ends */
+	size_t next_id, next_ext;     /* hash chains: index + 1, 0 ends */
+	unsigned long long count_gen; /* last commit that counted it */
 } mem_msg;
 
 typedef struct mem_ob {
@@ -64,6 +65,10 @@ typedef struct mem_store {
 	size_t n_ins, cap_ins;
 	wa_contact *cts;
 	size_t n_cts, cap_cts;
+	/* Appended: counts per status, changed once per commit from the
+	 * undo log (mem_core.c); count_gen numbers the commits. */
+	long long counts[7];
+	unsigned long long count_gen;
 } mem_store;
 
 static inline mem_store *M(wa_store *s)

@@ -64,6 +64,8 @@ static int ob_add(mem_store *m, const mem_msg *mm, wa_msg_status status,
 	         "%s", mm->r.provider_message_id);
 	snprintf(o->e.error, sizeof(o->e.error), "%s", error ? error : "");
 	o->e.occurred_ms = at_ms;
+	snprintf(o->e.campaign_id, sizeof(o->e.campaign_id), "%s",
+	         mm->r.campaign_id);
 	return 0;
 }
 

@@ -523,7 +523,8 @@ int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
 	    " UPDATE outbox SET lease_until_ms = $3 FROM c WHERE seq = c.cseq"
 	    " RETURNING seq, coalesce(message_id, event_key), external_id,"
 	    " status, provider, provider_message_id, error, occurred_ms,"
-	    " attempts, event, body",
+	    " attempts, event, body, (SELECT campaign_id FROM messages AS m"
+	    " WHERE m.id = outbox.message_id)",
 	    &p, "outbox claim", err, err_len);
 	if (!r)
 		return -1;
@@ -543,6 +544,7 @@ int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
 		e->occurred_ms = wa_pg_i64(r, i, 7);
 		e->attempts = (int)wa_pg_i64(r, i, 8);
 		wa_pg_copy(r, i, 9, e->event, sizeof(e->event));
+		wa_pg_copy(r, i, 11, e->campaign_id, sizeof(e->campaign_id));
 		if (!PQgetisnull(r, i, 10) &&
 		    !(e->body = strdup(PQgetvalue(r, i, 10)))) {
 			PQclear(r);

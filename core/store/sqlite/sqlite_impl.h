@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 8
+#define WA_SQ_SCHEMA_VERSION 9
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
@@ -100,6 +100,12 @@ typedef struct wa_sq_store {
 	 * their own, so a listing never holds one the API's lookups need. */
 	pthread_mutex_t ops_mu;
 	sqlite3 *ops_db;
+	/* Appended (sqlite_counts.c; writer thread only): the status changes
+	 * of the transaction under way, by wa_msg_status, applied to
+	 * status_counts at commit. */
+	long long count_delta[7];
+	int status_col; /* messages.status's column number */
+	sqlite3_stmt *count_st;
 } wa_sq_store;
 
 /* sqlite_schema.c: create or upgrade the schema to
@@ -187,6 +193,17 @@ int wa_sq_campaign_counts(wa_store *st, const char *campaign_id,
 int wa_sq_failure_codes(wa_store *st, int64_t since_ms, size_t max,
                         wa_failure_count *out, size_t *n, char *err,
                         size_t err_len);
+
+/* sqlite_counts.c: counts per status (status_counts), summed in memory
+ * by a pre-update hook on the write connection and applied once per
+ * commit. init installs the hook (after the migration); finish removes
+ * it; reset forgets the sums (begin, rollback); flush applies them inside
+ * the transaction, before COMMIT (0, or -1 with the error left on the
+ * write connection for wa_sq_werr). */
+int wa_sq_counts_init(wa_sq_store *s, char *err, size_t err_len);
+void wa_sq_counts_finish(wa_sq_store *s);
+void wa_sq_counts_reset(wa_sq_store *s);
+int wa_sq_counts_flush(wa_sq_store *s);
 
 /* Row helpers (sqlite_rows.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */

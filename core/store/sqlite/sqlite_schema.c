@@ -162,11 +162,20 @@ static const migration steps[] = {
      * The send's "content" object as canonical JSON (base/content.c);
      * NULL for plain text and the 1.1 template/media_url fields. */
     {7, "ALTER TABLE messages ADD COLUMN content_json TEXT;"},
+    /* ---- operators: counts per status applied once per group commit
+     * (issue 15 / issue 17 item 5). Version 5's triggers updated
+     * status_counts once per message; the write connection now sums the
+     * changes in memory and applies them at commit (sqlite_counts.c).
+     * The counts the triggers kept are exact, so they are kept. ---- */
+    {8, "DROP TRIGGER IF EXISTS status_counts_insert;"
+        "DROP TRIGGER IF EXISTS status_counts_update;"
+        "DROP TRIGGER IF EXISTS status_counts_delete;"},
     /* ---- two-way retention (issue 13): self-contained; renumber at
-     * merge if another branch took 8. Retention deletes contacts that
+     * merge if another branch took 9. Retention deletes contacts that
      * are not opted out and idle since before RETENTION; this keeps the
      * search off the whole table. ---- */
-    {8, "CREATE INDEX contacts_idle ON contacts(last_inbound_ms)"
+    {9, "CREATE INDEX IF NOT EXISTS contacts_idle"
+        " ON contacts(last_inbound_ms)"
         " WHERE opted_out = 0;"},
 };
 

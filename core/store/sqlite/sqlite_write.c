@@ -82,7 +82,8 @@ static const char *const write_sql[W_N] = {
     [W_OB_CLAIM] = "SELECT seq, coalesce(message_id, event_key),"
                    " external_id, status, provider,"
                    " provider_message_id, error, occurred_ms, attempts,"
-                   " event, body"
+                   " event, body, (SELECT campaign_id FROM messages"
+                   " WHERE messages.id = o.message_id)"
                    " FROM outbox AS o WHERE next_attempt_ms <= ?1"
                    " AND lease_until_ms < ?1 AND seq = CASE WHEN"
                    " o.message_id IS NOT NULL THEN (SELECT min(seq)"
@@ -209,6 +210,7 @@ int wa_sq_begin(wa_store *st, char *err, size_t err_len)
 {
 	wa_sq_store *s = S(st);
 
+	wa_sq_counts_reset(s);
 	return step_done(s, s->ws[W_BEGIN], "begin", err, err_len);
 }
 
@@ -216,6 +218,9 @@ int wa_sq_commit(wa_store *st, char *err, size_t err_len)
 {
 	wa_sq_store *s = S(st);
 
+	/* the group's status changes, once, in the same transaction */
+	if (wa_sq_counts_flush(s) < 0)
+		return wa_sq_werr(s, "status count update", err, err_len);
 	if (step_done(s, s->ws[W_COMMIT], "commit", err, err_len) < 0)
 		return -1;
 	atomic_store(&s->write_fault, 0);
@@ -227,6 +232,7 @@ void wa_sq_rollback(wa_store *st)
 	wa_sq_store *s = S(st);
 	int fault = atomic_load(&s->write_fault);
 
+	wa_sq_counts_reset(s);
 	if (!sqlite3_get_autocommit(s->wdb)) {
 		sqlite3_step(s->ws[W_ROLLBACK]);
 		sqlite3_reset(s->ws[W_ROLLBACK]);
@@ -666,6 +672,7 @@ int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		e->occurred_ms = sqlite3_column_int64(st, 7);
 		e->attempts = sqlite3_column_int(st, 8);
 		wa_sq_col_copy(st, 9, e->event, sizeof(e->event));
+		wa_sq_col_copy(st, 11, e->campaign_id, sizeof(e->campaign_id));
 		if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
 		    !(e->body =
 		          strdup((const char *)sqlite3_column_text(st, 10)))) {

@@ -32,7 +32,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"STORE_PATH", "./wadispatch.db", "SQLite database file."},
 	{"STORE_SYNC", "full", "full (survives power loss) or normal (survives a process crash, not a power loss)."},
 	{"DATABASE_URL", NULL, "PostgreSQL store shared by several instances (any libpq connection string, e.g. postgresql://user@host/db?sslmode=require); unset = SQLite at STORE_PATH."},
-	{"RETENTION", "30d", "How long finished messages (and their history) are kept, e.g. 30d, 12h; 0 keeps everything. The idempotency window: an external_id can be reused after its message is deleted."},
+	{"RETENTION", "30d", "How long finished messages (and their history), inbound messages and idle contacts that are not opted out are kept, e.g. 30d, 12h; 0 keeps everything. The idempotency window: an external_id can be reused after its message is deleted."},
 	{"PROVIDER_RATE", NULL, "Messages per second to the provider; unset = the provider's default, 0 = unlimited."},
 	{"MAX_ATTEMPTS", "8", "Delivery attempts before a message fails."},
 	{"MESSAGE_TTL", "86400", "Seconds after acceptance when an undelivered message fails."},

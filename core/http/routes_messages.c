@@ -187,6 +187,11 @@ static void send_done(void *ud, int rc, const char *err)
 		         j->res.id);
 		wa_req_json(r, 409, body);
 		break;
+	case WA_INSERT_SUPPRESSED: /* opted out after the early check */
+		wa_consent_optout_msg(j->f.phone, j->res.opt_source,
+		                      j->res.opt_at_ms, body, sizeof(body));
+		wa_req_error(r, 409, body, NULL);
+		break;
 	}
 	wa_req_resume(r);
 }
@@ -315,6 +320,15 @@ static void batch_done(void *ud, int rc, const char *err)
 			json_object_object_add(
 			    o, "code",
 			    json_object_new_int(it->code ? it->code : 400));
+		} else if (it->res.kind == WA_INSERT_SUPPRESSED) {
+			/* opted out after the early check */
+			wa_consent_optout_msg(it->f.phone, it->res.opt_source,
+			                      it->res.opt_at_ms, it->errbuf,
+			                      sizeof(it->errbuf));
+			json_object_object_add(
+			    o, "error", json_object_new_string(it->errbuf));
+			json_object_object_add(o, "code",
+			                       json_object_new_int(409));
 		} else if (it->res.kind == WA_INSERT_CONFLICT) {
 			json_object_object_add(
 			    o, "error", json_object_new_string(CONFLICT_MSG));

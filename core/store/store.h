@@ -29,6 +29,7 @@
 #define WA_ERR_MAX 256
 #define WA_UCODE_MAX 32
 #define WA_CAMPAIGN_ID_MAX 65 /* 64 bytes + NUL */
+#define WA_OPT_SOURCE_MAX 64  /* who opted a phone out or in */
 
 typedef enum wa_msg_status {
 	WA_MSG_QUEUED = 0,
@@ -76,7 +77,12 @@ typedef struct wa_new_message {
 typedef enum wa_insert_kind {
 	WA_INSERT_CREATED = 0,  /* new message, queued */
 	WA_INSERT_REPLAYED = 1, /* same external_id, same phone/body/template */
-	WA_INSERT_CONFLICT = 2  /* same external_id, different content */
+	WA_INSERT_CONFLICT = 2, /* same external_id, different content */
+	/* Appended (two-way messaging): nothing inserted, the phone is
+	 * opted out (suppressed) as of this transaction; opt_source and
+	 * opt_at_ms say by whom and when. A known external_id still gives
+	 * REPLAYED or CONFLICT: the check guards new messages only. */
+	WA_INSERT_SUPPRESSED = 3
 } wa_insert_kind;
 
 typedef struct wa_insert_result {
@@ -84,6 +90,9 @@ typedef struct wa_insert_result {
 	char id[WA_ID_MAX];   /* the new id, or the existing message's */
 	wa_msg_status status; /* current status */
 	int64_t created_ms;
+	/* Appended: SUPPRESSED only (id "" then). */
+	char opt_source[WA_OPT_SOURCE_MAX];
+	int64_t opt_at_ms;
 } wa_insert_result;
 
 typedef struct wa_history_entry {
@@ -204,8 +213,6 @@ void wa_outbox_event_free(wa_outbox_event *ev);
 
 /* ---- two-way messaging: inbound messages and contacts ---- */
 
-#define WA_OPT_SOURCE_MAX 64
-
 /* An inbound message as stored. json is the whole message as one JSON
  * object (what the API lists and message.received carries), malloc'd:
  * free with wa_inbound_rec_free. */
@@ -294,6 +301,10 @@ typedef struct wa_store_ops {
 	void (*rollback)(wa_store *s);
 
 	/* Insert one message or resolve it against an existing external_id.
+	 * A new message to a phone opted out as of this point of the
+	 * transaction (an opt-out earlier in the same group commit included)
+	 * is refused: kind SUPPRESSED, nothing stored. The check and the
+	 * insert are one statement, so no opt-out can commit between them.
 	 * 0, or -1 on a store error (err). A backend may defer the work to
 	 * the transaction's commit (PostgreSQL does, to send a whole group
 	 * commit in one round trip): m's strings and res must stay valid
@@ -434,7 +445,8 @@ typedef struct wa_store_ops {
 	               size_t err_len);
 	/* Write: requeue (as above) up to max messages matching f whose
 	 * status is failed or canceled (f->status, when set, must be one of
-	 * them), newest first. Returns how many, or -1. */
+	 * them), newest first, skipping those to a phone that is opted out.
+	 * Returns how many, or -1. */
 	long (*requeue_many)(wa_store *s, const wa_msg_filter *f, size_t max,
 	                     int64_t now_ms, int64_t expires_ms,
 	                     const char *reason, char *err, size_t err_len);
@@ -452,6 +464,25 @@ typedef struct wa_store_ops {
 	int (*failure_codes)(wa_store *s, int64_t since_ms, size_t max,
 	                     wa_failure_count *out, size_t *n, char *err,
 	                     size_t err_len);
+
+	/* ---- appended: two-way messaging retention ---- */
+	/* Write: delete up to max inbound messages that occurred before
+	 * before_ms (oldest first) and up to max contacts that are not opted
+	 * out and whose last inbound message and last opt change are both
+	 * before before_ms. An opted-out contact is never deleted (a
+	 * suppression lasts until an opt-in or DELETE). Webhook events are
+	 * left alone: a delivered one is gone already (outbox_finish), a
+	 * pending one still goes out (its body is a copy). The number of
+	 * rows deleted, or -1. On PostgreSQL one instance at a time purges
+	 * (the others get 0). NULL when the backend keeps everything. */
+	long (*purge_twoway)(wa_store *s, int64_t before_ms, size_t max,
+	                     char *err, size_t err_len);
+	/* Read: which of phones[0..n) are opted out (committed data): out[i]
+	 * true for each. One round trip for the lot (the engine asks once
+	 * per claim, so a message claimed after its phone opted out, e.g.
+	 * retried or requeued, is never sent). 0, or -1 on error. */
+	int (*suppressed)(wa_store *s, const char *const *phones, size_t n,
+	                  bool *out, char *err, size_t err_len);
 } wa_store_ops;
 
 struct wa_store {

@@ -68,6 +68,12 @@ static const tcase cases[] = {
     {"outbox_campaign", su_case_outbox_campaign, ALL},
     {"pg_counts_migrate", su_case_pg_counts_migrate, PG},
     {"sqlite_counts_migrate", su_case_sqlite_counts_migrate, SQLITE},
+    {"optout_insert", su_case_optout_insert, ALL},
+    {"optout_group_commit", su_case_optout_group_commit, ALL},
+    {"optout_other_conn", su_case_optout_other_conn, SHARED},
+    {"purge_twoway", su_case_purge_twoway, SHARED},
+    {"suppressed", su_case_suppressed, ALL},
+    {"requeue_optout", su_case_requeue_optout, ALL},
 };
 
 static bool runs_here(int only)
@@ -119,5 +125,6 @@ int main(int argc, char **argv)
 	add_counts(su_cases4_counts);
 	add_counts(su_cases5_counts);
 	add_counts(su_cases6_counts);
+	add_counts(su_cases_twoway_counts);
 	return wa_t_report();
 }

@@ -61,6 +61,7 @@ void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
 void su_cases6_counts(int *passed, int *failed);
+void su_cases_twoway_counts(int *passed, int *failed);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);
@@ -110,5 +111,11 @@ void su_case_counts_two(void);
 void su_case_outbox_campaign(void);
 void su_case_pg_counts_migrate(void);
 void su_case_sqlite_counts_migrate(void);
+void su_case_optout_insert(void);
+void su_case_optout_group_commit(void);
+void su_case_optout_other_conn(void);
+void su_case_purge_twoway(void);
+void su_case_suppressed(void);
+void su_case_requeue_optout(void);
 
 #endif

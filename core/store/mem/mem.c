@@ -194,6 +194,7 @@ static const wa_store_ops mem_ops = {
     .cancel_campaign = wa_mem_cancel_campaign,
     .campaign_counts = wa_mem_campaign_counts,
     .failure_codes = wa_mem_failure_codes,
+    .suppressed = wa_mem_suppressed,
 };
 
 wa_store *wa_store_open_memory(char *err, size_t err_len)

@@ -337,3 +337,11 @@ char *wa_mem_dup_opt(const char *s, bool *oom)
 		*oom = true;
 	return d;
 }
+
+const wa_contact *wa_mem_opted_out(mem_store *m, const char *phone)
+{
+	for (size_t i = 0; i < m->n_cts; i++)
+		if (strcmp(m->cts[i].phone, phone) == 0)
+			return m->cts[i].opted_out ? &m->cts[i] : NULL;
+	return NULL;
+}

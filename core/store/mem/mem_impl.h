@@ -123,7 +123,12 @@ int wa_mem_outbox_finish(wa_store *s, int64_t seq, bool delivered,
                          int64_t next_attempt_ms, const char *error, char *err,
                          size_t err_len);
 
+/* mem_core.c: the contact of phone when it is opted out, else NULL. */
+const wa_contact *wa_mem_opted_out(mem_store *m, const char *phone);
+
 /* mem_contacts.c: inbound messages, contacts, custom outbox events */
+int wa_mem_suppressed(wa_store *s, const char *const *phones, size_t n,
+                      bool *out, char *err, size_t err_len);
 int wa_mem_inbound_add(wa_store *s, const wa_inbound_rec *in, bool *created,
                        char *err, size_t err_len);
 int wa_mem_contact_set_opt(wa_store *s, const char *phone, bool opted_out,

@@ -52,8 +52,10 @@ static mem_msg **select_msgs(mem_store *m, const wa_msg_filter *f,
 	*n = 0;
 	if (!sel)
 		return NULL;
+	/* requeue (final_only): never for a phone that opted out */
 	for (size_t i = 0; i < m->n_msgs; i++)
-		if (matches(m->msgs[i], f, final_only))
+		if (matches(m->msgs[i], f, final_only) &&
+		    !(final_only && wa_mem_opted_out(m, m->msgs[i]->r.phone)))
 			sel[(*n)++] = m->msgs[i];
 	qsort(sel, *n, sizeof(*sel), newest_first);
 	if (*n > max)

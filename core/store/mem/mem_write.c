@@ -84,6 +84,7 @@ int wa_mem_change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
 static int mem_insert_locked(mem_store *m, const wa_new_message *n,
                              wa_insert_result *res, char *err, size_t err_len)
 {
+	const wa_contact *ct;
 	mem_msg *mm;
 	bool oom = false;
 
@@ -101,6 +102,13 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 		snprintf(res->id, sizeof(res->id), "%s", mm->r.id);
 		res->status = mm->r.status;
 		res->created_ms = mm->r.created_ms;
+		return 0;
+	}
+	if ((ct = wa_mem_opted_out(m, n->phone))) {
+		res->kind = WA_INSERT_SUPPRESSED;
+		snprintf(res->opt_source, sizeof(res->opt_source), "%s",
+		         ct->opt_source);
+		res->opt_at_ms = ct->opt_at_ms;
 		return 0;
 	}
 	if (wa_mem_find_id(m, n->id)) {

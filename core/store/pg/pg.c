@@ -260,6 +260,8 @@ static const wa_store_ops pg_ops = {
     .cancel_campaign = wa_pg_cancel_campaign,
     .campaign_counts = wa_pg_campaign_counts,
     .failure_codes = wa_pg_failure_codes,
+    .purge_twoway = wa_pg_purge_twoway,
+    .suppressed = wa_pg_suppressed,
 };
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)

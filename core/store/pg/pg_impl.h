@@ -10,7 +10,12 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 7
+#define WA_PG_SCHEMA_VERSION 8
+
+/* Retention: one instance at a time, the others skip the round (the lock
+ * is held until the transaction ends). Any constant unique to this
+ * program. */
+#define WA_PG_PURGE_LOCK "7523094288207667810"
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
@@ -213,6 +218,10 @@ int wa_pg_inbound_list(wa_store *st, const wa_inbound_query *q,
 int wa_pg_suppression_list(wa_store *st, const char *after_phone,
                            wa_contact *out, size_t max, size_t *n, char *err,
                            size_t err_len);
+long wa_pg_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
+                        size_t err_len);
+int wa_pg_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len);
 /* pg_ops.c: the operators' operations (store.h, appended ops) */
 /* Close the operators' read connection (pg_close; ops_mu is the
  * caller's). */

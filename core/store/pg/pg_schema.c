@@ -278,6 +278,13 @@ static const migration steps[] = {
         " AFTER INSERT ON wadispatch_status_flush"
         " DEFERRABLE INITIALLY DEFERRED"
         " FOR EACH ROW EXECUTE FUNCTION wadispatch_counts_flush();"},
+    /* ---- two-way retention (issue 13): self-contained; renumber at
+     * merge if another branch took 8. Retention deletes contacts that
+     * are not opted out and idle since before RETENTION; this keeps the
+     * search off the whole table. ---- */
+    {8, "CREATE INDEX IF NOT EXISTS contacts_idle"
+        " ON contacts (last_inbound_ms)"
+        " WHERE NOT opted_out;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

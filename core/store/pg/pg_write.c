@@ -586,10 +586,6 @@ int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
 	return n > 0 ? 0 : 1;
 }
 
-/* One instance at a time: the others skip this round (the lock is held
- * until this transaction ends). Any constant unique to this program. */
-#define PURGE_LOCK "7523094288207667810"
-
 long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
                  size_t err_len)
 {
@@ -598,8 +594,8 @@ long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
 	PGresult *r;
 	bool mine;
 
-	r = wx(s, "SELECT pg_try_advisory_xact_lock(" PURGE_LOCK ")", NULL,
-	       "purge lock", err, err_len);
+	r = wx(s, "SELECT pg_try_advisory_xact_lock(" WA_PG_PURGE_LOCK ")",
+	       NULL, "purge lock", err, err_len);
 	if (!r)
 		return -1;
 	mine = strcmp(PQgetvalue(r, 0, 0), "t") == 0;

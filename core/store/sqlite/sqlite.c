@@ -386,6 +386,8 @@ static const wa_store_ops sq_ops = {
     .cancel_campaign = wa_sq_cancel_campaign,
     .campaign_counts = wa_sq_campaign_counts,
     .failure_codes = wa_sq_failure_codes,
+    .purge_twoway = wa_sq_purge_twoway,
+    .suppressed = wa_sq_suppressed,
 };
 
 static int exec_pragma(sqlite3 *db, const char *sql, const char *want,

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 8
+#define WA_SQ_SCHEMA_VERSION 9
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
@@ -46,6 +46,7 @@ enum {
 	W_OB_DELETE,
 	W_OB_RETRY,
 	W_PURGE,
+	W_FIND_OPTOUT,
 	W_N
 };
 
@@ -167,6 +168,10 @@ int wa_sq_inbound_list(wa_store *st, const wa_inbound_query *q,
 int wa_sq_suppression_list(wa_store *st, const char *after_phone,
                            wa_contact *out, size_t max, size_t *n, char *err,
                            size_t err_len);
+long wa_sq_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
+                        size_t err_len);
+int wa_sq_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len);
 
 /* sqlite_ops.c: the operators' operations (store.h, appended ops) */
 /* Close the operators' read connection and destroy ops_mu (sq_close). */

@@ -170,6 +170,13 @@ static const migration steps[] = {
     {8, "DROP TRIGGER IF EXISTS status_counts_insert;"
         "DROP TRIGGER IF EXISTS status_counts_update;"
         "DROP TRIGGER IF EXISTS status_counts_delete;"},
+    /* ---- two-way retention (issue 13): self-contained; renumber at
+     * merge if another branch took 9. Retention deletes contacts that
+     * are not opted out and idle since before RETENTION; this keeps the
+     * search off the whole table. ---- */
+    {9, "CREATE INDEX IF NOT EXISTS contacts_idle"
+        " ON contacts(last_inbound_ms)"
+        " WHERE opted_out = 0;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

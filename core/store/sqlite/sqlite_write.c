@@ -19,9 +19,14 @@ static const char *const write_sql[W_N] = {
                      " attempts, created_ms, updated_ms, next_attempt_ms,"
                      " expires_ms, lease_until_ms, upstream_status,"
                      " content_json)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
-                     " ?8, ?8, ?8, ?9, 0, 0, ?10)"
+                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
+                     " ?8, ?8, ?8, ?9, 0, 0, ?10"
+                     /* never to a phone that opted out (store.h) */
+                     " WHERE NOT EXISTS (SELECT 1 FROM contacts"
+                     " WHERE phone = ?3 AND opted_out = 1)"
                      " ON CONFLICT (external_id) DO NOTHING",
+    [W_FIND_OPTOUT] = "SELECT opt_source, opt_at_ms FROM contacts"
+                      " WHERE phone = ?1 AND opted_out = 1",
     [W_INSERT_HIST] = "INSERT INTO history (message_id, status, at_ms,"
                       " detail) VALUES (?1, ?2, ?3, ?4)",
     [W_INSERT_OUTBOX] = "INSERT INTO outbox (message_id, external_id,"
@@ -251,7 +256,34 @@ static bool same_str(const char *a, const unsigned char *b)
 	return strcmp(a, (const char *)b) == 0;
 }
 
-/* The message already stored under m->external_id, compared with m. */
+/* The insert did nothing and no message holds m->external_id: the phone
+ * must be opted out (the insert's condition). */
+static int find_optout(wa_sq_store *s, const wa_new_message *m,
+                       wa_insert_result *res, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = s->ws[W_FIND_OPTOUT];
+	int rc;
+
+	wa_sq_bind_str(st, 1, m->phone);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		res->kind = WA_INSERT_SUPPRESSED;
+		wa_sq_col_copy(st, 0, res->opt_source, sizeof(res->opt_source));
+		res->opt_at_ms = sqlite3_column_int64(st, 1);
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, err_len,
+		         "The insert did nothing but no message holds the "
+		         "external_id and the phone is not opted out.");
+	} else {
+		wa_sq_werr(s, "opt-out lookup", err, err_len);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* The message already stored under m->external_id, compared with m;
+ * none: the phone is opted out. */
 static int find_existing(wa_sq_store *s, const wa_new_message *m,
                          wa_insert_result *res, char *err, size_t err_len)
 {
@@ -261,13 +293,13 @@ static int find_existing(wa_sq_store *s, const wa_new_message *m,
 
 	wa_sq_bind_str(st, 1, m->external_id);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return find_optout(s, m, res, err, err_len);
+	}
 	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			snprintf(err, err_len,
-			         "The external_id conflicted but no message "
-			         "holds it.");
-		else
-			wa_sq_werr(s, "lookup", err, err_len);
+		wa_sq_werr(s, "lookup", err, err_len);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		return -1;

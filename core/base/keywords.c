@@ -92,3 +92,18 @@ bool wa_keyword_match(const char *list, const char *text, char *match,
 	}
 	return false;
 }
+
+wa_keyword_kind wa_keyword_classify(const char *stop, const char *start,
+                                    const char *const *texts, size_t n,
+                                    char *match, size_t match_len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (texts[i] && texts[i][0] &&
+		    wa_keyword_match(stop, texts[i], match, match_len))
+			return WA_KEYWORD_STOP;
+	for (size_t i = 0; i < n; i++)
+		if (texts[i] && texts[i][0] &&
+		    wa_keyword_match(start, texts[i], match, match_len))
+			return WA_KEYWORD_START;
+	return WA_KEYWORD_NONE;
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/content.h"
 #include "base/isotime.h"
 
 int wa_phone_normalize(const char *in, char *out, size_t out_len)
@@ -257,6 +258,25 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 			return -1;
 		f->template_json = canon;
 	}
+	if (json_object_object_get_ex(obj, "content", &t) &&
+	    !json_object_is_type(t, json_type_null)) {
+		char *canon;
+		if (f->template_json || media) {
+			free((char *)f->template_json);
+			f->template_json = NULL;
+			*error =
+			    "content replaces template and media_url: give "
+			    "one or the other";
+			return -1;
+		}
+		if (wa_content_check(t, body, &canon, &f->content_kinds, msgbuf,
+		                     msgbuf_len) != 0) {
+			f->content_kinds = 0;
+			*error = msgbuf;
+			return -1;
+		}
+		f->content_json = canon;
+	}
 	if (json_object_object_get_ex(obj, "campaign_id", &m) &&
 	    !json_object_is_type(m, json_type_null)) {
 		const char *c = json_object_get_string(m);
@@ -270,7 +290,8 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 			         WA_CAMPAIGN_ID_MAX_BYTES);
 			*error = msgbuf;
 			free((char *)f->template_json);
-			f->template_json = NULL;
+			free((char *)f->content_json);
+			f->template_json = f->content_json = NULL;
 			return -1;
 		}
 		campaign = c;
@@ -283,7 +304,8 @@ int wa_validate_send(json_object *obj, wa_send_fields *f, const char **error,
 			*error = "send_at must be an ISO 8601 date-time with a "
 			         "time zone, e.g. 2026-01-31T09:00:00Z";
 			free((char *)f->template_json);
-			f->template_json = NULL;
+			free((char *)f->content_json);
+			f->template_json = f->content_json = NULL;
 			return -1;
 		}
 		if (f->send_at_ms <= 0)
@@ -311,6 +333,8 @@ void wa_send_fields_clear(wa_send_fields *f)
 	free((char *)f->external_id);
 	free((char *)f->media_url);
 	free((char *)f->campaign_id);
+	free((char *)f->content_json);
 	f->template_json = f->body = f->external_id = f->media_url = NULL;
-	f->campaign_id = NULL;
+	f->campaign_id = f->content_json = NULL;
+	f->content_kinds = 0;
 }

@@ -38,6 +38,9 @@ typedef struct wa_send_fields {
 	/* Appended (issue 15). */
 	const char *campaign_id; /* or NULL */
 	int64_t send_at_ms;      /* 0 when not given */
+	/* Appended (issue 14 item 5): the "content" object, base/content.h. */
+	const char *content_json; /* canonical JSON or NULL */
+	uint32_t content_kinds;   /* WA_CONTENT_* bits it needs; 0 if none */
 } wa_send_fields;
 
 /* Validate one message object. 0 when valid; else -1 with the HTTP status

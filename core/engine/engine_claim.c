@@ -120,6 +120,69 @@ static void dispatch_locked(wa_engine *e, wa_job *j)
 	pthread_cond_signal(&e->work_cond);
 }
 
+/* Which claimed messages go to a phone that is opted out (committed data,
+ * one store read for the batch): a message claimed after its phone opted
+ * out (retried, released, requeued, or accepted by another instance just
+ * before the opt-out) is never sent. NULL with *failed false when none
+ * is; NULL with *failed true when the store could not tell. */
+static bool *opted_out(wa_engine *e, const wa_message_rec *recs, size_t n,
+                       bool *failed)
+{
+	const char **phones;
+	bool *out, any = false;
+	char err[WA_ERR_MAX] = "";
+
+	*failed = false;
+	if (n == 0 || !e->store->ops->suppressed)
+		return NULL;
+	phones = calloc(n, sizeof(*phones));
+	out = calloc(n, sizeof(*out));
+	if (!phones || !out) {
+		snprintf(err, sizeof(err), "Out of memory.");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++)
+		phones[i] = recs[i].phone;
+	if (e->store->ops->suppressed(e->store, phones, n, out, err,
+	                              sizeof(err)) != 0)
+		goto fail;
+	free(phones);
+	for (size_t i = 0; i < n; i++)
+		any = any || out[i];
+	if (any)
+		return out;
+	free(out);
+	return NULL;
+fail:
+	wa_log(WA_LOG_ERROR, "engine",
+	       "Cannot check the claimed messages' recipients for opt-outs: "
+	       "%s; giving them back.",
+	       err);
+	free(phones);
+	free(out);
+	*failed = true;
+	return NULL;
+}
+
+/* A claimed message that is not sent (expired, or its phone opted out):
+ * failed with why, no provider call. Under mu (dropped for the finish). */
+static void fail_unsent_locked(wa_engine *e, wa_job *j, int64_t now,
+                               const char *why, bool probe)
+{
+	j->out.kind = WA_OUT_FAILED;
+	j->out.at_ms = now;
+	snprintf(j->error, sizeof(j->error), "%s", why);
+	j->out.error = j->error;
+	j->reached = WA_MSG_FAILED;
+	atomic_fetch_add(&e->n_failed, 1);
+	wa_ratelimit_put_back(&e->rl, 1);
+	if (probe)
+		e->probe_out = false; /* no call made: probe again */
+	pthread_mutex_unlock(&e->mu);
+	wa_job_finish(j);
+	pthread_mutex_lock(&e->mu);
+}
+
 /* Claim up to want messages and start them. Called without mu; returns the
  * number started, or -1 on a store error. */
 static long claim_and_start(wa_engine *e, size_t want, bool probe)
@@ -130,6 +193,7 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 	claim_ctx c = {0};
 	char err[WA_ERR_MAX] = "";
 	int64_t now;
+	bool *sup, unknown;
 
 	if (!recs)
 		return -1;
@@ -148,9 +212,10 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 		free(recs);
 		return -1;
 	}
+	sup = opted_out(e, recs, c.n, &unknown);
 	now = wa_now_ms();
 	pthread_mutex_lock(&e->mu);
-	if (e->stopping && c.n) {
+	if ((e->stopping || unknown) && c.n) {
 		release_ctx r = {recs, c.n, now};
 
 		pthread_mutex_unlock(&e->mu);
@@ -162,7 +227,8 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 		for (size_t i = 0; i < c.n; i++)
 			wa_message_rec_free(&recs[i]);
 		free(recs);
-		return 0;
+		free(sup);
+		return unknown ? -1 : 0;
 	}
 	if (c.n < want)
 		wa_ratelimit_put_back(&e->rl, want - c.n);
@@ -206,19 +272,16 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 		}
 		wa_engine_fly_locked(e, j);
 		if (j->rec.expires_ms > 0 && now >= j->rec.expires_ms) {
-			j->out.kind = WA_OUT_FAILED;
-			j->out.at_ms = now;
-			snprintf(j->error, sizeof(j->error), "expired");
-			j->out.error = j->error;
-			j->reached = WA_MSG_FAILED;
-			atomic_fetch_add(&e->n_failed, 1);
-			wa_ratelimit_put_back(&e->rl, 1);
-			if (probe)
-				e->probe_out =
-				    false; /* no call made: probe again */
-			pthread_mutex_unlock(&e->mu);
-			wa_job_finish(j);
-			pthread_mutex_lock(&e->mu);
+			fail_unsent_locked(e, j, now, "expired", probe);
+			continue;
+		}
+		if (sup && sup[i]) {
+			wa_log(WA_LOG_INFO, "engine",
+			       "Message %s not sent: its recipient opted out.",
+			       j->rec.id);
+			fail_unsent_locked(e, j, now,
+			                   "not sent: the recipient opted out",
+			                   probe);
 			continue;
 		}
 		j->probe = probe;
@@ -227,6 +290,7 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 	}
 	pthread_mutex_unlock(&e->mu);
 	free(recs);
+	free(sup);
 	while (rewrite) {
 		wa_job *j = rewrite;
 
@@ -361,8 +425,11 @@ void *wa_engine_claimer_main(void *arg)
 			 * is the test, and CONFIG pauses again. Otherwise
 			 * /ready would stay 503 until a message came, which a
 			 * load balancer reading /ready would never send.
-			 * (Re-read: due_now let go of the lock.) */
+			 * (Re-read: due_now let go of the lock.) Not while an
+			 * outcome is still on its way to the store: the message
+			 * that paused it may be one of them, not yet due. */
 			if (due == 0 && probe && e->paused && !e->probe_out &&
+			    e->pending_finish == 0 && !e->fin_head &&
 			    wa_mono_ms() >= e->probe_at)
 				wa_engine_unpause(
 				    e, ": no message is due to probe with; "

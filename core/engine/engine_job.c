@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/content.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "engine/early.h"
@@ -71,6 +72,10 @@ wa_job *wa_job_new(wa_engine *e, wa_message_rec *rec)
 	j->msg.attempt = j->rec.attempts > 0 ? (uint32_t)j->rec.attempts : 1;
 	j->msg.media_url = j->rec.media_url;
 	parse_template(j);
+	if (j->rec.content_json && *j->rec.content_json) {
+		j->msg.content_json = j->rec.content_json;
+		j->msg.content_kinds = wa_content_kinds(j->rec.content_json);
+	}
 	j->res.struct_size = sizeof(j->res);
 	return j;
 }

@@ -207,26 +207,38 @@ static int optout_counted(wa_store *s, const char *phone, bool out,
 	return 0;
 }
 
-/* A new text that is a keyword changes its sender's consent. */
+/* A new text that is a keyword changes its sender's consent; so does a
+ * tapped quick-reply button, reply button or list row whose title or
+ * payload (id) is one (plugins hand the title as text, the payload as
+ * reply_id: Cloud API button.text/payload, button_reply title/id,
+ * Twilio ButtonText/ButtonPayload, Evolution's button and list replies).
+ * A media caption is not a keyword. */
 static int keyword(wa_store *s, const wa_twoway_config *cfg,
                    const wa_inbound_rec *r, const wa_inbound_message *m,
                    wa_twoway_counts *c, char *err, size_t err_len)
 {
 	char word[64], source[WA_OPT_SOURCE_MAX];
-	bool out;
+	const char *texts[2] = {m->text, NULL};
+	wa_keyword_kind k;
 
-	if (m->type != WA_INBOUND_TEXT)
+	switch (m->type) {
+	case WA_INBOUND_TEXT:
+		break;
+	case WA_INBOUND_BUTTON:
+	case WA_INBOUND_BUTTON_REPLY:
+	case WA_INBOUND_LIST_REPLY:
+		texts[1] = m->reply_id;
+		break;
+	default:
 		return 0;
-	if (wa_keyword_match(cfg->stop_keywords, m->text, word, sizeof(word)))
-		out = true;
-	else if (wa_keyword_match(cfg->start_keywords, m->text, word,
-	                          sizeof(word)))
-		out = false;
-	else
+	}
+	k = wa_keyword_classify(cfg->stop_keywords, cfg->start_keywords, texts,
+	                        2, word, sizeof(word));
+	if (k == WA_KEYWORD_NONE)
 		return 0;
 	snprintf(source, sizeof(source), "keyword:%s", word);
-	return optout_counted(s, r->phone, out, source, NULL, r->occurred_ms, c,
-	                      err, err_len);
+	return optout_counted(s, r->phone, k == WA_KEYWORD_STOP, source, NULL,
+	                      r->occurred_ms, c, err, err_len);
 }
 
 int wa_inbound_store(wa_store *s, const wa_twoway_config *cfg,

@@ -1,5 +1,6 @@
 /* webhook.c - signed status webhooks out, delivered from the store's outbox */
 #include "engine/webhook.h"
+#include "engine/webhook_send.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -20,66 +21,6 @@
 
 #include "base/log.h"
 #include "base/timeutil.h"
-
-/* Events in flight at once (a claim takes up to this many, the oldest
- * pending one per message, and sends them together). A receiver answering
- * in 100 ms must take 3 events per message (sent, delivered, read) at
- * PROVIDER_RATE 1000: 300 in flight. */
-#define WH_PARALLEL 512
-#define WH_SAFETY_MS 1000       /* longest idle wait before looking again */
-#define WH_RESP_MAX (64 * 1024) /* response bytes read before giving up */
-#define WH_RETRY_SLOTS 64       /* retry times remembered for wake-ups */
-#define WH_SECRET_MIN 16
-#define WH_COMP "webhook"
-
-/* One event on its way (sender thread only). */
-typedef struct wh_xfer {
-	CURL *easy;
-	struct curl_slist *hdrs;
-	wa_outbox_event ev;
-	char *body; /* malloc'd: 8 KiB for a status, plus a stored body */
-	size_t body_cap;
-	size_t resp_len;
-	bool done;
-	/* the outcome, for outbox_finish */
-	bool delivered;
-	int64_t next_ms;
-	char error[WA_ERR_MAX];
-} wh_xfer;
-
-struct wa_webhook {
-	char *url, *secret;
-	long timeout_ms, connect_timeout_ms;
-	int64_t base_ms, max_ms, lease_ms;
-	wa_store *store;
-	wa_writer *writer;
-
-	/* sender thread only */
-	CURLM *multi;
-	int epfd, evfd;   /* the sockets libcurl watches; evfd wakes a stop */
-	int64_t timer_at; /* mono ms libcurl wants to be called at; -1 none */
-	wh_xfer x[WH_PARALLEL];
-	size_t n_x;
-	int64_t retry_at[WH_RETRY_SLOTS]; /* wall ms of scheduled retries */
-	size_t n_retry;
-
-	pthread_t thread;
-	bool started, joined, curl_inited;
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* CLOCK_MONOTONIC */
-	bool kicked, stopping;
-	int64_t deadline_ms;
-	/* Our own writer jobs commit too, and each commit kicks us. To not
-	 * wake ourselves forever, a job of ours notes the writer's committed
-	 * job count before its batch; a kick for a batch holding only our
-	 * job (count + 1) is ignored. */
-	bool own_armed;
-	unsigned long long own_jobs0;
-
-	atomic_ullong delivered, failed;
-	bool failing; /* sender thread: the receiver's last round all failed */
-	unsigned long long fails_logged; /* failed count when failing began */
-};
 
 /* ---- backoff ---- */
 
@@ -118,139 +59,34 @@ static void arm_own(wa_webhook *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-typedef struct claim_job {
+/* One writer job: record the concluded outcomes, then claim up to max
+ * more (the oldest pending event of each message not in flight). */
+typedef struct cycle_job {
 	wa_webhook *w;
 	wa_outbox_event ev[WH_PARALLEL];
-	size_t n;
+	size_t n, max;
 	int64_t now;
-} claim_job;
+} cycle_job;
 
-static int claim_fn(wa_store *s, void *ud, char *err, size_t err_len)
+static int cycle_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
-	claim_job *j = ud;
-
-	arm_own(j->w);
-	j->n = 0;
-	j->now = wa_now_ms();
-	return s->ops->outbox_claim(s, j->now, j->now + j->w->lease_ms,
-	                            WH_PARALLEL, j->ev, &j->n, err, err_len);
-}
-
-static int finish_fn(wa_store *s, void *ud, char *err, size_t err_len)
-{
-	wa_webhook *w = ud;
+	cycle_job *j = ud;
+	wa_webhook *w = j->w;
 
 	arm_own(w);
-	for (size_t i = 0; i < w->n_x; i++) {
+	for (size_t i = 0; i < WH_PARALLEL && w->n_done; i++) {
 		wh_xfer *x = &w->x[i];
 
-		if (s->ops->outbox_finish(s, x->ev.seq, x->delivered,
+		if (x->state == XF_DONE &&
+		    s->ops->outbox_finish(s, x->ev.seq, x->delivered,
 		                          x->next_ms, x->error, err,
 		                          err_len) < 0)
 			return -1;
 	}
-	return 0;
-}
-
-/* ---- sending ---- */
-
-static size_t on_resp(char *p, size_t size, size_t nmemb, void *ud)
-{
-	wh_xfer *x = ud;
-	size_t n = size * nmemb;
-
-	(void)p;
-	x->resp_len += n;
-	return x->resp_len > WH_RESP_MAX ? 0 : n; /* the body is not used */
-}
-
-/* Append one formatted header line to *list; on failure *list is kept. */
-__attribute__((format(printf, 2, 3))) static int
-add_hdr(struct curl_slist **list, const char *fmt, ...)
-{
-	struct curl_slist *n;
-	char line[160];
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (len < 0 || (size_t)len >= sizeof(line))
-		return -1;
-	n = curl_slist_append(*list, line);
-	if (!n)
-		return -1;
-	*list = n;
-	return 0;
-}
-
-static int prepare(wa_webhook *w, wh_xfer *x, long long ts)
-{
-	char sig[80], tss[32];
-	int blen;
-
-	x->done = x->delivered = false;
-	x->resp_len = 0;
-	x->error[0] = '\0';
-	blen = wa_webhook_body_grow(&x->ev, &x->body, &x->body_cap);
-	snprintf(tss, sizeof(tss), "%lld", ts);
-	if (blen < 0 || wa_webhook_sign(w->secret, tss, x->body, (size_t)blen,
-	                                sig, sizeof(sig)) < 0) {
-		snprintf(x->error, sizeof(x->error),
-		         "The webhook body could not be built or signed.");
-		return -1;
-	}
-	if (add_hdr(&x->hdrs, "Content-Type: application/json") < 0 ||
-	    add_hdr(&x->hdrs, "X-Wadispatch-Timestamp: %s", tss) < 0 ||
-	    add_hdr(&x->hdrs, "X-Wadispatch-Signature: %s", sig) < 0 ||
-	    add_hdr(&x->hdrs, "X-Wadispatch-Event-Id: %lld",
-	            (long long)x->ev.seq) < 0 ||
-	    add_hdr(&x->hdrs, "Expect:") < 0) {
-		snprintf(x->error, sizeof(x->error), "Out of memory.");
-		return -1; /* send_all frees x->hdrs */
-	}
-	curl_easy_reset(x->easy);
-	curl_easy_setopt(x->easy, CURLOPT_URL, w->url);
-	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, w->timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS,
-	                 w->connect_timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body);
-	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-	                 (curl_off_t)blen);
-	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_resp);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "wadispatch-webhook");
-	return 0;
-}
-
-/* Record how x ended (code is the transfer's result). */
-static void conclude(wa_webhook *w, wh_xfer *x, CURLcode code)
-{
-	long status = 0;
-
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-	x->done = true;
-	/* A 2xx whose reply body we stopped reading is still a 2xx. */
-	if ((code == CURLE_OK || code == CURLE_WRITE_ERROR) && status >= 200 &&
-	    status <= 299) {
-		x->delivered = true;
-		return;
-	}
-	if (status > 0)
-		snprintf(x->error, sizeof(x->error), "HTTP %ld", status);
-	else
-		snprintf(x->error, sizeof(x->error), "%s",
-		         curl_easy_strerror(code));
-	(void)w;
+	j->n = 0;
+	j->now = wa_now_ms();
+	return s->ops->outbox_claim(s, j->now, j->now + w->lease_ms, j->max,
+	                            j->ev, &j->n, err, err_len);
 }
 
 static void stop_state(wa_webhook *w, bool *stopping, int64_t *deadline)
@@ -261,137 +97,6 @@ static void stop_state(wa_webhook *w, bool *stopping, int64_t *deadline)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* libcurl's socket and timer callbacks: sockets go into our epoll set. */
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
-                     void *sockp)
-{
-	wa_webhook *w = ud;
-	struct epoll_event ev = {0};
-
-	(void)easy;
-	(void)sockp;
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-		return 0;
-	}
-	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
-	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-	ev.data.fd = fd;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		wa_log(WA_LOG_WARN, WH_COMP, "Cannot watch socket %d: %s", fd,
-		       strerror(errno));
-	return 0;
-}
-
-static int on_timer(CURLM *multi, long timeout_ms, void *ud)
-{
-	wa_webhook *w = ud;
-
-	(void)multi;
-	w->timer_at = timeout_ms < 0 ? -1 : wa_mono_ms() + timeout_ms;
-	return 0;
-}
-
-/* Send the n_x claimed events concurrently; every xfer ends concluded. */
-static void send_all(wa_webhook *w)
-{
-	long long ts = (long long)(wa_now_ms() / 1000);
-	int running = 0, left;
-	bool stopping;
-	int64_t deadline, rem;
-	CURLMsg *m;
-	size_t i;
-
-	for (i = 0; i < w->n_x; i++) {
-		wh_xfer *x = &w->x[i];
-
-		if (prepare(w, x, ts) < 0 ||
-		    curl_multi_add_handle(w->multi, x->easy) != CURLM_OK) {
-			if (!x->error[0])
-				snprintf(x->error, sizeof(x->error),
-				         "The request could not be started.");
-			x->done = true;
-		} else {
-			running++;
-		}
-	}
-	for (;;) {
-		struct epoll_event evs[64];
-		int64_t now = wa_mono_ms();
-		int n, wait_ms;
-
-		if (w->timer_at >= 0 && now >= w->timer_at) {
-			w->timer_at = -1;
-			curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT,
-			                         0, &running);
-		}
-		while ((m = curl_multi_info_read(w->multi, &left))) {
-			char *priv = NULL;
-			CURLcode res;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			/* m is invalid once the handle is removed */
-			res = m->data.result;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-			                  &priv);
-			curl_multi_remove_handle(w->multi, m->easy_handle);
-			if (priv)
-				conclude(w, (wh_xfer *)priv, res);
-		}
-		if (running == 0)
-			break;
-		stop_state(w, &stopping, &deadline);
-		rem = WH_SAFETY_MS;
-		if (stopping) {
-			rem = deadline - wa_mono_ms();
-			if (rem <= 0)
-				break;
-			if (rem > WH_SAFETY_MS)
-				rem = WH_SAFETY_MS;
-		}
-		now = wa_mono_ms();
-		if (w->timer_at >= 0 && w->timer_at - now < rem)
-			rem = w->timer_at > now ? w->timer_at - now : 0;
-		wait_ms = (int)rem;
-		/* only the ready sockets go back to libcurl: a wake-up costs
-		 * the same with 8 or 512 events in flight */
-		n = epoll_wait(w->epfd, evs, 64, wait_ms);
-		for (int k = 0; k < n; k++) {
-			int fd = evs[k].data.fd, flags = 0;
-
-			if (fd == w->evfd) {
-				uint64_t v;
-
-				if (read(w->evfd, &v, sizeof(v)) < 0)
-					continue;
-				continue;
-			}
-			if (evs[k].events & EPOLLIN)
-				flags |= CURL_CSELECT_IN;
-			if (evs[k].events & EPOLLOUT)
-				flags |= CURL_CSELECT_OUT;
-			if (evs[k].events & (EPOLLERR | EPOLLHUP))
-				flags |= CURL_CSELECT_ERR;
-			curl_multi_socket_action(w->multi, fd, flags, &running);
-		}
-	}
-	/* Past the stop deadline: abandon what is left, to retry soon. */
-	for (i = 0; i < w->n_x; i++) {
-		wh_xfer *x = &w->x[i];
-
-		if (!x->done) {
-			curl_multi_remove_handle(w->multi, x->easy);
-			snprintf(x->error, sizeof(x->error),
-			         "interrupted by shutdown");
-			x->done = true;
-		}
-		curl_slist_free_all(x->hdrs);
-		x->hdrs = NULL;
-	}
-}
-
 static void note_retry(wa_webhook *w, int64_t at)
 {
 	if (w->n_retry < WH_RETRY_SLOTS)
@@ -399,16 +104,29 @@ static void note_retry(wa_webhook *w, int64_t at)
 	/* else: the safety wait finds it */
 }
 
-/* The receiver's state, from one round of deliveries: one line when it
- * starts failing (with the first error) and one when it delivers again;
- * the attempts between are counted (wadispatch_webhook_failures_total),
- * not logged, so a receiver that is down does not flood the log. */
+/* The receiver's state, from the outcomes recorded together: one line
+ * when it starts failing (with the first error) and one when it delivers
+ * again; the attempts between are counted
+ * (wadispatch_webhook_failures_total), not logged. While it fails, one
+ * event at a time is tried, at growing intervals (a circuit breaker): the
+ * events waiting cost neither the log nor the store's writer. */
 static void receiver_state(wa_webhook *w, size_t ok, const wh_xfer *bad)
 {
 	unsigned long long failed = atomic_load(&w->failed);
+	int64_t wait;
 
-	if (!w->failing && !ok && bad) {
+	if (ok && w->failing) {
+		w->failing = false;
+		wa_log(WA_LOG_INFO, WH_COMP,
+		       "The status webhook receiver accepts events again, "
+		       "after %llu failed attempts.",
+		       failed - w->fails_logged);
+	}
+	if (ok || !bad)
+		return;
+	if (!w->failing) {
 		w->failing = true;
+		w->fail_rounds = 0;
 		w->fails_logged = failed;
 		wa_log(
 		    WA_LOG_WARN, WH_COMP,
@@ -418,16 +136,13 @@ static void receiver_state(wa_webhook *w, size_t ok, const wh_xfer *bad)
 		    "again only when the receiver recovers.",
 		    bad->error, (long long)bad->ev.seq, bad->ev.message_id,
 		    wa_msg_status_name(bad->ev.status));
-	} else if (w->failing && ok) {
-		w->failing = false;
-		wa_log(WA_LOG_INFO, WH_COMP,
-		       "The status webhook receiver accepts events again, "
-		       "after %llu failed attempts.",
-		       failed - w->fails_logged);
 	}
+	wait = retry_delay(w, ++w->fail_rounds);
+	w->probe_at =
+	    wa_mono_ms() + (wait < WH_PROBE_MAX_MS ? wait : WH_PROBE_MAX_MS);
 }
 
-/* Decide each outcome: retry times, counters, logs. */
+/* Decide each concluded outcome: retry times, counters, logs. */
 static void judge(wa_webhook *w)
 {
 	int64_t now = wa_now_ms(), delay;
@@ -435,9 +150,11 @@ static void judge(wa_webhook *w)
 	size_t ok = 0;
 	bool interrupted;
 
-	for (size_t i = 0; i < w->n_x; i++) {
+	for (size_t i = 0; i < WH_PARALLEL; i++) {
 		wh_xfer *x = &w->x[i];
 
+		if (x->state != XF_DONE)
+			continue;
 		if (x->delivered) {
 			atomic_fetch_add(&w->delivered, 1);
 			ok++;
@@ -476,31 +193,51 @@ static void judge(wa_webhook *w)
 
 /* ---- the sender thread ---- */
 
-/* Wait for a kick, the next due retry or the safety timeout (unless
- * `again`). false when stopping. */
-static bool wait_for_work(wa_webhook *w, bool again)
+/* Take a kick (a commit may have added events). */
+static bool take_kick(wa_webhook *w)
+{
+	bool k;
+
+	pthread_mutex_lock(&w->mu);
+	k = w->kicked;
+	w->kicked = false;
+	pthread_mutex_unlock(&w->mu);
+	return k;
+}
+
+/* Nothing in flight: wait for a kick, the next due retry or the safety
+ * timeout; while the receiver fails, for the next probe only. false when
+ * stopping. */
+static bool wait_for_work(wa_webhook *w)
 {
 	int64_t now_wall, wait_ms, until;
 	struct timespec ts;
 	bool stop;
 
 	pthread_mutex_lock(&w->mu);
-	if (!again && !w->kicked && !w->stopping) {
-		now_wall = wa_now_ms();
-		wait_ms = WH_SAFETY_MS;
+	now_wall = wa_now_ms();
+	wait_ms = WH_SAFETY_MS;
+	if (w->failing) {
+		wait_ms = w->probe_at - wa_mono_ms();
+		w->kicked = false;
+		if (wait_ms > WH_PROBE_MAX_MS)
+			wait_ms = WH_PROBE_MAX_MS;
+	} else {
 		for (size_t i = 0; i < w->n_retry; i++)
 			if (w->retry_at[i] - now_wall < wait_ms)
 				wait_ms = w->retry_at[i] - now_wall;
-		if (wait_ms < 0)
-			wait_ms = 0;
-		until = wa_mono_ms() + wait_ms;
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		while (!w->kicked && !w->stopping && wa_mono_ms() < until)
-			if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
-				break;
 	}
-	w->kicked = false;
+	if (wait_ms < 0)
+		wait_ms = 0;
+	/* while failing, commits do not wake us (see wa_webhook_kick) */
+	w->deaf = w->failing;
+	until = wa_mono_ms() + wait_ms;
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	while (!w->kicked && !w->stopping && wa_mono_ms() < until)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+			break;
+	w->deaf = false;
 	stop = w->stopping;
 	pthread_mutex_unlock(&w->mu);
 	return !stop;
@@ -519,12 +256,65 @@ static void prune_retries(wa_webhook *w, int64_t now)
 	}
 }
 
+/* A retry noted is due. */
+static bool retry_due(const wa_webhook *w)
+{
+	int64_t now = wa_now_ms();
+
+	for (size_t i = 0; i < w->n_retry; i++)
+		if (w->retry_at[i] <= now)
+			return true;
+	return false;
+}
+
+/* Record the concluded outcomes and claim up to max more in one writer
+ * job, and start them. Returns how many were claimed (-1: the job
+ * failed). */
+static int cycle(wa_webhook *w, cycle_job *cj, size_t max)
+{
+	long long ts = (long long)(wa_now_ms() / 1000);
+	char err[WA_ERR_MAX] = "";
+	size_t k = 0;
+	int rc;
+
+	if (w->n_done)
+		judge(w);
+	cj->max = max;
+	cj->n = 0;
+	rc = wa_writer_run(w->writer, cycle_fn, cj, err, sizeof(err));
+	if (rc < 0)
+		wa_log(WA_LOG_ERROR, WH_COMP,
+		       "Cannot record status webhook results or claim events "
+		       "(results are sent again after their lease): %s",
+		       err);
+	for (size_t i = 0; i < WH_PARALLEL && w->n_done; i++) {
+		wh_xfer *x = &w->x[i];
+
+		if (x->state != XF_DONE)
+			continue;
+		wa_outbox_event_free(&x->ev);
+		x->state = XF_FREE;
+		w->n_done--;
+	}
+	if (rc < 0) {
+		for (size_t i = 0; i < cj->n; i++)
+			wa_outbox_event_free(&cj->ev[i]);
+		return -1;
+	}
+	prune_retries(w, cj->now);
+	for (size_t i = 0; i < WH_PARALLEL && k < cj->n; i++)
+		if (w->x[i].state == XF_FREE)
+			wa_webhook_xfer_start(w, &w->x[i], &cj->ev[k++], ts);
+	return (int)cj->n;
+}
+
 static void *sender_main(void *arg)
 {
 	wa_webhook *w = arg;
-	claim_job *cj = calloc(1, sizeof(*cj));
-	char err[WA_ERR_MAX];
+	cycle_job *cj = calloc(1, sizeof(*cj));
 	bool again = true; /* events may be waiting from an earlier run */
+	bool stopping = false;
+	int64_t deadline = 0;
 
 	if (!cj) {
 		wa_log(WA_LOG_ERROR, WH_COMP,
@@ -532,37 +322,52 @@ static void *sender_main(void *arg)
 		return NULL;
 	}
 	cj->w = w;
-	while (wait_for_work(w, again)) {
-		again = false;
-		err[0] = '\0';
-		if (wa_writer_run(w->writer, claim_fn, cj, err, sizeof(err)) <
-		    0) {
-			wa_log(WA_LOG_ERROR, WH_COMP,
-			       "Cannot claim status webhook events: %s", err);
-			for (size_t i = 0; i < cj->n; i++)
-				wa_outbox_event_free(&cj->ev[i]);
-			cj->n = 0;
+	for (;;) {
+		int64_t now = wa_mono_ms();
+		size_t room = WH_PARALLEL - w->n_busy, max;
+		bool claim, record;
+		int got;
+
+		stop_state(w, &stopping, &deadline);
+		if (stopping && w->n_busy && now >= deadline)
+			wa_webhook_abandon(w);
+		/* Claim: while the receiver fails, one probe at a time at its
+		 * time; else when events may be due and a quarter of the
+		 * window is free (fewer, larger claims). */
+		if (w->failing) {
+			max = 1;
+			claim = !w->n_busy && now >= w->probe_at;
+		} else {
+			max = room;
+			/* room first: a kick is kept until it can be taken */
+			claim = (room >= WH_PARALLEL / 4 || !w->n_busy) &&
+			        (again || take_kick(w) || retry_due(w));
+		}
+		claim = claim && !stopping;
+		/* Outcomes linger a little to share one commit. */
+		record = w->n_done && (!w->n_busy || claim || stopping ||
+		                       w->n_done >= WH_PARALLEL / 4 ||
+		                       now - w->first_done_ms >= WH_LINGER_MS);
+		if (claim || record) {
+			got = cycle(w, cj, claim ? max : 0);
+			if (claim)
+				again = got == (int)max;
+			if (claim && w->failing && got <= 0)
+				w->probe_at = now + WH_SAFETY_MS;
+		}
+		if (w->n_busy) {
+			wa_webhook_pump(w, stopping ? 5 : WH_PUMP_MS);
 			continue;
 		}
-		prune_retries(w, cj->now);
-		if (cj->n == 0)
+		if (w->n_done)
 			continue;
-		w->n_x = cj->n;
-		for (size_t i = 0; i < cj->n; i++)
-			w->x[i].ev = cj->ev[i];
-		send_all(w);
-		judge(w);
-		if (wa_writer_run(w->writer, finish_fn, w, err, sizeof(err)) <
-		    0)
-			wa_log(
-			    WA_LOG_ERROR, WH_COMP,
-			    "Cannot record status webhook results (the "
-			    "events will be sent again after their lease): %s",
-			    err);
-		for (size_t i = 0; i < w->n_x; i++)
-			wa_outbox_event_free(&w->x[i].ev);
-		w->n_x = 0;
-		again = true; /* more may be due right now */
+		if (stopping)
+			break;
+		if (again && !w->failing)
+			continue;
+		if (!wait_for_work(w))
+			break;
+		again = !w->failing; /* look once after any wake-up */
 	}
 	free(cj);
 	return NULL;
@@ -651,9 +456,11 @@ wa_webhook *wa_webhook_create(const wa_webhook_config *cfg, wa_store *store,
 		         strerror(errno));
 		goto fail;
 	}
-	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION,
+	                  wa_webhook_on_socket);
 	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION,
+	                  wa_webhook_on_timer);
 	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
 	for (int i = 0; i < WH_PARALLEL; i++) {
 		w->x[i].easy = curl_easy_init();
@@ -703,6 +510,11 @@ void wa_webhook_kick(wa_webhook *w)
 		return;
 	wa_writer_counts(w->writer, NULL, &jobs);
 	pthread_mutex_lock(&w->mu);
+	if (w->deaf) {
+		/* the receiver is failing: its probe waits for its time */
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
 	if (w->own_armed && jobs > w->own_jobs0) {
 		w->own_armed = false;
 		if (jobs == w->own_jobs0 + 1) {

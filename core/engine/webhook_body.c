@@ -136,7 +136,9 @@ int wa_webhook_body(const wa_outbox_event *ev, char *out, size_t len)
 	put_str(&b, ev->error, true);
 	put_s(&b, ",\"occurred_at\":\"");
 	put_s(&b, wa_iso8601(ev->occurred_ms, ts, sizeof(ts)));
-	put_s(&b, "\"}");
+	put_s(&b, "\",\"campaign_id\":");
+	put_str(&b, ev->campaign_id, true);
+	put_s(&b, "}");
 	if (b.over) {
 		out[0] = '\0';
 		return -1;

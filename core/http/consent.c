@@ -7,6 +7,20 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 
+int wa_consent_optout_msg(const char *phone, const char *source, int64_t at_ms,
+                          char *msg, size_t len)
+{
+	char masked[32], ts[40];
+
+	wa_mask_phone(phone, masked, sizeof(masked));
+	snprintf(msg, len,
+	         "The recipient %s opted out of messages (%s, %s); "
+	         "nothing was queued.",
+	         masked, source && source[0] ? source : "unknown",
+	         wa_iso8601(at_ms, ts, sizeof(ts)));
+	return 409;
+}
+
 int wa_consent_check(wa_app *app, const wa_send_fields *f, int64_t now_ms,
                      char *msg, size_t len)
 {
@@ -23,15 +37,12 @@ int wa_consent_check(wa_app *app, const wa_send_fields *f, int64_t now_ms,
 	if (rc != 0)
 		return 0; /* never heard of: nothing known against it */
 	wa_mask_phone(f->phone, masked, sizeof(masked));
-	if (c.opted_out) {
-		snprintf(msg, len,
-		         "The recipient %s opted out of messages (%s, %s); "
-		         "nothing was queued.",
-		         masked, c.opt_source[0] ? c.opt_source : "unknown",
-		         wa_iso8601(c.opt_at_ms, ts, sizeof(ts)));
-		return 409;
-	}
+	if (c.opted_out)
+		return wa_consent_optout_msg(f->phone, c.opt_source,
+		                             c.opt_at_ms, msg, len);
+	/* A template passes: the 1.1 field or content.template. */
 	if (app->settings->window_enforce && !f->template_json &&
+	    !(f->content_kinds & WA_CONTENT_TEMPLATE) &&
 	    c.last_inbound_ms > 0 &&
 	    now_ms - c.last_inbound_ms > WA_WINDOW_MS) {
 		snprintf(msg, len,

@@ -17,6 +17,7 @@
 #include "base/ratelimit.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
+#include "http/framing.h"
 #include "http/guard.h"
 #include "http/watchdog.h"
 
@@ -286,62 +287,13 @@ static bool method_ok(const char *m)
 	return true;
 }
 
-typedef struct framing {
-	int content_length; /* how many Content-Length headers */
-	int transfer_encoding;
-	bool te_not_chunked;
-	bool nul;
-	bool host;
-} framing;
-
-static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind,
-                                   const char *key, size_t key_size,
-                                   const char *value, size_t value_size)
-{
-	framing *f = cls;
-
-	(void)kind;
-	/* libmicrohttpd 0.9.75 itself cuts a value at a NUL byte (what
-	 * follows never reaches us); a version that hands the whole value
-	 * over is caught here. */
-	if (!key || strlen(key) != key_size ||
-	    (value && strlen(value) != value_size))
-		f->nul = true;
-	if (!key)
-		return MHD_YES;
-	if (!strcasecmp(key, "Content-Length"))
-		f->content_length++;
-	else if (!strcasecmp(key, "Host"))
-		f->host = true;
-	else if (!strcasecmp(key, "Transfer-Encoding")) {
-		f->transfer_encoding++;
-		if (!value || strcasecmp(value, "chunked") != 0)
-			f->te_not_chunked = true;
-	}
-	return MHD_YES;
-}
-
-/* The head's framing is unambiguous: at most one Content-Length, no
- * Transfer-Encoding but exactly one "chunked" and then no Content-Length,
- * no NUL in a header, a Host with HTTP/1.1. A proxy in front may read an
- * ambiguous head differently (request smuggling): refuse it and close. */
+/* The head's framing is unambiguous (see framing.h): refuse it and close
+ * the connection otherwise, since what follows cannot be trusted. */
 static bool framing_ok(wa_req *r)
 {
-	framing f = {0};
-	const char *why = NULL;
+	wa_head h = {r->method, r->url, r->version, r->raw_uri_len};
+	const char *why = wa_framing_check(r->conn, &h);
 
-	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, scan_header, &f);
-	if (f.nul)
-		why = "NUL byte in a header";
-	else if (f.content_length > 1)
-		why = "more than one Content-Length header";
-	else if (f.transfer_encoding > 1 || f.te_not_chunked)
-		why = "Transfer-Encoding other than chunked";
-	else if (f.transfer_encoding && f.content_length)
-		why = "both Transfer-Encoding and Content-Length";
-	else if (!f.host && r->version &&
-	         strcmp(r->version, MHD_HTTP_VERSION_1_0) != 0)
-		why = "HTTP/1.1 request without a Host header";
 	if (!why)
 		return true;
 	r->close = true;
@@ -388,6 +340,17 @@ static void check_head(wa_req *r, const char *url)
 	for (rt = g_routes; rt->pattern; rt++)
 		if (match(rt->pattern, url, r->param, sizeof(r->param)))
 			break;
+	/* A connection past MAX_CONNECTIONS: a probe is answered, anything
+	 * else is told to come back; either way it is closed after. */
+	if (wa_watchdog_refuse_overflow(r->conn, rt->pattern && rt->always)) {
+		r->close = true;
+		if (!rt->pattern || !rt->always) {
+			wa_req_add_header(r, "Retry-After", "1");
+			wa_req_error(r, 503,
+			             "Too many connections, retry later", NULL);
+			return;
+		}
+	}
 	if (!rt->pattern) {
 		wa_req_error(r, 404, "Not found", NULL);
 		return;
@@ -490,6 +453,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->start_mono_ms = wa_mono_ms();
 	r->start_us = wa_mono_us();
 	r->raw_uri = strndup(uri, 8192);
+	r->raw_uri_len = strlen(uri);
+	wa_watchdog_request_start(conn);
 	atomic_fetch_add(&r->app->requests_open, 1);
 	return r;
 }
@@ -633,10 +598,16 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
 	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	wa_watchdog_conf wc = {
+	    .request_ms = (int64_t)s->request_timeout_s * 1000,
+	    .idle_ms = (int64_t)s->connection_timeout_s * 1000,
+	    .per_ip_max = s->max_unfinished_per_ip,
+	    .max_conns = s->max_connections,
+	    .plain_http = !s->tls_cert,
+	};
 
 	g_routes = routes;
-	app->watchdog = wa_watchdog_create((int64_t)s->request_timeout_s * 1000,
-	                                   s->max_unfinished_per_ip);
+	app->watchdog = wa_watchdog_create(&wc);
 	if (!app->watchdog) {
 		snprintf(err, err_len,
 		         "Cannot start the request watchdog thread");
@@ -652,8 +623,9 @@ int wa_http_start(wa_app *app, const wa_route *routes, char *err,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, app, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)s->http_threads, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)s->connection_timeout_s,
+	    (unsigned)s->max_connections + WA_WATCHDOG_EXTRA_CONNS,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)s->connection_timeout_s + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, app,

@@ -44,7 +44,8 @@ struct wa_req {
 	const char *method;  /* owned by libmicrohttpd */
 	const char *version; /* owned by libmicrohttpd */
 	const char *url;
-	char *raw_uri; /* path and query exactly as received */
+	char *raw_uri;      /* path and query exactly as received */
+	size_t raw_uri_len; /* its length before the copy was cut at 8 KiB */
 	const wa_route *route;
 	char param[WA_REQ_PARAM_MAX]; /* the '*' segment, if any */
 	char *body;

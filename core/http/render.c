@@ -100,6 +100,14 @@ json_object *wa_render_message_obj(const wa_app *app, const wa_message_rec *m,
 	add_str(o, "campaign_id", m->campaign_id);
 	if (!with_history)
 		return o;
+	/* The rich content as accepted (canonical), on the message's own
+	 * page only, not in listings. */
+	if (m->content_json && *m->content_json) {
+		json_object *c = json_tokener_parse(m->content_json);
+
+		if (c)
+			json_object_object_add(o, "content", c);
+	}
 	hist = json_object_new_array();
 	for (size_t i = 0; i < m->n_history; i++) {
 		json_object *h = json_object_new_object();

@@ -11,6 +11,7 @@
 #include "base/uuid.h"
 #include "base/validate.h"
 #include "http/consent.h"
+#include "http/content_accept.h"
 #include "http/render.h"
 #include "http/routes.h"
 
@@ -67,6 +68,7 @@ static void fill_new(wa_app *app, wa_new_message *m, const wa_send_fields *f,
 	m->created_ms = now;
 	m->expires_ms = now + app->settings->message_ttl_ms;
 	m->campaign_id = f->campaign_id;
+	m->content_json = f->content_json;
 	/* A send_at in the past means now. */
 	m->send_at_ms = f->send_at_ms > now ? f->send_at_ms : 0;
 }
@@ -185,6 +187,11 @@ static void send_done(void *ud, int rc, const char *err)
 		         j->res.id);
 		wa_req_json(r, 409, body);
 		break;
+	case WA_INSERT_SUPPRESSED: /* opted out after the early check */
+		wa_consent_optout_msg(j->f.phone, j->res.opt_source,
+		                      j->res.opt_at_ms, body, sizeof(body));
+		wa_req_error(r, 409, body, NULL);
+		break;
 	}
 	wa_req_resume(r);
 }
@@ -222,6 +229,10 @@ void wa_route_send(wa_req *r)
 	if (rc != 0 ||
 	    (error = too_far(app, &j->f, now, msgbuf, sizeof(msgbuf)))) {
 		wa_req_error(r, 400, error, NULL);
+		return;
+	}
+	if ((rc = wa_content_accept(app, &j->f, msgbuf, sizeof(msgbuf)))) {
+		wa_req_error(r, rc, msgbuf, NULL);
 		return;
 	}
 	switch (wa_consent_check(app, &j->f, now, msgbuf, sizeof(msgbuf))) {
@@ -309,6 +320,15 @@ static void batch_done(void *ud, int rc, const char *err)
 			json_object_object_add(
 			    o, "code",
 			    json_object_new_int(it->code ? it->code : 400));
+		} else if (it->res.kind == WA_INSERT_SUPPRESSED) {
+			/* opted out after the early check */
+			wa_consent_optout_msg(it->f.phone, it->res.opt_source,
+			                      it->res.opt_at_ms, it->errbuf,
+			                      sizeof(it->errbuf));
+			json_object_object_add(
+			    o, "error", json_object_new_string(it->errbuf));
+			json_object_object_add(o, "code",
+			                       json_object_new_int(409));
 		} else if (it->res.kind == WA_INSERT_CONFLICT) {
 			json_object_object_add(
 			    o, "error", json_object_new_string(CONFLICT_MSG));
@@ -404,6 +424,11 @@ void wa_route_batch(wa_req *r)
 		if ((it->error = too_far(app, &it->f, now, it->errbuf,
 		                         sizeof(it->errbuf))))
 			continue;
+		if ((it->code = wa_content_accept(app, &it->f, it->errbuf,
+		                                  sizeof(it->errbuf)))) {
+			it->error = it->errbuf;
+			continue;
+		}
 		rc = wa_consent_check(app, &it->f, now, it->errbuf,
 		                      sizeof(it->errbuf));
 		if (rc < 0) {

@@ -203,7 +203,10 @@ static char *render(wa_app *app, size_t *len)
 	wa_text_put(&b, "wadispatch_callbacks_refused_total %lu\n",
 	            atomic_load(&app->callbacks_refused));
 	wa_metrics_help(&b, "wadispatch_http_connections_cut_total", "counter",
-	                "Connections closed before a whole request arrived.");
+	                "Connections closed before a whole request arrived "
+	                "(request_timeout, unfinished_per_ip), or left idle "
+	                "between requests for CONNECTION_TIMEOUT "
+	                "(idle_timeout).");
 	wa_text_put(&b,
 	            "wadispatch_http_connections_cut_total{reason=\"request_"
 	            "timeout\"} %llu\n",
@@ -212,6 +215,21 @@ static char *render(wa_app *app, size_t *len)
 	            "wadispatch_http_connections_cut_total{reason=\"unfinished_"
 	            "per_ip\"} %llu\n",
 	            wa_watchdog_ip_cut_count(app->watchdog));
+	wa_text_put(&b,
+	            "wadispatch_http_connections_cut_total{reason=\"idle_"
+	            "timeout\"} %llu\n",
+	            wa_watchdog_idle_cut_count(app->watchdog));
+	wa_metrics_help(&b, "wadispatch_http_connections_refused_total",
+	                "counter",
+	                "Connections past MAX_CONNECTIONS refused (503 and a "
+	                "close, or a close).");
+	wa_text_put(&b, "wadispatch_http_connections_refused_total %llu\n",
+	            wa_watchdog_refused_count(app->watchdog));
+	wa_metrics_help(&b, "wadispatch_http_connections_open", "gauge",
+	                "HTTP connections open (probe slots past "
+	                "MAX_CONNECTIONS included).");
+	wa_text_put(&b, "wadispatch_http_connections_open %u\n",
+	            wa_watchdog_open_count(app->watchdog));
 
 	if (b.oom) {
 		free(b.p);

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/validate.h"
+#include "http/consent.h"
 #include "http/render.h"
 #include "http/routes.h"
 
@@ -310,11 +311,45 @@ static void requeue_done(void *ud, int rc, const char *err)
 	wa_req_resume(r);
 }
 
+/* A failed or canceled message to a phone that opted out is not requeued
+ * (the claim would fail it unsent anyway): 409 with the send's sentence,
+ * its id and status. True when answered. A read error is left to the
+ * requeue itself. */
+static bool refused_optout(wa_req *r)
+{
+	wa_store *s = r->app->store;
+	wa_message_rec m;
+	wa_contact c;
+	char err[WA_ERR_MAX] = "", msg[320];
+	bool refused = false;
+	json_object *o;
+
+	memset(&m, 0, sizeof(m));
+	if (s->ops->get(s, r->param, &m, err, sizeof(err)) == 0 &&
+	    (m.status == WA_MSG_FAILED || m.status == WA_MSG_CANCELED) &&
+	    s->ops->contact_get(s, m.phone, &c, err, sizeof(err)) == 0 &&
+	    c.opted_out) {
+		wa_consent_optout_msg(m.phone, c.opt_source, c.opt_at_ms, msg,
+		                      sizeof(msg));
+		o = json_object_new_object();
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		json_object_object_add(o, "message_id",
+		                       json_object_new_string(r->param));
+		json_object_object_add(
+		    o, "status",
+		    json_object_new_string(wa_msg_status_name(m.status)));
+		wa_req_json_obj(r, 409, o);
+		refused = true;
+	}
+	wa_message_rec_free(&m);
+	return refused;
+}
+
 void wa_route_requeue(wa_req *r)
 {
 	requeue_job *j = job_new(r);
 
-	if (!j || take_reason(r, j, false) != 0)
+	if (!j || take_reason(r, j, false) != 0 || refused_optout(r))
 		return;
 	wa_req_suspend(r);
 	if (wa_writer_submit(r->app->writer, requeue_fn, j, requeue_done, j) !=

@@ -3,9 +3,9 @@
  * Where each figure comes from, so that it stays cheap on a store of
  * millions of messages:
  *   - counts per status, queue depth, oldest queued: the store's stats op
- *     (SQLite: counters kept by triggers as messages change; PostgreSQL:
- *     GROUP BY status over the (status, created_ms, id) index; the oldest
- *     queued: min() on an index range);
+ *     (counters kept as messages change, applied once per group commit on
+ *     every backend; the oldest queued: the first entry of the queued
+ *     range of the (status, created_ms, id) index);
  *   - per-minute accepted/sent/delivered/read/failed over the last hour:
  *     counters this process keeps as events happen (base/minutes.c), so
  *     they cover this instance since its start;

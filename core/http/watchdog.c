@@ -1,4 +1,4 @@
-/* watchdog.c - cut off clients too slow to send a request (slowloris) */
+/* watchdog.c - slow clients, idle keep-alive, connections past the cap */
 #include "http/watchdog.h"
 
 #include <microhttpd.h>
@@ -13,12 +13,24 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 
+/* Where a connection is, for the clock that may cut it. */
+enum { W_FRESH, W_HEAD, W_BUSY, W_IDLE };
+/* Which count a connection holds. */
+enum { SLOT_NONE, SLOT_NORMAL, SLOT_OVERFLOW };
+
+/* Connections past MAX_CONNECTIONS kept to answer a probe (/health,
+ * /ready; anything else gets 503): how many, and how long one may take to
+ * send its request. */
+enum { OVERFLOW_SLOTS = 16, OVERFLOW_MS = 2000 };
+
 typedef struct track {
 	struct track *prev, *next;
+	struct wa_watchdog *w;
 	int fd;
 	uint32_t ip;           /* IPv4 peer, network order; 0 if not IPv4 */
-	atomic_llong since_ms; /* when the current request's clock started */
-	atomic_bool busy;      /* request in, answer not done: no clock */
+	atomic_llong since_ms; /* when the current clock started */
+	atomic_int state;      /* W_* */
+	int slot;              /* SLOT_*, under w->mu */
 	bool cut;
 } track;
 
@@ -28,10 +40,13 @@ struct wa_watchdog {
 	track head; /* circular list sentinel */
 	pthread_t thread;
 	bool stop, started;
-	int64_t limit_ms;
-	unsigned per_ip_max; /* unfinished requests one IP may hold; 0 = off */
+	wa_watchdog_conf conf;
+	unsigned normal, overflow; /* connections holding each kind of slot */
+	wa_log_throttle cut_log;
 	atomic_ullong cut;
 	atomic_ullong ip_cut;
+	atomic_ullong idle_cut;
+	atomic_ullong refused;
 };
 
 static track *track_of(struct MHD_Connection *c)
@@ -61,9 +76,74 @@ static unsigned unfinished_of(wa_watchdog *w, uint32_t ip)
 	unsigned n = 0;
 
 	for (track *t = w->head.next; t != &w->head; t = t->next)
-		if (t->ip == ip && !t->cut && !atomic_load(&t->busy))
+		if (t->ip == ip && !t->cut && atomic_load(&t->state) != W_BUSY)
 			n++;
 	return n;
+}
+
+/* Past MAX_CONNECTIONS and the probe slots: say 503 at once (plain HTTP;
+ * under TLS nothing can be said before the handshake) and close. */
+#define REFUSAL_BODY "{\"error\":\"Too many connections, retry later\"}"
+_Static_assert(sizeof(REFUSAL_BODY) - 1 == 45, "the Content-Length below");
+
+static void refuse(wa_watchdog *w, track *t)
+{
+	static const char answer[] =
+	    "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Retry-After: 1\r\nConnection: close\r\nContent-Length: 45\r\n"
+	    "\r\n" REFUSAL_BODY;
+
+	if (w->conf.plain_http && send(t->fd, answer, sizeof(answer) - 1,
+	                               MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* a full buffer on a fresh socket: the close says it */
+	}
+	/* libmicrohttpd sees the end of the stream and closes it. */
+	shutdown(t->fd, SHUT_RDWR);
+	t->cut = true;
+	atomic_fetch_add(&w->refused, 1);
+}
+
+static void started(wa_watchdog *w, struct MHD_Connection *c,
+                    void **socket_context)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	track *t = calloc(1, sizeof(*t));
+
+	if (!t || !ci) {
+		free(t);
+		return;
+	}
+	t->w = w;
+	t->fd = ci->connect_fd;
+	t->ip = peer_ipv4(c);
+	atomic_init(&t->since_ms, wa_mono_ms());
+	atomic_init(&t->state, W_FRESH);
+	pthread_mutex_lock(&w->mu);
+	if (w->conf.per_ip_max && t->ip &&
+	    unfinished_of(w, t->ip) >= w->conf.per_ip_max) {
+		/* Not one more socket that has not sent a whole request from
+		 * this address: libmicrohttpd sees the end of the stream and
+		 * closes it. */
+		shutdown(t->fd, SHUT_RDWR);
+		t->cut = true;
+		atomic_fetch_add(&w->ip_cut, 1);
+	} else if (!w->conf.max_conns || w->normal < w->conf.max_conns) {
+		t->slot = SLOT_NORMAL;
+		w->normal++;
+	} else if (w->overflow < OVERFLOW_SLOTS) {
+		t->slot = SLOT_OVERFLOW;
+		w->overflow++;
+	} else {
+		refuse(w, t);
+	}
+	t->next = w->head.next;
+	t->prev = &w->head;
+	w->head.next->prev = t;
+	w->head.next = t;
+	pthread_mutex_unlock(&w->mu);
+	*socket_context = t;
 }
 
 void wa_watchdog_notify(void *cls, struct MHD_Connection *c,
@@ -73,50 +153,50 @@ void wa_watchdog_notify(void *cls, struct MHD_Connection *c,
 	track *t;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		t = calloc(1, sizeof(*t));
-		if (!t || !ci) {
-			free(t);
-			return;
-		}
-		t->fd = ci->connect_fd;
-		t->ip = peer_ipv4(c);
-		atomic_init(&t->since_ms, wa_mono_ms());
-		atomic_init(&t->busy, false);
-		pthread_mutex_lock(&w->mu);
-		if (w->per_ip_max && t->ip &&
-		    unfinished_of(w, t->ip) >= w->per_ip_max) {
-			/* Not one more socket that has not sent a whole
-			 * request from this address: libmicrohttpd sees the
-			 * end of the stream and closes it. */
-			shutdown(t->fd, SHUT_RDWR);
-			t->cut = true;
-			atomic_fetch_add(&w->ip_cut, 1);
-		}
-		t->next = w->head.next;
-		t->prev = &w->head;
-		w->head.next->prev = t;
-		w->head.next = t;
-		pthread_mutex_unlock(&w->mu);
-		*socket_context = t;
+		started(w, c, socket_context);
 	} else if ((t = *socket_context)) {
 		/* Unlinked under the lock, so the watchdog never touches an fd
 		 * libmicrohttpd is about to close and reuse. */
 		pthread_mutex_lock(&w->mu);
 		t->prev->next = t->next;
 		t->next->prev = t->prev;
+		if (t->slot == SLOT_NORMAL)
+			w->normal--;
+		else if (t->slot == SLOT_OVERFLOW)
+			w->overflow--;
 		pthread_mutex_unlock(&w->mu);
 		free(t);
 		*socket_context = NULL;
 	}
 }
 
+void wa_watchdog_request_start(struct MHD_Connection *c)
+{
+	track *t = track_of(c);
+	int idle = W_IDLE;
+
+	/* After an answer the connection idled; the request's own clock
+	 * starts with its request line. A fresh one's runs from accept. */
+	if (t && atomic_compare_exchange_strong(&t->state, &idle, W_HEAD))
+		atomic_store(&t->since_ms, wa_mono_ms());
+}
+
+bool wa_watchdog_refuse_overflow(struct MHD_Connection *c, bool probe)
+{
+	track *t = track_of(c);
+
+	if (!t || t->slot != SLOT_OVERFLOW)
+		return false;
+	if (!probe)
+		atomic_fetch_add(&t->w->refused, 1);
+	return true;
+}
+
 void wa_watchdog_request_in(struct MHD_Connection *c)
 {
 	track *t = track_of(c);
 	if (t)
-		atomic_store(&t->busy, true);
+		atomic_store(&t->state, W_BUSY);
 }
 
 void wa_watchdog_request_done(struct MHD_Connection *c)
@@ -124,7 +204,7 @@ void wa_watchdog_request_done(struct MHD_Connection *c)
 	track *t = track_of(c);
 	if (t) {
 		atomic_store(&t->since_ms, wa_mono_ms());
-		atomic_store(&t->busy, false);
+		atomic_store(&t->state, W_IDLE);
 	}
 }
 
@@ -136,20 +216,34 @@ static void *run(void *arg)
 	while (!w->stop) {
 		struct timespec ts;
 		int64_t now = wa_mono_ms();
+		unsigned long held;
 
 		for (track *t = w->head.next; t != &w->head; t = t->next) {
-			if (t->cut || atomic_load(&t->busy) ||
-			    now - atomic_load(&t->since_ms) <= w->limit_ms)
+			int state = atomic_load(&t->state);
+			int64_t limit = state == W_IDLE ? w->conf.idle_ms
+			                                : w->conf.request_ms;
+			if (t->slot == SLOT_OVERFLOW && limit > OVERFLOW_MS)
+				limit = OVERFLOW_MS;
+			if (t->cut || state == W_BUSY ||
+			    now - atomic_load(&t->since_ms) <= limit)
 				continue;
 			/* libmicrohttpd sees the end of the stream and closes
 			 * the connection itself. */
 			shutdown(t->fd, SHUT_RDWR);
 			t->cut = true;
+			if (state == W_IDLE) {
+				/* a keep-alive connection left idle: normal */
+				atomic_fetch_add(&w->idle_cut, 1);
+				continue;
+			}
 			atomic_fetch_add(&w->cut, 1);
-			wa_log(WA_LOG_WARN, "http",
-			       "Closed a connection that sent no complete "
-			       "request in %lld ms",
-			       (long long)w->limit_ms);
+			if (wa_log_throttle_ok(&w->cut_log, (long long)now,
+			                       10000, &held))
+				wa_log(WA_LOG_WARN, "http",
+				       "Closed a connection that sent no "
+				       "complete request in %lld ms (and %lu "
+				       "more since the last such line)",
+				       (long long)limit, held);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 250 * 1000000L;
@@ -163,7 +257,7 @@ static void *run(void *arg)
 	return NULL;
 }
 
-wa_watchdog *wa_watchdog_create(int64_t limit_ms, unsigned per_ip_max)
+wa_watchdog *wa_watchdog_create(const wa_watchdog_conf *conf)
 {
 	wa_watchdog *w = calloc(1, sizeof(*w));
 
@@ -172,8 +266,7 @@ wa_watchdog *wa_watchdog_create(int64_t limit_ms, unsigned per_ip_max)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->head.next = w->head.prev = &w->head;
-	w->limit_ms = limit_ms;
-	w->per_ip_max = per_ip_max;
+	w->conf = *conf;
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
@@ -210,4 +303,26 @@ unsigned long long wa_watchdog_cut_count(wa_watchdog *w)
 unsigned long long wa_watchdog_ip_cut_count(wa_watchdog *w)
 {
 	return w ? atomic_load(&w->ip_cut) : 0;
+}
+
+unsigned long long wa_watchdog_idle_cut_count(wa_watchdog *w)
+{
+	return w ? atomic_load(&w->idle_cut) : 0;
+}
+
+unsigned long long wa_watchdog_refused_count(wa_watchdog *w)
+{
+	return w ? atomic_load(&w->refused) : 0;
+}
+
+unsigned wa_watchdog_open_count(wa_watchdog *w)
+{
+	unsigned n;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	n = w->normal + w->overflow;
+	pthread_mutex_unlock(&w->mu);
+	return n;
 }

@@ -1,7 +1,8 @@
 /* retention.c - the retention thread: deletes finished messages older than
- * RETENTION (with their history and webhook events) in small batches, each
- * batch one writer job, so accepts queued behind it wait for one small
- * delete at most */
+ * RETENTION (with their history and webhook events), then inbound messages
+ * and idle contacts that are not opted out (two-way messaging), in small
+ * batches, each batch one writer job, so accepts queued behind it wait for
+ * one small delete at most */
 #include "store/retention.h"
 
 #include <pthread.h>
@@ -24,21 +25,30 @@ struct wa_retention {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	bool stopping;
-	atomic_ullong deleted;
+	atomic_ullong deleted, deleted_twoway;
 };
 
 typedef struct purge_job {
 	int64_t before_ms;
 	size_t max;
-	long n;
+	long n;  /* finished messages deleted */
+	long n2; /* inbound messages and contacts deleted (purge_twoway) */
 } purge_job;
 
+/* One batch in one writer job: finished messages, and once those come
+ * back short, inbound messages and idle contacts in the same job (so a
+ * pass with nothing to delete is still one job). */
 static int purge_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	purge_job *j = ud;
 
 	j->n = s->ops->purge(s, j->before_ms, j->max, err, err_len);
-	return j->n < 0 ? -1 : 0;
+	if (j->n < 0)
+		return -1;
+	if ((size_t)j->n >= j->max || !s->ops->purge_twoway)
+		return 0;
+	j->n2 = s->ops->purge_twoway(s, j->before_ms, j->max, err, err_len);
+	return j->n2 < 0 ? -1 : 0;
 }
 
 static bool stopping(wa_retention *r)
@@ -51,15 +61,16 @@ static bool stopping(wa_retention *r)
 	return v;
 }
 
-/* One pass: batches until one comes back short. */
+/* One pass: batches until both kinds come back short (purge_twoway counts
+ * two tables, each up to max). */
 static void pass(wa_retention *r)
 {
 	purge_job j = {.before_ms = wa_now_ms() - r->keep_ms, .max = r->batch};
-	unsigned long long total = 0;
+	unsigned long long total = 0, total2 = 0;
 	char err[WA_ERR_MAX] = "";
 
 	do {
-		j.n = 0;
+		j.n = j.n2 = 0;
 		if (wa_writer_run(r->writer, purge_fn, &j, err, sizeof(err)) !=
 		    0) {
 			wa_log(WA_LOG_WARN, "retention",
@@ -67,12 +78,20 @@ static void pass(wa_retention *r)
 			break;
 		}
 		total += (unsigned long long)j.n;
+		total2 += (unsigned long long)j.n2;
 		atomic_fetch_add(&r->deleted, (unsigned long long)j.n);
-	} while ((size_t)j.n == r->batch && !stopping(r));
+		atomic_fetch_add(&r->deleted_twoway, (unsigned long long)j.n2);
+	} while (((size_t)j.n >= r->batch || (size_t)j.n2 >= r->batch) &&
+	         !stopping(r));
 	if (total)
 		wa_log(WA_LOG_INFO, "retention",
 		       "Deleted %llu finished messages older than %lld s",
 		       total, (long long)(r->keep_ms / 1000));
+	if (total2)
+		wa_log(WA_LOG_INFO, "retention",
+		       "Deleted %llu inbound messages and idle contacts older "
+		       "than %lld s",
+		       total2, (long long)(r->keep_ms / 1000));
 }
 
 static void *retention_main(void *arg)
@@ -116,6 +135,7 @@ wa_retention *wa_retention_start(wa_store *store, wa_writer *w, int64_t keep_ms,
 	r->interval_ms = interval_ms > 0 ? interval_ms : 60000;
 	r->batch = batch ? batch : 500;
 	atomic_init(&r->deleted, 0);
+	atomic_init(&r->deleted_twoway, 0);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -139,6 +159,11 @@ wa_retention *wa_retention_start(wa_store *store, wa_writer *w, int64_t keep_ms,
 unsigned long long wa_retention_deleted(wa_retention *r)
 {
 	return r ? atomic_load(&r->deleted) : 0;
+}
+
+unsigned long long wa_retention_deleted_twoway(wa_retention *r)
+{
+	return r ? atomic_load(&r->deleted_twoway) : 0;
 }
 
 void wa_retention_stop(wa_retention *r)

@@ -1,5 +1,6 @@
-/* retention.h - deletes finished messages older than RETENTION, in small
- * batches through the writer, so accepts keep flowing */
+/* retention.h - deletes finished messages, inbound messages and idle
+ * contacts older than RETENTION, in small batches through the writer, so
+ * accepts keep flowing */
 #ifndef WA_RETENTION_H
 #define WA_RETENTION_H
 
@@ -20,6 +21,9 @@ wa_retention *wa_retention_start(wa_store *store, wa_writer *w, int64_t keep_ms,
                                  size_t err_len);
 /* Messages deleted so far. */
 unsigned long long wa_retention_deleted(wa_retention *r);
+/* Inbound messages and idle contacts deleted so far (store.h,
+ * purge_twoway). */
+unsigned long long wa_retention_deleted_twoway(wa_retention *r);
 /* Stop (waits for a running job) and free; accepts NULL. */
 void wa_retention_stop(wa_retention *r);
 

@@ -29,6 +29,7 @@
 #define WA_ERR_MAX 256
 #define WA_UCODE_MAX 32
 #define WA_CAMPAIGN_ID_MAX 65 /* 64 bytes + NUL */
+#define WA_OPT_SOURCE_MAX 64  /* who opted a phone out or in */
 
 typedef enum wa_msg_status {
 	WA_MSG_QUEUED = 0,
@@ -68,12 +69,20 @@ typedef struct wa_new_message {
 	 * ops->schedule after a CREATED insert) stores them. */
 	const char *campaign_id; /* NULL or up to 64 bytes */
 	int64_t send_at_ms;      /* first due time; 0 = at once */
+	/* Appended (issue 14 item 5): canonical content JSON or NULL; part
+	 * of the insert and of the idempotency comparison. */
+	const char *content_json;
 } wa_new_message;
 
 typedef enum wa_insert_kind {
 	WA_INSERT_CREATED = 0,  /* new message, queued */
 	WA_INSERT_REPLAYED = 1, /* same external_id, same phone/body/template */
-	WA_INSERT_CONFLICT = 2  /* same external_id, different content */
+	WA_INSERT_CONFLICT = 2, /* same external_id, different content */
+	/* Appended (two-way messaging): nothing inserted, the phone is
+	 * opted out (suppressed) as of this transaction; opt_source and
+	 * opt_at_ms say by whom and when. A known external_id still gives
+	 * REPLAYED or CONFLICT: the check guards new messages only. */
+	WA_INSERT_SUPPRESSED = 3
 } wa_insert_kind;
 
 typedef struct wa_insert_result {
@@ -81,6 +90,9 @@ typedef struct wa_insert_result {
 	char id[WA_ID_MAX];   /* the new id, or the existing message's */
 	wa_msg_status status; /* current status */
 	int64_t created_ms;
+	/* Appended: SUPPRESSED only (id "" then). */
+	char opt_source[WA_OPT_SOURCE_MAX];
+	int64_t opt_at_ms;
 } wa_insert_result;
 
 typedef struct wa_history_entry {
@@ -114,6 +126,9 @@ typedef struct wa_message_rec {
 	int64_t claim_seq;
 	/* Appended: "" when none. */
 	char campaign_id[WA_CAMPAIGN_ID_MAX];
+	/* Appended (issue 14 item 5): canonical content JSON; NULL when none
+	 * (malloc'd, freed by wa_message_rec_free). */
+	char *content_json;
 } wa_message_rec;
 
 void wa_message_rec_free(
@@ -194,14 +209,15 @@ typedef struct wa_outbox_event {
 	 * ordering key (events with one key go out in order). */
 	char event[32];
 	char *body;
+	/* Appended (operators): the message's campaign_id, "" when none or
+	 * for an event that is not about a message. */
+	char campaign_id[WA_CAMPAIGN_ID_MAX];
 } wa_outbox_event;
 
 /* Frees ev's members (body); accepts NULL. */
 void wa_outbox_event_free(wa_outbox_event *ev);
 
 /* ---- two-way messaging: inbound messages and contacts ---- */
-
-#define WA_OPT_SOURCE_MAX 64
 
 /* An inbound message as stored. json is the whole message as one JSON
  * object (what the API lists and message.received carries), malloc'd:
@@ -344,6 +360,10 @@ typedef struct wa_store_ops {
 	void (*rollback)(wa_store *s);
 
 	/* Insert one message or resolve it against an existing external_id.
+	 * A new message to a phone opted out as of this point of the
+	 * transaction (an opt-out earlier in the same group commit included)
+	 * is refused: kind SUPPRESSED, nothing stored. The check and the
+	 * insert are one statement, so no opt-out can commit between them.
 	 * 0, or -1 on a store error (err). A backend may defer the work to
 	 * the transaction's commit (PostgreSQL does, to send a whole group
 	 * commit in one round trip): m's strings and res must stay valid
@@ -484,7 +504,8 @@ typedef struct wa_store_ops {
 	               size_t err_len);
 	/* Write: requeue (as above) up to max messages matching f whose
 	 * status is failed or canceled (f->status, when set, must be one of
-	 * them), newest first. Returns how many, or -1. */
+	 * them), newest first, skipping those to a phone that is opted out.
+	 * Returns how many, or -1. */
 	long (*requeue_many)(wa_store *s, const wa_msg_filter *f, size_t max,
 	                     int64_t now_ms, int64_t expires_ms,
 	                     const char *reason, char *err, size_t err_len);
@@ -502,6 +523,25 @@ typedef struct wa_store_ops {
 	int (*failure_codes)(wa_store *s, int64_t since_ms, size_t max,
 	                     wa_failure_count *out, size_t *n, char *err,
 	                     size_t err_len);
+
+	/* ---- appended: two-way messaging retention ---- */
+	/* Write: delete up to max inbound messages that occurred before
+	 * before_ms (oldest first) and up to max contacts that are not opted
+	 * out and whose last inbound message and last opt change are both
+	 * before before_ms. An opted-out contact is never deleted (a
+	 * suppression lasts until an opt-in or DELETE). Webhook events are
+	 * left alone: a delivered one is gone already (outbox_finish), a
+	 * pending one still goes out (its body is a copy). The number of
+	 * rows deleted, or -1. On PostgreSQL one instance at a time purges
+	 * (the others get 0). NULL when the backend keeps everything. */
+	long (*purge_twoway)(wa_store *s, int64_t before_ms, size_t max,
+	                     char *err, size_t err_len);
+	/* Read: which of phones[0..n) are opted out (committed data): out[i]
+	 * true for each. One round trip for the lot (the engine asks once
+	 * per claim, so a message claimed after its phone opted out, e.g.
+	 * retried or requeued, is never sent). 0, or -1 on error. */
+	int (*suppressed)(wa_store *s, const char *const *phones, size_t n,
+	                  bool *out, char *err, size_t err_len);
 
 	/* ---- appended: campaign-safe sending (issue 14) ---- */
 	/* Set once before the first claim (see wa_store_pacing). */

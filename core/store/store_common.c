@@ -66,6 +66,8 @@ void wa_message_rec_free(wa_message_rec *m)
 	free(m->template_json);
 	free(m->media_url);
 	free(m->history);
+	free(m->content_json);
+	m->content_json = NULL;
 	m->body = NULL;
 	m->template_json = NULL;
 	m->media_url = NULL;

@@ -163,9 +163,12 @@ typedef enum wa_contact_event_kind {
 	WA_CONTACT_OPTED_IN = 2
 } wa_contact_event_kind;
 
-/* ABI 1.2: content kinds a provider can send (wa_provider.content_kinds).
- * A table that declares none (0, e.g. a 1.0/1.1 plugin) is taken to send
- * what every provider did before 1.2: text, templates and media_url. */
+/* ABI 1.2: content kinds a provider can send (wa_provider.content_kinds)
+ * and a message needs (wa_message.content_kinds). The host refuses, at
+ * accept time, a send whose "content" needs a kind the provider did not
+ * declare. A table that declares none (0, e.g. a 1.0/1.1 plugin) is refused
+ * every "content" and gets what every provider got before 1.2: text and
+ * the 1.1 template and media_url fields. */
 #define WA_CONTENT_TEXT 0x01u
 #define WA_CONTENT_TEMPLATE 0x02u
 #define WA_CONTENT_IMAGE 0x04u
@@ -174,6 +177,9 @@ typedef enum wa_contact_event_kind {
 #define WA_CONTENT_VIDEO 0x20u
 #define WA_CONTENT_BUTTONS 0x40u /* interactive reply buttons (up to 3) */
 #define WA_CONTENT_LIST 0x80u    /* interactive list */
+/* A template whose header is media (image, document, video) given per
+ * message; such a message needs TEMPLATE and this bit. */
+#define WA_CONTENT_TEMPLATE_MEDIA 0x100u
 
 /* Flags of an inbound message. */
 #define WA_INBOUND_TRUNCATED 0x1u /* a field did not fit and was cut */
@@ -226,6 +232,16 @@ typedef struct wa_message {
 	const char *const *template_variables; /* n_template_variables items */
 	size_t n_template_variables;
 	const char *media_url; /* NULL when none */
+	/* -- ABI 1.2 -- rich content (the send's "content" object) */
+	/* The WA_CONTENT_* bits this message needs (0: no content object;
+	 * then it is text, or the 1.1 template/media fields above). The host
+	 * only hands a provider content whose bits it declared. */
+	uint32_t content_kinds;
+	/* The content as canonical JSON, validated by the host against the
+	 * schema in docs/content.md: exactly one of "template", "media" or
+	 * "interactive", known members only. NULL when none. message_body
+	 * is still set: the text, the caption or the interactive body. */
+	const char *content_json;
 } wa_message;
 
 /* The request a plugin builds; the host executes it. Zeroed by the host,
@@ -390,8 +406,9 @@ typedef struct wa_provider {
 	                    wa_callback_reply *reply);
 
 	/* -- ABI 1.2 -- */
-	/* WA_CONTENT_* kinds this provider can send; 0: not declared (taken
-	 * as text, templates and media_url, what 1.0/1.1 providers did). */
+	/* WA_CONTENT_* kinds this provider can send; 0: not declared (no rich
+	 * content; text and the 1.1 template/media_url fields, what 1.0/1.1
+	 * providers did). */
 	uint32_t content_kinds;
 } wa_provider;
 

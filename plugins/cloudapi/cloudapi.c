@@ -163,7 +163,7 @@ static int ca_init(const wa_host *host, void **state, char *err, size_t err_len)
 	return 0;
 }
 
-static bool template_name_ok(const char *s)
+bool wa_cloudapi_template_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -292,9 +292,33 @@ static int ca_build_request(void *state, const wa_message *msg,
 	const char *body = msg->message_body ? msg->message_body : "";
 	size_t chars = wa_pc_utf8_len(body);
 	char to[24];
-	json_object *o;
+	json_object *o, *content, *part;
+	const char *which;
 	int rc;
 
+	rc = wa_pc_content(msg, CA_CONTENT_KINDS, "Cloud API", res, &content,
+	                   &part, &which);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		if (wa_pc_digits(msg->recipient_phone ? msg->recipient_phone
+		                                      : "",
+		                 to, sizeof(to)) != 0 ||
+		    strlen(to) > 15) {
+			json_object_put(content);
+			wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
+			             "Recipient phone is not an E.164 number.");
+			return -1;
+		}
+		o = wa_cloudapi_content_json(st, msg, to, part, which, res);
+		json_object_put(content);
+		if (!o)
+			return -1;
+		rc = wa_pc_json_post(req, res, st->url, o, "Authorization",
+		                     st->auth_header);
+		json_object_put(o);
+		return rc;
+	}
 	if (!tmpl && chars > CA_BODY_MAX) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
 		             "Message body has %zu characters; WhatsApp "
@@ -309,7 +333,7 @@ static int ca_build_request(void *state, const wa_message *msg,
 		             "Recipient phone is not an E.164 number.");
 		return -1;
 	}
-	if (tmpl && (!template_name_ok(msg->template_name) ||
+	if (tmpl && (!wa_cloudapi_template_name_ok(msg->template_name) ||
 	             (msg->template_language && *msg->template_language &&
 	              !lang_ok(msg->template_language)))) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
@@ -442,8 +466,9 @@ static const wa_provider ca_provider = {
     .build_request = ca_build_request,
     .parse_response = ca_parse_response,
     .on_callback = wa_cloudapi_on_callback,
-    /* media_url goes out as an image (see docs/providers/cloudapi.md). */
-    .content_kinds = WA_CONTENT_TEXT | WA_CONTENT_TEMPLATE | WA_CONTENT_IMAGE,
+    /* Every content kind (docs/providers/cloudapi.md); the 1.1 media_url
+     * field still goes out as an image. */
+    .content_kinds = CA_CONTENT_KINDS,
 };
 
 WA_PC_PROVIDER_ENTRY(ca_provider)

@@ -222,4 +222,19 @@ bool wa_pc_reply_contact(wa_callback_reply *reply, wa_contact_event_kind kind,
 /* Inbound type of a MIME type: image/, audio/, video/ or a document. */
 wa_inbound_type wa_pc_media_type(const char *mime);
 
+/* ---- rich content (ABI 1.2; pc_host.c) --------------------------------- */
+
+/* The message's rich content: 0 when it has none (text, or the 1.1
+ * template/media_url fields); 1 with *content (a new reference: the parsed
+ * canonical JSON, docs/content.md) and *part (borrowed: the "template",
+ * "media" or "interactive" member, named in *which); -1 with res filled
+ * when the content cannot be sent by a provider declaring `declared`
+ * (REJECT: a kind it did not declare, e.g. after a change of provider with
+ * messages queued) or is unreadable. */
+int wa_pc_content(const wa_message *msg, uint32_t declared,
+                  const char *provider, wa_result *res, json_object **content,
+                  json_object **part, const char **which);
+/* String member of a content object, or NULL. */
+const char *wa_pc_cstr(json_object *o, const char *key);
+
 #endif

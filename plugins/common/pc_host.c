@@ -230,3 +230,53 @@ void wa_pc_reply(wa_callback_reply *reply, int http_status, const char *body)
 	         "text/plain; charset=utf-8");
 	snprintf(reply->body, sizeof(reply->body), "%s", body ? body : "");
 }
+
+int wa_pc_content(const wa_message *msg, uint32_t declared,
+                  const char *provider, wa_result *res, json_object **content,
+                  json_object **part, const char **which)
+{
+	static const char *const parts[] = {"template", "media", "interactive"};
+	uint32_t miss;
+	json_object *o;
+
+	*content = *part = NULL;
+	*which = NULL;
+	if (msg->struct_size < offsetof(wa_message, content_json) +
+	                           sizeof(msg->content_json) ||
+	    !msg->content_json || !*msg->content_json)
+		return 0;
+	miss = msg->content_kinds & ~declared;
+	if (miss) {
+		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
+		             "%s does not send this content (kinds 0x%x); the "
+		             "host should have refused it at accept.",
+		             provider, (unsigned)miss);
+		return -1;
+	}
+	o = wa_pc_json_parse(msg->content_json, strlen(msg->content_json));
+	for (size_t i = 0; o && i < 3 && !*part; i++)
+		if ((*part = wa_pc_json_path(o, parts[i])) &&
+		    json_object_is_type(*part, json_type_object))
+			*which = parts[i];
+		else
+			*part = NULL;
+	if (!*part) {
+		json_object_put(o);
+		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
+		             "The message's content is not readable JSON with "
+		             "a template, media or interactive member.");
+		return -1;
+	}
+	*content = o;
+	return 1;
+}
+
+const char *wa_pc_cstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}

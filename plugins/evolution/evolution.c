@@ -1,6 +1,6 @@
 /* evolution.c - Evolution API v2 (Baileys) provider: sendText builder, reply
  * classifier, webhook parser */
-#include "pc.h"
+#include "evolution.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +10,13 @@
 
 /*
  * Scope and choices
- *   - Only text is sent (POST /message/sendText/{instance}, v2 body
- *     {"number","text"}). Evolution has no template concept on this route:
- *     a message with template_name is sent as its message_body. media_url is
- *     ignored: media goes through /message/sendMedia, another endpoint with
- *     another body, out of scope for this plugin.
+ *   - Text goes to POST /message/sendText/{instance}, v2 body
+ *     {"number","text"}. Evolution has no template concept on this route:
+ *     a message with the 1.1 template_name is sent as its message_body, and
+ *     the 1.1 media_url is ignored.
+ *   - Rich content (ABI 1.2, evolution_content.c): media to sendMedia,
+ *     reply buttons to sendButtons, lists to sendList. Templates are not
+ *     declared: the host refuses them at accept.
  *   - No length limit is applied: the v2 schema has none ([U] what Baileys
  *     or WhatsApp do with very long texts); the host caps bodies at 4096.
  *   - Webhooks carry no signature. We require a shared secret that the
@@ -25,6 +27,8 @@
 typedef struct ev_state {
 	const wa_host *host;
 	char url[WA_URL_MAX];
+	char prefix[WA_URL_MAX]; /* {base}/message/ */
+	char instance[400];      /* the instance name, percent-encoded */
 	char apikey[512];
 	char webhook_token[257]; /* "" refuses every callback */
 } ev_state;
@@ -100,6 +104,11 @@ static int ev_configure(ev_state *st, char *err, size_t err_len)
 	wa_pc_buf_add_pct(&b, inst, strlen(inst));
 	if (b.overflow)
 		return fail(err, err_len, "EVOLUTION_BASE_URL is too long.");
+	wa_pc_buf_init(&b, st->prefix, sizeof(st->prefix));
+	wa_pc_buf_adds(&b, base_url);
+	wa_pc_buf_adds(&b, "/message/");
+	wa_pc_buf_init(&b, st->instance, sizeof(st->instance));
+	wa_pc_buf_add_pct(&b, inst, strlen(inst));
 	return 0;
 }
 
@@ -135,7 +144,8 @@ static int ev_build_request(void *state, const wa_message *msg,
 {
 	ev_state *st = state;
 	char number[24];
-	json_object *o;
+	json_object *o, *content, *part;
+	const char *which;
 	int rc = -1;
 
 	if (wa_pc_digits(msg->recipient_phone ? msg->recipient_phone : "",
@@ -145,7 +155,34 @@ static int ev_build_request(void *state, const wa_message *msg,
 		             "Recipient phone is not an E.164 number.");
 		return -1;
 	}
-	/* Templates and media are not part of sendText: the body is sent. */
+	rc = wa_pc_content(msg, EV_CONTENT_KINDS, "Evolution", res, &content,
+	                   &part, &which);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		const char *route = NULL;
+		char url[WA_URL_MAX];
+
+		o = wa_evolution_content(msg, part, which, number, &route);
+		json_object_put(content);
+		rc = -1;
+		if (!o) {
+			wa_pc_result(res, WA_RESULT_RETRY, 0, NULL,
+			             "Out of memory building the request.");
+			goto out;
+		}
+		if (snprintf(url, sizeof(url), "%s%s/%s", st->prefix, route,
+		             st->instance) >= (int)sizeof(url)) {
+			wa_pc_result(res, WA_RESULT_CONFIG, 0, NULL,
+			             "EVOLUTION_BASE_URL is too long.");
+			goto out;
+		}
+		rc = wa_pc_json_post(req, res, url, o, "apikey", st->apikey);
+		goto out;
+	}
+	rc = -1;
+	/* The 1.1 template and media fields are not part of sendText: the
+	 * body is sent. */
 	o = json_object_new_object();
 	if (!o ||
 	    json_object_object_add(o, "number",
@@ -546,7 +583,7 @@ static const wa_provider ev_provider = {
     .build_request = ev_build_request,
     .parse_response = ev_parse_response,
     .on_callback = ev_on_callback,
-    .content_kinds = WA_CONTENT_TEXT, /* sendText only */
+    .content_kinds = EV_CONTENT_KINDS,
 };
 
 WA_PC_PROVIDER_ENTRY(ev_provider)

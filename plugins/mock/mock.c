@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ static const wa_config_key mock_keys[] = {
     {"MOCK_REJECT_FILE", NULL, 0,
      "While this file exists every send answers REJECT (tests)."},
     {"MOCK_RECORD_FILE", NULL, 0,
-     "Append \"<message_id> <external_id> <mock_id>\" per delivery (tests)."},
+     "Append \"<message_id> <external_id> <mock_id>\" per delivery, then \" "
+     "<content JSON>\" when the message has rich content (tests)."},
     {"MOCK_CALL_FILE", NULL, 0,
      "Append \"<start_ms> <end_ms> <phone> <message_id> <external_id> "
      "<attempt> <class>\" per call, monotonic ms (tests)."},
@@ -286,17 +288,38 @@ static void answer(wa_result *res, wa_result_class cls, long status,
 	snprintf(res->error, sizeof(res->error), "%s", error);
 }
 
+/* The message's rich content (ABI 1.2), or NULL: a field appended in 1.2
+ * is read only when the host's struct has it. */
+static const char *content_of(const wa_message *msg)
+{
+	if (msg->struct_size <
+	    offsetof(wa_message, content_json) + sizeof(msg->content_json))
+		return NULL;
+	return msg->content_json;
+}
+
 static void record(mock_state *s, const wa_message *msg, const char *mock_id)
 {
-	char line[1024];
+	const char *content = content_of(msg);
+	size_t cap = 1024 + (content ? strlen(content) : 0);
+	char *line = malloc(cap);
 	int n;
 
-	n = snprintf(line, sizeof(line), "%s %s %s\n", msg->message_id,
-	             msg->external_id ? msg->external_id : "", mock_id);
-	if (n < 0 || (size_t)n >= sizeof(line)) {
+	if (!line) {
+		s->host->log(s->host, WA_LOG_WARN,
+		             "Out of memory; %s not recorded.",
+		             msg->message_id);
+		return;
+	}
+	/* Canonical JSON has no raw newline: the line stays one line. */
+	n = snprintf(line, cap, "%s %s %s%s%s\n", msg->message_id,
+	             msg->external_id ? msg->external_id : "", mock_id,
+	             content ? " " : "", content ? content : "");
+	if (n < 0 || (size_t)n >= cap) {
 		s->host->log(s->host, WA_LOG_WARN,
 		             "Record line for %s is too long; not recorded.",
 		             msg->message_id);
+		free(line);
 		return;
 	}
 	/* One write(2) on an O_APPEND fd: lines from concurrent sends never
@@ -306,6 +329,7 @@ static void record(mock_state *s, const wa_message *msg, const char *mock_id)
 		s->host->log(s->host, WA_LOG_WARN,
 		             "Cannot append to MOCK_RECORD_FILE: %s.",
 		             strerror(errno));
+	free(line);
 }
 
 static int64_t mono_ms(void)
@@ -410,6 +434,11 @@ static const wa_provider mock_provider = {
     .destroy = mock_destroy,
     .send = mock_send,
     /* build_request, parse_response, on_callback: NULL */
+    /* ABI 1.2: the mock "sends" every kind of content (and records it). */
+    .content_kinds = WA_CONTENT_TEXT | WA_CONTENT_TEMPLATE | WA_CONTENT_IMAGE |
+                     WA_CONTENT_DOCUMENT | WA_CONTENT_AUDIO | WA_CONTENT_VIDEO |
+                     WA_CONTENT_BUTTONS | WA_CONTENT_LIST |
+                     WA_CONTENT_TEMPLATE_MEDIA,
 };
 
 WA_PROVIDER_EXPORT const wa_provider *wa_provider_entry_v1(uint32_t host_major,

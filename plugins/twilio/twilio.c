@@ -244,6 +244,95 @@ out:
 	return out;
 }
 
+/* ContentVariables of content.template: {"1":..,"2":..} numbering the
+ * header text, then the body parameters, then the button values, in the
+ * order a Content template shows its {{n}} placeholders. NULL on
+ * failure. */
+static char *content_template_variables(json_object *t)
+{
+	json_object *o = json_object_new_object(), *v;
+	const char *ht = wa_pc_cstr(wa_pc_json_path(t, "header"), "text");
+	size_t n = 0;
+	char key[24], *out = NULL;
+	int rc = 0;
+
+	if (!o)
+		return NULL;
+	if (ht) {
+		snprintf(key, sizeof(key), "%zu", ++n);
+		rc |=
+		    json_object_object_add(o, key, json_object_new_string(ht));
+	}
+	if ((v = wa_pc_json_path(t, "body_parameters")))
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			snprintf(key, sizeof(key), "%zu", ++n);
+			rc |= json_object_object_add(
+			    o, key,
+			    json_object_new_string(json_object_get_string(
+			        json_object_array_get_idx(v, i))));
+		}
+	if ((v = wa_pc_json_path(t, "button_parameters")))
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			snprintf(key, sizeof(key), "%zu", ++n);
+			rc |= json_object_object_add(
+			    o, key,
+			    json_object_new_string(wa_pc_cstr(
+			        json_object_array_get_idx(v, i), "value")));
+		}
+	if (rc == 0)
+		out = strdup(n ? wa_pc_json_text(o) : "");
+	json_object_put(o);
+	return out;
+}
+
+/* The form of a message with rich content (ABI 1.2): a Content template
+ * (ContentSid, ContentVariables) or media (MediaUrl, Body = the caption;
+ * audio has none). 0, or -1 with res filled. */
+static int content_form(wa_pc_buf *b, json_object *part, const char *which,
+                        const wa_message *msg, wa_result *res)
+{
+	if (strcmp(which, "template") == 0) {
+		const char *sid = wa_pc_cstr(part, "name");
+		char *vars;
+
+		if (!sid || !wa_pc_is_sid(sid, "HX", 32)) {
+			wa_pc_result(
+			    res, WA_RESULT_REJECT, 0, NULL,
+			    "Twilio templates are Content SIDs: "
+			    "content.template.name must be HX followed "
+			    "by 32 hex digits.");
+			return -1;
+		}
+		if (!(vars = content_template_variables(part))) {
+			wa_pc_result(
+			    res, WA_RESULT_RETRY, 0, NULL,
+			    "Out of memory building ContentVariables.");
+			return -1;
+		}
+		wa_pc_form_add(b, "ContentSid", sid);
+		if (*vars)
+			wa_pc_form_add(b, "ContentVariables", vars);
+		free(vars);
+	} else {
+		const char *type = wa_pc_cstr(part, "type");
+		const char *cap = wa_pc_cstr(part, "caption");
+		const char *body = cap ? cap : msg->message_body;
+
+		if (!(type && strcmp(type, "audio") == 0) && body && *body) {
+			if (wa_pc_utf8_len(body) > TW_BODY_MAX) {
+				wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
+				             "The caption has more than %d "
+				             "characters; Twilio refuses it.",
+				             TW_BODY_MAX);
+				return -1;
+			}
+			wa_pc_form_add(b, "Body", body);
+		}
+		wa_pc_form_add(b, "MediaUrl", wa_pc_cstr(part, "url"));
+	}
+	return 0;
+}
+
 static int tw_build_request(void *state, const wa_message *msg,
                             wa_http_request *req, wa_result *res)
 {
@@ -253,9 +342,18 @@ static int tw_build_request(void *state, const wa_message *msg,
 	bool tmpl = msg->template_name && *msg->template_name;
 	size_t chars = wa_pc_utf8_len(body);
 	char to[48], digits[24];
+	json_object *content, *part;
+	const char *which;
+	int crc;
 	wa_pc_buf b;
 
-	if (!tmpl && chars > TW_BODY_MAX) {
+	crc = wa_pc_content(msg, TW_CONTENT_KINDS, "Twilio", res, &content,
+	                    &part, &which);
+	if (crc < 0)
+		return -1;
+	if (crc > 0)
+		tmpl = false; /* the content decides; Body is checked there */
+	if (!crc && !tmpl && chars > TW_BODY_MAX) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
 		             "Message body has %zu characters; Twilio accepts "
 		             "at most %d.",
@@ -266,6 +364,7 @@ static int tw_build_request(void *state, const wa_message *msg,
 	    strlen(digits) > 15) {
 		wa_pc_result(res, WA_RESULT_REJECT, 0, NULL,
 		             "Recipient phone is not an E.164 number.");
+		json_object_put(content);
 		return -1;
 	}
 	snprintf(to, sizeof(to), "whatsapp:+%s", digits);
@@ -292,7 +391,13 @@ static int tw_build_request(void *state, const wa_message *msg,
 		               st->messaging_service);
 	else
 		wa_pc_form_add(&b, "From", st->from);
-	if (tmpl) {
+	if (crc > 0) {
+		int fr = content_form(&b, part, which, msg, res);
+
+		json_object_put(content);
+		if (fr != 0)
+			return -1;
+	} else if (tmpl) {
 		char *vars = content_variables(msg);
 
 		if (!vars) {
@@ -308,7 +413,7 @@ static int tw_build_request(void *state, const wa_message *msg,
 	} else {
 		wa_pc_form_add(&b, "Body", body);
 	}
-	if (msg->media_url && *msg->media_url)
+	if (!crc && msg->media_url && *msg->media_url)
 		wa_pc_form_add(&b, "MediaUrl", msg->media_url);
 	if (st->status_callback[0])
 		wa_pc_form_add(&b, "StatusCallback", st->status_callback);
@@ -418,9 +523,10 @@ static const wa_provider tw_provider = {
     .build_request = tw_build_request,
     .parse_response = tw_parse_response,
     .on_callback = wa_twilio_on_callback,
-    /* MediaUrl: Twilio takes the media kind from the file itself. */
-    .content_kinds = WA_CONTENT_TEXT | WA_CONTENT_TEMPLATE | WA_CONTENT_IMAGE |
-                     WA_CONTENT_DOCUMENT | WA_CONTENT_AUDIO | WA_CONTENT_VIDEO,
+    /* MediaUrl: Twilio takes the media kind from the file itself. No
+     * interactive messages (they are Content templates on Twilio) and no
+     * per-message template header media (the template holds it). */
+    .content_kinds = TW_CONTENT_KINDS,
 };
 
 WA_PC_PROVIDER_ENTRY(tw_provider)

@@ -6,6 +6,11 @@
 
 #define TW_BODY_MAX 1600 /* Body limit in characters; longer is error 21617 */
 
+/* What twilio.so sends (ABI 1.2 content_kinds). */
+#define TW_CONTENT_KINDS                                                       \
+	(WA_CONTENT_TEXT | WA_CONTENT_TEMPLATE | WA_CONTENT_IMAGE |            \
+	 WA_CONTENT_DOCUMENT | WA_CONTENT_AUDIO | WA_CONTENT_VIDEO)
+
 typedef struct tw_state {
 	const wa_host *host;
 	char account_sid[40];

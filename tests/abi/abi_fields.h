@@ -61,7 +61,8 @@
 #define WA_ABI_V1_2_FIELDS(X) \
 	X(wa_callback_reply, failure_class) X(wa_callback_reply, n_inbound) \
 	X(wa_callback_reply, inbound) X(wa_callback_reply, n_contact_events) \
-	X(wa_callback_reply, contact_events) X(wa_provider, content_kinds)
+	X(wa_callback_reply, contact_events) X(wa_provider, content_kinds) \
+	X(wa_message, content_kinds) X(wa_message, content_json)
 
 /* The structs; Y(struct, grows): grows is 1 when a later minor appended
  * fields (its size may increase), 0 when it must never change size
@@ -100,6 +101,7 @@
 	C(WA_CONTENT_TEXT) C(WA_CONTENT_TEMPLATE) C(WA_CONTENT_IMAGE) \
 	C(WA_CONTENT_DOCUMENT) C(WA_CONTENT_AUDIO) C(WA_CONTENT_VIDEO) \
 	C(WA_CONTENT_BUTTONS) C(WA_CONTENT_LIST) C(WA_INBOUND_TRUNCATED) \
+	C(WA_CONTENT_TEMPLATE_MEDIA) \
 	C(WA_ADDRESS_MAX) C(WA_INBOUND_TEXT_MAX) C(WA_REPLY_ID_MAX) \
 	C(WA_MIME_MAX) C(WA_FILE_NAME_MAX) C(WA_NAME_MAX) C(WA_SOURCE_MAX) \
 	C(WA_INBOUND_MAX) C(WA_CONTACT_EVENTS_MAX)

@@ -13,6 +13,11 @@
 # sent, 3 % queued; one in ten in one of 100 campaigns; 1,000 phones. Each
 # request runs ROUNDS times; the summary gives min, median and max of
 # curl's total time in ms. Everything runs on 127.0.0.1 and is stopped.
+#
+# BASE_BUILD=<another build dir> (e.g. main's) measures it first on the same
+# rows: the store is created with BASE_BUILD's schema and filled once, served
+# by BASE_BUILD, then by BUILD (which migrates it: its start-up time, the
+# migration included, is printed), so both columns come from one run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STORE=${STORE:-sqlite}
@@ -39,7 +44,9 @@ fi
 DB=$TMP/wadispatch.db
 export API_KEY=$KEY ADMIN_API_KEYS=$ADMIN STORE_PATH=$DB BIND_ADDRESS=127.0.0.1 \
 	PROVIDER_DIR="$BUILD/providers" WHATSAPP_PROVIDER=mock MOCK_DELAY_MS=1 LOG_LEVEL=warn
-"$BUILD/core/wadispatchd" --check-config >/dev/null 2>"$TMP/check.log" ||
+FIRST=${BASE_BUILD:-$BUILD}
+[ -x "$FIRST/core/wadispatchd" ] || { echo "ops_bench: no daemon in $FIRST" >&2; exit 1; }
+"$FIRST/core/wadispatchd" --check-config >/dev/null 2>"$TMP/check.log" ||
 	{ cat "$TMP/check.log" >&2; exit 1; }
 
 t0=$(date +%s)
@@ -90,14 +97,28 @@ SELECT printf('msg-bench-%08d', i), printf('ext-%08d', i),
   CASE WHEN i % 10 = 0 THEN printf('camp-%d', i % 1000 / 10) END
 FROM seq;
 COMMIT;
+-- rows written outside the daemon: recount (README, "/v1/stats and
+-- /metrics stay cheap"); a no-op where triggers counted them
+UPDATE status_counts SET n = (SELECT count(*) FROM messages
+  WHERE messages.status = status_counts.status);
 ANALYZE;
 SQL
 fi
 echo "ops_bench: $N messages inserted in $(($(date +%s) - t0)) s ($STORE)"
 
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-PORT=$port "$BUILD/core/wadispatchd" 2>"$TMP/daemon.log" & PID=$!
-for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.02; done
+# serve LABEL BUILD_DIR: start that daemon on the store, time its start-up
+# (a migration included), measure every request, stop it.
+serve() {
+	local t0 t1
+	port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+	t0=$(date +%s%N)
+	PROVIDER_DIR="$2/providers" PORT=$port "$2/core/wadispatchd" 2>"$TMP/daemon-$1.log" & PID=$!
+	for _ in $(seq 1 3000); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.02; done
+	t1=$(date +%s%N)
+	echo "== $1 ($2): ready in $(( (t1 - t0) / 1000000 )) ms"
+	run_all
+	kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+}
 
 # measure NAME PATH: min / median / max of ROUNDS requests, in ms
 measure() {
@@ -115,15 +136,23 @@ measure() {
 		      name, v[1], v[int((NR + 1) / 2)], v[NR], NR }'
 }
 
-measure "stats" "/v1/stats"
-measure "list, first page (50)" "/v1/messages"
-measure "list, 500" "/v1/messages?limit=500"
-measure "list by status=failed" "/v1/messages?status=failed"
-measure "list by campaign" "/v1/messages?campaign_id=camp-42"
-measure "list by phone" "/v1/messages?phone=%2B5511900000042"
-measure "list by time range" "/v1/messages?since=2020-01-01T00:00:00Z&until=$(date -u -d '-5 days' +%Y-%m-%dT%H:%M:%SZ)"
-cursor=$(curl -s -H "X-API-Key: $ADMIN" "http://127.0.0.1:$port/v1/messages?limit=500" |
-	python3 -c 'import json,sys;print(json.load(sys.stdin)["next_cursor"])')
-measure "list, a later page (cursor)" "/v1/messages?cursor=$cursor"
-measure "campaign counts" "/v1/campaigns/camp-42" 2>/dev/null || true
-kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+run_all() {
+	measure "stats" "/v1/stats"
+	python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print("  counts", json.dumps(d["counts"], sort_keys=True), "queue", json.dumps(d["queue"], sort_keys=True))' "$TMP/out.json"
+	measure "list, first page (50)" "/v1/messages"
+	measure "list, 500" "/v1/messages?limit=500"
+	measure "list by status=failed" "/v1/messages?status=failed"
+	measure "list by campaign" "/v1/messages?campaign_id=camp-42"
+	measure "list by phone" "/v1/messages?phone=%2B5511900000042"
+	measure "list by time range" "/v1/messages?since=2020-01-01T00:00:00Z&until=$(date -u -d '-5 days' +%Y-%m-%dT%H:%M:%SZ)"
+	cursor=$(curl -s -H "X-API-Key: $ADMIN" "http://127.0.0.1:$port/v1/messages?limit=500" |
+		python3 -c 'import json,sys;print(json.load(sys.stdin)["next_cursor"])')
+	measure "list, a later page (cursor)" "/v1/messages?cursor=$cursor"
+	measure "campaign counts" "/v1/campaigns/camp-42" 2>/dev/null || true
+	measure "metrics scrape" "/metrics"
+}
+
+if [ -n "${BASE_BUILD:-}" ]; then
+	serve "before" "$BASE_BUILD"
+fi
+serve "after" "$BUILD"

@@ -273,6 +273,50 @@ static void sends(void)
 	    1);
 }
 
+/* Rich content reaches the mock in canonical form (members in a fixed
+ * order, whatever the request's order), and is part of idempotency. */
+static void content(void)
+{
+	const char *a =
+	    "{\"recipient_phone\":\"+5564999990100\","
+	    "\"message_body\":\"Hi\",\"external_id\":\"content-1\","
+	    "\"content\":{\"media\":{\"caption\":\"Look\",\"url\":"
+	    "\"https://cdn.example.com/a.png\",\"type\":\"image\"}}}";
+	const char *b = "{\"recipient_phone\":\"+5564999990100\","
+	                "\"message_body\":\"Hi\",\"external_id\":\"content-1\","
+	                "\"content\":{\"media\":{\"type\":\"video\",\"url\":"
+	                "\"https://cdn.example.com/a.png\"}}}";
+	int want = 22; /* sends() + auth() + this one */
+	wa_http_reply r;
+	char needle[160], id[48] = "", path[80];
+
+	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, a, &r), 200);
+	if (r.body && strstr(r.body, "msg-"))
+		snprintf(id, sizeof(id), "%.40s", strstr(r.body, "msg-"));
+	snprintf(needle, sizeof(needle), "%s content-1 mock-", id);
+	wa_h_reply_free(&r);
+	/* The message's page shows it as stored. */
+	snprintf(path, sizeof(path), "/v1/messages/%s", id);
+	CHECK_INT(req("GET", path, json_hdrs, NULL, &r), 200);
+	CHECK_CONTAINS(r.body, "\"content\":{\"media\":{\"type\":\"image\","
+	                       "\"url\":\"https://cdn.example.com/a.png\","
+	                       "\"caption\":\"Look\"}}");
+	wa_h_reply_free(&r);
+	CHECK(wa_h_wait_for(all_recorded, &want, 20000));
+	CHECK_INT(wa_h_count_lines(record, needle), 1);
+	CHECK_INT(wa_h_count_lines(
+	              record, " {\"media\":{\"type\":\"image\",\"url\":"
+	                      "\"https://cdn.example.com/a.png\",\"caption\":"
+	                      "\"Look\"}}"),
+	          1);
+	/* The same content again: a replay; other content: a conflict. */
+	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, a, &r), 200);
+	wa_h_reply_free(&r);
+	CHECK_INT(req("POST", "/v1/messages/send", json_hdrs, b, &r), 409);
+	wa_h_reply_free(&r);
+	CHECK_INT(wa_h_count_lines(record, "msg-"), want);
+}
+
 static void logs_clean(void)
 {
 	/* No API key anywhere; no full phone number except the mock's line. */
@@ -321,6 +365,7 @@ int main(void)
 	validation();
 	http_errors();
 	sends();
+	content();
 	CHECK_INT(wa_h_daemon_stop(&d, 15 /* SIGTERM */, 15000), 0);
 	logs_clean();
 	return wa_t_report();

@@ -475,7 +475,8 @@ static int writer_at(void *arg)
  * again, the queued ones are answered 200. */
 static void back_pressure(void)
 {
-	const char *knobs[] = {"QUEUE_MAX=2", NULL};
+	/* RETENTION=0: no retention job may take the writer meanwhile */
+	const char *knobs[] = {"QUEUE_MAX=2", "RETENTION=0", NULL};
 	char path[400];
 	sqlite3 *db = NULL;
 	pthread_t t[3];
@@ -485,6 +486,8 @@ static void back_pressure(void)
 	CHECK_INT(start(knobs), 0);
 	snprintf(path, sizeof(path), "%s/wa.db", d.dir);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	/* a write of the daemon's own may be finishing: wait for the lock */
+	sqlite3_busy_timeout(db, 5000);
 	CHECK_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	          SQLITE_OK);
 	memset(b, 0, sizeof(b));

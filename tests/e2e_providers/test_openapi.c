@@ -133,6 +133,29 @@ static void sends(const wa_daemon *d, char *id, size_t id_len)
 	         &r, 200, 0);
 	exchange("send bad phone", e2e_send(&via, "oa-3", "12", "x", NULL, &r),
 	         &r, 400, 0);
+	/* Rich content (issue 14 item 5): a valid list, and four buttons
+	 * (the schema's maxItems 3, the daemon's 400). */
+	exchange("send with content",
+	         e2e_post(&via, "/v1/messages/send",
+	                  "{\"recipient_phone\":\"" PHONE
+	                  "\",\"message_body\":\"Pick\",\"external_id\":"
+	                  "\"oa-content\",\"content\":{\"interactive\":{"
+	                  "\"type\":\"list\",\"button\":\"Go\",\"sections\":"
+	                  "[{\"title\":\"S\",\"rows\":[{\"id\":\"r1\","
+	                  "\"title\":\"One\",\"description\":\"d\"}]}]}}}",
+	                  NULL, &r),
+	         &r, 200, 0);
+	exchange("send with four buttons",
+	         e2e_post(&via, "/v1/messages/send",
+	                  "{\"recipient_phone\":\"" PHONE
+	                  "\",\"message_body\":\"x\",\"external_id\":"
+	                  "\"oa-content-bad\",\"content\":{\"interactive\":{"
+	                  "\"type\":\"buttons\",\"buttons\":[{\"id\":\"1\","
+	                  "\"title\":\"a\"},{\"id\":\"2\",\"title\":\"b\"},"
+	                  "{\"id\":\"3\",\"title\":\"c\"},{\"id\":\"4\","
+	                  "\"title\":\"d\"}]}}}",
+	                  NULL, &r),
+	         &r, 400, 1);
 	exchange("send missing field",
 	         e2e_post(&via, "/v1/messages/send",
 	                  "{\"recipient_phone\":\"" PHONE

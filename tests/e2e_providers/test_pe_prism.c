@@ -152,6 +152,18 @@ static int through_daemon(const prism *p, bool api_key)
 		          "\"template\":{\"name\":\"" CONTENT_SID
 		          "\",\"language\":\"pt_BR\",\"variables\":[\"Ana\","
 		          "\"12/1\"]}}");
+		/* Rich content (issue 14 item 5): content.template becomes
+		 * ContentSid + ContentVariables numbered across the header
+		 * text, body and button parameters. */
+		send_sent(&d,
+		          "{\"recipient_phone\":\"+5511987650004\",\"message_"
+		          "body\":\"fallback\",\"external_id\":\"prism-4\","
+		          "\"content\":{\"template\":{\"name\":\"" CONTENT_SID
+		          "\",\"header\":{\"type\":\"text\",\"text\":\"Ana\"},"
+		          "\"body_parameters\":[\"12/1\",\"R$ 10\"],"
+		          "\"button_parameters\":[{\"index\":0,\"sub_type\":"
+		          "\"url\",\"value\":\"o/12\"}]}}}");
+		sent++;
 		/* No media message here: Twilio takes MediaUrl as a repeated
 		 * form key (MediaUrl=a&MediaUrl=b), which the spec declares an
 		 * array, but Prism 5 only decodes arrays written MediaUrl[]=

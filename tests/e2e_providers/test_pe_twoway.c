@@ -1,8 +1,9 @@
 /* test_pe_twoway.c - two-way messaging end to end with the Cloud API plugin
  * and its fake: a stop keyword cancels the number's queued message (reason
  * in its history), the suppressions API, a batch refused per item, the
- * inbound listing's pages, and WINDOW_POLICY=enforce (a text after the
- * 24-hour window refused, a template accepted). */
+ * inbound listing's pages, WINDOW_POLICY=enforce (a text after the
+ * 24-hour window refused, a template accepted), and a tapped quick-reply
+ * or reply button whose payload or title is a keyword (opt out, opt in). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #define PHONE_Q "+5511987650101" /* has a queued message when it stops */
 #define PHONE_API "+5511987650102"
 #define PHONE_OLD "+5511987650103" /* last replied two days ago */
+#define PHONE_BTN "+5511987650104" /* taps a STOP button, then Voltar */
+#define ADMIN "e2e-admin-key-0123456789"
 
 static const pe_provider *prov;
 
@@ -38,6 +41,37 @@ static long meta_text(const wa_daemon *d, const char *id, const char *phone,
 	return pe_meta_webhook(d, body);
 }
 
+/* An inbound Cloud API button tap from phone, signed: kind "button" (a
+ * template quick reply: {payload, text}) or "interactive" (a reply
+ * button: {type: button_reply, button_reply: {id, title}}). */
+static long meta_button(const wa_daemon *d, const char *id, const char *phone,
+                        const char *kind, const char *payload,
+                        const char *title)
+{
+	char body[2048], inner[512];
+
+	if (strcmp(kind, "button") == 0)
+		snprintf(inner, sizeof(inner),
+		         "\"button\":{\"payload\":\"%s\",\"text\":\"%s\"}",
+		         payload, title);
+	else
+		snprintf(inner, sizeof(inner),
+		         "\"interactive\":{\"type\":\"button_reply\","
+		         "\"button_reply\":{\"id\":\"%s\",\"title\":\"%s\"}}",
+		         payload, title);
+	snprintf(body, sizeof(body),
+	         "{\"object\":\"whatsapp_business_account\",\"entry\":[{"
+	         "\"id\":\"102290129340398\",\"changes\":[{\"value\":{"
+	         "\"messaging_product\":\"whatsapp\",\"metadata\":{"
+	         "\"display_phone_number\":\"15550783881\","
+	         "\"phone_number_id\":\"106540352242922\"},"
+	         "\"messages\":[{\"from\":\"%s\",\"id\":\"%s\","
+	         "\"timestamp\":\"%lld\",\"type\":\"%s\",%s}]},"
+	         "\"field\":\"messages\"}]}]}",
+	         phone + 1, id, (long long)time(NULL), kind, inner);
+	return pe_meta_webhook(d, body);
+}
+
 static long req(const wa_daemon *d, const char *method, const char *path,
                 const char *body, wa_http_reply *r)
 {
@@ -49,6 +83,21 @@ static long req(const wa_daemon *d, const char *method, const char *path,
 	if (wa_h_http(method, url, h, body, body ? strlen(body) : 0, r) != 0)
 		return -1;
 	return r->status;
+}
+
+/* Does the file hold needle on some line? */
+static bool file_has(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "r");
+	char line[20000];
+	bool found = false;
+
+	if (!fp)
+		return false;
+	while (!found && fgets(line, sizeof(line), fp))
+		found = strstr(line, needle) != NULL;
+	fclose(fp);
+	return found;
 }
 
 static int count_str(const char *hay, const char *needle)
@@ -101,6 +150,19 @@ static void stop_cancels_queued(const wa_daemon *d, const wa_fake *f)
 	snprintf(got, sizeof(got), "/v1/messages/%s", id);
 	CHECK_INT(e2e_get(d, got, &r), 200);
 	CHECK(strstr(r.body, "the recipient opted out (keyword:SAIR)") != NULL);
+	wa_h_reply_free(&r);
+	/* an operator cannot requeue it while the number is opted out */
+	snprintf(got, sizeof(got), "/v1/messages/%s/retry", id);
+	{
+		char url[512];
+		const char *h[] = {"X-API-Key: " ADMIN, NULL};
+
+		snprintf(url, sizeof(url), "%s%s", d->base, got);
+		CHECK_INT(wa_h_http("POST", url, h, NULL, 0, &r), 0);
+	}
+	CHECK_INT(r.status, 409);
+	CHECK(strstr(r.body, "opted out of messages (keyword:SAIR") != NULL);
+	CHECK(strstr(r.body, "\"status\":\"canceled\"") != NULL);
 	wa_h_reply_free(&r);
 	(void)f;
 }
@@ -183,6 +245,25 @@ static void window_and_listing(const wa_daemon *d)
 	              &r),
 	          200);
 	wa_h_reply_free(&r);
+	/* Rich content: content.template passes the window like the 1.1
+	 * template; media is free-form and is refused. */
+	CHECK_INT(req(d, "POST", "/v1/messages/send",
+	              "{\"recipient_phone\":\"" PHONE_OLD
+	              "\",\"message_body\":\"t\",\"external_id\":\"tw-w4\","
+	              "\"content\":{\"template\":{\"name\":\"hello_world\","
+	              "\"body_parameters\":[\"Ana\"]}}}",
+	              &r),
+	          200);
+	wa_h_reply_free(&r);
+	CHECK_INT(req(d, "POST", "/v1/messages/send",
+	              "{\"recipient_phone\":\"" PHONE_OLD
+	              "\",\"message_body\":\"t\",\"external_id\":\"tw-w5\","
+	              "\"content\":{\"media\":{\"type\":\"image\",\"url\":"
+	              "\"https://cdn.example.com/p.png\"}}}",
+	              &r),
+	          409);
+	CHECK(strstr(r.body, "send a template") != NULL);
+	wa_h_reply_free(&r);
 	/* A number never heard from is not refused. */
 	CHECK_INT(pe_send(d, "tw-w3", "+5511987650199", "Hi", false, &r), 200);
 	wa_h_reply_free(&r);
@@ -210,6 +291,45 @@ static void window_and_listing(const wa_daemon *d)
 	wa_h_reply_free(&r);
 }
 
+/* A quick-reply button whose payload is STOP (its title is not a
+ * keyword) opts the number out: the next send is refused with no
+ * provider call; an interactive reply button titled "Voltar" opts it
+ * back in. */
+static void button_keywords(const wa_daemon *d, const wa_fake *f)
+{
+	wa_http_reply r;
+	char got[128];
+
+	CHECK_INT(meta_button(d, "wamid.TWB1", PHONE_BTN, "button", "STOP",
+	                      "Stop promotions"),
+	          200);
+	CHECK_INT(req(d, "GET", "/v1/contacts/%2B5511987650104", NULL, &r),
+	          200);
+	CHECK(strstr(r.body, "\"opted_out\":true") != NULL);
+	CHECK_STR(pe_json(r.body, "opt_source", got, sizeof(got)),
+	          "keyword:STOP");
+	wa_h_reply_free(&r);
+	CHECK_INT(pe_send(d, "tw-btn1", PHONE_BTN, "Offer", false, &r), 409);
+	CHECK(strstr(r.body, "opted out of messages (keyword:STOP") != NULL);
+	CHECK(strstr(r.body, "nothing was queued") != NULL);
+	wa_h_reply_free(&r);
+	CHECK_INT(e2e_get(d, "/v1/messages?external_id=tw-btn1", &r), 404);
+	wa_h_reply_free(&r);
+	CHECK(!file_has(f->record, PHONE_BTN + 1)); /* no provider call */
+	CHECK_INT(meta_button(d, "wamid.TWB2", PHONE_BTN, "interactive",
+	                      "resume-1", "Voltar"),
+	          200);
+	CHECK_INT(req(d, "GET", "/v1/contacts/%2B5511987650104", NULL, &r),
+	          200);
+	CHECK(strstr(r.body, "\"opted_out\":false") != NULL);
+	CHECK_STR(pe_json(r.body, "opt_source", got, sizeof(got)),
+	          "keyword:VOLTAR");
+	wa_h_reply_free(&r);
+	CHECK_INT(pe_send(d, "tw-btn2", PHONE_BTN, "Welcome back", false, &r),
+	          200);
+	wa_h_reply_free(&r);
+}
+
 int main(void)
 {
 	const char *outage[] = {"--outage", "1", "--retry-after", "60", NULL};
@@ -234,6 +354,7 @@ int main(void)
 	pe_env_add(&env, "RETRY_BASE_MS=60000");
 	pe_env_add(&env, "RETRY_MAX_MS=60000");
 	pe_env_add(&env, "WINDOW_POLICY=enforce");
+	pe_env_add(&env, "ADMIN_API_KEYS=" ADMIN);
 	if (wa_h_daemon_start(&d, env.list) != 0) {
 		fprintf(stderr, "daemon did not start; log %s\n", d.log_path);
 		wa_fake_stop(&f);
@@ -242,6 +363,7 @@ int main(void)
 	stop_cancels_queued(&d, &f);
 	suppressions_api(&d);
 	window_and_listing(&d);
+	button_keywords(&d, &f);
 	CHECK_INT(wa_h_daemon_stop(&d, SIGTERM, 10000), 0);
 	CHECK_INT(wa_fake_stop(&f), 0);
 	rcv_stop(rcv);

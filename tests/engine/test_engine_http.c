@@ -82,6 +82,10 @@ static void test_mixed(void)
 		return;
 	set_urls(f);
 	c.max_attempts = 3;
+	/* The slow ones test concurrency, not the timeout: under TSan on a
+	 * loaded machine the fake's thread per connection can take seconds
+	 * to answer one, which a 5 s timeout would turn into a retry. */
+	c.http_timeout_ms = 30000;
 	if (et_rig_open(&r, false, WA_HTTPTEST_SO, &c) != 0) {
 		CHECK(!"rig");
 		fakehttp_stop(f);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/timeutil.h"
+#include "engine/inbound.h"
 #include "engine_testlib.h"
 #include "testing.h"
 
@@ -554,6 +555,74 @@ static void test_call_outlasts_lease(void)
 	unsetenv("MOCK_RECORD_FILE");
 }
 
+static bool is_sending(et_rig *r, void *ud)
+{
+	wa_message_rec m;
+	bool yes = false;
+
+	if (et_get(r, ud, &m) == 0)
+		yes = m.status == WA_MSG_SENDING;
+	wa_message_rec_free(&m);
+	return yes;
+}
+
+static bool is_final(et_rig *r, void *ud)
+{
+	wa_message_rec m;
+	bool yes = false;
+
+	if (et_get(r, ud, &m) == 0)
+		yes = m.status == WA_MSG_FAILED ||
+		      m.status == WA_MSG_CANCELED || m.status == WA_MSG_SENT;
+	wa_message_rec_free(&m);
+	return yes;
+}
+
+static int optout_fn(wa_store *s, void *ud, char *err, size_t err_len)
+{
+	bool changed = false;
+	long canceled = 0;
+
+	(void)ud;
+	return wa_optout_set(s, "+5511999990000", true, "api", NULL,
+	                     wa_now_ms(), &changed, &canceled, err, err_len);
+}
+
+/* The phone opts out while its message is in a provider call that then
+ * fails retryably: the message is not sent again (the claim after the
+ * retry finds the opt-out and fails it unsent, or the opt-out found it
+ * queued and canceled it). One provider call in all, which failed. */
+static void test_optout_while_sending(void)
+{
+	wa_engine_config c = et_config();
+	et_rig r;
+	wa_message_rec m;
+	char rec[256], ids[4][WA_ID_MAX], err[256] = "";
+
+	mock_env("1500", "1", "0");
+	record_file(rec, sizeof(rec));
+	if (et_rig_open(&r, false, "mock", &c) != 0) {
+		CHECK(!"rig");
+		return;
+	}
+	et_insert(&r, "msg-oo-1", "offer", 600000);
+	CHECK(et_wait_until(&r, is_sending, "msg-oo-1", 10000));
+	CHECK_INT(wa_writer_run(r.writer, optout_fn, NULL, err, sizeof(err)),
+	          0);
+	CHECK(et_wait_until(&r, is_final, "msg-oo-1", 20000));
+	CHECK_INT(et_get(&r, "msg-oo-1", &m), 0);
+	CHECK(m.status == WA_MSG_FAILED || m.status == WA_MSG_CANCELED);
+	if (m.status == WA_MSG_FAILED)
+		CHECK_STR(m.last_error, "not sent: the recipient opted out");
+	CHECK_INT(m.attempts, m.status == WA_MSG_FAILED ? 2 : 1);
+	wa_message_rec_free(&m);
+	et_rig_close(&r, 1000);
+	/* the mock records the sends it accepted: none (the one call failed) */
+	CHECK_INT(count_lines(rec, ids, 4), 0);
+	unlink(rec);
+	unsetenv("MOCK_RECORD_FILE");
+}
+
 int main(void)
 {
 	if (!getenv("WA_PROVIDER_BUILD_DIR"))
@@ -570,5 +639,6 @@ int main(void)
 	test_rate();
 	test_unrecorded();
 	test_call_outlasts_lease();
+	test_optout_while_sending();
 	return wa_t_report();
 }

@@ -21,7 +21,7 @@ static bool starts(const char *s, const char *prefix)
 
 static void record(fp_answer *a, const fp_config *cfg, unsigned long n,
                    const char *to, const char *text, const char *tmpl,
-                   const char *id)
+                   const char *id, const fp_request *req)
 {
 	static const char *names[] = {"twilio", "evolution", "cloudapi",
 	                              "receiver"};
@@ -37,6 +37,15 @@ static void record(fp_answer *a, const fp_config *cfg, unsigned long n,
 	                       tmpl ? json_object_new_string(tmpl) : NULL);
 	json_object_object_add(o, "id", json_object_new_string(id));
 	snprintf(a->record, sizeof(a->record), "%s", wa_pc_json_text(o));
+	/* The request as received, so a test can assert the exact body
+	 * (left out when the line would not fit the record). */
+	json_object_object_add(o, "path", json_object_new_string(req->path));
+	json_object_object_add(
+	    o, "body",
+	    json_object_new_string_len(req->body, (int)req->body_len));
+	if (strlen(wa_pc_json_text(o)) < sizeof(a->record))
+		snprintf(a->record, sizeof(a->record), "%s",
+		         wa_pc_json_text(o));
 	json_object_put(o);
 }
 
@@ -132,7 +141,8 @@ static void twilio(const fp_config *cfg, const fp_request *req, unsigned long n,
 		tw_error(a, 400, 21603, "A 'From' phone number is required.");
 		goto out;
 	}
-	if ((!body || !*body) && !(csid && wa_pc_is_sid(csid, "HX", 32))) {
+	if ((!body || !*body) && !(csid && wa_pc_is_sid(csid, "HX", 32)) &&
+	    !wa_pc_form_get(f, "MediaUrl")) {
 		tw_error(a, 400, 21602, "Message body is required.");
 		goto out;
 	}
@@ -177,7 +187,7 @@ static void twilio(const fp_config *cfg, const fp_request *req, unsigned long n,
 	json_object_object_add(o, "to", json_object_new_string(to));
 	answer(a, 201, wa_pc_json_text(o));
 	json_object_put(o);
-	record(a, cfg, n, to, body, csid, sid);
+	record(a, cfg, n, to, body, csid, sid, req);
 out:
 	free(f);
 }
@@ -185,15 +195,94 @@ out:
 /* ---- Evolution -------------------------------------------------------------
  */
 
+static bool nonempty(json_object *o, const char *key)
+{
+	const char *s = wa_pc_json_str(o, key);
+
+	return s && *s;
+}
+
+/* What Evolution's JSON schemas require of sendMedia, sendButtons and
+ * sendList (src/validate/message.schema.ts): NULL, or the complaint. */
+static const char *evo_rich_error(const char *route, json_object *o,
+                                  const char **text)
+{
+	json_object *arr;
+
+	if (strcmp(route, "sendMedia") == 0) {
+		const char *t = wa_pc_json_str(o, "mediatype");
+
+		*text = wa_pc_json_str(o, "caption");
+		if (!t || (strcmp(t, "image") && strcmp(t, "document") &&
+		           strcmp(t, "video") && strcmp(t, "audio")))
+			return "mediatype must be image, document, video or "
+			       "audio";
+		return nonempty(o, "media") ? NULL
+		                            : "media must be a url or "
+		                              "base64";
+	}
+	*text = wa_pc_json_str(o, "title");
+	if (strcmp(route, "sendButtons") == 0) {
+		arr = wa_pc_json_path(o, "buttons");
+		if (!arr || !json_object_is_type(arr, json_type_array) ||
+		    json_object_array_length(arr) < 1)
+			return "buttons is required";
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *b = json_object_array_get_idx(arr, i);
+			const char *t = wa_pc_json_str(b, "type");
+
+			if (!t || strcmp(t, "reply") != 0 ||
+			    !nonempty(b, "displayText") || !nonempty(b, "id"))
+				return "reply buttons need displayText and id";
+		}
+		return NULL;
+	}
+	if (!nonempty(o, "title") || !wa_pc_json_str(o, "footerText") ||
+	    !nonempty(o, "buttonText"))
+		return "instance requires property \"title\", "
+		       "\"footerText\" and \"buttonText\"";
+	arr = wa_pc_json_path(o, "sections");
+	if (!arr || !json_object_is_type(arr, json_type_array) ||
+	    json_object_array_length(arr) < 1)
+		return "sections must have at least one item";
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+		json_object *rows = wa_pc_json_path(s, "rows");
+
+		if (!nonempty(s, "title") || !rows ||
+		    !json_object_is_type(rows, json_type_array) ||
+		    json_object_array_length(rows) < 1)
+			return "a section needs a title and rows";
+		for (size_t k = 0; k < json_object_array_length(rows); k++) {
+			json_object *r = json_object_array_get_idx(rows, k);
+			const char *d = wa_pc_json_str(r, "description");
+
+			if (!nonempty(r, "title") || !nonempty(r, "rowId") ||
+			    (d && !*d))
+				return "a row needs title and rowId; "
+				       "description cannot be empty";
+		}
+	}
+	return NULL;
+}
+
 static void evolution(const fp_config *cfg, const fp_request *req,
                       unsigned long n, fp_answer *a)
 {
-	const char *prefix = "/message/sendText/";
+	static const char *const routes[] = {"sendText", "sendMedia",
+	                                     "sendButtons", "sendList"};
+	const char *route = NULL;
+	char prefix[40] = "";
 	json_object *o = NULL, *r;
 	const char *number, *text;
 	char id[32], jid[64], buf[512];
 
-	if (!starts(req->path, prefix) || strcmp(req->method, "POST") != 0) {
+	for (size_t i = 0; i < 4 && !route; i++) {
+		snprintf(prefix, sizeof(prefix), "/message/%s/", routes[i]);
+		if (starts(req->path, prefix))
+			route = routes[i];
+	}
+	if (!route || strcmp(req->method, "POST") != 0) {
 		answer(a, 404,
 		       "{\"status\":404,\"error\":\"Not "
 		       "Found\",\"response\":{\"message\":[\"Cannot POST\"]}}");
@@ -227,6 +316,29 @@ static void evolution(const fp_config *cfg, const fp_request *req,
 		o = wa_pc_json_parse(req->body, req->body_len);
 	number = o ? wa_pc_json_str(o, "number") : NULL;
 	text = o ? wa_pc_json_str(o, "text") : NULL;
+	if (o && number && strcmp(route, "sendText") != 0) {
+		const char *why = evo_rich_error(route, o, &text);
+
+		if (why) {
+			json_object *e = json_object_new_object(),
+			            *rsp = json_object_new_object(),
+			            *m = json_object_new_array();
+
+			json_object_array_add(m, json_object_new_string(why));
+			json_object_object_add(rsp, "message", m);
+			json_object_object_add(e, "status",
+			                       json_object_new_int(400));
+			json_object_object_add(
+			    e, "error", json_object_new_string("Bad Request"));
+			json_object_object_add(e, "response", rsp);
+			answer(a, 400, wa_pc_json_text(e));
+			json_object_put(e);
+			goto out;
+		}
+		if (!text)
+			text = "";
+		goto checked;
+	}
 	if (!o || !json_object_is_type(o, json_type_object) || !number) {
 		answer(a, 400,
 		       "{\"status\":400,\"error\":\"Bad "
@@ -248,6 +360,7 @@ static void evolution(const fp_config *cfg, const fp_request *req,
 		       "required\"]}}");
 		goto out;
 	}
+checked:
 	if (!wa_pc_is_digits(number) || strlen(number) < 10 ||
 	    strlen(number) > 15) {
 		answer(a, 400,
@@ -299,7 +412,7 @@ static void evolution(const fp_config *cfg, const fp_request *req,
 	}
 	answer(a, 201, wa_pc_json_text(r));
 	json_object_put(r);
-	record(a, cfg, n, number, text, NULL, id);
+	record(a, cfg, n, number, text, NULL, id, req);
 out:
 	json_object_put(o);
 }
@@ -402,12 +515,39 @@ static void cloudapi(const fp_config *cfg, const fp_request *req,
 			    "template name and language.code are required.");
 			goto out;
 		}
-	} else if (type && strcmp(type, "image") == 0) {
-		text = wa_pc_json_str(o, "image.caption");
-		if (!wa_pc_json_str(o, "image.link")) {
+	} else if (type &&
+	           (strcmp(type, "image") == 0 ||
+	            strcmp(type, "document") == 0 ||
+	            strcmp(type, "audio") == 0 || strcmp(type, "video") == 0)) {
+		json_object *m = wa_pc_json_path(o, type);
+
+		text = m ? wa_pc_json_str(m, "caption") : NULL;
+		if (!m || !wa_pc_json_str(m, "link")) {
 			meta_error(a, 400, 131008,
 			           "Required parameter is missing",
-			           "image.link is required.");
+			           "<media>.link is required.");
+			goto out;
+		}
+		if (text && strcmp(type, "audio") == 0) {
+			meta_error(a, 400, 100, "Invalid parameter",
+			           "audio takes no caption.");
+			goto out;
+		}
+	} else if (type && strcmp(type, "interactive") == 0) {
+		const char *it = wa_pc_json_str(o, "interactive.type");
+		json_object *act = wa_pc_json_path(o, "interactive.action");
+
+		text = wa_pc_json_str(o, "interactive.body.text");
+		if (!it || !text || !act ||
+		    (strcmp(it, "button") == 0
+		         ? !wa_pc_json_path(act, "buttons")
+		         : strcmp(it, "list") != 0 ||
+		               !wa_pc_json_str(act, "button") ||
+		               !wa_pc_json_path(act, "sections"))) {
+			meta_error(a, 400, 131008,
+			           "Required parameter is missing",
+			           "interactive needs type, body.text and its "
+			           "action.");
 			goto out;
 		}
 	} else {
@@ -432,7 +572,7 @@ static void cloudapi(const fp_config *cfg, const fp_request *req,
 	json_object_object_add(r, "messages", arr);
 	answer(a, 200, wa_pc_json_text(r));
 	json_object_put(r);
-	record(a, cfg, n, to, text, tmpl, id);
+	record(a, cfg, n, to, text, tmpl, id, req);
 out:
 	json_object_put(o);
 }

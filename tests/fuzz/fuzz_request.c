@@ -2,8 +2,10 @@
  * validator (single and batch) */
 #include "fuzz.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/content.h"
 #include "base/jsonutil.h"
 #include "base/validate.h"
 
@@ -31,6 +33,7 @@ static void check_send(json_object *obj)
 	if (wa_validate_send(obj, &f, &error, msgbuf, sizeof(msgbuf)) != 0) {
 		FZ_CHECK(error && *error);
 		FZ_CHECK(!f.template_json);
+		FZ_CHECK(!f.content_json && !f.content_kinds);
 		return;
 	}
 	/* "+" and 10-15 digits (E.164). */
@@ -58,6 +61,26 @@ static void check_send(json_object *obj)
 		FZ_CHECK(json_object_object_get_ex(t, "name", &name) &&
 		         json_object_is_type(name, json_type_string));
 		json_object_put(t);
+	}
+	FZ_CHECK(!f.content_json == !f.content_kinds);
+	FZ_CHECK(!(f.content_json && (f.template_json || f.media_url)));
+	if (f.content_json) {
+		/* The stored canonical content is read back at send time: it
+		 * parses strictly, validates again to itself, and gives the
+		 * same kinds the accept path checked. */
+		char err[160], *again = NULL;
+		uint32_t kinds = 0;
+		json_object *c = wa_json_parse_strict(
+		    f.content_json, strlen(f.content_json), err, sizeof(err));
+
+		FZ_CHECK(c && json_object_is_type(c, json_type_object));
+		FZ_CHECK(wa_content_check(c, f.body, &again, &kinds, err,
+		                          sizeof(err)) == 0);
+		FZ_CHECK(again && strcmp(again, f.content_json) == 0);
+		FZ_CHECK(kinds == f.content_kinds);
+		FZ_CHECK(wa_content_kinds(f.content_json) == f.content_kinds);
+		free(again);
+		json_object_put(c);
 	}
 	wa_send_fields_clear(&f);
 	FZ_CHECK(!f.template_json);

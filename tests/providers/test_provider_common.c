@@ -325,6 +325,47 @@ static void test_inbound_helpers(void)
 	free(r);
 }
 
+/* wa_pc_content: the 1.2 content fields as a plugin reads them. */
+static void test_content(void)
+{
+	wa_message m;
+	wa_result res;
+	json_object *c, *part;
+	const char *which;
+
+	memset(&m, 0, sizeof(m));
+	memset(&res, 0, sizeof(res));
+	m.struct_size = sizeof(m);
+	/* no content: the message is text (or 1.1 fields) */
+	CHECK_INT(wa_pc_content(&m, ~0u, "x", &res, &c, &part, &which), 0);
+	m.content_json = "{\"media\":{\"type\":\"image\",\"url\":\"https://"
+	                 "e.x/a.png\"}}";
+	m.content_kinds = WA_CONTENT_IMAGE;
+	CHECK_INT(wa_pc_content(&m, WA_CONTENT_TEXT | WA_CONTENT_IMAGE, "x",
+	                        &res, &c, &part, &which),
+	          1);
+	CHECK_STR(which ? which : "", "media");
+	CHECK_STR(wa_pc_cstr(part, "url") ? wa_pc_cstr(part, "url") : "",
+	          "https://e.x/a.png");
+	CHECK(wa_pc_cstr(part, "caption") == NULL);
+	json_object_put(c);
+	/* a kind not declared: REJECT, nothing parsed */
+	CHECK_INT(
+	    wa_pc_content(&m, WA_CONTENT_TEXT, "Acme", &res, &c, &part, &which),
+	    -1);
+	CHECK_INT(res.result_class, WA_RESULT_REJECT);
+	CHECK_CONTAINS(res.error, "Acme does not send this content");
+	CHECK(c == NULL && part == NULL);
+	/* unreadable content: REJECT */
+	memset(&res, 0, sizeof(res));
+	m.content_json = "{\"media\":7}";
+	CHECK_INT(wa_pc_content(&m, ~0u, "x", &res, &c, &part, &which), -1);
+	CHECK_INT(res.result_class, WA_RESULT_REJECT);
+	/* a host struct without the 1.2 fields: no content read */
+	m.struct_size = offsetof(wa_message, content_kinds);
+	CHECK_INT(wa_pc_content(&m, ~0u, "x", &res, &c, &part, &which), 0);
+}
+
 int main(void)
 {
 	test_twilio_vectors();
@@ -333,5 +374,6 @@ int main(void)
 	test_retry_after_dates();
 	test_json();
 	test_inbound_helpers();
+	test_content();
 	return wa_t_report();
 }

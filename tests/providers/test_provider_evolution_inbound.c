@@ -207,7 +207,11 @@ int main(void)
 	char err[256];
 
 	p = fh_load("evolution");
-	CHECK_INT(p->content_kinds, WA_CONTENT_TEXT);
+	/* sendText, sendMedia, sendButtons, sendList; no templates. */
+	CHECK_INT(p->content_kinds, WA_CONTENT_TEXT | WA_CONTENT_IMAGE |
+	                                WA_CONTENT_DOCUMENT | WA_CONTENT_AUDIO |
+	                                WA_CONTENT_VIDEO | WA_CONTENT_BUTTONS |
+	                                WA_CONTENT_LIST);
 	r = calloc(1, sizeof(*r));
 	fh_set_config(kv);
 	CHECK_INT(fh_init(p, &st, err, sizeof(err)), 0);

@@ -227,6 +227,8 @@ int main(void)
 	CHECK(p->content_kinds & WA_CONTENT_TEXT);
 	CHECK(p->content_kinds & WA_CONTENT_DOCUMENT);
 	CHECK(!(p->content_kinds & (WA_CONTENT_BUTTONS | WA_CONTENT_LIST)));
+	/* A template's header media lives in the Content template itself. */
+	CHECK(!(p->content_kinds & WA_CONTENT_TEMPLATE_MEDIA));
 	r = calloc(1, sizeof(*r));
 	fh_set_config(kv);
 	CHECK_INT(fh_init(p, &st, err, sizeof(err)), 0);

@@ -1,7 +1,8 @@
 /* retention_test.c - the retention thread: old finished messages go in
  * small batches while accepts keep being committed; queued and young
- * messages stay. argv[1]: "sqlite" (default) or "postgresql" (under
- * tests/lib/pgtmp.sh). */
+ * messages stay. Then (two-way messaging) old inbound messages and idle
+ * contacts go; an opted-out contact and a recent message stay. argv[1]:
+ * "sqlite" (default) or "postgresql" (under tests/lib/pgtmp.sh). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "store_util.h"
 #include "testing.h"
 
-enum { OLD = 300, OLD_QUEUED = 5, ACCEPTS = 200 };
+enum { OLD = 300, OLD_QUEUED = 5, ACCEPTS = 200, OLD_IN = 40 };
+
+#define OPTED_OUT "+5511920000000"
 
 typedef struct acc {
 	wa_writer *w;
@@ -103,6 +106,75 @@ static void populate(wa_store *s)
 	free(c);
 }
 
+static int add_in(wa_store *s, const char *id, const char *phone, int64_t at,
+                  char *err, size_t err_len)
+{
+	wa_inbound_rec r;
+	bool created;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", id);
+	snprintf(r.provider, sizeof(r.provider), "mock");
+	snprintf(r.provider_message_id, sizeof(r.provider_message_id), "%s",
+	         id);
+	snprintf(r.phone, sizeof(r.phone), "%s", phone);
+	r.occurred_ms = at;
+	r.received_ms = at;
+	r.json = "{}";
+	return s->ops->inbound_add(s, &r, &created, err, err_len);
+}
+
+/* Two-way data: OLD_IN old messages from as many idle contacts, an old
+ * message from a contact that then opted out, a message from now. */
+static void populate_twoway(wa_store *s)
+{
+	char err[256] = "", id[32], phone[24];
+	bool changed;
+	int rc = s->ops->begin(s, err, sizeof(err));
+
+	for (int i = 0; i < OLD_IN && rc == 0; i++) {
+		snprintf(id, sizeof(id), "in-old-%d", i);
+		snprintf(phone, sizeof(phone), "+55119100%05d", i);
+		rc = add_in(s, id, phone, 1000, err, sizeof(err));
+	}
+	if (rc == 0)
+		rc = add_in(s, "in-old-out", OPTED_OUT, 1000, err, sizeof(err));
+	if (rc == 0)
+		rc = s->ops->contact_set_opt(s, OPTED_OUT, true, "keyword:STOP",
+		                             1000, &changed, err, sizeof(err));
+	if (rc == 0)
+		rc = add_in(s, "in-new", "+5511930000000", wa_now_ms(), err,
+		            sizeof(err));
+	if (rc == 0)
+		rc = s->ops->commit(s, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "populate_twoway: %s\n", err);
+	CHECK_INT(rc, 0);
+}
+
+static void check_twoway(wa_store *s)
+{
+	wa_inbound_rec got[4];
+	wa_inbound_query q;
+	wa_contact c;
+	char err[256] = "";
+	size_t n = 0;
+
+	memset(&q, 0, sizeof(q));
+	CHECK_INT(s->ops->inbound_list(s, &q, got, 4, &n, err, sizeof(err)), 0);
+	CHECK(n == 1);
+	if (n == 1)
+		CHECK_STR(got[0].id, "in-new");
+	for (size_t i = 0; i < n; i++)
+		wa_inbound_rec_free(&got[i]);
+	CHECK_INT(
+	    s->ops->contact_get(s, "+5511910000000", &c, err, sizeof(err)), 1);
+	CHECK_INT(s->ops->contact_get(s, OPTED_OUT, &c, err, sizeof(err)), 0);
+	CHECK(c.opted_out);
+	CHECK_INT(
+	    s->ops->contact_get(s, "+5511930000000", &c, err, sizeof(err)), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *backend = argc > 1 ? argv[1] : "sqlite";
@@ -118,6 +190,7 @@ int main(int argc, char **argv)
 	su_init(backend);
 	wa_store *s = su_open(NULL, 0);
 	populate(s);
+	populate_twoway(s);
 	w = wa_writer_create(s, 10000, err, sizeof(err));
 	CHECK(w != NULL);
 	a.w = w;
@@ -130,18 +203,24 @@ int main(int argc, char **argv)
 		struct timespec ts = {0, 2000000};
 
 		if (s->ops->stats(s, &st, err, sizeof(err)) != 0 ||
-		    st.count[WA_MSG_SENT] == 0 || wa_mono_ms() > deadline)
+		    wa_mono_ms() > deadline)
+			break;
+		/* OLD_IN + 1 inbound messages and OLD_IN idle contacts */
+		if (st.count[WA_MSG_SENT] == 0 &&
+		    wa_retention_deleted_twoway(ret) >= 2 * OLD_IN + 1)
 			break;
 		nanosleep(&ts, NULL);
 	}
 	pthread_join(t, NULL);
 	CHECK_INT(st.count[WA_MSG_SENT], 0);
 	CHECK_INT(wa_retention_deleted(ret), OLD);
+	CHECK_INT(wa_retention_deleted_twoway(ret), 2 * OLD_IN + 1);
 	wa_retention_stop(ret);
 	CHECK_INT(a.ok, ACCEPTS);
 	CHECK_INT(s->ops->stats(s, &st, err, sizeof(err)), 0);
 	CHECK_INT(st.count[WA_MSG_QUEUED], OLD_QUEUED + ACCEPTS);
 	CHECK_INT(st.oldest_ms, 1000); /* the old queued ones stay */
+	check_twoway(s);
 	printf("%s: %d old finished messages deleted in batches of 16 "
 	       "while %d accepts were committed\n",
 	       backend, OLD, a.ok);

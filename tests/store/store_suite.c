@@ -61,7 +61,19 @@ static const tcase cases[] = {
     {"requeue", su_case_requeue, ALL},
     {"requeue_many", su_case_requeue_many, ALL},
     {"campaign", su_case_campaign, ALL},
+    {"content", su_case_content, ALL},
     {"failure_codes", su_case_failure_codes, ALL},
+    {"counts", su_case_counts, ALL},
+    {"counts_two", su_case_counts_two, SHARED},
+    {"outbox_campaign", su_case_outbox_campaign, ALL},
+    {"pg_counts_migrate", su_case_pg_counts_migrate, PG},
+    {"sqlite_counts_migrate", su_case_sqlite_counts_migrate, SQLITE},
+    {"optout_insert", su_case_optout_insert, ALL},
+    {"optout_group_commit", su_case_optout_group_commit, ALL},
+    {"optout_other_conn", su_case_optout_other_conn, SHARED},
+    {"purge_twoway", su_case_purge_twoway, SHARED},
+    {"suppressed", su_case_suppressed, ALL},
+    {"requeue_optout", su_case_requeue_optout, ALL},
     {"pace_order", su_case_pace_order, ALL},
     {"pace_lease_and_off", su_case_pace_lease_and_off, ALL},
     {"pace_budget", su_case_pace_budget, ALL},
@@ -116,6 +128,8 @@ int main(int argc, char **argv)
 	add_counts(su_cases3_counts);
 	add_counts(su_cases4_counts);
 	add_counts(su_cases5_counts);
+	add_counts(su_cases6_counts);
+	add_counts(su_cases_twoway_counts);
 	add_counts(su_cases_pacing_counts);
 	return wa_t_report();
 }

@@ -60,6 +60,8 @@ void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);
 void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
+void su_cases6_counts(int *passed, int *failed);
+void su_cases_twoway_counts(int *passed, int *failed);
 void su_cases_pacing_counts(int *passed, int *failed);
 /* store_cases_pacing.c: issue 14 */
 void su_case_pace_order(void);
@@ -108,6 +110,18 @@ void su_case_list(void);
 void su_case_requeue(void);
 void su_case_requeue_many(void);
 void su_case_campaign(void);
+void su_case_content(void); /* store_cases_content.c */
 void su_case_failure_codes(void);
+void su_case_counts(void);
+void su_case_counts_two(void);
+void su_case_outbox_campaign(void);
+void su_case_pg_counts_migrate(void);
+void su_case_sqlite_counts_migrate(void);
+void su_case_optout_insert(void);
+void su_case_optout_group_commit(void);
+void su_case_optout_other_conn(void);
+void su_case_purge_twoway(void);
+void su_case_suppressed(void);
+void su_case_requeue_optout(void);
 
 #endif

@@ -42,5 +42,32 @@ int main(void)
 		big[sizeof(big) - 1] = '\0';
 		CHECK(!wa_keyword_match(stop, big, NULL, 0));
 	}
+	/* a reply's strings: a text, or a button's title and payload */
+	{
+		const char *btn[2] = {"Stop promotions", "STOP"};
+		const char *both[2] = {"Voltar", "parar"};
+		const char *none[2] = {"Yes please", "confirm-42"};
+		const char *in[2] = {NULL, " start "};
+		const char *empty[2] = {"", NULL};
+
+		CHECK_INT(
+		    wa_keyword_classify(stop, start, btn, 2, m, sizeof(m)),
+		    WA_KEYWORD_STOP);
+		CHECK_STR(m, "STOP");
+		/* a stop anywhere wins: in doubt, stop messaging */
+		CHECK_INT(
+		    wa_keyword_classify(stop, start, both, 2, m, sizeof(m)),
+		    WA_KEYWORD_STOP);
+		CHECK_STR(m, "PARAR");
+		CHECK_INT(wa_keyword_classify(stop, start, none, 2, NULL, 0),
+		          WA_KEYWORD_NONE);
+		CHECK_INT(wa_keyword_classify(stop, start, in, 2, m, sizeof(m)),
+		          WA_KEYWORD_START);
+		CHECK_STR(m, "START");
+		CHECK_INT(wa_keyword_classify(stop, start, empty, 2, NULL, 0),
+		          WA_KEYWORD_NONE);
+		CHECK_INT(wa_keyword_classify(stop, start, btn, 1, NULL, 0),
+		          WA_KEYWORD_NONE);
+	}
 	return wa_t_report();
 }

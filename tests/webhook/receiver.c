@@ -144,7 +144,9 @@ static void parse_body(rcv_req *q, const char *body, size_t len)
 		str_member(o, "error", q->error, sizeof(q->error),
 		           &q->error_null, &ok);
 		str_member(o, "occurred_at", tmp, sizeof(tmp), NULL, &ok);
-		ok = ok && json_object_object_length(o) == 8;
+		str_member(o, "campaign_id", q->campaign_id,
+		           sizeof(q->campaign_id), &q->campaign_null, &ok);
+		ok = ok && json_object_object_length(o) == 9;
 	}
 	q->json_ok = ok;
 	json_object_put(o);

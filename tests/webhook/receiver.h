@@ -30,6 +30,10 @@ typedef struct rcv_req {
 	char phone[24];
 	char text[64];
 	char source[64];
+	/* Appended: message.status's campaign_id ("" and campaign_null when
+	 * JSON null). */
+	char campaign_id[72];
+	bool campaign_null;
 } rcv_req;
 
 typedef struct receiver receiver;

@@ -29,6 +29,18 @@ typedef struct op {
 	int n; /* OP_CLAIM: messages claimed */
 } op;
 
+/* "spring-<n>" for msg-<n> with n even, NULL otherwise. */
+static const char *camp_of(const char *id)
+{
+	static _Thread_local char c[32];
+	int n = atoi(id + 4);
+
+	if (n % 2)
+		return NULL;
+	snprintf(c, sizeof(c), "spring-%d", n);
+	return c;
+}
+
 static int op_fn(wa_store *s, void *ud, char *err, size_t len)
 {
 	op *o = ud;
@@ -49,7 +61,9 @@ static int op_fn(wa_store *s, void *ud, char *err, size_t len)
 		m.provider = "mock";
 		m.created_ms = now;
 		m.expires_ms = now + 3600000;
-		return s->ops->insert(s, &m, &r, err, len);
+		/* every other message in a campaign: its webhooks carry it */
+		m.campaign_id = camp_of(o->id);
+		return wa_store_insert_full(s, &m, &r, err, len);
 	}
 	case OP_CANCEL: {
 		wa_cancel_kind k;
@@ -271,6 +285,14 @@ static void test_retries_and_order(wa_store *s, wa_writer *wr)
 		for (j = 0; j < i; j++)
 			CHECK(!(log[j].answer == 200 &&
 			        log[j].event_id == log[i].event_id));
+		/* the signed body names the message's campaign, or null */
+		if (camp_of(log[i].message_id)) {
+			CHECK(!log[i].campaign_null);
+			CHECK_STR(log[i].campaign_id,
+			          camp_of(log[i].message_id));
+		} else {
+			CHECK(log[i].campaign_null);
+		}
 		if (strcmp(log[i].status, "failed") == 0) {
 			CHECK_STR(log[i].error, "invalid number");
 			CHECK(log[i].pmid_null);

@@ -129,12 +129,12 @@ static void test_body(void)
 	         "SM123");
 	ev.occurred_ms = 1764116955298LL;
 	n = wa_webhook_body(&ev, out, sizeof(out));
-	CHECK_STR(
-	    out,
-	    "{\"event\":\"message.status\",\"message_id\":\"msg-0001\","
-	    "\"external_id\":\"camp-42\",\"status\":\"delivered\","
-	    "\"provider\":\"twilio\",\"provider_message_id\":\"SM123\","
-	    "\"error\":null,\"occurred_at\":\"2025-11-26T00:29:15.298Z\"}");
+	CHECK_STR(out,
+	          "{\"event\":\"message.status\",\"message_id\":\"msg-0001\","
+	          "\"external_id\":\"camp-42\",\"status\":\"delivered\","
+	          "\"provider\":\"twilio\",\"provider_message_id\":\"SM123\","
+	          "\"error\":null,\"occurred_at\":\"2025-11-26T00:29:15.298Z\","
+	          "\"campaign_id\":null}");
 	CHECK_INT(n, strlen(out));
 
 	/* null provider id, an error, escaping, UTF-8 kept, bad bytes
@@ -146,6 +146,7 @@ static void test_body(void)
 	         "e\xc3\xa7\xc3\xa3o");
 	snprintf(ev.error, sizeof(ev.error), "bad\xff\xc3 byte\t/");
 	ev.occurred_ms = 5;
+	snprintf(ev.campaign_id, sizeof(ev.campaign_id), "spring \"26\"");
 	n = wa_webhook_body(&ev, out, sizeof(out));
 	CHECK_STR(
 	    out,
@@ -154,7 +155,8 @@ static void test_body(void)
 	    "\"status\":\"failed\",\"provider\":\"twilio\","
 	    "\"provider_message_id\":null,"
 	    "\"error\":\"bad\\ufffd\\ufffd byte\\u0009/\","
-	    "\"occurred_at\":\"1970-01-01T00:00:00.005Z\"}");
+	    "\"occurred_at\":\"1970-01-01T00:00:00.005Z\","
+	    "\"campaign_id\":\"spring \\\"26\\\"\"}");
 	CHECK_INT(n, strlen(out));
 
 	/* every status name the outbox can carry */

@@ -175,6 +175,20 @@ int wa_mem_outbox_add(wa_store *s, const char *key, const char *event,
 	return wa_mem_w_leave(m, own, 0);
 }
 
+int wa_mem_suppressed(wa_store *s, const char *const *phones, size_t n,
+                      bool *out, char *err, size_t err_len)
+{
+	mem_store *m = M(s);
+
+	(void)err;
+	(void)err_len;
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < n; i++)
+		out[i] = phones[i] && wa_mem_opted_out(m, phones[i]) != NULL;
+	pthread_mutex_unlock(&m->mu);
+	return 0;
+}
+
 int wa_mem_contact_get(wa_store *s, const char *phone, wa_contact *out,
                        char *err, size_t err_len)
 {

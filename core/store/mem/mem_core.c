@@ -243,6 +243,29 @@ static void compact_outbox(mem_store *m)
 	m->n_ob_deleted = 0;
 }
 
+/* The transaction's net change per status, from the undo log: a new
+ * message counts in its status now; a changed one moves from its status
+ * before the transaction (its first saved state) to its status now. */
+static void count_changes(mem_store *m)
+{
+	unsigned long long gen = ++m->count_gen;
+
+	for (size_t i = 0; i < m->n_undo; i++) {
+		const undo *u = &m->undo[i];
+		mem_msg *mm;
+
+		if (u->kind != U_MSG_NEW && u->kind != U_MSG_SET)
+			continue;
+		mm = m->msgs[u->idx];
+		if (mm->count_gen == gen)
+			continue; /* counted from its first entry */
+		mm->count_gen = gen;
+		if (u->kind == U_MSG_SET)
+			m->counts[u->u.ms.status]--;
+		m->counts[mm->r.status]++;
+	}
+}
+
 /* ---- transactions ---- */
 
 int wa_mem_begin(wa_store *s, char *err, size_t err_len)
@@ -263,6 +286,7 @@ int wa_mem_commit(wa_store *s, char *err, size_t err_len)
 		snprintf(err, err_len, "No transaction is active.");
 		return -1;
 	}
+	count_changes(m);
 	m->n_undo = 0;
 	compact_outbox(m);
 	m->in_tx = false;
@@ -312,4 +336,12 @@ char *wa_mem_dup_opt(const char *s, bool *oom)
 	if (!d)
 		*oom = true;
 	return d;
+}
+
+const wa_contact *wa_mem_opted_out(mem_store *m, const char *phone)
+{
+	for (size_t i = 0; i < m->n_cts; i++)
+		if (strcmp(m->cts[i].phone, phone) == 0)
+			return m->cts[i].opted_out ? &m->cts[i] : NULL;
+	return NULL;
 }

@@ -11,7 +11,8 @@ typedef struct mem_msg {
 	bool
 	    held; /* issue 14: moved away for an earlier message (mem_pace.c) */
 	size_t hist_cap;
-	size_t next_id, next_ext; /* hash chains: index + 1, 0 ends */
+	size_t next_id, next_ext;     /* hash chains: index + 1, 0 ends */
+	unsigned long long count_gen; /* last commit that counted it */
 } mem_msg;
 
 typedef struct mem_ob {
@@ -75,6 +76,10 @@ typedef struct mem_store {
 	size_t n_lanes, cap_lanes;
 	long b_used, b_held; /* under mu */
 	int64_t b_frees;
+	/* Appended: counts per status, changed once per commit from the
+	 * undo log (mem_core.c); count_gen numbers the commits. */
+	long long counts[7];
+	unsigned long long count_gen;
 } mem_store;
 
 typedef struct mem_lane {
@@ -155,7 +160,12 @@ int wa_mem_outbox_finish(wa_store *s, int64_t seq, bool delivered,
                          int64_t next_attempt_ms, const char *error, char *err,
                          size_t err_len);
 
+/* mem_core.c: the contact of phone when it is opted out, else NULL. */
+const wa_contact *wa_mem_opted_out(mem_store *m, const char *phone);
+
 /* mem_contacts.c: inbound messages, contacts, custom outbox events */
+int wa_mem_suppressed(wa_store *s, const char *const *phones, size_t n,
+                      bool *out, char *err, size_t err_len);
 int wa_mem_inbound_add(wa_store *s, const wa_inbound_rec *in, bool *created,
                        char *err, size_t err_len);
 int wa_mem_contact_set_opt(wa_store *s, const char *phone, bool opted_out,

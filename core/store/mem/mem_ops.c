@@ -52,8 +52,10 @@ static mem_msg **select_msgs(mem_store *m, const wa_msg_filter *f,
 	*n = 0;
 	if (!sel)
 		return NULL;
+	/* requeue (final_only): never for a phone that opted out */
 	for (size_t i = 0; i < m->n_msgs; i++)
-		if (matches(m->msgs[i], f, final_only))
+		if (matches(m->msgs[i], f, final_only) &&
+		    !(final_only && wa_mem_opted_out(m, m->msgs[i]->r.phone)))
 			sel[(*n)++] = m->msgs[i];
 	qsort(sel, *n, sizeof(*sel), newest_first);
 	if (*n > max)
@@ -105,6 +107,8 @@ int wa_mem_list(wa_store *s, const wa_msg_filter *f, size_t max,
 		out[i].template_json =
 		    wa_mem_dup_opt(sel[i]->r.template_json, &oom);
 		out[i].media_url = wa_mem_dup_opt(sel[i]->r.media_url, &oom);
+		out[i].content_json =
+		    wa_mem_dup_opt(sel[i]->r.content_json, &oom);
 		out[i].history = NULL;
 		out[i].n_history = 0;
 	}

@@ -64,6 +64,8 @@ static int ob_add(mem_store *m, const mem_msg *mm, wa_msg_status status,
 	         "%s", mm->r.provider_message_id);
 	snprintf(o->e.error, sizeof(o->e.error), "%s", error ? error : "");
 	o->e.occurred_ms = at_ms;
+	snprintf(o->e.campaign_id, sizeof(o->e.campaign_id), "%s",
+	         mm->r.campaign_id);
 	return 0;
 }
 
@@ -82,6 +84,7 @@ int wa_mem_change(mem_store *m, mem_msg *mm, wa_msg_status to, int64_t at_ms,
 static int mem_insert_locked(mem_store *m, const wa_new_message *n,
                              wa_insert_result *res, char *err, size_t err_len)
 {
+	const wa_contact *ct;
 	mem_msg *mm;
 	bool oom = false;
 
@@ -92,12 +95,20 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 		    strcmp(mm->r.phone, n->phone) == 0 &&
 		    strcmp(mm->r.body, n->body) == 0 &&
 		    wa_mem_eq_opt(mm->r.template_json, n->template_json) &&
-		    wa_mem_eq_opt(mm->r.media_url, n->media_url);
+		    wa_mem_eq_opt(mm->r.media_url, n->media_url) &&
+		    wa_mem_eq_opt(mm->r.content_json, n->content_json);
 
 		res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
 		snprintf(res->id, sizeof(res->id), "%s", mm->r.id);
 		res->status = mm->r.status;
 		res->created_ms = mm->r.created_ms;
+		return 0;
+	}
+	if ((ct = wa_mem_opted_out(m, n->phone))) {
+		res->kind = WA_INSERT_SUPPRESSED;
+		snprintf(res->opt_source, sizeof(res->opt_source), "%s",
+		         ct->opt_source);
+		res->opt_at_ms = ct->opt_at_ms;
 		return 0;
 	}
 	if (wa_mem_find_id(m, n->id)) {
@@ -127,6 +138,7 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 	mm->r.body = wa_mem_dup_opt(n->body, &oom);
 	mm->r.template_json = wa_mem_dup_opt(n->template_json, &oom);
 	mm->r.media_url = wa_mem_dup_opt(n->media_url, &oom);
+	mm->r.content_json = wa_mem_dup_opt(n->content_json, &oom);
 	mm->r.status = WA_MSG_QUEUED;
 	mm->r.created_ms = mm->r.updated_ms = n->created_ms;
 	mm->r.next_attempt_ms = n->created_ms;
@@ -295,6 +307,7 @@ int wa_mem_claim(wa_store *s, int64_t now_ms, int64_t lease_until_ms,
 		r->template_json =
 		    wa_mem_dup_opt(pick[i]->r.template_json, &oom);
 		r->media_url = wa_mem_dup_opt(pick[i]->r.media_url, &oom);
+		r->content_json = wa_mem_dup_opt(pick[i]->r.content_json, &oom);
 		*n = i + 1;
 		if (oom) {
 			wa_mem_grow_fail(err, err_len);

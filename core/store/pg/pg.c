@@ -121,9 +121,14 @@ static int pg_stats(wa_store *base, wa_store_stats *out, char *err,
 	rd = wa_pg_reader_get(s);
 	r = wa_pg_rx(
 	    s, rd,
-	    "SELECT status, count(*) FROM messages GROUP BY status"
-	    " UNION ALL SELECT '~oldest', min(created_ms) FROM messages"
-	    "  WHERE status = 'queued'"
+	    /* counters kept as messages change (pg_schema.c, version 7):
+	     * at most 7 x 16 rows */
+	    "SELECT status, sum(n) FROM wadispatch_status_counts"
+	    " GROUP BY status"
+	    /* the first entry of the queued range of (status, created_ms,
+	     * id) */
+	    " UNION ALL SELECT '~oldest', (SELECT created_ms FROM messages"
+	    "  WHERE status = 'queued' ORDER BY status, created_ms LIMIT 1)"
 	    " UNION ALL SELECT '~outbox', count(*) FROM outbox"
 	    " UNION ALL SELECT '~oldest_all', min(created_ms)"
 	    "  FROM messages",
@@ -257,6 +262,8 @@ static const wa_store_ops pg_ops = {
     .failure_codes = wa_pg_failure_codes,
     .set_pacing = wa_pg_set_pacing,
     .budget = wa_pg_budget,
+    .purge_twoway = wa_pg_purge_twoway,
+    .suppressed = wa_pg_suppressed,
 };
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)

@@ -135,8 +135,8 @@ int wa_pg_defer_finish(wa_pg_store *s, const char *id, const wa_outcome *o,
 }
 
 /* The arrays: $1 ids, $2 external ids, $3 phones, $4 bodies, $5 templates,
- * $6 media, $7 providers, $8 created, $9 expires. */
-enum { A_N = 9 };
+ * $6 media, $7 providers, $8 created, $9 expires, $10 content. */
+enum { A_N = 10 };
 
 static int build_arrays(wa_pg_store *s, sbuf *a)
 {
@@ -153,6 +153,7 @@ static int build_arrays(wa_pg_store *s, sbuf *a)
 		sb_elem(&a[6], m->provider, first);
 		sb_num(&a[7], m->created_ms, first);
 		sb_num(&a[8], m->expires_ms, first);
+		sb_elem(&a[9], m->content_json, first);
 	}
 	for (int k = 0; k < A_N; k++) {
 		sbuf t = {0};
@@ -175,20 +176,47 @@ static int build_arrays(wa_pg_store *s, sbuf *a)
 static const char insert_sql[] =
     "INSERT INTO messages (id, external_id, phone, body, template_json,"
     " media_url, provider, status, created_ms, updated_ms,"
-    " next_attempt_ms, expires_ms)"
-    " SELECT id, ext, phone, body, tj, mu, prov, 'queued', c, c, c, e"
+    " next_attempt_ms, expires_ms, content_json)"
+    " SELECT id, ext, phone, body, tj, mu, prov, 'queued', c, c, c, e, cj"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-    " $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[])"
-    " AS u (id, ext, phone, body, tj, mu, prov, c, e)"
+    " $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[],"
+    " $10::text[])"
+    " AS u (id, ext, phone, body, tj, mu, prov, c, e, cj)"
+    /* never to a phone that opted out (store.h) */
+    " WHERE NOT EXISTS (SELECT 1 FROM contacts AS ct"
+    " WHERE ct.phone = u.phone AND ct.opted_out)"
     " ORDER BY ext COLLATE \"C\""
     " ON CONFLICT (external_id) DO NOTHING";
 
 /* Every batch key's message, ours or one that was there before. */
 static const char lookup_sql[] =
     "SELECT id, external_id, status, created_ms, phone, body,"
-    " template_json, media_url FROM messages"
+    " template_json, media_url, content_json FROM messages"
     " WHERE external_id = ANY ($1::text[])"
     " ORDER BY external_id COLLATE \"C\"";
+
+/* The batch's phones that are opted out: a key with no message was
+ * refused for that reason. */
+static const char optout_sql[] =
+    "SELECT phone, opt_source, opt_at_ms FROM contacts"
+    " WHERE opted_out AND phone = ANY ($1::text[])";
+
+/* Mark res SUPPRESSED from the opt-out rows; -1 when phone is not there. */
+static int suppressed(const PGresult *o, const char *phone,
+                      wa_insert_result *res)
+{
+	int rows = o ? PQntuples(o) : 0;
+
+	for (int i = 0; i < rows; i++) {
+		if (strcmp(PQgetvalue(o, i, 0), phone) != 0)
+			continue;
+		res->kind = WA_INSERT_SUPPRESSED;
+		wa_pg_copy(o, i, 1, res->opt_source, sizeof(res->opt_source));
+		res->opt_at_ms = wa_pg_i64(o, i, 2);
+		return 0;
+	}
+	return -1;
+}
 
 static bool same_col(const char *a, const PGresult *r, int row, int col)
 {
@@ -198,7 +226,8 @@ static bool same_col(const char *a, const PGresult *r, int row, int col)
 }
 
 /* Fill each pending result from the lookup (both sorted by external_id). */
-static int resolve(wa_pg_store *s, const PGresult *r, char *err, size_t err_len)
+static int resolve(wa_pg_store *s, const PGresult *r, const PGresult *o,
+                   char *err, size_t err_len)
 {
 	int rows = PQntuples(r), row = 0;
 
@@ -210,6 +239,9 @@ static int resolve(wa_pg_store *s, const PGresult *r, char *err, size_t err_len)
 		while (row < rows &&
 		       (c = strcmp(PQgetvalue(r, row, 1), m->external_id)) < 0)
 			row++;
+		if ((row >= rows || c != 0) &&
+		    suppressed(o, m->phone, res) == 0)
+			continue;
 		if (row >= rows || c != 0) {
 			snprintf(err, err_len,
 			         "The external_id was inserted but no message "
@@ -225,7 +257,8 @@ static int resolve(wa_pg_store *s, const PGresult *r, char *err, size_t err_len)
 		else if (same_col(m->phone, r, row, 4) &&
 		         same_col(m->body, r, row, 5) &&
 		         same_col(m->template_json, r, row, 6) &&
-		         same_col(m->media_url, r, row, 7))
+		         same_col(m->media_url, r, row, 7) &&
+		         same_col(m->content_json, r, row, 8))
 			res->kind = WA_INSERT_REPLAYED;
 		else
 			res->kind = WA_INSERT_CONFLICT;
@@ -270,10 +303,11 @@ int wa_pg_flush(wa_pg_store *s, bool commit, const char *xsql,
                 const wa_pg_params *xp, const char *xwhat, PGresult **xres,
                 char *err, size_t err_len)
 {
-	size_t q_max = 5 + s->n_dfin;
+	size_t q_max = 6 + s->n_dfin;
 	PGresult **keep = calloc(q_max, sizeof(*keep));
 	const char **what = calloc(q_max, sizeof(*what));
 	int nq = 0, q_lookup = -1, q_commit = -1, q_fin = -1, q_sql = -1;
+	int q_optout = -1;
 	int ret = -1;
 	sbuf a[A_N];
 	const char *vals[A_N];
@@ -307,6 +341,10 @@ int wa_pg_flush(wa_pg_store *s, bool commit, const char *xsql,
 		q_lookup = nq;
 		what[nq++] = "insert lookup";
 		PQsendQueryParams(s->w, lookup_sql, 1, NULL, &vals[1], NULL,
+		                  NULL, 0);
+		q_optout = nq;
+		what[nq++] = "opt-out lookup";
+		PQsendQueryParams(s->w, optout_sql, 1, NULL, &vals[2], NULL,
 		                  NULL, 0);
 	}
 	q_fin = nq;
@@ -348,7 +386,8 @@ int wa_pg_flush(wa_pg_store *s, bool commit, const char *xsql,
 		snprintf(err, err_len, "Store commit failed: rolled back.");
 		goto out;
 	}
-	if (q_lookup >= 0 && resolve(s, keep[q_lookup], err, err_len) < 0)
+	if (q_lookup >= 0 &&
+	    resolve(s, keep[q_lookup], keep[q_optout], err, err_len) < 0)
 		goto out;
 	/* each finish's count: 0 rows changed means ignored (1) */
 	for (size_t i = 0; i < s->n_dfin; i++) {

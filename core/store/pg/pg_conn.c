@@ -221,6 +221,8 @@ int wa_pg_fill_rec(const PGresult *r, int row, wa_message_rec *m)
 	m->lease_until_ms = wa_pg_i64(r, row, 17);
 	m->claim_seq = wa_pg_i64(r, row, 18);
 	wa_pg_copy(r, row, 19, m->campaign_id, sizeof(m->campaign_id));
+	if (dup_col(r, row, 20, &m->content_json) < 0)
+		goto oom;
 	return 0;
 oom:
 	wa_message_rec_free(m);

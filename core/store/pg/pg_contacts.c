@@ -116,6 +116,47 @@ int wa_pg_cancel_phone(wa_store *st, const char *phone, int64_t now_ms,
 	return 0;
 }
 
+long wa_pg_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
+                        size_t err_len)
+{
+	wa_pg_store *s = S(st);
+	wa_pg_params p = {0};
+	PGresult *r;
+	bool mine;
+	long n;
+
+	r = wa_pg_write(
+	    s, "SELECT pg_try_advisory_xact_lock(" WA_PG_PURGE_LOCK ")", NULL,
+	    "purge lock", err, err_len);
+	if (!r)
+		return -1;
+	mine = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (!mine)
+		return 0;
+	wa_pg_p_i64(&p, before_ms);
+	wa_pg_p_i64(&p, (int64_t)max);
+	/* an opted-out contact never goes; a contact that opts out while
+	 * this runs is re-checked under its row lock (FOR UPDATE) */
+	r = wa_pg_write(
+	    s,
+	    "WITH i AS (DELETE FROM inbound WHERE id IN (SELECT id"
+	    "  FROM inbound WHERE occurred_ms < $1"
+	    "  ORDER BY occurred_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED)"
+	    "  RETURNING 1),"
+	    " c AS (DELETE FROM contacts WHERE phone IN (SELECT phone"
+	    "  FROM contacts WHERE NOT opted_out AND last_inbound_ms < $1"
+	    "  AND opt_at_ms < $1 ORDER BY last_inbound_ms LIMIT $2"
+	    "  FOR UPDATE SKIP LOCKED) RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM c)",
+	    &p, "inbound purge", err, err_len);
+	if (!r)
+		return -1;
+	n = count0(r);
+	PQclear(r);
+	return n;
+}
+
 int wa_pg_outbox_add(wa_store *st, const char *key, const char *event,
                      const char *body, int64_t at_ms, char *err, size_t err_len)
 {
@@ -171,6 +212,49 @@ int wa_pg_contact_get(wa_store *st, const char *phone, wa_contact *out,
 		fill_contact(r, 0, out);
 	PQclear(r);
 	return rc;
+}
+
+int wa_pg_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+	size_t cap = n * (WA_PHONE_MAX + 3) + 3, len = 1;
+	char *arr;
+	int rows;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = false;
+	if (n == 0)
+		return 0;
+	arr = malloc(cap);
+	if (!arr) {
+		snprintf(err, err_len, "Out of memory.");
+		return -1;
+	}
+	/* E.164 phones: no quote or backslash to escape */
+	arr[0] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(arr + len, cap - len, "%s\"%.*s\"",
+		                        i ? "," : "", WA_PHONE_MAX - 1,
+		                        phones[i] ? phones[i] : "");
+	snprintf(arr + len, cap - len, "}");
+	wa_pg_p_str(&p, arr);
+	r = wa_pg_read(S(st),
+	               "SELECT phone FROM contacts"
+	               " WHERE opted_out AND phone = ANY ($1::text[])",
+	               &p, "opt-out read", err, err_len);
+	free(arr);
+	if (!r)
+		return -1;
+	rows = PQntuples(r);
+	for (int k = 0; k < rows; k++)
+		for (size_t i = 0; i < n; i++)
+			if (phones[i] &&
+			    strcmp(phones[i], PQgetvalue(r, k, 0)) == 0)
+				out[i] = true;
+	PQclear(r);
+	return 0;
 }
 
 int wa_pg_inbound_list(wa_store *st, const wa_inbound_query *q,

@@ -10,15 +10,20 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 6
+#define WA_PG_SCHEMA_VERSION 9
+
+/* Retention: one instance at a time, the others skip the round (the lock
+ * is held until the transaction ends). Any constant unique to this
+ * program. */
+#define WA_PG_PURGE_LOCK "7523094288207667810"
 
 /* The columns of a full message row, in the order wa_pg_fill_rec reads. */
 #define WA_PG_MSG_COLS                                                         \
 	"id, external_id, phone, body, template_json, media_url, provider, "   \
 	"status, attempts, provider_message_id, last_error, upstream_code, "   \
 	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
-	"expires_ms, lease_until_ms, claim_seq, campaign_id"
-#define WA_PG_N_MSG_COLS 20
+	"expires_ms, lease_until_ms, claim_seq, campaign_id, content_json"
+#define WA_PG_N_MSG_COLS 21
 
 #define WA_PG_POOL_MAX 8
 /* Reconnect backoff of the write connection. */
@@ -258,6 +263,10 @@ int wa_pg_inbound_list(wa_store *st, const wa_inbound_query *q,
 int wa_pg_suppression_list(wa_store *st, const char *after_phone,
                            wa_contact *out, size_t max, size_t *n, char *err,
                            size_t err_len);
+long wa_pg_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
+                        size_t err_len);
+int wa_pg_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len);
 /* pg_ops.c: the operators' operations (store.h, appended ops) */
 /* Close the operators' read connection (pg_close; ops_mu is the
  * caller's). */

@@ -243,8 +243,11 @@ long wa_pg_requeue_many(wa_store *st, const wa_msg_filter *f, size_t max,
 	}
 	filter_params(&args, &p);
 	requeue_params(&p, now_ms, expires_ms, reason, detail, sizeof(detail));
+	/* never back to queued for a phone that opted out (store.h) */
 	snprintf(select, sizeof(select),
-	         "SELECT id FROM messages%s"
+	         "SELECT id FROM messages%s AND NOT EXISTS (SELECT 1 FROM"
+	         " contacts AS c WHERE c.phone = messages.phone AND"
+	         " c.opted_out)"
 	         " ORDER BY created_ms DESC, id DESC LIMIT %zu FOR UPDATE",
 	         where, max);
 	return requeue_sql(S(st), select, args.n + 1, &p, err, err_len);

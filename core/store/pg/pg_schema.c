@@ -166,14 +166,135 @@ static const migration steps[] = {
         " to_timestamp(expires_ms / 1000.0) AS expires_at,"
         " campaign_id"
         " FROM messages;"},
-    /* ---- issue 14: campaign-safe sending (one self-contained step) ----
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {6, "ALTER TABLE messages ADD COLUMN content_json text;"},
+    /* ---- operators: counts per status kept as messages change (issue
+     * 15 / issue 17 item 5), read by /v1/stats and /metrics instead of a
+     * GROUP BY over every row.
+     *   - Statement triggers (transition tables, so once per statement,
+     *     not per row) add each statement's net change per status to a
+     *     transaction-local setting; the first one of a transaction also
+     *     queues a marker row whose deferred trigger applies the sums at
+     *     COMMIT: one upsert per status touched, per transaction.
+     *   - Several instances: each backend writes its own slot
+     *     (pg_backend_pid() % 16) and readers sum the slots, so two
+     *     instances' commits seldom wait on one row; the rows are taken
+     *     in status order, as the last thing before COMMIT, so they never
+     *     deadlock.
+     *   - The table is locked against writers while it is created and
+     *     counted, so the first counts are exact. ---- */
+    {7, "LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE;"
+        "CREATE TABLE wadispatch_status_counts ("
+        " status text NOT NULL, slot integer NOT NULL,"
+        " n bigint NOT NULL, PRIMARY KEY (status, slot))"
+        " WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0,"
+        " autovacuum_vacuum_threshold = 500,"
+        " autovacuum_vacuum_cost_delay = 0);"
+        "INSERT INTO wadispatch_status_counts (status, slot, n)"
+        " SELECT s, 0, coalesce((SELECT count(*) FROM messages"
+        "  WHERE messages.status = s), 0)"
+        " FROM unnest(ARRAY['queued','sending','sent','delivered','read',"
+        " 'failed','canceled']) AS s;"
+        "CREATE UNLOGGED TABLE wadispatch_status_flush (x integer);"
+        /* One query over the transition tables per statement; the rest
+         * are plain expressions (no further query): d is the statement's
+         * change per status, in wa_msg_status order, added to the
+         * transaction's sums in wadispatch.count_delta. */
+        "CREATE FUNCTION wadispatch_counts_stmt() RETURNS trigger"
+        " LANGUAGE plpgsql AS $$"
+        " DECLARE d bigint[]; c bigint[]; cur text;"
+        " BEGIN"
+        "  IF TG_OP = 'INSERT' THEN"
+        "   SELECT ARRAY[count(*) FILTER (WHERE status = 'queued'),"
+        "    count(*) FILTER (WHERE status = 'sending'),"
+        "    count(*) FILTER (WHERE status = 'sent'),"
+        "    count(*) FILTER (WHERE status = 'delivered'),"
+        "    count(*) FILTER (WHERE status = 'read'),"
+        "    count(*) FILTER (WHERE status = 'failed'),"
+        "    count(*) FILTER (WHERE status = 'canceled')] INTO d"
+        "    FROM wadispatch_new;"
+        "  ELSIF TG_OP = 'DELETE' THEN"
+        "   SELECT ARRAY[-count(*) FILTER (WHERE status = 'queued'),"
+        "    -count(*) FILTER (WHERE status = 'sending'),"
+        "    -count(*) FILTER (WHERE status = 'sent'),"
+        "    -count(*) FILTER (WHERE status = 'delivered'),"
+        "    -count(*) FILTER (WHERE status = 'read'),"
+        "    -count(*) FILTER (WHERE status = 'failed'),"
+        "    -count(*) FILTER (WHERE status = 'canceled')] INTO d"
+        "    FROM wadispatch_old;"
+        "  ELSE"
+        "   SELECT ARRAY["
+        "    coalesce(sum(w) FILTER (WHERE status = 'queued'), 0),"
+        "    coalesce(sum(w) FILTER (WHERE status = 'sending'), 0),"
+        "    coalesce(sum(w) FILTER (WHERE status = 'sent'), 0),"
+        "    coalesce(sum(w) FILTER (WHERE status = 'delivered'), 0),"
+        "    coalesce(sum(w) FILTER (WHERE status = 'read'), 0),"
+        "    coalesce(sum(w) FILTER (WHERE status = 'failed'), 0),"
+        "    coalesce(sum(w) FILTER (WHERE status = 'canceled'), 0)]"
+        "    INTO d FROM (SELECT status, 1 AS w FROM wadispatch_new"
+        "    UNION ALL SELECT status, -1 FROM wadispatch_old) AS x;"
+        "  END IF;"
+        "  IF d = '{0,0,0,0,0,0,0}' THEN RETURN NULL; END IF;"
+        "  cur := current_setting('wadispatch.count_delta', true);"
+        "  IF cur IS NULL OR cur = '' THEN"
+        /* the first change of the transaction: flush at its COMMIT */
+        "   INSERT INTO wadispatch_status_flush VALUES (1);"
+        "  ELSE"
+        "   c := cur::bigint[];"
+        "   d := ARRAY[d[1] + c[1], d[2] + c[2], d[3] + c[3], d[4] + c[4],"
+        "    d[5] + c[5], d[6] + c[6], d[7] + c[7]];"
+        "  END IF;"
+        "  cur := set_config('wadispatch.count_delta', d::text, true);"
+        "  RETURN NULL;"
+        " END $$;"
+        "CREATE FUNCTION wadispatch_counts_flush() RETURNS trigger"
+        " LANGUAGE plpgsql AS $$"
+        " DECLARE cur text := current_setting('wadispatch.count_delta',"
+        "  true); x text;"
+        " BEGIN"
+        "  DELETE FROM wadispatch_status_flush;"
+        "  IF cur IS NULL OR cur = '' THEN RETURN NULL; END IF;"
+        "  x := set_config('wadispatch.count_delta', '', true);"
+        "  INSERT INTO wadispatch_status_counts AS c (status, slot, n)"
+        "   SELECT s, pg_backend_pid() % 16, d FROM unnest(ARRAY['queued',"
+        "   'sending','sent','delivered','read','failed','canceled'],"
+        "   cur::bigint[]) AS t(s, d) WHERE d <> 0 ORDER BY s"
+        "   ON CONFLICT (status, slot) DO UPDATE SET n = c.n + excluded.n;"
+        "  RETURN NULL;"
+        " END $$;"
+        "CREATE TRIGGER wadispatch_counts_insert AFTER INSERT ON messages"
+        " REFERENCING NEW TABLE AS wadispatch_new"
+        " FOR EACH STATEMENT EXECUTE FUNCTION wadispatch_counts_stmt();"
+        "CREATE TRIGGER wadispatch_counts_update AFTER UPDATE ON messages"
+        " REFERENCING OLD TABLE AS wadispatch_old"
+        " NEW TABLE AS wadispatch_new"
+        " FOR EACH STATEMENT EXECUTE FUNCTION wadispatch_counts_stmt();"
+        "CREATE TRIGGER wadispatch_counts_delete AFTER DELETE ON messages"
+        " REFERENCING OLD TABLE AS wadispatch_old"
+        " FOR EACH STATEMENT EXECUTE FUNCTION wadispatch_counts_stmt();"
+        "CREATE CONSTRAINT TRIGGER wadispatch_counts_flush"
+        " AFTER INSERT ON wadispatch_status_flush"
+        " DEFERRABLE INITIALLY DEFERRED"
+        " FOR EACH ROW EXECUTE FUNCTION wadispatch_counts_flush();"},
+    /* ---- two-way retention (issue 13): self-contained; renumber at
+     * merge if another branch took 8. Retention deletes contacts that
+     * are not opted out and idle since before RETENTION; this keeps the
+     * search off the whole table. ---- */
+    {8, "CREATE INDEX IF NOT EXISTS contacts_idle"
+        " ON contacts (last_inbound_ms)"
+        " WHERE NOT opted_out;"},
+    /* ---- issue 14: campaign-safe sending (one self-contained step;
+     * version 6 on the pacing branch, renumbered at the merge after main's
+     * content, ops counters and two-way retention steps) ----
      * wadispatch_recipients: per phone, when a claim may next take one of
      * its messages (RECIPIENT_INTERVAL_MS) and when the phone last counted
      * against the tier budget (MESSAGING_LIMIT). messages_phone_pending
      * replaces version 4's messages_phone_queued: the claim asks per
      * candidate whether its phone has another message in flight or an
      * earlier one queued (one index probe each). */
-    {6, "CREATE TABLE wadispatch_recipients ("
+    {9, "CREATE TABLE wadispatch_recipients ("
         " phone text PRIMARY KEY,"
         " next_ok_ms bigint NOT NULL DEFAULT 0,"
         " counted_ms bigint NOT NULL DEFAULT 0);"

@@ -538,7 +538,8 @@ int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
 	    " UPDATE outbox SET lease_until_ms = $3 FROM c WHERE seq = c.cseq"
 	    " RETURNING seq, coalesce(message_id, event_key), external_id,"
 	    " status, provider, provider_message_id, error, occurred_ms,"
-	    " attempts, event, body",
+	    " attempts, event, body, (SELECT campaign_id FROM messages AS m"
+	    " WHERE m.id = outbox.message_id)",
 	    &p, "outbox claim", err, err_len);
 	if (!r)
 		return -1;
@@ -558,6 +559,7 @@ int wa_pg_outbox_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
 		e->occurred_ms = wa_pg_i64(r, i, 7);
 		e->attempts = (int)wa_pg_i64(r, i, 8);
 		wa_pg_copy(r, i, 9, e->event, sizeof(e->event));
+		wa_pg_copy(r, i, 11, e->campaign_id, sizeof(e->campaign_id));
 		if (!PQgetisnull(r, i, 10) &&
 		    !(e->body = strdup(PQgetvalue(r, i, 10)))) {
 			PQclear(r);
@@ -599,10 +601,6 @@ int wa_pg_outbox_finish(wa_store *st, int64_t seq, bool delivered,
 	return n > 0 ? 0 : 1;
 }
 
-/* One instance at a time: the others skip this round (the lock is held
- * until this transaction ends). Any constant unique to this program. */
-#define PURGE_LOCK "7523094288207667810"
-
 long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
                  size_t err_len)
 {
@@ -611,8 +609,8 @@ long wa_pg_purge(wa_store *st, int64_t before_ms, size_t max, char *err,
 	PGresult *r;
 	bool mine;
 
-	r = wx(s, "SELECT pg_try_advisory_xact_lock(" PURGE_LOCK ")", NULL,
-	       "purge lock", err, err_len);
+	r = wx(s, "SELECT pg_try_advisory_xact_lock(" WA_PG_PURGE_LOCK ")",
+	       NULL, "purge lock", err, err_len);
 	if (!r)
 		return -1;
 	mine = strcmp(PQgetvalue(r, 0, 0), "t") == 0;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,12 @@ static const char *const read_sql[R_N] = {
         " AND provider = ?1 ORDER BY rowid DESC LIMIT 1",
     [R_HIST] = "SELECT status, at_ms, detail FROM history"
                " WHERE message_id = ?1 ORDER BY id",
-    /* kept by triggers as messages change (schema version 3) */
+    /* kept as messages change (sqlite_counts.c): seven rows */
     [R_COUNTS] = "SELECT status, n FROM status_counts",
+    /* one index entry: the first of the queued range of (status,
+     * created_ms, id), whatever the number of messages */
     [R_OLDEST] = "SELECT min(created_ms) FROM messages"
+                 " INDEXED BY messages_status_created"
                  " WHERE status = 'queued'",
     [R_OB_COUNT] = "SELECT count(*) FROM outbox",
     [R_OLDEST_ALL] = "SELECT min(created_ms) FROM messages",
@@ -339,6 +343,7 @@ static void sq_close(wa_store *base)
 	for (i = 0; i < W_N; i++)
 		sqlite3_finalize(s->ws[i]);
 	wa_sq_pace_close(s);
+	wa_sq_counts_finish(s);
 	sqlite3_close(s->wdb);
 	wa_sq_ops_close(s);
 	pthread_cond_destroy(&s->pool_cv);
@@ -384,6 +389,8 @@ static const wa_store_ops sq_ops = {
     .failure_codes = wa_sq_failure_codes,
     .set_pacing = wa_sq_set_pacing,
     .budget = wa_sq_budget,
+    .purge_twoway = wa_sq_purge_twoway,
+    .suppressed = wa_sq_suppressed,
 };
 
 static int exec_pragma(sqlite3 *db, const char *sql, const char *want,
@@ -438,6 +445,15 @@ static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 static void sqlite_global_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* A b-tree rebalance (every claim moves index entries) mallocs a
+	 * scratch buffer of tens of KiB and frees it. With glibc's default
+	 * 128 KiB trim threshold and nothing else holding the top of the
+	 * writer's heap, each free gave the memory back and the next malloc
+	 * faulted it in again: claim + finish cost 85 us of CPU per message
+	 * instead of 28 (tests/bench/store_counts.c). Keeping 1 MiB of slack
+	 * at the top of each heap stops that churn. (Version 5's per-message
+	 * triggers had hidden it by holding the heap's top.) */
+	mallopt(M_TOP_PAD, 1 << 20);
 }
 
 wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
@@ -492,7 +508,8 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	    exec_pragma(s->wdb, "PRAGMA wal_autocheckpoint = 200", NULL, e,
 	                sizeof(e)) < 0 ||
 	    wa_sq_migrate(s->wdb, e, sizeof(e)) < 0 ||
-	    wa_sq_prepare_writes(s, e, sizeof(e)) < 0)
+	    wa_sq_prepare_writes(s, e, sizeof(e)) < 0 ||
+	    wa_sq_counts_init(s, e, sizeof(e)) < 0)
 		goto fail;
 	if (stat(path, &sb) < 0) {
 		snprintf(e, sizeof(e), "%s", strerror(errno));

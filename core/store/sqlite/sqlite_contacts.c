@@ -151,6 +151,34 @@ int wa_sq_cancel_phone(wa_store *base, const char *phone, int64_t now_ms,
 	return 0;
 }
 
+long wa_sq_purge_twoway(wa_store *base, int64_t before_ms, size_t max,
+                        char *err, size_t err_len)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM inbound WHERE id IN (SELECT id FROM inbound"
+	    " WHERE occurred_ms < ?1 ORDER BY occurred_ms, id LIMIT ?2)",
+	    /* an opted-out contact never goes (store.h) */
+	    "DELETE FROM contacts WHERE phone IN (SELECT phone FROM contacts"
+	    " WHERE opted_out = 0 AND last_inbound_ms < ?1 AND opt_at_ms < ?1"
+	    " ORDER BY last_inbound_ms LIMIT ?2)",
+	};
+	wa_sq_store *s = S(base);
+	long n = 0;
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = wprep(s, sql[i], err, err_len);
+
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, before_ms);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+		if (wdone(s, st, "inbound purge", err, err_len) < 0)
+			return -1;
+		n += (long)sqlite3_changes(s->wdb);
+	}
+	return n;
+}
+
 int wa_sq_outbox_add(wa_store *base, const char *key, const char *event,
                      const char *body, int64_t at_ms, char *err, size_t err_len)
 {
@@ -242,6 +270,33 @@ int wa_sq_contact_get(wa_store *base, const char *phone, wa_contact *out,
 	                : rc == SQLITE_DONE ? 1
 	                                    : -1,
 	                err, err_len);
+}
+
+int wa_sq_suppressed(wa_store *base, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len)
+{
+	rd x;
+	int rc = SQLITE_DONE;
+
+	if (err_len)
+		err[0] = '\0';
+	if (rd_open(&x, base,
+	            "SELECT 1 FROM contacts WHERE phone = ?1 AND opted_out = 1",
+	            err, err_len) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = false;
+		if (!phones[i])
+			continue;
+		wa_sq_bind_str(x.st, 1, phones[i]);
+		rc = sqlite3_step(x.st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		out[i] = rc == SQLITE_ROW;
+		sqlite3_reset(x.st);
+		rc = SQLITE_DONE;
+	}
+	return rd_close(&x, rc == SQLITE_DONE ? 0 : -1, err, err_len);
 }
 
 int wa_sq_inbound_list(wa_store *base, const wa_inbound_query *q,

@@ -10,14 +10,14 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 7
+#define WA_SQ_SCHEMA_VERSION 10
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
 	"id, external_id, phone, body, template_json, media_url, provider, "   \
 	"status, attempts, provider_message_id, last_error, upstream_code, "   \
 	"upstream_status, created_ms, updated_ms, next_attempt_ms, "           \
-	"expires_ms, lease_until_ms, campaign_id"
+	"expires_ms, lease_until_ms, campaign_id, content_json"
 
 /* Prepared statements of the write connection (sqlite_write.c). */
 enum {
@@ -45,6 +45,7 @@ enum {
 	W_OB_DELETE,
 	W_OB_RETRY,
 	W_PURGE,
+	W_FIND_OPTOUT,
 	W_N
 };
 
@@ -98,6 +99,12 @@ typedef struct wa_sq_store {
 	 * their own, so a listing never holds one the API's lookups need. */
 	pthread_mutex_t ops_mu;
 	sqlite3 *ops_db;
+	/* Appended (sqlite_counts.c; writer thread only): the status changes
+	 * of the transaction under way, by wa_msg_status, applied to
+	 * status_counts at commit. */
+	long long count_delta[7];
+	int status_col; /* messages.status's column number */
+	sqlite3_stmt *count_st;
 	/* Appended (issue 14): per-recipient pacing and the tier budget
 	 * (sqlite_pace.c); statements prepared on first use. */
 	wa_store_pacing pace;
@@ -198,6 +205,10 @@ int wa_sq_inbound_list(wa_store *st, const wa_inbound_query *q,
 int wa_sq_suppression_list(wa_store *st, const char *after_phone,
                            wa_contact *out, size_t max, size_t *n, char *err,
                            size_t err_len);
+long wa_sq_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
+                        size_t err_len);
+int wa_sq_suppressed(wa_store *st, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len);
 
 /* sqlite_ops.c: the operators' operations (store.h, appended ops) */
 /* Close the operators' read connection and destroy ops_mu (sq_close). */
@@ -219,6 +230,17 @@ int wa_sq_campaign_counts(wa_store *st, const char *campaign_id,
 int wa_sq_failure_codes(wa_store *st, int64_t since_ms, size_t max,
                         wa_failure_count *out, size_t *n, char *err,
                         size_t err_len);
+
+/* sqlite_counts.c: counts per status (status_counts), summed in memory
+ * by a pre-update hook on the write connection and applied once per
+ * commit. init installs the hook (after the migration); finish removes
+ * it; reset forgets the sums (begin, rollback); flush applies them inside
+ * the transaction, before COMMIT (0, or -1 with the error left on the
+ * write connection for wa_sq_werr). */
+int wa_sq_counts_init(wa_sq_store *s, char *err, size_t err_len);
+void wa_sq_counts_finish(wa_sq_store *s);
+void wa_sq_counts_reset(wa_sq_store *s);
+int wa_sq_counts_flush(wa_sq_store *s);
 
 /* Row helpers (sqlite_rows.c). */
 /* Fill m from a row whose first columns are WA_SQ_MSG_COLS. 0 or -1 (OOM). */

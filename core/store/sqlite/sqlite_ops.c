@@ -281,8 +281,11 @@ long wa_sq_requeue_many(wa_store *base, const wa_msg_filter *f, size_t max,
 		snprintf(err, err_len, "The filter is too long.");
 		return -1;
 	}
+	/* never back to queued for a phone that opted out (store.h) */
 	snprintf(sql, sizeof(sql),
-	         "SELECT id FROM messages%s"
+	         "SELECT id FROM messages%s AND NOT EXISTS (SELECT 1 FROM"
+	         " contacts AS c WHERE c.phone = messages.phone AND"
+	         " c.opted_out = 1)"
 	         " ORDER BY created_ms DESC, id DESC LIMIT %zu",
 	         where, max);
 	if (!(st = prep(db, sql, "requeue", err, err_len)))

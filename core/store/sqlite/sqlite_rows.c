@@ -68,6 +68,8 @@ int wa_sq_fill_rec(sqlite3_stmt *st, wa_message_rec *m)
 	m->expires_ms = sqlite3_column_int64(st, 16);
 	m->lease_until_ms = sqlite3_column_int64(st, 17);
 	wa_sq_col_copy(st, 18, m->campaign_id, sizeof(m->campaign_id));
+	if (col_dup(st, 19, &m->content_json) < 0)
+		goto oom;
 	return 0;
 oom:
 	wa_message_rec_free(m);

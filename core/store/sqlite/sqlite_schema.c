@@ -158,26 +158,47 @@ static const migration steps[] = {
         /* an opt-out cancels the number's queued messages */
         "CREATE INDEX messages_phone_queued ON messages(phone)"
         " WHERE status = 'queued';"},
-    /* ---- issue 14: campaign-safe sending (one self-contained step) ----
+    /* ---- Rich content (issue 14 item 5) -------------------------------
+     * The send's "content" object as canonical JSON (base/content.c);
+     * NULL for plain text and the 1.1 template/media_url fields. */
+    {7, "ALTER TABLE messages ADD COLUMN content_json TEXT;"},
+    /* ---- operators: counts per status applied once per group commit
+     * (issue 15 / issue 17 item 5). Version 5's triggers updated
+     * status_counts once per message; the write connection now sums the
+     * changes in memory and applies them at commit (sqlite_counts.c).
+     * The counts the triggers kept are exact, so they are kept. ---- */
+    {8, "DROP TRIGGER IF EXISTS status_counts_insert;"
+        "DROP TRIGGER IF EXISTS status_counts_update;"
+        "DROP TRIGGER IF EXISTS status_counts_delete;"},
+    /* ---- two-way retention (issue 13): self-contained; renumber at
+     * merge if another branch took 9. Retention deletes contacts that
+     * are not opted out and idle since before RETENTION; this keeps the
+     * search off the whole table. ---- */
+    {9, "CREATE INDEX IF NOT EXISTS contacts_idle"
+        " ON contacts(last_inbound_ms)"
+        " WHERE opted_out = 0;"},
+    /* ---- issue 14: campaign-safe sending (one self-contained step;
+     * version 7 on the pacing branch, renumbered at the merge after main's
+     * content, ops counters and two-way retention steps) ----
      * recipients: per phone, when claim may next take one of its messages
      * (RECIPIENT_INTERVAL_MS) and when the phone last counted against the
      * tier budget (MESSAGING_LIMIT). messages_phone_pending replaces
      * version 6's messages_phone_queued: the claim asks per candidate
      * whether its phone has another message in flight or an earlier one
      * queued (one probe each); cancel_phone repeats its WHERE term. */
-    {7, "CREATE TABLE recipients ("
-        " phone TEXT PRIMARY KEY,"
-        " next_ok_ms INTEGER NOT NULL DEFAULT 0,"
-        " counted_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-        "CREATE INDEX recipients_counted ON recipients(counted_ms)"
-        " WHERE counted_ms > 0;"
-        "DROP INDEX messages_phone_queued;"
-        "CREATE INDEX messages_phone_pending ON messages(phone, status)"
-        " WHERE status IN ('queued','sending');"
-        /* held: a queued message moved away because an earlier message
-         * of its phone was in the way; that one's outcome brings it back
-         * at once (sqlite_pace.c) */
-        "ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"},
+    {10, "CREATE TABLE recipients ("
+         " phone TEXT PRIMARY KEY,"
+         " next_ok_ms INTEGER NOT NULL DEFAULT 0,"
+         " counted_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+         "CREATE INDEX recipients_counted ON recipients(counted_ms)"
+         " WHERE counted_ms > 0;"
+         "DROP INDEX messages_phone_queued;"
+         "CREATE INDEX messages_phone_pending ON messages(phone, status)"
+         " WHERE status IN ('queued','sending');"
+         /* held: a queued message moved away because an earlier message
+          * of its phone was in the way; that one's outcome brings it back
+          * at once (sqlite_pace.c) */
+         "ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -12,15 +12,21 @@ static const char *const write_sql[W_N] = {
     [W_COMMIT] = "COMMIT",
     [W_ROLLBACK] = "ROLLBACK",
     [W_FIND_EXT] = "SELECT id, status, created_ms, phone, body,"
-                   " template_json, media_url FROM messages"
+                   " template_json, media_url, content_json FROM messages"
                    " WHERE external_id = ?1",
     [W_INSERT_MSG] = "INSERT INTO messages (id, external_id, phone, body,"
                      " template_json, media_url, provider, status,"
                      " attempts, created_ms, updated_ms, next_attempt_ms,"
-                     " expires_ms, lease_until_ms, upstream_status)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
-                     " ?8, ?8, ?8, ?9, 0, 0)"
+                     " expires_ms, lease_until_ms, upstream_status,"
+                     " content_json)"
+                     " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
+                     " ?8, ?8, ?8, ?9, 0, 0, ?10"
+                     /* never to a phone that opted out (store.h) */
+                     " WHERE NOT EXISTS (SELECT 1 FROM contacts"
+                     " WHERE phone = ?3 AND opted_out = 1)"
                      " ON CONFLICT (external_id) DO NOTHING",
+    [W_FIND_OPTOUT] = "SELECT opt_source, opt_at_ms FROM contacts"
+                      " WHERE phone = ?1 AND opted_out = 1",
     [W_INSERT_HIST] = "INSERT INTO history (message_id, status, at_ms,"
                       " detail) VALUES (?1, ?2, ?3, ?4)",
     [W_INSERT_OUTBOX] = "INSERT INTO outbox (message_id, external_id,"
@@ -73,7 +79,8 @@ static const char *const write_sql[W_N] = {
     [W_OB_CLAIM] = "SELECT seq, coalesce(message_id, event_key),"
                    " external_id, status, provider,"
                    " provider_message_id, error, occurred_ms, attempts,"
-                   " event, body"
+                   " event, body, (SELECT campaign_id FROM messages"
+                   " WHERE messages.id = o.message_id)"
                    " FROM outbox AS o WHERE next_attempt_ms <= ?1"
                    " AND lease_until_ms < ?1 AND seq = CASE WHEN"
                    " o.message_id IS NOT NULL THEN (SELECT min(seq)"
@@ -179,6 +186,7 @@ int wa_sq_begin(wa_store *st, char *err, size_t err_len)
 {
 	wa_sq_store *s = S(st);
 
+	wa_sq_counts_reset(s);
 	return step_done(s, s->ws[W_BEGIN], "begin", err, err_len);
 }
 
@@ -186,6 +194,9 @@ int wa_sq_commit(wa_store *st, char *err, size_t err_len)
 {
 	wa_sq_store *s = S(st);
 
+	/* the group's status changes, once, in the same transaction */
+	if (wa_sq_counts_flush(s) < 0)
+		return wa_sq_werr(s, "status count update", err, err_len);
 	if (step_done(s, s->ws[W_COMMIT], "commit", err, err_len) < 0)
 		return -1;
 	atomic_store(&s->write_fault, 0);
@@ -197,6 +208,7 @@ void wa_sq_rollback(wa_store *st)
 	wa_sq_store *s = S(st);
 	int fault = atomic_load(&s->write_fault);
 
+	wa_sq_counts_reset(s);
 	if (!sqlite3_get_autocommit(s->wdb)) {
 		sqlite3_step(s->ws[W_ROLLBACK]);
 		sqlite3_reset(s->ws[W_ROLLBACK]);
@@ -220,7 +232,34 @@ static bool same_str(const char *a, const unsigned char *b)
 	return strcmp(a, (const char *)b) == 0;
 }
 
-/* The message already stored under m->external_id, compared with m. */
+/* The insert did nothing and no message holds m->external_id: the phone
+ * must be opted out (the insert's condition). */
+static int find_optout(wa_sq_store *s, const wa_new_message *m,
+                       wa_insert_result *res, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = s->ws[W_FIND_OPTOUT];
+	int rc;
+
+	wa_sq_bind_str(st, 1, m->phone);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		res->kind = WA_INSERT_SUPPRESSED;
+		wa_sq_col_copy(st, 0, res->opt_source, sizeof(res->opt_source));
+		res->opt_at_ms = sqlite3_column_int64(st, 1);
+	} else if (rc == SQLITE_DONE) {
+		snprintf(err, err_len,
+		         "The insert did nothing but no message holds the "
+		         "external_id and the phone is not opted out.");
+	} else {
+		wa_sq_werr(s, "opt-out lookup", err, err_len);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* The message already stored under m->external_id, compared with m;
+ * none: the phone is opted out. */
 static int find_existing(wa_sq_store *s, const wa_new_message *m,
                          wa_insert_result *res, char *err, size_t err_len)
 {
@@ -230,13 +269,13 @@ static int find_existing(wa_sq_store *s, const wa_new_message *m,
 
 	wa_sq_bind_str(st, 1, m->external_id);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return find_optout(s, m, res, err, err_len);
+	}
 	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			snprintf(err, err_len,
-			         "The external_id conflicted but no message "
-			         "holds it.");
-		else
-			wa_sq_werr(s, "lookup", err, err_len);
+		wa_sq_werr(s, "lookup", err, err_len);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		return -1;
@@ -244,7 +283,8 @@ static int find_existing(wa_sq_store *s, const wa_new_message *m,
 	same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
 	       same_str(m->body, sqlite3_column_text(st, 4)) &&
 	       same_str(m->template_json, sqlite3_column_text(st, 5)) &&
-	       same_str(m->media_url, sqlite3_column_text(st, 6));
+	       same_str(m->media_url, sqlite3_column_text(st, 6)) &&
+	       same_str(m->content_json, sqlite3_column_text(st, 7));
 	res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
 	wa_sq_col_copy(st, 0, res->id, sizeof(res->id));
 	status = wa_sq_col_status(st, 1);
@@ -280,6 +320,7 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	wa_sq_bind_str(st, 7, m->provider);
 	sqlite3_bind_int64(st, 8, m->created_ms);
 	sqlite3_bind_int64(st, 9, m->expires_ms);
+	wa_sq_bind_str(st, 10, m->content_json);
 	/* No history row: the queued entry is implied by created_ms (see
 	 * load_history in sqlite.c). Queued has no outbox event. */
 	if (step_done(s, st, "insert", err, err_len) < 0)
@@ -637,6 +678,7 @@ int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		e->occurred_ms = sqlite3_column_int64(st, 7);
 		e->attempts = sqlite3_column_int(st, 8);
 		wa_sq_col_copy(st, 9, e->event, sizeof(e->event));
+		wa_sq_col_copy(st, 11, e->campaign_id, sizeof(e->campaign_id));
 		if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
 		    !(e->body =
 		          strdup((const char *)sqlite3_column_text(st, 10)))) {

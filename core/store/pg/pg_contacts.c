@@ -99,6 +99,8 @@ int wa_pg_cancel_phone(wa_store *st, const char *phone, int64_t now_ms,
 	    "WITH c AS (UPDATE messages SET status = 'canceled',"
 	    "  updated_ms = $2, lease_until_ms = 0"
 	    "  WHERE phone = $1 AND status = 'queued'"
+	    /* the predicate of messages_phone_pending (schema step 9) */
+	    "  AND status IN ('queued','sending')"
 	    "  RETURNING id, external_id, provider, provider_message_id),"
 	    " h AS (INSERT INTO history (message_id, status, at_ms, detail)"
 	    "  SELECT id, 'canceled', $2, $3 FROM c),"

@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Held while deciding the tier budget; any constant unique to it. */
-#define BUDGET_LOCK "7523094288207667810"
+/* Held while deciding the tier budget; any constant unique to it (not
+ * MIGRATE_LOCK's ...809 nor WA_PG_PURGE_LOCK's ...810: sharing the purge's
+ * key would make a retention round skip while a claim decides and a claim
+ * wait out a purge). */
+#define BUDGET_LOCK "7523094288207667811"
 
 static const char cand_sql[] =
     "SELECT m.id, m.phone, ($3::boolean AND (EXISTS (SELECT 1 FROM"

@@ -18,6 +18,39 @@ void su_cases_pacing_counts(int *passed, int *failed)
 	*failed = wa_t_failed;
 }
 
+/* The status counters (ops counters, kept per group commit) agree with
+ * the rows: pacing's writes (held messages, late requeues, the recipients
+ * table) must keep them exact. */
+static void counts_exact(wa_store *s, const char *where)
+{
+	wa_message_rec *recs = calloc(64, sizeof(*recs));
+	wa_store_stats st;
+	char err[256] = "";
+	bool same = true;
+
+	CHECK(recs != NULL);
+	CHECK_INT(s->ops->stats(s, &st, err, sizeof(err)), 0);
+	for (int i = 0; recs && i < 7; i++) {
+		wa_msg_filter f;
+		size_t n = 0;
+
+		memset(&f, 0, sizeof(f));
+		f.status = i;
+		CHECK_INT(s->ops->list(s, &f, 64, recs, &n, err, sizeof(err)),
+		          0);
+		if (st.count[i] != (long long)n) {
+			fprintf(stderr,
+			        "counts after %s: %s stats %lld rows %zu\n",
+			        where, wa_msg_status_name((wa_msg_status)i),
+			        st.count[i], n);
+			same = false;
+		}
+		su_free_recs(recs, n);
+	}
+	free(recs);
+	CHECK(same);
+}
+
 static void pace(wa_store *s, bool order, int64_t interval, long limit,
                  int64_t window)
 {
@@ -87,6 +120,7 @@ void su_case_pace_order(void)
 	CHECK_STR(claim(s, 200, got, sizeof(got)), "a1 b1");
 	/* nothing more while a1 is in flight, b1 too */
 	CHECK_STR(claim(s, 300, got, sizeof(got)), "");
+	counts_exact(s, "held messages");
 	/* a1 is to be retried at 400: it keeps its place before a2 */
 	CHECK_INT(su_finish(s, "a1", WA_OUT_RETRY, 350, 400, NULL, "busy"), 0);
 	CHECK_INT(su_finish(s, "b1", WA_OUT_SENT, 360, 0, "pb1", NULL), 0);
@@ -104,6 +138,7 @@ void su_case_pace_order(void)
 	/* a failed message lets the next one go */
 	CHECK_INT(su_finish(s, "a2", WA_OUT_FAILED, 2550, 0, NULL, "no"), 0);
 	CHECK_STR(claim(s, 3600, got, sizeof(got)), "a3");
+	counts_exact(s, "paced claims and outcomes");
 	wa_store_close(s);
 }
 
@@ -236,6 +271,7 @@ void su_case_pace_late_failure(void)
 	      strstr(m.history[m.n_history - 1].detail,
 	             "late failure, retrying: 130429") != NULL);
 	wa_message_rec_free(&m);
+	counts_exact(s, "a late requeue");
 	CHECK_STR(claim(s, 450, got, sizeof(got)), "");
 	CHECK_STR(claim(s, 500, got, sizeof(got)), "a1");
 	CHECK_INT(su_finish(s, "a1", WA_OUT_SENT, 510, 0, "p3", NULL), 0);
@@ -256,5 +292,6 @@ void su_case_pace_late_failure(void)
 		          WA_APPLY_APPLIED);
 	}
 	CHECK_INT(su_status(s, "b1"), WA_MSG_FAILED);
+	counts_exact(s, "late failures");
 	wa_store_close(s);
 }

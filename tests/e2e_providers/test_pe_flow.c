@@ -205,6 +205,45 @@ static int sent_n(void *arg)
 	return wa_h_count_lines(w->f->record, "\"to\":") >= w->n;
 }
 
+/* E on Cloud API and Twilio: the retryable late failure of b is sent
+ * again, then a permanent one ends it failed. */
+static void late_retry(const wa_daemon *d, const wa_fake *f, receiver *rcv,
+                       const char *b_id, const char *code, const char *perm,
+                       int *hooks_io)
+{
+	char b2_pmid[128];
+	wa_http_reply r;
+	int hooks = *hooks_io;
+
+	/* requeued and delivered again: a fifth request to the fake */
+	fake_sends.f = f;
+	fake_sends.n = 5;
+	CHECK(wa_h_wait_for(sent_n, &fake_sends, 20000));
+	CHECK(e2e_wait_status(d, b_id, "sent", 10000));
+	pe_fake_id(f, 5, b2_pmid, sizeof(b2_pmid));
+	CHECK(b2_pmid[0] != 0);
+	{
+		char path[128], needle[160];
+
+		snprintf(path, sizeof(path), "/v1/messages/%s", b_id);
+		CHECK_INT(e2e_get(d, path, &r), 200);
+		snprintf(needle, sizeof(needle), "late failure, retrying: %s",
+		         code);
+		CHECK(strstr(r.body, needle) != NULL);
+		CHECK(strstr(r.body, b2_pmid) != NULL);
+		wa_h_reply_free(&r);
+	}
+	hooks += 1; /* its second "sent" */
+	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
+	/* a permanent late failure ends it */
+	CHECK_INT(pe_failed(d, prov, b2_pmid, perm), 200);
+	CHECK(e2e_wait_status(d, b_id, "failed", 10000));
+	hooks += 1; /* the "failed" webhook */
+	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
+	CHECK_INT(wa_h_count_lines(f->record, "\"to\":"), 5);
+	*hooks_io = hooks;
+}
+
 static void inbound_and_late_failure(const wa_daemon *d, const wa_fake *f,
                                      receiver *rcv, const char *b_id,
                                      const char *b_pmid)
@@ -222,7 +261,7 @@ static void inbound_and_late_failure(const wa_daemon *d, const wa_fake *f,
 	 * (63018 would pause sending: QUALITY_PAUSE_CODES). */
 	const char *code = tw ? "30001" : "130429";
 	const char *perm = tw ? "63016" : "131026";
-	char got[256], d_id[64], d_pmid[128], b2_pmid[128];
+	char got[256], d_id[64], d_pmid[128];
 	wa_http_reply r;
 	rcv_req last;
 	int hooks = 6;
@@ -282,6 +321,17 @@ static void inbound_and_late_failure(const wa_daemon *d, const wa_fake *f,
 	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
 	CHECK_STR(hooks_of(rcv, d_id, d_pmid, got, sizeof(got)), "sent");
 
+	CHECK_INT(pe_failed(d, prov, b_pmid, code), 200);
+	if (ev) { /* no code: permanent, as before */
+		CHECK(e2e_wait_status(d, b_id, "failed", 10000));
+		hooks += 1; /* the "failed" webhook */
+		CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
+	} else {
+		late_retry(d, f, rcv, b_id, code, perm, &hooks);
+	}
+	/* After the late failures: an opted-out phone's requeued message is
+	 * never sent (the claim's suppression check), so the marketing stop
+	 * must not come before the retry it expects to go out. */
 	if (meta) {
 		/* A marketing opt-out through Meta's user_preferences. */
 		char body[1024];
@@ -308,40 +358,6 @@ static void inbound_and_late_failure(const wa_daemon *d, const wa_fake *f,
 		wa_h_reply_free(&r);
 	}
 	CHECK_INT(wa_h_count_lines(d->log_path, PHONE + 1), 0); /* masked */
-
-	CHECK_INT(pe_failed(d, prov, b_pmid, code), 200);
-	if (ev) { /* no code: permanent, as before */
-		CHECK(e2e_wait_status(d, b_id, "failed", 10000));
-		hooks += 1; /* the "failed" webhook */
-		CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
-		return;
-	}
-	/* requeued and delivered again: a fifth request to the fake */
-	fake_sends.f = f;
-	fake_sends.n = 5;
-	CHECK(wa_h_wait_for(sent_n, &fake_sends, 20000));
-	CHECK(e2e_wait_status(d, b_id, "sent", 10000));
-	pe_fake_id(f, 5, b2_pmid, sizeof(b2_pmid));
-	CHECK(b2_pmid[0] != 0);
-	{
-		char path[128], needle[160];
-
-		snprintf(path, sizeof(path), "/v1/messages/%s", b_id);
-		CHECK_INT(e2e_get(d, path, &r), 200);
-		snprintf(needle, sizeof(needle), "late failure, retrying: %s",
-		         code);
-		CHECK(strstr(r.body, needle) != NULL);
-		CHECK(strstr(r.body, b2_pmid) != NULL);
-		wa_h_reply_free(&r);
-	}
-	hooks += 1; /* its second "sent" */
-	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
-	/* a permanent late failure ends it */
-	CHECK_INT(pe_failed(d, prov, b2_pmid, perm), 200);
-	CHECK(e2e_wait_status(d, b_id, "failed", 10000));
-	hooks += 1; /* the "failed" webhook */
-	CHECK_INT(rcv_wait(rcv, hooks, 10000), hooks);
-	CHECK_INT(wa_h_count_lines(f->record, "\"to\":"), 5);
 }
 
 int main(void)

@@ -41,6 +41,11 @@ typedef struct wa_job {
 	char error[WA_ERR_MAX];
 	int finish_rc;      /* store finish: 0, 1 ignored, -1 */
 	atomic_llong fence; /* the claim's token, renewed by a re-claim */
+	/* this answer paused the provider (or a probe failed again): a
+	 * shared store records the pause with the outcome, next probe at
+	 * pause_until (wall ms) */
+	bool share_pause;
+	int64_t pause_until;
 	struct wa_job *fl_prev, *fl_next; /* e->flying, under mu */
 } wa_job;
 
@@ -93,6 +98,15 @@ struct wa_engine {
 	int64_t probe_at;       /* mono ms */
 	int64_t probe_interval; /* ms */
 	char pause_error[WA_ERR_MAX];
+	/* A store shared by several instances (store ops pause_get etc.):
+	 * engine_shared.c. share_lift: the pause is to be lifted in the
+	 * store (until that is committed; lift_busy: submitted); shared_seen:
+	 * this pause is in the store, so its absence there means another
+	 * instance lifted it. The *_at are monotonic ms (claimer only). */
+	bool share_lift, lift_busy;
+	bool shared_seen;
+	int64_t pause_read_at, peek_at, early_at;
+	bool early_due, early_busy;
 
 	pthread_t claimer;
 	pthread_t *workers;
@@ -138,6 +152,26 @@ void wa_engine_notify_done(wa_engine *e, wa_job *list);
  * returns the earliest deadline left (wall ms) or INT64_MAX. Call without
  * mu. */
 int64_t wa_engine_expire_waiters(wa_engine *e, bool everything);
+
+/* engine_shared.c: state shared with other instances through the store
+ * (no-ops when the store has one instance). */
+/* The local pause was lifted: have the claimer write it for the other
+ * instances (a pause is written with the outcome that caused it:
+ * wa_job.share_pause). Under mu. */
+void wa_engine_share_lift_locked(wa_engine *e);
+/* In the outcome's transaction: record j's pause for the other
+ * instances when it paused the provider. */
+int wa_engine_share_pause_fn(wa_store *s, wa_job *j, char *err, size_t err_len);
+/* j's outcome was committed. Under mu. */
+void wa_engine_share_recorded_locked(wa_engine *e, const wa_job *j);
+/* The claimer's round of shared work: submit the pause write, read the
+ * shared pause (at most once a second), answer waiters whose message
+ * another instance delivered (every WA_ENGINE_PEEK_MS while any wait),
+ * take early status updates. Without mu; returns the next time (mono ms)
+ * it has something to do, or INT64_MAX. */
+int64_t wa_engine_shared_tick(wa_engine *e);
+/* A finished group recorded sends: take their early updates soon. */
+void wa_engine_early_soon(wa_engine *e);
 
 /* engine_claim.c: the claimer thread and a blocking-send worker (arg: the
  * engine); the monotonic-clock timespec for a deadline in monotonic ms. */

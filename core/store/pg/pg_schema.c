@@ -285,6 +285,27 @@ static const migration steps[] = {
     {8, "CREATE INDEX IF NOT EXISTS contacts_idle"
         " ON contacts (last_inbound_ms)"
         " WHERE NOT opted_out;"},
+    /* ---- issue 12: state several instances share (one step) ----
+     * The provider's pause for bad credentials (one row per paused
+     * provider: why, and when its next probe is due), and status updates
+     * that came before their send was recorded (at any instance), taken
+     * once the outcome records their provider message id. */
+    {9, "CREATE TABLE wadispatch_pause ("
+        " provider text PRIMARY KEY,"
+        " reason text NOT NULL,"
+        " until_ms bigint NOT NULL);"
+        "CREATE TABLE early_status ("
+        " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " provider text NOT NULL,"
+        " provider_message_id text NOT NULL,"
+        " status text NOT NULL,"
+        " at_ms bigint NOT NULL,"
+        " error text,"
+        " kept_ms bigint NOT NULL)"
+        " WITH (autovacuum_vacuum_scale_factor = 0,"
+        " autovacuum_vacuum_threshold = 1000);"
+        "CREATE INDEX early_status_pmid"
+        " ON early_status (provider, provider_message_id);"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

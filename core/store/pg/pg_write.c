@@ -158,6 +158,11 @@ static int claimed_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* While an instance has paused the provider (wadispatch_pause), no
+ * instance claims until its next probe is due. */
+#define NOT_PAUSED                                                             \
+	" AND NOT EXISTS (SELECT 1 FROM wadispatch_pause WHERE until_ms > $1)"
+
 /* One statement: pick due rows no other instance holds (SKIP LOCKED; the
  * MATERIALIZED CTEs keep each LIMIT where it is), mark them sending with a
  * new fencing token and this instance as owner, and write their history.
@@ -165,10 +170,12 @@ static int claimed_cmp(const void *a, const void *b)
  * index's order (a backlog is never sorted whole), then merged. */
 static const char claim_sql[] =
     "WITH q AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
-    "  FROM messages WHERE status = 'queued' AND next_attempt_ms <= $1"
+    "  FROM messages WHERE status = 'queued' AND next_attempt_ms <= "
+    "$1" NOT_PAUSED
     "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " l AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
-    "  FROM messages WHERE status = 'sending' AND lease_until_ms < $1"
+    "  FROM messages WHERE status = 'sending' AND lease_until_ms < "
+    "$1" NOT_PAUSED
     "  ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED),"
     " c AS MATERIALIZED (SELECT id AS cid FROM (SELECT * FROM q"
     "  UNION ALL SELECT * FROM l) AS x ORDER BY n, s LIMIT $2),"

@@ -119,9 +119,15 @@ static void pause_read(wa_engine *e)
 	} else if (rc == 0) {
 		e->shared_seen = true;
 	} else if (e->paused && e->shared_seen && !e->probe_out) {
+		/* as wa_engine_unpause (engine_job.c calls this file) */
 		e->shared_seen = false;
-		wa_engine_unpause(e, ": another instance lifted the pause; "
-		                     "delivery resumes");
+		e->paused = false;
+		e->pause_error[0] = 0;
+		wa_log(WA_LOG_INFO, "engine",
+		       "Provider %s: another instance lifted the pause; "
+		       "delivery resumes.",
+		       e->prov->table->name);
+		pthread_cond_signal(&e->claim_cond);
 	}
 	pthread_mutex_unlock(&e->mu);
 }

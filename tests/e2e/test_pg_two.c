@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 	                     "RETRY_BASE_MS=10", rec_kv, NULL};
 	pthread_t t[THREADS + 2];
 	int missing = 0, extra = 0, twice = 0, split = 0, total, distinct = 0;
-	int mid, late;
+	int mid, late, patience;
 	size_t n_lines = 0;
 	line *v;
 
@@ -248,6 +248,8 @@ int main(int argc, char **argv)
 	n_total = getenv("WA_PG_TWO_N") ? atoi(getenv("WA_PG_TWO_N")) : 2000;
 	if (n_total < 100)
 		n_total = 100;
+	/* a slow, loaded machine: a minute, plus 30 ms per message */
+	patience = 60000 + 30 * n_total;
 	n_dups = n_total / 10;
 	n_uniq = n_total - n_dups;
 	acks = calloc((size_t)(n_uniq + 2 * n_dups), sizeof(*acks));
@@ -266,14 +268,14 @@ int main(int argc, char **argv)
 		pthread_create(&t[THREADS + k], NULL, dup_sender, (void *)k);
 	mid = n_total / 3;
 	late = 2 * n_total / 3;
-	CHECK(wa_h_wait_for(acked_at_least, &mid, 120000));
+	CHECK(wa_h_wait_for(acked_at_least, &mid, patience));
 	if (kill_mode) {
 		/* daemon 1 dies with its claims; the sends go on through
 		 * daemon 0, then through both again once it is back */
 		atomic_store(&d1_gone, 1);
 		CHECK_INT(wa_h_daemon_stop(&d[1], SIGKILL, 5000),
 		          128 + SIGKILL);
-		CHECK(wa_h_wait_for(acked_at_least, &late, 120000));
+		CHECK(wa_h_wait_for(acked_at_least, &late, patience));
 		CHECK_INT(wa_h_daemon_start(&d[1], env), 0);
 		atomic_store(&d1_gone, 0);
 	} else {
@@ -284,7 +286,7 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 
 	total = atomic_load(&n_acked);
-	CHECK(wa_h_wait_for(all_delivered, &missing, 120000));
+	CHECK(wa_h_wait_for(all_delivered, &missing, patience));
 	if (missing)
 		fprintf(stderr, "%d acknowledged messages never delivered\n",
 		        missing);

@@ -289,12 +289,13 @@ static const migration steps[] = {
      * The provider's pause for bad credentials (one row per paused
      * provider: why, and when its next probe is due), and status updates
      * that came before their send was recorded (at any instance), taken
-     * once the outcome records their provider message id. */
-    {9, "CREATE TABLE wadispatch_pause ("
+     * once the outcome records their provider message id. IF NOT EXISTS:
+     * a test may replay the steps after an earlier one. */
+    {9, "CREATE TABLE IF NOT EXISTS wadispatch_pause ("
         " provider text PRIMARY KEY,"
         " reason text NOT NULL,"
         " until_ms bigint NOT NULL);"
-        "CREATE TABLE early_status ("
+        "CREATE TABLE IF NOT EXISTS early_status ("
         " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
         " provider text NOT NULL,"
         " provider_message_id text NOT NULL,"
@@ -304,7 +305,7 @@ static const migration steps[] = {
         " kept_ms bigint NOT NULL)"
         " WITH (autovacuum_vacuum_scale_factor = 0,"
         " autovacuum_vacuum_threshold = 1000);"
-        "CREATE INDEX early_status_pmid"
+        "CREATE INDEX IF NOT EXISTS early_status_pmid"
         " ON early_status (provider, provider_message_id);"},
 };
 

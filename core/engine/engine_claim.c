@@ -385,6 +385,7 @@ void *wa_engine_claimer_main(void *arg)
 		next_deadline = wa_engine_expire_waiters(e, false);
 		if (next_deadline != INT64_MAX)
 			wake = min64(wake, now + (next_deadline - wa_now_ms()));
+		wake = min64(wake, wa_engine_shared_tick(e));
 		pthread_mutex_lock(&e->mu);
 
 		if (!e->stopping && e->in_flight < e->max_inflight)
@@ -430,11 +431,13 @@ void *wa_engine_claimer_main(void *arg)
 			 * that paused it may be one of them, not yet due. */
 			if (due == 0 && probe && e->paused && !e->probe_out &&
 			    e->pending_finish == 0 && !e->fin_head &&
-			    wa_mono_ms() >= e->probe_at)
+			    wa_mono_ms() >= e->probe_at) {
 				wa_engine_unpause(
 				    e, ": no message is due to probe with; "
 				       "delivery resumes and the next message "
 				       "sent is the test");
+				wa_engine_share_lift_locked(e);
+			}
 			if (e->kicked || e->done_head)
 				continue;
 		}

@@ -41,6 +41,11 @@ typedef struct wa_job {
 	char error[WA_ERR_MAX];
 	int finish_rc;      /* store finish: 0, 1 ignored, -1 */
 	atomic_llong fence; /* the claim's token, renewed by a re-claim */
+	/* this answer paused the provider (or a probe failed again): a
+	 * shared store records the pause with the outcome, next probe at
+	 * pause_until (wall ms) */
+	bool share_pause;
+	int64_t pause_until;
 	struct wa_job *fl_prev, *fl_next; /* e->flying, under mu */
 } wa_job;
 
@@ -98,6 +103,15 @@ struct wa_engine {
 	bool quality_on;
 	int64_t quality_until;
 	char quality_why[WA_ERR_MAX];
+	/* A store shared by several instances (store ops pause_get etc.):
+	 * engine_shared.c. share_lift: the pause is to be lifted in the
+	 * store (until that is committed; lift_busy: submitted); shared_seen:
+	 * this pause is in the store, so its absence there means another
+	 * instance lifted it. The *_at are monotonic ms (claimer only). */
+	bool share_lift, lift_busy;
+	bool shared_seen;
+	int64_t pause_read_at, peek_at, early_at;
+	bool early_due, early_busy;
 
 	pthread_t claimer;
 	pthread_t *workers;
@@ -149,6 +163,25 @@ bool wa_engine_quality_code(const wa_engine *e, const char *code);
 /* Under mu: 0 when no quality pause holds (logging its end once), else
  * the mono ms it ends. */
 int64_t wa_engine_quality_until_locked(wa_engine *e, int64_t now_mono);
+/* engine_shared.c: state shared with other instances through the store
+ * (no-ops when the store has one instance). */
+/* The local pause was lifted: have the claimer write it for the other
+ * instances (a pause is written with the outcome that caused it:
+ * wa_job.share_pause). Under mu. */
+void wa_engine_share_lift_locked(wa_engine *e);
+/* In the outcome's transaction: record j's pause for the other
+ * instances when it paused the provider. */
+int wa_engine_share_pause_fn(wa_store *s, wa_job *j, char *err, size_t err_len);
+/* j's outcome was committed. Under mu. */
+void wa_engine_share_recorded_locked(wa_engine *e, const wa_job *j);
+/* The claimer's round of shared work: submit the pause write, read the
+ * shared pause (at most once a second), answer waiters whose message
+ * another instance delivered (every WA_ENGINE_PEEK_MS while any wait),
+ * take early status updates. Without mu; returns the next time (mono ms)
+ * it has something to do, or INT64_MAX. */
+int64_t wa_engine_shared_tick(wa_engine *e);
+/* A finished group recorded sends: take their early updates soon. */
+void wa_engine_early_soon(wa_engine *e);
 
 /* engine_claim.c: the claimer thread and a blocking-send worker (arg: the
  * engine); the monotonic-clock timespec for a deadline in monotonic ms. */

@@ -140,11 +140,13 @@ static void update_pause(wa_job *j, bool config)
 			        ? WA_ENGINE_PROBE_MAX_MS
 			        : e->probe_interval * 2;
 			e->probe_at = now + e->probe_interval;
+			j->share_pause = true;
 		} else if (!e->paused) {
 			e->paused = true;
 			e->probe_out = false;
 			e->probe_interval = e->cfg.probe_interval_ms;
 			e->probe_at = now + e->probe_interval;
+			j->share_pause = true;
 			wa_log(WA_LOG_ERROR, "engine",
 			       "Provider %s paused after a configuration "
 			       "error: %s. A probe follows in %lld ms.",
@@ -153,9 +155,15 @@ static void update_pause(wa_job *j, bool config)
 		}
 	} else if (j->probe) {
 		e->probe_out = false;
-		if (j->called && e->paused)
+		if (j->called && e->paused) {
 			wa_engine_unpause(
 			    e, " answered the probe; delivery resumes");
+			wa_engine_share_lift_locked(e);
+		}
+	}
+	if (j->share_pause) { /* the next probe, on the wall clock */
+		j->pause_until = wa_now_ms() + (e->probe_at - now);
+		e->share_lift = false; /* a lift not yet sent is moot */
 	}
 	pthread_mutex_unlock(&e->mu);
 }
@@ -259,7 +267,10 @@ static int finish_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	/* read in finish_done, after the commit: the store may fill it then */
 	j->out.result = &j->finish_rc;
 	j->finish_rc = s->ops->finish(s, j->rec.id, &j->out, err, err_len);
-	return j->finish_rc < 0 ? -1 : 0;
+	if (j->finish_rc < 0 ||
+	    wa_engine_share_pause_fn(s, j, err, err_len) != 0)
+		return -1;
+	return 0;
 }
 
 void wa_engine_fly_locked(wa_engine *e, wa_job *j)
@@ -291,6 +302,7 @@ void wa_engine_land_locked(wa_engine *e, wa_job *j)
  * waiters. Under mu. */
 static void recorded_locked(wa_engine *e, wa_job *j)
 {
+	wa_engine_share_recorded_locked(e, j);
 	j->next = e->done_head;
 	e->done_head = j;
 	wa_engine_land_locked(e, j);
@@ -518,8 +530,14 @@ static void apply_early(wa_engine *e, const wa_job *j)
 	early_job *x;
 	size_t n;
 
-	if (!e->cfg.early || j->finish_rc != 0 || j->out.kind != WA_OUT_SENT ||
+	if (j->finish_rc != 0 || j->out.kind != WA_OUT_SENT ||
 	    !j->out.provider_message_id || !j->out.provider_message_id[0])
+		return;
+	if (e->store->ops->early_take) { /* kept in the store: shared */
+		wa_engine_early_soon(e);
+		return;
+	}
+	if (!e->cfg.early)
 		return;
 	n = wa_early_take(e->cfg.early, e->prov->table->name,
 	                  j->out.provider_message_id, wa_mono_ms(), got,

@@ -138,8 +138,16 @@ static int apply_fn(wa_store *s, void *ud, char *err, size_t err_len)
 		} else if (kind == WA_APPLY_STALE) {
 			j->stale++;
 		} else {
-			j->is_unknown[i] = true;
 			j->unknown++;
+			/* a store shared by several instances keeps it in the
+			 * same transaction, for whichever records the send */
+			if (s->ops->early_keep) {
+				if (s->ops->early_keep(s, &c, wa_now_ms(), err,
+				                       err_len) != 0)
+					return -1;
+			} else {
+				j->is_unknown[i] = true;
+			}
 		}
 	}
 	return apply_twoway(s, j, err, err_len);

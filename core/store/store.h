@@ -349,6 +349,25 @@ int64_t wa_store_late_retry_at(const wa_store_pacing *p, int attempts,
 int64_t wa_store_pace_recheck(const wa_store_pacing *p, int64_t now_ms);
 #define WA_SERVICE_WINDOW_MS (24LL * 3600 * 1000)
 
+/* A message's state as peek reads it. */
+typedef struct wa_msg_peek {
+	bool found;
+	wa_msg_status status;
+	int attempts;
+	char provider_message_id[WA_PMID_MAX];
+	char last_error[WA_ERR_MAX];
+} wa_msg_peek;
+
+/* A status update kept until its message is known (early_take). */
+typedef struct wa_kept_status {
+	char provider[WA_PROVIDER_NAME_MAX];
+	char provider_message_id[WA_PMID_MAX];
+	wa_msg_status status;
+	int64_t at_ms;
+	char error[WA_ERR_MAX]; /* "" for none */
+	bool retryable;         /* wa_status_change.retryable (issue 14) */
+} wa_kept_status;
+
 typedef struct wa_store wa_store;
 
 typedef struct wa_store_ops {
@@ -542,6 +561,35 @@ typedef struct wa_store_ops {
 	 * retried or requeued, is never sent). 0, or -1 on error. */
 	int (*suppressed)(wa_store *s, const char *const *phones, size_t n,
 	                  bool *out, char *err, size_t err_len);
+
+	/* ---- appended: state several instances share (PostgreSQL; NULL
+	 * where one instance owns the store: the engine keeps it in memory)
+	 * ---- */
+	/* Read: the provider's pause, shared by every instance. 0 paused
+	 * (reason filled, *until_ms the wall time its next probe is due), 1
+	 * not paused, -1 error. */
+	int (*pause_get)(wa_store *s, const char *provider, char *reason,
+	                 size_t reason_len, int64_t *until_ms, char *err,
+	                 size_t err_len);
+	/* Write: pause the provider for every instance (reason, next probe
+	 * at until_ms), or lift the pause when reason is NULL. */
+	int (*pause_set)(wa_store *s, const char *provider, const char *reason,
+	                 int64_t until_ms, char *err, size_t err_len);
+	/* Read: the current state of n messages by id (Prefer: wait answered
+	 * whichever instance delivered). out[i] for ids[i]. */
+	int (*peek)(wa_store *s, const char *const *ids, size_t n,
+	            wa_msg_peek *out, char *err, size_t err_len);
+	/* Write: keep a status update whose provider message id no message
+	 * has yet (a callback that came before its send was recorded, at any
+	 * instance), kept at now_ms. */
+	int (*early_keep)(wa_store *s, const wa_status_change *c,
+	                  int64_t now_ms, char *err, size_t err_len);
+	/* Write: drop the kept updates kept before min_kept_ms, and take
+	 * (delete) up to max of those whose message is known now, oldest
+	 * first, into out[0..*n); the caller applies them in the same
+	 * transaction. */
+	int (*early_take)(wa_store *s, int64_t min_kept_ms, wa_kept_status *out,
+	                  size_t max, size_t *n, char *err, size_t err_len);
 
 	/* ---- appended: campaign-safe sending (issue 14) ---- */
 	/* Set once before the first claim (see wa_store_pacing). */

@@ -434,12 +434,13 @@ void su_case_pg_counts_migrate(void)
 	                "DROP TABLE wadispatch_status_counts;"
 	                "DROP FUNCTION wadispatch_counts_flush();"
 	                "DROP FUNCTION wadispatch_counts_stmt();"
-	                /* and pacing's step 9 (issue 14), after it */
+	                /* and pacing's step 10 (issue 14), after it */
 	                "DROP TABLE wadispatch_recipients;"
 	                "DROP INDEX messages_phone_pending;"
 	                "CREATE INDEX messages_phone_queued ON messages"
 	                " (phone) WHERE status = 'queued';"
 	                "ALTER TABLE messages DROP COLUMN held;"
+	                "ALTER TABLE early_status DROP COLUMN retryable;"
 	                "DELETE FROM wadispatch_schema WHERE version >= 7;"
 	                /* a row written by a version without counters */
 	                "INSERT INTO messages (id, external_id, phone, body,"

@@ -74,6 +74,9 @@ static const tcase cases[] = {
     {"purge_twoway", su_case_purge_twoway, SHARED},
     {"suppressed", su_case_suppressed, ALL},
     {"requeue_optout", su_case_requeue_optout, ALL},
+    {"shared_pause", su_case_shared_pause, ALL},
+    {"shared_peek", su_case_shared_peek, ALL},
+    {"shared_early", su_case_shared_early, ALL},
     {"pace_order", su_case_pace_order, ALL},
     {"pace_lease_and_off", su_case_pace_lease_and_off, ALL},
     {"pace_budget", su_case_pace_budget, ALL},
@@ -130,6 +133,7 @@ int main(int argc, char **argv)
 	add_counts(su_cases5_counts);
 	add_counts(su_cases6_counts);
 	add_counts(su_cases_twoway_counts);
+	add_counts(su_cases_shared_counts);
 	add_counts(su_cases_pacing_counts);
 	return wa_t_report();
 }

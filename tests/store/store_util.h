@@ -62,6 +62,7 @@ void su_cases4_counts(int *passed, int *failed);
 void su_cases5_counts(int *passed, int *failed);
 void su_cases6_counts(int *passed, int *failed);
 void su_cases_twoway_counts(int *passed, int *failed);
+void su_cases_shared_counts(int *passed, int *failed);
 void su_cases_pacing_counts(int *passed, int *failed);
 /* store_cases_pacing.c: issue 14 */
 void su_case_pace_order(void);
@@ -106,6 +107,9 @@ void su_case_suppression_list(void);
 void su_case_twoway_rollback(void);
 void su_case_sqlite_migrate_v4(void);
 void su_case_schedule(void);
+void su_case_shared_pause(void);
+void su_case_shared_peek(void);
+void su_case_shared_early(void);
 void su_case_list(void);
 void su_case_requeue(void);
 void su_case_requeue_many(void);

@@ -264,6 +264,11 @@ static const wa_store_ops pg_ops = {
     .budget = wa_pg_budget,
     .purge_twoway = wa_pg_purge_twoway,
     .suppressed = wa_pg_suppressed,
+    .pause_get = wa_pg_pause_get,
+    .pause_set = wa_pg_pause_set,
+    .peek = wa_pg_peek,
+    .early_keep = wa_pg_early_keep,
+    .early_take = wa_pg_early_take,
 };
 
 wa_store *wa_store_open_pg(const char *conninfo, char *err, size_t err_len)

@@ -285,29 +285,54 @@ static const migration steps[] = {
     {8, "CREATE INDEX IF NOT EXISTS contacts_idle"
         " ON contacts (last_inbound_ms)"
         " WHERE NOT opted_out;"},
+    /* ---- issue 12: state several instances share (one step) ----
+     * The provider's pause for bad credentials (one row per paused
+     * provider: why, and when its next probe is due), and status updates
+     * that came before their send was recorded (at any instance), taken
+     * once the outcome records their provider message id. IF NOT EXISTS:
+     * a test may replay the steps after an earlier one. */
+    {9, "CREATE TABLE IF NOT EXISTS wadispatch_pause ("
+        " provider text PRIMARY KEY,"
+        " reason text NOT NULL,"
+        " until_ms bigint NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS early_status ("
+        " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " provider text NOT NULL,"
+        " provider_message_id text NOT NULL,"
+        " status text NOT NULL,"
+        " at_ms bigint NOT NULL,"
+        " error text,"
+        " kept_ms bigint NOT NULL)"
+        " WITH (autovacuum_vacuum_scale_factor = 0,"
+        " autovacuum_vacuum_threshold = 1000);"
+        "CREATE INDEX IF NOT EXISTS early_status_pmid"
+        " ON early_status (provider, provider_message_id);"},
     /* ---- issue 14: campaign-safe sending (one self-contained step;
      * version 6 on the pacing branch, renumbered at the merge after main's
-     * content, ops counters and two-way retention steps) ----
+     * content, ops counters, two-way retention and shared-state steps) ----
      * wadispatch_recipients: per phone, when a claim may next take one of
      * its messages (RECIPIENT_INTERVAL_MS) and when the phone last counted
      * against the tier budget (MESSAGING_LIMIT). messages_phone_pending
      * replaces version 4's messages_phone_queued: the claim asks per
      * candidate whether its phone has another message in flight or an
      * earlier one queued (one index probe each). */
-    {9, "CREATE TABLE wadispatch_recipients ("
-        " phone text PRIMARY KEY,"
-        " next_ok_ms bigint NOT NULL DEFAULT 0,"
-        " counted_ms bigint NOT NULL DEFAULT 0);"
-        "CREATE INDEX wadispatch_recipients_counted"
-        " ON wadispatch_recipients (counted_ms) WHERE counted_ms > 0;"
-        "DROP INDEX messages_phone_queued;"
-        "CREATE INDEX messages_phone_pending ON messages (phone, status, seq)"
-        " WHERE status IN ('queued','sending');"
-        /* held: a queued message moved away because an earlier message
-         * of its phone was in the way; that one's outcome brings it back
-         * at once (pg_pace.c, pg_finish.c) */
-        "ALTER TABLE messages ADD COLUMN held boolean NOT NULL"
-        " DEFAULT false;"},
+    {10, "CREATE TABLE wadispatch_recipients ("
+         " phone text PRIMARY KEY,"
+         " next_ok_ms bigint NOT NULL DEFAULT 0,"
+         " counted_ms bigint NOT NULL DEFAULT 0);"
+         "CREATE INDEX wadispatch_recipients_counted"
+         " ON wadispatch_recipients (counted_ms) WHERE counted_ms > 0;"
+         "DROP INDEX messages_phone_queued;"
+         "CREATE INDEX messages_phone_pending ON messages (phone, status, seq)"
+         " WHERE status IN ('queued','sending');"
+         /* held: a queued message moved away because an earlier message
+          * of its phone was in the way; that one's outcome brings it back
+          * at once (pg_pace.c, pg_finish.c) */
+         "ALTER TABLE messages ADD COLUMN held boolean NOT NULL"
+         " DEFAULT false;"
+         /* an early late failure keeps its class (step 9's table) */
+         "ALTER TABLE early_status ADD COLUMN retryable boolean NOT NULL"
+         " DEFAULT false;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

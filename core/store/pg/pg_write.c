@@ -133,6 +133,11 @@ static int claimed_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* While an instance has paused the provider (wadispatch_pause), no
+ * instance claims until its next probe is due. */
+#define NOT_PAUSED                                                             \
+	" AND NOT EXISTS (SELECT 1 FROM wadispatch_pause WHERE until_ms > $1)"
+
 /* One statement: pick due rows no other instance holds (SKIP LOCKED; the
  * MATERIALIZED CTEs keep each LIMIT where it is), mark them sending with a
  * new fencing token and this instance as owner, and write their history.
@@ -140,7 +145,8 @@ static int claimed_cmp(const void *a, const void *b)
  * index's order (a backlog is never sorted whole), then merged. */
 #define CLAIM_TAIL                                                             \
 	" l AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"        \
-	"  FROM messages WHERE status = 'sending' AND lease_until_ms < $1"     \
+	"  FROM messages WHERE status = 'sending' AND lease_until_ms < "       \
+	"$1" NOT_PAUSED                                                        \
 	"  ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED),"          \
 	" c AS MATERIALIZED (SELECT id AS cid FROM (SELECT * FROM q"           \
 	"  UNION ALL SELECT * FROM l) AS x ORDER BY n, s LIMIT $2),"           \
@@ -158,12 +164,12 @@ static int claimed_cmp(const void *a, const void *b)
 static const char claim_paced_sql[] =
     "WITH q AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
     "  FROM messages WHERE id = ANY($5::text[]) AND status = "
-    "'queued')," CLAIM_TAIL;
+    "'queued'" NOT_PAUSED ")," CLAIM_TAIL;
 
 static const char claim_sql[] =
     "WITH q AS MATERIALIZED (SELECT id, next_attempt_ms AS n, seq AS s"
-    "  FROM messages WHERE status = 'queued' AND next_attempt_ms <= $1"
-    "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP "
+    "  FROM messages WHERE status = 'queued' AND next_attempt_ms <= "
+    "$1" NOT_PAUSED "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP "
     "LOCKED)," CLAIM_TAIL;
 
 static int claim_rows(wa_pg_store *s, int64_t now_ms, int64_t lease_until_ms,

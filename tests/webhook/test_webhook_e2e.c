@@ -94,8 +94,8 @@ static int op_fn(wa_store *s, void *ud, char *err, size_t len)
 		return s->ops->finish(s, o->id, &oc, err, len) < 0 ? -1 : 0;
 	}
 	case OP_APPLY: {
-		wa_status_change c = {"mock", o->pmid, o->status, now, NULL,
-		                      false};
+		wa_status_change c = {"mock", o->pmid, o->status,
+		                      now,    NULL,    false};
 		wa_apply_kind k;
 		char mid[WA_ID_MAX];
 

@@ -614,7 +614,12 @@ static void test_optout_while_sending(void)
 	CHECK(m.status == WA_MSG_FAILED || m.status == WA_MSG_CANCELED);
 	if (m.status == WA_MSG_FAILED)
 		CHECK_STR(m.last_error, "not sent: the recipient opted out");
-	CHECK_INT(m.attempts, m.status == WA_MSG_FAILED ? 2 : 1);
+	/* Failed at the claim after the retry (attempt 2), or, when the
+	 * opt-out commits between the first claim's commit and its opt-out
+	 * read (seen under ASan), at that first claim before any call
+	 * (attempt 1). Canceled: the opt-out found it queued. */
+	CHECK(m.attempts == 1 ||
+	      (m.status == WA_MSG_FAILED && m.attempts == 2));
 	wa_message_rec_free(&m);
 	et_rig_close(&r, 1000);
 	/* the mock records the sends it accepted: none (the one call failed) */

@@ -110,9 +110,16 @@ wa_inbound_message *wa_pc_reply_inbound(wa_callback_reply *reply,
                                         bool *dropped)
 {
 	wa_inbound_message *m;
+	char id[sizeof(m->provider_message_id)];
 
 	*dropped = false;
 	if (!PC_HAS(reply, inbound) || !PC_HAS(reply, n_inbound))
+		return NULL;
+	/* An id that is empty, too long, or not clean UTF-8 (the copy would
+	 * change it) names no message the host could store: skip it. */
+	if (!provider_id || !*provider_id ||
+	    !wa_pc_copy_utf8(id, sizeof(id), provider_id) ||
+	    strcmp(id, provider_id) != 0)
 		return NULL;
 	for (size_t i = 0; i < reply->n_inbound && i < WA_INBOUND_MAX; i++)
 		if (strcmp(reply->inbound[i].provider_message_id,

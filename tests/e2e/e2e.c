@@ -2,6 +2,7 @@
 #include "e2e.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,6 +42,19 @@ long e2e_get(const wa_daemon *d, const char *path, wa_http_reply *r)
 	if (wa_h_http("GET", url, h, NULL, 0, r) != 0)
 		return -1;
 	return r->status;
+}
+
+long long e2e_metric(const wa_daemon *d, const char *name)
+{
+	wa_http_reply r;
+	long long v = -1;
+	const char *p;
+
+	if (e2e_get(d, "/metrics", &r) == 200 && (p = strstr(r.body, name)) &&
+	    (p = strchr(p, ' ')))
+		v = atoll(p + 1);
+	wa_h_reply_free(&r);
+	return v;
 }
 
 const char *e2e_field(const char *json, const char *key, char *out, size_t len)

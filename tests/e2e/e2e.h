@@ -15,6 +15,9 @@ long e2e_send(const wa_daemon *d, const char *ext, const char *phone,
               const char *text, const char *const *extra, wa_http_reply *r);
 /* GET path with the test key. */
 long e2e_get(const wa_daemon *d, const char *path, wa_http_reply *r);
+/* The number after name in d's /metrics (a leading "\n" in name matches a
+ * line's start); -1 when absent or not answered. */
+long long e2e_metric(const wa_daemon *d, const char *name);
 /* Copy the string value of "key" in a flat JSON text into out ("" if absent).
  */
 const char *e2e_field(const char *json, const char *key, char *out, size_t len);

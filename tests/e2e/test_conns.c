@@ -101,26 +101,11 @@ static int request(int fd, const char *path, int keep)
 	return send(fd, req, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
 }
 
-/* A number read from /metrics (-1 if absent or refused). */
-static long long metric(const char *name)
-{
-	wa_http_reply r;
-	long long v = -1;
-	char url[128];
-	const char *p;
-
-	snprintf(url, sizeof(url), "%s/metrics", d.base);
-	if (wa_h_http("GET", url, NULL, NULL, 0, &r) == 0 && r.status == 200 &&
-	    (p = strstr(r.body, name)) && (p = strchr(p, ' ')))
-		v = atoll(p + 1);
-	wa_h_reply_free(&r);
-	return v;
-}
-
 static int metrics_answer(void *arg)
 {
 	(void)arg;
-	return metric("\nwadispatch_http_connections_refused_total ") >= 0;
+	return e2e_metric(&d, "\nwadispatch_http_connections_refused_total ") >=
+	       0;
 }
 
 static void past_the_cap(void)
@@ -189,7 +174,7 @@ static void past_the_cap(void)
 	for (int i = 0; i < MAX_CONNS; i++)
 		close(held[i]);
 	CHECK(wa_h_wait_for(metrics_answer, NULL, 10000));
-	CHECK(metric("\nwadispatch_http_connections_refused_total ") >=
+	CHECK(e2e_metric(&d, "\nwadispatch_http_connections_refused_total ") >=
 	      1 + raw503);
 	CHECK_INT(wa_h_daemon_stop(&d, 15, 15000), 0);
 }
@@ -213,8 +198,8 @@ static void idle_keep_alive(void)
 	CHECK(r.closed);
 	CHECK_INT(r.status, 0);
 	close(fd);
-	CHECK(metric("{reason=\"idle_timeout\"} ") >= 1);
-	CHECK_INT(metric("{reason=\"request_timeout\"} "), 0);
+	CHECK(e2e_metric(&d, "{reason=\"idle_timeout\"} ") >= 1);
+	CHECK_INT(e2e_metric(&d, "{reason=\"request_timeout\"} "), 0);
 	CHECK_INT(wa_h_daemon_stop(&d, 15, 15000), 0);
 	CHECK_INT(wa_h_count_lines(d.log_path, "no complete request"), 0);
 }

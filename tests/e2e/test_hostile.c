@@ -179,27 +179,11 @@ static void log_injection(void)
 	    wa_h_count_lines(d.log_path, "\"method\":\"GET\\\",\\\"level"), 1);
 }
 
-/* A number read from /metrics (-1 if absent). */
-static long long metric(const char *name)
-{
-	wa_http_reply r;
-	long long v = -1;
-	char url[128];
-	const char *p;
-
-	snprintf(url, sizeof(url), "%s/metrics", d.base);
-	if (wa_h_http("GET", url, NULL, NULL, 0, &r) == 0 && r.status == 200 &&
-	    (p = strstr(r.body, name)) && (p = strchr(p, ' ')))
-		v = atoll(p + 1);
-	wa_h_reply_free(&r);
-	return v;
-}
-
 static int heads_open_12(void *arg)
 {
 	(void)arg;
 	/* the 12 unfinished heads and the /metrics request itself */
-	return metric("\nwadispatch_http_requests_open ") >= 13;
+	return e2e_metric(&d, "\nwadispatch_http_requests_open ") >= 13;
 }
 
 static int health_ok(void *arg)
@@ -270,7 +254,7 @@ static void cheap_503(void)
 			close(fds[i]);
 	/* once they are gone the address is served again */
 	CHECK(wa_h_wait_for(health_ok, NULL, 5000));
-	CHECK(metric("{reason=\"unfinished_per_ip\"} ") >= 8);
+	CHECK(e2e_metric(&d, "{reason=\"unfinished_per_ip\"} ") >= 8);
 	stop();
 }
 
@@ -473,7 +457,8 @@ static int all_parked(void *arg)
 {
 	(void)arg;
 	/* the parked sends and the /metrics request itself */
-	return metric("\nwadispatch_http_requests_active ") >= PARKED + 1;
+	return e2e_metric(&d, "\nwadispatch_http_requests_active ") >=
+	       PARKED + 1;
 }
 
 /* 10. A parked request holds its copied fields, not the parse tree of the
@@ -634,7 +619,7 @@ static void key_flood(void)
 	for (int i = 0; i < 40; i++)
 		CHECK_INT(get_with_key(i & 1 ? "wrong-key-0123456789" : ""),
 		          401);
-	CHECK_INT(metric("\nwadispatch_http_auth_failures_total "), 40);
+	CHECK_INT(e2e_metric(&d, "\nwadispatch_http_auth_failures_total "), 40);
 	stop();
 	CHECK_INT(wa_h_count_lines(d.log_path, "Refused a request with"), 1);
 }

@@ -15,31 +15,6 @@ static wa_pg_store *S(wa_store *st)
 	return st->impl;
 }
 
-/* A write on the writer's connection, as pg_write.c's: BEGIN and the
- * writes waiting before it (pipelined inserts, deferred finishes) go first
- * in the same round trip; a lost connection is remembered. */
-static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
-                    const char *what, char *err, size_t err_len)
-{
-	PGresult *r = NULL;
-
-	if (!s->w || PQstatus(s->w) != CONNECTION_OK) {
-		snprintf(err, err_len, "The database connection is lost.");
-		return NULL;
-	}
-	if (s->in_tx && (!s->began || s->n_pending || s->n_dfin)) {
-		if (wa_pg_flush(s, false, sql, p, what, &r, err, err_len) < 0)
-			r = NULL;
-	} else {
-		r = wa_pg_exec(s->w, sql, p, what, err, err_len);
-	}
-	if (!r && PQstatus(s->w) != CONNECTION_OK) {
-		s->retry_mono_ms = 0;
-		wa_pg_set_fault(s, err);
-	}
-	return r;
-}
-
 /* A read on the operators' own connection, (re)connected when needed; a
  * connection lost since its last use (a database restart) is replaced
  * once. One read at a time: operators' requests are few. */
@@ -99,7 +74,7 @@ int wa_pg_schedule(wa_store *st, const char *id, const char *campaign_id,
 	wa_pg_p_i64(&p, send_at_ms);
 	/* The delay moves the expiry too: MESSAGE_TTL counts from the time
 	 * the message may first be sent. */
-	r = wx(
+	r = wa_pg_write(
 	    S(st),
 	    "UPDATE messages SET campaign_id = $2,"
 	    " expires_ms = expires_ms + greatest(0, $3::bigint - created_ms),"
@@ -170,7 +145,7 @@ static long requeue_sql(wa_pg_store *s, const char *select, int k,
 	         " INSERT INTO history (message_id, status, at_ms, detail)"
 	         " SELECT id, 'queued', $%d, $%d FROM u",
 	         select, k, k, k + 1, k, k + 2);
-	r = wx(s, sql, p, "requeue", err, err_len);
+	r = wa_pg_write(s, sql, p, "requeue", err, err_len);
 	if (!r)
 		return -1;
 	n = changed(r);
@@ -201,8 +176,9 @@ int wa_pg_requeue(wa_store *st, const char *id, int64_t now_ms,
 	*kind = WA_REQUEUE_NOT_FOUND;
 	*status = WA_MSG_QUEUED;
 	wa_pg_p_str(&p, id);
-	r = wx(s, "SELECT status FROM messages WHERE id = $1 FOR UPDATE", &p,
-	       "requeue", err, err_len);
+	r = wa_pg_write(s,
+	                "SELECT status FROM messages WHERE id = $1 FOR UPDATE",
+	                &p, "requeue", err, err_len);
 	if (!r)
 		return -1;
 	if (PQntuples(r) == 0) {
@@ -262,10 +238,10 @@ long wa_pg_cancel_campaign(wa_store *st, const char *campaign_id,
 	int rows;
 
 	wa_pg_p_str(&p, campaign_id);
-	r = wx(S(st),
-	       "SELECT id FROM messages WHERE campaign_id = $1"
-	       " AND status = 'queued' ORDER BY id FOR UPDATE",
-	       &p, "campaign cancel", err, err_len);
+	r = wa_pg_write(S(st),
+	                "SELECT id FROM messages WHERE campaign_id = $1"
+	                " AND status = 'queued' ORDER BY id FOR UPDATE",
+	                &p, "campaign cancel", err, err_len);
 	if (!r)
 		return -1;
 	rows = PQntuples(r);

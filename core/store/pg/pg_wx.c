@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 /* Run a write statement; a lost connection is remembered for ping. */
-static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
-                    const char *what, char *err, size_t err_len)
+PGresult *wa_pg_write(wa_pg_store *s, const char *sql, const wa_pg_params *p,
+                      const char *what, char *err, size_t err_len)
 {
 	PGresult *r;
 
@@ -28,10 +28,4 @@ static PGresult *wx(wa_pg_store *s, const char *sql, const wa_pg_params *p,
 		wa_pg_set_fault(s, err);
 	}
 	return r;
-}
-
-PGresult *wa_pg_write(wa_pg_store *s, const char *sql, const wa_pg_params *p,
-                      const char *what, char *err, size_t err_len)
-{
-	return wx(s, sql, p, what, err, err_len);
 }

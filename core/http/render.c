@@ -136,3 +136,13 @@ char *wa_render_message(const wa_app *app, const wa_message_rec *m, size_t *len)
 	json_object_put(o);
 	return out;
 }
+
+json_object *wa_render_counts(const long long count[7])
+{
+	json_object *o = json_object_new_object();
+
+	for (int i = 0; i < 7; i++)
+		json_object_object_add(o, wa_msg_status_name((wa_msg_status)i),
+		                       json_object_new_int64(count[i]));
+	return o;
+}

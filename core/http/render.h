@@ -26,4 +26,8 @@ char *wa_render_message(const wa_app *app, const wa_message_rec *m,
 json_object *wa_render_message_obj(const wa_app *app, const wa_message_rec *m,
                                    bool with_history);
 
+/* {"queued": n, "sending": n, ...}: one member per status, from counts
+ * indexed by wa_msg_status (stats and campaigns). */
+json_object *wa_render_counts(const long long count[7]);
+
 #endif

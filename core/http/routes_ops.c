@@ -465,11 +465,7 @@ void wa_route_campaign(wa_req *r)
 		return;
 	}
 	o = json_object_new_object();
-	counts = json_object_new_object();
-	for (int i = 0; i < 7; i++)
-		json_object_object_add(counts,
-		                       wa_msg_status_name((wa_msg_status)i),
-		                       json_object_new_int64(c.count[i]));
+	counts = wa_render_counts(c.count);
 	/* Done: no longer waiting for the provider (sent or beyond, failed,
 	 * canceled). */
 	done = c.total - c.count[WA_MSG_QUEUED] - c.count[WA_MSG_SENDING];

@@ -21,6 +21,7 @@
 #include "base/metrics.h"
 #include "base/minutes.h"
 #include "base/timeutil.h"
+#include "http/render.h"
 #include "http/routes.h"
 
 #define TOP_FAILURES 10
@@ -116,11 +117,7 @@ void wa_route_stats(wa_req *r)
 		return;
 	}
 	o = json_object_new_object();
-	counts = json_object_new_object();
-	for (int i = 0; i < 7; i++)
-		json_object_object_add(counts,
-		                       wa_msg_status_name((wa_msg_status)i),
-		                       json_object_new_int64(st.count[i]));
+	counts = wa_render_counts(st.count);
 	json_object_object_add(o, "at", iso(now));
 	json_object_object_add(o, "counts", counts);
 	q = json_object_new_object();

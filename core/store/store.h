@@ -337,16 +337,29 @@ typedef struct wa_store_budget {
  * or past its expiry). */
 int64_t wa_store_late_retry_at(const wa_store_pacing *p, int attempts,
                                int64_t expires_ms, int64_t at_ms);
-/* A claim candidate that must wait for an earlier message of its phone
- * is held: moved WA_PACE_HOLD_MS ahead, and brought back at once by the
- * outcome (sent, failed) or cancel of the message in its way (so a backlog
- * for one phone is touched once per message, not on every claim); the
- * hold's end is only the fallback (bulk cancels, a race between
- * instances). A candidate over the tier budget with no time to wait for
- * is due again not before now + max(interval, WA_PACE_RECHECK_MS). */
+/* A message that must wait for an earlier message of its phone is held:
+ * at insert when that one is already there, else when the claim meets
+ * it. Its outcome (sent, failed) or cancel brings the held one back at
+ * once, so a backlog for one phone is not touched by the claim at all;
+ * the hold's end is only the fallback (bulk cancels, a race between
+ * instances): wa_store_pace_hold_until. A candidate over the tier budget
+ * with no time to wait for is due again not before now + max(interval,
+ * WA_PACE_RECHECK_MS). */
 #define WA_PACE_HOLD_MS 30000
+#define WA_PACE_HOLD_MAX_MS 600000
 #define WA_PACE_RECHECK_MS 100
 int64_t wa_store_pace_recheck(const wa_store_pacing *p, int64_t now_ms);
+/* When a held message accepted at created_ms is looked at again if
+ * nothing brought it back: after as long as it has waited already, at
+ * least WA_PACE_HOLD_MS and at most WA_PACE_HOLD_MAX_MS (so a long
+ * backlog for one phone is looked at a few times per message, not every
+ * 30 s). */
+int64_t wa_store_pace_hold_until(int64_t now_ms, int64_t created_ms);
+/* A recipient counted against the tier before this, with its next claim
+ * allowed before before_ms, is needed by no rule: before_ms minus the
+ * tier window (at least the 24 h service window, so a window lengthened
+ * by a restart still finds its counts). */
+int64_t wa_store_pace_stale_ms(const wa_store_pacing *p, int64_t before_ms);
 #define WA_SERVICE_WINDOW_MS (24LL * 3600 * 1000)
 
 /* A message's state as peek reads it. */
@@ -552,7 +565,10 @@ typedef struct wa_store_ops {
 	 * left alone: a delivered one is gone already (outbox_finish), a
 	 * pending one still goes out (its body is a copy). The number of
 	 * rows deleted, or -1. On PostgreSQL one instance at a time purges
-	 * (the others get 0). NULL when the backend keeps everything. */
+	 * (the others get 0). NULL when the backend keeps everything.
+	 * Also up to max recipients' pacing rows that no rule needs any more
+	 * (next claim allowed before before_ms, not counted against the tier
+	 * since wa_store_pace_stale_ms), counted in the result. */
 	long (*purge_twoway)(wa_store *s, int64_t before_ms, size_t max,
 	                     char *err, size_t err_len);
 	/* Read: which of phones[0..n) are opted out (committed data): out[i]

@@ -130,3 +130,22 @@ int64_t wa_store_pace_recheck(const wa_store_pacing *p, int64_t now_ms)
 	                     ? p->interval_ms
 	                     : WA_PACE_RECHECK_MS);
 }
+
+int64_t wa_store_pace_hold_until(int64_t now_ms, int64_t created_ms)
+{
+	int64_t waited = now_ms - created_ms;
+
+	if (waited < WA_PACE_HOLD_MS)
+		waited = WA_PACE_HOLD_MS;
+	if (waited > WA_PACE_HOLD_MAX_MS)
+		waited = WA_PACE_HOLD_MAX_MS;
+	return now_ms + waited;
+}
+
+int64_t wa_store_pace_stale_ms(const wa_store_pacing *p, int64_t before_ms)
+{
+	int64_t w = p->window_ms > WA_SERVICE_WINDOW_MS ? p->window_ms
+	                                                : WA_SERVICE_WINDOW_MS;
+
+	return before_ms - w;
+}

@@ -367,6 +367,7 @@ void su_case_sqlite_migrate_v4(void)
 	    "DROP TABLE inbound; DROP TABLE contacts;"
 	    "DROP TABLE recipients; DROP INDEX messages_phone_pending;"
 	    "ALTER TABLE messages DROP COLUMN held;"
+	    "ALTER TABLE messages DROP COLUMN send_at_ms;" /* step 11 */
 	    /* undo the rich-content step (7) too */
 	    "ALTER TABLE messages DROP COLUMN content_json;"
 	    "PRAGMA user_version = 5;" /* the step before two-way's (6) */

@@ -441,6 +441,8 @@ void su_case_pg_counts_migrate(void)
 	                " (phone) WHERE status = 'queued';"
 	                "ALTER TABLE messages DROP COLUMN held;"
 	                "ALTER TABLE early_status DROP COLUMN retryable;"
+	                /* and step 11's send_at_ms */
+	                "ALTER TABLE messages DROP COLUMN send_at_ms;"
 	                "DELETE FROM wadispatch_schema WHERE version >= 7;"
 	                /* a row written by a version without counters */
 	                "INSERT INTO messages (id, external_id, phone, body,"
@@ -484,6 +486,8 @@ void su_case_sqlite_counts_migrate(void)
 	    "CREATE INDEX messages_phone_queued ON messages(phone)"
 	    " WHERE status = 'queued';"
 	    "ALTER TABLE messages DROP COLUMN held;"
+	    /* and step 11's send_at_ms */
+	    "ALTER TABLE messages DROP COLUMN send_at_ms;"
 	    "PRAGMA user_version = 7;"
 	    "COMMIT;";
 	char path[512];

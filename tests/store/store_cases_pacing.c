@@ -295,3 +295,144 @@ void su_case_pace_late_failure(void)
 	counts_exact(s, "late failures");
 	wa_store_close(s);
 }
+
+static int64_t next_of(wa_store *s, const char *id)
+{
+	wa_message_rec r;
+	char err[256] = "";
+	int64_t next = -1;
+
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(s->ops->get(s, id, &r, err, sizeof(err)), 0);
+	if (r.status == WA_MSG_QUEUED)
+		next = r.next_attempt_ms;
+	wa_message_rec_free(&r);
+	return next;
+}
+
+/* A message behind an earlier one of its phone is held from insert (the
+ * claim never looks at it until that one's outcome brings it back), a
+ * send_at survives that release, and a hold nobody ends is looked at again
+ * after as long as the message has waited (30 s at least). */
+void su_case_pace_held_at_insert(void)
+{
+	char got[256];
+	wa_message_rec r[4];
+	wa_store *s = su_open(NULL, 0);
+	size_t n;
+
+	pace(s, true, 1000, 0, 0);
+	ins(s, "a1", A, 100);
+	ins(s, "a2", A, 101);
+	CHECK_INT(next_of(s, "a1"), 100);
+	CHECK_INT(next_of(s, "a2"), 101 + WA_PACE_HOLD_MS);
+	/* b2's send_at (50 s) lies beyond the hold: it stays */
+	CHECK_INT(su_insert_at(s, "b1", B, 100, 0).kind, WA_INSERT_CREATED);
+	CHECK_INT(su_insert_at(s, "b2", B, 101, 50000).kind, WA_INSERT_CREATED);
+	CHECK_INT(next_of(s, "b2"), 50000);
+	CHECK_STR(claim(s, 200, got, sizeof(got)), "a1 b1");
+	counts_exact(s, "held at insert");
+	/* a1's outcome brings a2 back after the interval */
+	CHECK_INT(su_finish(s, "a1", WA_OUT_SENT, 300, 0, "pa1", NULL), 0);
+	CHECK_INT(next_of(s, "a2"), 1300);
+	/* b1's does not bring b2 before its send_at */
+	CHECK_INT(su_finish(s, "b1", WA_OUT_SENT, 300, 0, "pb1", NULL), 0);
+	CHECK_INT(next_of(s, "b2"), 50000);
+	CHECK_STR(claim(s, 1299, got, sizeof(got)), "");
+	CHECK_STR(claim(s, 1300, got, sizeof(got)), "a2");
+	CHECK_INT(su_finish(s, "a2", WA_OUT_SENT, 1400, 0, "pa2", NULL), 0);
+	CHECK_STR(claim(s, 49999, got, sizeof(got)), "");
+	CHECK_STR(claim(s, 50000, got, sizeof(got)), "b2");
+	wa_store_close(s);
+
+	/* c1 in flight with a long lease and no outcome: c2's hold ends at
+	 * 30,101, is renewed for as long as c2 waited (30 s), then 60 s */
+	s = su_open(NULL, 0);
+	pace(s, true, 1000, 0, 0);
+	ins(s, "c1", C, 100);
+	ins(s, "c2", C, 101);
+	n = su_claim(s, 200, 10000000, 4, r);
+	CHECK_INT((int)n, 1);
+	if (n == 1)
+		CHECK_STR(r[0].id, "c1");
+	su_free_recs(r, n);
+	CHECK_STR(claim(s, 30100, got, sizeof(got)), "");
+	CHECK_INT(next_of(s, "c2"), 30101);
+	CHECK_STR(claim(s, 30101, got, sizeof(got)), "");
+	CHECK_INT(next_of(s, "c2"), 30101 + 30000);
+	CHECK_STR(claim(s, 60101, got, sizeof(got)), "");
+	CHECK_INT(next_of(s, "c2"), 60101 + 60000);
+	counts_exact(s, "renewed holds");
+	wa_store_close(s);
+
+	/* two messages to one phone in one group commit: the second is held
+	 * (PostgreSQL inserts a commit's messages in one statement) */
+	s = su_open(NULL, 0);
+	pace(s, true, 1000, 0, 0);
+	{
+		wa_new_message m[2];
+		wa_insert_result res;
+		char err[256] = "";
+
+		memset(m, 0, sizeof(m));
+		for (int i = 0; i < 2; i++) {
+			snprintf(m[i].id, sizeof(m[i].id), "d%d", i + 1);
+			m[i].external_id = i ? "ext-d2" : "ext-d1";
+			m[i].phone = A;
+			m[i].body = "hi";
+			m[i].provider = "mock";
+			m[i].created_ms = 100;
+			m[i].expires_ms = 100000;
+		}
+		CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+		CHECK_INT(s->ops->insert(s, &m[0], &res, err, sizeof(err)), 0);
+		CHECK_INT(s->ops->insert(s, &m[1], &res, err, sizeof(err)), 0);
+		CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+	}
+	CHECK_INT(next_of(s, "d1"), 100);
+	CHECK_INT(next_of(s, "d2"), 100 + WA_PACE_HOLD_MS);
+	CHECK_STR(claim(s, 200, got, sizeof(got)), "d1");
+	wa_store_close(s);
+}
+
+static long purge(wa_store *s, int64_t before)
+{
+	char err[256] = "";
+	long n;
+
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	n = s->ops->purge_twoway(s, before, 100, err, sizeof(err));
+	if (n < 0)
+		fprintf(stderr, "purge: %s\n", err);
+	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+	return n;
+}
+
+/* Retention deletes a recipient's pacing row only once no rule needs it:
+ * its next claim allowed before the cutoff and its tier count older than
+ * the cutoff minus the window (24 h at least). */
+void su_case_pace_purge(void)
+{
+	char got[256];
+	const int64_t day = 24LL * 3600 * 1000;
+	wa_store *s = su_open(NULL, 0);
+
+	CHECK(s->ops->purge_twoway != NULL);
+	if (!s->ops->purge_twoway) {
+		wa_store_close(s);
+		return;
+	}
+	pace(s, true, 1000, 5, 3600000);
+	ins(s, "a1", A, 100);
+	CHECK_STR(claim(s, 200, got, sizeof(got)), "a1"); /* counted at 200 */
+	CHECK_INT(su_finish(s, "a1", WA_OUT_SENT, 300, 0, "pa1", NULL), 0);
+	CHECK_INT(purge(s, 1000), 0);      /* next claim not before 1300 */
+	CHECK_INT(purge(s, 2000), 0);      /* counted within a day of it */
+	CHECK_INT(purge(s, 200 + day), 0); /* counted at 200: not before */
+	CHECK_INT(purge(s, 201 + day), 1); /* no rule needs it */
+	CHECK_INT(purge(s, 10 * day), 0);
+	/* the phone is a new recipient again: counted anew */
+	ins(s, "a2", A, 11 * day);
+	CHECK_STR(claim(s, 11 * day, got, sizeof(got)), "a2");
+	wa_store_close(s);
+}

@@ -81,6 +81,8 @@ static const tcase cases[] = {
     {"pace_lease_and_off", su_case_pace_lease_and_off, ALL},
     {"pace_budget", su_case_pace_budget, ALL},
     {"pace_late_failure", su_case_pace_late_failure, ALL},
+    {"pace_held_at_insert", su_case_pace_held_at_insert, ALL},
+    {"pace_purge", su_case_pace_purge, SHARED},
 };
 
 static bool runs_here(int only)

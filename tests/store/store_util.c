@@ -193,6 +193,34 @@ wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
 	return r;
 }
 
+wa_insert_result su_insert_at(wa_store *s, const char *id, const char *phone,
+                              int64_t created, int64_t send_at)
+{
+	wa_new_message m;
+	wa_insert_result r;
+	char err[256] = "", ext[64];
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	snprintf(ext, sizeof(ext), "ext-%s", id);
+	m.external_id = ext;
+	m.phone = phone;
+	m.body = "hi";
+	m.provider = "mock";
+	m.created_ms = created;
+	m.expires_ms = created + 86400000;
+	m.send_at_ms = send_at;
+	tx_begin(s);
+	rc = wa_store_insert_full(s, &m, &r, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "insert_full: %s\n", err);
+	CHECK_INT(rc, 0);
+	tx_commit(s);
+	return r;
+}
+
 wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
                                   int64_t created)
 {

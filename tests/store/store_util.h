@@ -31,6 +31,10 @@ wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
 /* Insert with default content: phone +5511999990000, body "hi". */
 wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
                                   int64_t created);
+/* Insert through wa_store_insert_full (external_id "ext-<id>", body "hi")
+ * with a send_at (0: none). */
+wa_insert_result su_insert_at(wa_store *s, const char *id, const char *phone,
+                              int64_t created, int64_t send_at);
 size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
                 wa_message_rec *out);
 int su_finish(wa_store *s, const char *id, wa_outcome_kind kind, int64_t at,
@@ -69,6 +73,8 @@ void su_case_pace_order(void);
 void su_case_pace_lease_and_off(void);
 void su_case_pace_budget(void);
 void su_case_pace_late_failure(void);
+void su_case_pace_held_at_insert(void);
+void su_case_pace_purge(void);
 
 /* Cases (store_cases*.c). */
 void su_case_insert(void);

@@ -167,6 +167,8 @@ int wa_mem_touch(mem_store *m, mem_msg *mm, char *err, size_t err_len)
 	s->lease_until_ms = mm->r.lease_until_ms;
 	s->n_history = mm->r.n_history;
 	s->expires_ms = mm->r.expires_ms;
+	s->held = mm->held;
+	s->send_at_ms = mm->send_at_ms;
 	return 0;
 }
 
@@ -184,6 +186,8 @@ static void restore(mem_msg *mm, const msg_state *s)
 	mm->r.lease_until_ms = s->lease_until_ms;
 	mm->r.n_history = s->n_history;
 	mm->r.expires_ms = s->expires_ms;
+	mm->held = s->held;
+	mm->send_at_ms = s->send_at_ms;
 }
 
 static void undo_all(mem_store *m)

@@ -10,6 +10,8 @@ typedef struct mem_msg {
 	wa_message_rec r; /* history grows in place (hist_cap) */
 	bool
 	    held; /* issue 14: moved away for an earlier message (mem_pace.c) */
+	int64_t send_at_ms;     /* its send_at, kept for the release; 0: none */
+	unsigned long long ord; /* insertion order (not the address's) */
 	size_t hist_cap;
 	size_t next_id, next_ext;     /* hash chains: index + 1, 0 ends */
 	unsigned long long count_gen; /* last commit that counted it */
@@ -34,6 +36,8 @@ typedef struct msg_state {
 	int64_t updated_ms, next_attempt_ms, lease_until_ms;
 	size_t n_history;
 	int64_t expires_ms; /* appended: requeue and schedule move it */
+	bool held;          /* appended: pacing holds and pulls */
+	int64_t send_at_ms;
 } msg_state;
 
 enum { U_MSG_NEW, U_MSG_SET, U_OB_NEW, U_OB_SET, U_IN_NEW, U_CT_NEW, U_CT_SET };
@@ -60,6 +64,7 @@ typedef struct mem_store {
 	mem_ob *obs;
 	size_t n_obs, cap_obs, n_ob_deleted;
 	int64_t next_seq;
+	unsigned long long next_ord; /* mem_msg.ord of the next insert */
 	undo *undo;
 	size_t n_undo, cap_undo;
 	/* two-way messaging (mem_contacts.c): linear, tests only */
@@ -120,6 +125,9 @@ char *wa_mem_dup_opt(const char *s, bool *oom);
 int wa_mem_pace_pick(mem_store *m, int64_t now_ms, size_t max, mem_msg **out,
                      int64_t *counted, size_t *n, char *err, size_t err_len);
 /* A message to phone was claimed at now. 0 or -1. */
+/* Is a new message to phone held at insert: pacing per recipient is on
+ * and the phone already has a message queued or in flight? */
+bool wa_mem_pace_insert_held(const mem_store *m, const char *phone);
 int wa_mem_pace_claimed(mem_store *m, const char *phone, int64_t now_ms,
                         int64_t counted, char *err, size_t err_len);
 /* An attempt to phone ended at at: its next claim not before at + the

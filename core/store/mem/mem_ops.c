@@ -81,6 +81,7 @@ int wa_mem_schedule(wa_store *s, const char *id, const char *campaign_id,
 				    send_at_ms - mm->r.created_ms;
 			if (send_at_ms > mm->r.next_attempt_ms)
 				mm->r.next_attempt_ms = send_at_ms;
+			mm->send_at_ms = send_at_ms;
 		}
 	}
 	return wa_mem_w_leave(m, own, rc);

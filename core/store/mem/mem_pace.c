@@ -86,7 +86,7 @@ static int cand_cmp(const void *a, const void *b)
 
 	if (x->r.next_attempt_ms != y->r.next_attempt_ms)
 		return x->r.next_attempt_ms < y->r.next_attempt_ms ? -1 : 1;
-	return x < y ? -1 : x > y; /* same time: insertion order */
+	return x->ord < y->ord ? -1 : x->ord > y->ord; /* insertion order */
 }
 
 typedef struct pick_state {
@@ -114,20 +114,21 @@ static void budget_load(mem_store *m, int64_t now, pick_state *b)
 
 /* 0: c may go now (*counted set when it spends budget); else when. */
 static int64_t judge(mem_store *m, mem_msg *c, bool blocked, int64_t now,
-                     pick_state *b, int64_t *counted)
+                     pick_state *b, int64_t *counted, bool *hold)
 {
 	mem_lane *l = lane_find(m, c->r.phone);
 	int64_t lane_next = l ? l->next_ok_ms : 0;
 
 	*counted = 0;
+	*hold = false;
 	if (!m->pace.per_recipient) {
 		blocked = false;
 		lane_next = 0;
 	}
 	if (blocked) { /* the earlier message's outcome brings it back */
-		int64_t at = now + WA_PACE_HOLD_MS;
+		int64_t at = wa_store_pace_hold_until(now, c->r.created_ms);
 
-		c->held = true;
+		*hold = true;
 		return at > lane_next ? at : lane_next;
 	}
 	if (lane_next > now)
@@ -191,11 +192,14 @@ int wa_mem_pace_pick(mem_store *m, int64_t now_ms, size_t max, mem_msg **out,
 		mem_msg *mm = due[i];
 		phone_slot *ps = slot(t, cap, mm->r.phone);
 		bool blocked = ps->sending || m->msgs[ps->first] != mm;
-		int64_t at = judge(m, mm, blocked, now_ms, &b, &counted[*n]);
+		bool hold;
+		int64_t at =
+		    judge(m, mm, blocked, now_ms, &b, &counted[*n], &hold);
 
 		if (at > 0) {
 			rc = wa_mem_touch(m, mm, err, err_len);
 			mm->r.next_attempt_ms = at;
+			mm->held = mm->held || hold;
 			continue;
 		}
 		out[(*n)++] = mm;
@@ -259,6 +263,21 @@ int wa_mem_pace_finished(mem_store *m, const char *phone, int64_t at, char *err,
 	return 0;
 }
 
+bool wa_mem_pace_insert_held(const mem_store *m, const char *phone)
+{
+	if (!m->pace.per_recipient)
+		return false;
+	for (size_t i = 0; i < m->n_msgs; i++) {
+		const mem_msg *x = m->msgs[i];
+
+		if ((x->r.status == WA_MSG_QUEUED ||
+		     x->r.status == WA_MSG_SENDING) &&
+		    strcmp(x->r.phone, phone) == 0)
+			return true;
+	}
+	return false;
+}
+
 int wa_mem_pace_pull(mem_store *m, const mem_msg *mm, int64_t now, char *err,
                      size_t err_len)
 {
@@ -276,6 +295,8 @@ int wa_mem_pace_pull(mem_store *m, const mem_msg *mm, int64_t now, char *err,
 			return -1;
 		x->held = false;
 		x->r.next_attempt_ms = now + m->pace.interval_ms;
+		if (x->send_at_ms > x->r.next_attempt_ms)
+			x->r.next_attempt_ms = x->send_at_ms;
 		return 0;
 	}
 	return 0;

@@ -140,9 +140,13 @@ static int mem_insert_locked(mem_store *m, const wa_new_message *n,
 	mm->r.media_url = wa_mem_dup_opt(n->media_url, &oom);
 	mm->r.content_json = wa_mem_dup_opt(n->content_json, &oom);
 	mm->r.status = WA_MSG_QUEUED;
+	mm->ord = ++m->next_ord;
 	mm->r.created_ms = mm->r.updated_ms = n->created_ms;
 	mm->r.next_attempt_ms = n->created_ms;
 	mm->r.expires_ms = n->expires_ms;
+	if ((mm->held = wa_mem_pace_insert_held(m, n->phone)))
+		mm->r.next_attempt_ms =
+		    wa_store_pace_hold_until(n->created_ms, n->created_ms);
 	if (oom || !wa_mem_undo_push(m, U_MSG_NEW, m->n_msgs)) {
 		wa_mem_msg_free(mm);
 		goto oom;

@@ -176,12 +176,21 @@ static int build_arrays(wa_pg_store *s, sbuf *a)
 static const char insert_sql[] =
     "INSERT INTO messages (id, external_id, phone, body, template_json,"
     " media_url, provider, status, created_ms, updated_ms,"
-    " next_attempt_ms, expires_ms, content_json)"
-    " SELECT id, ext, phone, body, tj, mu, prov, 'queued', c, c, c, e, cj"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-    " $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[],"
-    " $10::text[])"
-    " AS u (id, ext, phone, body, tj, mu, prov, c, e, cj)"
+    " next_attempt_ms, expires_ms, content_json, held)"
+    " SELECT id, ext, phone, body, tj, mu, prov, 'queued', c, c,"
+    " CASE WHEN h THEN c + $11::bigint ELSE c END, e, cj, h"
+    " FROM (SELECT u.*,"
+    /* held from insert (pg_pace.c) when pacing per recipient is on ($11,
+     * the hold, > 0) and the phone has an earlier message: one already
+     * queued or in flight, or one earlier in this batch */
+    "  ($11::bigint > 0 AND (row_number() OVER (PARTITION BY u.phone"
+    "  ORDER BY u.ext COLLATE \"C\") > 1 OR EXISTS (SELECT 1 FROM"
+    "  messages x WHERE x.phone = u.phone AND x.status IN"
+    "  ('queued','sending')))) AS h"
+    "  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+    "  $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[],"
+    "  $10::text[])"
+    "  AS u (id, ext, phone, body, tj, mu, prov, c, e, cj)) AS u"
     /* never to a phone that opted out (store.h) */
     " WHERE NOT EXISTS (SELECT 1 FROM contacts AS ct"
     " WHERE ct.phone = u.phone AND ct.opted_out)"
@@ -310,7 +319,8 @@ int wa_pg_flush(wa_pg_store *s, bool commit, const char *xsql,
 	int q_optout = -1;
 	int ret = -1;
 	sbuf a[A_N];
-	const char *vals[A_N];
+	const char *vals[A_N + 1]; /* + the hold (insert_sql's $11) */
+	char hold[24];
 	char msg[WA_ERR_MAX];
 
 	memset(a, 0, sizeof(a));
@@ -327,6 +337,9 @@ int wa_pg_flush(wa_pg_store *s, bool commit, const char *xsql,
 		}
 		for (int k = 0; k < A_N; k++)
 			vals[k] = a[k].p;
+		snprintf(hold, sizeof(hold), "%d",
+		         s->pace.per_recipient ? WA_PACE_HOLD_MS : 0);
+		vals[A_N] = hold;
 	}
 	if (!PQenterPipelineMode(s->w))
 		goto lost;
@@ -336,8 +349,8 @@ int wa_pg_flush(wa_pg_store *s, bool commit, const char *xsql,
 	}
 	if (s->n_pending) {
 		what[nq++] = "insert";
-		PQsendQueryParams(s->w, insert_sql, A_N, NULL, vals, NULL, NULL,
-		                  0);
+		PQsendQueryParams(s->w, insert_sql, A_N + 1, NULL, vals, NULL,
+		                  NULL, 0);
 		q_lookup = nq;
 		what[nq++] = "insert lookup";
 		PQsendQueryParams(s->w, lookup_sql, 1, NULL, &vals[1], NULL,

@@ -138,6 +138,7 @@ long wa_pg_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
 		return 0;
 	wa_pg_p_i64(&p, before_ms);
 	wa_pg_p_i64(&p, (int64_t)max);
+	wa_pg_p_i64(&p, wa_store_pace_stale_ms(&s->pace, before_ms));
 	/* an opted-out contact never goes; a contact that opts out while
 	 * this runs is re-checked under its row lock (FOR UPDATE) */
 	r = wa_pg_write(
@@ -149,8 +150,14 @@ long wa_pg_purge_twoway(wa_store *st, int64_t before_ms, size_t max, char *err,
 	    " c AS (DELETE FROM contacts WHERE phone IN (SELECT phone"
 	    "  FROM contacts WHERE NOT opted_out AND last_inbound_ms < $1"
 	    "  AND opt_at_ms < $1 ORDER BY last_inbound_ms LIMIT $2"
-	    "  FOR UPDATE SKIP LOCKED) RETURNING 1)"
-	    " SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM c)",
+	    "  FOR UPDATE SKIP LOCKED) RETURNING 1),"
+	    /* pacing rows no rule needs any more */
+	    " r AS (DELETE FROM wadispatch_recipients WHERE phone IN"
+	    "  (SELECT phone FROM wadispatch_recipients WHERE next_ok_ms < $1"
+	    "  AND counted_ms < $3 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+	    "  RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM i) + (SELECT count(*) FROM c)"
+	    " + (SELECT count(*) FROM r)",
 	    &p, "inbound purge", err, err_len);
 	if (!r)
 		return -1;

@@ -25,7 +25,8 @@
  * one, is due again at once (after the interval) */
 #define PULL_TAIL(gap)                                                         \
 	LANE_HEAD(gap)                                                         \
-	" p AS (UPDATE messages AS m SET next_attempt_ms = $2 + " gap ","      \
+	" p AS (UPDATE messages AS m SET next_attempt_ms ="                    \
+	"  greatest($2 + " gap ", coalesce(m.send_at_ms, 0)),"                 \
 	"  held = false FROM (SELECT x.id FROM messages x, u"                  \
 	"  WHERE x.phone = u.phone AND x.status IN ('queued','sending')"       \
 	"  AND x.status = 'queued' ORDER BY x.seq LIMIT 1) AS f"               \

@@ -78,7 +78,8 @@ int wa_pg_schedule(wa_store *st, const char *id, const char *campaign_id,
 	    S(st),
 	    "UPDATE messages SET campaign_id = $2,"
 	    " expires_ms = expires_ms + greatest(0, $3::bigint - created_ms),"
-	    " next_attempt_ms = greatest(next_attempt_ms, $3::bigint)"
+	    " next_attempt_ms = greatest(next_attempt_ms, $3::bigint),"
+	    " send_at_ms = nullif($3::bigint, 0)"
 	    " WHERE id = $1 AND status = 'queued' AND attempts = 0",
 	    &p, "schedule", err, err_len);
 	if (!r)

@@ -31,8 +31,8 @@ static const char cand_sql[] =
     "  AND e.status IN ('queued','sending') AND e.status = 'queued'"
     "  AND e.seq < m.seq))),"
     " coalesce(r.next_ok_ms, 0), coalesce(r.counted_ms, 0),"
-    " coalesce(c.last_inbound_ms, 0)"
-    " FROM (SELECT id, phone, seq, next_attempt_ms FROM messages"
+    " coalesce(c.last_inbound_ms, 0), m.created_ms"
+    " FROM (SELECT id, phone, seq, next_attempt_ms, created_ms FROM messages"
     "  WHERE status = 'queued' AND next_attempt_ms <= $1"
     "  ORDER BY next_attempt_ms, seq LIMIT $2 FOR UPDATE SKIP LOCKED) AS m"
     " LEFT JOIN wadispatch_recipients r ON r.phone = m.phone"
@@ -169,7 +169,7 @@ static int64_t judge(wa_pg_store *s, PGresult *r, int i, int64_t now,
 	if (!s->pace.per_recipient)
 		lane_next = 0;
 	if (blocked) { /* the earlier message's outcome brings it back */
-		int64_t at = now + WA_PACE_HOLD_MS;
+		int64_t at = wa_store_pace_hold_until(now, wa_pg_i64(r, i, 6));
 
 		*hold = true;
 		return at > lane_next ? at : lane_next;
@@ -390,7 +390,8 @@ int wa_pg_pace_pull(wa_pg_store *s, const char *id, int64_t now_ms, char *err,
 	wa_pg_p_str(&p, id);
 	wa_pg_p_i64(&p, now_ms + s->pace.interval_ms);
 	r = wa_pg_write(s,
-	                "UPDATE messages AS m SET next_attempt_ms = $2,"
+	                "UPDATE messages AS m SET next_attempt_ms ="
+	                " greatest($2, coalesce(m.send_at_ms, 0)),"
 	                " held = false FROM (SELECT x.id FROM messages x"
 	                " WHERE x.phone = (SELECT phone FROM messages"
 	                " WHERE id = $1) AND x.status IN ('queued','sending')"

@@ -333,6 +333,10 @@ static const migration steps[] = {
          /* an early late failure keeps its class (step 9's table) */
          "ALTER TABLE early_status ADD COLUMN retryable boolean NOT NULL"
          " DEFAULT false;"},
+    /* A message behind an earlier one of its phone is held from insert
+     * (next_attempt_ms moved ahead); its send_at is kept here so the
+     * outcome that releases it does not send it early. NULL: none. */
+    {11, "ALTER TABLE messages ADD COLUMN send_at_ms bigint;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

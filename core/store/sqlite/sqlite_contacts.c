@@ -161,6 +161,9 @@ long wa_sq_purge_twoway(wa_store *base, int64_t before_ms, size_t max,
 	    "DELETE FROM contacts WHERE phone IN (SELECT phone FROM contacts"
 	    " WHERE opted_out = 0 AND last_inbound_ms < ?1 AND opt_at_ms < ?1"
 	    " ORDER BY last_inbound_ms LIMIT ?2)",
+	    /* pacing rows no rule needs any more (wa_store_pace_stale_ms) */
+	    "DELETE FROM recipients WHERE phone IN (SELECT phone FROM"
+	    " recipients WHERE next_ok_ms < ?1 AND counted_ms < ?3 LIMIT ?2)",
 	};
 	wa_sq_store *s = S(base);
 	long n = 0;
@@ -172,6 +175,9 @@ long wa_sq_purge_twoway(wa_store *base, int64_t before_ms, size_t max,
 			return -1;
 		sqlite3_bind_int64(st, 1, before_ms);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+		if (i == 2)
+			sqlite3_bind_int64(
+			    st, 3, wa_store_pace_stale_ms(&s->pace, before_ms));
 		if (wdone(s, st, "inbound purge", err, err_len) < 0)
 			return -1;
 		n += (long)sqlite3_changes(s->wdb);

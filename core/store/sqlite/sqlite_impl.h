@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (PRAGMA user_version). */
-#define WA_SQ_SCHEMA_VERSION 10
+#define WA_SQ_SCHEMA_VERSION 11
 
 /* The columns of a full message row, in the order wa_sq_fill_rec reads. */
 #define WA_SQ_MSG_COLS                                                         \
@@ -123,6 +123,10 @@ typedef struct wa_sq_cand {
  * to when they may go. 0 or -1. */
 int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
                     size_t *n, char *err, size_t err_len);
+/* Is a new message to phone to be held at insert: pacing per recipient is
+ * on and the phone already has a message queued or in flight? 1, 0, -1. */
+int wa_sq_pace_insert_held(wa_sq_store *s, const char *phone, char *err,
+                           size_t err_len);
 /* A message to phone was just claimed: its recipient's next allowed
  * claim and budget count. 0 or -1. */
 int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,

@@ -103,7 +103,8 @@ int wa_sq_schedule(wa_store *base, const char *id, const char *campaign_id,
 	st = prep(db,
 	          "UPDATE messages SET campaign_id = ?2,"
 	          " expires_ms = expires_ms + max(0, ?3 - created_ms),"
-	          " next_attempt_ms = max(next_attempt_ms, ?3)"
+	          " next_attempt_ms = max(next_attempt_ms, ?3),"
+	          " send_at_ms = nullif(?3, 0)"
 	          " WHERE id = ?1 AND status = 'queued' AND attempts = 0",
 	          "schedule", err, err_len);
 	if (!st)

@@ -28,17 +28,20 @@ enum {
 };
 
 static const char *const pace_sql[] = {
-    [P_CAND] = "SELECT rowid, next_attempt_ms, phone FROM messages"
+    [P_CAND] = "SELECT rowid, next_attempt_ms, phone, created_ms FROM messages"
                " WHERE status = 'queued' AND next_attempt_ms <= ?1"
                " ORDER BY next_attempt_ms, rowid LIMIT ?2",
-    /* another message of the phone in flight, or an earlier one queued
-     * (the repeated status IN term lets the partial index serve) */
+    /* another message of the phone in flight, or an earlier one queued.
+     * The repeated status IN term lets the partial index serve; the
+     * equality must come first, or SQLite seeks with the IN term and
+     * walks every queued entry of the phone (a probe per candidate that
+     * grew with the phone's backlog). The candidate itself is queued, so
+     * "in flight" needs no rowid test. */
     [P_BLOCKED] = "SELECT EXISTS (SELECT 1 FROM messages WHERE phone = ?1"
-                  " AND status IN ('queued','sending') AND status ="
-                  " 'sending' AND rowid <> ?2) OR EXISTS (SELECT 1 FROM"
-                  " messages WHERE phone = ?1 AND status IN"
-                  " ('queued','sending') AND status = 'queued'"
-                  " AND rowid < ?2)",
+                  " AND status = 'sending' AND status IN"
+                  " ('queued','sending')) OR EXISTS (SELECT 1 FROM"
+                  " messages WHERE phone = ?1 AND status = 'queued' AND"
+                  " status IN ('queued','sending') AND rowid < ?2)",
     [P_LANE_GET] = "SELECT next_ok_ms, counted_ms FROM recipients"
                    " WHERE phone = ?1",
     [P_LANE_SET] = "INSERT INTO recipients (phone, next_ok_ms, counted_ms)"
@@ -55,11 +58,13 @@ static const char *const pace_sql[] = {
                     " max(next_ok_ms, excluded.next_ok_ms)",
     [P_HOLD] = "UPDATE messages SET next_attempt_ms = ?2, held = 1"
                " WHERE rowid = ?1",
-    /* the phone's first queued message, if it was held */
-    [P_PULL] = "UPDATE messages SET next_attempt_ms = ?2, held = 0"
+    /* the phone's first queued message, if it was held; not before its
+     * send_at (equality first again: the index then gives rowid order) */
+    [P_PULL] = "UPDATE messages SET held = 0,"
+               " next_attempt_ms = max(?2, coalesce(send_at_ms, 0))"
                " WHERE rowid = (SELECT rowid FROM messages WHERE phone ="
-               " (SELECT phone FROM messages WHERE id = ?1) AND status IN"
-               " ('queued','sending') AND status = 'queued'"
+               " (SELECT phone FROM messages WHERE id = ?1) AND status ="
+               " 'queued' AND status IN ('queued','sending')"
                " ORDER BY rowid LIMIT 1) AND held = 1",
     [P_LATE_GET] = "SELECT attempts, expires_ms FROM messages WHERE id = ?1",
     [P_LATE_SET] = "UPDATE messages SET status = 'queued',"
@@ -148,7 +153,7 @@ static int push(wa_sq_store *s, int64_t rowid, int64_t at, bool hold, char *err,
 }
 
 typedef struct pick_cand {
-	int64_t rowid, next;
+	int64_t rowid, next, created;
 	char phone[WA_PHONE_MAX];
 } pick_cand;
 
@@ -246,7 +251,7 @@ static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
 		sqlite3_reset(st);
 	}
 	if (blocked) { /* the earlier message's outcome brings it back */
-		int64_t at = now + WA_PACE_HOLD_MS;
+		int64_t at = wa_store_pace_hold_until(now, c->created);
 
 		*hold = true;
 		return at > lane_next ? at : lane_next;
@@ -296,6 +301,7 @@ int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
 		c[nc].rowid = sqlite3_column_int64(st, 0);
 		c[nc].next = sqlite3_column_int64(st, 1);
 		wa_sq_col_copy(st, 2, c[nc].phone, sizeof(c[nc].phone));
+		c[nc].created = sqlite3_column_int64(st, 3);
 		nc++;
 	}
 	if (nc < scan && rc != SQLITE_DONE) {
@@ -330,6 +336,25 @@ int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
 out:
 	free(c);
 	return ret;
+}
+
+int wa_sq_pace_insert_held(wa_sq_store *s, const char *phone, char *err,
+                           size_t err_len)
+{
+	sqlite3_stmt *st;
+	int held;
+
+	if (!s->pace.per_recipient)
+		return 0;
+	if (!(st = ps(s, P_BLOCKED, err, err_len)))
+		return -1;
+	wa_sq_bind_str(st, 1, phone);
+	sqlite3_bind_int64(st, 2, INT64_MAX);
+	if (row(s, st, err, err_len) < 0)
+		return -1;
+	held = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return held;
 }
 
 int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,

@@ -199,6 +199,10 @@ static const migration steps[] = {
           * of its phone was in the way; that one's outcome brings it back
           * at once (sqlite_pace.c) */
          "ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"},
+    /* A message behind an earlier one of its phone is held from insert
+     * (next_attempt_ms moved ahead); its send_at is kept here so the
+     * outcome that releases it does not send it early. NULL: none. */
+    {11, "ALTER TABLE messages ADD COLUMN send_at_ms INTEGER;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -18,9 +18,9 @@ static const char *const write_sql[W_N] = {
                      " template_json, media_url, provider, status,"
                      " attempts, created_ms, updated_ms, next_attempt_ms,"
                      " expires_ms, lease_until_ms, upstream_status,"
-                     " content_json)"
+                     " content_json, held)"
                      " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0,"
-                     " ?8, ?8, ?8, ?9, 0, 0, ?10"
+                     " ?8, ?8, ?11, ?9, 0, 0, ?10, ?12"
                      /* never to a phone that opted out (store.h) */
                      " WHERE NOT EXISTS (SELECT 1 FROM contacts"
                      " WHERE phone = ?3 AND opted_out = 1)"
@@ -302,6 +302,7 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_INSERT_MSG];
+	int held;
 
 	if (!m->external_id || !m->phone || !m->body || !m->provider ||
 	    !m->id[0]) {
@@ -311,6 +312,11 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 		return -1;
 	}
 	memset(res, 0, sizeof(*res));
+	/* behind an earlier message of its phone: held from the start, so
+	 * the claim never has to look at it until that one's outcome pulls
+	 * it (sqlite_pace.c) */
+	if ((held = wa_sq_pace_insert_held(s, m->phone, err, err_len)) < 0)
+		return -1;
 	wa_sq_bind_str(st, 1, m->id);
 	wa_sq_bind_str(st, 2, m->external_id);
 	wa_sq_bind_str(st, 3, m->phone);
@@ -321,6 +327,11 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	sqlite3_bind_int64(st, 8, m->created_ms);
 	sqlite3_bind_int64(st, 9, m->expires_ms);
 	wa_sq_bind_str(st, 10, m->content_json);
+	sqlite3_bind_int64(
+	    st, 11,
+	    held ? wa_store_pace_hold_until(m->created_ms, m->created_ms)
+	         : m->created_ms);
+	sqlite3_bind_int(st, 12, held);
 	/* No history row: the queued entry is implied by created_ms (see
 	 * load_history in sqlite.c). Queued has no outbox event. */
 	if (step_done(s, st, "insert", err, err_len) < 0)

@@ -6,7 +6,10 @@
 #
 # Not a test: it asserts nothing and is never run by CTest. Figures on a
 # shared 2-core machine are noisy (several % between identical runs): read
-# the medians, and rerun before trusting a difference of a few %.
+# the medians, and rerun before trusting a difference of a few %. Each
+# accept line also gives server_cpu_us, the daemon's CPU time (utime +
+# stime) per request: it moves far less than req/s when the machine is
+# busy elsewhere, so it is the figure to judge a few per cent by.
 #   tests/bench/pacing_bench.sh
 #   (BUILD=build BASE_SRC=/work/main BASE_BUILD=/tmp/wa-bench-base
 #    DUR=5s ROUNDS=3 C=64 N=10000 RATE=500)
@@ -39,6 +42,7 @@ fi
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.02; done; return 1; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 start_daemon() { # $1 = build dir, rest = extra env
@@ -61,16 +65,23 @@ echo "machine: $(nproc) cores; wrk -t2 -c$C -d$DUR; $ROUNDS rounds; baseline $BA
 		for which in base new; do
 			b=$BUILD; [ $which = base ] && b=$BASE_BUILD
 			start_daemon "$b" MOCK_DELAY_MS=100
+			t0=$(ticks "$dpid")
 			res=$(wrk -t2 -c"$C" -d"$DUR" -s "tests/bench/$script.lua" "http://127.0.0.1:$port/v1/messages/send" | grep RESULT | sed 's/RESULT //')
+			t1=$(ticks "$dpid")
 			stop_daemon
+			req=$(echo "$res" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+			cpu=$(awk -v a="$t0" -v b="$t1" -v n="$req" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", n > 0 ? (b - a) * 1e6 / hz / n : 0 }')
 			echo "$res" | sed -n 's/.*req_s=\([0-9]*\).*/\1/p' >> "$TMP/$script.$which"
-			echo "accept  $script $which round=$r $res"
+			echo "$cpu" >> "$TMP/$script.$which.cpu"
+			echo "accept  $script $which round=$r $res server_cpu_us=$cpu"
 		done
 	done
 done
 [ "$ROUNDS" -gt 0 ] && for script in send send_distinct; do
 	b=$(median "$TMP/$script.base"); n=$(median "$TMP/$script.new")
 	awk -v s="$script" -v b="$b" -v n="$n" 'BEGIN { printf "median  accept %-13s base=%d req/s new=%d req/s change=%+.1f%%\n", s, b, n, 100 * (n - b) / b }'
+	b=$(median "$TMP/$script.base.cpu"); n=$(median "$TMP/$script.new.cpu")
+	awk -v s="$script" -v b="$b" -v n="$n" 'BEGIN { printf "median  accept %-13s base=%.1f new=%.1f server CPU us/request change=%+.1f%%\n", s, b, n, 100 * (n - b) / b }'
 done
 
 # Delivery: N messages to N distinct recipients (batches of 1000), drained

@@ -245,6 +245,20 @@ static wa_apply_kind late(wa_store *s, const char *pmid, bool retryable,
 	return k;
 }
 
+static int64_t next_of(wa_store *s, const char *id)
+{
+	wa_message_rec r;
+	char err[256] = "";
+	int64_t next = -1;
+
+	memset(&r, 0, sizeof(r));
+	CHECK_INT(s->ops->get(s, id, &r, err, sizeof(err)), 0);
+	if (r.status == WA_MSG_QUEUED)
+		next = r.next_attempt_ms;
+	wa_message_rec_free(&r);
+	return next;
+}
+
 /* A retryable late failure puts the message back in the queue, in its
  * place, due after the backoff; within max_attempts only. */
 void su_case_pace_late_failure(void)
@@ -260,6 +274,7 @@ void su_case_pace_late_failure(void)
 	CHECK_INT(su_finish(s, "a1", WA_OUT_SENT, 210, 0, "p1", NULL), 0);
 	CHECK_STR(claim(s, 300, got, sizeof(got)), "a2");
 	CHECK_INT(su_finish(s, "a2", WA_OUT_SENT, 310, 0, "p2", NULL), 0);
+	ins(s, "a3", A, 320); /* nothing before it pending: due at once */
 	/* a1 fails late, retryable: queued again, due at 400 + 100 */
 	CHECK_INT(late(s, "p1", true, 400), WA_APPLY_APPLIED);
 	memset(&m, 0, sizeof(m));
@@ -272,9 +287,16 @@ void su_case_pace_late_failure(void)
 	             "late failure, retrying: 130429") != NULL);
 	wa_message_rec_free(&m);
 	counts_exact(s, "a late requeue");
+	if (su_is_pg()) /* held by the requeue itself (pg_pace.c) */
+		CHECK_INT(next_of(s, "a3"), 400 + WA_PACE_HOLD_MS);
+	/* a3 now waits for a1, held (PostgreSQL holds it with the requeue,
+	 * so that a claim on another instance cannot take it meanwhile) */
 	CHECK_STR(claim(s, 450, got, sizeof(got)), "");
+	CHECK(next_of(s, "a3") >= 400 + WA_PACE_HOLD_MS);
 	CHECK_STR(claim(s, 500, got, sizeof(got)), "a1");
 	CHECK_INT(su_finish(s, "a1", WA_OUT_SENT, 510, 0, "p3", NULL), 0);
+	CHECK_STR(claim(s, 520, got, sizeof(got)), "a3");
+	CHECK_INT(su_finish(s, "a3", WA_OUT_SENT, 530, 0, "p4", NULL), 0);
 	/* a permanent late failure ends it as before */
 	CHECK_INT(late(s, "p3", false, 600), WA_APPLY_APPLIED);
 	CHECK_INT(su_status(s, "a1"), WA_MSG_FAILED);
@@ -294,20 +316,6 @@ void su_case_pace_late_failure(void)
 	CHECK_INT(su_status(s, "b1"), WA_MSG_FAILED);
 	counts_exact(s, "late failures");
 	wa_store_close(s);
-}
-
-static int64_t next_of(wa_store *s, const char *id)
-{
-	wa_message_rec r;
-	char err[256] = "";
-	int64_t next = -1;
-
-	memset(&r, 0, sizeof(r));
-	CHECK_INT(s->ops->get(s, id, &r, err, sizeof(err)), 0);
-	if (r.status == WA_MSG_QUEUED)
-		next = r.next_attempt_ms;
-	wa_message_rec_free(&r);
-	return next;
 }
 
 /* A message behind an earlier one of its phone is held from insert (the

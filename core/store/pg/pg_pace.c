@@ -336,6 +336,38 @@ int wa_pg_pace_claimed(wa_pg_store *s, const wa_pg_pick *pick,
 	return 0;
 }
 
+/* The message id is queued again, before later messages of its phone:
+ * hold those (they wait for its outcome, which brings the next back). On
+ * PostgreSQL this is what keeps two of the phone's messages from going at
+ * once when another instance claims the next one in the same instant: a
+ * claim whose snapshot still had id as sent either locked that row first
+ * (this statement then waits for the claim's commit and finds it sending:
+ * id waits for it) or meets the row updated here, and PostgreSQL rechecks
+ * the claim's due condition on the new version, which no longer holds. */
+static int hold_later(wa_pg_store *s, const char *id, int64_t at_ms, char *err,
+                      size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+
+	if (!s->pace.per_recipient)
+		return 0;
+	wa_pg_p_str(&p, id);
+	wa_pg_p_i64(&p, at_ms + WA_PACE_HOLD_MS);
+	r = wa_pg_write(
+	    s,
+	    "UPDATE messages AS x SET held = true, next_attempt_ms ="
+	    " greatest(x.next_attempt_ms, $2) FROM messages AS a"
+	    " WHERE a.id = $1 AND x.phone = a.phone AND x.status IN"
+	    " ('queued','sending') AND x.status = 'queued'"
+	    " AND x.seq > a.seq",
+	    &p, "late retry hold", err, err_len);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 int64_t wa_pg_late_requeue(wa_pg_store *s, const char *id,
                            const wa_status_change *c, char *err, size_t err_len)
 {
@@ -376,7 +408,7 @@ int64_t wa_pg_late_requeue(wa_pg_store *s, const char *id,
 	if (!r)
 		return -1;
 	PQclear(r);
-	return at;
+	return hold_later(s, id, c->at_ms, err, err_len) < 0 ? -1 : at;
 }
 
 int wa_pg_pace_pull(wa_pg_store *s, const char *id, int64_t now_ms, char *err,

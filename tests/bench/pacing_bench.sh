@@ -70,7 +70,7 @@ echo "machine: $(nproc) cores; wrk -t2 -c$C -d$DUR; $ROUNDS rounds; baseline $BA
 			t1=$(ticks "$dpid")
 			stop_daemon
 			req=$(echo "$res" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
-			cpu=$(awk -v a="$t0" -v b="$t1" -v n="$req" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", n > 0 ? (b - a) * 1e6 / hz / n : 0 }')
+			cpu=$(awk -v a="$t0" -v b="$t1" -v n="$req" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) * 1e6 / hz / n : 0) }')
 			echo "$res" | sed -n 's/.*req_s=\([0-9]*\).*/\1/p' >> "$TMP/$script.$which"
 			echo "$cpu" >> "$TMP/$script.$which.cpu"
 			echo "accept  $script $which round=$r $res server_cpu_us=$cpu"

@@ -336,6 +336,25 @@ int wa_pg_pace_claimed(wa_pg_store *s, const wa_pg_pick *pick,
 	return 0;
 }
 
+/* With per-recipient order on, run sql on ($1 message id, $2 a time); the
+ * result is not needed. 0 or -1. */
+static int phone_write(wa_pg_store *s, const char *sql, const char *id,
+                       int64_t at_ms, const char *what, char *err,
+                       size_t err_len)
+{
+	wa_pg_params p = {0};
+	PGresult *r;
+
+	if (!s->pace.per_recipient)
+		return 0;
+	wa_pg_p_str(&p, id);
+	wa_pg_p_i64(&p, at_ms);
+	if (!(r = wa_pg_write(s, sql, &p, what, err, err_len)))
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 /* The message id is queued again, before later messages of its phone:
  * hold those (they wait for its outcome, which brings the next back). On
  * PostgreSQL this is what keeps two of the phone's messages from going at
@@ -344,29 +363,11 @@ int wa_pg_pace_claimed(wa_pg_store *s, const wa_pg_pick *pick,
  * (this statement then waits for the claim's commit and finds it sending:
  * id waits for it) or meets the row updated here, and PostgreSQL rechecks
  * the claim's due condition on the new version, which no longer holds. */
-static int hold_later(wa_pg_store *s, const char *id, int64_t at_ms, char *err,
-                      size_t err_len)
-{
-	wa_pg_params p = {0};
-	PGresult *r;
-
-	if (!s->pace.per_recipient)
-		return 0;
-	wa_pg_p_str(&p, id);
-	wa_pg_p_i64(&p, at_ms + WA_PACE_HOLD_MS);
-	r = wa_pg_write(
-	    s,
-	    "UPDATE messages AS x SET held = true, next_attempt_ms ="
-	    " greatest(x.next_attempt_ms, $2) FROM messages AS a"
-	    " WHERE a.id = $1 AND x.phone = a.phone AND x.status IN"
-	    " ('queued','sending') AND x.status = 'queued'"
-	    " AND x.seq > a.seq",
-	    &p, "late retry hold", err, err_len);
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
-}
+static const char hold_later_sql[] =
+    "UPDATE messages AS x SET held = true, next_attempt_ms ="
+    " greatest(x.next_attempt_ms, $2) FROM messages AS a"
+    " WHERE a.id = $1 AND x.phone = a.phone AND x.status IN"
+    " ('queued','sending') AND x.status = 'queued' AND x.seq > a.seq";
 
 int64_t wa_pg_late_requeue(wa_pg_store *s, const char *id,
                            const wa_status_change *c, char *err, size_t err_len)
@@ -408,30 +409,23 @@ int64_t wa_pg_late_requeue(wa_pg_store *s, const char *id,
 	if (!r)
 		return -1;
 	PQclear(r);
-	return hold_later(s, id, c->at_ms, err, err_len) < 0 ? -1 : at;
+	return phone_write(s, hold_later_sql, id, c->at_ms + WA_PACE_HOLD_MS,
+	                   "late retry hold", err, err_len) < 0
+	           ? -1
+	           : at;
 }
 
 int wa_pg_pace_pull(wa_pg_store *s, const char *id, int64_t now_ms, char *err,
                     size_t err_len)
 {
-	wa_pg_params p = {0};
-	PGresult *r;
-
-	if (!s->pace.per_recipient)
-		return 0;
-	wa_pg_p_str(&p, id);
-	wa_pg_p_i64(&p, now_ms + s->pace.interval_ms);
-	r = wa_pg_write(s,
-	                "UPDATE messages AS m SET next_attempt_ms ="
-	                " greatest($2, coalesce(m.send_at_ms, 0)),"
-	                " held = false FROM (SELECT x.id FROM messages x"
-	                " WHERE x.phone = (SELECT phone FROM messages"
-	                " WHERE id = $1) AND x.status IN ('queued','sending')"
-	                " AND x.status = 'queued' ORDER BY x.seq LIMIT 1) AS f"
-	                " WHERE m.id = f.id AND m.held",
-	                &p, "pacing pull", err, err_len);
-	if (!r)
-		return -1;
-	PQclear(r);
-	return 0;
+	return phone_write(
+	    s,
+	    "UPDATE messages AS m SET next_attempt_ms ="
+	    " greatest($2, coalesce(m.send_at_ms, 0)),"
+	    " held = false FROM (SELECT x.id FROM messages x"
+	    " WHERE x.phone = (SELECT phone FROM messages"
+	    " WHERE id = $1) AND x.status IN ('queued','sending')"
+	    " AND x.status = 'queued' ORDER BY x.seq LIMIT 1) AS f"
+	    " WHERE m.id = f.id AND m.held",
+	    id, now_ms + s->pace.interval_ms, "pacing pull", err, err_len);
 }

@@ -333,6 +333,19 @@ static const migration steps[] = {
          /* an early late failure keeps its class (step 9's table) */
          "ALTER TABLE early_status ADD COLUMN retryable boolean NOT NULL"
          " DEFAULT false;"},
+    /* ---- issue 14 leftover: the quality pause shared (one
+     * self-contained step; renumber at the merge) ----
+     * wadispatch_pause keeps a row per provider and kind: 'config' (bad
+     * credentials, until_ms = the next probe) as before, and 'quality'
+     * (throttled for quality or at the tier, until_ms = its end). The
+     * claim statement's check (any row whose until_ms is ahead) needs no
+     * change. Written so that replaying it is harmless. */
+    {11, "ALTER TABLE wadispatch_pause ADD COLUMN IF NOT EXISTS"
+         " kind text NOT NULL DEFAULT 'config'"
+         " CHECK (kind IN ('config', 'quality'));"
+         "ALTER TABLE wadispatch_pause"
+         " DROP CONSTRAINT IF EXISTS wadispatch_pause_pkey,"
+         " ADD CONSTRAINT wadispatch_pause_pkey PRIMARY KEY (provider, kind);"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

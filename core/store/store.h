@@ -614,6 +614,13 @@ typedef struct wa_store_ops {
 	void (*set_pacing)(wa_store *s, const wa_store_pacing *p);
 	/* Read: the tier budget as the last claim left it (thread-safe). */
 	void (*budget)(wa_store *s, wa_store_budget *out);
+
+	/* ---- appended: /metrics in one round trip (issue 17) ---- */
+	/* Read: what stats and ping tell, together: 0 with *out filled and
+	 * *up (ping == 0; when false, err says why), or -1 when the stats
+	 * cannot be read (*up false, err). NULL: call stats, then ping. */
+	int (*stats_up)(wa_store *s, wa_store_stats *out, bool *up, char *err,
+	                size_t err_len);
 } wa_store_ops;
 
 struct wa_store {

@@ -197,3 +197,32 @@ void su_case_shared_early(void)
 	wa_store_close(t);
 	wa_store_close(s);
 }
+
+/* /metrics's read (issue 17 item 5): the stats and ping's answer in one
+ * go, the same figures as stats. */
+void su_case_stats_up(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_store_stats a, b;
+	wa_message_rec c[2];
+	char err[256] = "";
+	bool up = false;
+
+	if (!s->ops->stats_up) { /* stats, then ping */
+		wa_store_close(s);
+		return;
+	}
+	su_insert_simple(s, "su1", "su1", 100);
+	su_insert_simple(s, "su2", "su2", 200);
+	su_free_recs(c, su_claim(s, 300, 9000, 1, c));
+	CHECK_INT(s->ops->stats(s, &a, err, sizeof(err)), 0);
+	CHECK_INT(s->ops->stats_up(s, &b, &up, err, sizeof(err)), 0);
+	CHECK(up);
+	CHECK_INT(b.count[WA_MSG_QUEUED], 1);
+	CHECK_INT(b.count[WA_MSG_SENDING], 1);
+	CHECK(memcmp(a.count, b.count, sizeof(a.count)) == 0);
+	CHECK_INT(b.oldest_queued_ms, a.oldest_queued_ms);
+	CHECK_INT(b.oldest_ms, 100);
+	CHECK_INT(b.outbox_pending, a.outbox_pending);
+	wa_store_close(s);
+}

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 11
+#define WA_PG_SCHEMA_VERSION 12
 
 /* Retention: one instance at a time, the others skip the round (the lock
  * is held until the transaction ends). Any constant unique to this

@@ -346,6 +346,27 @@ static const migration steps[] = {
          "ALTER TABLE wadispatch_pause"
          " DROP CONSTRAINT IF EXISTS wadispatch_pause_pkey,"
          " ADD CONSTRAINT wadispatch_pause_pkey PRIMARY KEY (provider, kind);"},
+    /* ---- issue 17 item 5: the stats read (GET /v1/stats, /metrics) as
+     * one function (one self-contained step; renumber at the merge) ----
+     * The counts per status (version 7's counters), the oldest queued
+     * and oldest kept message, and the pending webhook events: what the
+     * daemon sent as text before, now planned once per connection
+     * (plpgsql keeps the plan of a statement without parameters) instead
+     * of at every scrape. OR REPLACE: harmless to replay. */
+    {12, "CREATE OR REPLACE FUNCTION wadispatch_stats()"
+         " RETURNS TABLE (k text, v bigint) LANGUAGE plpgsql STABLE AS $$"
+         " BEGIN"
+         "  RETURN QUERY SELECT c.status, sum(c.n)::bigint"
+         "   FROM wadispatch_status_counts AS c GROUP BY c.status"
+         /* the first entry of the queued range of (status, created_ms,
+          * id) */
+         "  UNION ALL SELECT '~oldest', (SELECT m.created_ms"
+         "   FROM messages AS m WHERE m.status = 'queued'"
+         "   ORDER BY m.status, m.created_ms LIMIT 1)"
+         "  UNION ALL SELECT '~outbox', count(*) FROM outbox"
+         "  UNION ALL SELECT '~oldest_all', min(m.created_ms)"
+         "   FROM messages AS m;"
+         " END $$;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

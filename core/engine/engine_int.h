@@ -46,6 +46,10 @@ typedef struct wa_job {
 	 * pause_until (wall ms) */
 	bool share_pause;
 	int64_t pause_until;
+	/* this answer paused sending for quality: a shared store records it
+	 * with the outcome, until quality_until (wall ms) */
+	bool share_quality;
+	int64_t quality_until;
 	struct wa_job *fl_prev, *fl_next; /* e->flying, under mu */
 } wa_job;
 
@@ -103,6 +107,10 @@ struct wa_engine {
 	bool quality_on;
 	int64_t quality_until;
 	char quality_why[WA_ERR_MAX];
+	/* A shared store: a quality pause a callback brought is to be
+	 * written for the other instances (by the claimer; quality_busy:
+	 * submitted). One an answer brought goes with its outcome. */
+	bool quality_write, quality_busy;
 	/* A store shared by several instances (store ops pause_get etc.):
 	 * engine_shared.c. share_lift: the pause is to be lifted in the
 	 * store (until that is committed; lift_busy: submitted); shared_seen:
@@ -163,6 +171,18 @@ bool wa_engine_quality_code(const wa_engine *e, const char *code);
 /* Under mu: 0 when no quality pause holds (logging its end once), else
  * the mono ms it ends. */
 int64_t wa_engine_quality_until_locked(wa_engine *e, int64_t now_mono);
+/* The provider's answer to j (j->res) paused sending for quality? As
+ * wa_engine_quality_pause; a shared store records the pause with j's
+ * outcome (j->share_quality). */
+bool wa_engine_quality_pause_job(wa_job *j);
+/* Sharing it (a store several instances use; called by engine_shared.c):
+ * in j's outcome transaction, record the pause j brought; the claimer's
+ * write of a pause a callback brought; follow a pause another instance
+ * recorded (under mu). */
+int wa_engine_quality_share_fn(wa_store *s, wa_job *j, char *err,
+                               size_t err_len);
+void wa_engine_quality_share_write(wa_engine *e);
+void wa_engine_quality_follow_locked(wa_engine *e, const wa_shared_pause *q);
 /* engine_shared.c: state shared with other instances through the store
  * (no-ops when the store has one instance). */
 /* The local pause was lifted: have the claimer write it for the other

@@ -189,7 +189,7 @@ void wa_job_complete(wa_job *j)
 	 * (whatever class the plugin gave: it could be delivered then). */
 	if (r->result_class != WA_RESULT_OK &&
 	    r->result_class != WA_RESULT_CONFIG &&
-	    wa_engine_quality_pause(e, r->upstream_code, j->error)) {
+	    wa_engine_quality_pause_job(j)) {
 		j->res.result_class = WA_RESULT_RETRY;
 		if ((int64_t)j->res.retry_after_ms < e->cfg.quality_pause_ms)
 			j->res.retry_after_ms =

@@ -1,5 +1,6 @@
 /* engine_shared.c - what the engine shares with other instances through a
- * store several instances use (PostgreSQL): the provider's pause, the
+ * store several instances use (PostgreSQL): the provider's pauses (bad
+ * credentials here, the quality pause in quality.c), the
  * answers to Prefer: wait whichever instance delivered, and status updates
  * that came before their send was recorded. Each is a no-op when the store
  * has one instance (its ops are NULL): the engine's memory holds it then. */
@@ -32,10 +33,13 @@ void wa_engine_share_lift_locked(wa_engine *e)
 
 int wa_engine_share_pause_fn(wa_store *s, wa_job *j, char *err, size_t err_len)
 {
-	if (!j->share_pause || !s->ops->pause_set)
+	if (!s->ops->pause_set)
 		return 0;
-	return s->ops->pause_set(s, j->e->prov->table->name, j->error,
-	                         j->pause_until, err, err_len);
+	if (j->share_pause &&
+	    s->ops->pause_set(s, j->e->prov->table->name, WA_PAUSE_CONFIG,
+	                      j->error, j->pause_until, err, err_len) != 0)
+		return -1;
+	return wa_engine_quality_share_fn(s, j, err, err_len);
 }
 
 void wa_engine_share_recorded_locked(wa_engine *e, const wa_job *j)
@@ -51,8 +55,8 @@ static int lift_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	wa_engine *e = ud;
 
-	return s->ops->pause_set(s, e->prov->table->name, NULL, 0, err,
-	                         err_len);
+	return s->ops->pause_set(s, e->prov->table->name, WA_PAUSE_CONFIG, NULL,
+	                         0, err, err_len);
 }
 
 static void lift_done(void *ud, int rc, const char *err)
@@ -88,22 +92,26 @@ static void lift_write(wa_engine *e)
 	}
 }
 
-/* Follow the pause another instance recorded or lifted. */
+/* Follow the pauses another instance recorded or lifted: the provider's
+ * (CONFIG) and the quality pause (quality.c). */
 static void pause_read(wa_engine *e)
 {
-	char reason[WA_ERR_MAX] = "", err[WA_ERR_MAX];
-	int64_t until = 0;
-	int rc =
-	    e->store->ops->pause_get(e->store, e->prov->table->name, reason,
-	                             sizeof(reason), &until, err, sizeof(err));
+	wa_shared_pause sp[WA_PAUSE_KINDS];
+	char err[WA_ERR_MAX];
+	const char *reason = sp[WA_PAUSE_CONFIG].reason;
+	int rc = e->store->ops->pause_get(e->store, e->prov->table->name, sp,
+	                                  err, sizeof(err));
 
 	if (rc < 0)
 		return; /* the store is unwell: /ready says so already */
+	rc = sp[WA_PAUSE_CONFIG].on ? 0 : 1;
 	pthread_mutex_lock(&e->mu);
+	if (!e->stopping)
+		wa_engine_quality_follow_locked(e, &sp[WA_PAUSE_QUALITY]);
 	if (e->share_lift || e->lift_busy || e->stopping) {
 		/* our own lift is not written yet: it decides */
 	} else if (rc == 0 && !e->paused) {
-		int64_t in = until - wa_now_ms();
+		int64_t in = sp[WA_PAUSE_CONFIG].until_ms - wa_now_ms();
 
 		e->paused = true;
 		e->shared_seen = true;
@@ -306,6 +314,7 @@ int64_t wa_engine_shared_tick(wa_engine *e)
 
 	if (ops->pause_set) {
 		lift_write(e);
+		wa_engine_quality_share_write(e);
 		if (now >= e->pause_read_at) {
 			e->pause_read_at = now + PAUSE_READ_MS;
 			pause_read(e);

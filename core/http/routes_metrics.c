@@ -19,6 +19,7 @@ static char *render(wa_app *app, size_t *len)
 	const char *prov = app->provider->table->name;
 	wa_store_stats st;
 	char err[256], reason[256];
+	bool stats_ok, up;
 	const char *route_names[WA_METRICS_MAX_ROUTES];
 	size_t n_routes = 0;
 	unsigned long long batches = 0, jobs = 0;
@@ -94,8 +95,18 @@ static char *render(wa_app *app, size_t *len)
 	        ? 1
 	        : 0);
 
+	/* the store's figures and wadispatch_store_up: one round trip where
+	 * the store can (PostgreSQL), else stats, then ping */
 	memset(&st, 0, sizeof(st));
-	if (app->store->ops->stats(app->store, &st, err, sizeof(err)) == 0) {
+	if (app->store->ops->stats_up) {
+		stats_ok = app->store->ops->stats_up(app->store, &st, &up, err,
+		                                     sizeof(err)) == 0;
+	} else {
+		stats_ok = app->store->ops->stats(app->store, &st, err,
+		                                  sizeof(err)) == 0;
+		up = app->store->ops->ping(app->store, err, sizeof(err)) == 0;
+	}
+	if (stats_ok) {
 		wa_metrics_help(&b, "wadispatch_messages", "gauge",
 		                "Stored messages by current status.");
 		for (int s = 0; s < 7; s++)
@@ -172,8 +183,7 @@ static char *render(wa_app *app, size_t *len)
 	}
 	wa_metrics_help(&b, "wadispatch_store_up", "gauge",
 	                "1 when the store is writable.");
-	wa_text_put(&b, "wadispatch_store_up %d\n",
-	            app->store->ops->ping(app->store, err, sizeof(err)) == 0);
+	wa_text_put(&b, "wadispatch_store_up %d\n", up);
 	wa_writer_counts(app->writer, &batches, &jobs);
 	wa_metrics_help(&b, "wadispatch_store_writer_queue", "gauge",
 	                "Writes waiting for the writer thread.");

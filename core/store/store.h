@@ -371,6 +371,21 @@ typedef struct wa_msg_peek {
 	char last_error[WA_ERR_MAX];
 } wa_msg_peek;
 
+/* The pauses several instances share (pause_get, pause_set). */
+typedef enum wa_pause_kind {
+	WA_PAUSE_CONFIG = 0,  /* bad credentials: until_ms is the next probe */
+	WA_PAUSE_QUALITY = 1, /* throttled for quality (issue 14): until_ms is
+	                         its end; it ends by itself */
+	WA_PAUSE_KINDS
+} wa_pause_kind;
+
+/* One kind of shared pause as pause_get reads it. */
+typedef struct wa_shared_pause {
+	bool on;          /* recorded (a quality pause may be over already) */
+	int64_t until_ms; /* wall clock */
+	char reason[WA_ERR_MAX];
+} wa_shared_pause;
+
 /* A status update kept until its message is known (early_take). */
 typedef struct wa_kept_status {
 	char provider[WA_PROVIDER_NAME_MAX];
@@ -581,16 +596,19 @@ typedef struct wa_store_ops {
 	/* ---- appended: state several instances share (PostgreSQL; NULL
 	 * where one instance owns the store: the engine keeps it in memory)
 	 * ---- */
-	/* Read: the provider's pause, shared by every instance. 0 paused
-	 * (reason filled, *until_ms the wall time its next probe is due), 1
-	 * not paused, -1 error. */
-	int (*pause_get)(wa_store *s, const char *provider, char *reason,
-	                 size_t reason_len, int64_t *until_ms, char *err,
+	/* Read: the provider's pauses, shared by every instance, in one
+	 * statement: out[kind] for each wa_pause_kind (on false where none
+	 * is recorded). 0, or -1 on error. */
+	int (*pause_get)(wa_store *s, const char *provider,
+	                 wa_shared_pause out[WA_PAUSE_KINDS], char *err,
 	                 size_t err_len);
-	/* Write: pause the provider for every instance (reason, next probe
-	 * at until_ms), or lift the pause when reason is NULL. */
-	int (*pause_set)(wa_store *s, const char *provider, const char *reason,
-	                 int64_t until_ms, char *err, size_t err_len);
+	/* Write: pause the provider for every instance (reason, until_ms:
+	 * see wa_pause_kind), or lift that kind of pause when reason is NULL.
+	 * A quality pause recorded already keeps the later of the two ends.
+	 * While any pause's until_ms is ahead, claim takes nothing. */
+	int (*pause_set)(wa_store *s, const char *provider, wa_pause_kind kind,
+	                 const char *reason, int64_t until_ms, char *err,
+	                 size_t err_len);
 	/* Read: the current state of n messages by id (Prefer: wait answered
 	 * whichever instance delivered). out[i] for ids[i]. */
 	int (*peek)(wa_store *s, const char *const *ids, size_t n,
@@ -612,6 +630,13 @@ typedef struct wa_store_ops {
 	void (*set_pacing)(wa_store *s, const wa_store_pacing *p);
 	/* Read: the tier budget as the last claim left it (thread-safe). */
 	void (*budget)(wa_store *s, wa_store_budget *out);
+
+	/* ---- appended: /metrics in one round trip (issue 17) ---- */
+	/* Read: what stats and ping tell, together: 0 with *out filled and
+	 * *up (ping == 0; when false, err says why), or -1 when the stats
+	 * cannot be read (*up false, err). NULL: call stats, then ping. */
+	int (*stats_up)(wa_store *s, wa_store_stats *out, bool *up, char *err,
+	                size_t err_len);
 } wa_store_ops;
 
 struct wa_store {

@@ -12,7 +12,9 @@
 # days: 80 % delivered, 8 % read, 5 % failed (four upstream codes), 4 %
 # sent, 3 % queued; one in ten in one of 100 campaigns; 1,000 phones. Each
 # request runs ROUNDS times; the summary gives min, median and max of
-# curl's total time in ms. Everything runs on 127.0.0.1 and is stopped.
+# curl's total time in ms (a new curl and connection each; the last line,
+# /metrics on one keep-alive connection, leaves those out). Everything runs
+# on 127.0.0.1 and is stopped.
 #
 # BASE_BUILD=<another build dir> (e.g. main's) measures it first on the same
 # rows: the store is created with BASE_BUILD's schema and filled once, served
@@ -136,6 +138,22 @@ measure() {
 		      name, v[1], v[int((NR + 1) / 2)], v[NR], NR }'
 }
 
+# measure_ka NAME PATH: as measure, the ROUNDS requests on one keep-alive
+# connection (one curl), so connecting and starting curl are left out:
+# what the daemon and its store take. The first request (the connect) is
+# dropped.
+measure_ka() {
+	local urls=() i
+	for i in $(seq 0 "$ROUNDS"); do urls+=(-o /dev/null "http://127.0.0.1:$port$2"); done
+	curl -s -w '%{http_code} %{time_total}\n' -H "X-API-Key: $ADMIN" "${urls[@]}" |
+		tail -n +2 | sort -k2 -n | awk -v name="$1" '
+		$1 != 200 { bad = 1 }
+		{ v[NR] = $2 * 1000 }
+		END { if (bad) { print "ops_bench: " name ": not 200" > "/dev/stderr"; exit 1 }
+		      printf "%-28s min %7.2f ms  median %7.2f ms  max %7.2f ms  (%d requests)\n",
+		      name, v[1], v[int((NR + 1) / 2)], v[NR], NR }'
+}
+
 run_all() {
 	measure "stats" "/v1/stats"
 	python3 -c 'import json,sys;d=json.load(open(sys.argv[1]));print("  counts", json.dumps(d["counts"], sort_keys=True), "queue", json.dumps(d["queue"], sort_keys=True))' "$TMP/out.json"
@@ -150,6 +168,7 @@ run_all() {
 	measure "list, a later page (cursor)" "/v1/messages?cursor=$cursor"
 	measure "campaign counts" "/v1/campaigns/camp-42" 2>/dev/null || true
 	measure "metrics scrape" "/metrics"
+	measure_ka "metrics, keep-alive" "/metrics"
 }
 
 if [ -n "${BASE_BUILD:-}" ]; then

@@ -67,6 +67,9 @@ int main(void)
 	CHECK_INT(wa_h_daemon_start(&d, env), 0);
 	CHECK(wa_h_wait_for(is_ready, NULL, 10000));
 	CHECK(sent_ok("before"));
+	/* /metrics reads the store once (stats and store_up together) */
+	CHECK_INT(e2e_metric(&d, "\nwadispatch_store_up "), 1);
+	CHECK(e2e_metric(&d, "\nwadispatch_queue_depth ") >= 0);
 
 	CHECK_INT(pg_ctl("stop"), 0);
 	st = e2e_send(&d, "during", "+5564999998888", "down", NULL, &r);
@@ -78,9 +81,15 @@ int main(void)
 	CHECK(r.body && strstr(r.body, "store not writable") != NULL);
 	printf("/ready while the database is down: %s\n", r.body ? r.body : "");
 	wa_h_reply_free(&r);
+	/* still answered: the store is down, its figures left out */
+	CHECK_INT(e2e_get(&d, "/metrics", &r), 200);
+	CHECK_CONTAINS(r.body, "\nwadispatch_store_up 0\n");
+	CHECK(r.body && !strstr(r.body, "\nwadispatch_queue_depth "));
+	wa_h_reply_free(&r);
 
 	CHECK_INT(pg_ctl("start"), 0);
 	CHECK(wa_h_wait_for(is_ready, NULL, 15000));
+	CHECK_INT(e2e_metric(&d, "\nwadispatch_store_up "), 1);
 	CHECK(wa_h_wait_for(sent_ok, "after", 15000));
 	CHECK(wa_h_wait_for(delivered, "before", 15000));
 	CHECK(wa_h_wait_for(delivered, "after", 15000));

@@ -12,15 +12,24 @@ void su_cases_shared_counts(int *passed, int *failed)
 	*failed = wa_t_failed;
 }
 
-static int w_pause(wa_store *s, const char *reason, int64_t until)
+static int w_pause(wa_store *s, wa_pause_kind kind, const char *reason,
+                   int64_t until)
 {
 	char err[256] = "";
 	int rc;
 
 	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
-	rc = s->ops->pause_set(s, "mock", reason, until, err, sizeof(err));
+	rc =
+	    s->ops->pause_set(s, "mock", kind, reason, until, err, sizeof(err));
 	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
 	return rc;
+}
+
+static void r_pause(wa_store *s, wa_shared_pause *sp)
+{
+	char err[256] = "";
+
+	CHECK_INT(s->ops->pause_get(s, "mock", sp, err, sizeof(err)), 0);
 }
 
 /* One instance pauses; the other reads it, and claims nothing until the
@@ -28,9 +37,8 @@ static int w_pause(wa_store *s, const char *reason, int64_t until)
 void su_case_shared_pause(void)
 {
 	wa_store *s = su_open(NULL, 0), *t;
-	char err[256] = "", reason[256] = "";
+	wa_shared_pause sp[WA_PAUSE_KINDS];
 	wa_message_rec c[2];
-	int64_t until = 0;
 
 	if (!s->ops->pause_get) { /* one instance: the engine's memory */
 		CHECK(s->ops->pause_set == NULL && s->ops->peek == NULL &&
@@ -39,28 +47,65 @@ void su_case_shared_pause(void)
 		return;
 	}
 	t = su_open_again();
-	CHECK_INT(t->ops->pause_get(t, "mock", reason, sizeof(reason), &until,
-	                            err, sizeof(err)),
-	          1);
-	CHECK_INT(w_pause(s, "HTTP 401: bad token", 5000), 0);
-	CHECK_INT(t->ops->pause_get(t, "mock", reason, sizeof(reason), &until,
-	                            err, sizeof(err)),
-	          0);
-	CHECK_STR(reason, "HTTP 401: bad token");
-	CHECK_INT(until, 5000);
-	CHECK_INT(w_pause(s, "HTTP 401: still", 9000), 0); /* a failed probe */
-	CHECK_INT(t->ops->pause_get(t, "mock", reason, sizeof(reason), &until,
-	                            err, sizeof(err)),
-	          0);
-	CHECK_INT(until, 9000);
+	r_pause(t, sp);
+	CHECK(!sp[WA_PAUSE_CONFIG].on && !sp[WA_PAUSE_QUALITY].on);
+	CHECK_INT(w_pause(s, WA_PAUSE_CONFIG, "HTTP 401: bad token", 5000), 0);
+	r_pause(t, sp);
+	CHECK(sp[WA_PAUSE_CONFIG].on && !sp[WA_PAUSE_QUALITY].on);
+	CHECK_STR(sp[WA_PAUSE_CONFIG].reason, "HTTP 401: bad token");
+	CHECK_INT(sp[WA_PAUSE_CONFIG].until_ms, 5000);
+	/* a failed probe */
+	CHECK_INT(w_pause(s, WA_PAUSE_CONFIG, "HTTP 401: still", 9000), 0);
+	r_pause(t, sp);
+	CHECK_INT(sp[WA_PAUSE_CONFIG].until_ms, 9000);
 	su_insert_simple(s, "sp1", "sp1", 100);
 	CHECK_INT(su_claim(t, 8000, 20000, 2, c), 0); /* before the probe */
 	CHECK_INT(su_claim(t, 9001, 20000, 2, c), 1); /* the probe's turn */
 	su_free_recs(c, 1);
-	CHECK_INT(w_pause(t, NULL, 0), 0);
-	CHECK_INT(s->ops->pause_get(s, "mock", reason, sizeof(reason), &until,
-	                            err, sizeof(err)),
-	          1);
+	CHECK_INT(w_pause(t, WA_PAUSE_CONFIG, NULL, 0), 0);
+	r_pause(s, sp);
+	CHECK(!sp[WA_PAUSE_CONFIG].on);
+	wa_store_close(t);
+	wa_store_close(s);
+}
+
+/* The quality pause (issue 14) beside the CONFIG one: its own row, the
+ * later end kept, claims held until it ends, and lifting the CONFIG pause
+ * leaves it. */
+void su_case_shared_quality(void)
+{
+	wa_store *s = su_open(NULL, 0), *t;
+	wa_shared_pause sp[WA_PAUSE_KINDS];
+	wa_message_rec c[2];
+
+	if (!s->ops->pause_get) {
+		wa_store_close(s);
+		return;
+	}
+	t = su_open_again();
+	su_insert_simple(s, "sq1", "sq1", 100);
+	CHECK_INT(
+	    w_pause(s, WA_PAUSE_QUALITY, "the provider answered 131048", 7000),
+	    0);
+	r_pause(t, sp);
+	CHECK(!sp[WA_PAUSE_CONFIG].on && sp[WA_PAUSE_QUALITY].on);
+	CHECK_STR(sp[WA_PAUSE_QUALITY].reason, "the provider answered 131048");
+	CHECK_INT(sp[WA_PAUSE_QUALITY].until_ms, 7000);
+	/* an earlier end (another instance's clock) does not shorten it */
+	CHECK_INT(w_pause(t, WA_PAUSE_QUALITY, "earlier", 6000), 0);
+	r_pause(s, sp);
+	CHECK_INT(sp[WA_PAUSE_QUALITY].until_ms, 7000);
+	CHECK_STR(sp[WA_PAUSE_QUALITY].reason, "the provider answered 131048");
+	CHECK_INT(w_pause(t, WA_PAUSE_QUALITY, "later", 8000), 0);
+	CHECK_INT(w_pause(s, WA_PAUSE_CONFIG, "HTTP 401", 3000), 0);
+	CHECK_INT(w_pause(s, WA_PAUSE_CONFIG, NULL, 0), 0); /* a lift */
+	r_pause(t, sp);
+	CHECK(!sp[WA_PAUSE_CONFIG].on && sp[WA_PAUSE_QUALITY].on);
+	CHECK_STR(sp[WA_PAUSE_QUALITY].reason, "later");
+	CHECK_INT(sp[WA_PAUSE_QUALITY].until_ms, 8000);
+	CHECK_INT(su_claim(t, 7999, 20000, 2, c), 0); /* paused */
+	CHECK_INT(su_claim(s, 8001, 20000, 2, c), 1); /* over by itself */
+	su_free_recs(c, 1);
 	wa_store_close(t);
 	wa_store_close(s);
 }
@@ -150,5 +195,34 @@ void su_case_shared_early(void)
 	CHECK_INT(w_take(s, 100, k, 4), 0); /* taken once; OLD dropped */
 	CHECK_INT(w_take(s, 0, k, 4), 0);
 	wa_store_close(t);
+	wa_store_close(s);
+}
+
+/* /metrics's read (issue 17 item 5): the stats and ping's answer in one
+ * go, the same figures as stats. */
+void su_case_stats_up(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_store_stats a, b;
+	wa_message_rec c[2];
+	char err[256] = "";
+	bool up = false;
+
+	if (!s->ops->stats_up) { /* stats, then ping */
+		wa_store_close(s);
+		return;
+	}
+	su_insert_simple(s, "su1", "su1", 100);
+	su_insert_simple(s, "su2", "su2", 200);
+	su_free_recs(c, su_claim(s, 300, 9000, 1, c));
+	CHECK_INT(s->ops->stats(s, &a, err, sizeof(err)), 0);
+	CHECK_INT(s->ops->stats_up(s, &b, &up, err, sizeof(err)), 0);
+	CHECK(up);
+	CHECK_INT(b.count[WA_MSG_QUEUED], 1);
+	CHECK_INT(b.count[WA_MSG_SENDING], 1);
+	CHECK(memcmp(a.count, b.count, sizeof(a.count)) == 0);
+	CHECK_INT(b.oldest_queued_ms, a.oldest_queued_ms);
+	CHECK_INT(b.oldest_ms, 100);
+	CHECK_INT(b.outbox_pending, a.outbox_pending);
 	wa_store_close(s);
 }

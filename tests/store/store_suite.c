@@ -75,6 +75,8 @@ static const tcase cases[] = {
     {"suppressed", su_case_suppressed, ALL},
     {"requeue_optout", su_case_requeue_optout, ALL},
     {"shared_pause", su_case_shared_pause, ALL},
+    {"shared_quality", su_case_shared_quality, ALL},
+    {"stats_up", su_case_stats_up, ALL},
     {"shared_peek", su_case_shared_peek, ALL},
     {"shared_early", su_case_shared_early, ALL},
     {"pace_order", su_case_pace_order, ALL},

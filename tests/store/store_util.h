@@ -114,6 +114,8 @@ void su_case_twoway_rollback(void);
 void su_case_sqlite_migrate_v4(void);
 void su_case_schedule(void);
 void su_case_shared_pause(void);
+void su_case_shared_quality(void);
+void su_case_stats_up(void);
 void su_case_shared_peek(void);
 void su_case_shared_early(void);
 void su_case_list(void);

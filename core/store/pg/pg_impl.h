@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 /* The schema version this program writes (table wadispatch_schema). */
-#define WA_PG_SCHEMA_VERSION 11
+#define WA_PG_SCHEMA_VERSION 13
 
 /* Retention: one instance at a time, the others skip the round (the lock
  * is held until the transaction ends). Any constant unique to this
@@ -290,11 +290,12 @@ int wa_pg_failure_codes(wa_store *st, int64_t since_ms, size_t max,
                         size_t err_len);
 
 /* pg_shared.c: state the instances share (store.h, appended ops) */
-int wa_pg_pause_get(wa_store *st, const char *provider, char *reason,
-                    size_t reason_len, int64_t *until_ms, char *err,
+int wa_pg_pause_get(wa_store *st, const char *provider,
+                    wa_shared_pause out[WA_PAUSE_KINDS], char *err,
                     size_t err_len);
-int wa_pg_pause_set(wa_store *st, const char *provider, const char *reason,
-                    int64_t until_ms, char *err, size_t err_len);
+int wa_pg_pause_set(wa_store *st, const char *provider, wa_pause_kind kind,
+                    const char *reason, int64_t until_ms, char *err,
+                    size_t err_len);
 int wa_pg_peek(wa_store *st, const char *const *ids, size_t n, wa_msg_peek *out,
                char *err, size_t err_len);
 int wa_pg_early_keep(wa_store *st, const wa_status_change *c, int64_t now_ms,

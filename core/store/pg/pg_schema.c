@@ -337,6 +337,40 @@ static const migration steps[] = {
      * (next_attempt_ms moved ahead); its send_at is kept here so the
      * outcome that releases it does not send it early. NULL: none. */
     {11, "ALTER TABLE messages ADD COLUMN send_at_ms bigint;"},
+    /* ---- issue 14 leftover: the quality pause shared (one
+     * self-contained step; 11 on its branch, after pacing's send_at_ms) ----
+     * wadispatch_pause keeps a row per provider and kind: 'config' (bad
+     * credentials, until_ms = the next probe) as before, and 'quality'
+     * (throttled for quality or at the tier, until_ms = its end). The
+     * claim statement's check (any row whose until_ms is ahead) needs no
+     * change. Written so that replaying it is harmless. */
+    {12, "ALTER TABLE wadispatch_pause ADD COLUMN IF NOT EXISTS"
+         " kind text NOT NULL DEFAULT 'config'"
+         " CHECK (kind IN ('config', 'quality'));"
+         "ALTER TABLE wadispatch_pause"
+         " DROP CONSTRAINT IF EXISTS wadispatch_pause_pkey,"
+         " ADD CONSTRAINT wadispatch_pause_pkey PRIMARY KEY (provider, kind);"},
+    /* ---- issue 17 item 5: the stats read (GET /v1/stats, /metrics) as
+     * one function (one self-contained step; 12 on its branch) ----
+     * The counts per status (version 7's counters), the oldest queued
+     * and oldest kept message, and the pending webhook events: what the
+     * daemon sent as text before, now planned once per connection
+     * (plpgsql keeps the plan of a statement without parameters) instead
+     * of at every scrape. OR REPLACE: harmless to replay. */
+    {13, "CREATE OR REPLACE FUNCTION wadispatch_stats()"
+         " RETURNS TABLE (k text, v bigint) LANGUAGE plpgsql STABLE AS $$"
+         " BEGIN"
+         "  RETURN QUERY SELECT c.status, sum(c.n)::bigint"
+         "   FROM wadispatch_status_counts AS c GROUP BY c.status"
+         /* the first entry of the queued range of (status, created_ms,
+          * id) */
+         "  UNION ALL SELECT '~oldest', (SELECT m.created_ms"
+         "   FROM messages AS m WHERE m.status = 'queued'"
+         "   ORDER BY m.status, m.created_ms LIMIT 1)"
+         "  UNION ALL SELECT '~outbox', count(*) FROM outbox"
+         "  UNION ALL SELECT '~oldest_all', min(m.created_ms)"
+         "   FROM messages AS m;"
+         " END $$;"},
 };
 
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))

@@ -14,49 +14,75 @@ static wa_pg_store *S(wa_store *st)
 	return st->impl;
 }
 
-int wa_pg_pause_get(wa_store *st, const char *provider, char *reason,
-                    size_t reason_len, int64_t *until_ms, char *err,
+static const char *const kind_name[WA_PAUSE_KINDS] = {"config", "quality"};
+
+/* Both kinds in one statement: the claimer reads them once a second. */
+int wa_pg_pause_get(wa_store *st, const char *provider,
+                    wa_shared_pause out[WA_PAUSE_KINDS], char *err,
                     size_t err_len)
 {
 	wa_pg_params p = {0};
 	PGresult *r;
-	int rc = 1;
 
+	memset(out, 0, WA_PAUSE_KINDS * sizeof(*out));
 	wa_pg_p_str(&p, provider);
 	r = wa_pg_read(S(st),
-	               "SELECT reason, until_ms FROM wadispatch_pause"
+	               "SELECT kind, reason, until_ms FROM wadispatch_pause"
 	               " WHERE provider = $1",
 	               &p, "pause read", err, err_len);
 	if (!r)
 		return -1;
-	if (PQntuples(r) == 1) {
-		wa_pg_copy(r, 0, 0, reason, reason_len);
-		*until_ms = wa_pg_i64(r, 0, 1);
-		rc = 0;
+	for (int row = 0; row < PQntuples(r); row++) {
+		const char *k = PQgetvalue(r, row, 0);
+
+		for (int i = 0; i < WA_PAUSE_KINDS; i++) {
+			if (strcmp(k, kind_name[i]) != 0)
+				continue;
+			out[i].on = true;
+			wa_pg_copy(r, row, 1, out[i].reason,
+			           sizeof(out[i].reason));
+			out[i].until_ms = wa_pg_i64(r, row, 2);
+		}
 	}
 	PQclear(r);
-	return rc;
+	return 0;
 }
 
-int wa_pg_pause_set(wa_store *st, const char *provider, const char *reason,
-                    int64_t until_ms, char *err, size_t err_len)
+/* A CONFIG pause is rewritten as it is (a failed probe sets the next);
+ * a quality pause keeps the later end, with the reason that set it. */
+int wa_pg_pause_set(wa_store *st, const char *provider, wa_pause_kind kind,
+                    const char *reason, int64_t until_ms, char *err,
+                    size_t err_len)
 {
 	wa_pg_params p = {0};
+	const char *sql;
 	PGresult *r;
 
+	if (kind < 0 || kind >= WA_PAUSE_KINDS) {
+		snprintf(err, err_len, "Unknown pause kind %d.", (int)kind);
+		return -1;
+	}
 	wa_pg_p_str(&p, provider);
+	wa_pg_p_str(&p, kind_name[kind]);
 	if (reason) {
 		wa_pg_p_str(&p, reason);
 		wa_pg_p_i64(&p, until_ms);
 	}
-	r = wa_pg_write(S(st),
-	                reason ? "INSERT INTO wadispatch_pause AS w"
-	                         " (provider, reason, until_ms)"
-	                         " VALUES ($1, $2, $3) ON CONFLICT (provider)"
-	                         " DO UPDATE SET reason = $2, until_ms = $3"
-	                       : "DELETE FROM wadispatch_pause"
-	                         " WHERE provider = $1",
-	                &p, "pause write", err, err_len);
+	if (!reason)
+		sql = "DELETE FROM wadispatch_pause"
+		      " WHERE provider = $1 AND kind = $2";
+	else if (kind == WA_PAUSE_CONFIG)
+		sql = "INSERT INTO wadispatch_pause AS w"
+		      " (provider, kind, reason, until_ms)"
+		      " VALUES ($1, $2, $3, $4) ON CONFLICT (provider, kind)"
+		      " DO UPDATE SET reason = $3, until_ms = $4";
+	else
+		sql = "INSERT INTO wadispatch_pause AS w"
+		      " (provider, kind, reason, until_ms)"
+		      " VALUES ($1, $2, $3, $4) ON CONFLICT (provider, kind)"
+		      " DO UPDATE SET reason = $3, until_ms = $4"
+		      " WHERE w.until_ms < $4";
+	r = wa_pg_write(S(st), sql, &p, "pause write", err, err_len);
 	PQclear(r);
 	return r ? 0 : -1;
 }

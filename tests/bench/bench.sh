@@ -3,13 +3,18 @@
 #
 # Not a test: it asserts nothing and is never run by CTest. Run it on an
 # otherwise idle machine after `make build`:
-#   tests/bench/bench.sh     (BUILD=build DUR=10s ROUNDS=3 RATE=200 N=20000)
+#   tests/bench/bench.sh     (BUILD=build DUR=10s ROUNDS=3 RATE=200 N=20000
+#                             BASE=)
 # Each wrk configuration runs ROUNDS times, interleaved with the others; the
 # summary gives medians, since one run on a shared machine can be off by 10 %.
+# BASE=<another build dir> (e.g. of the commit before a change) runs that
+# build's daemon right after this one's in every round, and the summary
+# gives both medians (req/s and server CPU per request) and the change.
 # It starts everything it measures on 127.0.0.1 and stops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
+BASE=${BASE:-}
 DUR=${DUR:-10s}
 RATE=${RATE:-200}
 N=${N:-20000}
@@ -24,6 +29,8 @@ trap cleanup EXIT
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 [ -x "$BUILD/core/wadispatchd" ] && [ -x "$BUILD/tests/bench/bench_hello" ] ||
 	{ echo "bench: build first (make build)" >&2; exit 1; }
+[ -z "$BASE" ] || [ -x "$BASE/core/wadispatchd" ] ||
+	{ echo "bench: no daemon in BASE=$BASE" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.02; done; return 1; }
@@ -41,17 +48,18 @@ wrk_run() {
 }
 
 req_s() { echo "$1" | sed -n 's/.*req_s=\([0-9]*\).*/\1/p'; }
+cpu_us() { echo "$1" | sed -n 's/.*server_cpu_us=\([0-9.]*\).*/\1/p'; }
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # pct A B: A as a percentage of B
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
 
-start_daemon() { # $1 = STORE_SYNC, rest = extra env
-	local sync=$1; shift
+start_daemon() { # $1 = STORE_SYNC, rest = extra env; the build: $DB or $BUILD
+	local sync=$1 b=${DB:-$BUILD}; shift
 	port=$(free_port)
 	rm -f "$TMP"/wa.db*
-	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$BUILD/providers" \
+	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$b/providers" \
 		STORE_PATH="$TMP/wa.db" STORE_SYNC="$sync" LOG_LEVEL=warn "$@" \
-		"$BUILD/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
+		"$b/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
 	dpid=$!
 	wait_ready "$port"
 }
@@ -72,12 +80,17 @@ round() {
 	kill "$hpid"; wait "$hpid" 2>/dev/null || true
 	for sync in full normal; do
 		for c in 64 256; do
-			start_daemon "$sync" MOCK_DELAY_MS=100
-			res=$(wrk_run $c "$port" tests/bench/send.lua "$dpid")
-			rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
-			req_s "$res" >> "$TMP/send.$sync.c$c"
-			echo "send    c=$c sync=$sync  round=$1 $res peak_rss=$rss"
-			kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
+			for which in new ${BASE:+base}; do
+				local DB=$BUILD tag=send pre=""
+				[ $which = base ] && { DB=$BASE; tag=base; pre=base.; }
+				start_daemon "$sync" MOCK_DELAY_MS=100
+				res=$(wrk_run $c "$port" tests/bench/send.lua "$dpid")
+				rss=$(awk '/VmHWM/ {print $2/1024 " MiB"}' /proc/$dpid/status)
+				req_s "$res" >> "$TMP/${pre}send.$sync.c$c"
+				cpu_us "$res" >> "$TMP/${pre}cpu.$sync.c$c"
+				printf '%-7s c=%s sync=%s  round=%s %s peak_rss=%s\n' "$tag" "$c" "$sync" "$1" "$res" "$rss"
+				kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
+			done
 		done
 	done
 }
@@ -96,6 +109,11 @@ for sync in full normal; do
 		line="median  send c=$c sync=$sync req_s=$s of_hello_c$c=$(pct "$s" "$(median "$TMP/hello.c$c")")"
 		[ "$c" = 64 ] || line+=" of_hello_c64=$(pct "$s" "$h64")"
 		echo "$line"
+		[ -n "$BASE" ] || continue
+		awk -v c="$c" -v y="$sync" -v b="$(median "$TMP/base.send.$sync.c$c")" -v n="$s" \
+			-v bc="$(median "$TMP/base.cpu.$sync.c$c")" -v nc="$(median "$TMP/cpu.$sync.c$c")" 'BEGIN {
+			printf "median  send c=%s sync=%s base req_s=%d new req_s=%d change=%+.1f%%; server_cpu_us base=%.1f new=%.1f change=%+.1f%%\n",
+				c, y, b, n, 100 * (n - b) / b, bc, nc, 100 * (nc - bc) / bc }'
 	done
 done
 

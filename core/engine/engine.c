@@ -133,12 +133,19 @@ void wa_engine_kick(wa_engine *e)
 	 * failure streak: an outcome that fails on its own while everything
 	 * else commits must not be retried (and roll back a group) on every
 	 * commit. */
+	bool wake = e->dry;
+
 	if (e->unrecorded && !e->rerecord_kicked) {
 		e->rerecord_at = wa_mono_ms();
 		e->rerecord_kicked = true;
+		wake = true;
 	}
+	/* A claimer that knows work is due wakes on its own (tokens, a free
+	 * slot, a finished job): a commit wakes it only when it is dry, not
+	 * once per commit (issue 17). The flag is read before it sleeps. */
 	e->kicked = true;
-	pthread_cond_signal(&e->claim_cond);
+	if (wake)
+		pthread_cond_signal(&e->claim_cond);
 	pthread_mutex_unlock(&e->mu);
 }
 

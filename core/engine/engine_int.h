@@ -75,6 +75,9 @@ struct wa_engine {
 	/* all below under mu */
 	bool started, stopping, abandon, shutdown, stopped;
 	bool kicked;
+	/* the claimer found nothing due (next_due, or a claim that came back
+	 * short of its due answer): only then does a kick wake it */
+	bool dry;
 	size_t in_flight;              /* claimed, outcome not yet committed */
 	wa_job *flying;                /* those in_flight jobs, linked */
 	size_t pending_finish;         /* finishes submitted to the writer */

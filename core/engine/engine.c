@@ -56,6 +56,16 @@ wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
 	wa_ratelimit_init(&e->rl, e->cfg.rate,
 	                  wa_ratelimit_default_burst(e->cfg.rate),
 	                  wa_mono_us());
+	e->linger_ms = WA_ENGINE_FINISH_LINGER_MS;
+	if (e->cfg.rate > 0) { /* a claim period and a margin */
+		int64_t period = (int64_t)(WA_ENGINE_CLAIM_SHARE * e->rl.burst *
+		                           1000 / e->cfg.rate);
+
+		if (period + WA_ENGINE_LINGER_MARGIN_MS > e->linger_ms)
+			e->linger_ms = period + WA_ENGINE_LINGER_MARGIN_MS;
+		if (e->linger_ms > WA_ENGINE_LINGER_MAX_MS)
+			e->linger_ms = WA_ENGINE_LINGER_MAX_MS;
+	}
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

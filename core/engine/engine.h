@@ -20,6 +20,11 @@
 #include "store/store.h"
 #include "store/writer.h"
 
+/* The longest a decided outcome waits to be committed with others (the
+ * claimer's next claim); a message whose provider call has ended stays
+ * "sending" under its lease that much longer at most. */
+#define WA_ENGINE_LINGER_MAX_MS 250
+
 typedef struct wa_engine_config {
 	unsigned workers; /* blocking-send threads */
 	double rate;      /* msgs/s; 0 = unlimited */

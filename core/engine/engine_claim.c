@@ -448,7 +448,7 @@ void *wa_engine_claimer_main(void *arg)
 		}
 		if (cap && !e->dry) {
 			int64_t now_us = wa_mono_us();
-			double group = e->cfg.rate * WA_ENGINE_CLAIM_PERIOD_S;
+			double group = WA_ENGINE_CLAIM_SHARE * e->rl.burst;
 			double least = group < 1             ? 1
 			               : group > (double)cap ? (double)cap
 			                                     : group;

@@ -66,7 +66,9 @@ wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
                             char *err, size_t err_len);
 int wa_engine_start(wa_engine *e, char *err, size_t err_len);
 
-/* New work was committed: wake a claimer. Thread-safe, cheap. */
+/* New work was committed: tell the claimer; it is woken only when it found
+ * nothing due (else it claims at its next turn anyway). Thread-safe,
+ * cheap. */
 void wa_engine_kick(wa_engine *e);
 
 /* Call cb once, from an engine thread, when the next attempt of message id

@@ -216,15 +216,19 @@ int main(int argc, char **argv)
 			       (long)settings.shutdown_timeout_s,
 			       (long)settings.http_timeout_ms);
 		/* A provider call still running when its lease ends can be
-		 * claimed again and sent twice. */
-		if (settings.lease_ms <= settings.http_timeout_ms) {
+		 * claimed again and sent twice; so can a decided outcome
+		 * still waiting to be committed with others (another
+		 * instance may take the message). */
+		if (settings.lease_ms <=
+		    settings.http_timeout_ms + WA_ENGINE_LINGER_MAX_MS) {
 			snprintf(
 			    err, sizeof(err),
 			    "LEASE_SECONDS (%lld s) must be longer than "
-			    "HTTP_TIMEOUT_MS (%ld ms): a provider call that "
-			    "outlives its lease can be sent twice",
+			    "HTTP_TIMEOUT_MS (%ld ms) and %d ms: a provider "
+			    "call that outlives its lease can be sent twice",
 			    (long long)(settings.lease_ms / 1000),
-			    (long)settings.http_timeout_ms);
+			    (long)settings.http_timeout_ms,
+			    WA_ENGINE_LINGER_MAX_MS);
 			return fail(err);
 		}
 	}

@@ -13,7 +13,11 @@ int64_t wa_mono_us(void)
 
 double wa_ratelimit_default_burst(double rate)
 {
-	return rate / 10.0 > 1.0 ? rate / 10.0 : 1.0;
+	double b = rate / 10.0, low = rate / 4.0 < 16.0 ? rate / 4.0 : 16.0;
+
+	if (b < low) /* a low rate: up to a quarter second, 16 at most */
+		b = low;
+	return b > 1.0 ? b : 1.0;
 }
 
 #define MICRO 1000000

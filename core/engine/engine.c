@@ -56,6 +56,16 @@ wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
 	wa_ratelimit_init(&e->rl, e->cfg.rate,
 	                  wa_ratelimit_default_burst(e->cfg.rate),
 	                  wa_mono_us());
+	e->linger_ms = WA_ENGINE_FINISH_LINGER_MS;
+	if (e->cfg.rate > 0) { /* a claim period and a margin */
+		int64_t period = (int64_t)(WA_ENGINE_CLAIM_SHARE * e->rl.burst *
+		                           1000 / e->cfg.rate);
+
+		if (period + WA_ENGINE_LINGER_MARGIN_MS > e->linger_ms)
+			e->linger_ms = period + WA_ENGINE_LINGER_MARGIN_MS;
+		if (e->linger_ms > WA_ENGINE_LINGER_MAX_MS)
+			e->linger_ms = WA_ENGINE_LINGER_MAX_MS;
+	}
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -133,12 +143,19 @@ void wa_engine_kick(wa_engine *e)
 	 * failure streak: an outcome that fails on its own while everything
 	 * else commits must not be retried (and roll back a group) on every
 	 * commit. */
+	bool wake = e->dry;
+
 	if (e->unrecorded && !e->rerecord_kicked) {
 		e->rerecord_at = wa_mono_ms();
 		e->rerecord_kicked = true;
+		wake = true;
 	}
+	/* A claimer that knows work is due wakes on its own (tokens, a free
+	 * slot, a finished job): a commit wakes it only when it is dry, not
+	 * once per commit (issue 17). The flag is read before it sleeps. */
 	e->kicked = true;
-	pthread_cond_signal(&e->claim_cond);
+	if (wake)
+		pthread_cond_signal(&e->claim_cond);
 	pthread_mutex_unlock(&e->mu);
 }
 

@@ -20,6 +20,11 @@
 #include "store/store.h"
 #include "store/writer.h"
 
+/* The longest a decided outcome waits to be committed with others (the
+ * claimer's next claim); a message whose provider call has ended stays
+ * "sending" under its lease that much longer at most. */
+#define WA_ENGINE_LINGER_MAX_MS 250
+
 typedef struct wa_engine_config {
 	unsigned workers; /* blocking-send threads */
 	double rate;      /* msgs/s; 0 = unlimited */
@@ -61,7 +66,9 @@ wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
                             char *err, size_t err_len);
 int wa_engine_start(wa_engine *e, char *err, size_t err_len);
 
-/* New work was committed: wake a claimer. Thread-safe, cheap. */
+/* New work was committed: tell the claimer; it is woken only when it found
+ * nothing due (else it claims at its next turn anyway). Thread-safe,
+ * cheap. */
 void wa_engine_kick(wa_engine *e);
 
 /* Call cb once, from an engine thread, when the next attempt of message id

@@ -355,9 +355,8 @@ static int due_now(wa_engine *e, int64_t *until)
 void *wa_engine_claimer_main(void *arg)
 {
 	wa_engine *e = arg;
-	bool dry = false;      /* nothing due before dry_until */
 	bool check = true;     /* ask next_due before the next claim */
-	int64_t dry_until = 0; /* mono */
+	int64_t dry_until = 0; /* mono: e->dry, nothing due before this */
 
 	pthread_mutex_lock(&e->mu);
 	while (!e->shutdown) {
@@ -369,13 +368,19 @@ void *wa_engine_claimer_main(void *arg)
 		long got;
 
 		e->done_head = NULL;
+		/* A kick (a commit: maybe a new message, a retry's new due
+		 * time) matters only when the claimer believes nothing is due:
+		 * while it claims what is due anyway, another next_due read
+		 * per commit would only cost CPU (issue 17). */
 		if (e->kicked) {
 			e->kicked = false;
-			dry = false;
-			check = true;
+			if (e->dry) {
+				e->dry = false;
+				check = true;
+			}
 		}
-		if (dry && now >= dry_until) {
-			dry = false;
+		if (e->dry && now >= dry_until) {
+			e->dry = false;
 			check = true;
 		}
 		pthread_mutex_unlock(&e->mu);
@@ -413,13 +418,13 @@ void *wa_engine_claimer_main(void *arg)
 				wake = min64(wake, q);
 			}
 		}
-		if (cap && !dry && check) {
+		if (cap && !e->dry && check) {
 			int due = due_now(e, &dry_until);
 
 			if (due > 0)
 				check = false;
 			else
-				dry = true;
+				e->dry = true;
 			/* A probe is due but no message is: the message that
 			 * paused it was canceled or expired, and there is
 			 * nothing to probe with. Resume; the next message sent
@@ -441,9 +446,9 @@ void *wa_engine_claimer_main(void *arg)
 			if (e->kicked || e->done_head)
 				continue;
 		}
-		if (cap && !dry) {
+		if (cap && !e->dry) {
 			int64_t now_us = wa_mono_us();
-			double group = e->cfg.rate * WA_ENGINE_CLAIM_PERIOD_S;
+			double group = WA_ENGINE_CLAIM_SHARE * e->rl.burst;
 			double least = group < 1             ? 1
 			               : group > (double)cap ? (double)cap
 			                                     : group;
@@ -473,7 +478,7 @@ void *wa_engine_claimer_main(void *arg)
 			if (got <
 			    0) { /* store trouble: try again a bit later */
 				wa_ratelimit_put_back(&e->rl, want);
-				dry = true;
+				e->dry = true;
 				dry_until = wa_mono_ms() + CLAIM_SAFETY_MS;
 				continue;
 			}
@@ -482,12 +487,12 @@ void *wa_engine_claimer_main(void *arg)
 			check = true; /* ran dry: ask when the next is due */
 			if (got ==
 			    0) { /* said due, gave nothing: do not spin */
-				dry = true;
+				e->dry = true;
 				dry_until = wa_mono_ms() + CLAIM_RECHECK_MS;
 			}
 			continue;
 		}
-		if (dry)
+		if (e->dry)
 			wake = min64(wake, dry_until);
 		if (e->done_head || e->kicked || e->shutdown)
 			continue;

@@ -13,14 +13,20 @@
 #define WA_ENGINE_HTTP_INFLIGHT 1024 /* default of http_max_inflight */
 #define WA_ENGINE_PROBE_MAX_MS 300000
 /* Outcomes wait to be committed together, in the claimer's next claim
- * transaction, at most this long (one transaction and one fsync for the
- * group instead of one each): see wa_job_finish. */
+ * transaction (one transaction and one fsync for the group instead of one
+ * each): see wa_job_finish. At most e->linger_ms: a claim period (below)
+ * and WA_ENGINE_LINGER_MARGIN_MS more, so that with a backlog every
+ * outcome rides a claim, at least WA_ENGINE_FINISH_LINGER_MS and at most
+ * WA_ENGINE_LINGER_MAX_MS (engine.h). */
 #define WA_ENGINE_FINISH_LINGER_MS 100
+#define WA_ENGINE_LINGER_MARGIN_MS 25
 #define WA_ENGINE_FINISH_GROUP_MAX 512 /* or until this many are waiting */
-/* Claims under a rate limit wait for this much of a second's tokens (90 %
- * of the bucket, whose default size is a tenth of a second's), so a claim
- * (a transaction) takes a group, not one message per token. */
-#define WA_ENGINE_CLAIM_PERIOD_S 0.09
+/* Claims under a rate limit wait for this share of the token bucket (whose
+ * default size, wa_ratelimit_default_burst, is a tenth of a second's tokens,
+ * up to a quarter second's at low rates), so a claim (a transaction) takes
+ * a group, not one message per token: every 90 ms from 160 msg/s on, every
+ * 180 ms at 80 msg/s, every 225 ms at 64 msg/s and below. */
+#define WA_ENGINE_CLAIM_SHARE 0.9
 
 struct json_object;
 
@@ -79,6 +85,9 @@ struct wa_engine {
 	/* all below under mu */
 	bool started, stopping, abandon, shutdown, stopped;
 	bool kicked;
+	/* the claimer found nothing due (next_due, or a claim that came back
+	 * short of its due answer): only then does a kick wake it */
+	bool dry;
 	size_t in_flight;              /* claimed, outcome not yet committed */
 	wa_job *flying;                /* those in_flight jobs, linked */
 	size_t pending_finish;         /* finishes submitted to the writer */
@@ -86,7 +95,8 @@ struct wa_engine {
 	wa_job *done_head;             /* committed, waiters to tell */
 	wa_job *fin_head, *fin_tail;   /* outcomes lingering before commit */
 	size_t fin_n;
-	int64_t fin_due; /* mono ms: commit the lingering group */
+	int64_t fin_due;   /* mono ms: commit the lingering group */
+	int64_t linger_ms; /* how long an outcome may wait (set at create) */
 	/* Outcomes the store refused to write (disk full, I/O error): still
 	 * in flight and written again by the claimer, at once after the next
 	 * commit that succeeds. If one of these messages is claimed again

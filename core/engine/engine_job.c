@@ -462,7 +462,7 @@ void wa_job_finish(wa_job *j)
 		e->fin_head = j;
 	e->fin_tail = j;
 	if (++e->fin_n == 1) { /* the claimer learns the group's due time */
-		e->fin_due = wa_mono_ms() + WA_ENGINE_FINISH_LINGER_MS;
+		e->fin_due = wa_mono_ms() + e->linger_ms;
 		pthread_cond_signal(&e->claim_cond);
 	}
 	/* A release (CONFIG) is written at once: the pause's probe logic

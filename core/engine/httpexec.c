@@ -432,20 +432,31 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
 {
 	wa_httpexec *hx = ud;
 	struct epoll_event ev = {0};
+	int op;
 
 	(void)easy;
-	(void)sockp;
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(hx->epfd, EPOLL_CTL_DEL, fd, NULL);
-		return 0;
+		return 0; /* libcurl forgets sockp with the socket */
 	}
 	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
 	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
 	ev.data.fd = fd;
-	if (epoll_ctl(hx->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-	    epoll_ctl(hx->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		wa_log(WA_LOG_WARN, "http", "Cannot watch socket %d: %s", fd,
-		       strerror(errno));
+	/* sockp (set by curl_multi_assign below) says the socket is in the
+	 * set already: one epoll_ctl per change, not a MOD that fails before
+	 * every ADD (a system call per transfer). */
+	op = sockp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(hx->epfd, op, fd, &ev) != 0) {
+		op = op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+		if (epoll_ctl(hx->epfd, op, fd, &ev) != 0) {
+			wa_log(WA_LOG_WARN, "http",
+			       "Cannot watch socket %d: %s", fd,
+			       strerror(errno));
+			return 0;
+		}
+	}
+	if (!sockp)
+		curl_multi_assign(hx->multi, fd, hx);
 	return 0;
 }
 

@@ -56,16 +56,25 @@ static void test_ratelimit(void)
 	int64_t t = 1000000;
 	size_t got = 0;
 
+	/* the default bucket: a tenth of a second's tokens, at a low rate up
+	 * to a quarter second's but at most 16; never below 1 */
+	CHECK(wa_ratelimit_default_burst(1000) == 100.0);
+	CHECK(wa_ratelimit_default_burst(160) == 16.0);
+	CHECK(wa_ratelimit_default_burst(80) == 16.0);
+	CHECK(wa_ratelimit_default_burst(40) == 10.0);
+	CHECK(wa_ratelimit_default_burst(2) == 1.0);
+	CHECK(wa_ratelimit_default_burst(0) == 1.0);
+
 	/* 10/s, burst 1: over one simulated second taken one by one every
 	 * ms: the initial token plus 10 refills */
-	wa_ratelimit_init(&rl, 10, wa_ratelimit_default_burst(10), t);
+	wa_ratelimit_init(&rl, 10, 1, t);
 	CHECK(rl.burst == 1.0);
 	for (int ms = 0; ms <= 1000; ms++)
 		got += wa_ratelimit_take(&rl, t + (int64_t)ms * 1000, 1);
 	CHECK_INT(got, 11);
 
 	/* 100/s, burst 10: the burst at once, then nothing until time moves */
-	wa_ratelimit_init(&rl, 100, wa_ratelimit_default_burst(100), t);
+	wa_ratelimit_init(&rl, 100, 10, t);
 	CHECK_INT(wa_ratelimit_take(&rl, t, 50), 10);
 	CHECK_INT(wa_ratelimit_take(&rl, t, 1), 0);
 	CHECK_INT(wa_ratelimit_wait_us(&rl, t), 10001);

@@ -66,11 +66,13 @@ static void *worker(void *arg)
 			    (time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
 			nanosleep(&ts, NULL);
 		}
+		/* a recipient each, as a campaign has: the per-recipient
+		 * interval (on by default) then holds nothing back */
 		snprintf(body, sizeof(body),
-		         "{\"recipient_phone\":\"+5564999998888\",\"message_"
+		         "{\"recipient_phone\":\"+5564%09ld\",\"message_"
 		         "body\":\"soak %ld\","
 		         "\"external_id\":\"%s-%ld\"}",
-		         n, prefix, n);
+		         n % 1000000000L, n, prefix, n);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		atomic_fetch_add(&sent, 1);
 		if (curl_easy_perform(c) == CURLE_OK &&

@@ -11,6 +11,8 @@
 # copied): the external_id index is then larger than SQLite's default 2 MiB
 # page cache, as in a store that has been in service a while.
 # Extra daemon settings for both runs go in DAEMON_ENV ("KEY=value ...").
+# BASE=<another build dir> (e.g. main's) runs it too, interleaved, for a
+# before/after in one invocation.
 # Rounds are interleaved (sequential, random, sequential, ...); the summary
 # gives medians and random as a share of sequential (issue 17: >= 75 %).
 set -euo pipefail
@@ -20,6 +22,7 @@ DUR=${DUR:-10s}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
 DAEMON_ENV=${DAEMON_ENV:-}
+BASE=${BASE:-}
 PREFILL=${PREFILL:-0}
 KEY=bench-key-0123456789
 export WA_BENCH_KEY=$KEY
@@ -36,15 +39,15 @@ wait_ready() { for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$1/health" >
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-run() { # $1 = lua script; prints wrk's RESULT line, CPU per request, store size
-	local port dpid t0 t1 out hz
+run() { # $1 = lua script, $2 = build dir; prints wrk's RESULT line, CPU per request, store size
+	local port dpid t0 t1 out hz b=${2:-$BUILD}
 	port=$(free_port)
 	rm -f "$TMP"/wa.db*
 	[ "$PREFILL" -gt 0 ] && cp "$TMP/template.db" "$TMP/wa.db"
 	# shellcheck disable=SC2086
 	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$BUILD/providers" \
 		STORE_PATH="$TMP/wa.db" STORE_SYNC=full LOG_LEVEL=warn ACCESS_LOG=false \
-		PROVIDER_RATE=0.0001 $DAEMON_ENV "$BUILD/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
+		PROVIDER_RATE=0.0001 $DAEMON_ENV "$b/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
 	dpid=$!
 	wait_ready "$port"
 	hz=$(getconf CLK_TCK)
@@ -70,14 +73,20 @@ if [ "$PREFILL" -gt 0 ]; then
 			'mock', 'sent', 1, 0, 0, 0, 0 FROM n; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 fi
 echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -c$CONNS -d$DUR; $ROUNDS rounds; STORE_SYNC=full; PREFILL=$PREFILL; DAEMON_ENV=$DAEMON_ENV"
+builds="$BUILD"
+[ -n "$BASE" ] && builds="$BASE $BUILD"
 for r in $(seq 1 "$ROUNDS"); do
-	for kind in sequential random; do
-		lua=tests/bench/send.lua
-		[ $kind = random ] && lua=tests/bench/send_random.lua
-		res=$(run $lua)
-		echo "$res" | sed -n 's/.*req_s=\([0-9]*\).*/\1/p' >> "$TMP/$kind"
-		echo "$kind round=$r $res"
+	for b in $builds; do
+		for kind in sequential random; do
+			lua=tests/bench/send.lua
+			[ $kind = random ] && lua=tests/bench/send_random.lua
+			res=$(run $lua "$b")
+			echo "$res" | sed -n 's/.*req_s=\([0-9]*\).*/\1/p' >> "$TMP/$kind-${b//\//_}"
+			echo "$kind build=$b round=$r $res"
+		done
 	done
 done
-s=$(median "$TMP/sequential"); x=$(median "$TMP/random")
-echo "median sequential req_s=$s random req_s=$x random_of_sequential=$(awk -v a="$x" -v b="$s" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
+for b in $builds; do
+	s=$(median "$TMP/sequential-${b//\//_}"); x=$(median "$TMP/random-${b//\//_}")
+	echo "median build=$b sequential req_s=$s random req_s=$x random_of_sequential=$(awk -v a="$x" -v b="$s" 'BEGIN { printf "%.1f%%", 100 * a / b }')"
+done

@@ -338,6 +338,7 @@ static void sq_close(wa_store *base)
 	wa_sq_store *s = base->impl;
 	size_t i;
 
+	wa_sq_ckpt_stop(s);
 	for (i = 0; i < s->n_readers; i++)
 		wa_sq_reader_free(s->readers[i]);
 	for (i = 0; i < W_N; i++)
@@ -486,9 +487,11 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	s->base.kind = "sqlite";
 	wa_store_instance_id(s->instance, sizeof(s->instance));
 	s->base.impl = s;
+	/* With synchronous=FULL the write connection's WAL writes are
+	 * gathered until each commit's sync (sqlite_vfs.c). */
 	if (sqlite3_open_v2(path, &s->wdb,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+	                    sync_full ? wa_sq_wal_vfs() : NULL) != SQLITE_OK) {
 		snprintf(e, sizeof(e), "%s",
 		         s->wdb ? sqlite3_errmsg(s->wdb) : "out of memory");
 		goto fail;
@@ -502,14 +505,20 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	                NULL, e, sizeof(e)) < 0 ||
 	    exec_pragma(s->wdb, "PRAGMA foreign_keys = ON", NULL, e,
 	                sizeof(e)) < 0 ||
-	    /* Checkpoint small and often: the copy runs inside a COMMIT that
-	     * requests wait for, and 200 pages keeps that wait short (p99 of
-	     * the send path) at a few per cent of throughput. */
-	    exec_pragma(s->wdb, "PRAGMA wal_autocheckpoint = 200", NULL, e,
+	    /* The message insert (INSERT ... SELECT) and the outbox insert
+	     * keep a statement journal: the original of every page they
+	     * change, so one statement can be undone inside the group's
+	     * transaction. Debian's SQLite keeps it in a temporary file once
+	     * past 64 KiB, i.e. from the third message of a group on: two
+	     * pwrite calls per page per message (about 16 KiB a message),
+	     * half the writer's system calls. In memory it is a copy that
+	     * goes at the end of each statement. */
+	    exec_pragma(s->wdb, "PRAGMA temp_store = MEMORY", NULL, e,
 	                sizeof(e)) < 0 ||
 	    wa_sq_migrate(s->wdb, e, sizeof(e)) < 0 ||
 	    wa_sq_prepare_writes(s, e, sizeof(e)) < 0 ||
-	    wa_sq_counts_init(s, e, sizeof(e)) < 0)
+	    wa_sq_counts_init(s, e, sizeof(e)) < 0 ||
+	    wa_sq_ckpt_start(s, sync_full, e, sizeof(e)) < 0)
 		goto fail;
 	if (stat(path, &sb) < 0) {
 		snprintf(e, sizeof(e), "%s", strerror(errno));

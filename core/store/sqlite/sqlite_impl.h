@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "store/store.h"
@@ -111,6 +112,16 @@ typedef struct wa_sq_store {
 	sqlite3_stmt *ps[16];
 	atomic_long b_used, b_held;
 	atomic_llong b_frees;
+	/* Appended (issue 17): WAL checkpoints on a thread of their own
+	 * (sqlite_ckpt.c) */
+	pthread_t ck_thread;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;
+	atomic_bool ck_want;
+	atomic_bool ck_stop;
+	bool ck_inited, ck_running;
+	int ck_signaled; /* writer thread: WAL frames at the last wake-up */
+	sqlite3 *ck_db;
 } wa_sq_store;
 
 /* sqlite_pace.c: a queued claim candidate that may go */
@@ -148,6 +159,25 @@ int wa_sq_pace_pull(wa_sq_store *s, const char *id, int64_t now_ms, char *err,
 void wa_sq_set_pacing(wa_store *st, const wa_store_pacing *p);
 void wa_sq_budget(wa_store *st, wa_store_budget *out);
 void wa_sq_pace_close(wa_sq_store *s);
+
+/* sqlite_ckpt.c: every WA_SQ_CKPT_PAGES new WAL frames (4 KiB pages) wake
+ * the checkpointer; at WA_SQ_CKPT_CAP frames in the WAL the writer
+ * checkpoints what is left itself. */
+#define WA_SQ_CKPT_PAGES 256
+#define WA_SQ_CKPT_CAP 8192
+/* Open the checkpoint connection, start its thread and hook the write
+ * connection's commits to it (replaces wal_autocheckpoint). 0, or -1 with
+ * err (wa_sq_ckpt_stop cleans up either way). */
+int wa_sq_ckpt_start(wa_sq_store *s, bool sync_full, char *err, size_t err_len);
+/* Stop the thread and close its connection (before the write
+ * connection closes). */
+void wa_sq_ckpt_stop(wa_sq_store *s);
+
+/* sqlite_vfs.c: the name of the VFS that gathers the WAL writes of a
+ * transaction until its sync, for the write connection with
+ * synchronous=FULL only; NULL when it cannot be registered (then the
+ * default VFS). */
+const char *wa_sq_wal_vfs(void);
 
 /* sqlite_schema.c: create or upgrade the schema to
  * WA_SQ_SCHEMA_VERSION. 0, or -1 with err. */

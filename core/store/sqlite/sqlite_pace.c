@@ -410,40 +410,38 @@ int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
 	return at;
 }
 
-int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
-                        char *err, size_t err_len)
+/* Run pacing statement which on (?1 message id, ?2 a time). 0 or -1. */
+static int id_write(wa_sq_store *s, int which, const char *id, int64_t at_ms,
+                    const char *what, char *err, size_t err_len)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = ps(s, which, err, err_len);
 	int rc;
 
-	if (!s->pace.per_recipient || s->pace.interval_ms <= 0)
-		return 0;
-	if (!(st = ps(s, P_LANE_DONE, err, err_len)))
+	if (!st)
 		return -1;
 	wa_sq_bind_str(st, 1, id);
-	sqlite3_bind_int64(st, 2, at_ms + s->pace.interval_ms);
+	sqlite3_bind_int64(st, 2, at_ms);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return wa_sq_werr(s, "pacing lane", err, err_len);
+		return wa_sq_werr(s, what, err, err_len);
 	return 0;
+}
+
+int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
+                        char *err, size_t err_len)
+{
+	if (!s->pace.per_recipient || s->pace.interval_ms <= 0)
+		return 0;
+	return id_write(s, P_LANE_DONE, id, at_ms + s->pace.interval_ms,
+	                "pacing lane", err, err_len);
 }
 
 int wa_sq_pace_pull(wa_sq_store *s, const char *id, int64_t now_ms, char *err,
                     size_t err_len)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	if (!s->pace.per_recipient)
 		return 0;
-	if (!(st = ps(s, P_PULL, err, err_len)))
-		return -1;
-	wa_sq_bind_str(st, 1, id);
-	sqlite3_bind_int64(st, 2, now_ms + s->pace.interval_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return wa_sq_werr(s, "pacing pull", err, err_len);
-	return 0;
+	return id_write(s, P_PULL, id, now_ms + s->pace.interval_ms,
+	                "pacing pull", err, err_len);
 }

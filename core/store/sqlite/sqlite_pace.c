@@ -24,7 +24,8 @@ enum {
 	P_LATE_SET,
 	P_LANE_DONE,
 	P_HOLD,
-	P_PULL
+	P_PULL,
+	P_PHONE_OF
 };
 
 static const char *const pace_sql[] = {
@@ -52,10 +53,12 @@ static const char *const pace_sql[] = {
     [P_BUDGET] = "SELECT count(*), min(counted_ms) FROM recipients"
                  " WHERE counted_ms > ?1",
     [P_OPEN] = "SELECT last_inbound_ms FROM contacts WHERE phone = ?1",
+    /* VALUES, not SELECT: an INSERT ... SELECT makes SQLite keep a
+     * statement journal (sqlite_write.c, wa_sq_insert) */
     [P_LANE_DONE] = "INSERT INTO recipients (phone, next_ok_ms)"
-                    " SELECT phone, ?2 FROM messages WHERE id = ?1"
-                    " ON CONFLICT (phone) DO UPDATE SET next_ok_ms ="
-                    " max(next_ok_ms, excluded.next_ok_ms)",
+                    " VALUES (?1, ?2) ON CONFLICT (phone) DO UPDATE SET"
+                    " next_ok_ms = max(next_ok_ms, excluded.next_ok_ms)",
+    [P_PHONE_OF] = "SELECT phone FROM messages WHERE id = ?1",
     [P_HOLD] = "UPDATE messages SET next_attempt_ms = ?2, held = 1"
                " WHERE rowid = ?1",
     /* the phone's first queued message, if it was held; not before its
@@ -431,10 +434,27 @@ static int id_write(wa_sq_store *s, int which, const char *id, int64_t at_ms,
 int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
                         char *err, size_t err_len)
 {
+	sqlite3_stmt *st;
+	char phone[WA_PHONE_MAX];
+	int rc;
+
 	if (!s->pace.per_recipient || s->pace.interval_ms <= 0)
 		return 0;
-	return id_write(s, P_LANE_DONE, id, at_ms + s->pace.interval_ms,
-	                "pacing lane", err, err_len);
+	if (!(st = ps(s, P_PHONE_OF, err, err_len)))
+		return -1;
+	wa_sq_bind_str(st, 1, id);
+	if ((rc = row(s, st, err, err_len)) <= 0)
+		return rc;
+	wa_sq_col_copy(st, 0, phone, sizeof(phone));
+	sqlite3_reset(st);
+	if (!(st = ps(s, P_LANE_DONE, err, err_len)))
+		return -1;
+	wa_sq_bind_str(st, 1, phone);
+	sqlite3_bind_int64(st, 2, at_ms + s->pace.interval_ms);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0
+	                         : wa_sq_werr(s, "pacing lane", err, err_len);
 }
 
 int wa_sq_pace_pull(wa_sq_store *s, const char *id, int64_t now_ms, char *err,

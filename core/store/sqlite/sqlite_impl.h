@@ -185,13 +185,15 @@ const char *wa_sq_wal_vfs(void);
  * WA_SQ_SCHEMA_VERSION. 0, or -1 with err. */
 int wa_sq_migrate(sqlite3 *db, char *err, size_t err_len);
 
+/* sqlite_insert.c (the statements are the writer's, sqlite_write.c) */
+int wa_sq_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
+                 char *err, size_t err_len);
+
 /* sqlite_write.c */
 int wa_sq_prepare_writes(wa_sq_store *s, char *err, size_t err_len);
 int wa_sq_begin(wa_store *st, char *err, size_t err_len);
 int wa_sq_commit(wa_store *st, char *err, size_t err_len);
 void wa_sq_rollback(wa_store *st);
-int wa_sq_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
-                 char *err, size_t err_len);
 int wa_sq_claim(wa_store *st, int64_t now_ms, int64_t lease_until_ms,
                 size_t max, wa_message_rec *out, size_t *n, char *err,
                 size_t err_len);
@@ -287,5 +289,9 @@ void wa_sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t n);
 int wa_sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 /* Map a status column back to the enum (-1 when unknown). */
 int wa_sq_col_status(sqlite3_stmt *st, int col);
+/* Step a write statement that returns no row, then reset it and clear
+ * its bindings. 0, or -1 with err set (wa_sq_werr). */
+int wa_sq_step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
+                    char *err, size_t err_len);
 
 #endif

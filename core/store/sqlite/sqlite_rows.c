@@ -99,3 +99,16 @@ int wa_sq_werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
 	         sqlite3_errmsg(s->wdb));
 	return -1;
 }
+
+/* Step a statement expected to return no row, then reset it. 0 or -1. */
+int wa_sq_step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
+                    char *err, size_t err_len)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		wa_sq_werr(s, what, err, err_len);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

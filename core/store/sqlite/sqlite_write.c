@@ -123,26 +123,6 @@ static wa_sq_store *S(wa_store *st)
 	return st->impl;
 }
 
-/* Describe the connection's last error; remember I/O-class failures so
- * ping reports the store unusable until a commit succeeds again. */
-
-/* Step a statement expected to return no row, then reset it. */
-static int step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
-                     char *err, size_t err_len)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc != SQLITE_DONE) {
-		wa_sq_werr(s, what, err, err_len);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return 0;
-}
-
 static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
                        int64_t at_ms, const char *detail, char *err,
                        size_t err_len)
@@ -153,7 +133,7 @@ static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
 	wa_sq_bind_str(st, 2, wa_msg_status_name(status));
 	sqlite3_bind_int64(st, 3, at_ms);
 	wa_sq_bind_str(st, 4, detail ? detail : "");
-	return step_done(s, st, "history insert", err, err_len);
+	return wa_sq_step_done(s, st, "history insert", err, err_len);
 }
 
 /* Outbox events exist only for externally meaningful statuses (store.h). */
@@ -187,7 +167,7 @@ static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
 	sqlite3_bind_int64(st, 4, at_ms);
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_value(st, 5 + i, sqlite3_column_value(src, i));
-	rc = step_done(s, st, "outbox insert", err, err_len);
+	rc = wa_sq_step_done(s, st, "outbox insert", err, err_len);
 	sqlite3_reset(src);
 	sqlite3_clear_bindings(src);
 	return rc;
@@ -208,7 +188,7 @@ int wa_sq_begin(wa_store *st, char *err, size_t err_len)
 	wa_sq_store *s = S(st);
 
 	wa_sq_counts_reset(s);
-	return step_done(s, s->ws[W_BEGIN], "begin", err, err_len);
+	return wa_sq_step_done(s, s->ws[W_BEGIN], "begin", err, err_len);
 }
 
 int wa_sq_commit(wa_store *st, char *err, size_t err_len)
@@ -218,7 +198,7 @@ int wa_sq_commit(wa_store *st, char *err, size_t err_len)
 	/* the group's status changes, once, in the same transaction */
 	if (wa_sq_counts_flush(s) < 0)
 		return wa_sq_werr(s, "status count update", err, err_len);
-	if (step_done(s, s->ws[W_COMMIT], "commit", err, err_len) < 0)
+	if (wa_sq_step_done(s, s->ws[W_COMMIT], "commit", err, err_len) < 0)
 		return -1;
 	atomic_store(&s->write_fault, 0);
 	return 0;
@@ -244,152 +224,6 @@ void wa_sq_rollback(wa_store *st)
 	if (fault == SQLITE_FULL || fault == SQLITE_IOERR)
 		sqlite3_wal_checkpoint_v2(
 		    s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-}
-
-static bool same_str(const char *a, const unsigned char *b)
-{
-	if (!a || !b)
-		return !a && !b;
-	return strcmp(a, (const char *)b) == 0;
-}
-
-/* Is phone opted out? 1 yes, 0 no, -1 error (err set). */
-static int opted_out(wa_sq_store *s, const char *phone, char *err,
-                     size_t err_len)
-{
-	sqlite3_stmt *st = s->ws[W_FIND_OPTOUT];
-	int rc;
-
-	wa_sq_bind_str(st, 1, phone);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		wa_sq_werr(s, "opt-out lookup", err, err_len);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* The insert was refused and no message holds m->external_id: the phone
- * must be opted out. */
-static int find_optout(wa_sq_store *s, const wa_new_message *m,
-                       wa_insert_result *res, char *err, size_t err_len)
-{
-	sqlite3_stmt *st = s->ws[W_FIND_OPTOUT];
-	int rc;
-
-	wa_sq_bind_str(st, 1, m->phone);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		res->kind = WA_INSERT_SUPPRESSED;
-		wa_sq_col_copy(st, 0, res->opt_source, sizeof(res->opt_source));
-		res->opt_at_ms = sqlite3_column_int64(st, 1);
-	} else if (rc == SQLITE_DONE) {
-		snprintf(err, err_len,
-		         "The insert did nothing but no message holds the "
-		         "external_id and the phone is not opted out.");
-	} else {
-		wa_sq_werr(s, "opt-out lookup", err, err_len);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* The message already stored under m->external_id, compared with m;
- * none: the phone is opted out. */
-static int find_existing(wa_sq_store *s, const wa_new_message *m,
-                         wa_insert_result *res, char *err, size_t err_len)
-{
-	sqlite3_stmt *st = s->ws[W_FIND_EXT];
-	int rc, status;
-	bool same;
-
-	wa_sq_bind_str(st, 1, m->external_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return find_optout(s, m, res, err, err_len);
-	}
-	if (rc != SQLITE_ROW) {
-		wa_sq_werr(s, "lookup", err, err_len);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return -1;
-	}
-	same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
-	       same_str(m->body, sqlite3_column_text(st, 4)) &&
-	       same_str(m->template_json, sqlite3_column_text(st, 5)) &&
-	       same_str(m->media_url, sqlite3_column_text(st, 6)) &&
-	       same_str(m->content_json, sqlite3_column_text(st, 7));
-	res->kind = same ? WA_INSERT_REPLAYED : WA_INSERT_CONFLICT;
-	wa_sq_col_copy(st, 0, res->id, sizeof(res->id));
-	status = wa_sq_col_status(st, 1);
-	res->status = status < 0 ? WA_MSG_FAILED : (wa_msg_status)status;
-	res->created_ms = sqlite3_column_int64(st, 2);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return 0;
-}
-
-/* Insert first and look the external_id up only when the insert did
- * nothing: the unique index is searched once on the common path. Never
- * to a phone that opted out (store.h); that is a lookup of its own
- * because an INSERT ... SELECT ... WHERE NOT EXISTS would make SQLite
- * keep a statement journal (a copy of every page the insert changes):
- * measured with callgrind, 74,000 of the 131,000 instructions of each
- * insert. The writer is the only one writing, so nothing comes between
- * the lookup and the insert. */
-int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
-                 char *err, size_t err_len)
-{
-	wa_sq_store *s = S(base);
-	sqlite3_stmt *st = s->ws[W_INSERT_MSG];
-	int held;
-
-	if (!m->external_id || !m->phone || !m->body || !m->provider ||
-	    !m->id[0]) {
-		snprintf(err, err_len,
-		         "A message needs an id, external_id, "
-		         "phone, body and provider.");
-		return -1;
-	}
-	memset(res, 0, sizeof(*res));
-	if ((held = opted_out(s, m->phone, err, err_len)) != 0)
-		/* an external_id already stored still answers as a replay
-		 * or a conflict */
-		return held < 0 ? -1 : find_existing(s, m, res, err, err_len);
-	/* behind an earlier message of its phone: held from the start, so
-	 * the claim never has to look at it until that one's outcome pulls
-	 * it (sqlite_pace.c) */
-	if ((held = wa_sq_pace_insert_held(s, m->phone, err, err_len)) < 0)
-		return -1;
-	wa_sq_bind_str(st, 1, m->id);
-	wa_sq_bind_str(st, 2, m->external_id);
-	wa_sq_bind_str(st, 3, m->phone);
-	wa_sq_bind_str(st, 4, m->body);
-	wa_sq_bind_str(st, 5, m->template_json);
-	wa_sq_bind_str(st, 6, m->media_url);
-	wa_sq_bind_str(st, 7, m->provider);
-	sqlite3_bind_int64(st, 8, m->created_ms);
-	sqlite3_bind_int64(st, 9, m->expires_ms);
-	wa_sq_bind_str(st, 10, m->content_json);
-	sqlite3_bind_int64(
-	    st, 11,
-	    held ? wa_store_pace_hold_until(m->created_ms, m->created_ms)
-	         : m->created_ms);
-	sqlite3_bind_int(st, 12, held);
-	/* No history row: the queued entry is implied by created_ms (see
-	 * load_history in sqlite.c). Queued has no outbox event. */
-	if (step_done(s, st, "insert", err, err_len) < 0)
-		return -1;
-	if (sqlite3_changes(s->wdb) == 0)
-		return find_existing(s, m, res, err, err_len);
-	res->kind = WA_INSERT_CREATED;
-	snprintf(res->id, sizeof(res->id), "%s", m->id);
-	res->status = WA_MSG_QUEUED;
-	res->created_ms = m->created_ms;
-	return 0;
 }
 
 typedef struct cand {
@@ -584,7 +418,7 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 		return -1;
 	}
 	wa_sq_bind_str(st, 1, id);
-	if (step_done(s, st, "finish", err, err_len) < 0 ||
+	if (wa_sq_step_done(s, st, "finish", err, err_len) < 0 ||
 	    (o->kind != WA_OUT_RELEASE &&
 	     wa_sq_pace_finished(s, id, o->at_ms, err, err_len) < 0) ||
 	    ((o->kind == WA_OUT_SENT || o->kind == WA_OUT_FAILED) &&
@@ -616,7 +450,7 @@ int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
 	}
 	wa_sq_bind_str(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_ms);
-	if (step_done(s, st, "cancel", err, err_len) < 0 ||
+	if (wa_sq_step_done(s, st, "cancel", err, err_len) < 0 ||
 	    wa_sq_pace_pull(s, id, now_ms, err, err_len) < 0 ||
 	    record(s, id, WA_MSG_CANCELED, now_ms, "", err, err_len) < 0)
 		return -1;
@@ -684,7 +518,7 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 	wa_sq_bind_str(st, 2, wa_msg_status_name(c->status));
 	sqlite3_bind_int64(st, 3, c->at_ms);
 	wa_sq_bind_str(st, 4, c->status == WA_MSG_FAILED ? c->error : NULL);
-	if (step_done(s, st, "status update", err, err_len) < 0 ||
+	if (wa_sq_step_done(s, st, "status update", err, err_len) < 0 ||
 	    record(s, id, c->status, c->at_ms, c->error ? c->error : "", err,
 	           err_len) < 0)
 		return -1;
@@ -699,11 +533,13 @@ long wa_sq_release_all(wa_store *base, int64_t now_ms, char *err,
 
 	sqlite3_bind_int64(s->ws[W_RELEASE_HIST], 1, now_ms);
 	wa_sq_bind_str(s->ws[W_RELEASE_HIST], 2, s->instance);
-	if (step_done(s, s->ws[W_RELEASE_HIST], "release", err, err_len) < 0)
+	if (wa_sq_step_done(s, s->ws[W_RELEASE_HIST], "release", err, err_len) <
+	    0)
 		return -1;
 	sqlite3_bind_int64(s->ws[W_RELEASE_ALL], 1, now_ms);
 	wa_sq_bind_str(s->ws[W_RELEASE_ALL], 2, s->instance);
-	if (step_done(s, s->ws[W_RELEASE_ALL], "release", err, err_len) < 0)
+	if (wa_sq_step_done(s, s->ws[W_RELEASE_ALL], "release", err, err_len) <
+	    0)
 		return -1;
 	return (long)sqlite3_changes(s->wdb);
 }
@@ -766,7 +602,7 @@ int wa_sq_outbox_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 	for (i = 0; i < *n; i++) {
 		sqlite3_bind_int64(st, 1, out[i].seq);
 		sqlite3_bind_int64(st, 2, lease_until_ms);
-		if (step_done(s, st, "outbox lease", err, err_len) < 0) {
+		if (wa_sq_step_done(s, st, "outbox lease", err, err_len) < 0) {
 			while (*n > 0)
 				wa_outbox_event_free(&out[--(*n)]);
 			return -1;
@@ -787,7 +623,7 @@ int wa_sq_outbox_finish(wa_store *base, int64_t seq, bool delivered,
 		sqlite3_bind_int64(st, 2, next_attempt_ms);
 		wa_sq_bind_str(st, 3, error);
 	}
-	if (step_done(s, st, "outbox finish", err, err_len) < 0)
+	if (wa_sq_step_done(s, st, "outbox finish", err, err_len) < 0)
 		return -1;
 	return sqlite3_changes(s->wdb) > 0 ? 0 : 1;
 }
@@ -800,7 +636,7 @@ long wa_sq_purge(wa_store *base, int64_t before_ms, size_t max, char *err,
 
 	sqlite3_bind_int64(st, 1, before_ms);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	if (step_done(s, st, "purge", err, err_len) < 0)
+	if (wa_sq_step_done(s, st, "purge", err, err_len) < 0)
 		return -1;
 	return (long)sqlite3_changes(s->wdb);
 }

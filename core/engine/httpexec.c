@@ -21,6 +21,10 @@
 #define HX_MAX_SECRETS 32
 #define HX_EVENTS 64 /* epoll events taken per wait */
 
+/* What an easy handle's options are set up for: a handle keeps them from
+ * one transfer to the next, and only a change of method resets it. */
+enum { HX_M_NONE, HX_M_POST, HX_M_GET, HX_M_CUSTOM };
+
 /* A delivery waiting for a transfer slot. */
 typedef struct hx_item {
 	struct hx_item *next;
@@ -36,7 +40,8 @@ typedef struct hx_xfer {
 	struct hx_xfer *aprev, *anext; /* in the active list */
 	struct wa_httpexec *hx;
 	CURL *easy;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs; /* the last request's, kept while they match */
+	int method;              /* HX_M_*: what the handle is set up for */
 	hx_item item;
 	wa_http_request req;
 	char *body_buf;
@@ -159,7 +164,6 @@ static hx_xfer *xfer_get(wa_httpexec *hx)
 
 	if (x) {
 		hx->pool = x->next;
-		curl_easy_reset(x->easy);
 	} else {
 		x = calloc(1, sizeof(*x));
 		if (!x)
@@ -191,8 +195,6 @@ static hx_xfer *xfer_get(wa_httpexec *hx)
 
 static void xfer_put(wa_httpexec *hx, hx_xfer *x)
 {
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
 	x->next = hx->pool;
 	hx->pool = x;
 }
@@ -204,42 +206,51 @@ static void set_result(wa_result *res, wa_result_class cls, const char *what,
 	snprintf(res->error, sizeof(res->error), "%s%s", what, detail);
 }
 
-/* Options for one request; 0 or -1 (res filled). */
-static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
+/* Whether x's header list is the one r asks for ("Expect:" last). */
+static bool hdrs_match(const hx_xfer *x, const wa_http_request *r)
 {
-	wa_http_request *r = &x->req;
+	const struct curl_slist *l = x->hdrs;
+
+	for (size_t i = 0; i < r->n_headers; i++, l = l->next)
+		if (!l || strcmp(l->data, r->headers[i]) != 0)
+			return false;
+	return l && strcmp(l->data, "Expect:") == 0 && !l->next;
+}
+
+/* The header list for r: the last one when it matches (a provider sends
+ * the same headers every time), else a new one. false: out of memory. */
+static bool hdrs_set(hx_xfer *x, const wa_http_request *r)
+{
+	struct curl_slist *h = NULL, *l;
+
+	if (x->hdrs && hdrs_match(x, r))
+		return true;
+	for (size_t i = 0; i <= r->n_headers; i++) {
+		/* no "100 Continue" round trip */
+		l = curl_slist_append(h, i < r->n_headers ? r->headers[i]
+		                                          : "Expect:");
+		if (!l) {
+			curl_slist_free_all(h);
+			return false;
+		}
+		h = l;
+	}
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, h);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = h;
+	return true;
+}
+
+/* The options that stay from one transfer to the next, for method m: set
+ * when the handle is new or its method changes (after a reset, since a
+ * GET after a POST must not keep the POST's fields). */
+static void xfer_configure(wa_httpexec *hx, hx_xfer *x, int m)
+{
 	CURL *c = x->easy;
-	long timeout = r->timeout_ms ? (long)r->timeout_ms : hx->cfg.timeout_ms;
-	bool ok = true;
 
-	r->method[sizeof(r->method) - 1] = 0;
-	r->url[sizeof(r->url) - 1] = 0;
-	if (r->n_headers > WA_HEADERS_MAX || r->body_len > r->body_cap) {
-		set_result(x->item.res, WA_RESULT_REJECT,
-		           "provider built an invalid request", "");
-		return -1;
-	}
-	for (size_t i = 0; i < r->n_headers && ok; i++) {
-		struct curl_slist *l;
-
-		r->headers[i][WA_HEADER_MAX - 1] = 0;
-		l = curl_slist_append(x->hdrs, r->headers[i]);
-		ok = l != NULL;
-		if (l)
-			x->hdrs = l;
-	}
-	if (ok) { /* no "100 Continue" round trip */
-		struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
-
-		ok = l != NULL;
-		if (l)
-			x->hdrs = l;
-	}
-	if (!ok) {
-		set_result(x->item.res, WA_RESULT_RETRY, "out of memory", "");
-		return -1;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	if (x->method != HX_M_NONE)
+		curl_easy_reset(c);
+	x->method = m;
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -247,7 +258,6 @@ static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	                 hx->cfg.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
@@ -261,26 +271,56 @@ static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "wadispatch");
 	/* HTTP/2 where the provider offers it (ALPN, so over TLS only): a new
 	 * transfer waits for a connection being set up, to add a stream to it,
-	 * rather than opening one of its own. Over HTTP/1.1 each transfer in
-	 * flight holds a kept-alive connection, reused by the next; waiting
-	 * there would only delay it by a round trip. */
+	 * rather than opening one of its own (CURLOPT_PIPEWAIT, set per
+	 * request). Over HTTP/1.1 each transfer in flight holds a kept-alive
+	 * connection, reused by the next; waiting there would only delay it by
+	 * a round trip. */
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	if (m == HX_M_POST)
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+	else if (m == HX_M_GET)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+}
+
+/* Options for one request; 0 or -1 (res filled). A pooled handle keeps
+ * its options (issue 17: a reset and twenty-odd options per transfer were
+ * a share of the HTTP loop's CPU); what differs per request is set here. */
+static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
+{
+	wa_http_request *r = &x->req;
+	CURL *c = x->easy;
+	long timeout = r->timeout_ms ? (long)r->timeout_ms : hx->cfg.timeout_ms;
+	int m;
+
+	r->method[sizeof(r->method) - 1] = 0;
+	r->url[sizeof(r->url) - 1] = 0;
+	if (r->n_headers > WA_HEADERS_MAX || r->body_len > r->body_cap) {
+		set_result(x->item.res, WA_RESULT_REJECT,
+		           "provider built an invalid request", "");
+		return -1;
+	}
+	for (size_t i = 0; i < r->n_headers; i++)
+		r->headers[i][WA_HEADER_MAX - 1] = 0;
+	m = r->method[0] == 0 || strcmp(r->method, "POST") == 0 ? HX_M_POST
+	    : strcmp(r->method, "GET") == 0                     ? HX_M_GET
+	                                                        : HX_M_CUSTOM;
+	/* a custom method is set up afresh each time: its body or none */
+	if (x->method != m || m == HX_M_CUSTOM)
+		xfer_configure(hx, x, m);
+	if (!hdrs_set(x, r)) {
+		set_result(x->item.res, WA_RESULT_RETRY, "out of memory", "");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
 	                 strncmp(r->url, "https://", 8) == 0 ? 1L : 0L);
-	if (r->method[0] == 0 || strcmp(r->method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
+	if (m == HX_M_CUSTOM)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	if (m == HX_M_POST || (m == HX_M_CUSTOM && r->body_len)) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		                 (curl_off_t)r->body_len);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
-	} else if (strcmp(r->method, "GET") == 0) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	} else {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-		if (r->body_len) {
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-			                 (curl_off_t)r->body_len);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
-		}
 	}
 	return 0;
 }
@@ -729,6 +769,7 @@ void wa_httpexec_destroy(wa_httpexec *hx)
 
 		hx->pool = x->next;
 		curl_easy_cleanup(x->easy);
+		curl_slist_free_all(x->hdrs);
 		free(x->body_buf);
 		free(x->resp);
 		free(x);

@@ -1,5 +1,6 @@
 /* httpexec.c - the libcurl multi loop that runs a provider's HTTP pair */
 #include "engine/httpexec.h"
+#include "engine/httpexec_fds.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/config.h"
@@ -20,6 +22,13 @@
 #define HX_BODY_CAP (64 * 1024)
 #define HX_MAX_SECRETS 32
 #define HX_EVENTS 64 /* epoll events taken per wait */
+/* After a wake-up that read answers, with more transfers in flight, the
+ * loop lets this long pass before it looks again, so that the answers of a
+ * group sent together (a claim's worth, answered after the same latency)
+ * are read in one wake-up rather than one each (issue 17). It delays an
+ * answer by at most this much: a finished transfer's outcome lingers 100
+ * ms or more before its commit anyway. */
+#define HX_GATHER_US 2000
 
 /* What an easy handle's options are set up for: a handle keeps them from
  * one transfer to the next, and only a change of method resets it. */
@@ -59,6 +68,10 @@ struct wa_httpexec {
 	wa_httpexec_config cfg;
 	CURLM *multi;
 	int epfd;         /* the sockets libcurl asks to watch, and evfd */
+	wa_hx_fds fds;    /* those sockets (httpexec_fds.c): libcurl's socket
+	                     callback, whose epoll set is epfd; only the ready
+	                     ones are handed back to libcurl, so a wake-up
+	                     costs the same with 10 or 1000 in flight */
 	int evfd;         /* eventfd: a submission or the stop */
 	int64_t timer_at; /* mono ms libcurl wants to be called at; -1 none */
 	pthread_t thread;
@@ -269,6 +282,10 @@ static void xfer_configure(wa_httpexec *hx, hx_xfer *x, int m)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "wadispatch");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, wa_hx_fds_open);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &hx->fds);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, wa_hx_fds_close);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, &hx->fds);
 	/* HTTP/2 where the provider offers it (ALPN, so over TLS only): a new
 	 * transfer waits for a connection being set up, to add a stream to it,
 	 * rather than opening one of its own (CURLOPT_PIPEWAIT, set per
@@ -463,43 +480,6 @@ static void abandon_all(wa_httpexec *hx)
 	hx->wait_tail = NULL;
 }
 
-/* libcurl's socket callback: watch fd for what it asks, in our epoll set.
- * Only the sockets that are ready are then handed back to libcurl, so a
- * wake-up costs the same with 10 or 1000 transfers in flight (polling
- * them all, as curl_multi_poll does, made each one cost O(in flight)). */
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
-                     void *sockp)
-{
-	wa_httpexec *hx = ud;
-	struct epoll_event ev = {0};
-	int op;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(hx->epfd, EPOLL_CTL_DEL, fd, NULL);
-		return 0; /* libcurl forgets sockp with the socket */
-	}
-	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
-	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-	ev.data.fd = fd;
-	/* sockp (set by curl_multi_assign below) says the socket is in the
-	 * set already: one epoll_ctl per change, not a MOD that fails before
-	 * every ADD (a system call per transfer). */
-	op = sockp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if (epoll_ctl(hx->epfd, op, fd, &ev) != 0) {
-		op = op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-		if (epoll_ctl(hx->epfd, op, fd, &ev) != 0) {
-			wa_log(WA_LOG_WARN, "http",
-			       "Cannot watch socket %d: %s", fd,
-			       strerror(errno));
-			return 0;
-		}
-	}
-	if (!sockp)
-		curl_multi_assign(hx->multi, fd, hx);
-	return 0;
-}
-
 static int on_timer(CURLM *multi, long timeout_ms, void *ud)
 {
 	wa_httpexec *hx = ud;
@@ -529,6 +509,7 @@ static void *loop(void *arg)
 {
 	wa_httpexec *hx = arg;
 	struct epoll_event evs[HX_EVENTS];
+	bool gather = false; /* the last wake-up read answers: gather more */
 
 	for (;;) {
 		hx_item *got;
@@ -580,7 +561,18 @@ static void *loop(void *arg)
 			          : hx->timer_at - now < 1000
 			              ? (int)(hx->timer_at - now)
 			              : 1000;
+		if (gather && wait_ms > 0) {
+			struct timespec ts = {
+			    .tv_nsec = (wait_ms * 1000L < HX_GATHER_US
+			                    ? wait_ms * 1000L
+			                    : HX_GATHER_US) *
+			               1000L};
+
+			nanosleep(&ts, NULL);
+			wait_ms = 0;
+		}
 		n = epoll_wait(hx->epfd, evs, HX_EVENTS, wait_ms);
+		gather = false;
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd, flags = 0;
 
@@ -591,6 +583,8 @@ static void *loop(void *arg)
 					continue; /* EAGAIN: already read */
 				continue;
 			}
+			if (wa_hx_fds_stray(&hx->fds, fd))
+				continue;
 			if (evs[i].events & EPOLLIN)
 				flags |= CURL_CSELECT_IN;
 			if (evs[i].events & EPOLLOUT)
@@ -599,8 +593,10 @@ static void *loop(void *arg)
 				flags |= CURL_CSELECT_ERR;
 			curl_multi_socket_action(hx->multi, fd, flags,
 			                         &running);
+			gather = true;
 		}
 		reap(hx);
+		gather = gather && hx->active > 0;
 	}
 	return NULL;
 }
@@ -687,8 +683,10 @@ wa_httpexec *wa_httpexec_create(const wa_loaded_provider *p,
 		free(hx);
 		return NULL;
 	}
-	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETDATA, hx);
+	hx->fds.epfd = hx->epfd;
+	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETFUNCTION,
+	                  wa_hx_fds_on_socket);
+	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETDATA, &hx->fds);
 	curl_multi_setopt(hx->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(hx->multi, CURLMOPT_TIMERDATA, hx);
 	curl_multi_setopt(hx->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
@@ -780,7 +778,8 @@ void wa_httpexec_destroy(wa_httpexec *hx)
 		hx->head = it->next;
 		free(it);
 	}
-	curl_multi_cleanup(hx->multi);
+	curl_multi_cleanup(hx->multi); /* closes through hx->fds */
+	wa_hx_fds_free(&hx->fds);
 	close(hx->epfd);
 	close(hx->evfd);
 	pthread_mutex_destroy(&hx->mu);

@@ -503,11 +503,17 @@ void *wa_engine_claimer_main(void *arg)
 			wake = min64(wake, dry_until);
 		if (e->done_head || e->kicked || e->shutdown)
 			continue;
+		/* an outcome may have joined a new group while mu was let go:
+		 * its due time, and from here wa_job_finish knows ours */
+		if (e->fin_head)
+			wake = min64(wake, e->fin_due);
 		{
-			struct timespec ts =
-			    wa_engine_mono_ts(wake > now ? wake : now + 1);
+			struct timespec ts;
 
+			e->claimer_until = wake > now ? wake : now + 1;
+			ts = wa_engine_mono_ts(e->claimer_until);
 			pthread_cond_timedwait(&e->claim_cond, &e->mu, &ts);
+			e->claimer_until = 0;
 		}
 	}
 	pthread_mutex_unlock(&e->mu);

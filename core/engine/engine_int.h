@@ -95,7 +95,10 @@ struct wa_engine {
 	wa_job *done_head;             /* committed, waiters to tell */
 	wa_job *fin_head, *fin_tail;   /* outcomes lingering before commit */
 	size_t fin_n;
-	int64_t fin_due;   /* mono ms: commit the lingering group */
+	int64_t fin_due; /* mono ms: commit the lingering group */
+	/* mono ms the claimer sleeps until (it has seen every group's due
+	 * time before it); 0 while it runs and will see them anyway */
+	int64_t claimer_until;
 	int64_t linger_ms; /* how long an outcome may wait (set at create) */
 	/* Outcomes the store refused to write (disk full, I/O error): still
 	 * in flight and written again by the claimer, at once after the next

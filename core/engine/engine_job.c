@@ -476,7 +476,10 @@ void wa_job_finish(wa_job *j)
 	e->fin_tail = j;
 	if (++e->fin_n == 1) { /* the claimer learns the group's due time */
 		e->fin_due = wa_mono_ms() + e->linger_ms;
-		pthread_cond_signal(&e->claim_cond);
+		/* not when it wakes before then anyway (for the next claim,
+		 * which takes the group along): a wake-up per group saved */
+		if (e->claimer_until && e->fin_due < e->claimer_until)
+			pthread_cond_signal(&e->claim_cond);
 	}
 	/* A release (CONFIG) is written at once: the pause's probe logic
 	 * reads the store, and a message still "sending" there looks like no

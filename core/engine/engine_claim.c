@@ -190,6 +190,7 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 	wa_job *rewrite = NULL; /* claimed again while unrecorded */
 	size_t n_rewrite = 0;   /* claimed again while in flight */
 	wa_message_rec *recs = calloc(want, sizeof(*recs));
+	wa_job *fin;
 	claim_ctx c = {0};
 	char err[WA_ERR_MAX] = "";
 	int64_t now;
@@ -197,14 +198,20 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 
 	if (!recs)
 		return -1;
-	/* the lingering outcomes go first: the writer takes them and this
-	 * claim as one transaction */
-	wa_engine_flush_finishes(e, true);
+	/* the lingering outcomes go first, queued with the claim in one step
+	 * so that the writer takes both as one transaction (queued apart, a
+	 * writer woken by the outcomes often committed them alone first: two
+	 * commits per claim period instead of one) */
+	fin = wa_engine_take_finishes(e);
 	c.now = wa_now_ms();
 	c.lease_until = c.now + e->cfg.lease_ms;
 	c.max = want;
 	c.out = recs;
-	if (wa_writer_run(e->writer, claim_fn, &c, err, sizeof(err)) != 0) {
+	if ((fin ? wa_writer_run_after(e->writer, wa_engine_finish_group_fn,
+	                               fin, wa_engine_finish_group_done, fin,
+	                               claim_fn, &c, err, sizeof(err))
+	         : wa_writer_run(e->writer, claim_fn, &c, err, sizeof(err))) !=
+	    0) {
 		wa_log(WA_LOG_ERROR, "engine", "Cannot claim messages: %s",
 		       err);
 		for (size_t i = 0; i < c.n; i++)
@@ -496,11 +503,17 @@ void *wa_engine_claimer_main(void *arg)
 			wake = min64(wake, dry_until);
 		if (e->done_head || e->kicked || e->shutdown)
 			continue;
+		/* an outcome may have joined a new group while mu was let go:
+		 * its due time, and from here wa_job_finish knows ours */
+		if (e->fin_head)
+			wake = min64(wake, e->fin_due);
 		{
-			struct timespec ts =
-			    wa_engine_mono_ts(wake > now ? wake : now + 1);
+			struct timespec ts;
 
+			e->claimer_until = wake > now ? wake : now + 1;
+			ts = wa_engine_mono_ts(e->claimer_until);
 			pthread_cond_timedwait(&e->claim_cond, &e->mu, &ts);
+			e->claimer_until = 0;
 		}
 	}
 	pthread_mutex_unlock(&e->mu);

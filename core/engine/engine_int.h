@@ -95,7 +95,10 @@ struct wa_engine {
 	wa_job *done_head;             /* committed, waiters to tell */
 	wa_job *fin_head, *fin_tail;   /* outcomes lingering before commit */
 	size_t fin_n;
-	int64_t fin_due;   /* mono ms: commit the lingering group */
+	int64_t fin_due; /* mono ms: commit the lingering group */
+	/* mono ms the claimer sleeps until (it has seen every group's due
+	 * time before it); 0 while it runs and will see them anyway */
+	int64_t claimer_until;
 	int64_t linger_ms; /* how long an outcome may wait (set at create) */
 	/* Outcomes the store refused to write (disk full, I/O error): still
 	 * in flight and written again by the claimer, at once after the next
@@ -160,6 +163,12 @@ void wa_job_finish(wa_job *j);
 /* Commit the lingering group of outcomes if its time has come (or now,
  * with force, or when stopping). Without mu. */
 void wa_engine_flush_finishes(wa_engine *e, bool force);
+/* The lingering group of outcomes, taken (NULL if none), to be written by
+ * the caller with the job pair below: wa_engine_finish_group_fn in the
+ * transaction, wa_engine_finish_group_done after it. Without mu. */
+wa_job *wa_engine_take_finishes(wa_engine *e);
+int wa_engine_finish_group_fn(wa_store *s, void *ud, char *err, size_t err_len);
+void wa_engine_finish_group_done(void *ud, int rc, const char *err);
 /* Write the outcomes the store refused earlier, if their time has come (or
  * now, with force). Without mu. */
 void wa_engine_rerecord(wa_engine *e, bool force);

@@ -329,7 +329,7 @@ static void unrecorded_locked(wa_engine *e, wa_job *j)
 
 /* A group of outcomes in one transaction. Any failure fails the group:
  * each is then written again on its own (wa_engine_rerecord). */
-static int finish_group_fn(wa_store *s, void *ud, char *err, size_t err_len)
+int wa_engine_finish_group_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	for (wa_job *j = ud; j; j = j->next)
 		if (finish_fn(s, j, err, err_len) != 0)
@@ -337,7 +337,7 @@ static int finish_group_fn(wa_store *s, void *ud, char *err, size_t err_len)
 	return 0;
 }
 
-static void finish_group_done(void *ud, int rc, const char *err)
+void wa_engine_finish_group_done(void *ud, int rc, const char *err)
 {
 	wa_job *list = ud, *next;
 	wa_engine *e = list->e;
@@ -361,6 +361,18 @@ static void finish_group_done(void *ud, int rc, const char *err)
 	pthread_mutex_unlock(&e->mu);
 }
 
+wa_job *wa_engine_take_finishes(wa_engine *e)
+{
+	wa_job *list;
+
+	pthread_mutex_lock(&e->mu);
+	list = e->fin_head;
+	e->fin_head = e->fin_tail = NULL;
+	e->fin_n = 0;
+	pthread_mutex_unlock(&e->mu);
+	return list;
+}
+
 void wa_engine_flush_finishes(wa_engine *e, bool force)
 {
 	wa_job *list;
@@ -377,13 +389,14 @@ void wa_engine_flush_finishes(wa_engine *e, bool force)
 	e->fin_head = e->fin_tail = NULL;
 	e->fin_n = 0;
 	pthread_mutex_unlock(&e->mu);
-	if (wa_writer_submit(e->writer, finish_group_fn, list,
-	                     finish_group_done, list) == 0)
+	if (wa_writer_submit(e->writer, wa_engine_finish_group_fn, list,
+	                     wa_engine_finish_group_done, list) == 0)
 		return;
 	/* the queue is full: wait for our turn instead of losing outcomes */
 	err[0] = 0;
-	rc = wa_writer_run(e->writer, finish_group_fn, list, err, sizeof(err));
-	finish_group_done(list, rc, err);
+	rc = wa_writer_run(e->writer, wa_engine_finish_group_fn, list, err,
+	                   sizeof(err));
+	wa_engine_finish_group_done(list, rc, err);
 }
 
 void wa_engine_rerecord(wa_engine *e, bool force)
@@ -463,7 +476,10 @@ void wa_job_finish(wa_job *j)
 	e->fin_tail = j;
 	if (++e->fin_n == 1) { /* the claimer learns the group's due time */
 		e->fin_due = wa_mono_ms() + e->linger_ms;
-		pthread_cond_signal(&e->claim_cond);
+		/* not when it wakes before then anyway (for the next claim,
+		 * which takes the group along): a wake-up per group saved */
+		if (e->claimer_until && e->fin_due < e->claimer_until)
+			pthread_cond_signal(&e->claim_cond);
 	}
 	/* A release (CONFIG) is written at once: the pause's probe logic
 	 * reads the store, and a message still "sending" there looks like no

@@ -1,5 +1,6 @@
 /* httpexec.c - the libcurl multi loop that runs a provider's HTTP pair */
 #include "engine/httpexec.h"
+#include "engine/httpexec_fds.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/config.h"
@@ -20,6 +22,17 @@
 #define HX_BODY_CAP (64 * 1024)
 #define HX_MAX_SECRETS 32
 #define HX_EVENTS 64 /* epoll events taken per wait */
+/* After a wake-up that read answers, with more transfers in flight, the
+ * loop lets this long pass before it looks again, so that the answers of a
+ * group sent together (a claim's worth, answered after the same latency)
+ * are read in one wake-up rather than one each (issue 17). It delays an
+ * answer by at most this much: a finished transfer's outcome lingers 100
+ * ms or more before its commit anyway. */
+#define HX_GATHER_US 2000
+
+/* What an easy handle's options are set up for: a handle keeps them from
+ * one transfer to the next, and only a change of method resets it. */
+enum { HX_M_NONE, HX_M_POST, HX_M_GET, HX_M_CUSTOM };
 
 /* A delivery waiting for a transfer slot. */
 typedef struct hx_item {
@@ -36,7 +49,8 @@ typedef struct hx_xfer {
 	struct hx_xfer *aprev, *anext; /* in the active list */
 	struct wa_httpexec *hx;
 	CURL *easy;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs; /* the last request's, kept while they match */
+	int method;              /* HX_M_*: what the handle is set up for */
 	hx_item item;
 	wa_http_request req;
 	char *body_buf;
@@ -54,6 +68,10 @@ struct wa_httpexec {
 	wa_httpexec_config cfg;
 	CURLM *multi;
 	int epfd;         /* the sockets libcurl asks to watch, and evfd */
+	wa_hx_fds fds;    /* those sockets (httpexec_fds.c): libcurl's socket
+	                     callback, whose epoll set is epfd; only the ready
+	                     ones are handed back to libcurl, so a wake-up
+	                     costs the same with 10 or 1000 in flight */
 	int evfd;         /* eventfd: a submission or the stop */
 	int64_t timer_at; /* mono ms libcurl wants to be called at; -1 none */
 	pthread_t thread;
@@ -159,7 +177,6 @@ static hx_xfer *xfer_get(wa_httpexec *hx)
 
 	if (x) {
 		hx->pool = x->next;
-		curl_easy_reset(x->easy);
 	} else {
 		x = calloc(1, sizeof(*x));
 		if (!x)
@@ -191,8 +208,6 @@ static hx_xfer *xfer_get(wa_httpexec *hx)
 
 static void xfer_put(wa_httpexec *hx, hx_xfer *x)
 {
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
 	x->next = hx->pool;
 	hx->pool = x;
 }
@@ -204,42 +219,51 @@ static void set_result(wa_result *res, wa_result_class cls, const char *what,
 	snprintf(res->error, sizeof(res->error), "%s%s", what, detail);
 }
 
-/* Options for one request; 0 or -1 (res filled). */
-static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
+/* Whether x's header list is the one r asks for ("Expect:" last). */
+static bool hdrs_match(const hx_xfer *x, const wa_http_request *r)
 {
-	wa_http_request *r = &x->req;
+	const struct curl_slist *l = x->hdrs;
+
+	for (size_t i = 0; i < r->n_headers; i++, l = l->next)
+		if (!l || strcmp(l->data, r->headers[i]) != 0)
+			return false;
+	return l && strcmp(l->data, "Expect:") == 0 && !l->next;
+}
+
+/* The header list for r: the last one when it matches (a provider sends
+ * the same headers every time), else a new one. false: out of memory. */
+static bool hdrs_set(hx_xfer *x, const wa_http_request *r)
+{
+	struct curl_slist *h = NULL, *l;
+
+	if (x->hdrs && hdrs_match(x, r))
+		return true;
+	for (size_t i = 0; i <= r->n_headers; i++) {
+		/* no "100 Continue" round trip */
+		l = curl_slist_append(h, i < r->n_headers ? r->headers[i]
+		                                          : "Expect:");
+		if (!l) {
+			curl_slist_free_all(h);
+			return false;
+		}
+		h = l;
+	}
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, h);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = h;
+	return true;
+}
+
+/* The options that stay from one transfer to the next, for method m: set
+ * when the handle is new or its method changes (after a reset, since a
+ * GET after a POST must not keep the POST's fields). */
+static void xfer_configure(wa_httpexec *hx, hx_xfer *x, int m)
+{
 	CURL *c = x->easy;
-	long timeout = r->timeout_ms ? (long)r->timeout_ms : hx->cfg.timeout_ms;
-	bool ok = true;
 
-	r->method[sizeof(r->method) - 1] = 0;
-	r->url[sizeof(r->url) - 1] = 0;
-	if (r->n_headers > WA_HEADERS_MAX || r->body_len > r->body_cap) {
-		set_result(x->item.res, WA_RESULT_REJECT,
-		           "provider built an invalid request", "");
-		return -1;
-	}
-	for (size_t i = 0; i < r->n_headers && ok; i++) {
-		struct curl_slist *l;
-
-		r->headers[i][WA_HEADER_MAX - 1] = 0;
-		l = curl_slist_append(x->hdrs, r->headers[i]);
-		ok = l != NULL;
-		if (l)
-			x->hdrs = l;
-	}
-	if (ok) { /* no "100 Continue" round trip */
-		struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
-
-		ok = l != NULL;
-		if (l)
-			x->hdrs = l;
-	}
-	if (!ok) {
-		set_result(x->item.res, WA_RESULT_RETRY, "out of memory", "");
-		return -1;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	if (x->method != HX_M_NONE)
+		curl_easy_reset(c);
+	x->method = m;
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -247,7 +271,6 @@ static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	                 hx->cfg.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
@@ -259,28 +282,62 @@ static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "wadispatch");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, wa_hx_fds_open);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &hx->fds);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, wa_hx_fds_close);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, &hx->fds);
 	/* HTTP/2 where the provider offers it (ALPN, so over TLS only): a new
 	 * transfer waits for a connection being set up, to add a stream to it,
-	 * rather than opening one of its own. Over HTTP/1.1 each transfer in
-	 * flight holds a kept-alive connection, reused by the next; waiting
-	 * there would only delay it by a round trip. */
+	 * rather than opening one of its own (CURLOPT_PIPEWAIT, set per
+	 * request). Over HTTP/1.1 each transfer in flight holds a kept-alive
+	 * connection, reused by the next; waiting there would only delay it by
+	 * a round trip. */
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	if (m == HX_M_POST)
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+	else if (m == HX_M_GET)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+}
+
+/* Options for one request; 0 or -1 (res filled). A pooled handle keeps
+ * its options (issue 17: a reset and twenty-odd options per transfer were
+ * a share of the HTTP loop's CPU); what differs per request is set here. */
+static int xfer_setup(wa_httpexec *hx, hx_xfer *x)
+{
+	wa_http_request *r = &x->req;
+	CURL *c = x->easy;
+	long timeout = r->timeout_ms ? (long)r->timeout_ms : hx->cfg.timeout_ms;
+	int m;
+
+	r->method[sizeof(r->method) - 1] = 0;
+	r->url[sizeof(r->url) - 1] = 0;
+	if (r->n_headers > WA_HEADERS_MAX || r->body_len > r->body_cap) {
+		set_result(x->item.res, WA_RESULT_REJECT,
+		           "provider built an invalid request", "");
+		return -1;
+	}
+	for (size_t i = 0; i < r->n_headers; i++)
+		r->headers[i][WA_HEADER_MAX - 1] = 0;
+	m = r->method[0] == 0 || strcmp(r->method, "POST") == 0 ? HX_M_POST
+	    : strcmp(r->method, "GET") == 0                     ? HX_M_GET
+	                                                        : HX_M_CUSTOM;
+	/* a custom method is set up afresh each time: its body or none */
+	if (x->method != m || m == HX_M_CUSTOM)
+		xfer_configure(hx, x, m);
+	if (!hdrs_set(x, r)) {
+		set_result(x->item.res, WA_RESULT_RETRY, "out of memory", "");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT,
 	                 strncmp(r->url, "https://", 8) == 0 ? 1L : 0L);
-	if (r->method[0] == 0 || strcmp(r->method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
+	if (m == HX_M_CUSTOM)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	if (m == HX_M_POST || (m == HX_M_CUSTOM && r->body_len)) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		                 (curl_off_t)r->body_len);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
-	} else if (strcmp(r->method, "GET") == 0) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	} else {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-		if (r->body_len) {
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-			                 (curl_off_t)r->body_len);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
-		}
 	}
 	return 0;
 }
@@ -423,43 +480,6 @@ static void abandon_all(wa_httpexec *hx)
 	hx->wait_tail = NULL;
 }
 
-/* libcurl's socket callback: watch fd for what it asks, in our epoll set.
- * Only the sockets that are ready are then handed back to libcurl, so a
- * wake-up costs the same with 10 or 1000 transfers in flight (polling
- * them all, as curl_multi_poll does, made each one cost O(in flight)). */
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
-                     void *sockp)
-{
-	wa_httpexec *hx = ud;
-	struct epoll_event ev = {0};
-	int op;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(hx->epfd, EPOLL_CTL_DEL, fd, NULL);
-		return 0; /* libcurl forgets sockp with the socket */
-	}
-	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
-	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-	ev.data.fd = fd;
-	/* sockp (set by curl_multi_assign below) says the socket is in the
-	 * set already: one epoll_ctl per change, not a MOD that fails before
-	 * every ADD (a system call per transfer). */
-	op = sockp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if (epoll_ctl(hx->epfd, op, fd, &ev) != 0) {
-		op = op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-		if (epoll_ctl(hx->epfd, op, fd, &ev) != 0) {
-			wa_log(WA_LOG_WARN, "http",
-			       "Cannot watch socket %d: %s", fd,
-			       strerror(errno));
-			return 0;
-		}
-	}
-	if (!sockp)
-		curl_multi_assign(hx->multi, fd, hx);
-	return 0;
-}
-
 static int on_timer(CURLM *multi, long timeout_ms, void *ud)
 {
 	wa_httpexec *hx = ud;
@@ -489,6 +509,7 @@ static void *loop(void *arg)
 {
 	wa_httpexec *hx = arg;
 	struct epoll_event evs[HX_EVENTS];
+	bool gather = false; /* the last wake-up read answers: gather more */
 
 	for (;;) {
 		hx_item *got;
@@ -540,7 +561,18 @@ static void *loop(void *arg)
 			          : hx->timer_at - now < 1000
 			              ? (int)(hx->timer_at - now)
 			              : 1000;
+		if (gather && wait_ms > 0) {
+			struct timespec ts = {
+			    .tv_nsec = (wait_ms * 1000L < HX_GATHER_US
+			                    ? wait_ms * 1000L
+			                    : HX_GATHER_US) *
+			               1000L};
+
+			nanosleep(&ts, NULL);
+			wait_ms = 0;
+		}
 		n = epoll_wait(hx->epfd, evs, HX_EVENTS, wait_ms);
+		gather = false;
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd, flags = 0;
 
@@ -551,6 +583,8 @@ static void *loop(void *arg)
 					continue; /* EAGAIN: already read */
 				continue;
 			}
+			if (wa_hx_fds_stray(&hx->fds, fd))
+				continue;
 			if (evs[i].events & EPOLLIN)
 				flags |= CURL_CSELECT_IN;
 			if (evs[i].events & EPOLLOUT)
@@ -559,8 +593,10 @@ static void *loop(void *arg)
 				flags |= CURL_CSELECT_ERR;
 			curl_multi_socket_action(hx->multi, fd, flags,
 			                         &running);
+			gather = true;
 		}
 		reap(hx);
+		gather = gather && hx->active > 0;
 	}
 	return NULL;
 }
@@ -647,8 +683,10 @@ wa_httpexec *wa_httpexec_create(const wa_loaded_provider *p,
 		free(hx);
 		return NULL;
 	}
-	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETDATA, hx);
+	hx->fds.epfd = hx->epfd;
+	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETFUNCTION,
+	                  wa_hx_fds_on_socket);
+	curl_multi_setopt(hx->multi, CURLMOPT_SOCKETDATA, &hx->fds);
 	curl_multi_setopt(hx->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(hx->multi, CURLMOPT_TIMERDATA, hx);
 	curl_multi_setopt(hx->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
@@ -729,6 +767,7 @@ void wa_httpexec_destroy(wa_httpexec *hx)
 
 		hx->pool = x->next;
 		curl_easy_cleanup(x->easy);
+		curl_slist_free_all(x->hdrs);
 		free(x->body_buf);
 		free(x->resp);
 		free(x);
@@ -739,7 +778,8 @@ void wa_httpexec_destroy(wa_httpexec *hx)
 		hx->head = it->next;
 		free(it);
 	}
-	curl_multi_cleanup(hx->multi);
+	curl_multi_cleanup(hx->multi); /* closes through hx->fds */
+	wa_hx_fds_free(&hx->fds);
 	close(hx->epfd);
 	close(hx->evfd);
 	pthread_mutex_destroy(&hx->mu);

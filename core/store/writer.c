@@ -195,23 +195,31 @@ wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
 	return w;
 }
 
-static int enqueue(wa_writer *w, job *j, bool bounded)
+/* Queue a (and then b, when not NULL) in one step under the lock. */
+static int enqueue2(wa_writer *w, job *a, job *b, bool bounded)
 {
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping || (bounded && w->depth >= w->queue_max)) {
 		pthread_mutex_unlock(&w->mu);
 		return -1;
 	}
-	j->next = NULL;
+	a->next = b;
+	if (b)
+		b->next = NULL;
 	if (w->tail)
-		w->tail->next = j;
+		w->tail->next = a;
 	else
-		w->head = j;
-	w->tail = j;
-	w->depth++;
+		w->head = a;
+	w->tail = b ? b : a;
+	w->depth += b ? 2 : 1;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
+}
+
+static int enqueue(wa_writer *w, job *j, bool bounded)
+{
+	return enqueue2(w, j, NULL, bounded);
 }
 
 int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
@@ -244,12 +252,14 @@ static void sync_done(void *ud, int rc, const char *err)
 	pthread_mutex_unlock(&sw->mu);
 }
 
-int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
-                  size_t err_len)
+/* fn, run synchronously, behind first (an asynchronous job) when given. */
+static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
+                    char *err, size_t err_len, bool *queued)
 {
 	sync_wait sw;
 	job *j;
 
+	*queued = false;
 	if (pthread_equal(pthread_self(), w->thread)) {
 		snprintf(err, err_len,
 		         "wa_writer_run called from the writer thread.");
@@ -267,12 +277,13 @@ int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
 	j->ud = ud;
 	j->done = sync_done;
 	j->done_ud = &sw;
-	if (enqueue(w, j, false) < 0) {
+	if ((first ? enqueue2(w, first, j, false) : enqueue(w, j, false)) < 0) {
 		free(j);
 		snprintf(err, err_len, "The store writer is stopping.");
 		sw.rc = -1;
 		goto out;
 	}
+	*queued = true;
 	pthread_mutex_lock(&sw.mu);
 	while (!sw.done)
 		pthread_cond_wait(&sw.cv, &sw.mu);
@@ -283,6 +294,40 @@ out:
 	pthread_cond_destroy(&sw.cv);
 	pthread_mutex_destroy(&sw.mu);
 	return sw.rc;
+}
+
+int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
+                  size_t err_len)
+{
+	bool queued;
+
+	return run_sync(w, NULL, fn, ud, err, err_len, &queued);
+}
+
+int wa_writer_run_after(wa_writer *w, wa_writer_fn first, void *first_ud,
+                        wa_writer_done first_done, void *first_done_ud,
+                        wa_writer_fn fn, void *ud, char *err, size_t err_len)
+{
+	job *a = calloc(1, sizeof(*a));
+	bool queued;
+	int rc;
+
+	if (!a) {
+		snprintf(err, err_len, "Out of memory.");
+		if (first_done)
+			first_done(first_done_ud, -1, err);
+		return -1;
+	}
+	a->fn = first;
+	a->ud = first_ud;
+	a->done = first_done;
+	a->done_ud = first_done_ud;
+	rc = run_sync(w, a, fn, ud, err, err_len, &queued);
+	if (!queued) { /* stopping (or the writer thread): a is still ours */
+		snprintf(a->err, sizeof(a->err), "%s", err);
+		finish_job(a, -1);
+	}
+	return rc;
 }
 
 void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud)

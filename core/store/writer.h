@@ -38,6 +38,15 @@ int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
 int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
                   size_t err_len);
 
+/* wa_writer_run with an asynchronous job queued just ahead of it, in the
+ * same step: a writer woken by the first cannot commit it alone before fn
+ * arrives, so both share a transaction (issue 17: outcomes and the next
+ * claim). first is queued past queue_max, as wa_writer_run's job is; when
+ * the writer is stopping neither runs and first_done gets -1. */
+int wa_writer_run_after(wa_writer *w, wa_writer_fn first, void *first_ud,
+                        wa_writer_done first_done, void *first_done_ud,
+                        wa_writer_fn fn, void *ud, char *err, size_t err_len);
+
 /* Called on the writer thread after every successful commit. */
 void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud);
 

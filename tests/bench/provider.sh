@@ -11,6 +11,9 @@
 #                                mock.so (100 ms blocking send) at that rate
 #        BASE=                   a second build directory (e.g. of the commit
 #                                before a change), run interleaved with BUILD
+#        THREADS=1               also each daemon thread's share of the CPU
+#                                per delivered message (schedstat, by thread
+#                                name) and its context switches per message
 #
 # Each run queues rate x (SECS + 1) messages with delivery held back (the
 # daemon's rate set to almost nothing), restarts the daemon at the rate, and
@@ -31,6 +34,7 @@ SLOW=${SLOW-0 100 250}
 SLOW_RATE=${SLOW_RATE:-1000}
 CPU_RATES=${CPU_RATES-80 400 1000}
 CPU_DELAY=${CPU_DELAY:-100}
+THREADS=${THREADS:-}
 FAKE=${FAKE:-$BUILD/tests/fakes/fake_provider}
 KEY=bench-key-0123456789
 TMP=$(mktemp -d /tmp/wa-pbench-XXXXXX)
@@ -46,6 +50,18 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
 sched_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# per thread name: schedstat ns and context switches (voluntary + not),
+# read by one awk (mock.so runs 256 workers: a process per file would take
+# seconds and let the drain end while it runs)
+thread_snap() {
+	awk '{ split(FILENAME, p, "/"); t = p[5] }
+		FILENAME ~ /comm$/ { gsub(/ /, "_"); name[t] = $0; next }
+		FILENAME ~ /schedstat$/ { ns[t] = $1; next }
+		/ctxt_switches/ { sw[t] += $2 }
+		END { for (t in name) { s[name[t]] += ns[t]; c[name[t]] += sw[t] }
+		      for (k in s) print k, s[k], c[k] }' \
+		/proc/"$1"/task/*/comm /proc/"$1"/task/*/schedstat /proc/"$1"/task/*/status 2>/dev/null | sort || true
+}
 
 start_fake() { # $1 = delay ms; sets fport, fpid
 	: > "$TMP/fake.rec"
@@ -111,8 +127,15 @@ drain() {
 	deadline=$((SECONDS + 3 * SECS + 30))
 	while [ "$(lines "$rec")" -lt $((n / 10)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
 	t0=$EPOCHREALTIME; c0=$(lines "$rec"); k0=$(ticks "$dpid"); s0=$(sched_ns "$dpid")
+	[ -n "$THREADS" ] && thread_snap "$dpid" > "$TMP/threads.0"
 	while [ "$(lines "$rec")" -lt $((n * 9 / 10)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
 	t1=$EPOCHREALTIME; c1=$(lines "$rec"); k1=$(ticks "$dpid"); s1=$(sched_ns "$dpid")
+	if [ -n "$THREADS" ]; then
+		thread_snap "$dpid" > "$TMP/threads.1"
+		join "$TMP/threads.0" "$TMP/threads.1" | awk -v d=$((c1 - c0)) '{
+			if (d < 1) d = 1; u = ($4 - $2) / 1e3 / d
+			if (u >= 0.5) printf "      thread %-14s %6.1f us/msg %5.2f switches/msg\n", $1, u, ($5 - $3) / d }' > "$TMP/threads.txt"
+	fi
 	stop_daemon
 	[ "$prov" = mock ] || { kill "$fpid"; wait "$fpid" 2>/dev/null || true; }
 	awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v k0="$k0" -v k1="$k1" \
@@ -139,6 +162,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		for b in "${builds[@]}"; do
 			read -r got pct cs cn < <(drain "$b" "$PROVIDER" "$CPU_DELAY" "$rate")
 			echo "cpu   $(label "$b") $PROVIDER delay=${CPU_DELAY}ms rate=$rate round=$r delivered=$got msg/s ($pct%) cpu_us_per_msg=$cs (stat) $cn (schedstat)"
+			[ -n "$THREADS" ] && cat "$TMP/threads.txt"
 			echo "$cn" >> "$TMP/cpu.$(label "$b").$rate"
 		done
 		read -r got pct cs cn < <(drain "$BUILD" mock 100 "$rate")

@@ -130,6 +130,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return hits == 1
 		           ? reply(c, 429, "slow down", 9, "Retry-After", "1")
 		           : reply(c, 200, body, strlen(body), NULL, NULL);
+	if (strcmp(url, "/close") == 0) /* the connection ends here */
+		return reply(c, 200, body, strlen(body), "Connection", "close");
 	if (strcmp(url, "/bad") == 0)
 		return reply(c, 400, "bad request", 11, NULL, NULL);
 	if (strcmp(url, "/auth") == 0)

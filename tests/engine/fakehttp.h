@@ -9,6 +9,7 @@ typedef struct fakehttp fakehttp;
 
 /* Start on 127.0.0.1, a free port. NULL on failure (printed). Paths:
  *   /ok     200, body "ht-<n>"
+ *   /close  the same with "Connection: close" (a new socket each time)
  *   /flaky  503 for the first request of a message id, then 200
  *   /r429   429 "Retry-After: 1" for the first request, then 200
  *   /bad    400          /auth  401

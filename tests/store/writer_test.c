@@ -491,6 +491,57 @@ static void test_closed_loop(wa_store *s)
 	wa_writer_destroy(w);
 }
 
+/* The asynchronous job and the synchronous one of wa_writer_run_after go
+ * into one transaction (one batch), even on an idle writer that the first
+ * would wake alone; a stopped writer runs neither and tells the first. */
+static void test_run_after(wa_store *s)
+{
+	unsigned long long b0 = 0, j0 = 0, b1 = 0, j1 = 0;
+	char err[256] = "";
+	wa_writer *w = wa_writer_create(s, 16, err, sizeof(err));
+	ins_job j[4];
+	wa_message_rec m;
+
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	for (int round = 0; round < 20; round++) {
+		char id[WA_ID_MAX], ext[64];
+
+		reset_done();
+		snprintf(id, sizeof(id), "after-a-%d", round);
+		snprintf(ext, sizeof(ext), "after-a-%d", round);
+		job_init(&j[0], id, ext);
+		snprintf(id, sizeof(id), "after-b-%d", round);
+		snprintf(ext, sizeof(ext), "after-b-%d", round);
+		job_init(&j[1], id, ext);
+		wa_writer_counts(w, &b0, &j0);
+		CHECK_INT(wa_writer_run_after(w, ins_fn, &j[0], ins_done, &j[0],
+		                              ins_fn, &j[1], err, sizeof(err)),
+		          0);
+		wait_done(1);
+		wa_writer_counts(w, &b1, &j1);
+		CHECK_INT(j[0].rc, 0);
+		CHECK_INT(j1 - j0, 2);
+		CHECK_INT(b1 - b0, 1);
+	}
+	CHECK_INT(
+	    s->ops->get_by_external(s, "after-a-19", &m, err, sizeof(err)), 0);
+	wa_message_rec_free(&m);
+	wa_writer_stop(w);
+	reset_done();
+	job_init(&j[2], "after-c", "after-c");
+	job_init(&j[3], "after-d", "after-d");
+	CHECK_INT(wa_writer_run_after(w, ins_fn, &j[2], ins_done, &j[2], ins_fn,
+	                              &j[3], err, sizeof(err)),
+	          -1);
+	wait_done(1);
+	CHECK_INT(j[2].rc, -1);
+	CHECK_INT(s->ops->get_by_external(s, "after-c", &m, err, sizeof(err)),
+	          1);
+	wa_writer_destroy(w);
+}
+
 int main(int argc, char **argv)
 {
 	/* postgresql only when asked (tests/lib/pgtmp.sh sets it up) */
@@ -519,6 +570,7 @@ int main(int argc, char **argv)
 		s = su_open(NULL, 0);
 		test_failure_isolation(s);
 		test_backpressure_and_drain(s);
+		test_run_after(s);
 		wa_store_close(s);
 		su_cleanup();
 	}

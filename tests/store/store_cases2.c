@@ -173,8 +173,12 @@ void su_case_outbox(void)
 		CHECK_STR(e[1].message_id, "b");
 		CHECK_INT(e[1].status, WA_MSG_FAILED);
 		CHECK_STR(e[1].error, "rejected");
+		CHECK_STR(e[1].external_id, "eb");
+		CHECK_STR(e[1].provider, "mock");
 		CHECK_STR(e[2].message_id, "c");
 		CHECK_INT(e[2].status, WA_MSG_CANCELED);
+		CHECK_STR(e[2].external_id, "ec");
+		CHECK_STR(e[2].provider, "mock");
 		CHECK(e[0].seq < e[1].seq && e[1].seq < e[2].seq);
 	}
 	/* leased: nothing more for these messages */
@@ -192,6 +196,10 @@ void su_case_outbox(void)
 	if (n == 1) {
 		CHECK_STR(e[0].message_id, "a");
 		CHECK_INT(e[0].status, WA_MSG_DELIVERED);
+		/* a provider's callback: the fields are the message's */
+		CHECK_STR(e[0].external_id, "ea");
+		CHECK_STR(e[0].provider, "mock");
+		CHECK_STR(e[0].provider_message_id, "PA");
 		CHECK_INT(su_outbox_finish(s, e[0].seq, true, 0, NULL), 0);
 	}
 	/* c's lease (2000) expired; b due at 5000 */

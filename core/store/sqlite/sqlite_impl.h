@@ -150,14 +150,14 @@ int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
 int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
                            const wa_status_change *c, char *err,
                            size_t err_len);
-/* Message id's attempt ended at at_ms (sent, retry, failed): its
- * recipient's next claim not before at_ms + the interval. 0 or -1. */
-int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
+/* A message to phone ended its attempt at at_ms (sent, retry, failed):
+ * the phone's next claim not before at_ms + the interval. 0 or -1. */
+int wa_sq_pace_finished(wa_sq_store *s, const char *phone, int64_t at_ms,
                         char *err, size_t err_len);
-/* Message id left the queue (sent, failed, canceled): bring the next
- * message of its phone back at now if it was held for it. 0 or -1. */
-int wa_sq_pace_pull(wa_sq_store *s, const char *id, int64_t now_ms, char *err,
-                    size_t err_len);
+/* A message to phone left the queue (sent, failed, canceled): bring the
+ * phone's next message back at now if it was held for it. 0 or -1. */
+int wa_sq_pace_pull(wa_sq_store *s, const char *phone, int64_t now_ms,
+                    char *err, size_t err_len);
 void wa_sq_set_pacing(wa_store *st, const wa_store_pacing *p);
 void wa_sq_budget(wa_store *st, wa_store_budget *out);
 void wa_sq_pace_close(wa_sq_store *s);

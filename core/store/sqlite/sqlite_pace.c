@@ -24,8 +24,7 @@ enum {
 	P_LATE_SET,
 	P_LANE_DONE,
 	P_HOLD,
-	P_PULL,
-	P_PHONE_OF
+	P_PULL
 };
 
 static const char *const pace_sql[] = {
@@ -58,16 +57,15 @@ static const char *const pace_sql[] = {
     [P_LANE_DONE] = "INSERT INTO recipients (phone, next_ok_ms)"
                     " VALUES (?1, ?2) ON CONFLICT (phone) DO UPDATE SET"
                     " next_ok_ms = max(next_ok_ms, excluded.next_ok_ms)",
-    [P_PHONE_OF] = "SELECT phone FROM messages WHERE id = ?1",
+
     [P_HOLD] = "UPDATE messages SET next_attempt_ms = ?2, held = 1"
                " WHERE rowid = ?1",
     /* the phone's first queued message, if it was held; not before its
      * send_at (equality first again: the index then gives rowid order) */
     [P_PULL] = "UPDATE messages SET held = 0,"
                " next_attempt_ms = max(?2, coalesce(send_at_ms, 0))"
-               " WHERE rowid = (SELECT rowid FROM messages WHERE phone ="
-               " (SELECT phone FROM messages WHERE id = ?1) AND status ="
-               " 'queued' AND status IN ('queued','sending')"
+               " WHERE rowid = (SELECT rowid FROM messages WHERE phone = ?1"
+               " AND status = 'queued' AND status IN ('queued','sending')"
                " ORDER BY rowid LIMIT 1) AND held = 1",
     [P_LATE_GET] = "SELECT attempts, expires_ms FROM messages WHERE id = ?1",
     [P_LATE_SET] = "UPDATE messages SET status = 'queued',"
@@ -413,16 +411,17 @@ int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
 	return at;
 }
 
-/* Run pacing statement which on (?1 message id, ?2 a time). 0 or -1. */
-static int id_write(wa_sq_store *s, int which, const char *id, int64_t at_ms,
-                    const char *what, char *err, size_t err_len)
+/* Run pacing statement which on (?1 phone, ?2 a time). 0 or -1. */
+static int phone_write(wa_sq_store *s, int which, const char *phone,
+                       int64_t at_ms, const char *what, char *err,
+                       size_t err_len)
 {
 	sqlite3_stmt *st = ps(s, which, err, err_len);
 	int rc;
 
 	if (!st)
 		return -1;
-	wa_sq_bind_str(st, 1, id);
+	wa_sq_bind_str(st, 1, phone);
 	sqlite3_bind_int64(st, 2, at_ms);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -431,37 +430,20 @@ static int id_write(wa_sq_store *s, int which, const char *id, int64_t at_ms,
 	return 0;
 }
 
-int wa_sq_pace_finished(wa_sq_store *s, const char *id, int64_t at_ms,
+int wa_sq_pace_finished(wa_sq_store *s, const char *phone, int64_t at_ms,
                         char *err, size_t err_len)
 {
-	sqlite3_stmt *st;
-	char phone[WA_PHONE_MAX];
-	int rc;
-
 	if (!s->pace.per_recipient || s->pace.interval_ms <= 0)
 		return 0;
-	if (!(st = ps(s, P_PHONE_OF, err, err_len)))
-		return -1;
-	wa_sq_bind_str(st, 1, id);
-	if ((rc = row(s, st, err, err_len)) <= 0)
-		return rc;
-	wa_sq_col_copy(st, 0, phone, sizeof(phone));
-	sqlite3_reset(st);
-	if (!(st = ps(s, P_LANE_DONE, err, err_len)))
-		return -1;
-	wa_sq_bind_str(st, 1, phone);
-	sqlite3_bind_int64(st, 2, at_ms + s->pace.interval_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0
-	                         : wa_sq_werr(s, "pacing lane", err, err_len);
+	return phone_write(s, P_LANE_DONE, phone, at_ms + s->pace.interval_ms,
+	                   "pacing lane", err, err_len);
 }
 
-int wa_sq_pace_pull(wa_sq_store *s, const char *id, int64_t now_ms, char *err,
-                    size_t err_len)
+int wa_sq_pace_pull(wa_sq_store *s, const char *phone, int64_t now_ms,
+                    char *err, size_t err_len)
 {
 	if (!s->pace.per_recipient)
 		return 0;
-	return id_write(s, P_PULL, id, now_ms + s->pace.interval_ms,
-	                "pacing pull", err, err_len);
+	return phone_write(s, P_PULL, phone, now_ms + s->pace.interval_ms,
+	                   "pacing pull", err, err_len);
 }

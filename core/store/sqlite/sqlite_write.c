@@ -42,7 +42,10 @@ static const char *const write_sql[W_N] = {
      * instructions a claimed message, against about 60,000 so) */
     [W_CLAIMED_ROW] = "SELECT " WA_SQ_MSG_COLS " FROM messages"
                       " WHERE rowid = ?1",
-    [W_GET_STATE] = "SELECT status, attempts FROM messages WHERE id = ?1",
+    /* what an outcome or a cancel needs besides the update: the state,
+     * the phone (pacing) and the event's fields (outbox) */
+    [W_GET_STATE] = "SELECT status, phone, external_id, provider,"
+                    " provider_message_id FROM messages WHERE id = ?1",
     [W_FINISH_SENT] = "UPDATE messages SET status = 'sent',"
                       " provider_message_id = ?2, upstream_code = ?3,"
                       " upstream_status = ?4, lease_until_ms = 0,"
@@ -61,7 +64,7 @@ static const char *const write_sql[W_N] = {
                          " updated_ms = ?3 WHERE id = ?1",
     [W_CANCEL] = "UPDATE messages SET status = 'canceled',"
                  " updated_ms = ?2 WHERE id = ?1",
-    [W_FIND_PMID] = "SELECT id, status FROM messages"
+    [W_FIND_PMID] = "SELECT id, status, external_id FROM messages"
                     " WHERE provider_message_id = ?2 AND provider = ?1"
                     " ORDER BY rowid DESC LIMIT 1",
     [W_SET_STATUS] = "UPDATE messages SET status = ?2, updated_ms = ?3,"
@@ -123,6 +126,11 @@ static wa_sq_store *S(wa_store *st)
 	return st->impl;
 }
 
+/* A message's fields an outbox event carries, when already read. */
+typedef struct ev_src {
+	const char *external_id, *provider, *pmid;
+} ev_src;
+
 static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
                        int64_t at_ms, const char *detail, char *err,
                        size_t err_len)
@@ -136,10 +144,15 @@ static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
 	return wa_sq_step_done(s, st, "history insert", err, err_len);
 }
 
-/* Outbox events exist only for externally meaningful statuses (store.h). */
-static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
-                      int64_t at_ms, const char *error, char *err,
-                      size_t err_len)
+/* Outbox events exist only for externally meaningful statuses (store.h).
+ * The event's fields come from ev when the caller read them already,
+ * else from a read of the message. Read first, then INSERT ... VALUES:
+ * an INSERT ... SELECT may write several rows, so SQLite would keep a
+ * statement journal of every page it changes (a copy per page, per
+ * event). */
+static int add_outbox(wa_sq_store *s, const char *id, const ev_src *ev,
+                      wa_msg_status status, int64_t at_ms, const char *error,
+                      char *err, size_t err_len)
 {
 	sqlite3_stmt *src = s->ws[W_OUTBOX_SRC], *st = s->ws[W_INSERT_OUTBOX];
 	int rc;
@@ -147,9 +160,16 @@ static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
 	if (!atomic_load(&s->outbox) || status == WA_MSG_QUEUED ||
 	    status == WA_MSG_SENDING)
 		return 0;
-	/* Read first, then INSERT ... VALUES: an INSERT ... SELECT may write
-	 * several rows, so SQLite would keep a statement journal of every
-	 * page it changes (a copy per page, per event). */
+	wa_sq_bind_str(st, 1, id);
+	wa_sq_bind_str(st, 2, wa_msg_status_name(status));
+	wa_sq_bind_str(st, 3, error);
+	sqlite3_bind_int64(st, 4, at_ms);
+	if (ev) {
+		wa_sq_bind_str(st, 5, ev->external_id);
+		wa_sq_bind_str(st, 6, ev->provider);
+		wa_sq_bind_str(st, 7, ev->pmid && *ev->pmid ? ev->pmid : NULL);
+		return wa_sq_step_done(s, st, "outbox insert", err, err_len);
+	}
 	wa_sq_bind_str(src, 1, id);
 	rc = sqlite3_step(src);
 	if (rc != SQLITE_ROW) {
@@ -159,12 +179,9 @@ static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
 		else
 			wa_sq_werr(s, "outbox source", err, err_len);
 		sqlite3_reset(src);
+		sqlite3_clear_bindings(st);
 		return -1;
 	}
-	wa_sq_bind_str(st, 1, id);
-	wa_sq_bind_str(st, 2, wa_msg_status_name(status));
-	wa_sq_bind_str(st, 3, error);
-	sqlite3_bind_int64(st, 4, at_ms);
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_value(st, 5 + i, sqlite3_column_value(src, i));
 	rc = wa_sq_step_done(s, st, "outbox insert", err, err_len);
@@ -173,13 +190,14 @@ static int add_outbox(wa_sq_store *s, const char *id, wa_msg_status status,
 	return rc;
 }
 
-/* A status change: history always, outbox when on. */
-static int record(wa_sq_store *s, const char *id, wa_msg_status status,
-                  int64_t at_ms, const char *detail, char *err, size_t err_len)
+/* A status change: history always, outbox when on (ev: see add_outbox). */
+static int record(wa_sq_store *s, const char *id, const ev_src *ev,
+                  wa_msg_status status, int64_t at_ms, const char *detail,
+                  char *err, size_t err_len)
 {
 	if (add_history(s, id, status, at_ms, detail, err, err_len) < 0)
 		return -1;
-	return add_outbox(s, id, status, at_ms,
+	return add_outbox(s, id, ev, status, at_ms,
 	                  detail && *detail ? detail : NULL, err, err_len);
 }
 
@@ -322,7 +340,7 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		}
 		(*n)++;
 		snprintf(detail, sizeof(detail), "attempt %d", m->attempts);
-		if (record(s, m->id, WA_MSG_SENDING, now_ms, detail, err,
+		if (record(s, m->id, NULL, WA_MSG_SENDING, now_ms, detail, err,
 		           err_len) < 0 ||
 		    wa_sq_pace_claimed(s, m->phone, now_ms, counted, err,
 		                       err_len) < 0)
@@ -339,9 +357,18 @@ out:
 	return ret;
 }
 
-/* Current status (and attempts) of id: 0, 1 not found, -1 error. */
-static int get_state(wa_sq_store *s, const char *id, wa_msg_status *status,
-                     int *attempts, char *err, size_t err_len)
+/* A message's state and what its outcome or cancel needs besides. */
+typedef struct msg_state {
+	wa_msg_status status;
+	char phone[WA_PHONE_MAX], external_id[WA_EXTERNAL_ID_MAX],
+	    provider[WA_PROVIDER_NAME_MAX], pmid[WA_PMID_MAX];
+} msg_state;
+
+/* Read id's state into m: 0, 1 not found, -1 error. One read serves the
+ * state check, the pacing updates and the outbox event (a statement
+ * each before: issue 17, CPU per delivered message). */
+static int get_state(wa_sq_store *s, const char *id, msg_state *m, char *err,
+                     size_t err_len)
 {
 	sqlite3_stmt *st = s->ws[W_GET_STATE];
 	int rc, v;
@@ -350,9 +377,11 @@ static int get_state(wa_sq_store *s, const char *id, wa_msg_status *status,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		v = wa_sq_col_status(st, 0);
-		*status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
-		if (attempts)
-			*attempts = sqlite3_column_int(st, 1);
+		m->status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
+		wa_sq_col_copy(st, 1, m->phone, sizeof(m->phone));
+		wa_sq_col_copy(st, 2, m->external_id, sizeof(m->external_id));
+		wa_sq_col_copy(st, 3, m->provider, sizeof(m->provider));
+		wa_sq_col_copy(st, 4, m->pmid, sizeof(m->pmid));
 	} else if (rc != SQLITE_DONE) {
 		wa_sq_werr(s, "lookup", err, err_len);
 	}
@@ -365,20 +394,24 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
                  size_t err_len)
 {
 	wa_sq_store *s = S(base);
-	wa_msg_status cur, to;
+	wa_msg_status to;
 	sqlite3_stmt *st;
 	const char *detail = o->error ? o->error : "";
+	msg_state cur;
+	ev_src ev;
 	int rc;
 
-	rc = get_state(s, id, &cur, NULL, err, err_len);
+	rc = get_state(s, id, &cur, err, err_len);
 	if (rc != 0)
 		return rc;
-	if (cur != WA_MSG_SENDING)
+	if (cur.status != WA_MSG_SENDING)
 		return 1;
+	ev = (ev_src){cur.external_id, cur.provider, cur.pmid};
 	switch (o->kind) {
 	case WA_OUT_SENT:
 		to = WA_MSG_SENT;
 		st = s->ws[W_FINISH_SENT];
+		ev.pmid = o->provider_message_id; /* what the update stores */
 		wa_sq_bind_str(st, 2,
 		               o->provider_message_id && *o->provider_message_id
 		                   ? o->provider_message_id
@@ -420,11 +453,12 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 	wa_sq_bind_str(st, 1, id);
 	if (wa_sq_step_done(s, st, "finish", err, err_len) < 0 ||
 	    (o->kind != WA_OUT_RELEASE &&
-	     wa_sq_pace_finished(s, id, o->at_ms, err, err_len) < 0) ||
+	     wa_sq_pace_finished(s, cur.phone, o->at_ms, err, err_len) < 0) ||
 	    ((o->kind == WA_OUT_SENT || o->kind == WA_OUT_FAILED) &&
-	     wa_sq_pace_pull(s, id, o->at_ms, err, err_len) < 0))
+	     wa_sq_pace_pull(s, cur.phone, o->at_ms, err, err_len) < 0))
 		return -1;
-	return record(s, id, to, o->at_ms, detail, err, err_len) < 0 ? -1 : 0;
+	return record(s, id, &ev, to, o->at_ms, detail, err, err_len) < 0 ? -1
+	                                                                  : 0;
 }
 
 int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
@@ -433,26 +467,27 @@ int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_CANCEL];
-	wa_msg_status cur = WA_MSG_QUEUED;
+	msg_state cur = {.status = WA_MSG_QUEUED};
 	int rc;
 
-	rc = get_state(s, id, &cur, NULL, err, err_len);
+	rc = get_state(s, id, &cur, err, err_len);
 	if (rc < 0)
 		return -1;
-	*status = cur;
+	*status = cur.status;
 	if (rc == 1) {
 		*kind = WA_CANCEL_NOT_FOUND;
 		return 0;
 	}
-	if (!wa_msg_status_can_move(cur, WA_MSG_CANCELED)) {
+	if (!wa_msg_status_can_move(cur.status, WA_MSG_CANCELED)) {
 		*kind = WA_CANCEL_TOO_LATE;
 		return 0;
 	}
 	wa_sq_bind_str(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_ms);
 	if (wa_sq_step_done(s, st, "cancel", err, err_len) < 0 ||
-	    wa_sq_pace_pull(s, id, now_ms, err, err_len) < 0 ||
-	    record(s, id, WA_MSG_CANCELED, now_ms, "", err, err_len) < 0)
+	    wa_sq_pace_pull(s, cur.phone, now_ms, err, err_len) < 0 ||
+	    record(s, id, &(ev_src){cur.external_id, cur.provider, cur.pmid},
+	           WA_MSG_CANCELED, now_ms, "", err, err_len) < 0)
 		return -1;
 	*kind = WA_CANCEL_DONE;
 	*status = WA_MSG_CANCELED;
@@ -465,8 +500,9 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 {
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_FIND_PMID];
-	char id[WA_ID_MAX];
+	char id[WA_ID_MAX], ext[WA_EXTERNAL_ID_MAX];
 	wa_msg_status cur;
+	ev_src ev = {ext, c->provider, c->provider_message_id};
 	int rc, v;
 	bool reportable =
 	    c->status == WA_MSG_SENT || c->status == WA_MSG_DELIVERED ||
@@ -486,6 +522,7 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
 	wa_sq_col_copy(st, 0, id, sizeof(id));
+	wa_sq_col_copy(st, 2, ext, sizeof(ext));
 	v = wa_sq_col_status(st, 1);
 	cur = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
 	sqlite3_reset(st);
@@ -506,8 +543,8 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 			snprintf(detail, sizeof(detail),
 			         "late failure, retrying: %s",
 			         c->error ? c->error : "");
-			if (record(s, id, WA_MSG_QUEUED, c->at_ms, detail, err,
-			           err_len) < 0)
+			if (record(s, id, NULL, WA_MSG_QUEUED, c->at_ms, detail,
+			           err, err_len) < 0)
 				return -1;
 			*kind = WA_APPLY_APPLIED;
 			return 0;
@@ -519,8 +556,8 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 	sqlite3_bind_int64(st, 3, c->at_ms);
 	wa_sq_bind_str(st, 4, c->status == WA_MSG_FAILED ? c->error : NULL);
 	if (wa_sq_step_done(s, st, "status update", err, err_len) < 0 ||
-	    record(s, id, c->status, c->at_ms, c->error ? c->error : "", err,
-	           err_len) < 0)
+	    record(s, id, &ev, c->status, c->at_ms, c->error ? c->error : "",
+	           err, err_len) < 0)
 		return -1;
 	*kind = WA_APPLY_APPLIED;
 	return 0;

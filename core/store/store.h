@@ -330,6 +330,9 @@ typedef struct wa_store_budget {
 } wa_store_budget;
 
 /* Helpers every backend shares (store_common.c). */
+/* Does m carry what every insert needs (id, external_id, phone, body,
+ * provider)? 0, or -1 with err set. */
+int wa_new_message_check(const wa_new_message *m, char *err, size_t err_len);
 /* When a message with attempts attempts that failed late (retryable) at
  * at_ms is due again: at_ms + base * 2^(attempts-1), at most max (no
  * jitter: the callbacks' own arrival spreads them), not before the

@@ -58,6 +58,16 @@ bool wa_msg_status_can_move(wa_msg_status from, wa_msg_status to)
 	return false;
 }
 
+int wa_new_message_check(const wa_new_message *m, char *err, size_t err_len)
+{
+	if (m->external_id && m->phone && m->body && m->provider && m->id[0])
+		return 0;
+	snprintf(err, err_len,
+	         "A message needs an id, external_id, phone, body and "
+	         "provider.");
+	return -1;
+}
+
 void wa_message_rec_free(wa_message_rec *m)
 {
 	if (!m)

@@ -110,6 +110,31 @@ void su_case_optout_insert(void)
 	wa_store_close(s);
 }
 
+/* A message without what every insert needs is refused, saying what,
+ * and nothing is stored. */
+void su_case_insert_incomplete(void)
+{
+	wa_store *s = su_open(NULL, 0);
+	wa_new_message m = {.external_id = "inc",
+	                    .phone = P,
+	                    .body = "x",
+	                    .provider = "mock",
+	                    .created_ms = 100,
+	                    .expires_ms = 100000};
+	wa_insert_result r;
+	char err[256] = "";
+
+	snprintf(m.id, sizeof(m.id), "inc");
+	m.body = NULL;
+	CHECK_INT(s->ops->insert(s, &m, &r, err, sizeof(err)), -1);
+	CHECK(strstr(err, "needs an id, external_id, phone, body") != NULL);
+	m.body = "x";
+	m.id[0] = 0;
+	CHECK_INT(s->ops->insert(s, &m, &r, err, sizeof(err)), -1);
+	check_absent(s, "inc");
+	wa_store_close(s);
+}
+
 /* One transaction, as the writer's group commit makes it: an insert
  * before the opt-out is queued and then canceled with it; every insert
  * after it, in the same transaction, is refused; another phone's is not.

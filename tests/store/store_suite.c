@@ -69,6 +69,7 @@ static const tcase cases[] = {
     {"pg_counts_migrate", su_case_pg_counts_migrate, PG},
     {"sqlite_counts_migrate", su_case_sqlite_counts_migrate, SQLITE},
     {"optout_insert", su_case_optout_insert, ALL},
+    {"insert_incomplete", su_case_insert_incomplete, ALL},
     {"optout_group_commit", su_case_optout_group_commit, ALL},
     {"optout_other_conn", su_case_optout_other_conn, SHARED},
     {"purge_twoway", su_case_purge_twoway, SHARED},

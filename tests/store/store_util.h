@@ -130,6 +130,7 @@ void su_case_outbox_campaign(void);
 void su_case_pg_counts_migrate(void);
 void su_case_sqlite_counts_migrate(void);
 void su_case_optout_insert(void);
+void su_case_insert_incomplete(void);
 void su_case_optout_group_commit(void);
 void su_case_optout_other_conn(void);
 void su_case_purge_twoway(void);

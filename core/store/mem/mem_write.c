@@ -172,13 +172,8 @@ int wa_mem_insert(wa_store *s, const wa_new_message *n, wa_insert_result *res,
 	mem_store *m = M(s);
 	bool own;
 
-	if (!n->external_id || !n->phone || !n->body || !n->provider ||
-	    !n->id[0]) {
-		snprintf(err, err_len,
-		         "A message needs an id, external_id, "
-		         "phone, body and provider.");
+	if (wa_new_message_check(n, err, err_len) != 0)
 		return -1;
-	}
 	own = wa_mem_w_enter(m);
 	return wa_mem_w_leave(m, own,
 	                      mem_insert_locked(m, n, res, err, err_len));

@@ -84,13 +84,8 @@ int wa_pg_insert(wa_store *st, const wa_new_message *m, wa_insert_result *res,
 {
 	wa_pg_store *s = st->impl;
 
-	if (!m->external_id || !m->phone || !m->body || !m->provider ||
-	    !m->id[0]) {
-		snprintf(err, err_len,
-		         "A message needs an id, external_id, "
-		         "phone, body and provider.");
+	if (wa_new_message_check(m, err, err_len) != 0)
 		return -1;
-	}
 	if (s->n_pending == s->cap_pending) {
 		size_t cap = s->cap_pending ? s->cap_pending * 2 : 64;
 		wa_pg_pending *p = realloc(s->pending, cap * sizeof(*p));

@@ -107,13 +107,8 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	sqlite3_stmt *st = s->ws[W_INSERT_MSG];
 	int held;
 
-	if (!m->external_id || !m->phone || !m->body || !m->provider ||
-	    !m->id[0]) {
-		snprintf(err, err_len,
-		         "A message needs an id, external_id, "
-		         "phone, body and provider.");
+	if (wa_new_message_check(m, err, err_len) != 0)
 		return -1;
-	}
 	memset(res, 0, sizeof(*res));
 	if ((held = opted_out(s, m->phone, err, err_len)) != 0)
 		/* an external_id already stored still answers as a replay

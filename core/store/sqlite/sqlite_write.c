@@ -322,8 +322,13 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		wa_sq_bind_str(st, 4, s->instance);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
-		if (rc != SQLITE_DONE || sqlite3_changes(s->wdb) != 1) {
+		if (rc != SQLITE_DONE) {
 			wa_sq_werr(s, "claim update", err, err_len);
+			goto fail;
+		}
+		if (sqlite3_changes(s->wdb) != 1) { /* a candidate vanished */
+			snprintf(err, err_len,
+			         "Store claim update changed no message.");
 			goto fail;
 		}
 		sqlite3_bind_int64(row, 1, c.rowid);

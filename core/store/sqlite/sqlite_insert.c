@@ -13,50 +13,28 @@ static bool same_str(const char *a, const unsigned char *b)
 	return strcmp(a, (const char *)b) == 0;
 }
 
-/* Is phone opted out? 1 yes, 0 no, -1 error (err set). */
-static int opted_out(wa_sq_store *s, const char *phone, char *err,
-                     size_t err_len)
+/* Is phone opted out? 1 (its source and time in res), 0, or -1 (err). */
+static int opted_out(wa_sq_store *s, const char *phone, wa_insert_result *res,
+                     char *err, size_t err_len)
 {
 	sqlite3_stmt *st = s->ws[W_FIND_OPTOUT];
 	int rc;
 
 	wa_sq_bind_str(st, 1, phone);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc == SQLITE_ROW) {
+		wa_sq_col_copy(st, 0, res->opt_source, sizeof(res->opt_source));
+		res->opt_at_ms = sqlite3_column_int64(st, 1);
+	} else if (rc != SQLITE_DONE) {
 		wa_sq_werr(s, "opt-out lookup", err, err_len);
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The insert was refused and no message holds m->external_id: the phone
- * must be opted out. */
-static int find_optout(wa_sq_store *s, const wa_new_message *m,
-                       wa_insert_result *res, char *err, size_t err_len)
-{
-	sqlite3_stmt *st = s->ws[W_FIND_OPTOUT];
-	int rc;
-
-	wa_sq_bind_str(st, 1, m->phone);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		res->kind = WA_INSERT_SUPPRESSED;
-		wa_sq_col_copy(st, 0, res->opt_source, sizeof(res->opt_source));
-		res->opt_at_ms = sqlite3_column_int64(st, 1);
-	} else if (rc == SQLITE_DONE) {
-		snprintf(err, err_len,
-		         "The insert did nothing but no message holds the "
-		         "external_id and the phone is not opted out.");
-	} else {
-		wa_sq_werr(s, "opt-out lookup", err, err_len);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* The message already stored under m->external_id, compared with m;
- * none: the phone is opted out. */
+/* The message stored under m->external_id, compared with m, into res
+ * (kind, id, status, created_ms): 0, 1 when there is none, -1. */
 static int find_existing(wa_sq_store *s, const wa_new_message *m,
                          wa_insert_result *res, char *err, size_t err_len)
 {
@@ -66,16 +44,12 @@ static int find_existing(wa_sq_store *s, const wa_new_message *m,
 
 	wa_sq_bind_str(st, 1, m->external_id);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return find_optout(s, m, res, err, err_len);
-	}
 	if (rc != SQLITE_ROW) {
-		wa_sq_werr(s, "lookup", err, err_len);
+		if (rc != SQLITE_DONE)
+			wa_sq_werr(s, "lookup", err, err_len);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
-		return -1;
+		return rc == SQLITE_DONE ? 1 : -1;
 	}
 	same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
 	       same_str(m->body, sqlite3_column_text(st, 4)) &&
@@ -105,15 +79,21 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 {
 	wa_sq_store *s = base->impl;
 	sqlite3_stmt *st = s->ws[W_INSERT_MSG];
-	int held;
+	wa_insert_result opt = {.kind = WA_INSERT_SUPPRESSED};
+	int held, rc;
 
 	if (wa_new_message_check(m, err, err_len) != 0)
 		return -1;
 	memset(res, 0, sizeof(*res));
-	if ((held = opted_out(s, m->phone, err, err_len)) != 0)
+	if ((rc = opted_out(s, m->phone, &opt, err, err_len)) != 0) {
+		if (rc < 0)
+			return -1;
 		/* an external_id already stored still answers as a replay
 		 * or a conflict */
-		return held < 0 ? -1 : find_existing(s, m, res, err, err_len);
+		if ((rc = find_existing(s, m, res, err, err_len)) == 1)
+			*res = opt;
+		return rc < 0 ? -1 : 0;
+	}
 	/* behind an earlier message of its phone: held from the start, so
 	 * the claim never has to look at it until that one's outcome pulls
 	 * it (sqlite_pace.c) */
@@ -138,8 +118,13 @@ int wa_sq_insert(wa_store *base, const wa_new_message *m, wa_insert_result *res,
 	 * load_history in sqlite.c). Queued has no outbox event. */
 	if (wa_sq_step_done(s, st, "insert", err, err_len) < 0)
 		return -1;
-	if (sqlite3_changes(s->wdb) == 0)
-		return find_existing(s, m, res, err, err_len);
+	if (sqlite3_changes(s->wdb) == 0) {
+		if ((rc = find_existing(s, m, res, err, err_len)) == 1)
+			snprintf(err, err_len,
+			         "The insert did nothing but no message holds "
+			         "the external_id.");
+		return rc == 0 ? 0 : -1;
+	}
 	res->kind = WA_INSERT_CREATED;
 	snprintf(res->id, sizeof(res->id), "%s", m->id);
 	res->status = WA_MSG_QUEUED;

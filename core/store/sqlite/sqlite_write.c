@@ -29,8 +29,6 @@ static const char *const write_sql[W_N] = {
     [W_INSERT_OUTBOX] = "INSERT INTO outbox (message_id, external_id,"
                         " status, provider, provider_message_id, error,"
                         " occurred_ms) VALUES (?1, ?5, ?2, ?6, ?7, ?3, ?4)",
-    [W_OUTBOX_SRC] = "SELECT external_id, provider, provider_message_id"
-                     " FROM messages WHERE id = ?1",
     [W_CLAIM_LEASED] = "SELECT rowid, next_attempt_ms FROM messages"
                        " WHERE status = 'sending' AND lease_until_ms < ?1"
                        " ORDER BY next_attempt_ms, rowid LIMIT ?2",
@@ -126,7 +124,9 @@ static wa_sq_store *S(wa_store *st)
 	return st->impl;
 }
 
-/* A message's fields an outbox event carries, when already read. */
+/* A message's fields an outbox event carries, read by the caller with
+ * the message (an INSERT ... SELECT would make SQLite keep a statement
+ * journal of every page it changes, per event). */
 typedef struct ev_src {
 	const char *external_id, *provider, *pmid;
 } ev_src;
@@ -144,50 +144,29 @@ static int add_history(wa_sq_store *s, const char *id, wa_msg_status status,
 	return wa_sq_step_done(s, st, "history insert", err, err_len);
 }
 
-/* Outbox events exist only for externally meaningful statuses (store.h).
- * The event's fields come from ev when the caller read them already,
- * else from a read of the message. Read first, then INSERT ... VALUES:
- * an INSERT ... SELECT may write several rows, so SQLite would keep a
- * statement journal of every page it changes (a copy per page, per
- * event). */
+/* Outbox events exist only for externally meaningful statuses (store.h);
+ * ev may be NULL for the others (queued, sending). */
 static int add_outbox(wa_sq_store *s, const char *id, const ev_src *ev,
                       wa_msg_status status, int64_t at_ms, const char *error,
                       char *err, size_t err_len)
 {
-	sqlite3_stmt *src = s->ws[W_OUTBOX_SRC], *st = s->ws[W_INSERT_OUTBOX];
-	int rc;
+	sqlite3_stmt *st = s->ws[W_INSERT_OUTBOX];
 
 	if (!atomic_load(&s->outbox) || status == WA_MSG_QUEUED ||
 	    status == WA_MSG_SENDING)
 		return 0;
+	if (!ev) {
+		snprintf(err, err_len, "No event fields for message %s.", id);
+		return -1;
+	}
 	wa_sq_bind_str(st, 1, id);
 	wa_sq_bind_str(st, 2, wa_msg_status_name(status));
 	wa_sq_bind_str(st, 3, error);
 	sqlite3_bind_int64(st, 4, at_ms);
-	if (ev) {
-		wa_sq_bind_str(st, 5, ev->external_id);
-		wa_sq_bind_str(st, 6, ev->provider);
-		wa_sq_bind_str(st, 7, ev->pmid && *ev->pmid ? ev->pmid : NULL);
-		return wa_sq_step_done(s, st, "outbox insert", err, err_len);
-	}
-	wa_sq_bind_str(src, 1, id);
-	rc = sqlite3_step(src);
-	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			snprintf(err, err_len, "No message %s for its event.",
-			         id);
-		else
-			wa_sq_werr(s, "outbox source", err, err_len);
-		sqlite3_reset(src);
-		sqlite3_clear_bindings(st);
-		return -1;
-	}
-	for (int i = 0; i < 3; i++)
-		sqlite3_bind_value(st, 5 + i, sqlite3_column_value(src, i));
-	rc = wa_sq_step_done(s, st, "outbox insert", err, err_len);
-	sqlite3_reset(src);
-	sqlite3_clear_bindings(src);
-	return rc;
+	wa_sq_bind_str(st, 5, ev->external_id);
+	wa_sq_bind_str(st, 6, ev->provider);
+	wa_sq_bind_str(st, 7, ev->pmid && *ev->pmid ? ev->pmid : NULL);
+	return wa_sq_step_done(s, st, "outbox insert", err, err_len);
 }
 
 /* A status change: history always, outbox when on (ev: see add_outbox). */
@@ -369,6 +348,12 @@ typedef struct msg_state {
 	    provider[WA_PROVIDER_NAME_MAX], pmid[WA_PMID_MAX];
 } msg_state;
 
+/* The event fields of a message read by get_state. */
+static ev_src state_ev(const msg_state *m)
+{
+	return (ev_src){m->external_id, m->provider, m->pmid};
+}
+
 /* Read id's state into m: 0, 1 not found, -1 error. One read serves the
  * state check, the pacing updates and the outbox event (a statement
  * each before: issue 17, CPU per delivered message). */
@@ -411,7 +396,7 @@ int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
 		return rc;
 	if (cur.status != WA_MSG_SENDING)
 		return 1;
-	ev = (ev_src){cur.external_id, cur.provider, cur.pmid};
+	ev = state_ev(&cur);
 	switch (o->kind) {
 	case WA_OUT_SENT:
 		to = WA_MSG_SENT;
@@ -473,6 +458,7 @@ int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
 	wa_sq_store *s = S(base);
 	sqlite3_stmt *st = s->ws[W_CANCEL];
 	msg_state cur = {.status = WA_MSG_QUEUED};
+	ev_src ev;
 	int rc;
 
 	rc = get_state(s, id, &cur, err, err_len);
@@ -487,12 +473,12 @@ int wa_sq_cancel(wa_store *base, const char *id, int64_t now_ms,
 		*kind = WA_CANCEL_TOO_LATE;
 		return 0;
 	}
+	ev = state_ev(&cur);
 	wa_sq_bind_str(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_ms);
 	if (wa_sq_step_done(s, st, "cancel", err, err_len) < 0 ||
 	    wa_sq_pace_pull(s, cur.phone, now_ms, err, err_len) < 0 ||
-	    record(s, id, &(ev_src){cur.external_id, cur.provider, cur.pmid},
-	           WA_MSG_CANCELED, now_ms, "", err, err_len) < 0)
+	    record(s, id, &ev, WA_MSG_CANCELED, now_ms, "", err, err_len) < 0)
 		return -1;
 	*kind = WA_CANCEL_DONE;
 	*status = WA_MSG_CANCELED;

@@ -505,14 +505,13 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	                NULL, e, sizeof(e)) < 0 ||
 	    exec_pragma(s->wdb, "PRAGMA foreign_keys = ON", NULL, e,
 	                sizeof(e)) < 0 ||
-	    /* The message insert (INSERT ... SELECT) and the outbox insert
-	     * keep a statement journal: the original of every page they
-	     * change, so one statement can be undone inside the group's
-	     * transaction. Debian's SQLite keeps it in a temporary file once
-	     * past 64 KiB, i.e. from the third message of a group on: two
-	     * pwrite calls per page per message (about 16 KiB a message),
-	     * half the writer's system calls. In memory it is a copy that
-	     * goes at the end of each statement. */
+	    /* A statement that may write several rows keeps a statement
+	     * journal (the original of every page it changes, so it can be
+	     * undone alone inside the group's transaction); Debian's SQLite
+	     * puts it in a temporary file once past 64 KiB. No per-message
+	     * statement keeps one any more (sqlite_insert.c); the release,
+	     * purge and bulk cancels still do, and in memory each is a copy
+	     * that goes at the end of its statement, not pwrite calls. */
 	    exec_pragma(s->wdb, "PRAGMA temp_store = MEMORY", NULL, e,
 	                sizeof(e)) < 0 ||
 	    wa_sq_migrate(s->wdb, e, sizeof(e)) < 0 ||

@@ -53,11 +53,10 @@ static const char *const pace_sql[] = {
                  " WHERE counted_ms > ?1",
     [P_OPEN] = "SELECT last_inbound_ms FROM contacts WHERE phone = ?1",
     /* VALUES, not SELECT: an INSERT ... SELECT makes SQLite keep a
-     * statement journal (sqlite_write.c, wa_sq_insert) */
+     * statement journal (sqlite_insert.c, wa_sq_insert) */
     [P_LANE_DONE] = "INSERT INTO recipients (phone, next_ok_ms)"
                     " VALUES (?1, ?2) ON CONFLICT (phone) DO UPDATE SET"
                     " next_ok_ms = max(next_ok_ms, excluded.next_ok_ms)",
-
     [P_HOLD] = "UPDATE messages SET next_attempt_ms = ?2, held = 1"
                " WHERE rowid = ?1",
     /* the phone's first queued message, if it was held; not before its
@@ -140,17 +139,12 @@ static int push(wa_sq_store *s, int64_t rowid, int64_t at, bool hold, char *err,
                 size_t err_len)
 {
 	sqlite3_stmt *st = ps(s, hold ? P_HOLD : P_PUSH, err, err_len);
-	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, rowid);
 	sqlite3_bind_int64(st, 2, at);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return wa_sq_werr(s, "pacing move", err, err_len);
-	return 0;
+	return wa_sq_step_done(s, st, "pacing move", err, err_len);
 }
 
 typedef struct pick_cand {
@@ -363,7 +357,6 @@ int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
 {
 	sqlite3_stmt *st;
 	int64_t gap = s->pace.per_recipient ? s->pace.interval_ms : 0;
-	int rc;
 
 	if (gap <= 0 && counted <= 0)
 		return 0;
@@ -372,11 +365,7 @@ int wa_sq_pace_claimed(wa_sq_store *s, const char *phone, int64_t now_ms,
 	wa_sq_bind_str(st, 1, phone);
 	sqlite3_bind_int64(st, 2, now_ms + gap);
 	sqlite3_bind_int64(st, 3, counted);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return wa_sq_werr(s, "pacing lane", err, err_len);
-	return 0;
+	return wa_sq_step_done(s, st, "pacing lane", err, err_len);
 }
 
 int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
@@ -404,11 +393,7 @@ int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
 	sqlite3_bind_int64(st, 2, at);
 	wa_sq_bind_str(st, 3, c->error);
 	sqlite3_bind_int64(st, 4, c->at_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return wa_sq_werr(s, "late retry", err, err_len);
-	return at;
+	return wa_sq_step_done(s, st, "late retry", err, err_len) < 0 ? -1 : at;
 }
 
 /* Run pacing statement which on (?1 phone, ?2 a time). 0 or -1. */
@@ -417,17 +402,12 @@ static int phone_write(wa_sq_store *s, int which, const char *phone,
                        size_t err_len)
 {
 	sqlite3_stmt *st = ps(s, which, err, err_len);
-	int rc;
 
 	if (!st)
 		return -1;
 	wa_sq_bind_str(st, 1, phone);
 	sqlite3_bind_int64(st, 2, at_ms);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return wa_sq_werr(s, what, err, err_len);
-	return 0;
+	return wa_sq_step_done(s, st, what, err, err_len);
 }
 
 int wa_sq_pace_finished(wa_sq_store *s, const char *phone, int64_t at_ms,

@@ -361,14 +361,22 @@ void wa_engine_finish_group_done(void *ud, int rc, const char *err)
 	pthread_mutex_unlock(&e->mu);
 }
 
+/* Under mu: the lingering group, taken. */
+static wa_job *take_locked(wa_engine *e)
+{
+	wa_job *list = e->fin_head;
+
+	e->fin_head = e->fin_tail = NULL;
+	e->fin_n = 0;
+	return list;
+}
+
 wa_job *wa_engine_take_finishes(wa_engine *e)
 {
 	wa_job *list;
 
 	pthread_mutex_lock(&e->mu);
-	list = e->fin_head;
-	e->fin_head = e->fin_tail = NULL;
-	e->fin_n = 0;
+	list = take_locked(e);
 	pthread_mutex_unlock(&e->mu);
 	return list;
 }
@@ -385,9 +393,7 @@ void wa_engine_flush_finishes(wa_engine *e, bool force)
 		pthread_mutex_unlock(&e->mu);
 		return;
 	}
-	list = e->fin_head;
-	e->fin_head = e->fin_tail = NULL;
-	e->fin_n = 0;
+	list = take_locked(e);
 	pthread_mutex_unlock(&e->mu);
 	if (wa_writer_submit(e->writer, wa_engine_finish_group_fn, list,
 	                     wa_engine_finish_group_done, list) == 0)

@@ -222,17 +222,27 @@ static int enqueue(wa_writer *w, job *j, bool bounded)
 	return enqueue2(w, j, NULL, bounded);
 }
 
-int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
-                     wa_writer_done done, void *done_ud)
+static job *new_job(wa_writer_fn fn, void *ud, wa_writer_done done,
+                    void *done_ud)
 {
 	job *j = calloc(1, sizeof(*j));
 
+	if (j) {
+		j->fn = fn;
+		j->ud = ud;
+		j->done = done;
+		j->done_ud = done_ud;
+	}
+	return j;
+}
+
+int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
+                     wa_writer_done done, void *done_ud)
+{
+	job *j = new_job(fn, ud, done, done_ud);
+
 	if (!j)
 		return -1;
-	j->fn = fn;
-	j->ud = ud;
-	j->done = done;
-	j->done_ud = done_ud;
 	if (enqueue(w, j, true) < 0) {
 		free(j);
 		return -1;
@@ -265,7 +275,7 @@ static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
 		         "wa_writer_run called from the writer thread.");
 		return -1;
 	}
-	j = calloc(1, sizeof(*j));
+	j = new_job(fn, ud, sync_done, &sw);
 	if (!j) {
 		snprintf(err, err_len, "Out of memory.");
 		return -1;
@@ -273,10 +283,6 @@ static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
 	memset(&sw, 0, sizeof(sw));
 	pthread_mutex_init(&sw.mu, NULL);
 	pthread_cond_init(&sw.cv, NULL);
-	j->fn = fn;
-	j->ud = ud;
-	j->done = sync_done;
-	j->done_ud = &sw;
 	if ((first ? enqueue2(w, first, j, false) : enqueue(w, j, false)) < 0) {
 		free(j);
 		snprintf(err, err_len, "The store writer is stopping.");
@@ -308,7 +314,7 @@ int wa_writer_run_after(wa_writer *w, wa_writer_fn first, void *first_ud,
                         wa_writer_done first_done, void *first_done_ud,
                         wa_writer_fn fn, void *ud, char *err, size_t err_len)
 {
-	job *a = calloc(1, sizeof(*a));
+	job *a = new_job(first, first_ud, first_done, first_done_ud);
 	bool queued;
 	int rc;
 
@@ -318,10 +324,6 @@ int wa_writer_run_after(wa_writer *w, wa_writer_fn first, void *first_ud,
 			first_done(first_done_ud, -1, err);
 		return -1;
 	}
-	a->fn = first;
-	a->ud = first_ud;
-	a->done = first_done;
-	a->done_ud = first_done_ud;
 	rc = run_sync(w, a, fn, ud, err, err_len, &queued);
 	if (!queued) { /* stopping (or the writer thread): a is still ours */
 		snprintf(a->err, sizeof(a->err), "%s", err);

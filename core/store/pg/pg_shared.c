@@ -48,6 +48,12 @@ int wa_pg_pause_get(wa_store *st, const char *provider,
 	return 0;
 }
 
+/* both kinds; a quality pause adds a WHERE (wa_pg_pause_set) */
+#define PAUSE_UPSERT                                                           \
+	"INSERT INTO wadispatch_pause AS w (provider, kind, reason, until_ms)" \
+	" VALUES ($1, $2, $3, $4) ON CONFLICT (provider, kind)"                \
+	" DO UPDATE SET reason = $3, until_ms = $4"
+
 /* A CONFIG pause is rewritten as it is (a failed probe sets the next);
  * a quality pause keeps the later end, with the reason that set it. */
 int wa_pg_pause_set(wa_store *st, const char *provider, wa_pause_kind kind,
@@ -72,16 +78,9 @@ int wa_pg_pause_set(wa_store *st, const char *provider, wa_pause_kind kind,
 		sql = "DELETE FROM wadispatch_pause"
 		      " WHERE provider = $1 AND kind = $2";
 	else if (kind == WA_PAUSE_CONFIG)
-		sql = "INSERT INTO wadispatch_pause AS w"
-		      " (provider, kind, reason, until_ms)"
-		      " VALUES ($1, $2, $3, $4) ON CONFLICT (provider, kind)"
-		      " DO UPDATE SET reason = $3, until_ms = $4";
+		sql = PAUSE_UPSERT;
 	else
-		sql = "INSERT INTO wadispatch_pause AS w"
-		      " (provider, kind, reason, until_ms)"
-		      " VALUES ($1, $2, $3, $4) ON CONFLICT (provider, kind)"
-		      " DO UPDATE SET reason = $3, until_ms = $4"
-		      " WHERE w.until_ms < $4";
+		sql = PAUSE_UPSERT " WHERE w.until_ms < $4";
 	r = wa_pg_write(S(st), sql, &p, "pause write", err, err_len);
 	PQclear(r);
 	return r ? 0 : -1;

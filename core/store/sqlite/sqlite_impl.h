@@ -288,6 +288,11 @@ void wa_sq_col_copy(sqlite3_stmt *st, int col, char *dst, size_t n);
 int wa_sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 /* Map a status column back to the enum (-1 when unknown). */
 int wa_sq_col_status(sqlite3_stmt *st, int col);
+/* Step a statement that reads one row: 1 with the row (the caller reads,
+ * resets and clears it), 0 none, -1 error (err set, wa_sq_werr); reset and
+ * cleared unless 1. */
+int wa_sq_step_row(wa_sq_store *s, sqlite3_stmt *st, const char *what,
+                   char *err, size_t err_len);
 /* Step a write statement that returns no row, then reset it and clear
  * its bindings. 0, or -1 with err set (wa_sq_werr). */
 int wa_sq_step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,

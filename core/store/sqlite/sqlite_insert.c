@@ -21,16 +21,14 @@ static int opted_out(wa_sq_store *s, const char *phone, wa_insert_result *res,
 	int rc;
 
 	wa_sq_bind_str(st, 1, phone);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = wa_sq_step_row(s, st, "opt-out lookup", err, err_len);
+	if (rc == 1) {
 		wa_sq_col_copy(st, 0, res->opt_source, sizeof(res->opt_source));
 		res->opt_at_ms = sqlite3_column_int64(st, 1);
-	} else if (rc != SQLITE_DONE) {
-		wa_sq_werr(s, "opt-out lookup", err, err_len);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /* The message stored under m->external_id, compared with m, into res
@@ -43,14 +41,9 @@ static int find_existing(wa_sq_store *s, const wa_new_message *m,
 	bool same;
 
 	wa_sq_bind_str(st, 1, m->external_id);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			wa_sq_werr(s, "lookup", err, err_len);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return rc == SQLITE_DONE ? 1 : -1;
-	}
+	rc = wa_sq_step_row(s, st, "lookup", err, err_len);
+	if (rc != 1)
+		return rc == 0 ? 1 : -1;
 	same = same_str(m->phone, sqlite3_column_text(st, 3)) &&
 	       same_str(m->body, sqlite3_column_text(st, 4)) &&
 	       same_str(m->template_json, sqlite3_column_text(st, 5)) &&

@@ -118,23 +118,6 @@ void wa_sq_budget(wa_store *st, wa_store_budget *out)
 	out->frees_ms = atomic_load(&s->b_frees);
 }
 
-/* Step a one-row read: 1 row (left unreset for the caller's columns), 0
- * none, -1 error. */
-static int row(wa_sq_store *s, sqlite3_stmt *st, char *err, size_t err_len)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE) {
-		wa_sq_werr(s, "pacing", err, err_len);
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
-}
-
 static int push(wa_sq_store *s, int64_t rowid, int64_t at, bool hold, char *err,
                 size_t err_len)
 {
@@ -170,7 +153,7 @@ static int budget_load(wa_sq_store *s, int64_t now, budget_state *b, char *err,
 	if (!(st = ps(s, P_BUDGET, err, err_len)))
 		return -1;
 	sqlite3_bind_int64(st, 1, now - s->pace.window_ms);
-	rc = row(s, st, err, err_len);
+	rc = wa_sq_step_row(s, st, "pacing", err, err_len);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
@@ -195,7 +178,7 @@ static int window_open(wa_sq_store *s, const char *phone, int64_t now,
 	if (!st)
 		return -1;
 	wa_sq_bind_str(st, 1, phone);
-	rc = row(s, st, err, err_len);
+	rc = wa_sq_step_row(s, st, "pacing", err, err_len);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
@@ -224,7 +207,7 @@ static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
 	if (!(st = ps(s, P_LANE_GET, err, err_len)))
 		return -1;
 	wa_sq_bind_str(st, 1, c->phone);
-	rc = row(s, st, err, err_len);
+	rc = wa_sq_step_row(s, st, "pacing", err, err_len);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
@@ -240,7 +223,7 @@ static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
 			return -1;
 		wa_sq_bind_str(st, 1, c->phone);
 		sqlite3_bind_int64(st, 2, c->rowid);
-		if (row(s, st, err, err_len) < 0)
+		if (wa_sq_step_row(s, st, "pacing", err, err_len) < 0)
 			return -1;
 		blocked = sqlite3_column_int(st, 0);
 		sqlite3_reset(st);
@@ -345,7 +328,7 @@ int wa_sq_pace_insert_held(wa_sq_store *s, const char *phone, char *err,
 		return -1;
 	wa_sq_bind_str(st, 1, phone);
 	sqlite3_bind_int64(st, 2, INT64_MAX);
-	if (row(s, st, err, err_len) < 0)
+	if (wa_sq_step_row(s, st, "pacing", err, err_len) < 0)
 		return -1;
 	held = sqlite3_column_int(st, 0) != 0;
 	sqlite3_reset(st);
@@ -378,7 +361,7 @@ int64_t wa_sq_late_requeue(wa_sq_store *s, const char *id,
 	if (!st)
 		return -1;
 	wa_sq_bind_str(st, 1, id);
-	rc = row(s, st, err, err_len);
+	rc = wa_sq_step_row(s, st, "pacing", err, err_len);
 	if (rc <= 0)
 		return rc;
 	attempts = sqlite3_column_int(st, 0);

@@ -100,6 +100,23 @@ int wa_sq_werr(wa_sq_store *s, const char *what, char *err, size_t err_len)
 	return -1;
 }
 
+/* Step a one-row read: 1 with the row (left for the caller to read, reset
+ * and clear), 0 none or -1 error (err set), the statement reset and
+ * cleared. */
+int wa_sq_step_row(wa_sq_store *s, sqlite3_stmt *st, const char *what,
+                   char *err, size_t err_len)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		wa_sq_werr(s, what, err, err_len);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Step a statement expected to return no row, then reset it. 0 or -1. */
 int wa_sq_step_done(wa_sq_store *s, sqlite3_stmt *st, const char *what,
                     char *err, size_t err_len)

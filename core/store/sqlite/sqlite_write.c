@@ -364,20 +364,18 @@ static int get_state(wa_sq_store *s, const char *id, msg_state *m, char *err,
 	int rc, v;
 
 	wa_sq_bind_str(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		v = wa_sq_col_status(st, 0);
-		m->status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
-		wa_sq_col_copy(st, 1, m->phone, sizeof(m->phone));
-		wa_sq_col_copy(st, 2, m->external_id, sizeof(m->external_id));
-		wa_sq_col_copy(st, 3, m->provider, sizeof(m->provider));
-		wa_sq_col_copy(st, 4, m->pmid, sizeof(m->pmid));
-	} else if (rc != SQLITE_DONE) {
-		wa_sq_werr(s, "lookup", err, err_len);
-	}
+	rc = wa_sq_step_row(s, st, "lookup", err, err_len);
+	if (rc != 1)
+		return rc == 0 ? 1 : -1;
+	v = wa_sq_col_status(st, 0);
+	m->status = v < 0 ? WA_MSG_FAILED : (wa_msg_status)v;
+	wa_sq_col_copy(st, 1, m->phone, sizeof(m->phone));
+	wa_sq_col_copy(st, 2, m->external_id, sizeof(m->external_id));
+	wa_sq_col_copy(st, 3, m->provider, sizeof(m->provider));
+	wa_sq_col_copy(st, 4, m->pmid, sizeof(m->pmid));
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+	return 0;
 }
 
 int wa_sq_finish(wa_store *base, const char *id, const wa_outcome *o, char *err,
@@ -504,14 +502,9 @@ int wa_sq_apply_status(wa_store *base, const wa_status_change *c,
 		return 0;
 	wa_sq_bind_str(st, 1, c->provider);
 	wa_sq_bind_str(st, 2, c->provider_message_id);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			wa_sq_werr(s, "lookup", err, err_len);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return rc == SQLITE_DONE ? 0 : -1;
-	}
+	rc = wa_sq_step_row(s, st, "lookup", err, err_len);
+	if (rc != 1)
+		return rc;
 	wa_sq_col_copy(st, 0, id, sizeof(id));
 	wa_sq_col_copy(st, 2, ext, sizeof(ext));
 	v = wa_sq_col_status(st, 1);

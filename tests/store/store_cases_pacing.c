@@ -224,10 +224,20 @@ void su_case_pace_budget(void)
 	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
 	CHECK(created);
 	ins(s, "a1", A, 100);
+	/* 40 new recipients the budget turns away come before b1: the
+	 * claim reads past them (SQLite reads candidates a chunk at a time) */
+	for (int i = 0; i < 40; i++) {
+		char id[16], phone[24];
+
+		snprintf(id, sizeof(id), "h%02d", i);
+		snprintf(phone, sizeof(phone), "+5511900000%03d", i);
+		ins(s, id, phone, 100);
+	}
 	ins(s, "b1", B, 101);
 	CHECK_STR(claim(s, 200, got, sizeof(got)), "a1 b1");
 	s->ops->budget(s, &b);
 	CHECK_INT((int)b.used, 1);
+	CHECK_INT((int)b.held, 40);
 	wa_store_close(s);
 }
 

@@ -28,8 +28,10 @@ enum {
 };
 
 static const char *const pace_sql[] = {
+    /* due candidates in claim order, after the last one read (?3, ?4) */
     [P_CAND] = "SELECT rowid, next_attempt_ms, phone, created_ms FROM messages"
                " WHERE status = 'queued' AND next_attempt_ms <= ?1"
+               " AND (next_attempt_ms, rowid) > (?3, ?4)"
                " ORDER BY next_attempt_ms, rowid LIMIT ?2",
     /* another message of the phone in flight, or an earlier one queued.
      * The repeated status IN term lets the partial index serve; the
@@ -255,55 +257,97 @@ static int64_t judge(wa_sq_store *s, const pick_cand *c, int64_t now,
 	return b->frees > now ? b->frees : wa_store_pace_recheck(&s->pace, now);
 }
 
+/* Read up to want due candidates after (*after_next, *after_rowid) into
+ * c, moving the bound past them. Read before any is judged: judging may
+ * move rows of the index the statement walks. */
+static int read_cands(wa_sq_store *s, int64_t now_ms, size_t want,
+                      int64_t *after_next, int64_t *after_rowid, pick_cand *c,
+                      size_t *nc, char *err, size_t err_len)
+{
+	sqlite3_stmt *st = ps(s, P_CAND, err, err_len);
+	int rc = SQLITE_DONE;
+
+	*nc = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)want);
+	sqlite3_bind_int64(st, 3, *after_next);
+	sqlite3_bind_int64(st, 4, *after_rowid);
+	while (*nc < want && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c[*nc].rowid = sqlite3_column_int64(st, 0);
+		c[*nc].next = sqlite3_column_int64(st, 1);
+		wa_sq_col_copy(st, 2, c[*nc].phone, sizeof(c[*nc].phone));
+		c[*nc].created = sqlite3_column_int64(st, 3);
+		(*nc)++;
+	}
+	if (*nc < want && rc != SQLITE_DONE) {
+		wa_sq_werr(s, "claim", err, err_len);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	if (*nc) {
+		*after_next = c[*nc - 1].next;
+		*after_rowid = c[*nc - 1].rowid;
+	}
+	return 0;
+}
+
+/* The claim's candidates are read a chunk at a time, as many as the claim
+ * still wants and a little more when the rules may turn some away, and
+ * judged; at most max * 4 + 64 in all, so a backlog the rules hold back
+ * bounds the work of one claim. Reading that bound at once cost a table
+ * row per candidate, most of them never judged when nothing held them. */
 int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
                     size_t *n, char *err, size_t err_len)
 {
-	size_t scan = max * 4 + 64, nc = 0;
+	bool paced = s->pace.per_recipient || s->pace.messaging_limit > 0;
+	size_t left = max * 4 + 64, room = paced ? max + max / 4 + 8 : max, nc;
+	int64_t after_next = INT64_MIN, after_rowid = INT64_MIN;
 	pick_cand *c = NULL;
 	budget_state b;
-	sqlite3_stmt *st;
-	int rc, ret = -1;
+	int ret = -1;
 
 	*n = 0;
 	if (budget_load(s, now_ms, &b, err, err_len) < 0)
 		return -1;
-	if (!(st = ps(s, P_CAND, err, err_len)))
-		return -1;
-	if (!(c = calloc(scan, sizeof(*c)))) {
+	if (!(c = calloc(room, sizeof(*c)))) {
 		snprintf(err, err_len, "Out of memory.");
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)scan);
-	while (nc < scan && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		c[nc].rowid = sqlite3_column_int64(st, 0);
-		c[nc].next = sqlite3_column_int64(st, 1);
-		wa_sq_col_copy(st, 2, c[nc].phone, sizeof(c[nc].phone));
-		c[nc].created = sqlite3_column_int64(st, 3);
-		nc++;
-	}
-	if (nc < scan && rc != SQLITE_DONE) {
-		wa_sq_werr(s, "claim", err, err_len);
-		sqlite3_reset(st);
-		goto out;
-	}
-	sqlite3_reset(st);
-	for (size_t i = 0; i < nc && *n < max; i++) {
-		int64_t counted, at;
-		bool hold;
+	while (*n < max && left > 0) {
+		size_t want = max - *n + (paced ? (max - *n) / 4 + 8 : 0);
 
-		at = judge(s, &c[i], now_ms, &b, &counted, &hold, err, err_len);
-		if (at < 0)
+		if (want > room)
+			want = room;
+		if (want > left)
+			want = left;
+		if (read_cands(s, now_ms, want, &after_next, &after_rowid, c,
+		               &nc, err, err_len) < 0)
 			goto out;
-		if (at > 0) {
-			if (push(s, c[i].rowid, at, hold, err, err_len) < 0)
+		left -= nc;
+		for (size_t i = 0; i < nc && *n < max; i++) {
+			int64_t counted, at;
+			bool hold;
+
+			at = judge(s, &c[i], now_ms, &b, &counted, &hold, err,
+			           err_len);
+			if (at < 0)
 				goto out;
-			continue;
+			if (at > 0) {
+				if (push(s, c[i].rowid, at, hold, err,
+				         err_len) < 0)
+					goto out;
+				continue;
+			}
+			out[*n].rowid = c[i].rowid;
+			out[*n].next = c[i].next;
+			out[*n].counted = counted;
+			(*n)++;
 		}
-		out[*n].rowid = c[i].rowid;
-		out[*n].next = c[i].next;
-		out[*n].counted = counted;
-		(*n)++;
+		if (nc < want)
+			break; /* nothing more is due */
 	}
 	if (s->pace.messaging_limit > 0) {
 		atomic_store(&s->b_used, b.used);

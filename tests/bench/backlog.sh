@@ -4,8 +4,8 @@
 #   1. accept: POST /v1/messages/send with random UUID external_ids
 #      (send_random.lua), wrk -t2 -c$CONNS, STORE_SYNC=full, deliveries held
 #      back, on an empty store and on a store of N messages (warm: the file
-#      read into the OS page cache before the daemon starts; cold: the page
-#      cache dropped instead); rounds interleaved, medians, and N's figure
+#      read into the OS page cache before the daemon starts, WARM=small or
+#      large, see prepare(); cold: the page cache dropped instead); rounds interleaved, medians, and N's figure
 #      as a share of the empty store's (target >= 85 %, p99 <= 15 ms);
 #   2. GET /v1/messages/{id} and GET /v1/messages?external_id= for ids
 #      picked at random among the N (get_random.lua, wrk -c$GET_CONNS),
@@ -16,7 +16,8 @@
 #
 # Not a test: it asserts nothing and is never run by CTest. After `make build`:
 #   tests/bench/backlog.sh   (BUILD=build N=5000000 DUR=8s ROUNDS=2 CONNS=64
-#                             GET_CONNS=8 GET_DUR=5s KEEP= DAEMON_ENV= COLD=1)
+#                             GET_CONNS=8 GET_DUR=5s KEEP= DAEMON_ENV= COLD=1
+#                             WARM=small)
 # The two stores of N messages (mixed statuses, and all queued; see
 # prefill.sh) are made once per run with the sqlite3 shell, about 6 minutes
 # and 2.8 GB each at 5 M; KEEP=<dir> keeps them there and reuses them in
@@ -33,6 +34,7 @@ BUILD=${BUILD:-build}
 N=${N:-5000000}
 DUR=${DUR:-8s}
 ROUNDS=${ROUNDS:-2}
+WARM=${WARM:-small}
 CONNS=${CONNS:-64}
 GET_CONNS=${GET_CONNS:-8}
 GET_DUR=${GET_DUR:-5s}
@@ -79,7 +81,9 @@ now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
 # prepare DB TEMPLATE CACHE: DB becomes a copy of TEMPLATE ("" = an empty
-# store); CACHE warm reads it into the page cache, cold drops the cache
+# store); CACHE warm reads it into the page cache (4 KiB pages, as the
+# daemon's own reads leave it, or WARM=large: large folios, as cat, cp or
+# a backup leave it; tests/bench/warm.py), cold drops the cache
 prepare() {
 	rm -f "$1" "$1-wal" "$1-shm"
 	if [ -n "$2" ]; then
@@ -87,7 +91,7 @@ prepare() {
 		sync
 	fi
 	case $3 in
-	warm) [ -f "$1" ] && cat "$1" >/dev/null ;;
+	warm) [ -f "$1" ] && python3 tests/bench/warm.py "$1" "$WARM" ;;
 	cold) drop_caches ;;
 	esac
 }

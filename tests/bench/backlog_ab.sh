@@ -17,9 +17,12 @@
 # Unlike backlog.sh, every run of one invocation works on ONE copy of the
 # store (KEEP/ab.db, copied afresh at the start): each run adds about 1 %
 # to it (3 rounds of 2 variants: the last runs see about N + 8 %, every
-# variant alike), and no 16 s copy per run. warm reads the file into the
-# page cache first; cold drops the page cache of the whole machine (root
-# outside a container).
+# variant alike), and no 16 s copy per run. warm puts the file in the
+# page cache first in 4 KiB pages, as the daemon's own reads leave it;
+# warmseq (not run unless named in KINDS) as a sequential reader (cat, cp,
+# a backup) leaves it, in large folios, which make every page SQLite's
+# checkpoint writes dearer (tests/bench/warm.py); cold drops the page
+# cache of the whole machine (root outside a container).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-2}
@@ -55,7 +58,8 @@ for r in $(seq 1 "$ROUNDS"); do
 				rm -f "$f" "$f-wal" "$f-shm"
 			fi
 			case $k in
-			warm) cat "$f" >/dev/null ;;
+			warm) python3 tests/bench/warm.py "$f" small ;;
+			warmseq) python3 tests/bench/warm.py "$f" large ;;
 			cold) sync && echo 3 >/proc/sys/vm/drop_caches ;;
 			esac
 			port=$(free_port)

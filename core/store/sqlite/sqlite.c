@@ -40,6 +40,7 @@ static const char *const read_sql[R_N] = {
     [R_NEXT_L] = "SELECT min(lease_until_ms) FROM messages"
                  " WHERE status = 'sending'",
     [R_PING] = "SELECT count(*) FROM sqlite_master",
+    [R_OPTED_OUT] = "SELECT 1 FROM contacts WHERE phone = ?1 AND opted_out = 1",
 };
 
 static sqlite3_stmt *rd_stmt(wa_sq_reader *r, int which, char *err,
@@ -186,6 +187,56 @@ static int get_common(wa_store *base, int which, const char *a, const char *b,
 		wa_message_rec_free(out);
 		ret = -1;
 	}
+end:
+	rd_exec(r, R_END, err, err_len);
+out:
+	wa_sq_reader_put(s, r);
+	return ret;
+}
+
+/* Which of a claimed batch's phones are opted out: one read transaction
+ * for the batch (each takes and drops the WAL read lock, two fcntl calls),
+ * its statements prepared once per read connection (the claimer asks on
+ * every claim). */
+int wa_sq_suppressed(wa_store *base, const char *const *phones, size_t n,
+                     bool *out, char *err, size_t err_len)
+{
+	wa_sq_store *s = base->impl;
+	wa_sq_reader *r;
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, ret = -1;
+
+	if (err_len)
+		err[0] = '\0';
+	r = wa_sq_reader_get(s, err, err_len);
+	if (!r)
+		return -1;
+	if (rd_exec(r, R_BEGIN, err, err_len) < 0)
+		goto out;
+	st = rd_stmt(r, R_OPTED_OUT, err, err_len);
+	if (!st)
+		goto end;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = false;
+		if (!phones[i])
+			continue;
+		if (i > 0 && phones[i - 1] &&
+		    strcmp(phones[i], phones[i - 1]) == 0) {
+			out[i] = out[i - 1]; /* a run of one phone's messages */
+			continue;
+		}
+		wa_sq_bind_str(st, 1, phones[i]);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		out[i] = rc == SQLITE_ROW;
+		rc = SQLITE_DONE;
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		rd_fail(r, err, err_len);
 end:
 	rd_exec(r, R_END, err, err_len);
 out:

@@ -278,45 +278,6 @@ int wa_sq_contact_get(wa_store *base, const char *phone, wa_contact *out,
 	                err, err_len);
 }
 
-int wa_sq_suppressed(wa_store *base, const char *const *phones, size_t n,
-                     bool *out, char *err, size_t err_len)
-{
-	rd x;
-	int rc = SQLITE_DONE;
-
-	if (err_len)
-		err[0] = '\0';
-	if (rd_open(&x, base,
-	            "SELECT 1 FROM contacts WHERE phone = ?1 AND opted_out = 1",
-	            err, err_len) < 0)
-		return -1;
-	/* One read transaction for the batch, not one per phone (each takes
-	 * and drops the WAL read lock: two fcntl calls per message). */
-	sqlite3_exec(x.r->db, "BEGIN", NULL, NULL, NULL);
-	for (size_t i = 0; i < n; i++) {
-		out[i] = false;
-		if (!phones[i])
-			continue;
-		if (i > 0 && phones[i - 1] &&
-		    strcmp(phones[i], phones[i - 1]) == 0) {
-			out[i] =
-			    out[i - 1]; /* a run of one recipient's messages */
-			continue;
-		}
-		wa_sq_bind_str(x.st, 1, phones[i]);
-		rc = sqlite3_step(x.st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			break;
-		out[i] = rc == SQLITE_ROW;
-		sqlite3_reset(x.st);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_reset(x.st);
-	if (!sqlite3_get_autocommit(x.r->db))
-		sqlite3_exec(x.r->db, "COMMIT", NULL, NULL, NULL);
-	return rd_close(&x, rc == SQLITE_DONE ? 0 : -1, err, err_len);
-}
-
 int wa_sq_inbound_list(wa_store *base, const wa_inbound_query *q,
                        wa_inbound_rec *out, size_t max, size_t *n, char *err,
                        size_t err_len)

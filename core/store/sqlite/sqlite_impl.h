@@ -66,6 +66,7 @@ enum {
 	R_NEXT_Q,
 	R_NEXT_L,
 	R_PING,
+	R_OPTED_OUT,
 	R_N
 };
 

@@ -294,16 +294,22 @@ static int read_cands(wa_sq_store *s, int64_t now_ms, size_t want,
 	return 0;
 }
 
-/* The claim's candidates are read a chunk at a time, as many as the claim
- * still wants and a little more when the rules may turn some away, and
- * judged; at most max * 4 + 64 in all, so a backlog the rules hold back
- * bounds the work of one claim. Reading that bound at once cost a table
- * row per candidate, most of them never judged when nothing held them. */
+/* How many candidates to read for a claim that still wants k: k, and a
+ * quarter more and 8 when the rules may turn some away. */
+static size_t chunk(bool paced, size_t k)
+{
+	return paced ? k + k / 4 + 8 : k;
+}
+
+/* The claim's candidates are read a chunk at a time and judged; at most
+ * max * 4 + 64 in all, so a backlog the rules hold back bounds the work
+ * of one claim. Reading that bound at once cost a table row per
+ * candidate, most of them never judged when nothing held them. */
 int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
                     size_t *n, char *err, size_t err_len)
 {
 	bool paced = s->pace.per_recipient || s->pace.messaging_limit > 0;
-	size_t left = max * 4 + 64, room = paced ? max + max / 4 + 8 : max, nc;
+	size_t left = max * 4 + 64, nc;
 	int64_t after_next = INT64_MIN, after_rowid = INT64_MIN;
 	pick_cand *c = NULL;
 	budget_state b;
@@ -312,15 +318,13 @@ int wa_sq_pace_pick(wa_sq_store *s, int64_t now_ms, size_t max, wa_sq_cand *out,
 	*n = 0;
 	if (budget_load(s, now_ms, &b, err, err_len) < 0)
 		return -1;
-	if (!(c = calloc(room, sizeof(*c)))) {
+	if (!(c = calloc(chunk(paced, max), sizeof(*c)))) {
 		snprintf(err, err_len, "Out of memory.");
 		return -1;
 	}
 	while (*n < max && left > 0) {
-		size_t want = max - *n + (paced ? (max - *n) / 4 + 8 : 0);
+		size_t want = chunk(paced, max - *n);
 
-		if (want > room)
-			want = room;
 		if (want > left)
 			want = left;
 		if (read_cands(s, now_ms, want, &after_next, &after_rowid, c,

@@ -299,12 +299,8 @@ int wa_sq_claim(wa_store *base, int64_t now_ms, int64_t lease_until_ms,
 		sqlite3_bind_int64(st, 2, lease_until_ms);
 		sqlite3_bind_int64(st, 3, now_ms);
 		wa_sq_bind_str(st, 4, s->instance);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			wa_sq_werr(s, "claim update", err, err_len);
+		if (wa_sq_step_done(s, st, "claim update", err, err_len) < 0)
 			goto fail;
-		}
 		if (sqlite3_changes(s->wdb) != 1) { /* a candidate vanished */
 			snprintf(err, err_len,
 			         "Store claim update changed no message.");

@@ -39,6 +39,7 @@ struct wa_watchdog {
 	pthread_cond_t cv;
 	track head; /* circular list sentinel */
 	pthread_t thread;
+	int64_t sleep_until; /* mono ms the thread sleeps to; INT64_MAX: none */
 	bool stop, started;
 	wa_watchdog_conf conf;
 	unsigned normal, overflow; /* connections holding each kind of slot */
@@ -54,6 +55,16 @@ static track *track_of(struct MHD_Connection *c)
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci ? ci->socket_context : NULL;
+}
+
+/* How long t may stay in its state (called with w->mu held). */
+static int64_t limit_of(const wa_watchdog *w, const track *t, int state)
+{
+	int64_t limit = state == W_IDLE ? w->conf.idle_ms : w->conf.request_ms;
+
+	if (t->slot == SLOT_OVERFLOW && limit > OVERFLOW_MS)
+		limit = OVERFLOW_MS;
+	return limit;
 }
 
 static uint32_t peer_ipv4(struct MHD_Connection *c)
@@ -142,6 +153,10 @@ static void started(wa_watchdog *w, struct MHD_Connection *c,
 	t->prev = &w->head;
 	w->head.next->prev = t;
 	w->head.next = t;
+	/* its deadline may come before the one the thread sleeps to */
+	if (!t->cut && atomic_load(&t->since_ms) + limit_of(w, t, W_FRESH) <
+	                   w->sleep_until)
+		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	*socket_context = t;
 }
@@ -208,50 +223,77 @@ void wa_watchdog_request_done(struct MHD_Connection *c)
 	}
 }
 
+/* Cut what is past its deadline; the next deadline, or INT64_MAX when no
+ * connection is open. A state change sets a new deadline no earlier than
+ * the change plus the shorter of the connection's two limits, so that
+ * bounds the sleep too; a new connection wakes the thread itself
+ * (started). So the thread wakes for deadlines, not on a period, and an
+ * idle daemon never (issue 17: a wake-up of a thread asleep for long costs
+ * 70-130 us of CPU on this project's machine; 4 a second were 4 us per
+ * message at 80 msg/s). */
+static int64_t sweep(wa_watchdog *w, int64_t now)
+{
+	int64_t next = INT64_MAX;
+	unsigned long held;
+
+	for (track *t = w->head.next; t != &w->head; t = t->next) {
+		int state = atomic_load(&t->state);
+		int64_t idle = limit_of(w, t, W_IDLE),
+		        req = limit_of(w, t, W_FRESH), due;
+
+		if (t->cut)
+			continue;
+		due = now + (idle < req ? idle : req) + 1;
+		if (due < next)
+			next = due;
+		if (state == W_BUSY)
+			continue;
+		due = atomic_load(&t->since_ms) +
+		      (state == W_IDLE ? idle : req) + 1;
+		if (now < due) {
+			if (due < next)
+				next = due;
+			continue;
+		}
+		/* libmicrohttpd sees the end of the stream and closes the
+		 * connection itself. */
+		shutdown(t->fd, SHUT_RDWR);
+		t->cut = true;
+		if (state == W_IDLE) {
+			/* a keep-alive connection left idle: normal */
+			atomic_fetch_add(&w->idle_cut, 1);
+			continue;
+		}
+		atomic_fetch_add(&w->cut, 1);
+		if (wa_log_throttle_ok(&w->cut_log, (long long)now, 10000,
+		                       &held))
+			wa_log(
+			    WA_LOG_WARN, "http",
+			    "Closed a connection that sent no complete "
+			    "request in %lld ms (and %lu more since the last "
+			    "such line)",
+			    (long long)req, held);
+	}
+	return next;
+}
+
 static void *run(void *arg)
 {
 	wa_watchdog *w = arg;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
-		struct timespec ts;
-		int64_t now = wa_mono_ms();
-		unsigned long held;
+		w->sleep_until = sweep(w, wa_mono_ms());
+		if (w->sleep_until == INT64_MAX) {
+			pthread_cond_wait(&w->cv, &w->mu);
+		} else {
+			struct timespec ts = {
+			    .tv_sec = w->sleep_until / 1000,
+			    .tv_nsec =
+			        (long)(w->sleep_until % 1000) * 1000000L};
 
-		for (track *t = w->head.next; t != &w->head; t = t->next) {
-			int state = atomic_load(&t->state);
-			int64_t limit = state == W_IDLE ? w->conf.idle_ms
-			                                : w->conf.request_ms;
-			if (t->slot == SLOT_OVERFLOW && limit > OVERFLOW_MS)
-				limit = OVERFLOW_MS;
-			if (t->cut || state == W_BUSY ||
-			    now - atomic_load(&t->since_ms) <= limit)
-				continue;
-			/* libmicrohttpd sees the end of the stream and closes
-			 * the connection itself. */
-			shutdown(t->fd, SHUT_RDWR);
-			t->cut = true;
-			if (state == W_IDLE) {
-				/* a keep-alive connection left idle: normal */
-				atomic_fetch_add(&w->idle_cut, 1);
-				continue;
-			}
-			atomic_fetch_add(&w->cut, 1);
-			if (wa_log_throttle_ok(&w->cut_log, (long long)now,
-			                       10000, &held))
-				wa_log(WA_LOG_WARN, "http",
-				       "Closed a connection that sent no "
-				       "complete request in %lld ms (and %lu "
-				       "more since the last such line)",
-				       (long long)limit, held);
+			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -260,12 +302,18 @@ static void *run(void *arg)
 wa_watchdog *wa_watchdog_create(const wa_watchdog_conf *conf)
 {
 	wa_watchdog *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
 
 	if (!w)
 		return NULL;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	/* deadlines are wa_mono_ms times */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	w->head.next = w->head.prev = &w->head;
+	w->sleep_until = INT64_MAX;
 	w->conf = *conf;
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
 		pthread_cond_destroy(&w->cv);

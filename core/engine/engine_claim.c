@@ -207,11 +207,10 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 	c.lease_until = c.now + e->cfg.lease_ms;
 	c.max = want;
 	c.out = recs;
-	if ((fin ? wa_writer_run_after(e->writer, wa_engine_finish_group_fn,
-	                               fin, wa_engine_finish_group_done, fin,
-	                               claim_fn, &c, err, sizeof(err))
-	         : wa_writer_run(e->writer, claim_fn, &c, err, sizeof(err))) !=
-	    0) {
+	if (wa_writer_run_here(e->writer,
+	                       fin ? wa_engine_finish_group_fn : NULL, fin,
+	                       wa_engine_finish_group_done, fin, claim_fn, &c,
+	                       err, sizeof(err)) != 0) {
 		wa_log(WA_LOG_ERROR, "engine", "Cannot claim messages: %s",
 		       err);
 		for (size_t i = 0; i < c.n; i++)

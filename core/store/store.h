@@ -4,7 +4,10 @@
  * Threading contract
  *   - Write operations (begin/commit/rollback and everything between) are
  *     called from ONE thread at a time: the writer thread (writer.c), which
- *     groups many operations into one transaction (group commit).
+ *     groups many operations into one transaction (group commit), or a
+ *     caller of wa_writer_run_here while the writer is idle and kept off
+ *     the store (the claimer: no wake-up of the writer for a claim). A
+ *     backend keeps nothing tied to the thread that writes.
  *   - Read operations (get*, stats, next_due, ping) are thread-safe and may
  *     run concurrently with writes, from any thread; they see committed data.
  *

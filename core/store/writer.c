@@ -32,6 +32,7 @@ struct wa_writer {
 	size_t depth;
 	size_t writing; /* jobs in the group commit under way */
 	bool stopping;  /* no new jobs; the thread ends once drained */
+	bool here;      /* a caller runs a group on its own thread (run_here) */
 	bool joined;    /* wa_writer_stop has joined (or is joining) it */
 	void (*hook)(void *ud);
 	void *hook_ud;
@@ -142,7 +143,7 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
-		while (!w->head && !w->stopping)
+		while (w->here || (!w->head && !w->stopping))
 			pthread_cond_wait(&w->cv, &w->mu);
 		batch = w->head;
 		w->head = w->tail = NULL;
@@ -195,14 +196,11 @@ wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
 	return w;
 }
 
-/* Queue a (and then b, when not NULL) in one step under the lock. */
-static int enqueue2(wa_writer *w, job *a, job *b, bool bounded)
+/* Queue a (and then b, when not NULL) in one step; under w->mu. */
+static int enqueue2_locked(wa_writer *w, job *a, job *b, bool bounded)
 {
-	pthread_mutex_lock(&w->mu);
-	if (w->stopping || (bounded && w->depth >= w->queue_max)) {
-		pthread_mutex_unlock(&w->mu);
+	if (w->stopping || (bounded && w->depth >= w->queue_max))
 		return -1;
-	}
 	a->next = b;
 	if (b)
 		b->next = NULL;
@@ -213,8 +211,17 @@ static int enqueue2(wa_writer *w, job *a, job *b, bool bounded)
 	w->tail = b ? b : a;
 	w->depth += b ? 2 : 1;
 	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
 	return 0;
+}
+
+static int enqueue2(wa_writer *w, job *a, job *b, bool bounded)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	rc = enqueue2_locked(w, a, b, bounded);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
 }
 
 static int enqueue(wa_writer *w, job *j, bool bounded)
@@ -262,12 +269,14 @@ static void sync_done(void *ud, int rc, const char *err)
 	pthread_mutex_unlock(&sw->mu);
 }
 
-/* fn, run synchronously, behind first (an asynchronous job) when given. */
+/* fn, run synchronously, behind first (an asynchronous job) when given;
+ * on the calling thread when here and the writer is idle. */
 static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
-                    char *err, size_t err_len, bool *queued)
+                    char *err, size_t err_len, bool here, bool *queued)
 {
 	sync_wait sw;
 	job *j;
+	int rc;
 
 	*queued = false;
 	if (pthread_equal(pthread_self(), w->thread)) {
@@ -283,13 +292,36 @@ static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
 	memset(&sw, 0, sizeof(sw));
 	pthread_mutex_init(&sw.mu, NULL);
 	pthread_cond_init(&sw.cv, NULL);
-	if ((first ? enqueue2(w, first, j, false) : enqueue(w, j, false)) < 0) {
-		free(j);
-		snprintf(err, err_len, "The store writer is stopping.");
-		sw.rc = -1;
-		goto out;
+	pthread_mutex_lock(&w->mu);
+	if (here && !w->stopping && !w->head && !w->writing && !w->here) {
+		/* Nothing waits and no group is under way: the writer thread
+		 * would wake only to run this, while this thread waits. The
+		 * writer thread stays off the store until it is done. */
+		w->here = true;
+		w->writing = first ? 2 : 1;
+		pthread_mutex_unlock(&w->mu);
+		*queued = true;
+		if (first)
+			first->next = j;
+		run_batch(w, first ? first : j);
+		pthread_mutex_lock(&w->mu);
+		w->here = false;
+		w->writing = 0;
+		if (w->head || w->stopping) /* queued meanwhile, or a stop */
+			pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+	} else {
+		rc = first ? enqueue2_locked(w, first, j, false)
+		           : enqueue2_locked(w, j, NULL, false);
+		pthread_mutex_unlock(&w->mu);
+		if (rc < 0) {
+			free(j);
+			snprintf(err, err_len, "The store writer is stopping.");
+			sw.rc = -1;
+			goto out;
+		}
+		*queued = true;
 	}
-	*queued = true;
 	pthread_mutex_lock(&sw.mu);
 	while (!sw.done)
 		pthread_cond_wait(&sw.cv, &sw.mu);
@@ -307,25 +339,26 @@ int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
 {
 	bool queued;
 
-	return run_sync(w, NULL, fn, ud, err, err_len, &queued);
+	return run_sync(w, NULL, fn, ud, err, err_len, false, &queued);
 }
 
-int wa_writer_run_after(wa_writer *w, wa_writer_fn first, void *first_ud,
-                        wa_writer_done first_done, void *first_done_ud,
-                        wa_writer_fn fn, void *ud, char *err, size_t err_len)
+int wa_writer_run_here(wa_writer *w, wa_writer_fn first, void *first_ud,
+                       wa_writer_done first_done, void *first_done_ud,
+                       wa_writer_fn fn, void *ud, char *err, size_t err_len)
 {
-	job *a = new_job(first, first_ud, first_done, first_done_ud);
+	job *a = NULL;
 	bool queued;
 	int rc;
 
-	if (!a) {
+	if (first &&
+	    !(a = new_job(first, first_ud, first_done, first_done_ud))) {
 		snprintf(err, err_len, "Out of memory.");
 		if (first_done)
 			first_done(first_done_ud, -1, err);
 		return -1;
 	}
-	rc = run_sync(w, a, fn, ud, err, err_len, &queued);
-	if (!queued) { /* stopping (or the writer thread): a is still ours */
+	rc = run_sync(w, a, fn, ud, err, err_len, true, &queued);
+	if (a && !queued) { /* stopping (or the writer thread): a is ours */
 		snprintf(a->err, sizeof(a->err), "%s", err);
 		finish_job(a, -1);
 	}

@@ -2,7 +2,8 @@
  *
  * Jobs from any thread are queued; the writer thread takes all waiting jobs,
  * runs them inside ONE transaction, commits, then calls each job's done
- * callback (on the writer thread). So many concurrent requests share one
+ * callback (on the writer thread; see wa_writer_run_here for the one
+ * exception). So many concurrent requests share one
  * fsync. If the batch fails, it is rolled back and each job is retried in a
  * transaction of its own, so one bad job cannot fail the others.
  */
@@ -19,7 +20,8 @@ typedef struct wa_writer wa_writer;
  * with err filled (the job then fails; others are unaffected). */
 typedef int (*wa_writer_fn)(wa_store *s, void *ud, char *err, size_t err_len);
 /* Called once per job after COMMIT (rc 0) or on failure (rc -1, err). Runs
- * on the writer thread: be quick, do not call back into the writer sync. */
+ * on the thread that ran the group (the writer's, but for
+ * wa_writer_run_here): be quick, do not call back into the writer sync. */
 typedef void (*wa_writer_done)(void *ud, int rc, const char *err);
 
 /* queue_max bounds waiting jobs (back-pressure). NULL with err on failure. */
@@ -38,16 +40,25 @@ int wa_writer_submit(wa_writer *w, wa_writer_fn fn, void *ud,
 int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
                   size_t err_len);
 
-/* wa_writer_run with an asynchronous job queued just ahead of it, in the
- * same step: a writer woken by the first cannot commit it alone before fn
- * arrives, so both share a transaction (issue 17: outcomes and the next
- * claim). first is queued past queue_max, as wa_writer_run's job is; when
- * the writer is stopping neither runs and first_done gets -1. */
-int wa_writer_run_after(wa_writer *w, wa_writer_fn first, void *first_ud,
-                        wa_writer_done first_done, void *first_done_ud,
-                        wa_writer_fn fn, void *ud, char *err, size_t err_len);
+/* wa_writer_run with an asynchronous job (first, when not NULL) just
+ * ahead of fn in the same step: a writer woken by the first cannot commit
+ * it alone before fn arrives, so both share a transaction (issue 17:
+ * outcomes and the next claim). first is queued past queue_max, as
+ * wa_writer_run's job is; when the writer is stopping neither runs and
+ * first_done gets -1.
+ *
+ * When nothing is queued and no group is under way, the two run on the
+ * calling thread instead, the writer thread kept off the store meanwhile:
+ * the writer would only wake to run them while the caller waits (two
+ * thread wake-ups per call; the claimer's, several a second). So fn,
+ * first_done and the commit hook may run on the calling thread: call it
+ * holding no lock they take. */
+int wa_writer_run_here(wa_writer *w, wa_writer_fn first, void *first_ud,
+                       wa_writer_done first_done, void *first_done_ud,
+                       wa_writer_fn fn, void *ud, char *err, size_t err_len);
 
-/* Called on the writer thread after every successful commit. */
+/* Called after every successful commit, on the thread that committed
+ * (the writer's, or a wa_writer_run_here caller's). */
 void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud);
 
 /* Jobs waiting now; *writing (when not NULL) gets the jobs of the group

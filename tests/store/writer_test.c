@@ -15,6 +15,9 @@
 #define PER_THREAD 200
 #define SHARED 100 /* each thread submits every shared external id once */
 
+/* a gate_fn is blocked in its transaction */
+static atomic_bool in_gate;
+
 /* A job that blocks the writer thread until opened, so the test controls
  * what is waiting when it lets go. */
 typedef struct gate {
@@ -36,9 +39,11 @@ static int gate_fn(wa_store *s, void *ud, char *err, size_t err_len)
 
 	pthread_mutex_lock(&g->mu);
 	g->entered = true;
+	atomic_store(&in_gate, true);
 	pthread_cond_broadcast(&g->cv);
 	while (!g->open)
 		pthread_cond_wait(&g->cv, &g->mu);
+	atomic_store(&in_gate, false);
 	pthread_mutex_unlock(&g->mu);
 	return 0;
 }
@@ -73,6 +78,8 @@ typedef struct ins_job {
 	wa_insert_result res;
 	int rc;
 	char err[WA_ERR_MAX];
+	pthread_t ran_on; /* the thread that ran ins_fn */
+	bool saw_gate;    /* ins_fn ran while a gate_fn was blocked */
 } ins_job;
 
 /* Completion counting shared by all jobs of a test. */
@@ -84,6 +91,8 @@ static int ins_fn(wa_store *s, void *ud, char *err, size_t err_len)
 {
 	ins_job *j = ud;
 
+	j->ran_on = pthread_self();
+	j->saw_gate = atomic_load(&in_gate);
 	if (s->ops->insert(s, &j->m, &j->res, err, err_len) < 0)
 		return -1;
 	if (j->fail_after) {
@@ -491,10 +500,10 @@ static void test_closed_loop(wa_store *s)
 	wa_writer_destroy(w);
 }
 
-/* The asynchronous job and the synchronous one of wa_writer_run_after go
+/* The asynchronous job and the synchronous one of wa_writer_run_here go
  * into one transaction (one batch), even on an idle writer that the first
  * would wake alone; a stopped writer runs neither and tells the first. */
-static void test_run_after(wa_store *s)
+static void test_run_here(wa_store *s)
 {
 	unsigned long long b0 = 0, j0 = 0, b1 = 0, j1 = 0;
 	char err[256] = "";
@@ -516,29 +525,136 @@ static void test_run_after(wa_store *s)
 		snprintf(ext, sizeof(ext), "after-b-%d", round);
 		job_init(&j[1], id, ext);
 		wa_writer_counts(w, &b0, &j0);
-		CHECK_INT(wa_writer_run_after(w, ins_fn, &j[0], ins_done, &j[0],
-		                              ins_fn, &j[1], err, sizeof(err)),
+		CHECK_INT(wa_writer_run_here(w, ins_fn, &j[0], ins_done, &j[0],
+		                             ins_fn, &j[1], err, sizeof(err)),
 		          0);
 		wait_done(1);
 		wa_writer_counts(w, &b1, &j1);
 		CHECK_INT(j[0].rc, 0);
 		CHECK_INT(j1 - j0, 2);
 		CHECK_INT(b1 - b0, 1);
+		/* the writer was idle: this thread ran both */
+		CHECK(pthread_equal(j[0].ran_on, pthread_self()));
+		CHECK(pthread_equal(j[1].ran_on, pthread_self()));
 	}
+	/* without a first job too */
+	job_init(&j[2], "here-alone", "here-alone");
+	CHECK_INT(wa_writer_run_here(w, NULL, NULL, NULL, NULL, ins_fn, &j[2],
+	                             err, sizeof(err)),
+	          0);
+	CHECK(pthread_equal(j[2].ran_on, pthread_self()));
 	CHECK_INT(
 	    s->ops->get_by_external(s, "after-a-19", &m, err, sizeof(err)), 0);
+	wa_message_rec_free(&m);
+	CHECK_INT(
+	    s->ops->get_by_external(s, "here-alone", &m, err, sizeof(err)), 0);
 	wa_message_rec_free(&m);
 	wa_writer_stop(w);
 	reset_done();
 	job_init(&j[2], "after-c", "after-c");
 	job_init(&j[3], "after-d", "after-d");
-	CHECK_INT(wa_writer_run_after(w, ins_fn, &j[2], ins_done, &j[2], ins_fn,
-	                              &j[3], err, sizeof(err)),
+	CHECK_INT(wa_writer_run_here(w, ins_fn, &j[2], ins_done, &j[2], ins_fn,
+	                             &j[3], err, sizeof(err)),
 	          -1);
 	wait_done(1);
 	CHECK_INT(j[2].rc, -1);
 	CHECK_INT(s->ops->get_by_external(s, "after-c", &m, err, sizeof(err)),
 	          1);
+	wa_writer_destroy(w);
+}
+
+/* wa_writer_run_here on a thread of its own, for the tests below. */
+typedef struct here_call {
+	wa_writer *w;
+	wa_writer_fn fn;
+	void *ud;
+	int rc;
+	pthread_t self;
+} here_call;
+
+static void *here_main(void *arg)
+{
+	here_call *c = arg;
+	char err[256];
+
+	c->self = pthread_self();
+	c->rc = wa_writer_run_here(c->w, NULL, NULL, NULL, NULL, c->fn, c->ud,
+	                           err, sizeof(err));
+	return NULL;
+}
+
+static void *stop_main(void *arg)
+{
+	wa_writer_stop(arg);
+	return NULL;
+}
+
+/* Wait up to ms for the writer's queue to hold want jobs, or for it to
+ * differ from want when differ: whether it got there. */
+static bool depth_becomes(wa_writer *w, size_t want, bool differ, int ms)
+{
+	struct timespec step = {0, 2 * 1000000L};
+
+	for (int i = 0; i <= ms / 2; i++) {
+		size_t d = wa_writer_depth(w, NULL);
+
+		if (differ ? d != want : d == want)
+			return true;
+		nanosleep(&step, NULL);
+	}
+	return false;
+}
+
+/* wa_writer_run_here runs on its caller only when the writer is idle, and
+ * then the writer thread keeps off the store until it is done: a job
+ * queued meanwhile waits for it, and so does a stop. */
+static void test_run_here_exclusive(wa_store *s)
+{
+	char err[256] = "";
+	wa_writer *w = wa_writer_create(s, 16, err, sizeof(err));
+	here_call c = {0};
+	pthread_t th, st;
+	ins_job j[2];
+	gate g;
+
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	/* a group under way: the call queues and the writer thread runs it */
+	gate_init(&g);
+	CHECK_INT(wa_writer_submit(w, gate_fn, &g, NULL, NULL), 0);
+	gate_wait_entered(&g);
+	job_init(&j[0], "excl-a", "excl-a");
+	c = (here_call){.w = w, .fn = ins_fn, .ud = &j[0], .rc = 99};
+	pthread_create(&th, NULL, here_main, &c);
+	CHECK(depth_becomes(w, 1, false, 10000));
+	gate_open(&g);
+	pthread_join(th, NULL);
+	CHECK_INT(c.rc, 0);
+	CHECK(!pthread_equal(j[0].ran_on, c.self));
+	gate_destroy(&g);
+
+	/* run here (the gate blocks it): a job submitted meanwhile stays
+	 * queued, and runs after it, on the writer thread */
+	gate_init(&g);
+	c = (here_call){.w = w, .fn = gate_fn, .ud = &g, .rc = 99};
+	pthread_create(&th, NULL, here_main, &c);
+	gate_wait_entered(&g);
+	reset_done();
+	job_init(&j[1], "excl-b", "excl-b");
+	CHECK_INT(wa_writer_submit(w, ins_fn, &j[1], ins_done, &j[1]), 0);
+	CHECK(!depth_becomes(w, 1, true, 100));
+	/* and a stop waits for the call too */
+	pthread_create(&st, NULL, stop_main, w);
+	gate_open(&g);
+	pthread_join(th, NULL);
+	pthread_join(st, NULL);
+	wait_done(1);
+	CHECK_INT(c.rc, 0);
+	CHECK_INT(j[1].rc, 0);
+	CHECK(!j[1].saw_gate);
+	CHECK(!pthread_equal(j[1].ran_on, c.self));
+	gate_destroy(&g);
 	wa_writer_destroy(w);
 }
 
@@ -570,7 +686,8 @@ int main(int argc, char **argv)
 		s = su_open(NULL, 0);
 		test_failure_isolation(s);
 		test_backpressure_and_drain(s);
-		test_run_after(s);
+		test_run_here(s);
+		test_run_here_exclusive(s);
 		wa_store_close(s);
 		su_cleanup();
 	}

@@ -466,12 +466,18 @@ void *wa_engine_claimer_main(void *arg)
 			 * one per token. */
 			if (e->cfg.rate <= 0 || have >= least)
 				want = wa_ratelimit_take(&e->rl, now_us, cap);
+			/* the first whole ms at which the group's tokens are
+			 * there, from when they were counted: counted from the
+			 * loop's start, truncated to ms, the wait ended early
+			 * in about 4 claims of 10 and was followed by a second
+			 * wait of a ms (a wake-up each: issue 17) */
 			if (!want)
-				wake = min64(wake,
-				             now +
+				wake =
+				    min64(wake, (now_us +
 				                 (int64_t)((least - have) *
-				                           1000 / e->cfg.rate) +
-				                 1);
+				                           1e6 / e->cfg.rate) +
+				                 1 + 999) /
+				                    1000);
 		}
 		if (want) {
 			if (probe)

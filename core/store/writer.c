@@ -33,7 +33,9 @@ struct wa_writer {
 	size_t writing; /* jobs in the group commit under way */
 	bool stopping;  /* no new jobs; the thread ends once drained */
 	bool here;      /* a caller runs a group on its own thread (run_here) */
-	bool joined;    /* wa_writer_stop has joined (or is joining) it */
+	int64_t idle_since_us; /* mono: the last group ended; 0: none yet */
+	int64_t here_idle_us;  /* run_here runs on its caller after this idle */
+	bool joined; /* wa_writer_stop has joined (or is joining) it */
 	void (*hook)(void *ud);
 	void *hook_ud;
 	atomic_ullong batches, jobs;
@@ -155,6 +157,7 @@ static void *writer_main(void *arg)
 		run_batch(w, batch);
 		pthread_mutex_lock(&w->mu);
 		w->writing = 0;
+		w->idle_since_us = wa_mono_us();
 		pthread_mutex_unlock(&w->mu);
 	}
 	return NULL;
@@ -178,6 +181,7 @@ wa_writer *wa_writer_create(wa_store *store, size_t queue_max, char *err,
 	}
 	w->store = store;
 	w->queue_max = queue_max;
+	w->here_idle_us = WA_WRITER_HERE_IDLE_US;
 	atomic_init(&w->batches, 0);
 	atomic_init(&w->jobs, 0);
 	pthread_mutex_init(&w->mu, NULL);
@@ -293,10 +297,12 @@ static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
 	pthread_mutex_init(&sw.mu, NULL);
 	pthread_cond_init(&sw.cv, NULL);
 	pthread_mutex_lock(&w->mu);
-	if (here && !w->stopping && !w->head && !w->writing && !w->here) {
-		/* Nothing waits and no group is under way: the writer thread
-		 * would wake only to run this, while this thread waits. The
-		 * writer thread stays off the store until it is done. */
+	if (here && !w->stopping && !w->head && !w->writing && !w->here &&
+	    wa_mono_us() - w->idle_since_us >= w->here_idle_us) {
+		/* Nothing waits, no group is under way and none ended lately:
+		 * the writer thread would wake only to run this, while this
+		 * thread waits. The writer thread stays off the store until
+		 * it is done. */
 		w->here = true;
 		w->writing = first ? 2 : 1;
 		pthread_mutex_unlock(&w->mu);
@@ -307,6 +313,7 @@ static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
 		pthread_mutex_lock(&w->mu);
 		w->here = false;
 		w->writing = 0;
+		w->idle_since_us = wa_mono_us();
 		if (w->head || w->stopping) /* queued meanwhile, or a stop */
 			pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
@@ -363,6 +370,13 @@ int wa_writer_run_here(wa_writer *w, wa_writer_fn first, void *first_ud,
 		finish_job(a, -1);
 	}
 	return rc;
+}
+
+void wa_writer_set_here_idle(wa_writer *w, int64_t us)
+{
+	pthread_mutex_lock(&w->mu);
+	w->here_idle_us = us;
+	pthread_mutex_unlock(&w->mu);
 }
 
 void wa_writer_on_commit(wa_writer *w, void (*hook)(void *ud), void *ud)

@@ -24,6 +24,7 @@ typedef struct gate {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool entered, open;
+	pthread_t ran_on;
 } gate;
 
 static void gate_init(gate *g)
@@ -39,6 +40,7 @@ static int gate_fn(wa_store *s, void *ud, char *err, size_t err_len)
 
 	pthread_mutex_lock(&g->mu);
 	g->entered = true;
+	g->ran_on = pthread_self();
 	atomic_store(&in_gate, true);
 	pthread_cond_broadcast(&g->cv);
 	while (!g->open)
@@ -500,6 +502,14 @@ static void test_closed_loop(wa_store *s)
 	wa_writer_destroy(w);
 }
 
+/* Let the writer idle past WA_WRITER_HERE_IDLE_US since its last group. */
+static void writer_idle(void)
+{
+	struct timespec t = {0, WA_WRITER_HERE_IDLE_US * 1000L + 5000000L};
+
+	nanosleep(&t, NULL);
+}
+
 /* The asynchronous job and the synchronous one of wa_writer_run_here go
  * into one transaction (one batch), even on an idle writer that the first
  * would wake alone; a stopped writer runs neither and tells the first. */
@@ -525,6 +535,13 @@ static void test_run_here(wa_store *s)
 		snprintf(ext, sizeof(ext), "after-b-%d", round);
 		job_init(&j[1], id, ext);
 		wa_writer_counts(w, &b0, &j0);
+		/* even rounds after the writer has idled: this thread runs
+		 * them; odd rounds with an idle time never reached (as when
+		 * a group ended lately): the writer does */
+		wa_writer_set_here_idle(
+		    w, round % 2 == 0 ? WA_WRITER_HERE_IDLE_US : INT64_MAX / 2);
+		if (round % 2 == 0)
+			writer_idle();
 		CHECK_INT(wa_writer_run_here(w, ins_fn, &j[0], ins_done, &j[0],
 		                             ins_fn, &j[1], err, sizeof(err)),
 		          0);
@@ -533,11 +550,13 @@ static void test_run_here(wa_store *s)
 		CHECK_INT(j[0].rc, 0);
 		CHECK_INT(j1 - j0, 2);
 		CHECK_INT(b1 - b0, 1);
-		/* the writer was idle: this thread ran both */
-		CHECK(pthread_equal(j[0].ran_on, pthread_self()));
-		CHECK(pthread_equal(j[1].ran_on, pthread_self()));
+		CHECK(pthread_equal(j[0].ran_on, j[1].ran_on));
+		CHECK(pthread_equal(j[0].ran_on, pthread_self()) ==
+		      (round % 2 == 0));
 	}
 	/* without a first job too */
+	wa_writer_set_here_idle(w, WA_WRITER_HERE_IDLE_US);
+	writer_idle();
 	job_init(&j[2], "here-alone", "here-alone");
 	CHECK_INT(wa_writer_run_here(w, NULL, NULL, NULL, NULL, ins_fn, &j[2],
 	                             err, sizeof(err)),
@@ -637,6 +656,7 @@ static void test_run_here_exclusive(wa_store *s)
 	/* run here (the gate blocks it): a job submitted meanwhile stays
 	 * queued, and runs after it, on the writer thread */
 	gate_init(&g);
+	writer_idle();
 	c = (here_call){.w = w, .fn = gate_fn, .ud = &g, .rc = 99};
 	pthread_create(&th, NULL, here_main, &c);
 	gate_wait_entered(&g);
@@ -651,6 +671,7 @@ static void test_run_here_exclusive(wa_store *s)
 	pthread_join(st, NULL);
 	wait_done(1);
 	CHECK_INT(c.rc, 0);
+	CHECK(pthread_equal(g.ran_on, c.self));
 	CHECK_INT(j[1].rc, 0);
 	CHECK(!j[1].saw_gate);
 	CHECK(!pthread_equal(j[1].ran_on, c.self));

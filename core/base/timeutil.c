@@ -18,6 +18,13 @@ int64_t wa_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+struct timespec wa_mono_ts(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+	                      .tv_nsec = (long)(ms % 1000) * 1000000L};
+	return ts;
+}
+
 const char *wa_iso8601(int64_t ms, char *buf, size_t len)
 {
 	time_t secs = (time_t)(ms / 1000);

@@ -227,7 +227,7 @@ static bool join_workers(wa_engine *e, int64_t deadline_mono_ms)
 			pthread_cond_wait(&e->idle_cond, &e->mu);
 			continue;
 		}
-		struct timespec ts = wa_engine_mono_ts(deadline_mono_ms);
+		struct timespec ts = wa_mono_ts(deadline_mono_ms);
 		if (wa_mono_ms() >= deadline_mono_ms ||
 		    pthread_cond_timedwait(&e->idle_cond, &e->mu, &ts) ==
 		        ETIMEDOUT) {
@@ -296,7 +296,7 @@ bool wa_engine_stop(wa_engine *e, int64_t deadline_mono_ms)
 	e->stopping = true;
 	pthread_cond_broadcast(&e->claim_cond);
 	while (e->in_flight > 0) {
-		struct timespec ts = wa_engine_mono_ts(deadline_mono_ms);
+		struct timespec ts = wa_mono_ts(deadline_mono_ms);
 
 		if (wa_mono_ms() >= deadline_mono_ms)
 			break;

@@ -313,13 +313,6 @@ static long claim_and_start(wa_engine *e, size_t want, bool probe)
 	return (long)(c.n - n_rewrite);
 }
 
-struct timespec wa_engine_mono_ts(int64_t ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000,
-	                      .tv_nsec = (long)(ms % 1000) * 1000000};
-	return ts;
-}
-
 static int64_t min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
@@ -516,7 +509,7 @@ void *wa_engine_claimer_main(void *arg)
 			struct timespec ts;
 
 			e->claimer_until = wake > now ? wake : now + 1;
-			ts = wa_engine_mono_ts(e->claimer_until);
+			ts = wa_mono_ts(e->claimer_until);
 			pthread_cond_timedwait(&e->claim_cond, &e->mu, &ts);
 			e->claimer_until = 0;
 		}

@@ -226,7 +226,6 @@ void wa_engine_early_soon(wa_engine *e);
  * engine); the monotonic-clock timespec for a deadline in monotonic ms. */
 void *wa_engine_claimer_main(void *arg);
 void *wa_engine_worker_main(void *arg);
-struct timespec wa_engine_mono_ts(int64_t ms);
 
 /* backoff.c: uniform in [0, 1) from a per-thread xorshift seeded by
  * getrandom(). */

@@ -232,8 +232,7 @@ static bool wait_for_work(wa_webhook *w)
 	/* while failing, commits do not wake us (see wa_webhook_kick) */
 	w->deaf = w->failing;
 	until = wa_mono_ms() + wait_ms;
-	ts.tv_sec = (time_t)(until / 1000);
-	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	ts = wa_mono_ts(until);
 	while (!w->kicked && !w->stopping && wa_mono_ms() < until)
 		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
 			break;

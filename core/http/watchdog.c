@@ -287,10 +287,7 @@ static void *run(void *arg)
 		if (w->sleep_until == INT64_MAX) {
 			pthread_cond_wait(&w->cv, &w->mu);
 		} else {
-			struct timespec ts = {
-			    .tv_sec = w->sleep_until / 1000,
-			    .tv_nsec =
-			        (long)(w->sleep_until % 1000) * 1000000L};
+			struct timespec ts = wa_mono_ts(w->sleep_until);
 
 			pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		}

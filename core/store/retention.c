@@ -104,8 +104,7 @@ static void *retention_main(void *arg)
 
 		pass(r);
 		until = wa_mono_ms() + r->interval_ms;
-		ts.tv_sec = until / 1000;
-		ts.tv_nsec = (long)(until % 1000) * 1000000;
+		ts = wa_mono_ts(until);
 		pthread_mutex_lock(&r->mu);
 		while (!r->stopping && wa_mono_ms() < until)
 			pthread_cond_timedwait(&r->cv, &r->mu, &ts);

@@ -218,19 +218,14 @@ static int enqueue2_locked(wa_writer *w, job *a, job *b, bool bounded)
 	return 0;
 }
 
-static int enqueue2(wa_writer *w, job *a, job *b, bool bounded)
+static int enqueue(wa_writer *w, job *j, bool bounded)
 {
 	int rc;
 
 	pthread_mutex_lock(&w->mu);
-	rc = enqueue2_locked(w, a, b, bounded);
+	rc = enqueue2_locked(w, j, NULL, bounded);
 	pthread_mutex_unlock(&w->mu);
 	return rc;
-}
-
-static int enqueue(wa_writer *w, job *j, bool bounded)
-{
-	return enqueue2(w, j, NULL, bounded);
 }
 
 static job *new_job(wa_writer_fn fn, void *ud, wa_writer_done done,
@@ -318,8 +313,8 @@ static int run_sync(wa_writer *w, job *first, wa_writer_fn fn, void *ud,
 			pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 	} else {
-		rc = first ? enqueue2_locked(w, first, j, false)
-		           : enqueue2_locked(w, j, NULL, false);
+		rc = enqueue2_locked(w, first ? first : j, first ? j : NULL,
+		                     false);
 		pthread_mutex_unlock(&w->mu);
 		if (rc < 0) {
 			free(j);

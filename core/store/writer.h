@@ -58,14 +58,14 @@ int wa_writer_run(wa_writer *w, wa_writer_fn fn, void *ud, char *err,
  * second split those commits and cost a quarter of the accepts). So fn,
  * first_done and the commit hook may run on the calling thread: call it
  * holding no lock they take. */
-#define WA_WRITER_HERE_IDLE_US 10000
-
-/* How long the writer must have idled for wa_writer_run_here to run on its
- * caller (default WA_WRITER_HERE_IDLE_US; tests set it). */
-void wa_writer_set_here_idle(wa_writer *w, int64_t us);
 int wa_writer_run_here(wa_writer *w, wa_writer_fn first, void *first_ud,
                        wa_writer_done first_done, void *first_done_ud,
                        wa_writer_fn fn, void *ud, char *err, size_t err_len);
+
+#define WA_WRITER_HERE_IDLE_US 10000
+/* How long the writer must have idled for wa_writer_run_here to run on its
+ * caller (default WA_WRITER_HERE_IDLE_US; tests set it). */
+void wa_writer_set_here_idle(wa_writer *w, int64_t us);
 
 /* Called after every successful commit, on the thread that committed
  * (the writer's, or a wa_writer_run_here caller's). */

@@ -250,6 +250,13 @@ int main(int argc, char **argv)
 		                                 sizeof(err));
 	if (!app.store)
 		return fail(err);
+	/* SQLite: the hot pages of a big store into the page cache while
+	 * the daemon already serves (store.h); --check-config only looks. */
+	if (!check_only &&
+	    wa_store_sqlite_prewarm(app.store,
+	                            (size_t)settings.store_prewarm_mb << 20,
+	                            err, sizeof(err)) != 0)
+		return fail(err);
 	app.store->ops->set_outbox(app.store, settings.webhook_url[0] != 0);
 	app.writer =
 	    wa_writer_create(app.store, settings.queue_max, err, sizeof(err));

@@ -440,6 +440,7 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 		s->batch_body_bytes = (size_t)n;
 	}
 	LONG_OR_FAIL("QUEUE_MAX", 1, 10000000, s->queue_max);
+	LONG_OR_FAIL("STORE_PREWARM_MB", 0, 1048576, s->store_prewarm_mb);
 	LONG_OR_FAIL("HTTP_TIMEOUT_MS", 100, 600000, s->http_timeout_ms);
 	LONG_OR_FAIL("HTTP_CONNECT_TIMEOUT_MS", 100, 600000,
 	             s->http_connect_timeout_ms);

@@ -32,6 +32,7 @@ typedef struct wa_settings {
 	char database_url[4096]; /* "" = SQLite at store_path */
 	int64_t retention_ms;    /* 0 = keep everything */
 	bool store_sync_full;
+	long store_prewarm_mb; /* STORE_PREWARM_MB; 0 = off */
 	bool provider_rate_set;
 	double provider_rate;
 	int max_attempts;

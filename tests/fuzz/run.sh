@@ -26,7 +26,7 @@ tmo=${FUZZ_TIMEOUT:-10}
 max_len=${FUZZ_MAX_LEN:-8192}
 all="request phone config twilio_response twilio_callback evolution_response
 evolution_callback cloudapi_response cloudapi_callback twilio_inbound
-evolution_inbound cloudapi_inbound"
+evolution_inbound cloudapi_inbound btree"
 targets=${*:-$all}
 start=$(date +%s)
 

@@ -138,6 +138,7 @@ static void settings(void)
 	CHECK_INT((long long)s.max_body_bytes, 65536);
 	CHECK_INT(s.max_attempts, 8);
 	CHECK(s.store_sync_full);
+	CHECK_INT(s.store_prewarm_mb, 512);
 	CHECK(!s.provider_rate_set);
 	CHECK(wa_settings_key_ok(&s, "dev-api-key-12345"));
 	CHECK(!wa_settings_key_ok(&s, "dev-api-key-1234"));
@@ -184,6 +185,9 @@ static void settings(void)
 	    {"LOG_LEVEL", "loud",
 	     "LOG_LEVEL must be debug, info, warn or error"},
 	    {"STORE_SYNC", "off", "STORE_SYNC must be full or normal"},
+	    {"STORE_PREWARM_MB", "-1",
+	     "STORE_PREWARM_MB must be a whole number from 0 to 1048576"},
+	    {"STORE_PREWARM_MB", "lots", "STORE_PREWARM_MB must be"},
 	    {"RETENTION", "30x", "RETENTION must be a duration"},
 	    {"RETENTION", "-1d", "RETENTION must be a duration"},
 	    {"RETENTION", "99999d", "RETENTION must be a duration"},

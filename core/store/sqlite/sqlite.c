@@ -389,6 +389,7 @@ static void sq_close(wa_store *base)
 	wa_sq_store *s = base->impl;
 	size_t i;
 
+	wa_sq_warm_stop(s);
 	wa_sq_ckpt_stop(s);
 	for (i = 0; i < s->n_readers; i++)
 		wa_sq_reader_free(s->readers[i]);
@@ -398,6 +399,7 @@ static void sq_close(wa_store *base)
 	wa_sq_counts_finish(s);
 	sqlite3_close(s->wdb);
 	wa_sq_ops_close(s);
+	wa_sq_warm_close_fd(s);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->path);
@@ -531,6 +533,7 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
 	pthread_mutex_init(&s->ops_mu, NULL);
+	s->pw_fd = -1;
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_fault, 0);
 	atomic_init(&s->fault_mono_ms, 0);

@@ -124,7 +124,26 @@ typedef struct wa_sq_store {
 	bool ck_inited, ck_running;
 	int ck_signaled; /* writer thread: WAL frames at the last wake-up */
 	sqlite3 *ck_db;
+	/* Appended (issue 17): the page cache warm-up (sqlite_warm.c) */
+	pthread_t pw_thread;
+	bool pw_running;
+	atomic_bool pw_stop;
+	atomic_long pw_pages; /* pages asked for, once done; -1 before */
+	int pw_fd;            /* -1, or open until every connection closed */
+	size_t pw_budget;     /* bytes */
 } wa_sq_store;
+
+/* sqlite_warm.c: the child page numbers of b-tree page pgno (page of
+ * psz bytes, read from a file of npages pages), up to cap of them into
+ * out (*n); only numbers from 2 to npages are kept. The page's type: 2 or
+ * 5 an inner page (index, table), 10 or 13 a leaf (no children), 0 not a
+ * b-tree page. */
+int wa_sq_btree_children(const unsigned char *page, size_t psz, uint32_t pgno,
+                         uint32_t npages, uint32_t *out, size_t cap, size_t *n);
+/* Stop the warm-up thread, if any (first thing at close). */
+void wa_sq_warm_stop(wa_sq_store *s);
+/* Close its file: only after every connection of the store is closed. */
+void wa_sq_warm_close_fd(wa_sq_store *s);
 
 /* sqlite_pace.c: a queued claim candidate that may go */
 typedef struct wa_sq_cand {

@@ -209,8 +209,8 @@ static void test_parser_random(void)
 		/* few cells, so that many pointers fall inside the page */
 		page[pgno == 1 ? 103 : 3] = 0;
 		page[pgno == 1 ? 100 : 0] = kinds[k % 6];
-		type = wa_sq_btree_children(page, psz, pgno, npages, out, cap,
-		                            &n);
+		type =
+		    wa_sq_btree_children(page, psz, pgno, npages, out, cap, &n);
 		if (n > cap || ((type == 0 || type >= 10) && n != 0))
 			bad++;
 		for (size_t i = 0; i < n; i++)
@@ -348,6 +348,11 @@ int main(void)
 	        "cached %zu of %zu\n",
 	        warmed, leaves_in, leaves);
 	CHECK(leaves > 0 && leaves_in * 2 < leaves);
+	/* again, now that they are cached: nothing is asked for twice */
+	CHECK(((wa_sq_store *)s->impl)->pw_cached * 2 < (long)warmed);
+	CHECK_INT(wa_store_sqlite_prewarm(s, 1 << 30, err, sizeof(err)), 0);
+	CHECK_INT(wa_store_sqlite_prewarm_wait(s), (long)warmed);
+	CHECK_INT(((wa_sq_store *)s->impl)->pw_cached, (long)warmed);
 	/* the store works on while and after it warms */
 	{
 		wa_insert_result r = su_insert_simple(s, "after-warm", "aw", 1);

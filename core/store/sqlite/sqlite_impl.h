@@ -128,9 +128,10 @@ typedef struct wa_sq_store {
 	pthread_t pw_thread;
 	bool pw_running;
 	atomic_bool pw_stop;
-	atomic_long pw_pages; /* pages asked for, once done; -1 before */
-	int pw_fd;            /* -1, or open until every connection closed */
-	size_t pw_budget;     /* bytes */
+	atomic_long pw_pages;  /* pages warmed, once done; -1 before */
+	atomic_long pw_cached; /* of them, pages already cached */
+	int pw_fd;             /* -1, or open until every connection closed */
+	size_t pw_budget;      /* bytes */
 } wa_sq_store;
 
 /* sqlite_warm.c: the child page numbers of b-tree page pgno (page of

@@ -304,15 +304,15 @@ static void *warm_main(void *arg)
 	free(w.buf);
 	free(w.incore);
 	wa_log(WA_LOG_INFO, "store",
-	       "Page cache warm-up%s: %.1f MiB of the external_id index's"
-	       " leaves and %.1f MiB of inner pages in %lld ms (%.1f MiB of"
-	       " them were cached already).",
+	       "Page cache warm-up%s: asked in %lld ms for %.1f MiB of the"
+	       " external_id index's leaves and %.1f MiB of inner pages"
+	       " (%.1f MiB of them were cached already).",
 	       stopping(&w)    ? " stopped by the store's close"
 	       : w.budget == 0 ? " stopped at STORE_PREWARM_MB"
 	                       : "",
+	       (long long)(wa_mono_ms() - t0),
 	       (double)(w.leaves * w.psz) / 1048576.0,
 	       (double)(w.inner * w.psz) / 1048576.0,
-	       (long long)(wa_mono_ms() - t0),
 	       (double)(w.cached * w.psz) / 1048576.0);
 out:
 	atomic_store(&s->pw_cached, (long)w.cached);

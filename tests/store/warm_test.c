@@ -333,6 +333,13 @@ int main(void)
 	s = wa_store_open_sqlite(path, false, err, sizeof(err));
 	CHECK(s != NULL);
 	CHECK_INT(wa_store_sqlite_prewarm(s, 1 << 30, err, sizeof(err)), 0);
+	/* the store works on while it warms (an insert, a read) */
+	{
+		wa_insert_result r = su_insert_simple(s, "while-warm", "ww", 1);
+
+		CHECK(r.kind == WA_INSERT_CREATED);
+		CHECK_INT(su_status(s, "while-warm"), WA_MSG_QUEUED);
+	}
 	CHECK_INT(wa_store_sqlite_prewarm_wait(s), (long)warmed);
 	/* the reads were queued; wait for them to land (bounded) */
 	for (int i = 0; i < 1000; i++) {
@@ -353,7 +360,7 @@ int main(void)
 	CHECK_INT(wa_store_sqlite_prewarm(s, 1 << 30, err, sizeof(err)), 0);
 	CHECK_INT(wa_store_sqlite_prewarm_wait(s), (long)warmed);
 	CHECK_INT(((wa_sq_store *)s->impl)->pw_cached, (long)warmed);
-	/* the store works on while and after it warms */
+	/* and after */
 	{
 		wa_insert_result r = su_insert_simple(s, "after-warm", "aw", 1);
 

@@ -250,13 +250,6 @@ int main(int argc, char **argv)
 		                                 sizeof(err));
 	if (!app.store)
 		return fail(err);
-	/* SQLite: the hot pages of a big store into the page cache while
-	 * the daemon already serves (store.h); --check-config only looks. */
-	if (!check_only &&
-	    wa_store_sqlite_prewarm(app.store,
-	                            (size_t)settings.store_prewarm_mb << 20,
-	                            err, sizeof(err)) != 0)
-		return fail(err);
 	app.store->ops->set_outbox(app.store, settings.webhook_url[0] != 0);
 	app.writer =
 	    wa_writer_create(app.store, settings.queue_max, err, sizeof(err));
@@ -357,6 +350,14 @@ int main(int argc, char **argv)
 		wa_engine_stop(app.engine, wa_mono_ms());
 		return fail(err);
 	}
+	/* SQLite: the hot pages of a big store into the page cache while the
+	 * daemon serves (store.h). Started last, so that no failed start
+	 * leaves its thread behind; it only speeds things up, so a failure
+	 * to start it is a warning. */
+	if (wa_store_sqlite_prewarm(app.store,
+	                            (size_t)settings.store_prewarm_mb << 20,
+	                            err, sizeof(err)) != 0)
+		wa_log(WA_LOG_WARN, "store", "%s Going on without it.", err);
 	char rate[32];
 	if (ec.rate > 0)
 		snprintf(rate, sizeof(rate), "%g/s", ec.rate);
@@ -410,6 +411,7 @@ int main(int argc, char **argv)
 	 * 0.9.75 with a thread pool in epoll mode, whose workers race the
 	 * quiesce to take the listening socket out of their epoll sets. */
 	app.stopping = true;
+	wa_store_sqlite_prewarm_stop(app.store);
 	/* Leave a second for the writer and HTTP to flush after the engine. */
 	bool clean = wa_engine_stop(app.engine, deadline - 1000);
 	wa_webhook_stop(app.webhook, deadline - 1000);

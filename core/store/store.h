@@ -666,6 +666,10 @@ int wa_store_sqlite_prewarm(wa_store *s, size_t budget_bytes, char *err,
 /* Wait for that warm-up to end: the pages it asked for, or -1 when none
  * was started. */
 long wa_store_sqlite_prewarm_wait(wa_store *s);
+/* Stop that warm-up if it still runs, and join its thread (close does it
+ * too; the daemon does it first thing when it stops, so that a stop that
+ * leaves without closing the store leaves no thread unjoined). */
+void wa_store_sqlite_prewarm_stop(wa_store *s);
 /* Open (connect and migrate) a PostgreSQL store; conninfo is any libpq
  * connection string ("postgresql://..." or "host=... dbname=..."). NULL
  * with err (one sentence, never the password) on failure. */

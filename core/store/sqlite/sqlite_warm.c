@@ -362,6 +362,12 @@ long wa_store_sqlite_prewarm_wait(wa_store *st)
 	return atomic_load(&s->pw_pages);
 }
 
+void wa_store_sqlite_prewarm_stop(wa_store *st)
+{
+	if (strcmp(st->kind, "sqlite") == 0)
+		wa_sq_warm_stop(st->impl);
+}
+
 void wa_sq_warm_stop(wa_sq_store *s)
 {
 	if (s->pw_running) {

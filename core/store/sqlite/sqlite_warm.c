@@ -129,7 +129,9 @@ static bool cached(const warm *w, uint32_t pgno)
 
 /* Note which pages of the file are in the page cache now: on a warm
  * cache, asking for them again would cost a system call each for
- * nothing (one per 4 KiB page of the index). */
+ * nothing (one per 4 KiB page of the index). When mmap or mincore fails
+ * (a system call filter without mincore), none is known cached and every
+ * page is asked for. */
 static void note_cached(warm *w, size_t bytes)
 {
 	void *map;
@@ -287,7 +289,8 @@ static void *warm_main(void *arg)
 	bool eid;
 
 	/* below the threads that answer requests (on Linux the nice value
-	 * is the calling thread's own) */
+	 * is the calling thread's own); the packaged unit's system call
+	 * filter refuses it (EPERM), and the walk runs as it is */
 	setpriority(PRIO_PROCESS, 0, 10);
 	posix_fadvise(w.fd, 0, 0, POSIX_FADV_RANDOM);
 	if (pread(w.fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||

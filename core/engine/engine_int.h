@@ -223,7 +223,7 @@ int64_t wa_engine_shared_tick(wa_engine *e);
 void wa_engine_early_soon(wa_engine *e);
 
 /* engine_claim.c: the claimer thread and a blocking-send worker (arg: the
- * engine); the monotonic-clock timespec for a deadline in monotonic ms. */
+ * engine). */
 void *wa_engine_claimer_main(void *arg);
 void *wa_engine_worker_main(void *arg);
 

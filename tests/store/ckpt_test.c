@@ -1,0 +1,187 @@
+/* ckpt_test.c - the SQLite store's checkpointer syncs the database file
+ * after a run that stopped short of the WAL's last commit (sqlite_ckpt.c).
+ *
+ * SQLite itself syncs the file only after a checkpoint that copied every
+ * frame. A reader's snapshot stops the checkpointer where it begins, as a
+ * writer committing during the copy does under load: here the reader
+ * holds a snapshot taken after a first batch of messages, a second batch
+ * wakes the checkpointer, which copies the first batch's pages (the file
+ * grows) and no further. Those pages must not stay dirty in
+ * the page cache, which the kernel would otherwise write back only after
+ * 30 seconds (vm.dirty_expire_centisecs) or the writer's own checkpoint
+ * inside a commit; cachestat(2) counts them. Then the store reopens with
+ * every message and an intact file.
+ *
+ * Skips (77) where cachestat is missing (Linux < 6.5) or the file system
+ * keeps files in memory (tmpfs): no page of it is ever dirty there. */
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_util.h"
+#include "testing.h"
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451 /* the same on every architecture */
+#endif
+
+enum { FIRST = 300, GROUPS = 30, GROUP = 200, WAIT_MS = 10000 };
+
+struct cs_range {
+	uint64_t off, len;
+};
+
+struct cs_stat {
+	uint64_t cache, dirty, writeback, evicted, recently_evicted;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Pages of the file dirty or under writeback, or -1 without cachestat. */
+static long unwritten(int fd)
+{
+	struct cs_range r = {0, 0}; /* the whole file */
+	struct cs_stat c;
+
+	if (syscall(SYS_cachestat, fd, &r, &c, 0) != 0)
+		return -1;
+	return (long)(c.dirty + c.writeback);
+}
+
+static void insert_group(wa_store *s, int first, int n)
+{
+	char err[256];
+	unsigned seed = (unsigned)first * 2654435761u;
+
+	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
+	for (int i = first; i < first + n; i++) {
+		wa_new_message m;
+		wa_insert_result r;
+		char ext[48];
+
+		seed = seed * 1103515245u + 12345u;
+		snprintf(ext, sizeof(ext), "%08x-%d", seed, i);
+		memset(&m, 0, sizeof(m));
+		snprintf(m.id, sizeof(m.id), "msg-%08d", i);
+		m.external_id = ext;
+		m.phone = "+5511999990000";
+		m.body = "a message of a few words, as most are";
+		m.provider = "mock";
+		m.created_ms = 1700000000000 + i;
+		m.expires_ms = m.created_ms + 86400000;
+		if (s->ops->insert(s, &m, &r, err, sizeof(err)) != 0) {
+			fprintf(stderr, "insert: %s\n", err);
+			CHECK(0);
+		}
+	}
+	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
+}
+
+static long count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long n = -1;
+
+	CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int main(void)
+{
+	char path[1024];
+	wa_store *s;
+	sqlite3 *reader, *db;
+	struct stat sb;
+	struct statfs fs = {0};
+	int64_t deadline;
+	off_t s0;
+	long left = -1;
+	int fd;
+
+	su_init("sqlite");
+	s = su_open(path, sizeof(path));
+	CHECK(s != NULL);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	if (unwritten(fd) < 0 || fstatfs(fd, &fs) != 0 ||
+	    fs.f_type == TMPFS_MAGIC) {
+		printf("SKIP: %s\n",
+		       fs.f_type == TMPFS_MAGIC
+		           ? "the store is on tmpfs, whose pages are never "
+		             "written back"
+		           : "no cachestat(2) here: dirty pages cannot be "
+		             "counted");
+		su_cleanup();
+		return 77;
+	}
+
+	/* The first batch stays in the WAL (fewer frames than a run
+	 * needs); the reader's snapshot ends there. */
+	insert_group(s, 0, FIRST);
+	CHECK(fstat(fd, &sb) == 0);
+	s0 = sb.st_size;
+	CHECK(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL) ==
+	      SQLITE_OK);
+	CHECK_INT(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(count(reader, "SELECT count(*) FROM messages"), FIRST);
+
+	for (int g = 0; g < GROUPS; g++)
+		insert_group(s, FIRST + g * GROUP, GROUP);
+
+	/* The checkpointer has copied the first batch... */
+	deadline = now_ms() + WAIT_MS;
+	while (fstat(fd, &sb) == 0 && sb.st_size == s0 && now_ms() < deadline)
+		usleep(10000);
+	if (sb.st_size == s0)
+		fprintf(stderr,
+		        "the database file (%ld bytes) did not grow in "
+		        "%d ms: no checkpoint ran\n",
+		        (long)s0, WAIT_MS);
+	CHECK(sb.st_size > s0);
+	/* ...and written it back. */
+	while ((left = unwritten(fd)) > 0 && now_ms() < deadline)
+		usleep(10000);
+	if (left > 0) {
+		fprintf(stderr,
+		        "%ld pages of the database file still unwritten %d ms "
+		        "after the checkpoint\n",
+		        left, WAIT_MS);
+	}
+	CHECK_INT(left, 0);
+
+	CHECK_INT(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(reader);
+	wa_store_close(s);
+	close(fd);
+
+	s = su_open_again();
+	CHECK(s != NULL);
+	wa_store_close(s);
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	      SQLITE_OK);
+	CHECK_INT(count(db, "SELECT count(*) FROM messages"),
+	          FIRST + GROUPS * GROUP);
+	CHECK_INT(count(db, "SELECT count(*) FROM pragma_integrity_check"
+	                    " WHERE integrity_check <> 'ok'"),
+	          0);
+	sqlite3_close(db);
+	su_cleanup();
+	return wa_t_report();
+}

@@ -62,35 +62,6 @@ static long unwritten(int fd)
 	return (long)(c.dirty + c.writeback);
 }
 
-static void insert_group(wa_store *s, int first, int n)
-{
-	char err[256];
-	unsigned seed = (unsigned)first * 2654435761u;
-
-	CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
-	for (int i = first; i < first + n; i++) {
-		wa_new_message m;
-		wa_insert_result r;
-		char ext[48];
-
-		seed = seed * 1103515245u + 12345u;
-		snprintf(ext, sizeof(ext), "%08x-%d", seed, i);
-		memset(&m, 0, sizeof(m));
-		snprintf(m.id, sizeof(m.id), "msg-%08d", i);
-		m.external_id = ext;
-		m.phone = "+5511999990000";
-		m.body = "a message of a few words, as most are";
-		m.provider = "mock";
-		m.created_ms = 1700000000000 + i;
-		m.expires_ms = m.created_ms + 86400000;
-		if (s->ops->insert(s, &m, &r, err, sizeof(err)) != 0) {
-			fprintf(stderr, "insert: %s\n", err);
-			CHECK(0);
-		}
-	}
-	CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
-}
-
 static long count(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -112,6 +83,7 @@ int main(void)
 	struct statfs fs = {0};
 	int64_t deadline;
 	off_t s0;
+	unsigned seed = 4242;
 	long left = -1;
 	int fd;
 
@@ -134,7 +106,7 @@ int main(void)
 
 	/* The first batch stays in the WAL (fewer frames than a run
 	 * needs); the reader's snapshot ends there. */
-	insert_group(s, 0, FIRST);
+	su_insert_random_group(s, 0, FIRST, &seed);
 	CHECK(fstat(fd, &sb) == 0);
 	s0 = sb.st_size;
 	CHECK(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL) ==
@@ -143,7 +115,7 @@ int main(void)
 	CHECK_INT(count(reader, "SELECT count(*) FROM messages"), FIRST);
 
 	for (int g = 0; g < GROUPS; g++)
-		insert_group(s, FIRST + g * GROUP, GROUP);
+		su_insert_random_group(s, FIRST + g * GROUP, GROUP, &seed);
 
 	/* The checkpointer has copied the first batch... */
 	deadline = now_ms() + WAIT_MS;

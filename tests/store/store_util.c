@@ -228,6 +228,34 @@ wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
 	                 created);
 }
 
+void su_insert_random_group(wa_store *s, int first, int n, unsigned *seed)
+{
+	wa_new_message m;
+	wa_insert_result r;
+	char err[256] = "", ext[48];
+	int rc = 0;
+
+	tx_begin(s);
+	for (int i = first; i < first + n && rc == 0; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		snprintf(ext, sizeof(ext), "%08x-%04x-%d", *seed,
+		         (*seed >> 7) & 0xffff, i);
+		memset(&m, 0, sizeof(m));
+		snprintf(m.id, sizeof(m.id), "msg-%08d", i);
+		m.external_id = ext;
+		m.phone = "+5511999990000";
+		m.body = "a message of a few words, as most are";
+		m.provider = "mock";
+		m.created_ms = 1700000000000 + i;
+		m.expires_ms = m.created_ms + 86400000;
+		rc = s->ops->insert(s, &m, &r, err, sizeof(err));
+	}
+	if (rc != 0)
+		fprintf(stderr, "insert: %s\n", err);
+	CHECK_INT(rc, 0);
+	tx_commit(s);
+}
+
 size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
                 wa_message_rec *out)
 {

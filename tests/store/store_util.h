@@ -35,6 +35,9 @@ wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
  * with a send_at (0: none). */
 wa_insert_result su_insert_at(wa_store *s, const char *id, const char *phone,
                               int64_t created, int64_t send_at);
+/* Messages msg-<first> .. msg-<first+n-1> in one transaction, with
+ * external_ids drawn from *seed (in no order: as random UUIDs land). */
+void su_insert_random_group(wa_store *s, int first, int n, unsigned *seed);
 size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
                 wa_message_rec *out);
 int su_finish(wa_store *s, const char *id, wa_outcome_kind kind, int64_t at,

@@ -43,35 +43,10 @@ static char eid_name[64];
 
 static void fill_store(wa_store *s)
 {
-	char err[256];
 	unsigned seed = 12345;
 
-	for (int g = 0; g < MESSAGES / GROUP; g++) {
-		CHECK_INT(s->ops->begin(s, err, sizeof(err)), 0);
-		for (int i = 0; i < GROUP; i++) {
-			wa_new_message m;
-			wa_insert_result r;
-			char ext[48];
-			int n = g * GROUP + i;
-
-			seed = seed * 1103515245u + 12345u;
-			snprintf(ext, sizeof(ext), "%08x-%04x-%d", seed,
-			         (seed >> 7) & 0xffff, n);
-			memset(&m, 0, sizeof(m));
-			snprintf(m.id, sizeof(m.id), "msg-%08d", n);
-			m.external_id = ext;
-			m.phone = "+5511999990000";
-			m.body = "a message of a few words, as most are";
-			m.provider = "mock";
-			m.created_ms = 1700000000000 + n;
-			m.expires_ms = m.created_ms + 86400000;
-			if (s->ops->insert(s, &m, &r, err, sizeof(err)) != 0) {
-				fprintf(stderr, "insert: %s\n", err);
-				CHECK(0);
-			}
-		}
-		CHECK_INT(s->ops->commit(s, err, sizeof(err)), 0);
-	}
+	for (int g = 0; g < MESSAGES / GROUP; g++)
+		su_insert_random_group(s, g * GROUP, GROUP, &seed);
 }
 
 /* Every page of the messages table and its indexes, as dbstat sees them. */

@@ -27,8 +27,8 @@
  * commits the checkpointer's runs never get there: the writer commits
  * while they copy. Every page they copied then stayed dirty until the
  * writer's own checkpoint at WA_SQ_CKPT_CAP, whose sync wrote all of them
- * back inside a commit: 47-108 ms on a store of 5 M messages with random
- * external_ids, the accept p99 (tests/bench/README.md). So the
+ * back inside a commit: 4-25 ms each on a store of 5 M messages with
+ * random external_ids, the accept p99 (tests/bench/README.md). So the
  * checkpointer syncs the database file itself after each run that
  * copied something, and that checkpoint only has its own remainder to
  * write. */

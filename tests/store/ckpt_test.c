@@ -21,9 +21,9 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/timeutil.h"
 #include "store_util.h"
 #include "testing.h"
 
@@ -41,14 +41,6 @@ struct cs_stat {
 	uint64_t cache, dirty, writeback, evicted, recently_evicted;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Pages of the file dirty or under writeback, or -1 without cachestat. */
 static long unwritten(int fd)
 {
@@ -58,18 +50,6 @@ static long unwritten(int fd)
 	if (syscall(SYS_cachestat, fd, &r, &c, 0) != 0)
 		return -1;
 	return (long)(c.dirty + c.writeback);
-}
-
-static long count(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	long n = -1;
-
-	CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
 }
 
 int main(void)
@@ -110,14 +90,15 @@ int main(void)
 	CHECK(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL) ==
 	      SQLITE_OK);
 	CHECK_INT(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-	CHECK_INT(count(reader, "SELECT count(*) FROM messages"), FIRST);
+	CHECK_INT(su_sql_int(reader, "SELECT count(*) FROM messages"), FIRST);
 
 	for (int g = 0; g < GROUPS; g++)
 		su_insert_random_group(s, FIRST + g * GROUP, GROUP, &seed);
 
 	/* The checkpointer has copied the first batch... */
-	deadline = now_ms() + WAIT_MS;
-	while (fstat(fd, &sb) == 0 && sb.st_size == s0 && now_ms() < deadline)
+	deadline = wa_mono_ms() + WAIT_MS;
+	while (fstat(fd, &sb) == 0 && sb.st_size == s0 &&
+	       wa_mono_ms() < deadline)
 		usleep(10000);
 	if (sb.st_size == s0)
 		fprintf(stderr,
@@ -126,7 +107,7 @@ int main(void)
 		        (long)s0, WAIT_MS);
 	CHECK(sb.st_size > s0);
 	/* ...and written it back. */
-	while ((left = unwritten(fd)) > 0 && now_ms() < deadline)
+	while ((left = unwritten(fd)) > 0 && wa_mono_ms() < deadline)
 		usleep(10000);
 	if (left > 0) {
 		fprintf(stderr,
@@ -146,10 +127,10 @@ int main(void)
 	wa_store_close(s);
 	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
 	      SQLITE_OK);
-	CHECK_INT(count(db, "SELECT count(*) FROM messages"),
+	CHECK_INT(su_sql_int(db, "SELECT count(*) FROM messages"),
 	          FIRST + GROUPS * GROUP);
-	CHECK_INT(count(db, "SELECT count(*) FROM pragma_integrity_check"
-	                    " WHERE integrity_check <> 'ok'"),
+	CHECK_INT(su_sql_int(db, "SELECT count(*) FROM pragma_integrity_check"
+	                         " WHERE integrity_check <> 'ok'"),
 	          0);
 	sqlite3_close(db);
 	su_cleanup();

@@ -406,18 +406,6 @@ void su_case_sqlite_reopen(void)
 	wa_store_close(s);
 }
 
-static int64_t pragma_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 void su_case_sqlite_pragmas(void)
 {
 	char path[512], err[256] = "";
@@ -431,7 +419,7 @@ void su_case_sqlite_pragmas(void)
 	CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
 	          SQLITE_OK);
 	/* the last migration step, whichever branch added it */
-	CHECK_INT(pragma_int(db, "PRAGMA user_version"), WA_SQ_SCHEMA_VERSION);
+	CHECK_INT(su_sql_int(db, "PRAGMA user_version"), WA_SQ_SCHEMA_VERSION);
 	CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
 	          SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,20 @@ static void tx_commit(wa_store *s)
 	CHECK_INT(rc, 0);
 }
 
+/* A mock message created at created, expiring a day later. */
+static void new_message(wa_new_message *m, const char *id, const char *ext,
+                        const char *phone, const char *body, int64_t created)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->external_id = ext;
+	m->phone = phone;
+	m->body = body;
+	m->provider = "mock";
+	m->created_ms = created;
+	m->expires_ms = created + 86400000;
+}
+
 wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
                            const char *phone, const char *body,
                            const char *tmpl, const char *media, int64_t created)
@@ -173,17 +188,10 @@ wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
 	char err[256] = "";
 	int rc;
 
-	memset(&m, 0, sizeof(m));
 	memset(&r, 0, sizeof(r));
-	snprintf(m.id, sizeof(m.id), "%s", id);
-	m.external_id = ext;
-	m.phone = phone;
-	m.body = body;
+	new_message(&m, id, ext, phone, body, created);
 	m.template_json = tmpl;
 	m.media_url = media;
-	m.provider = "mock";
-	m.created_ms = created;
-	m.expires_ms = created + 86400000;
 	tx_begin(s);
 	rc = s->ops->insert(s, &m, &r, err, sizeof(err));
 	if (rc != 0)
@@ -201,16 +209,9 @@ wa_insert_result su_insert_at(wa_store *s, const char *id, const char *phone,
 	char err[256] = "", ext[64];
 	int rc;
 
-	memset(&m, 0, sizeof(m));
 	memset(&r, 0, sizeof(r));
-	snprintf(m.id, sizeof(m.id), "%s", id);
 	snprintf(ext, sizeof(ext), "ext-%s", id);
-	m.external_id = ext;
-	m.phone = phone;
-	m.body = "hi";
-	m.provider = "mock";
-	m.created_ms = created;
-	m.expires_ms = created + 86400000;
+	new_message(&m, id, ext, phone, "hi", created);
 	m.send_at_ms = send_at;
 	tx_begin(s);
 	rc = wa_store_insert_full(s, &m, &r, err, sizeof(err));
@@ -232,28 +233,36 @@ void su_insert_random_group(wa_store *s, int first, int n, unsigned *seed)
 {
 	wa_new_message m;
 	wa_insert_result r;
-	char err[256] = "", ext[48];
+	char err[256] = "", id[32], ext[48];
 	int rc = 0;
 
 	tx_begin(s);
 	for (int i = first; i < first + n && rc == 0; i++) {
 		*seed = *seed * 1103515245u + 12345u;
+		snprintf(id, sizeof(id), "msg-%08d", i);
 		snprintf(ext, sizeof(ext), "%08x-%04x-%d", *seed,
 		         (*seed >> 7) & 0xffff, i);
-		memset(&m, 0, sizeof(m));
-		snprintf(m.id, sizeof(m.id), "msg-%08d", i);
-		m.external_id = ext;
-		m.phone = "+5511999990000";
-		m.body = "a message of a few words, as most are";
-		m.provider = "mock";
-		m.created_ms = 1700000000000 + i;
-		m.expires_ms = m.created_ms + 86400000;
+		new_message(&m, id, ext, "+5511999990000",
+		            "a message of a few words, as most are",
+		            1700000000000 + i);
 		rc = s->ops->insert(s, &m, &r, err, sizeof(err));
 	}
 	if (rc != 0)
 		fprintf(stderr, "insert: %s\n", err);
 	CHECK_INT(rc, 0);
 	tx_commit(s);
+}
+
+int64_t su_sql_int(struct sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
 
 size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,

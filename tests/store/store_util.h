@@ -38,6 +38,10 @@ wa_insert_result su_insert_at(wa_store *s, const char *id, const char *phone,
 /* Messages msg-<first> .. msg-<first+n-1> in one transaction, with
  * external_ids drawn from *seed (in no order: as random UUIDs land). */
 void su_insert_random_group(wa_store *s, int first, int n, unsigned *seed);
+/* SQLite: the first column of sql's first row as an integer, -1 when it
+ * fails or gives no row. */
+struct sqlite3;
+int64_t su_sql_int(struct sqlite3 *db, const char *sql);
 size_t su_claim(wa_store *s, int64_t now, int64_t lease, size_t max,
                 wa_message_rec *out);
 int su_finish(wa_store *s, const char *id, wa_outcome_kind kind, int64_t at,

@@ -38,14 +38,7 @@ static int insert_fn(wa_store *s, void *ud, char *err, size_t err_len)
 
 static void fill(wa_new_message *m, const char *id, const char *ext, int64_t t)
 {
-	memset(m, 0, sizeof(*m));
-	snprintf(m->id, sizeof(m->id), "%s", id);
-	m->external_id = ext;
-	m->phone = "+5511999990000";
-	m->body = "hi";
-	m->provider = "mock";
-	m->created_ms = t;
-	m->expires_ms = t + 86400000;
+	su_new_message(m, id, ext, "+5511999990000", "hi", t);
 }
 
 /* Accepts while retention runs: each must be committed. */

@@ -192,15 +192,8 @@ void su_case_pg_newer_schema(void)
 static void new_msg(wa_new_message *m, const char *id, const char *ext,
                     const char *body, const char *tmpl, int64_t t)
 {
-	memset(m, 0, sizeof(*m));
-	snprintf(m->id, sizeof(m->id), "%s", id);
-	m->external_id = ext;
-	m->phone = "+5511999990000";
-	m->body = body;
+	su_new_message(m, id, ext, "+5511999990000", body, t);
 	m->template_json = tmpl;
-	m->provider = "mock";
-	m->created_ms = t;
-	m->expires_ms = t + 86400000;
 }
 
 /* Many inserts in one transaction (a group commit): new keys, a key twice

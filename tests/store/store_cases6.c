@@ -87,14 +87,7 @@ static void begin(wa_store *s)
 static void new_msg(wa_new_message *m, const char *id, const char *ext,
                     const char *phone, const char *campaign, int64_t t)
 {
-	memset(m, 0, sizeof(*m));
-	snprintf(m->id, sizeof(m->id), "%s", id);
-	m->external_id = ext;
-	m->phone = phone;
-	m->body = "hi";
-	m->provider = "mock";
-	m->created_ms = t;
-	m->expires_ms = t + 86400000;
+	su_new_message(m, id, ext, phone, "hi", t);
 	m->campaign_id = campaign;
 }
 

@@ -12,14 +12,7 @@
 static void msg(wa_new_message *m, const char *id, const char *ext,
                 const char *content, int64_t t)
 {
-	memset(m, 0, sizeof(*m));
-	snprintf(m->id, sizeof(m->id), "%s", id);
-	m->external_id = ext;
-	m->phone = PHONE;
-	m->body = "caption";
-	m->provider = "mock";
-	m->created_ms = t;
-	m->expires_ms = t + 86400000;
+	su_new_message(m, id, ext, PHONE, "caption", t);
 	m->content_json = content;
 }
 

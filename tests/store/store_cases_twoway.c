@@ -52,14 +52,8 @@ static void opt(wa_store *s, const char *phone, bool out, const char *source,
 static void fill(wa_new_message *m, const char *id, const char *phone,
                  const char *body, int64_t t)
 {
-	memset(m, 0, sizeof(*m));
-	snprintf(m->id, sizeof(m->id), "%s", id);
+	su_new_message(m, id, NULL, phone, body, t);
 	m->external_id = m->id; /* the id doubles as the external id */
-	m->phone = phone;
-	m->body = body;
-	m->provider = "mock";
-	m->created_ms = t;
-	m->expires_ms = t + 86400000;
 }
 
 /* Not stored at all: neither by id nor by external id. */

@@ -165,9 +165,8 @@ static void tx_commit(wa_store *s)
 	CHECK_INT(rc, 0);
 }
 
-/* A mock message created at created, expiring a day later. */
-static void new_message(wa_new_message *m, const char *id, const char *ext,
-                        const char *phone, const char *body, int64_t created)
+void su_new_message(wa_new_message *m, const char *id, const char *ext,
+                    const char *phone, const char *body, int64_t created)
 {
 	memset(m, 0, sizeof(*m));
 	snprintf(m->id, sizeof(m->id), "%s", id);
@@ -189,7 +188,7 @@ wa_insert_result su_insert(wa_store *s, const char *id, const char *ext,
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	new_message(&m, id, ext, phone, body, created);
+	su_new_message(&m, id, ext, phone, body, created);
 	m.template_json = tmpl;
 	m.media_url = media;
 	tx_begin(s);
@@ -211,7 +210,7 @@ wa_insert_result su_insert_at(wa_store *s, const char *id, const char *phone,
 
 	memset(&r, 0, sizeof(r));
 	snprintf(ext, sizeof(ext), "ext-%s", id);
-	new_message(&m, id, ext, phone, "hi", created);
+	su_new_message(&m, id, ext, phone, "hi", created);
 	m.send_at_ms = send_at;
 	tx_begin(s);
 	rc = wa_store_insert_full(s, &m, &r, err, sizeof(err));
@@ -242,9 +241,9 @@ void su_insert_random_group(wa_store *s, int first, int n, unsigned *seed)
 		snprintf(id, sizeof(id), "msg-%08d", i);
 		snprintf(ext, sizeof(ext), "%08x-%04x-%d", *seed,
 		         (*seed >> 7) & 0xffff, i);
-		new_message(&m, id, ext, "+5511999990000",
-		            "a message of a few words, as most are",
-		            1700000000000 + i);
+		su_new_message(&m, id, ext, "+5511999990000",
+		               "a message of a few words, as most are",
+		               1700000000000 + i);
 		rc = s->ops->insert(s, &m, &r, err, sizeof(err));
 	}
 	if (rc != 0)

@@ -35,6 +35,10 @@ wa_insert_result su_insert_simple(wa_store *s, const char *id, const char *ext,
  * with a send_at (0: none). */
 wa_insert_result su_insert_at(wa_store *s, const char *id, const char *phone,
                               int64_t created, int64_t send_at);
+/* m zeroed, then a mock message: id, ext, phone, body, created at
+ * created and expiring a day later. */
+void su_new_message(wa_new_message *m, const char *id, const char *ext,
+                    const char *phone, const char *body, int64_t created);
 /* Messages msg-<first> .. msg-<first+n-1> in one transaction, with
  * external_ids drawn from *seed (in no order: as random UUIDs land). */
 void su_insert_random_group(wa_store *s, int first, int n, unsigned *seed);

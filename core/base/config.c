@@ -31,7 +31,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"SHUTDOWN_TIMEOUT", "20", "Seconds allowed for a graceful stop; with an HTTP provider, keep it above HTTP_TIMEOUT_MS."},
 	{"STORE_PATH", "./wadispatch.db", "SQLite database file."},
 	{"STORE_SYNC", "full", "full (survives power loss) or normal (survives a process crash, not a power loss)."},
-	{"STORE_PREWARM_MB", "512", "MiB of the SQLite file read into the OS page cache at start, in the background: the external_id index first (where a message with a random external_id lands), then the inner pages of the messages table and its other indexes; 0 = off."},
+	{"STORE_PREWARM_MB", "512", "MiB of the SQLite file read into the OS page cache at start, in the background: the inner pages of the messages table and its indexes, then the leaves of the external_id index (where a message with a random external_id lands), 16 pages at a time; 0 = off."},
 	{"DATABASE_URL", NULL, "PostgreSQL store shared by several instances (any libpq connection string, e.g. postgresql://user@host/db?sslmode=require); unset = SQLite at STORE_PATH."},
 	{"RETENTION", "30d", "How long finished messages (and their history), inbound messages and idle contacts that are not opted out are kept, e.g. 30d, 12h; 0 keeps everything. The idempotency window: an external_id can be reused after its message is deleted."},
 	{"PROVIDER_RATE", NULL, "Messages per second to the provider; unset = the provider's default, 0 = unlimited."},

@@ -658,8 +658,8 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 /* SQLite: ask the kernel to read up to budget_bytes of the store file into
  * its page cache, on a thread of the store's own (at nice 10 where the
  * system call filter allows it), and return (sqlite/sqlite_warm.c): the
- * external_id index first, leaves included, then the inner pages of the
- * messages table and its other indexes, skipping pages cached already.
+ * inner pages of the messages table and its indexes, then the external_id
+ * index's leaves, 16 pages at a time, skipping pages cached already.
  * One INFO line says what it asked for. 0 (nothing done for another kind of
  * store, or a budget of 0), -1 with err when the thread cannot start. */
 int wa_store_sqlite_prewarm(wa_store *s, size_t budget_bytes, char *err,

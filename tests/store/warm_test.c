@@ -8,7 +8,8 @@
  * - after the file's pages are dropped from the page cache, a warm-up asks
  *   for exactly the external_id index's pages and the other trees' inner
  *   pages, they come into the cache, and most of the table's leaves do
- *   not (it is not a read of the whole file);
+ *   not (it is not a read of the whole file); it asks 16 pages at a
+ *   time, waiting for the window before the last once per window;
  * - the budget caps the pages asked for; 0 and other stores do nothing.
  *
  * SQLite only: PostgreSQL keeps its own cache (docs/postgresql.md). Skips
@@ -324,6 +325,17 @@ int main(void)
 		nap_ms(10);
 	}
 	CHECK_INT(in, total);
+	/* asked for 16 pages at a time (those cached at the start are not
+	 * asked for): it waited for the window before the last once per
+	 * window after the first (runs of neighbours are cut at a window's
+	 * end, so every window holds exactly 16) */
+	{
+		wa_sq_store *q = s->impl;
+		long asked = (long)warmed - q->pw_cached;
+
+		CHECK(asked > 16 * 4);
+		CHECK_INT(q->pw_waits, asked / 16 - 1);
+	}
 	leaves_in = resident(path, psz, is_table_leaf, &leaves);
 	fprintf(stderr,
 	        "warm-up: %zu pages asked for and cached; table leaves "

@@ -130,6 +130,7 @@ typedef struct wa_sq_store {
 	atomic_bool pw_stop;
 	atomic_long pw_pages;  /* pages warmed, once done; -1 before */
 	atomic_long pw_cached; /* of them, pages already cached */
+	atomic_long pw_waits;  /* times it waited for a window (pace) */
 	int pw_fd;             /* -1, or open until every connection closed */
 	size_t pw_budget;      /* bytes */
 } wa_sq_store;

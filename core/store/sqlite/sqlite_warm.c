@@ -117,6 +117,7 @@ typedef struct warm {
 	 * the last page of the window before (0: none) */
 	size_t asked;
 	uint32_t window_end;
+	size_t waits;
 } warm;
 
 static int cmp_u32(const void *a, const void *b)
@@ -174,9 +175,11 @@ static void pace(warm *w, uint32_t last)
 
 	if (w->asked < WARM_WINDOW)
 		return;
-	if (w->window_end)
+	if (w->window_end) {
 		(void)!pread(w->fd, &byte, 1,
 		             (off_t)(w->window_end - 1) * (off_t)w->psz);
+		w->waits++;
+	}
 	w->window_end = last;
 	w->asked = 0;
 }
@@ -367,6 +370,7 @@ static void *warm_main(void *arg)
 	       (double)(w.cached * w.psz) / 1048576.0);
 out:
 	atomic_store(&s->pw_cached, (long)w.cached);
+	atomic_store(&s->pw_waits, (long)w.waits);
 	atomic_store(&s->pw_pages, (long)(w.leaves + w.inner));
 	return NULL;
 }
@@ -391,6 +395,7 @@ int wa_store_sqlite_prewarm(wa_store *st, size_t budget_bytes, char *err,
 	atomic_store(&s->pw_stop, false);
 	atomic_store(&s->pw_pages, -1L);
 	atomic_store(&s->pw_cached, 0L);
+	atomic_store(&s->pw_waits, 0L);
 	rc = pthread_create(&s->pw_thread, NULL, warm_main, s);
 	if (rc != 0) {
 		snprintf(err, err_len, "Cannot start the warm-up thread: %s.",

@@ -291,7 +291,7 @@ static void walk(warm *w, uint32_t root, bool inner, bool leaves)
 }
 
 /* The root pages of the messages table and its indexes, the external_id
- * index's first (*eid: whether it was found). */
+ * index's root first (*eid: whether it was found). */
 static size_t roots(wa_sq_store *s, uint32_t *out, size_t cap, bool *eid)
 {
 	static const char sql[] =

@@ -325,16 +325,16 @@ int main(void)
 		nap_ms(10);
 	}
 	CHECK_INT(in, total);
-	/* asked for 16 pages at a time (those cached at the start are not
-	 * asked for): it waited for the window before the last once per
-	 * window after the first (runs of neighbours are cut at a window's
-	 * end, so every window holds exactly 16) */
+	/* asked for WA_SQ_WARM_WINDOW (16) pages at a time (those cached
+	 * at the start are not asked for): it waited for the window before
+	 * the last once per window after the first (runs of neighbours are
+	 * cut at a window's end, so every window is full) */
 	{
 		wa_sq_store *q = s->impl;
 		long asked = (long)warmed - q->pw_cached;
 
-		CHECK(asked > 16 * 4);
-		CHECK_INT(q->pw_waits, asked / 16 - 1);
+		CHECK(asked > WA_SQ_WARM_WINDOW * 4);
+		CHECK_INT(q->pw_waits, asked / WA_SQ_WARM_WINDOW - 1);
 	}
 	leaves_in = resident(path, psz, is_table_leaf, &leaves);
 	fprintf(stderr,

@@ -188,6 +188,8 @@ void wa_sq_pace_close(wa_sq_store *s);
  * checkpoints what is left itself. */
 #define WA_SQ_CKPT_PAGES 256
 #define WA_SQ_CKPT_CAP 8192
+/* sqlite_warm.c: pages the warm-up asks for at a time (its pace) */
+#define WA_SQ_WARM_WINDOW 16
 /* Open the checkpoint connection, start its thread and hook the write
  * connection's commits to it (replaces wal_autocheckpoint). 0, or -1 with
  * err (wa_sq_ckpt_stop cleans up either way). */

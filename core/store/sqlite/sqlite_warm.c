@@ -47,9 +47,6 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 
-/* pages asked for at a time (see pace) */
-#define WARM_WINDOW 16
-
 static uint32_t be16(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 8 | p[1];
@@ -163,8 +160,8 @@ static void note_cached(warm *w, size_t bytes)
 
 /* Wait for the reads asked for before the last window (a read of a byte
  * of its last page returns when that page is in), so that at most two
- * windows of WARM_WINDOW pages wait at the disk at once. Asked for all at
- * once, the 62,000 leaves of a 5 M store queued for 1.8 s, and the
+ * windows of WA_SQ_WARM_WINDOW pages wait at the disk at once. Asked for
+ * all at once, the 62,000 leaves of a 5 M store queued for 1.8 s, and the
  * writer's reads and commits meanwhile waited behind them: the first 2 s
  * after a cold start answered 1,400 accepts a second with a p99 of 1.2 s.
  * With two windows of 16 the warm-up took as long (1.7 s) and that p99
@@ -173,7 +170,7 @@ static void pace(warm *w, uint32_t last)
 {
 	char byte;
 
-	if (w->asked < WARM_WINDOW)
+	if (w->asked < WA_SQ_WARM_WINDOW)
 		return;
 	if (w->window_end) {
 		(void)!pread(w->fd, &byte, 1,
@@ -198,7 +195,7 @@ static void advise(warm *w, const uint32_t *pages, size_t n)
 		}
 		for (j = i; j + 1 < n && pages[j + 1] == pages[j] + 1 &&
 		            !cached(w, pages[j + 1]) &&
-		            w->asked + (j - i + 1) < WARM_WINDOW;
+		            w->asked + (j - i + 1) < WA_SQ_WARM_WINDOW;
 		     j++)
 			;
 		posix_fadvise(w->fd, (off_t)(pages[i] - 1) * (off_t)w->psz,
@@ -237,13 +234,13 @@ static int read_page(warm *w, uint32_t pgno, uint32_t **next, size_t *nn,
 	return type;
 }
 
-/* Walk one b-tree from root, a level at a time: ask for the level's pages,
- * read the inner ones back for the next level. The inner levels are asked
- * for (and counted) when inner is set, else only read (a second walk, for
- * the leaves, finds them cached); the leaves when leaves is set. SQLite
+/* Walk one b-tree from root, a level at a time, reading the inner pages
+ * back for the next level. Without leaves: ask for (and count) the inner
+ * levels and stop above the leaves. With leaves: only read the inner
+ * levels (an earlier walk asked for them) and ask for the leaves. SQLite
  * keeps every leaf of a b-tree at one depth, so the level's first page
  * tells what the level is. */
-static void walk(warm *w, uint32_t root, bool inner, bool leaves)
+static void walk(warm *w, uint32_t root, bool leaves)
 {
 	uint32_t *level = malloc(sizeof(*level)), *next = NULL, *t;
 	size_t n = 1, lcap = 1, ncap = 0, c;
@@ -265,7 +262,7 @@ static void walk(warm *w, uint32_t root, bool inner, bool leaves)
 		leaf = type == 10 || type == 13;
 		if (type == 0 || (leaf && !leaves))
 			break;
-		if (leaf || inner) {
+		if (leaf || !leaves) {
 			n = n < w->budget ? n : w->budget;
 			advise(w, level, n);
 			w->budget -= n;
@@ -274,7 +271,7 @@ static void walk(warm *w, uint32_t root, bool inner, bool leaves)
 			w->leaves += n;
 			break;
 		}
-		if (inner)
+		if (!leaves)
 			w->inner += n;
 		for (i = 1; i < n && !stopping(w); i++)
 			read_page(w, level[i], &next, &nn, &ncap);
@@ -352,9 +349,9 @@ static void *warm_main(void *arg)
 	 * them all, and they are an eighth of what is read; then the leaves
 	 * of the external_id index */
 	for (i = 0; i < nroot; i++)
-		walk(&w, root[i], true, false);
+		walk(&w, root[i], false);
 	if (eid)
-		walk(&w, root[0], false, true);
+		walk(&w, root[0], true);
 	free(w.buf);
 	free(w.incore);
 	wa_log(WA_LOG_INFO, "store",

@@ -399,7 +399,8 @@ static void sq_close(wa_store *base)
 	wa_sq_counts_finish(s);
 	sqlite3_close(s->wdb);
 	wa_sq_ops_close(s);
-	wa_sq_warm_close_fd(s);
+	if (s->own_fd >= 0)
+		close(s->own_fd);
 	pthread_cond_destroy(&s->pool_cv);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->path);
@@ -533,7 +534,8 @@ wa_store *wa_store_open_sqlite(const char *path, bool sync_full, char *err,
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
 	pthread_mutex_init(&s->ops_mu, NULL);
-	s->pw_fd = -1;
+	s->own_fd = -1;
+	s->ck_wb.fd = -1;
 	atomic_init(&s->outbox, false);
 	atomic_init(&s->write_fault, 0);
 	atomic_init(&s->fault_mono_ms, 0);

@@ -31,7 +31,12 @@
  * random external_ids, the accept p99 (tests/bench/README.md). So the
  * checkpointer syncs the database file itself after each run that
  * copied something, and that checkpoint only has its own remainder to
- * write. */
+ * write.
+ *
+ * The pages a run copies go to the disk a window at a time while it
+ * copies, not all at its sync (sqlite_wback.c): the checkpoint
+ * connection opens the file through wa_sq_ckpt_vfs(), whose database
+ * file reports its writes and syncs to s->ck_wb. */
 #include "store/sqlite/sqlite_impl.h"
 
 #include <stdio.h>
@@ -116,6 +121,7 @@ static void *ckpt_main(void *arg)
 
 int wa_sq_ckpt_start(wa_sq_store *s, bool sync_full, char *err, size_t err_len)
 {
+	sqlite3_file *f = NULL;
 	int rc;
 
 	pthread_mutex_init(&s->ck_mu, NULL);
@@ -125,7 +131,7 @@ int wa_sq_ckpt_start(wa_sq_store *s, bool sync_full, char *err, size_t err_len)
 	s->ck_inited = true;
 	if (sqlite3_open_v2(s->path, &s->ck_db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+	                    wa_sq_ckpt_vfs()) != SQLITE_OK) {
 		snprintf(err, err_len,
 		         "Cannot open the checkpoint connection: %s.",
 		         s->ck_db ? sqlite3_errmsg(s->ck_db) : "out of memory");
@@ -142,6 +148,14 @@ int wa_sq_ckpt_start(wa_sq_store *s, bool sync_full, char *err, size_t err_len)
 		         sqlite3_errmsg(s->ck_db));
 		return -1;
 	}
+	/* Its pages go to the disk a window at a time (sqlite_wback.c).
+	 * Without the descriptor or the VFS they go at the sync, as
+	 * SQLite's own checkpoint sends them. */
+	s->ck_wb.fd = wa_sq_own_fd(s);
+	if (sqlite3_file_control(s->ck_db, "main", SQLITE_FCNTL_FILE_POINTER,
+	                         &f) != SQLITE_OK ||
+	    !wa_sq_vfs_pace(f, &s->ck_wb))
+		s->ck_wb.fd = -1;
 	rc = pthread_create(&s->ck_thread, NULL, ckpt_main, s);
 	if (rc != 0) {
 		snprintf(err, err_len,

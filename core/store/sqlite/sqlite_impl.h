@@ -82,6 +82,22 @@ typedef struct wa_sq_reader {
 	int busy;
 } wa_sq_reader;
 
+/* sqlite_wback.c: the checkpointer's write-back, WA_SQ_WB_WINDOW runs of
+ * neighbouring pages at a time. */
+#define WA_SQ_WB_WINDOW 16
+typedef struct wa_sq_wb_window {
+	sqlite3_int64 lo, hi; /* the span of the file its pages cover */
+	sqlite3_int64 next;   /* the byte after the last page written */
+	size_t runs;          /* runs of neighbours in it */
+} wa_sq_wb_window;
+typedef struct wa_sq_wback {
+	int fd; /* the store's own (own_fd); -1: nothing paced */
+	wa_sq_wb_window win[2];
+	int cur;           /* the window being filled; the other: on its way */
+	atomic_long pages; /* writes seen (for tests) */
+	atomic_long waits; /* times it waited for the window before */
+} wa_sq_wback;
+
 typedef struct wa_sq_store {
 	wa_store base;
 	char *path;
@@ -131,8 +147,14 @@ typedef struct wa_sq_store {
 	atomic_long pw_pages;  /* pages warmed, once done; -1 before */
 	atomic_long pw_cached; /* of them, pages already cached */
 	atomic_long pw_waits;  /* times it waited for a window (pace) */
-	int pw_fd;             /* -1, or open until every connection closed */
 	size_t pw_budget;      /* bytes */
+	/* A descriptor of the store's own on its file (wa_sq_own_fd): the
+	 * warm-up reads with it, the checkpointer starts write-back with it.
+	 * -1, or open until every connection is closed. */
+	int own_fd;
+	/* Appended (issue 17): the checkpointer's paced write-back
+	 * (sqlite_wback.c), used by its thread only */
+	wa_sq_wback ck_wb;
 } wa_sq_store;
 
 /* sqlite_warm.c: the child page numbers of b-tree page pgno (page of
@@ -144,8 +166,19 @@ int wa_sq_btree_children(const unsigned char *page, size_t psz, uint32_t pgno,
                          uint32_t npages, uint32_t *out, size_t cap, size_t *n);
 /* Stop the warm-up thread, if any (first thing at close). */
 void wa_sq_warm_stop(wa_sq_store *s);
-/* Close its file: only after every connection of the store is closed. */
-void wa_sq_warm_close_fd(wa_sq_store *s);
+
+/* sqlite_wback.c: the store's own descriptor on its file, opened on first use
+ * (read-only); -1 with errno when it cannot be. Closing any descriptor of
+ * the file drops every POSIX lock the process holds on it, SQLite's
+ * included: it stays open until every connection is closed. */
+int wa_sq_own_fd(wa_sq_store *s);
+
+/* sqlite_wback.c: a page (amt bytes at off) the checkpointer wrote to the
+ * database file; once a window is full, its write-back is started and
+ * the window before waited for. */
+void wa_sq_wb_wrote(wa_sq_wback *wb, sqlite3_int64 off, int amt);
+/* The database file is about to be synced: start the rest. */
+void wa_sq_wb_sync(wa_sq_wback *wb);
 
 /* sqlite_pace.c: a queued claim candidate that may go */
 typedef struct wa_sq_cand {
@@ -203,6 +236,13 @@ void wa_sq_ckpt_stop(wa_sq_store *s);
  * synchronous=FULL only; NULL when it cannot be registered (then the
  * default VFS). */
 const char *wa_sq_wal_vfs(void);
+/* The name of the checkpoint connection's VFS, or NULL (then the
+ * default): the default one, whose database files can report their
+ * writes and syncs to a write-back pacer (wa_sq_vfs_pace). */
+const char *wa_sq_ckpt_vfs(void);
+/* Report f's writes and syncs to wb, if f was opened by
+ * wa_sq_ckpt_vfs(); false if it was not. */
+bool wa_sq_vfs_pace(sqlite3_file *f, wa_sq_wback *wb);
 
 /* sqlite_schema.c: create or upgrade the schema to
  * WA_SQ_SCHEMA_VERSION. 0, or -1 with err. */

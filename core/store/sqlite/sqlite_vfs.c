@@ -1,6 +1,8 @@
-/* sqlite_vfs.c - the write connection's VFS: SQLite's default one, except
- * that the WAL frames of a transaction reach the file in one write at its
- * sync instead of two system calls per frame.
+/* sqlite_vfs.c - the store's VFSes: SQLite's default one, except that
+ * - for the write connection, the WAL frames of a transaction reach the
+ *   file in one write at its sync instead of two system calls per frame;
+ * - for the checkpoint connection, the database file reports the pages it
+ *   writes and its syncs to the write-back pacer (sqlite_wback.c).
  *
  * SQLite writes each WAL frame with two pwrite calls (its 24-byte header,
  * then the page). A group commit of 64 messages with random external_ids
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #define WA_VFS_NAME "wadispatch-wal"
+#define WA_VFS_CKPT_NAME "wadispatch-ckpt"
 /* Largest run gathered before it is written anyway. */
 #define WA_VFS_MAX (4 << 20)
 
@@ -40,10 +43,12 @@ typedef struct wfile {
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 off; /* file offset of buf[0] */
+	wa_sq_wback *wb;   /* a paced database file: its pacer, else NULL */
+	bool ckpt;         /* opened by the checkpoint connection's VFS */
 } wfile;
 
 static sqlite3_vfs *real_vfs;
-static sqlite3_vfs wa_vfs;
+static sqlite3_vfs wa_vfs, wa_ckpt_vfs;
 static sqlite3_io_methods wa_io;
 
 static sqlite3_file *R(sqlite3_file *f)
@@ -103,6 +108,12 @@ static int w_write(sqlite3_file *f, const void *in, int amt, sqlite3_int64 off)
 	wfile *p = (wfile *)f;
 	int rc;
 
+	if (p->wb) {
+		rc = p->real->pMethods->xWrite(p->real, in, amt, off);
+		if (rc == SQLITE_OK)
+			wa_sq_wb_wrote(p->wb, off, amt);
+		return rc;
+	}
 	if (!p->gather || amt <= 0)
 		return p->real->pMethods->xWrite(p->real, in, amt, off);
 	if (p->len && (off != p->off + (sqlite3_int64)p->len ||
@@ -147,6 +158,8 @@ static int w_sync(sqlite3_file *f, int flags)
 {
 	int rc = flush((wfile *)f);
 
+	if (((wfile *)f)->wb)
+		wa_sq_wb_sync(((wfile *)f)->wb);
 	return rc != SQLITE_OK ? rc : R(f)->pMethods->xSync(R(f), flags);
 }
 
@@ -243,8 +256,8 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
 	wfile *p = (wfile *)f;
 	int rc;
 
-	(void)vfs;
 	memset(p, 0, sizeof(*p));
+	p->ckpt = vfs == &wa_ckpt_vfs;
 	p->real = (sqlite3_file *)(p + 1);
 	rc = real_vfs->xOpen(real_vfs, name, p->real, flags, out_flags);
 	if (rc != SQLITE_OK || !p->real->pMethods) {
@@ -253,7 +266,7 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
 		return rc;
 	}
 	p->base.pMethods = &wa_io;
-	p->gather = (flags & SQLITE_OPEN_WAL) &&
+	p->gather = !p->ckpt && (flags & SQLITE_OPEN_WAL) &&
 	            (p->real->pMethods->xDeviceCharacteristics(p->real) &
 	             SQLITE_IOCAP_POWERSAFE_OVERWRITE);
 	return SQLITE_OK;
@@ -381,11 +394,29 @@ static void vfs_register(void)
 	    .xGetLastError = v_lasterr,
 	    .xCurrentTimeInt64 = v_time64,
 	};
+	wa_ckpt_vfs = wa_vfs;
+	wa_ckpt_vfs.zName = WA_VFS_CKPT_NAME;
 	vfs_rc = sqlite3_vfs_register(&wa_vfs, 0);
+	if (vfs_rc == SQLITE_OK)
+		vfs_rc = sqlite3_vfs_register(&wa_ckpt_vfs, 0);
 }
 
 const char *wa_sq_wal_vfs(void)
 {
 	pthread_once(&vfs_once, vfs_register);
 	return vfs_rc == SQLITE_OK ? WA_VFS_NAME : NULL;
+}
+
+const char *wa_sq_ckpt_vfs(void)
+{
+	pthread_once(&vfs_once, vfs_register);
+	return vfs_rc == SQLITE_OK ? WA_VFS_CKPT_NAME : NULL;
+}
+
+bool wa_sq_vfs_pace(sqlite3_file *f, wa_sq_wback *wb)
+{
+	if (!f || f->pMethods != &wa_io || !((wfile *)f)->ckpt)
+		return false;
+	((wfile *)f)->wb = wb;
+	return true;
 }

@@ -29,9 +29,8 @@
  * number is checked against the file's size, and nothing read here is
  * ever used but as a page number to ask for.
  *
- * The file descriptor stays open until the store's connections are all
- * closed: closing any descriptor of a file drops every POSIX lock the
- * process holds on it, SQLite's included. */
+ * It reads through the store's own descriptor (wa_sq_own_fd), which
+ * stays open until the store's connections are all closed. */
 #include "store/sqlite/sqlite_impl.h"
 
 #include <errno.h>
@@ -320,7 +319,7 @@ static size_t roots(wa_sq_store *s, uint32_t *out, size_t cap, bool *eid)
 static void *warm_main(void *arg)
 {
 	wa_sq_store *s = arg;
-	warm w = {.s = s, .fd = s->pw_fd};
+	warm w = {.s = s, .fd = s->own_fd};
 	unsigned char head[100];
 	uint32_t root[32];
 	size_t nroot, i;
@@ -381,9 +380,7 @@ int wa_store_sqlite_prewarm(wa_store *st, size_t budget_bytes, char *err,
 	if (strcmp(st->kind, "sqlite") != 0 || budget_bytes == 0 ||
 	    s->pw_running)
 		return 0;
-	if (s->pw_fd < 0)
-		s->pw_fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (s->pw_fd < 0) {
+	if (wa_sq_own_fd(s) < 0) {
 		snprintf(err, err_len, "Cannot open \"%s\" to warm it: %s.",
 		         s->path, strerror(errno));
 		return -1;
@@ -428,11 +425,4 @@ void wa_sq_warm_stop(wa_sq_store *s)
 		pthread_join(s->pw_thread, NULL);
 		s->pw_running = false;
 	}
-}
-
-void wa_sq_warm_close_fd(wa_sq_store *s)
-{
-	if (s->pw_fd >= 0)
-		close(s->pw_fd);
-	s->pw_fd = -1;
 }

@@ -3,10 +3,13 @@
 
 #include <dirent.h>
 #include <libpq-fe.h>
+#include <linux/magic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "testing.h"
@@ -429,6 +432,59 @@ void su_free_recs(wa_message_rec *r, size_t n)
 
 	for (i = 0; i < n; i++)
 		wa_message_rec_free(&r[i]);
+}
+
+/* ---- the page cache of a store's file (store_ckpt, store_wback) ---- */
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451 /* the same on every architecture */
+#endif
+
+struct cs_range {
+	uint64_t off, len;
+};
+
+struct cs_stat {
+	uint64_t cache, dirty, writeback, evicted, recently_evicted;
+};
+
+long su_unwritten(int fd, bool writeback)
+{
+	struct cs_range r = {0, 0}; /* the whole file */
+	struct cs_stat c;
+
+	if (syscall(SYS_cachestat, fd, &r, &c, 0) != 0)
+		return -1;
+	return (long)(c.dirty + (writeback ? c.writeback : 0));
+}
+
+const char *su_no_dirty_pages(int fd)
+{
+	struct statfs fs = {0};
+
+	if (su_unwritten(fd, false) < 0)
+		return "no cachestat(2) here: dirty pages cannot be counted";
+	if (fstatfs(fd, &fs) != 0 || fs.f_type == TMPFS_MAGIC)
+		return "the store is on tmpfs, whose pages are never written "
+		       "back";
+	return NULL;
+}
+
+void su_check_intact(const char *path, long n)
+{
+	wa_store *s = su_open_again();
+	sqlite3 *db;
+
+	CHECK(s != NULL);
+	if (s)
+		wa_store_close(s);
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	      SQLITE_OK);
+	CHECK_INT(su_sql_int(db, "SELECT count(*) FROM messages"), n);
+	CHECK_INT(su_sql_int(db, "SELECT count(*) FROM pragma_integrity_check"
+	                         " WHERE integrity_check <> 'ok'"),
+	          0);
+	sqlite3_close(db);
 }
 
 void su_util_counts(int *passed, int *failed)

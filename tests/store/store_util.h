@@ -67,6 +67,17 @@ void su_make_sent(wa_store *s, const char *id, const char *ext,
                   const char *pmid, int64_t t);
 void su_free_recs(wa_message_rec *r, size_t n);
 
+/* cachestat(2): pages of fd's file dirty, and with writeback those under
+ * write-back too; -1 where the call is missing (Linux < 6.5). */
+long su_unwritten(int fd, bool writeback);
+/* Why fd's dirty pages cannot be counted here (no cachestat, or tmpfs,
+ * which never writes back), or NULL when they can. */
+const char *su_no_dirty_pages(int fd);
+/* The SQLite database su_open made last, at path, after its store is
+ * closed: it opens again as a store, holds n messages and passes
+ * integrity_check (CHECKed). */
+void su_check_intact(const char *path, long n);
+
 /* Each source file's CHECK counters (testing.h keeps them per file);
  * main adds them up before wa_t_report. */
 void su_util_counts(int *passed, int *failed);

@@ -7,7 +7,7 @@
  * a few hundred pages scattered over gigabytes: as many write requests,
  * queued ahead of the writer's next commit (its WAL write, the inode
  * block, the cache flush). Under `perf sched`, in 4 s at 5 M warm, the
- * writer spent 366 ms held by the block layer's writeback throttle
+ * writer spent 367 ms held by the block layer's writeback throttle
  * (wbt_wait) against 24 ms on an empty store, and each of its WAL writes
  * took 0.65 ms to complete against 0.45 (tests/bench/README.md).
  *
@@ -31,7 +31,6 @@
 #include "store/sqlite/sqlite_impl.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 
 /* Start the write-back of window w's pages, or wait for it: one call for
  * the span, which holds only pages this window wrote (SQLite copies in

@@ -37,7 +37,7 @@ command -v wrk >/dev/null || { echo "ids.sh: wrk is missing (apt-get install wrk
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.02; done; return 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+median() { sort -n "$@" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; } # a file, or stdin
 
 run() { # $1 = lua script, $2 = build dir; prints wrk's RESULT line, CPU per request, store size
 	local port dpid t0 t1 out hz b=${2:-$BUILD}
@@ -93,7 +93,6 @@ for b in $builds; do
 	# to 19,773 req/s over 8 rounds once, random stayed at 13-15k), and
 	# the share of the medians alone hides that
 	pr=$(paste "$TMP/random-${b//\//_}" "$TMP/sequential-${b//\//_}" |
-		awk '$2 > 0 { printf "%.1f\n", 100 * $1 / $2 }' | sort -n |
-		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		awk '$2 > 0 { printf "%.1f\n", 100 * $1 / $2 }' | median)
 	echo "median build=$b sequential req_s=$s random req_s=$x random_of_sequential=$(awk -v a="$x" -v b="$s" 'BEGIN { printf "%.1f%%", 100 * a / b }') median_of_round_shares=$pr%"
 done

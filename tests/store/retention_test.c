@@ -178,7 +178,6 @@ int main(int argc, char **argv)
 	acc a = {0};
 	char err[256] = "";
 	int64_t deadline;
-	int p, f;
 
 	su_init(backend);
 	wa_store *s = su_open(NULL, 0);
@@ -220,8 +219,5 @@ int main(int argc, char **argv)
 	wa_writer_destroy(w);
 	wa_store_close(s);
 	su_cleanup();
-	su_util_counts(&p, &f);
-	wa_t_passed += p;
-	wa_t_failed += f;
-	return wa_t_report();
+	return su_report();
 }

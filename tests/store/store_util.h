@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "testing.h"
 
 /* The backend under test ("sqlite", "memory" or "postgresql") and a
  * private temp dir. */
@@ -81,6 +82,17 @@ void su_check_intact(const char *path, long n);
 /* Each source file's CHECK counters (testing.h keeps them per file);
  * main adds them up before wa_t_report. */
 void su_util_counts(int *passed, int *failed);
+/* wa_t_report for a test whose own file and store_util.c are all its
+ * CHECKs: adds the helpers' counts to the caller's first. */
+static inline int su_report(void)
+{
+	int p, f;
+
+	su_util_counts(&p, &f);
+	wa_t_passed += p;
+	wa_t_failed += f;
+	return wa_t_report();
+}
 void su_cases1_counts(int *passed, int *failed);
 void su_cases2_counts(int *passed, int *failed);
 void su_cases3_counts(int *passed, int *failed);

@@ -377,12 +377,5 @@ int main(void)
 out:
 	free(rows);
 	su_cleanup();
-	{
-		int p, f;
-
-		su_util_counts(&p, &f);
-		wa_t_passed += p;
-		wa_t_failed += f;
-	}
-	return rc ? rc : wa_t_report();
+	return rc ? rc : su_report();
 }

@@ -685,7 +685,6 @@ int main(int argc, char **argv)
 	static const char *const backends[] = {"sqlite", "memory",
 	                                       "postgresql"};
 	size_t b;
-	int p, f;
 
 	for (b = 0; b < 3; b++) {
 		if (argc < 2 && strcmp(backends[b], "postgresql") == 0)
@@ -712,8 +711,5 @@ int main(int argc, char **argv)
 		wa_store_close(s);
 		su_cleanup();
 	}
-	su_util_counts(&p, &f);
-	wa_t_passed += p;
-	wa_t_failed += f;
-	return wa_t_report();
+	return su_report();
 }

@@ -45,11 +45,12 @@ run() { # $1 = lua script, $2 = build dir; prints wrk's RESULT line, CPU per req
 	rm -f "$TMP"/wa.db*
 	[ "$PREFILL" -gt 0 ] && cp "$TMP/template.db" "$TMP/wa.db"
 	# shellcheck disable=SC2086
-	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$BUILD/providers" \
+	# each build loads its own plugins: another build's may have another ABI
+	env API_KEY=$KEY PORT="$port" BIND_ADDRESS=127.0.0.1 PROVIDER_DIR="$b/providers" \
 		STORE_PATH="$TMP/wa.db" STORE_SYNC=full LOG_LEVEL=warn ACCESS_LOG=false \
 		PROVIDER_RATE=0.0001 $DAEMON_ENV "$b/core/wadispatchd" 2>>"$TMP/daemon.log" & PIDS+=($!)
 	dpid=$!
-	wait_ready "$port"
+	wait_ready "$port" || { echo "ids.sh: $b/core/wadispatchd did not start:" >&2; tail -3 "$TMP/daemon.log" >&2; exit 1; }
 	hz=$(getconf CLK_TCK)
 	t0=$(ticks "$dpid")
 	out=$(wrk -t2 -c"$CONNS" -d"$DUR" --latency -s "$1" "http://127.0.0.1:$port/v1/messages/send" | grep RESULT | sed 's/RESULT //')

@@ -48,7 +48,8 @@ export API_KEY=$KEY ADMIN_API_KEYS=$ADMIN STORE_PATH=$DB BIND_ADDRESS=127.0.0.1 
 	PROVIDER_DIR="$BUILD/providers" WHATSAPP_PROVIDER=mock MOCK_DELAY_MS=1 LOG_LEVEL=warn
 FIRST=${BASE_BUILD:-$BUILD}
 [ -x "$FIRST/core/wadispatchd" ] || { echo "ops_bench: no daemon in $FIRST" >&2; exit 1; }
-"$FIRST/core/wadispatchd" --check-config >/dev/null 2>"$TMP/check.log" ||
+# each build loads its own plugins: another build's may have another ABI
+PROVIDER_DIR="$FIRST/providers" "$FIRST/core/wadispatchd" --check-config >/dev/null 2>"$TMP/check.log" ||
 	{ cat "$TMP/check.log" >&2; exit 1; }
 
 t0=$(date +%s)

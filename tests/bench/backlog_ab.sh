@@ -23,6 +23,10 @@
 # a backup) leaves it, in large folios, which make every page SQLite's
 # checkpoint writes dearer (tests/bench/warm.py); cold drops the page
 # cache of the whole machine (root outside a container).
+# A kind with "+scrape" (e.g. warm+scrape) runs as its base kind while
+# GET /metrics is scraped once a second (issue 17 item 5: no effect on the
+# send p99); its lines add the scrapes' median and max time (curl's total,
+# a new connection each).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-2}
@@ -35,7 +39,12 @@ export WA_BENCH_KEY=$KEY
 [ $# -gt 0 ] || set -- "base|${BASE:?BASE=<baseline build dir> or variants as arguments}|" "this|build|"
 TMP=$(mktemp -d /tmp/wa-backlog-ab-XXXXXX)
 PID=
-cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -rf "$TMP"; }
+SPID=
+cleanup() {
+	[ -z "$SPID" ] || kill "$SPID" 2>/dev/null || true
+	[ -z "$PID" ] || kill "$PID" 2>/dev/null || true
+	rm -rf "$TMP"
+}
 trap cleanup EXIT
 DB=$KEEP/ab.db
 [ -f "$KEEP/backlog-$N.db" ] || { echo "backlog_ab.sh: no $KEEP/backlog-$N.db: run KEEP=$KEEP tests/bench/backlog.sh first" >&2; exit 1; }
@@ -46,6 +55,16 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 med() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 field() { sed -n "s/.*$1=\\([0-9.]*\\).*/\\1/p"; }
+# GET /metrics once a second until killed; each scrape's time in ms to $2
+# (the daemon answers 200 or the run is not what it claims to be)
+scraper() {
+	while :; do
+		curl -s -o /dev/null -H "X-API-Key: $KEY" -w '%{http_code} %{time_total}\n' \
+			"http://127.0.0.1:$1/metrics" | awk '$1 == 200 { printf "%.2f\n", $2 * 1000; next }
+			{ print "backlog_ab.sh: /metrics answered " $1 > "/dev/stderr" }' >>"$2"
+		sleep 1
+	done
+}
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds of $DUR; kinds: $KINDS"
 for r in $(seq 1 "$ROUNDS"); do
@@ -53,11 +72,11 @@ for r in $(seq 1 "$ROUNDS"); do
 		for v in "$@"; do
 			IFS='|' read -r label B venv <<<"$v"
 			f=$DB
-			if [ "$k" = empty ]; then
+			if [ "${k%+scrape}" = empty ]; then
 				f=$TMP/empty.db
 				rm -f "$f" "$f-wal" "$f-shm"
 			fi
-			case $k in
+			case ${k%+scrape} in
 			warm) python3 tests/bench/warm.py "$f" small ;;
 			warmseq) python3 tests/bench/warm.py "$f" large ;;
 			cold) sync && echo 3 >/proc/sys/vm/drop_caches ;;
@@ -69,9 +88,22 @@ for r in $(seq 1 "$ROUNDS"); do
 				PROVIDER_RATE=0.0001 $venv "$B/core/wadispatchd" 2>>"$TMP/daemon.log" &
 			PID=$!
 			for _ in $(seq 1 3000); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.01; done
+			SPID=
+			scr=
+			if [ "$k" != "${k%+scrape}" ]; then
+				: >"$TMP/scrapes"
+				scraper "$port" "$TMP/scrapes" &
+				SPID=$!
+			fi
 			t0=$(ticks "$PID")
 			res=$(wrk -t2 -c64 -d"$DUR" --latency -s tests/bench/send_random.lua "http://127.0.0.1:$port/v1/messages/send" | grep RESULT)
 			t1=$(ticks "$PID")
+			if [ -n "$SPID" ]; then
+				kill "$SPID"
+				wait "$SPID" 2>/dev/null || true
+				SPID=
+				scr=" scrapes=$(wc -l <"$TMP/scrapes") scrape_ms_median=$(med <"$TMP/scrapes") scrape_ms_max=$(sort -n "$TMP/scrapes" | tail -1)"
+			fi
 			rb=$(awk '/^read_bytes/ { print int($2 / 1048576) }' "/proc/$PID/io" 2>/dev/null || echo -)
 			kill "$PID"
 			wait "$PID" 2>/dev/null || true
@@ -79,7 +111,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			n=$(echo "$res" | field requests)
 			cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n }')
 			echo "$label $k $(echo "$res" | field req_s) $(echo "$res" | field p99_ms) $cpu" >>"$TMP/all"
-			echo "round=$r $k $label req_s=$(echo "$res" | field req_s) p99_ms=$(echo "$res" | field p99_ms) server_cpu_us=$cpu daemon_disk_read_MiB=$rb"
+			echo "round=$r $k $label req_s=$(echo "$res" | field req_s) p99_ms=$(echo "$res" | field p99_ms) server_cpu_us=$cpu daemon_disk_read_MiB=$rb$scr"
 		done
 	done
 done

@@ -290,6 +290,8 @@ int main(int argc, char **argv)
 	ec.http_connect_timeout_ms = settings.http_connect_timeout_ms;
 	ec.http_max_response_bytes = settings.http_max_response_bytes;
 	ec.http_max_inflight = settings.http_max_inflight;
+	snprintf(ec.http_ca_file, sizeof(ec.http_ca_file), "%s",
+	         settings.provider_ca_file);
 	ec.probe_interval_ms = settings.probe_interval_ms;
 	app.early = wa_early_new(WA_EARLY_MAX, WA_EARLY_TTL_MS);
 	if (!app.early)

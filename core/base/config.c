@@ -48,6 +48,7 @@ const wa_config_spec wa_core_keys[] = {
 	{"HTTP_CONNECT_TIMEOUT_MS", "5000", "Connect timeout of one provider HTTP request."},
 	{"HTTP_MAX_RESPONSE_BYTES", "1048576", "Largest provider reply accepted, in bytes."},
 	{"HTTP_MAX_INFLIGHT", "1024", "Most provider HTTP requests in flight at once (about 45 KiB of memory each)."},
+	{"PROVIDER_CA_FILE", NULL, "PEM file of the certificate authorities HTTPS calls to the provider are verified against (a private CA or a TLS-inspecting proxy); unset = the system's."},
 	{"RATE_LIMIT_RPS", "0", "Requests per second allowed per API key (a batch counts its items); 0 = off."},
 	{"RATE_LIMIT_BURST", "0", "Requests an API key may save up; 0 = max(1, RATE_LIMIT_RPS)."},
 	{"MAX_INFLIGHT", "512", "Requests being processed at once (head received) before 503; /health and /ready are never refused; 0 = off."},

@@ -146,6 +146,20 @@ static int read_pem(const char *key, char **out, char *err, size_t err_len)
 	return 0;
 }
 
+/* PROVIDER_CA_FILE: read once here, so that a missing or wrong file stops
+ * the start instead of failing every provider call; libcurl reads it
+ * again at each new connection. */
+static int load_provider_ca(wa_settings *s, char *err, size_t err_len)
+{
+	char *pem = NULL;
+
+	if (read_pem("PROVIDER_CA_FILE", &pem, err, err_len) != 0)
+		return -1;
+	free(pem);
+	return copy_str(s->provider_ca_file, sizeof(s->provider_ca_file),
+	                "PROVIDER_CA_FILE", err, err_len);
+}
+
 static int load_tls(wa_settings *s, char *err, size_t err_len)
 {
 	if (read_pem("TLS_CERT_FILE", &s->tls_cert, err, err_len) != 0 ||
@@ -447,6 +461,8 @@ int wa_settings_load(wa_settings *s, char *err, size_t err_len)
 	LONG_OR_FAIL("HTTP_MAX_RESPONSE_BYTES", 1024, 64L << 20,
 	             s->http_max_response_bytes);
 	LONG_OR_FAIL("HTTP_MAX_INFLIGHT", 1, 16384, s->http_max_inflight);
+	if (load_provider_ca(s, err, err_len) != 0)
+		return -1;
 	LONG_OR_FAIL("PROBE_INTERVAL_MS", 10, 3600000, s->probe_interval_ms);
 	LONG_OR_FAIL("RATE_LIMIT_RPS", 0, 1000000, n);
 	s->rate_limit_rps = (double)n;

@@ -57,6 +57,7 @@ typedef struct wa_settings {
 	char *tls_cert; /* PEM contents, malloc'd, or NULL */
 	char *tls_key;
 	char tls_priorities[512];
+	char provider_ca_file[1024]; /* "" = the system's CAs */
 	char webhook_url[2048];
 	char webhook_secret[512];
 	char console_dir[1024]; /* "" = no console (off, or not installed) */

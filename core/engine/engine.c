@@ -81,6 +81,7 @@ wa_engine *wa_engine_create(const wa_engine_config *cfg, wa_store *store,
 		    .max_response_bytes = e->cfg.http_max_response_bytes,
 		};
 
+		memcpy(hc.ca_file, e->cfg.http_ca_file, sizeof(hc.ca_file));
 		e->hx = wa_httpexec_create(provider, &hc, err, err_len);
 		if (!e->hx) {
 			wa_engine_destroy(e);

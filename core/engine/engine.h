@@ -38,6 +38,9 @@ typedef struct wa_engine_config {
 	/* HTTP providers: transfers in flight at most (0: 1024). The token
 	 * bucket keeps it near rate x latency; this bounds the memory. */
 	size_t http_max_inflight;
+	/* HTTP providers: PEM file of the CAs to verify against; "": the
+	 * system's */
+	char http_ca_file[1024];
 	int64_t probe_interval_ms;
 	/* Status updates that came before their send was recorded: applied
 	 * when it is. NULL: none kept. */

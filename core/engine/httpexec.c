@@ -271,6 +271,8 @@ static void xfer_configure(wa_httpexec *hx, hx_xfer *x, int m)
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (hx->cfg.ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, hx->cfg.ca_file);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	                 hx->cfg.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,

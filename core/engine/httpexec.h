@@ -14,6 +14,7 @@ typedef struct wa_httpexec_config {
 	long timeout_ms;     /* total, unless the request sets one */
 	long connect_timeout_ms;
 	long max_response_bytes;
+	char ca_file[1024]; /* PEM CAs to verify the provider by; "": system */
 } wa_httpexec_config;
 
 /* Called on the loop thread when a delivery ends. completed: res holds the

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/config.h"
 #include "base/settings.h"
@@ -94,6 +95,46 @@ static int load(wa_settings *s, char *err, size_t len)
 	int rc = wa_settings_load(s, err, len);
 	wa_settings_free(s);
 	return rc;
+}
+
+/* PROVIDER_CA_FILE: a file that cannot be read or is not PEM stops the
+ * start with a sentence naming it; a PEM file is kept by path. (That the
+ * executor trusts it and only it: e2e_provider_h2.) */
+static void provider_ca(void)
+{
+	wa_settings s;
+	char err[256], pem[] = "/tmp/wa-ca-XXXXXX";
+	const char *src = getenv("WA_SOURCE_DIR");
+	char notpem[1024];
+	int fd;
+
+	CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+	CHECK_STR(s.provider_ca_file, "");
+	wa_settings_free(&s);
+	setenv("PROVIDER_CA_FILE", "/nonexistent/ca.pem", 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err,
+	               "PROVIDER_CA_FILE: cannot read /nonexistent/ca.pem");
+	snprintf(notpem, sizeof(notpem), "%s/etc/wadispatch.env",
+	         src ? src : "..");
+	setenv("PROVIDER_CA_FILE", notpem, 1);
+	CHECK_INT(load(&s, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "is not a PEM file");
+	fd = mkstemp(pem);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		static const char text[] = "-----BEGIN CERTIFICATE-----\n"
+		                           "MA==\n-----END CERTIFICATE-----\n";
+		CHECK(write(fd, text, sizeof(text) - 1) ==
+		      (ssize_t)(sizeof(text) - 1));
+		close(fd);
+		setenv("PROVIDER_CA_FILE", pem, 1);
+		CHECK_INT(wa_settings_load(&s, err, sizeof(err)), 0);
+		CHECK_STR(s.provider_ca_file, pem);
+		wa_settings_free(&s);
+		unlink(pem);
+	}
+	unsetenv("PROVIDER_CA_FILE");
 }
 
 static void settings(void)
@@ -223,6 +264,7 @@ static void settings(void)
 	CHECK(s.retention_ms == 0);
 	wa_settings_free(&s);
 	unsetenv("RETENTION");
+	provider_ca();
 }
 
 /* etc/wadispatch.env lists every core key with its default, and never

@@ -14,6 +14,11 @@
 #        THREADS=1               also each daemon thread's share of the CPU
 #                                per delivered message (schedstat, by thread
 #                                name) and its context switches per message
+#        H2=1                    (cloudapi) the provider over HTTPS and HTTP/2,
+#                                as the Graph API is: tests/fakes/h2_fake.mjs
+#                                (node, a certificate made here by openssl,
+#                                trusted through PROVIDER_CA_FILE) instead of
+#                                the plain-HTTP fake
 #
 # Each run queues rate x (SECS + 1) messages with delivery held back (the
 # daemon's rate set to almost nothing), restarts the daemon at the rate, and
@@ -35,6 +40,7 @@ SLOW_RATE=${SLOW_RATE:-1000}
 CPU_RATES=${CPU_RATES-80 400 1000}
 CPU_DELAY=${CPU_DELAY:-100}
 THREADS=${THREADS:-}
+H2=${H2:-}
 FAKE=${FAKE:-$BUILD/tests/fakes/fake_provider}
 KEY=bench-key-0123456789
 TMP=$(mktemp -d /tmp/wa-pbench-XXXXXX)
@@ -43,6 +49,16 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 [ -x "$BUILD/core/wadispatchd" ] && [ -x "$FAKE" ] || { echo "provider.sh: build first (make build)" >&2; exit 1; }
+if [ -n "$H2" ]; then
+	[ "$PROVIDER" = cloudapi ] || { echo "provider.sh: H2=1 is for PROVIDER=cloudapi" >&2; exit 1; }
+	if ! command -v node >/dev/null || ! command -v openssl >/dev/null; then
+		echo "provider.sh: H2=1 needs node and openssl" >&2
+		exit 1
+	fi
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-keyout "$TMP/fake.key" -out "$TMP/fake.pem" -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 2>/dev/null
+fi
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 1 500); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.02; done; return 1; }
@@ -66,7 +82,12 @@ thread_snap() {
 start_fake() { # $1 = delay ms; sets fport, fpid
 	: > "$TMP/fake.rec"
 	rm -f "$TMP/fake.port" # the last run's port must not be read as this one's
-	"$FAKE" "$PROVIDER" "$TMP/fake.rec" --delay-ms "$1" > "$TMP/fake.port" & PIDS+=($!)
+	if [ -n "$H2" ]; then
+		node tests/fakes/h2_fake.mjs --cert "$TMP/fake.pem" --key "$TMP/fake.key" \
+			--port-file "$TMP/fake.port" --record "$TMP/fake.rec" --delay-ms "$1" & PIDS+=($!)
+	else
+		"$FAKE" "$PROVIDER" "$TMP/fake.rec" --delay-ms "$1" > "$TMP/fake.port" & PIDS+=($!)
+	fi
 	fpid=$!
 	for _ in $(seq 1 200); do [ -s "$TMP/fake.port" ] && break; sleep 0.02; done
 	fport=$(head -1 "$TMP/fake.port")
@@ -75,7 +96,12 @@ start_fake() { # $1 = delay ms; sets fport, fpid
 provider_env() { # $1 = provider name, $2 = fake port
 	case $1 in
 	cloudapi) echo "WHATSAPP_PROVIDER=cloudapi CLOUDAPI_TOKEN=EAAtest_cloudapi_token_0123
-		CLOUDAPI_PHONE_NUMBER_ID=106540352242922 CLOUDAPI_BASE_URL=http://127.0.0.1:$2" ;;
+		CLOUDAPI_PHONE_NUMBER_ID=106540352242922"
+		if [ -n "$H2" ]; then
+			echo "CLOUDAPI_BASE_URL=https://127.0.0.1:$2 PROVIDER_CA_FILE=$TMP/fake.pem"
+		else
+			echo "CLOUDAPI_BASE_URL=http://127.0.0.1:$2"
+		fi ;;
 	twilio) echo "WHATSAPP_PROVIDER=twilio TWILIO_ACCOUNT_SID=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 		TWILIO_AUTH_TOKEN=test_auth_token_0123456789abcdef TWILIO_FROM=+14155552345
 		TWILIO_API_BASE=http://127.0.0.1:$2" ;;
@@ -149,7 +175,7 @@ builds=("$BUILD")
 [ -n "$BASE" ] && builds+=("$BASE")
 label() { if [ "$1" = "$BUILD" ]; then echo new; else echo base; fi; }
 
-echo "machine: $(nproc) cores, $(uname -r); provider $PROVIDER; ${SECS}s drains; $ROUNDS rounds; builds: ${builds[*]}"
+echo "machine: $(nproc) cores, $(uname -r); provider $PROVIDER${H2:+ over HTTPS + HTTP/2 (h2_fake.mjs)}; ${SECS}s drains; $ROUNDS rounds; builds: ${builds[*]}"
 for r in $(seq 1 "$ROUNDS"); do
 	for d in $SLOW; do
 		for b in "${builds[@]}"; do

@@ -1,15 +1,18 @@
 // h2_fake.mjs - a Graph API send endpoint over HTTPS that speaks HTTP/2 (and
 // HTTP/1.1 for a client that does not offer h2), for the multiplexing test
-// (tests/e2e_providers/h2_multiplex.sh). Node's own http2 module; nothing
+// (tests/e2e_providers/h2_multiplex.py) and provider.sh's H2=1 runs. Node's own http2 module; nothing
 // from npm.
 //
 //   node h2_fake.mjs --cert C --key K --port-file F [--delay-ms MS]
+//                    [--record R]
 //
 // Binds 127.0.0.1 on a free port and writes it to F once listening. A POST
 // whose path ends in /messages is answered after MS milliseconds (default
 // 200) the way the Cloud API answers a send; GET /stats answers what it saw:
 // TLS connections, HTTP/2 connections (sessions), sends by protocol, and the
-// most streams one HTTP/2 connection carried at once. Stops on SIGTERM.
+// most streams one HTTP/2 connection carried at once. With --record, each
+// send answered appends a line to R (tests/bench/provider.sh counts them).
+// Stops on SIGTERM.
 import fs from 'node:fs';
 import http2 from 'node:http2';
 
@@ -22,6 +25,7 @@ for (const k of ['cert', 'key', 'port-file'])
 		process.exit(2);
 	}
 const delay = Number(args['delay-ms'] ?? 200);
+const record = args.record ? fs.openSync(args.record, 'a') : null;
 
 const stats = { h2_sessions: 0, h1_requests: 0, h2_requests: 0, sends: 0,
                 max_streams_one_session: 0, tls_sessions: 0 };
@@ -69,6 +73,8 @@ server.on('request', (req, res) => {
 		}
 		setTimeout(() => {
 			stats.sends++;
+			if (record !== null)
+				fs.writeSync(record, `${to}\n`);
 			answer(res, 200, {
 				messaging_product: 'whatsapp',
 				contacts: [{ input: to, wa_id: to }],

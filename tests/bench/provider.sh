@@ -55,9 +55,7 @@ if [ -n "$H2" ]; then
 		echo "provider.sh: H2=1 needs node and openssl" >&2
 		exit 1
 	fi
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-		-keyout "$TMP/fake.key" -out "$TMP/fake.pem" -subj /CN=127.0.0.1 \
-		-addext subjectAltName=IP:127.0.0.1 2>/dev/null
+	sh tests/lib/selfsigned.sh "$TMP" fake
 fi
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }

@@ -5,7 +5,7 @@ HTTP/2: the daemon's transfers share one connection, many streams at once
 PROVIDER_CA_FILE decides which certificate authority it trusts.
 
 The provider is tests/fakes/h2_fake.mjs (Node's own http2 module) with a
-certificate for 127.0.0.1 made here by openssl, answering each send after
+certificate for 127.0.0.1 made by openssl (tests/lib/selfsigned.sh), answering each send after
 300 ms. 40 messages to 40 phones are accepted at once at PROVIDER_RATE=1000,
 so most of them are in flight together: over HTTP/1.1 that would take as
 many connections, one request each at a time.
@@ -85,13 +85,8 @@ def main():
     procs = []
     try:
         for name in ("fake", "other"):
-            subprocess.run(
-                [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                 "-keyout", f"{tmp}/{name}.key", "-out", f"{tmp}/{name}.pem",
-                 "-subj", "/CN=127.0.0.1",
-                 "-addext", "subjectAltName=IP:127.0.0.1"],
-                check=True, capture_output=True)
+            subprocess.run(["sh", f"{src}/tests/lib/selfsigned.sh", tmp, name],
+                           check=True)
         portfile = f"{tmp}/fake.port"
         fake = subprocess.Popen(
             [node, f"{src}/tests/fakes/h2_fake.mjs", "--cert",
